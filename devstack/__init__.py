@@ -1,0 +1,1 @@
+"""Developer tooling: code generation, lint, the local supervisor and throwaway servers."""

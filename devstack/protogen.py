@@ -1,0 +1,87 @@
+"""Generates the `marketing` Python package and the descriptor set from proto/.
+
+    python -m devstack.protogen           # regenerate in place
+    python -m devstack.protogen --check   # fail if the checked-in code is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from devstack.paths import DESCRIPTOR_SET, GENERATED_PACKAGE, PROTO_DIR, REPO, googleapis_include
+
+HEADER = '"""Generated from proto/ by `make proto`. Do not edit."""\n'
+
+
+def proto_files() -> list[str]:
+    return sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
+
+
+def generate(out_root: Path) -> None:
+    from grpc_tools import protoc
+
+    well_known = Path(protoc.__file__).parent / "_proto"
+    files = proto_files()
+    args = [
+        "grpc_tools.protoc",
+        f"-I{PROTO_DIR}",
+        f"-I{googleapis_include()}",
+        f"-I{well_known}",
+        f"--python_out={out_root}",
+        f"--pyi_out={out_root}",
+        f"--grpc_python_out={out_root}",
+        "--include_imports",
+        "--include_source_info",
+        f"--descriptor_set_out={out_root / 'marketing' / DESCRIPTOR_SET.name}",
+        *files,
+    ]
+    (out_root / "marketing").mkdir(parents=True, exist_ok=True)
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    for package_dir in [out_root / "marketing", *(p for p in (out_root / "marketing").rglob("*") if p.is_dir())]:
+        (package_dir / "__init__.py").write_text(HEADER)
+
+
+def differences(left: Path, right: Path) -> list[str]:
+    found: list[str] = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        found.extend(f"{prefix}{n} (only in one tree)" for n in cmp.left_only + cmp.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        found.extend(f"{prefix}{n}" for n in mismatch + errors)
+        for name, sub in cmp.subdirs.items():
+            if name != "__pycache__":
+                walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(left, right, ignore=["__pycache__"]), "marketing/")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare with the checked-in code instead of writing")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp))
+        fresh = Path(tmp) / "marketing"
+        if args.check:
+            stale = differences(fresh, GENERATED_PACKAGE) if GENERATED_PACKAGE.exists() else ["marketing/"]
+            if stale:
+                print("generated code is stale; run `make proto` and commit:", *stale, sep="\n  ", file=sys.stderr)
+                return 1
+            print(f"generated code is fresh ({len(proto_files())} proto files)")
+            return 0
+        shutil.rmtree(GENERATED_PACKAGE, ignore_errors=True)
+        shutil.copytree(fresh, GENERATED_PACKAGE)
+    print(f"generated {GENERATED_PACKAGE.relative_to(REPO)}/ and {DESCRIPTOR_SET.relative_to(REPO)} "
+          f"from {len(proto_files())} proto files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`make run`: the whole platform on embedded defaults until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from svc_kit.config import ConfigError, state_dir
+
+from devstack.platform import Platform, PlatformError
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+def main() -> int:
+    folder = state_dir()
+    try:
+        platform = Platform(folder)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    print(f"marketing platform: starting 6 services and the edge; data in {folder}", flush=True)
+    started = time.monotonic()
+    try:
+        platform.start()
+        platform.wait_ready()
+        print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
+              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)
+        while True:
+            platform.watch_once()
+            time.sleep(0.5)
+    except PlatformError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except _Stop:
+        print("\nstopping: edge first, then the services drain in-flight calls", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        platform.stop()
+        print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

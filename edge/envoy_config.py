@@ -1,0 +1,150 @@
+"""Renders the edge's Envoy bootstrap: REST (transcoded) and gRPC on one port.
+
+    python -m edge.envoy_config > envoy.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from svc_kit.services import SERVICES
+
+from edge.settings import EdgeSettings, Upstream, load_edge_settings
+
+DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "marketing" / "api_descriptor.pb"
+HEALTH_CLUSTER = "edge_health"
+
+# gRPC code that stands for each HTTP status Envoy itself answers with, so its
+# own replies have the same JSON shape as transcoded gRPC errors.
+_LOCAL_REPLIES = (
+    (400, 3, "INVALID_ARGUMENT", "%LOCAL_REPLY_BODY%"),
+    (404, 5, "NOT_FOUND", "no API method at %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    (405, 12, "UNIMPLEMENTED", "%LOCAL_REPLY_BODY%"),
+    (413, 3, "INVALID_ARGUMENT", "request body larger than the edge accepts"),
+    (503, 14, "UNAVAILABLE", "%LOCAL_REPLY_BODY%"),
+    (504, 4, "DEADLINE_EXCEEDED", "%LOCAL_REPLY_BODY%"),
+)
+
+ACCESS_LOG_FORMAT = {
+    "time": "%START_TIME%",
+    "method": "%REQ(:METHOD)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "grpc_method": "%REQ(:PATH)%",
+    "status": "%RESPONSE_CODE%",
+    "grpc_status": "%GRPC_STATUS%",
+    "flags": "%RESPONSE_FLAGS%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "bytes_in": "%BYTES_RECEIVED%",
+    "bytes_out": "%BYTES_SENT%",
+    "duration_ms": "%DURATION%",
+    "upstream": "%UPSTREAM_CLUSTER%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+    "traceparent": "%REQ(TRACEPARENT)%",
+    "user_agent": "%REQ(USER-AGENT)%",
+}
+
+
+def _any(type_name: str, **fields) -> dict:
+    return {"@type": f"type.googleapis.com/{type_name}", **fields}
+
+
+def _cluster(name: str, host: str, port: int, http2: bool) -> dict:
+    cluster = {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+                "socket_address": {"address": host, "port_value": port}}}}]}],
+        },
+    }
+    if http2:
+        cluster["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _any(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                explicit_http_config={"http2_protocol_options": {}},
+            )
+        }
+    return cluster
+
+
+def _service_route(upstream: Upstream) -> dict:
+    return {
+        "match": {"prefix": f"/{upstream.spec.grpc_service}/"},
+        "route": {"cluster": upstream.spec.name, "timeout": "30s"},
+    }
+
+
+def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dict:
+    transcoder = _any(
+        "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        proto_descriptor=str(descriptor_set),
+        services=[spec.grpc_service for spec in SERVICES],
+        convert_grpc_status=True,
+        auto_mapping=False,
+        request_validation_options={"reject_unknown_method": True, "reject_unknown_query_parameters": True},
+        print_options={"always_print_primitive_fields": True, "preserve_proto_field_names": False},
+    )
+    routes = [
+        {"match": {"path": "/healthz"}, "route": {"cluster": HEALTH_CLUSTER, "timeout": "5s"},
+         "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _any(
+             "envoy.config.route.v3.FilterConfig", disabled=True)}},
+        *(_service_route(u) for u in settings.upstreams),
+        {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+    ]
+    mappers = [
+        {
+            "filter": {"status_code_filter": {"comparison": {"op": "EQ", "value": {
+                "default_value": status, "runtime_key": f"edge.local_reply.{status}"}}}},
+            "body_format_override": {"json_format": {"code": code, "status": name, "message": message}},
+        }
+        for status, code, name, message in _LOCAL_REPLIES
+    ]
+    manager = _any(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix="edge",
+        codec_type="AUTO",
+        generate_request_id=True,
+        access_log=[{
+            "name": "envoy.access_loggers.stdout",
+            "typed_config": _any("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                                 log_format={"json_format": ACCESS_LOG_FORMAT}),
+        }],
+        route_config={"name": "edge", "virtual_hosts": [{"name": "api", "domains": ["*"], "routes": routes}]},
+        local_reply_config={"mappers": mappers},
+        http_filters=[
+            {"name": "envoy.filters.http.buffer", "typed_config": _any(
+                "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=settings.max_request_bytes)},
+            {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},
+            {"name": "envoy.filters.http.router", "typed_config": _any(
+                "envoy.extensions.filters.http.router.v3.Router")},
+        ],
+    )
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": settings.admin_port}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "edge",
+                "address": {"socket_address": {"address": settings.host, "port_value": settings.port}},
+                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                                "typed_config": manager}]}],
+            }],
+            "clusters": [
+                *(_cluster(u.spec.name, u.host, u.port, http2=True) for u in settings.upstreams),
+                _cluster(HEALTH_CLUSTER, "127.0.0.1", settings.health_port, http2=False),
+            ],
+        },
+    }
+
+
+def write(path: Path, settings: EdgeSettings | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(render(settings or load_edge_settings()), indent=2))
+    return path
+
+
+if __name__ == "__main__":
+    json.dump(render(load_edge_settings()), sys.stdout, indent=2)

@@ -1,0 +1,1 @@
+"""Campaign service: campaigns, schedules, budgets and their lifecycle."""

@@ -1,0 +1,206 @@
+"""Campaign repositories: the port, and its SQLAlchemy adapter (SQLite or
+PostgreSQL). Every method takes the workspace; no query runs without it."""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from svc_kit.errors import Aborted, AlreadyExists
+
+from svc_campaign.adapters import codec
+from svc_campaign.adapters.tables import campaign_labels, campaigns
+from svc_campaign.domain.model import Campaign, CampaignFields
+from svc_campaign.domain.queries import CampaignFilter
+from svc_campaign.domain.values import Channel, State
+
+Cursor = tuple[datetime, str]  # (create_time, id) of the last campaign served
+
+
+class CampaignRepository(abc.ABC):
+    """Implementations append every campaign they add, save or remove to `seen`,
+    so the unit of work can move the events those campaigns recorded to the outbox."""
+
+    def __init__(self) -> None:
+        self.seen: list[Campaign] = []
+
+    @abc.abstractmethod
+    def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        """Stores a new campaign; AlreadyExists if its id or request id is taken."""
+
+    @abc.abstractmethod
+    def get(self, workspace: str, campaign_id: str) -> Campaign | None: ...
+
+    @abc.abstractmethod
+    def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
+        """The campaign a create with this idempotency key made, and that request's fingerprint."""
+
+    @abc.abstractmethod
+    def save(self, campaign: Campaign, expected_version: int) -> None:
+        """Writes a changed campaign; Aborted if someone else changed it since `expected_version`."""
+
+    @abc.abstractmethod
+    def remove(self, campaign: Campaign) -> None: ...
+
+    @abc.abstractmethod
+    def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
+        """Campaigns in (create_time, id) order, strictly after the cursor."""
+
+    @abc.abstractmethod
+    def count(self, workspace: str, where: CampaignFilter) -> int: ...
+
+
+def concurrent_change(campaign: Campaign) -> Aborted:
+    return Aborted(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} was changed by another request; "
+                   "read it again and retry")
+
+
+class SqlCampaignRepository(CampaignRepository):
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+
+    def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        row = self._row(campaign) | {
+            "workspace": campaign.workspace,
+            "id": campaign.id,
+            "create_time": campaign.create_time,
+            "request_id": request_id or None,
+            "request_fingerprint": request_fingerprint or None,
+        }
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(campaigns), [row])
+        except IntegrityError:
+            raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists") from None
+        self._write_labels(campaign)
+        self.seen.append(campaign)
+
+    def get(self, workspace: str, campaign_id: str) -> Campaign | None:
+        row = self.session.execute(
+            select(campaigns).where(campaigns.c.workspace == workspace, campaigns.c.id == campaign_id)
+        ).first()
+        return self._load([row])[0] if row else None
+
+    def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
+        row = self.session.execute(
+            select(campaigns).where(campaigns.c.workspace == workspace, campaigns.c.request_id == request_id)
+        ).first()
+        return (self._load([row])[0], row.request_fingerprint) if row else None
+
+    def save(self, campaign: Campaign, expected_version: int) -> None:
+        result = self.session.execute(
+            update(campaigns)
+            .where(campaigns.c.workspace == campaign.workspace, campaigns.c.id == campaign.id,
+                   campaigns.c.version == expected_version)
+            .values(**self._row(campaign))
+        )
+        if result.rowcount != 1:
+            raise concurrent_change(campaign)
+        self.session.execute(delete(campaign_labels).where(
+            campaign_labels.c.workspace == campaign.workspace, campaign_labels.c.campaign_id == campaign.id))
+        self._write_labels(campaign)
+        self.seen.append(campaign)
+
+    def remove(self, campaign: Campaign) -> None:
+        self.session.execute(delete(campaign_labels).where(
+            campaign_labels.c.workspace == campaign.workspace, campaign_labels.c.campaign_id == campaign.id))
+        result = self.session.execute(delete(campaigns).where(
+            campaigns.c.workspace == campaign.workspace, campaigns.c.id == campaign.id,
+            campaigns.c.version == campaign.version))
+        if result.rowcount != 1:
+            raise concurrent_change(campaign)
+        self.seen.append(campaign)
+
+    def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
+        query = select(campaigns).where(*self._conditions(workspace, where))
+        if after is not None:
+            created, last_id = after
+            query = query.where(or_(campaigns.c.create_time > created,
+                                    and_(campaigns.c.create_time == created, campaigns.c.id > last_id)))
+        query = query.order_by(campaigns.c.create_time, campaigns.c.id).limit(limit)
+        return self._load(self.session.execute(query).all())
+
+    def count(self, workspace: str, where: CampaignFilter) -> int:
+        query = select(func.count()).select_from(campaigns).where(*self._conditions(workspace, where))
+        return self.session.execute(query).scalar_one()
+
+    @staticmethod
+    def _conditions(workspace: str, where: CampaignFilter) -> list:
+        conditions = [campaigns.c.workspace == workspace]
+        if where.states is not None:
+            conditions.append(campaigns.c.state.in_([s.value for s in where.states]))
+        if where.excluded_states:
+            conditions.append(campaigns.c.state.not_in([s.value for s in where.excluded_states]))
+
+        def label(key: str, *extra):
+            return exists().where(campaign_labels.c.workspace == campaigns.c.workspace,
+                                  campaign_labels.c.campaign_id == campaigns.c.id,
+                                  campaign_labels.c.key == key, *extra)
+
+        conditions += [label(k, campaign_labels.c.value == v) for k, v in where.labels_equal]
+        conditions += [~label(k, campaign_labels.c.value == v) for k, v in where.labels_not_equal]
+        conditions += [label(k) for k in where.labels_present]
+        return conditions
+
+    @staticmethod
+    def _row(campaign: Campaign) -> dict:
+        data = campaign.fields
+        return {
+            "display_name": data.display_name,
+            "description": data.description,
+            "state": campaign.state.value,
+            "channels": [c.value for c in data.channels],
+            "schedule": codec.schedule_to_json(data.schedule),
+            "budget": codec.budget_to_json(data.budget),
+            "target_segments": list(data.target_segments),
+            "contents": codec.contents_to_json(data.contents),
+            "version": campaign.version,
+            "update_time": campaign.update_time,
+            "state_time": campaign.state_time,
+        }
+
+    def _write_labels(self, campaign: Campaign) -> None:
+        if campaign.fields.labels:
+            self.session.execute(insert(campaign_labels), [
+                {"workspace": campaign.workspace, "campaign_id": campaign.id, "key": k, "value": v}
+                for k, v in campaign.fields.labels.items()
+            ])
+
+    def _load(self, rows) -> list[Campaign]:
+        if not rows:
+            return []
+        workspace = rows[0].workspace
+        ids = [row.id for row in rows]
+        labels: dict[str, dict[str, str]] = {i: {} for i in ids}
+        for campaign_id, key, value in self.session.execute(
+            select(campaign_labels.c.campaign_id, campaign_labels.c.key, campaign_labels.c.value)
+            .where(campaign_labels.c.workspace == workspace, campaign_labels.c.campaign_id.in_(ids))
+        ):
+            labels[campaign_id][key] = value
+        return [
+            Campaign(
+                workspace=row.workspace,
+                id=row.id,
+                fields=CampaignFields(
+                    display_name=row.display_name,
+                    description=row.description,
+                    channels=tuple(Channel(c) for c in row.channels),
+                    schedule=codec.schedule_from_json(row.schedule),
+                    budget=codec.budget_from_json(row.budget),
+                    target_segments=tuple(row.target_segments),
+                    contents=codec.contents_from_json(row.contents),
+                    labels=labels[row.id],
+                ),
+                state=State(row.state),
+                create_time=row.create_time,
+                update_time=row.update_time,
+                state_time=row.state_time,
+                version=row.version,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,62 @@
+"""The campaign service's relational schema (Alembic migrations create it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+
+from svc_kit.db import UTCDateTime
+
+metadata = MetaData()
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("schedule", JSON),
+    Column("budget", JSON),
+    Column("target_segments", JSON, nullable=False),
+    Column("contents", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Column("state_time", UTCDateTime, nullable=False),
+    Column("request_id", String(128)),
+    Column("request_fingerprint", String(64)),
+    Index("ix_campaigns_workspace_created", "workspace", "create_time", "id"),
+    Index("ix_campaigns_workspace_state", "workspace", "state"),
+    Index("uq_campaigns_workspace_request", "workspace", "request_id", unique=True),
+)
+
+campaign_labels = Table(
+    "campaign_labels",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("campaign_id", String(63), primary_key=True),
+    Column("key", String(63), primary_key=True),
+    Column("value", String(63), nullable=False),
+    ForeignKeyConstraint(
+        ["workspace", "campaign_id"], ["campaigns.workspace", "campaigns.id"], ondelete="CASCADE"
+    ),
+    Index("ix_campaign_labels_lookup", "workspace", "key", "value"),
+)
+
+# Events recorded in the same transaction as the change; the relay that
+# publishes them to the broker reads the rows whose published_time is null.
+campaign_outbox = Table(
+    "campaign_outbox",
+    metadata,
+    Column("id", String(26), primary_key=True),
+    Column("workspace", String(63), nullable=False),
+    Column("aggregate_id", String(63), nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_time", UTCDateTime, nullable=False),
+    Column("published_time", UTCDateTime),
+    Index("ix_campaign_outbox_unpublished", "published_time", "occurred_time"),
+)

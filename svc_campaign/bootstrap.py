@@ -1,0 +1,61 @@
+"""Wires the campaign service: configuration -> engine -> unit of work -> servicer."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from marketing.campaign.v1 import campaign_service_pb2_grpc
+from svc_kit.clock import utcnow
+from svc_kit.config import ConfigError, Settings
+from svc_kit.db import make_engine, normalise_url
+from svc_kit.ids import new_id
+from svc_kit.server import Mounted, StartupError
+
+from svc_campaign import migrate
+from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
+from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+
+WORKER_THREADS = 8
+
+
+def database_url(settings: Settings) -> str:
+    variable = settings.service.env_prefix + "DATABASE_URL"
+    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / 'campaign.sqlite3'}"
+    return normalise_url(url, variable)
+
+
+def build_servicer(engine: Engine, executor: ThreadPoolExecutor, clock=utcnow, ids=new_id) -> CampaignServicer:
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    return CampaignServicer(lambda: SqlUnitOfWork(sessions), clock, ids, executor)
+
+
+def mount(settings: Settings) -> Mounted:
+    engine = make_engine(database_url(settings))
+    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
+    if migrate_flag not in ("true", "false"):
+        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
+    try:
+        if migrate_flag == "true":
+            migrate.upgrade(engine)
+        else:
+            with engine.connect():
+                pass
+    except OperationalError as error:
+        engine.dispose()
+        raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
+                           f"{str(error.orig).strip().splitlines()[0]}") from None
+    executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
+    servicer = build_servicer(engine, executor)
+
+    def close() -> None:
+        executor.shutdown(wait=True)
+        engine.dispose()
+
+    return Mounted(
+        register=lambda server: campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, server),
+        close=close,
+    )

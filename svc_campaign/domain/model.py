@@ -1,0 +1,210 @@
+"""The campaign aggregate: its invariants and its lifecycle state machine."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
+
+from svc_campaign.domain import validation as v
+from svc_campaign.domain.events import STATE_EVENTS, CampaignEvent
+from svc_campaign.domain.values import Budget, Channel, ContentRef, Schedule, State
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
+    "schedule": (frozenset({State.DRAFT}), State.SCHEDULED),
+    "unschedule": (frozenset({State.SCHEDULED}), State.DRAFT),
+    "start": (frozenset({State.SCHEDULED}), State.RUNNING),
+    "pause": (frozenset({State.RUNNING}), State.PAUSED),
+    "resume": (frozenset({State.PAUSED}), State.RUNNING),
+    "complete": (frozenset({State.RUNNING, State.PAUSED}), State.COMPLETED),
+    "cancel": (frozenset({State.DRAFT, State.SCHEDULED, State.RUNNING, State.PAUSED}), State.CANCELLED),
+}
+
+# Fields a caller may change, per state. Scheduled campaigns stay launch-ready.
+_ALL = frozenset({"display_name", "description", "channels", "schedule", "budget", "target_segments",
+                  "contents", "labels"})
+_LIVE = frozenset({"display_name", "description", "labels", "budget", "schedule.end_time"})
+EDITABLE: dict[State, frozenset[str]] = {
+    State.DRAFT: _ALL,
+    State.SCHEDULED: _ALL,
+    State.RUNNING: _LIVE,
+    State.PAUSED: _LIVE,
+    State.COMPLETED: frozenset({"description", "labels"}),
+    State.CANCELLED: frozenset({"description", "labels"}),
+}
+
+
+@dataclass(frozen=True)
+class CampaignFields:
+    """What a caller writes: everything of a campaign but its identity and state."""
+
+    display_name: str = ""
+    description: str = ""
+    channels: tuple[Channel, ...] = ()
+    schedule: Schedule | None = None
+    budget: Budget | None = None
+    target_segments: tuple[str, ...] = ()
+    contents: tuple[ContentRef, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def violations(self, workspace: str) -> list[FieldViolation]:
+        return [
+            *v.check_display_name(self.display_name),
+            *v.check_description(self.description),
+            *v.check_channels(self.channels),
+            *v.check_schedule(self.schedule),
+            *v.check_budget(self.budget),
+            *v.check_references("target_segments", self.target_segments, "segments", workspace),
+            *v.check_contents(self.contents, workspace),
+            *v.check_labels(self.labels),
+        ]
+
+    def with_paths(self, source: CampaignFields, paths: set[str]) -> CampaignFields:
+        """These fields with the `paths` taken from `source` (an update mask)."""
+        changes: dict[str, Any] = {}
+        schedule_parts = {p.split(".", 1)[1] for p in paths if p.startswith("schedule.")}
+        for name in paths:
+            if "." not in name:
+                changes[name] = getattr(source, name)
+        if schedule_parts and "schedule" not in paths:
+            base = self.schedule or Schedule()
+            incoming = source.schedule or Schedule()
+            changes["schedule"] = replace(base, **{p: getattr(incoming, p) for p in schedule_parts})
+        return replace(self, **changes)
+
+    def changed_paths(self, other: CampaignFields) -> set[str]:
+        changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
+        if "schedule" in changed:
+            a, b = self.schedule or Schedule(), other.schedule or Schedule()
+            changed |= {f"schedule.{f.name}" for f in fields(Schedule) if getattr(a, f.name) != getattr(b, f.name)}
+        return changed
+
+
+@dataclass
+class Campaign:
+    workspace: str
+    id: str
+    fields: CampaignFields
+    state: State
+    create_time: datetime
+    update_time: datetime
+    state_time: datetime
+    version: int = 1
+    events: list[CampaignEvent] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def create(cls, workspace: str, campaign_id: str, data: CampaignFields, now: datetime) -> Campaign:
+        violations = v.check_workspace(workspace) + data.violations(workspace)
+        if violations:
+            raise InvalidArgument(violations)
+        campaign = cls(workspace, campaign_id, data, State.DRAFT, now, now, now)
+        campaign._record("campaign_created", now, {"display_name": data.display_name})
+        return campaign
+
+    @property
+    def etag(self) -> str:
+        digest = hashlib.blake2b(f"{self.workspace}/{self.id}/{self.version}".encode(), digest_size=8)
+        return digest.hexdigest()
+
+    def check_etag(self, etag: str) -> None:
+        if etag and etag != self.etag:
+            raise Aborted(
+                f"etag {etag!r} is stale: the campaign changed since it was read (current etag {self.etag!r}); "
+                "read it again and retry"
+            )
+
+    def update(self, incoming: CampaignFields, paths: set[str], now: datetime) -> None:
+        """Applies the `paths` of `incoming`. Paths are already known to be valid
+        field names of CampaignFields (or `schedule.<part>`)."""
+        updated = self.fields.with_paths(incoming, paths)
+        changed = updated.changed_paths(self.fields)
+        if not changed:
+            return
+        allowed = EDITABLE[self.state]
+        refused = sorted(p for p in changed if p not in allowed and p.split(".")[0] not in allowed)
+        if refused:
+            raise FailedPrecondition(
+                f"campaign is {self.state.value}: {', '.join(refused)} cannot change in this state "
+                f"(editable: {', '.join(sorted(allowed))})",
+                metadata={"state": self.state.value},
+            )
+        violations = updated.violations(self.workspace)
+        if violations:
+            raise InvalidArgument(violations)
+        if self.state is State.SCHEDULED:
+            self._require_launch_ready(updated, now, "the campaign is SCHEDULED, so the change must keep it ready")
+        self.fields = updated
+        self._touch(now)
+        self._record("campaign_updated", now, {"paths": sorted(changed)})
+
+    def transition(self, action: str, now: datetime) -> None:
+        sources, target = TRANSITIONS[action]
+        if self.state not in sources:
+            allowed = ", ".join(sorted(s.value for s in sources))
+            raise FailedPrecondition(
+                f"cannot {action} a campaign in state {self.state.value}; {action} needs state {allowed}",
+                metadata={"state": self.state.value, "action": action},
+            )
+        if action == "schedule":
+            self._require_launch_ready(self.fields, now, "the campaign cannot be scheduled")
+        previous = self.state
+        self.state = target
+        self.state_time = now
+        self._touch(now)
+        self._record(STATE_EVENTS[action], now, {"from_state": previous.value, "to_state": target.value})
+
+    def delete(self, now: datetime) -> None:
+        if self.state in (State.SCHEDULED, State.RUNNING, State.PAUSED):
+            raise FailedPrecondition(
+                f"cannot delete a campaign in state {self.state.value}; cancel it first",
+                metadata={"state": self.state.value, "action": "delete"},
+            )
+        self._record("campaign_deleted", now, {})
+
+    def launch_readiness(self, data: CampaignFields, now: datetime) -> list[FieldViolation]:
+        """What a launch needs beyond the draft invariants."""
+        p = "campaign."
+        missing = []
+        if not data.channels:
+            missing.append(FieldViolation(p + "channels", "at least one channel is needed"))
+        if not data.target_segments:
+            missing.append(FieldViolation(p + "target_segments", "at least one target segment is needed"))
+        covered = {c.channel for c in data.contents}
+        for channel in data.channels:
+            if channel not in covered:
+                missing.append(FieldViolation(p + "contents", f"no content for channel {channel.value}"))
+        for ref in data.contents:
+            if ref.channel not in data.channels:
+                missing.append(FieldViolation(p + "contents", f"content for {ref.channel.value}, which is not a "
+                                              "channel of the campaign"))
+        schedule = data.schedule or Schedule()
+        if schedule.start_time is None:
+            missing.append(FieldViolation(p + "schedule.start_time", "a start time is needed"))
+        elif schedule.start_time <= now and self.state is State.DRAFT:
+            missing.append(FieldViolation(p + "schedule.start_time", "must lie in the future"))
+        if not schedule.time_zone:
+            missing.append(FieldViolation(p + "schedule.time_zone", "a time zone is needed, such as Europe/Paris"))
+        if data.budget:
+            for allocation in data.budget.allocations:
+                if allocation.channel not in data.channels:
+                    missing.append(FieldViolation(p + "budget.allocations",
+                                                  f"allocation for {allocation.channel.value}, which is not a "
+                                                  "channel of the campaign"))
+        return missing
+
+    def _require_launch_ready(self, data: CampaignFields, now: datetime, why: str) -> None:
+        missing = self.launch_readiness(data, now)
+        if missing:
+            details = "; ".join(f"{m.field}: {m.description}" for m in missing)
+            raise FailedPrecondition(f"{why}: {details}", missing, metadata={"state": self.state.value})
+
+    def _touch(self, now: datetime) -> None:
+        self.update_time = now
+        self.version += 1
+
+    def _record(self, event_type: str, now: datetime, data: dict[str, Any]) -> None:
+        self.events.append(CampaignEvent(event_type, self.workspace, self.id, self.version, now, data))

@@ -1,0 +1,114 @@
+"""The thin gRPC layer: requests to commands, handler results to responses.
+
+Handlers are synchronous (SQLAlchemy); they run on the service's worker
+threads so the event loop keeps serving other calls meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TypeVar
+
+from google.protobuf import empty_pb2
+
+from marketing.campaign.v1 import campaign_service_pb2 as pb
+from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
+from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.names import ResourceNameError, parse_name, parse_parent
+
+from svc_campaign.domain import commands
+from svc_campaign.entrypoints.mapping import campaign_to_proto, fields_from_proto, update_paths
+from svc_campaign.service_layer import handlers
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+def _parent(value: str) -> str:
+    try:
+        return parse_parent(value)
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation("parent", str(error))) from None
+
+
+def _name(value: str, field: str = "name") -> tuple[str, str]:
+    try:
+        return parse_name(value, "campaigns")
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+class CampaignServicer(pb_grpc.CampaignServiceServicer):
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
+                 executor: Executor):
+        self.uow = uow_factory
+        self.clock = clock
+        self.new_id = new_id
+        self.executor = executor
+
+    async def _run(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def CreateCampaign(self, request: pb.CreateCampaignRequest, context):
+        workspace = _parent(request.parent)
+        if not request.HasField("campaign"):
+            raise InvalidArgument(FieldViolation("campaign", "required"))
+        cmd = commands.CreateCampaign(workspace, fields_from_proto(request.campaign), request.campaign_id,
+                                      request.request_id, request.validate_only)
+        campaign = await self._run(handlers.create_campaign, cmd, self.uow(), self.clock, self.new_id)
+        return campaign_to_proto(campaign)
+
+    async def GetCampaign(self, request: pb.GetCampaignRequest, context):
+        workspace, campaign_id = _name(request.name)
+        return campaign_to_proto(await self._run(handlers.get_campaign, workspace, campaign_id, self.uow()))
+
+    async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
+        query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)
+        page = await self._run(handlers.list_campaigns, query, self.uow())
+        return pb.ListCampaignsResponse(
+            campaigns=[campaign_to_proto(c) for c in page.campaigns],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def UpdateCampaign(self, request: pb.UpdateCampaignRequest, context):
+        if not request.HasField("campaign"):
+            raise InvalidArgument(FieldViolation("campaign", "required"))
+        workspace, campaign_id = _name(request.campaign.name, "campaign.name")
+        paths = update_paths(list(request.update_mask.paths))
+        cmd = commands.UpdateCampaign(workspace, campaign_id, fields_from_proto(request.campaign), paths,
+                                      request.campaign.etag)
+        return campaign_to_proto(await self._run(handlers.update_campaign, cmd, self.uow(), self.clock))
+
+    async def DeleteCampaign(self, request: pb.DeleteCampaignRequest, context):
+        workspace, campaign_id = _name(request.name)
+        cmd = commands.DeleteCampaign(workspace, campaign_id, request.etag)
+        await self._run(handlers.delete_campaign, cmd, self.uow(), self.clock)
+        return empty_pb2.Empty()
+
+    async def _change_state(self, action: str, request):
+        workspace, campaign_id = _name(request.name)
+        cmd = commands.ChangeState(workspace, campaign_id, action, request.etag)
+        return campaign_to_proto(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+
+    async def ScheduleCampaign(self, request, context):
+        return await self._change_state("schedule", request)
+
+    async def UnscheduleCampaign(self, request, context):
+        return await self._change_state("unschedule", request)
+
+    async def StartCampaign(self, request, context):
+        return await self._change_state("start", request)
+
+    async def PauseCampaign(self, request, context):
+        return await self._change_state("pause", request)
+
+    async def ResumeCampaign(self, request, context):
+        return await self._change_state("resume", request)
+
+    async def CompleteCampaign(self, request, context):
+        return await self._change_state("complete", request)
+
+    async def CancelCampaign(self, request, context):
+        return await self._change_state("cancel", request)

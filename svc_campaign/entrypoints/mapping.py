@@ -1,0 +1,185 @@
+"""Protobuf messages to domain values and back. Input problems become field
+violations named by their path in the request."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from decimal import Decimal
+
+from google.protobuf import timestamp_pb2
+from google.type import money_pb2
+
+from marketing.campaign.v1 import campaign_pb2
+from marketing.common.v1 import channel_pb2
+from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.names import format_name
+
+from svc_campaign.domain.model import Campaign, CampaignFields
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
+
+_CHANNEL_FROM_PROTO = {
+    channel_pb2.CHANNEL_EMAIL: Channel.EMAIL,
+    channel_pb2.CHANNEL_SMS: Channel.SMS,
+    channel_pb2.CHANNEL_PUSH: Channel.PUSH,
+    channel_pb2.CHANNEL_IN_APP: Channel.IN_APP,
+}
+_CHANNEL_TO_PROTO = {v: k for k, v in _CHANNEL_FROM_PROTO.items()}
+_STATE_TO_PROTO = {state: campaign_pb2.Campaign.State.Value(f"STATE_{state.value}") for state in State}
+
+WRITABLE_PATHS = frozenset({
+    "display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
+    "schedule.time_zone", "budget", "target_segments", "contents", "labels",
+})
+OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag"})
+NANOS = Decimal(1_000_000_000)
+
+
+class _Violations:
+    def __init__(self):
+        self.items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(self.items)
+
+
+def _channel(value: int, field: str, out: _Violations) -> Channel | None:
+    channel = _CHANNEL_FROM_PROTO.get(value)
+    if channel is None:
+        known = ", ".join(channel_pb2.Channel.Name(k) for k in _CHANNEL_FROM_PROTO)
+        out.add(field, f"must be one of {known}")
+    return channel
+
+
+def _time(message: timestamp_pb2.Timestamp, field: str, out: _Violations):
+    try:
+        return message.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        out.add(field, "is not a valid timestamp")
+        return None
+
+
+def _money(message: money_pb2.Money, field: str, out: _Violations) -> Money | None:
+    units, nanos = message.units, message.nanos
+    if not -999_999_999 <= nanos <= 999_999_999 or (units > 0 > nanos) or (units < 0 < nanos):
+        out.add(field + ".nanos", "must lie within ±999,999,999 and have the sign of units")
+        return None
+    return Money(message.currency_code, Decimal(units) + Decimal(nanos) / NANOS)
+
+
+def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
+    out = _Violations()
+    p = "campaign."
+    channels = tuple(c for i, v in enumerate(message.channels) if (c := _channel(v, f"{p}channels[{i}]", out)))
+    schedule = None
+    if message.HasField("schedule"):
+        s = message.schedule
+        schedule = Schedule(
+            _time(s.start_time, p + "schedule.start_time", out) if s.HasField("start_time") else None,
+            _time(s.end_time, p + "schedule.end_time", out) if s.HasField("end_time") else None,
+            s.time_zone,
+        )
+    budget = None
+    if message.HasField("budget"):
+        b = message.budget
+        if not b.HasField("total"):
+            out.add(p + "budget.total", "required when a budget is given")
+        else:
+            total = _money(b.total, p + "budget.total", out)
+            allocations = []
+            for i, a in enumerate(b.allocations):
+                at = f"{p}budget.allocations[{i}]"
+                channel = _channel(a.channel, at + ".channel", out)
+                amount = _money(a.amount, at + ".amount", out) if a.HasField("amount") else None
+                if not a.HasField("amount"):
+                    out.add(at + ".amount", "required")
+                if channel and amount:
+                    allocations.append(ChannelAllocation(channel, amount))
+            if total:
+                budget = Budget(total, tuple(allocations))
+    contents = []
+    for i, ref in enumerate(message.contents):
+        channel = _channel(ref.channel, f"{p}contents[{i}].channel", out)
+        if channel:
+            contents.append(ContentRef(channel, ref.template))
+    out.raise_if_any()
+    return CampaignFields(
+        display_name=message.display_name,
+        description=message.description,
+        channels=channels,
+        schedule=schedule,
+        budget=budget,
+        target_segments=tuple(message.target_segments),
+        contents=tuple(contents),
+        labels=dict(message.labels),
+    )
+
+
+def update_paths(paths: list[str]) -> frozenset[str]:
+    out = _Violations()
+    if not paths:
+        out.add("update_mask", "required: name the fields to change (for example `description`), or `*` for all")
+    if "*" in paths:
+        if len(paths) > 1:
+            out.add("update_mask", "`*` cannot be combined with other paths")
+        out.raise_if_any()
+        return frozenset(p for p in WRITABLE_PATHS if "." not in p)
+    for path in paths:
+        if path == "state":
+            out.add("update_mask", "state is output only: change it with :schedule, :start, :pause, :resume, "
+                                   ":complete or :cancel")
+        elif path in OUTPUT_ONLY_PATHS:
+            out.add("update_mask", f"{path} is output only")
+        elif path not in WRITABLE_PATHS:
+            out.add("update_mask", f"unknown field {path!r}; writable: {', '.join(sorted(WRITABLE_PATHS))}")
+    out.raise_if_any()
+    return frozenset(paths)
+
+
+def _money_to_proto(money: Money) -> money_pb2.Money:
+    units = int(money.amount)
+    nanos = int((money.amount - units) * NANOS)
+    return money_pb2.Money(currency_code=money.currency, units=units, nanos=nanos)
+
+
+def _timestamp(value) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
+    data = campaign.fields
+    message = campaign_pb2.Campaign(
+        name=format_name(campaign.workspace, "campaigns", campaign.id),
+        display_name=data.display_name,
+        description=data.description,
+        state=_STATE_TO_PROTO[campaign.state],
+        channels=[_CHANNEL_TO_PROTO[c] for c in data.channels],
+        target_segments=list(data.target_segments),
+        contents=[campaign_pb2.ContentRef(channel=_CHANNEL_TO_PROTO[c.channel], template=c.template)
+                  for c in data.contents],
+        labels=data.labels,
+        create_time=_timestamp(campaign.create_time),
+        update_time=_timestamp(campaign.update_time),
+        state_time=_timestamp(campaign.state_time),
+        etag=campaign.etag,
+    )
+    if data.schedule is not None:
+        s = data.schedule
+        message.schedule.SetInParent()
+        message.schedule.time_zone = s.time_zone
+        if s.start_time:
+            message.schedule.start_time.CopyFrom(_timestamp(s.start_time))
+        if s.end_time:
+            message.schedule.end_time.CopyFrom(_timestamp(s.end_time))
+    if data.budget is not None:
+        message.budget.total.CopyFrom(_money_to_proto(data.budget.total))
+        message.budget.allocations.extend(
+            campaign_pb2.ChannelAllocation(channel=_CHANNEL_TO_PROTO[a.channel], amount=_money_to_proto(a.amount))
+            for a in data.budget.allocations
+        )
+    return message

@@ -1,0 +1,143 @@
+"""Use cases of the campaign service. Each runs in one unit of work."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from svc_kit import pagination
+from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from svc_kit.names import RESOURCE_ID, format_name
+
+from svc_campaign.domain import commands
+from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.queries import CampaignFilter
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], str]
+MAX_REQUEST_ID = 128
+
+
+@dataclass(frozen=True)
+class Page:
+    campaigns: list[Campaign]
+    next_page_token: str
+    total_size: int
+
+
+def _name(workspace: str, campaign_id: str) -> str:
+    return format_name(workspace, "campaigns", campaign_id)
+
+
+def _load(uow: UnitOfWork, workspace: str, campaign_id: str) -> Campaign:
+    campaign = uow.campaigns.get(workspace, campaign_id)
+    if campaign is None:
+        raise NotFound(_name(workspace, campaign_id))
+    return campaign
+
+
+def _fingerprint(cmd: commands.CreateCampaign) -> str:
+    payload = json.dumps([cmd.campaign_id, dataclasses.asdict(cmd.data)], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _replay(found: tuple[Campaign, str], fingerprint: str, request_id: str) -> Campaign:
+    campaign, first_fingerprint = found
+    if first_fingerprint != fingerprint:
+        raise InvalidArgument(FieldViolation(
+            "request_id", f"{request_id!r} was already used for a different request (it created "
+                          f"{_name(campaign.workspace, campaign.id)}); use a new request_id"))
+    return campaign
+
+
+def create_campaign(cmd: commands.CreateCampaign, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Campaign:
+    if cmd.campaign_id and not RESOURCE_ID.fullmatch(cmd.campaign_id):
+        raise InvalidArgument(FieldViolation("campaign_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    if len(cmd.request_id) > MAX_REQUEST_ID:
+        raise InvalidArgument(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
+    fingerprint = _fingerprint(cmd)
+    with uow:
+        if cmd.request_id and (found := uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id)):
+            return _replay(found, fingerprint, cmd.request_id)
+        campaign = Campaign.create(cmd.workspace, cmd.campaign_id or new_id(), cmd.data, clock())
+        if cmd.validate_only:
+            return campaign
+        if uow.campaigns.get(cmd.workspace, campaign.id) is not None:
+            raise AlreadyExists(f"{_name(cmd.workspace, campaign.id)} already exists")
+        try:
+            uow.campaigns.add(campaign, cmd.request_id, fingerprint)
+            uow.commit()
+            return campaign
+        except AlreadyExists:
+            if not cmd.request_id:
+                raise
+    # A concurrent create with the same request_id won the race: answer as it did.
+    with uow:
+        found = uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id)
+        if found is None:
+            raise AlreadyExists(f"{_name(cmd.workspace, campaign.id)} already exists")
+        return _replay(found, fingerprint, cmd.request_id)
+
+
+def get_campaign(workspace: str, campaign_id: str, uow: UnitOfWork) -> Campaign:
+    with uow:
+        return _load(uow, workspace, campaign_id)
+
+
+def list_campaigns(query: commands.ListCampaigns, uow: UnitOfWork) -> Page:
+    size = pagination.page_size(query.page_size)
+    where = CampaignFilter.parse(query.filter)
+    query_key = pagination.fingerprint(query.workspace, repr(where))
+    position = pagination.decode_token(query.page_token, query_key)
+    after = None
+    if position is not None:
+        try:
+            after = (datetime.fromisoformat(position[0]), str(position[1]))
+        except (IndexError, TypeError, ValueError):
+            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
+    with uow:
+        rows = uow.campaigns.list(query.workspace, where, after, size + 1)
+        total = uow.campaigns.count(query.workspace, where)
+    page, more = rows[:size], len(rows) > size
+    token = ""
+    if more:
+        last = page[-1]
+        token = pagination.encode_token([last.create_time.isoformat(), last.id], query_key)
+    return Page(page, token, total)
+
+
+def update_campaign(cmd: commands.UpdateCampaign, uow: UnitOfWork, clock: Clock) -> Campaign:
+    with uow:
+        campaign = _load(uow, cmd.workspace, cmd.campaign_id)
+        campaign.check_etag(cmd.etag)
+        expected = campaign.version
+        campaign.update(cmd.data, set(cmd.paths), clock())
+        if campaign.version != expected:
+            uow.campaigns.save(campaign, expected)
+            uow.commit()
+        return campaign
+
+
+def change_state(cmd: commands.ChangeState, uow: UnitOfWork, clock: Clock) -> Campaign:
+    with uow:
+        campaign = _load(uow, cmd.workspace, cmd.campaign_id)
+        campaign.check_etag(cmd.etag)
+        expected = campaign.version
+        campaign.transition(cmd.action, clock())
+        uow.campaigns.save(campaign, expected)
+        uow.commit()
+        return campaign
+
+
+def delete_campaign(cmd: commands.DeleteCampaign, uow: UnitOfWork, clock: Clock) -> None:
+    with uow:
+        campaign = _load(uow, cmd.workspace, cmd.campaign_id)
+        campaign.check_etag(cmd.etag)
+        campaign.delete(clock())
+        uow.campaigns.remove(campaign)
+        uow.commit()

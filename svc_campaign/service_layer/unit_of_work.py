@@ -1,0 +1,70 @@
+"""Units of work: one transaction around a handler, with the events the changed
+campaigns recorded written to the outbox inside that same transaction."""
+
+from __future__ import annotations
+
+import abc
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from svc_kit.ids import new_id
+
+from svc_campaign.adapters.repository import CampaignRepository, SqlCampaignRepository
+from svc_campaign.adapters.tables import campaign_outbox
+from svc_campaign.domain.events import CampaignEvent
+
+
+class UnitOfWork(abc.ABC):
+    campaigns: CampaignRepository
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        events = [event for campaign in self.campaigns.seen for event in campaign.events]
+        for campaign in self.campaigns.seen:
+            campaign.events.clear()
+        self._commit(events)
+
+    @abc.abstractmethod
+    def _commit(self, events: list[CampaignEvent]) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self.session_factory = session_factory
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = self.session_factory()
+        self.campaigns = SqlCampaignRepository(self.session)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.session.close()
+
+    def _commit(self, events: list[CampaignEvent]) -> None:
+        if events:
+            self.session.execute(insert(campaign_outbox), [
+                {
+                    "id": new_id(),
+                    "workspace": e.workspace,
+                    "aggregate_id": e.campaign_id,
+                    "aggregate_version": e.version,
+                    "event_type": e.type,
+                    "payload": e.data,
+                    "occurred_time": e.occurred_at,
+                }
+                for e in events
+            ])
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

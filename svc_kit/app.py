@@ -1,0 +1,32 @@
+"""Process entry point shared by the six services: `python -m svc_<name>`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from svc_kit.config import ConfigError, Settings, load_settings
+from svc_kit.logs import configure_logging
+from svc_kit.server import Mounted, StartupError, serve_until_signalled
+from svc_kit.services import BY_NAME
+from svc_kit.tracing import configure_tracing, shutdown_tracing
+
+
+def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
+    spec = BY_NAME[service_name]
+    try:
+        settings = load_settings(spec)
+    except ConfigError as error:
+        sys.exit(f"{spec.package}: configuration error: {error}")
+    configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name, settings.otlp_endpoint)
+    try:
+        mounted = mount(settings)
+        asyncio.run(serve_until_signalled(settings, mounted))
+    except (ConfigError, StartupError) as error:
+        logging.getLogger("svc_kit.app").error("cannot start: %s", error)
+        sys.exit(f"{spec.package}: cannot start: {error}")
+    finally:
+        shutdown_tracing()

@@ -1,0 +1,9 @@
+"""Time source, injected so tests can hold the clock still."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

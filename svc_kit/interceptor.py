@@ -1,0 +1,183 @@
+"""One server interceptor for every service: it decodes requests itself (so an
+undecodable request answers INVALID_ARGUMENT, not INTERNAL), opens the server
+span from the caller's W3C trace context, maps ServiceError to a status with
+google.rpc details, hides unexpected exceptions behind INTERNAL, and records
+the conventional gRPC server metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+from grpc_status import rpc_status
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented, internal_status
+from svc_kit.metrics import GrpcServerMetrics
+from svc_kit.tracing import extract_context
+
+log = logging.getLogger("svc_kit.rpc")
+_tracer = trace.get_tracer("svc_kit.grpc.server")
+
+
+def _as_status_code(code) -> grpc.StatusCode:
+    if isinstance(code, grpc.StatusCode):
+        return code
+    for candidate in grpc.StatusCode:
+        if candidate.value[0] == code:
+            return candidate
+    return grpc.StatusCode.UNKNOWN
+
+
+class _Call:
+    """Bookkeeping for one RPC: span, metrics and the error-to-status mapping."""
+
+    def __init__(self, metrics: GrpcServerMetrics, method: str, grpc_type: str, context):
+        self.metrics = metrics
+        self.context = context
+        self.service, _, self.method = method.lstrip("/").partition("/")
+        self.labels = (grpc_type, self.service, self.method)
+        self.code = grpc.StatusCode.OK
+        self.start = time.perf_counter()
+        metrics.started.labels(*self.labels).inc()
+        self.span_cm = _tracer.start_as_current_span(
+            method.lstrip("/"),
+            context=extract_context(context.invocation_metadata()),
+            kind=trace.SpanKind.SERVER,
+            attributes={"rpc.system": "grpc", "rpc.service": self.service, "rpc.method": self.method},
+        )
+
+    def __enter__(self):
+        self.span = self.span_cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.span.set_attribute("rpc.grpc.status_code", self.code.value[0])
+        if self.code is not grpc.StatusCode.OK:
+            self.span.set_status(Status(StatusCode.ERROR, self.code.name))
+        self.span_cm.__exit__(*exc)
+        self.metrics.handled.labels(*self.labels, self.code.name).inc()
+        self.metrics.handling_seconds.labels(*self.labels).observe(time.perf_counter() - self.start)
+        return False
+
+    async def fail(self, error: BaseException):
+        """Aborts the call with the status that `error` stands for."""
+        if isinstance(error, grpc.aio.AbortError):
+            self.code = _as_status_code(self.context.code())
+            raise error
+        if isinstance(error, asyncio.CancelledError):
+            self.code = grpc.StatusCode.CANCELLED
+            raise error
+        if isinstance(error, NotImplementedError):
+            error = Unimplemented(f"{self.service}/{self.method} is not implemented in this release")
+        if isinstance(error, ServiceError):
+            status = error.to_status()
+        else:
+            log.error("unhandled error in %s/%s", self.service, self.method, exc_info=error)
+            self.span.record_exception(error)
+            status = internal_status()
+        self.code = _as_status_code(status.code)
+        converted = rpc_status.to_status(status)
+        await self.context.abort(converted.code, converted.details, converted.trailing_metadata)
+
+
+def _decoder(deserializer: Callable | None) -> Callable:
+    if deserializer is None:
+        return lambda raw: raw
+
+    def decode(raw: bytes):
+        try:
+            return deserializer(raw)
+        except Exception:
+            raise MalformedRequest("the request could not be decoded as the method's message") from None
+
+    return decode
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, metrics: GrpcServerMetrics):
+        self.metrics = metrics
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        decode = _decoder(handler.request_deserializer)
+        metrics = self.metrics
+        serializer = handler.response_serializer
+
+        if handler.unary_unary:
+            behavior = handler.unary_unary
+
+            async def unary_unary(raw, context):
+                with _Call(metrics, method, "unary", context) as call:
+                    try:
+                        return await _resolve(behavior(decode(raw), context))
+                    except BaseException as error:  # noqa: BLE001 - mapped, never swallowed
+                        await call.fail(error)
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=serializer)
+
+        if handler.unary_stream:
+            behavior = handler.unary_stream
+
+            async def unary_stream(raw, context):
+                with _Call(metrics, method, "server_stream", context) as call:
+                    try:
+                        async for response in _aiter(behavior(decode(raw), context)):
+                            yield response
+                    except BaseException as error:  # noqa: BLE001
+                        await call.fail(error)
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, response_serializer=serializer)
+
+        if handler.stream_unary:
+            behavior = handler.stream_unary
+
+            async def stream_unary(raw_iterator, context):
+                with _Call(metrics, method, "client_stream", context) as call:
+                    try:
+                        return await _resolve(behavior(_decoded(raw_iterator, decode), context))
+                    except BaseException as error:  # noqa: BLE001
+                        await call.fail(error)
+
+            return grpc.stream_unary_rpc_method_handler(stream_unary, response_serializer=serializer)
+
+        behavior = handler.stream_stream
+
+        async def stream_stream(raw_iterator, context):
+            with _Call(metrics, method, "bidi_stream", context) as call:
+                try:
+                    async for response in _aiter(behavior(_decoded(raw_iterator, decode), context)):
+                        yield response
+                except BaseException as error:  # noqa: BLE001
+                    await call.fail(error)
+
+        return grpc.stream_stream_rpc_method_handler(stream_stream, response_serializer=serializer)
+
+
+async def _resolve(result):
+    return await result if inspect.isawaitable(result) else result
+
+
+async def _decoded(raw_iterator: AsyncIterator[bytes], decode: Callable) -> AsyncIterator:
+    async for raw in raw_iterator:
+        yield decode(raw)
+
+
+async def _aiter(result) -> AsyncIterator:
+    """Servicer streaming methods may be async generators or return iterables."""
+    if asyncio.iscoroutine(result):
+        result = await result
+    if hasattr(result, "__aiter__"):
+        async for item in result:
+            yield item
+    elif result is not None:
+        for item in result:
+            yield item

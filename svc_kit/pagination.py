@@ -1,0 +1,49 @@
+"""Page sizes and opaque page tokens for keyset pagination.
+
+A token carries the sort key of the last item served and a fingerprint of the
+query, so a token cannot be replayed against a different filter."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+from svc_kit.errors import FieldViolation, InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument(FieldViolation("page_size", "must not be negative"))
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def fingerprint(*parts: Any) -> str:
+    return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=6).hexdigest()
+
+
+def encode_token(position: list[Any], query: str) -> str:
+    raw = json.dumps({"p": position, "q": query}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, query: str) -> list[Any] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        position, made_for = data["p"], data["q"]
+        if not isinstance(position, list):
+            raise TypeError
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
+    if made_for != query:
+        raise InvalidArgument(
+            FieldViolation("page_token", "was issued for a different filter or parent; start again without a token")
+        )
+    return position

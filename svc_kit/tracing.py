@@ -1,0 +1,73 @@
+"""OpenTelemetry tracing: OTLP export when an endpoint is configured, and W3C
+trace context carried in gRPC metadata on incoming and outgoing calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_provider: TracerProvider | None = None
+
+
+def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider:
+    """A provider that records spans always (so logs carry trace ids) and exports
+    them only when `otlp_endpoint` is set."""
+    global _provider
+    provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        insecure = otlp_endpoint.startswith("http://")
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=insecure)))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def shutdown_tracing() -> None:
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def extract_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:
+    carrier = {key: value for key, value in (metadata or ()) if isinstance(value, str)}
+    return propagate.extract(carrier)
+
+
+class _ClientCallDetails(grpc.aio.ClientCallDetails):
+    pass
+
+
+class TraceContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    """Starts a client span and injects `traceparent` into outgoing metadata."""
+
+    def __init__(self) -> None:
+        self.tracer = trace.get_tracer("svc_kit.grpc.client")
+
+    async def _call(self, continuation, details, request):
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        with self.tracer.start_as_current_span(method.lstrip("/"), kind=trace.SpanKind.CLIENT):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            metadata = list(details.metadata or []) + list(carrier.items())
+            new_details = _ClientCallDetails(details.method, details.timeout, metadata, details.credentials,
+                                             details.wait_for_ready)
+            return await continuation(new_details, request)
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        return await self._call(continuation, client_call_details, request)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):
+        return await self._call(continuation, client_call_details, request)
+
+
+def traced_channel(target: str) -> grpc.aio.Channel:
+    """A plaintext channel for service-to-service calls: the mesh adds mTLS,
+    retries and circuit breaking, so the client stays plain."""
+    return grpc.aio.insecure_channel(target, interceptors=[TraceContextClientInterceptor()])

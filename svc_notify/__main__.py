@@ -1,0 +1,4 @@
+from svc_kit.app import main
+from svc_kit.placeholder import mount_placeholder
+
+main("notify", mount_placeholder)
