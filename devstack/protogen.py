@@ -15,6 +15,9 @@ from pathlib import Path
 
 from devstack.paths import DESCRIPTOR_SET, GENERATED_PACKAGE, PROTO_DIR, REPO, googleapis_include
 
+# Not imported by any API proto, but the edge needs them to print the
+# google.rpc.Status details of errors as JSON.
+ERROR_PROTOS = ("google/rpc/status.proto", "google/rpc/error_details.proto")
 HEADER = '"""Generated from proto/ by `make proto`. Do not edit."""\n'
 
 
@@ -27,22 +30,14 @@ def generate(out_root: Path) -> None:
 
     well_known = Path(protoc.__file__).parent / "_proto"
     files = proto_files()
-    args = [
-        "grpc_tools.protoc",
-        f"-I{PROTO_DIR}",
-        f"-I{googleapis_include()}",
-        f"-I{well_known}",
-        f"--python_out={out_root}",
-        f"--pyi_out={out_root}",
-        f"--grpc_python_out={out_root}",
-        "--include_imports",
-        "--include_source_info",
-        f"--descriptor_set_out={out_root / 'marketing' / DESCRIPTOR_SET.name}",
-        *files,
-    ]
+    includes = [f"-I{PROTO_DIR}", f"-I{googleapis_include()}", f"-I{well_known}"]
+    code = [*includes, f"--python_out={out_root}", f"--pyi_out={out_root}", f"--grpc_python_out={out_root}"]
+    descriptors = [*includes, "--include_imports", "--include_source_info",
+                   f"--descriptor_set_out={out_root / 'marketing' / DESCRIPTOR_SET.name}"]
     (out_root / "marketing").mkdir(parents=True, exist_ok=True)
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
+    for args in (code + files, descriptors + files + list(ERROR_PROTOS)):
+        if protoc.main(["grpc_tools.protoc", *args]) != 0:
+            raise SystemExit("protoc failed")
     for package_dir in [out_root / "marketing", *(p for p in (out_root / "marketing").rglob("*") if p.is_dir())]:
         (package_dir / "__init__.py").write_text(HEADER)
 

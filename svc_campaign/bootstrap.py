@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import sessionmaker
 
 from marketing.campaign.v1 import campaign_service_pb2_grpc
 from svc_kit.clock import utcnow
@@ -29,8 +28,7 @@ def database_url(settings: Settings) -> str:
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor, clock=utcnow, ids=new_id) -> CampaignServicer:
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    return CampaignServicer(lambda: SqlUnitOfWork(sessions), clock, ids, executor)
+    return CampaignServicer(lambda: SqlUnitOfWork(engine), clock, ids, executor)
 
 
 def mount(settings: Settings) -> Mounted:

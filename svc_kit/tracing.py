@@ -13,26 +13,30 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 _provider: TracerProvider | None = None
+_exporters: list[BatchSpanProcessor] = []
 
 
 def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider:
-    """A provider that records spans always (so logs carry trace ids) and exports
-    them only when `otlp_endpoint` is set."""
+    """One provider per process, recording spans always (so logs carry trace
+    ids); spans are exported only when `otlp_endpoint` is set."""
     global _provider
-    provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}))
+    if _provider is None:
+        _provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}))
+        trace.set_tracer_provider(_provider)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         insecure = otlp_endpoint.startswith("http://")
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=insecure)))
-    trace.set_tracer_provider(provider)
-    _provider = provider
-    return provider
+        processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=insecure))
+        _provider.add_span_processor(processor)
+        _exporters.append(processor)
+    return _provider
 
 
 def shutdown_tracing() -> None:
-    if _provider is not None:
-        _provider.shutdown()
+    """Flushes and closes the exporters."""
+    while _exporters:
+        _exporters.pop().shutdown()
 
 
 def extract_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:

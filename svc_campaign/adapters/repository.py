@@ -1,4 +1,4 @@
-"""Campaign repositories: the port, and its SQLAlchemy adapter (SQLite or
+"""Campaign repositories: the port, and its SQLAlchemy Core adapter (SQLite or
 PostgreSQL). Every method takes the workspace; no query runs without it."""
 
 from __future__ import annotations
@@ -6,9 +6,8 @@ from __future__ import annotations
 import abc
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from svc_kit.errors import Aborted, AlreadyExists
 
@@ -44,7 +43,8 @@ class CampaignRepository(abc.ABC):
         """Writes a changed campaign; Aborted if someone else changed it since `expected_version`."""
 
     @abc.abstractmethod
-    def remove(self, campaign: Campaign) -> None: ...
+    def remove(self, campaign: Campaign) -> None:
+        """Deletes a campaign; Aborted if someone else changed it since it was read."""
 
     @abc.abstractmethod
     def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
@@ -59,10 +59,24 @@ def concurrent_change(campaign: Campaign) -> Aborted:
                    "read it again and retry")
 
 
+# Statements on the hot path are built once; SQLAlchemy caches their compiled form.
+_c = campaigns.c
+_GET = select(campaigns).where(_c.workspace == bindparam("workspace"), _c.id == bindparam("campaign_id"))
+_BY_REQUEST = select(campaigns).where(_c.workspace == bindparam("workspace"),
+                                      _c.request_id == bindparam("request_id"))
+_SAVE = (update(campaigns)
+         .where(_c.workspace == bindparam("w_workspace"), _c.id == bindparam("w_id"),
+                _c.version == bindparam("w_version")))
+_DELETE = delete(campaigns).where(_c.workspace == bindparam("workspace"), _c.id == bindparam("campaign_id"),
+                                  _c.version == bindparam("version"))
+_DELETE_LABELS = delete(campaign_labels).where(campaign_labels.c.workspace == bindparam("workspace"),
+                                               campaign_labels.c.campaign_id == bindparam("campaign_id"))
+
+
 class SqlCampaignRepository(CampaignRepository):
-    def __init__(self, session: Session):
+    def __init__(self, connection: Connection):
         super().__init__()
-        self.session = session
+        self.connection = connection
 
     def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
         row = self._row(campaign) | {
@@ -73,46 +87,34 @@ class SqlCampaignRepository(CampaignRepository):
             "request_fingerprint": request_fingerprint or None,
         }
         try:
-            with self.session.begin_nested():
-                self.session.execute(insert(campaigns), [row])
+            with self.connection.begin_nested():
+                self.connection.execute(insert(campaigns), [row])
         except IntegrityError:
             raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists") from None
         self._write_labels(campaign)
         self.seen.append(campaign)
 
     def get(self, workspace: str, campaign_id: str) -> Campaign | None:
-        row = self.session.execute(
-            select(campaigns).where(campaigns.c.workspace == workspace, campaigns.c.id == campaign_id)
-        ).first()
-        return self._load([row])[0] if row else None
+        row = self.connection.execute(_GET, {"workspace": workspace, "campaign_id": campaign_id}).first()
+        return self._campaign(row) if row else None
 
     def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
-        row = self.session.execute(
-            select(campaigns).where(campaigns.c.workspace == workspace, campaigns.c.request_id == request_id)
-        ).first()
-        return (self._load([row])[0], row.request_fingerprint) if row else None
+        row = self.connection.execute(_BY_REQUEST, {"workspace": workspace, "request_id": request_id}).first()
+        return (self._campaign(row), row.request_fingerprint) if row else None
 
     def save(self, campaign: Campaign, expected_version: int) -> None:
-        result = self.session.execute(
-            update(campaigns)
-            .where(campaigns.c.workspace == campaign.workspace, campaigns.c.id == campaign.id,
-                   campaigns.c.version == expected_version)
-            .values(**self._row(campaign))
-        )
+        result = self.connection.execute(_SAVE, self._row(campaign) | {
+            "w_workspace": campaign.workspace, "w_id": campaign.id, "w_version": expected_version})
         if result.rowcount != 1:
             raise concurrent_change(campaign)
-        self.session.execute(delete(campaign_labels).where(
-            campaign_labels.c.workspace == campaign.workspace, campaign_labels.c.campaign_id == campaign.id))
+        self.connection.execute(_DELETE_LABELS, {"workspace": campaign.workspace, "campaign_id": campaign.id})
         self._write_labels(campaign)
         self.seen.append(campaign)
 
     def remove(self, campaign: Campaign) -> None:
-        self.session.execute(delete(campaign_labels).where(
-            campaign_labels.c.workspace == campaign.workspace, campaign_labels.c.campaign_id == campaign.id))
-        result = self.session.execute(delete(campaigns).where(
-            campaigns.c.workspace == campaign.workspace, campaigns.c.id == campaign.id,
-            campaigns.c.version == campaign.version))
-        if result.rowcount != 1:
+        keys = {"workspace": campaign.workspace, "campaign_id": campaign.id}
+        self.connection.execute(_DELETE_LABELS, keys)
+        if self.connection.execute(_DELETE, keys | {"version": campaign.version}).rowcount != 1:
             raise concurrent_change(campaign)
         self.seen.append(campaign)
 
@@ -120,30 +122,29 @@ class SqlCampaignRepository(CampaignRepository):
         query = select(campaigns).where(*self._conditions(workspace, where))
         if after is not None:
             created, last_id = after
-            query = query.where(or_(campaigns.c.create_time > created,
-                                    and_(campaigns.c.create_time == created, campaigns.c.id > last_id)))
-        query = query.order_by(campaigns.c.create_time, campaigns.c.id).limit(limit)
-        return self._load(self.session.execute(query).all())
+            query = query.where(or_(_c.create_time > created, and_(_c.create_time == created, _c.id > last_id)))
+        query = query.order_by(_c.create_time, _c.id).limit(limit)
+        return [self._campaign(row) for row in self.connection.execute(query)]
 
     def count(self, workspace: str, where: CampaignFilter) -> int:
         query = select(func.count()).select_from(campaigns).where(*self._conditions(workspace, where))
-        return self.session.execute(query).scalar_one()
+        return self.connection.execute(query).scalar_one()
 
     @staticmethod
     def _conditions(workspace: str, where: CampaignFilter) -> list:
-        conditions = [campaigns.c.workspace == workspace]
+        conditions = [_c.workspace == workspace]
         if where.states is not None:
-            conditions.append(campaigns.c.state.in_([s.value for s in where.states]))
+            conditions.append(_c.state.in_([s.value for s in where.states]))
         if where.excluded_states:
-            conditions.append(campaigns.c.state.not_in([s.value for s in where.excluded_states]))
+            conditions.append(_c.state.not_in([s.value for s in where.excluded_states]))
+        labels = campaign_labels.c
 
         def label(key: str, *extra):
-            return exists().where(campaign_labels.c.workspace == campaigns.c.workspace,
-                                  campaign_labels.c.campaign_id == campaigns.c.id,
-                                  campaign_labels.c.key == key, *extra)
+            return exists().where(labels.workspace == _c.workspace, labels.campaign_id == _c.id,
+                                  labels.key == key, *extra)
 
-        conditions += [label(k, campaign_labels.c.value == v) for k, v in where.labels_equal]
-        conditions += [~label(k, campaign_labels.c.value == v) for k, v in where.labels_not_equal]
+        conditions += [label(k, labels.value == v) for k, v in where.labels_equal]
+        conditions += [~label(k, labels.value == v) for k, v in where.labels_not_equal]
         conditions += [label(k) for k in where.labels_present]
         return conditions
 
@@ -159,6 +160,7 @@ class SqlCampaignRepository(CampaignRepository):
             "budget": codec.budget_to_json(data.budget),
             "target_segments": list(data.target_segments),
             "contents": codec.contents_to_json(data.contents),
+            "labels": dict(data.labels),
             "version": campaign.version,
             "update_time": campaign.update_time,
             "state_time": campaign.state_time,
@@ -166,41 +168,29 @@ class SqlCampaignRepository(CampaignRepository):
 
     def _write_labels(self, campaign: Campaign) -> None:
         if campaign.fields.labels:
-            self.session.execute(insert(campaign_labels), [
+            self.connection.execute(insert(campaign_labels), [
                 {"workspace": campaign.workspace, "campaign_id": campaign.id, "key": k, "value": v}
                 for k, v in campaign.fields.labels.items()
             ])
 
-    def _load(self, rows) -> list[Campaign]:
-        if not rows:
-            return []
-        workspace = rows[0].workspace
-        ids = [row.id for row in rows]
-        labels: dict[str, dict[str, str]] = {i: {} for i in ids}
-        for campaign_id, key, value in self.session.execute(
-            select(campaign_labels.c.campaign_id, campaign_labels.c.key, campaign_labels.c.value)
-            .where(campaign_labels.c.workspace == workspace, campaign_labels.c.campaign_id.in_(ids))
-        ):
-            labels[campaign_id][key] = value
-        return [
-            Campaign(
-                workspace=row.workspace,
-                id=row.id,
-                fields=CampaignFields(
-                    display_name=row.display_name,
-                    description=row.description,
-                    channels=tuple(Channel(c) for c in row.channels),
-                    schedule=codec.schedule_from_json(row.schedule),
-                    budget=codec.budget_from_json(row.budget),
-                    target_segments=tuple(row.target_segments),
-                    contents=codec.contents_from_json(row.contents),
-                    labels=labels[row.id],
-                ),
-                state=State(row.state),
-                create_time=row.create_time,
-                update_time=row.update_time,
-                state_time=row.state_time,
-                version=row.version,
-            )
-            for row in rows
-        ]
+    @staticmethod
+    def _campaign(row) -> Campaign:
+        return Campaign(
+            workspace=row.workspace,
+            id=row.id,
+            fields=CampaignFields(
+                display_name=row.display_name,
+                description=row.description,
+                channels=tuple(Channel(c) for c in row.channels),
+                schedule=codec.schedule_from_json(row.schedule),
+                budget=codec.budget_from_json(row.budget),
+                target_segments=tuple(row.target_segments),
+                contents=codec.contents_from_json(row.contents),
+                labels=dict(row.labels),
+            ),
+            state=State(row.state),
+            create_time=row.create_time,
+            update_time=row.update_time,
+            state_time=row.state_time,
+            version=row.version,
+        )

@@ -21,6 +21,8 @@ campaigns = Table(
     Column("budget", JSON),
     Column("target_segments", JSON, nullable=False),
     Column("contents", JSON, nullable=False),
+    # Labels are read from this column; campaign_labels indexes them for filters.
+    Column("labels", JSON, nullable=False),
     Column("version", Integer, nullable=False),
     Column("create_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),

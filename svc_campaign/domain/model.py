@@ -125,7 +125,9 @@ class Campaign:
         if not changed:
             return
         allowed = EDITABLE[self.state]
-        refused = sorted(p for p in changed if p not in allowed and p.split(".")[0] not in allowed)
+        # A changed part (schedule.end_time) also marks its parent (schedule) changed: judge the parts.
+        judged = {p for p in changed if not any(q.startswith(p + ".") for q in changed)}
+        refused = sorted(p for p in judged if p not in allowed and p.split(".")[0] not in allowed)
         if refused:
             raise FailedPrecondition(
                 f"campaign is {self.state.value}: {', '.join(refused)} cannot change in this state "

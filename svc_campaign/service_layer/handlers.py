@@ -89,10 +89,18 @@ def get_campaign(workspace: str, campaign_id: str, uow: UnitOfWork) -> Campaign:
         return _load(uow, workspace, campaign_id)
 
 
+def _query_key(workspace: str, where: CampaignFilter) -> str:
+    """The same for the same query in every process: set order (and so repr) varies with the hash seed."""
+    states = None if where.states is None else sorted(s.value for s in where.states)
+    return pagination.fingerprint(workspace, states, sorted(s.value for s in where.excluded_states),
+                                  sorted(where.labels_equal), sorted(where.labels_not_equal),
+                                  sorted(where.labels_present))
+
+
 def list_campaigns(query: commands.ListCampaigns, uow: UnitOfWork) -> Page:
     size = pagination.page_size(query.page_size)
     where = CampaignFilter.parse(query.filter)
-    query_key = pagination.fingerprint(query.workspace, repr(where))
+    query_key = _query_key(query.workspace, where)
     position = pagination.decode_token(query.page_token, query_key)
     after = None
     if position is not None:

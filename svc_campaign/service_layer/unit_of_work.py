@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import abc
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, insert
 
 from svc_kit.ids import new_id
 
@@ -38,21 +37,25 @@ class UnitOfWork(abc.ABC):
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, session_factory: sessionmaker[Session]):
-        self.session_factory = session_factory
+    """One connection and one transaction per unit of work (SQLAlchemy Core:
+    the repository maps rows to the domain model itself)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
     def __enter__(self) -> SqlUnitOfWork:
-        self.session = self.session_factory()
-        self.campaigns = SqlCampaignRepository(self.session)
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.campaigns = SqlCampaignRepository(self.connection)
         return self
 
     def __exit__(self, *exc) -> None:
         super().__exit__(*exc)
-        self.session.close()
+        self.connection.close()
 
     def _commit(self, events: list[CampaignEvent]) -> None:
         if events:
-            self.session.execute(insert(campaign_outbox), [
+            self.connection.execute(insert(campaign_outbox), [
                 {
                     "id": new_id(),
                     "workspace": e.workspace,
@@ -64,7 +67,8 @@ class SqlUnitOfWork(UnitOfWork):
                 }
                 for e in events
             ])
-        self.session.commit()
+        self.transaction.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if self.transaction.is_active:
+            self.transaction.rollback()

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("budget", sa.JSON),
         sa.Column("target_segments", sa.JSON, nullable=False),
         sa.Column("contents", sa.JSON, nullable=False),
+        sa.Column("labels", sa.JSON, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("create_time", UTCDateTime, nullable=False),
         sa.Column("update_time", UTCDateTime, nullable=False),

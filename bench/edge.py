@@ -1,0 +1,202 @@
+"""bench/edge: what the Envoy REST edge adds to a campaign read.
+
+GetCampaign is called directly over gRPC (the baseline) and as REST through
+the edge, sequentially and with 8 concurrent clients. Rounds alternate between
+the two paths so machine noise hits both alike; the report gives calls/s,
+p50/p99 per path and the edge's added latency in ms and as a ratio, plus the
+campaign service's reads per second of its own CPU time (one core's worth).
+
+    python -m bench.edge [--calls 2000] [--rounds 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from devstack.platform import Platform
+from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
+from svc_kit.services import SERVICES
+
+TARGET_ADDED_P50_MS = 0.3
+TARGET_READS_PER_CORE_SECOND = 2000
+CONCURRENCY = 8
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class GrpcClient:
+    def __init__(self, port: int, name: str):
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.call = campaign_service_pb2_grpc.CampaignServiceStub(self.channel).GetCampaign
+        self.request = campaign_service_pb2.GetCampaignRequest(name=name)
+
+    def __call__(self) -> None:
+        self.call(self.request, timeout=10)
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+class RestClient:
+    def __init__(self, port: int, name: str):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.path = f"/v1/{name}"
+
+    def __call__(self) -> None:
+        self.connection.request("GET", self.path)
+        response = self.connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"edge answered {response.status}: {body[:200]!r}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def run(make_client, calls: int, concurrency: int) -> Sample:
+    sample = Sample()
+    per_worker = calls // concurrency
+    clients = [make_client() for _ in range(concurrency)]
+    for client in clients:  # warm connections
+        client()
+    lock = threading.Lock()
+    barrier = threading.Barrier(concurrency + 1)
+
+    def worker(client) -> None:
+        local = []
+        barrier.wait()
+        for _ in range(per_worker):
+            t0 = time.perf_counter()
+            client()
+            local.append(time.perf_counter() - t0)
+        with lock:
+            sample.latencies.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    sample.wall = time.perf_counter() - start
+    for client in clients:
+        client.close()
+    return sample
+
+
+def merge(samples: list[Sample]) -> Sample:
+    return Sample([x for s in samples for x in s.latencies], sum(s.wall for s in samples))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per round and path (default 2000)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per path (default 3)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 calls, 1 round")
+    args = parser.parse_args(argv)
+    calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
+
+    ports = iter(_free_ports(2 * len(SERVICES) + 3))
+    env = dict(os.environ)
+    for spec in SERVICES:
+        env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))
+        env[spec.env_prefix + "METRICS_PORT"] = str(next(ports))
+    for key in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT"):
+        env[key] = str(next(ports))
+    env["MKT_LOG_LEVEL"] = "WARNING"
+    grpc_port, edge_port = int(env["MKT_CAMPAIGN_GRPC_PORT"]), int(env["MKT_EDGE_PORT"])
+
+    with tempfile.TemporaryDirectory() as state:
+        platform = Platform(Path(state), env, out=io.StringIO())
+        platform.start()
+        try:
+            platform.wait_ready(timeout=90)
+            stub = campaign_service_pb2_grpc.CampaignServiceStub(grpc.insecure_channel(f"127.0.0.1:{grpc_port}"))
+            name = stub.CreateCampaign(campaign_service_pb2.CreateCampaignRequest(
+                parent="workspaces/bench",
+                campaign=campaign_pb2.Campaign(display_name="Bench", labels={"team": "perf", "tier": "gold"}),
+            )).name
+            campaign_pid = next(c for c in platform.children if c.name == "campaign").process.pid
+            results: dict[tuple[str, str], list[Sample]] = {}
+            cpu: dict[str, list[float]] = {"direct": [], "edge": []}
+            print(f"bench/edge: GetCampaign, {calls} calls x {rounds} rounds per path and mode, paths alternating")
+            for mode, concurrency in (("sequential", 1), (f"{CONCURRENCY} clients", CONCURRENCY)):
+                for _ in range(rounds):
+                    for path, make in (("direct", lambda: GrpcClient(grpc_port, name)),
+                                       ("edge", lambda: RestClient(edge_port, name))):
+                        before = _cpu_seconds(campaign_pid)
+                        sample = run(make, calls, concurrency)
+                        cpu[path].append((len(sample.latencies), _cpu_seconds(campaign_pid) - before))
+                        results.setdefault((mode, path), []).append(sample)
+        finally:
+            platform.stop()
+
+    print(f"\n{'mode':<12} {'path':<8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    verdict_ok = True
+    for mode in ("sequential", f"{CONCURRENCY} clients"):
+        direct, edge = merge(results[(mode, "direct")]), merge(results[(mode, "edge")])
+        for path, s in (("direct", direct), ("edge", edge)):
+            print(f"{mode:<12} {path:<8} {s.rate:>9.0f} {s.pct(0.5):>8.3f} {s.pct(0.99):>8.3f}")
+        added = edge.pct(0.5) - direct.pct(0.5)
+        print(f"{'':<12} edge adds {added:+.3f} ms at p50 ({edge.pct(0.5) / direct.pct(0.5):.2f}x), "
+              f"{edge.pct(0.99) - direct.pct(0.99):+.3f} ms at p99; throughput ratio edge/direct "
+              f"{edge.rate / direct.rate:.2f}")
+        if mode == "sequential":
+            ok = added <= TARGET_ADDED_P50_MS
+            verdict_ok &= ok
+            print(f"{'':<12} target: edge adds at most {TARGET_ADDED_P50_MS} ms at p50 -> {'met' if ok else 'MISSED'}")
+    calls_done = sum(n for n, _ in cpu["direct"])
+    cpu_used = sum(c for _, c in cpu["direct"])
+    per_core = calls_done / cpu_used if cpu_used else float("inf")
+    ok = per_core >= TARGET_READS_PER_CORE_SECOND
+    verdict_ok &= ok
+    print(f"\ncampaign service: {per_core:.0f} GetCampaign per CPU-second of its process over gRPC "
+          f"({calls_done} calls, {cpu_used:.2f} s CPU); target >= {TARGET_READS_PER_CORE_SECOND} -> "
+          f"{'met' if ok else 'MISSED'}")
+    print(f"overall: {'all targets met' if verdict_ok else 'some targets MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+import datetime
+
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import money_pb2 as _money_pb2
+from marketing.common.v1 import channel_pb2 as _channel_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Campaign(_message.Message):
+    __slots__ = ("name", "display_name", "description", "state", "channels", "schedule", "budget", "target_segments", "contents", "labels", "create_time", "update_time", "state_time", "etag")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[Campaign.State]
+        STATE_DRAFT: _ClassVar[Campaign.State]
+        STATE_SCHEDULED: _ClassVar[Campaign.State]
+        STATE_RUNNING: _ClassVar[Campaign.State]
+        STATE_PAUSED: _ClassVar[Campaign.State]
+        STATE_COMPLETED: _ClassVar[Campaign.State]
+        STATE_CANCELLED: _ClassVar[Campaign.State]
+    STATE_UNSPECIFIED: Campaign.State
+    STATE_DRAFT: Campaign.State
+    STATE_SCHEDULED: Campaign.State
+    STATE_RUNNING: Campaign.State
+    STATE_PAUSED: Campaign.State
+    STATE_COMPLETED: Campaign.State
+    STATE_CANCELLED: Campaign.State
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    CONTENTS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    display_name: str
+    description: str
+    state: Campaign.State
+    channels: _containers.RepeatedScalarFieldContainer[_channel_pb2.Channel]
+    schedule: Schedule
+    budget: Budget
+    target_segments: _containers.RepeatedScalarFieldContainer[str]
+    contents: _containers.RepeatedCompositeFieldContainer[ContentRef]
+    labels: _containers.ScalarMap[str, str]
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    state_time: _timestamp_pb2.Timestamp
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., state: _Optional[_Union[Campaign.State, str]] = ..., channels: _Optional[_Iterable[_Union[_channel_pb2.Channel, str]]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., target_segments: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[_Union[ContentRef, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class Schedule(_message.Message):
+    __slots__ = ("start_time", "end_time", "time_zone")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    time_zone: str
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+
+class Budget(_message.Message):
+    __slots__ = ("total", "allocations")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    total: _money_pb2.Money
+    allocations: _containers.RepeatedCompositeFieldContainer[ChannelAllocation]
+    def __init__(self, total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ...) -> None: ...
+
+class ChannelAllocation(_message.Message):
+    __slots__ = ("channel", "amount")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    channel: _channel_pb2.Channel
+    amount: _money_pb2.Money
+    def __init__(self, channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ContentRef(_message.Message):
+    __slots__ = ("channel", "template")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    channel: _channel_pb2.Channel
+    template: str
+    def __init__(self, channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., template: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,90 @@
+"""Starts the whole platform (six services, /healthz, the real Envoy edge) on
+free ports with a throwaway state folder, once per test session."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+from dataclasses import dataclass
+
+import grpc
+import pytest
+
+from devstack.platform import Platform
+from svc_kit.services import SERVICES
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@dataclass
+class Response:
+    status: int
+    body: object
+    headers: dict[str, str]
+
+
+class Rest:
+    def __init__(self, port: int):
+        self.port = port
+
+    def call(self, method: str, path: str, body=None, raw: bytes | None = None,
+             headers: dict[str, str] | None = None) -> Response:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        send_headers = {"content-type": "application/json", **(headers or {})}
+        connection.request(method, path, body=payload, headers=send_headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        try:
+            parsed = json.loads(data) if data else None
+        except ValueError:
+            parsed = data.decode(errors="replace")
+        return Response(response.status, parsed, {k.lower(): v for k, v in response.getheaders()})
+
+
+@dataclass
+class RunningPlatform:
+    platform: Platform
+    rest: Rest
+    grpc_ports: dict[str, int]
+    metrics_ports: dict[str, int]
+    edge_port: int
+
+    def channel(self, service: str) -> grpc.Channel:
+        return grpc.insecure_channel(f"127.0.0.1:{self.grpc_ports[service]}")
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory) -> RunningPlatform:
+    ports = iter(free_ports(2 * len(SERVICES) + 3))
+    env = {}
+    grpc_ports, metrics_ports = {}, {}
+    for spec in SERVICES:
+        grpc_ports[spec.name] = env[spec.env_prefix + "GRPC_PORT"] = next(ports)
+        metrics_ports[spec.name] = env[spec.env_prefix + "METRICS_PORT"] = next(ports)
+    edge_port = env["MKT_EDGE_PORT"] = next(ports)
+    env["MKT_EDGE_ADMIN_PORT"] = next(ports)
+    env["MKT_EDGE_HEALTH_PORT"] = next(ports)
+    import os
+
+    full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
+    platform = Platform(tmp_path_factory.mktemp("state"), full_env, out=io.StringIO())
+    platform.start()
+    try:
+        platform.wait_ready(timeout=90)
+        yield RunningPlatform(platform, Rest(edge_port), grpc_ports, metrics_ports, edge_port)
+    finally:
+        platform.stop()
