@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 UV_VERSION=0.13.9
-export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy
+export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1
 
 say() { printf '==> %s\n' "$*"; }
 

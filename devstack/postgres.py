@@ -139,6 +139,8 @@ class ThrowawayPostgres:
                         f"pg_ctl start failed (exit {result.returncode}): "
                         f"{(result.stderr or result.stdout).strip()}\n{_tail(log)}")
         except BaseException:
+            if (data / "postmaster.pid").exists():  # started, but not ready in time
+                self._pg_stop(runner, pg_ctl, data)
             self._remove_folder()
             raise
         atexit.register(self.stop)
@@ -148,9 +150,7 @@ class ThrowawayPostgres:
         if self.folder is None:
             return
         if self.running:
-            _, pg_ctl = self._binaries()
-            subprocess.run([*self._runner(), str(pg_ctl), "-D", str(self.folder / "data"), "-m", "immediate",
-                            "-w", "stop"], capture_output=True, stdin=subprocess.DEVNULL)
+            self._pg_stop(self._runner(), self._binaries()[1], self.folder / "data")
             self.port = None
         self._remove_folder()
         atexit.unregister(self.stop)
@@ -191,6 +191,11 @@ class ThrowawayPostgres:
                 f"installing the Debian package {PACKAGE} creates it") from None
         return [runuser, "-u", SERVICE_USER, "--"]
 
+    @staticmethod
+    def _pg_stop(runner: list[str], pg_ctl: Path, data: Path) -> None:
+        subprocess.run([*runner, str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, stdin=subprocess.DEVNULL)
+
     def _make_folder(self) -> Path:
         """A temporary folder the server's user owns, below parents that user can traverse."""
         candidates = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")]
@@ -229,7 +234,10 @@ def main() -> int:
     except PostgresUnavailable as error:
         print(f"cannot start PostgreSQL: {error}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops it as cleanly as Ctrl-C does
+    # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
+    # a shell may have ignored SIGINT).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         print(server.url, flush=True)
         print(f"data in {server.folder}; Ctrl-C stops the server and deletes it", file=sys.stderr, flush=True)

@@ -39,6 +39,10 @@ ACCESS_LOG_FORMAT = {
     "bytes_in": "%BYTES_RECEIVED%",
     "bytes_out": "%BYTES_SENT%",
     "duration_ms": "%DURATION%",
+    # Microseconds from the first request byte to the last response byte, and
+    # of the upstream exchange inside it: the difference is the edge's own time.
+    "duration_us": "%COMMON_DURATION(DS_RX_BEG:DS_TX_END:us)%",
+    "upstream_us": "%COMMON_DURATION(US_TX_BEG:US_RX_END:us)%",
     "upstream": "%UPSTREAM_CLUSTER%",
     "request_id": "%REQ(X-REQUEST-ID)%",
     "traceparent": "%REQ(TRACEPARENT)%",

@@ -27,7 +27,7 @@ def database_url(settings: Settings) -> str:
     return normalise_url(url, variable)
 
 
-def build_servicer(engine: Engine, executor: ThreadPoolExecutor, clock=utcnow, ids=new_id) -> CampaignServicer:
+def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id) -> CampaignServicer:
     return CampaignServicer(lambda: SqlUnitOfWork(engine), clock, ids, executor)
 
 
@@ -46,11 +46,13 @@ def mount(settings: Settings) -> Mounted:
         engine.dispose()
         raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
                            f"{str(error.orig).strip().splitlines()[0]}") from None
-    executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
+    embedded = engine.url.get_backend_name() == "sqlite"
+    executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     servicer = build_servicer(engine, executor)
 
     def close() -> None:
-        executor.shutdown(wait=True)
+        if executor is not None:
+            executor.shutdown(wait=True)
         engine.dispose()
 
     return Mounted(

@@ -56,20 +56,20 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
 
-        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy
-        # emit BEGIN itself (the recipe in SQLAlchemy's SQLite dialect docs).
+        # pysqlite's own transaction handling stays: it begins the transaction at
+        # the first write, so reads take no snapshot and a version check sees
+        # the latest committed row (as on PostgreSQL under READ COMMITTED). An
+        # explicit BEGIN at the first read makes every write after a concurrent
+        # commit fail with "database is locked" (SQLITE_BUSY_SNAPSHOT), even
+        # on other rows. The price: no SAVEPOINT (its RELEASE would commit), so
+        # repositories use ON CONFLICT instead of catching IntegrityError.
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
-            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection):
-            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

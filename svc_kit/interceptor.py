@@ -34,22 +34,42 @@ def _as_status_code(code) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+class _Method:
+    """Per-method constants, resolved once: names, span attributes, metric children."""
+
+    def __init__(self, metrics: GrpcServerMetrics, method: str, grpc_type: str):
+        self.full_name = method.lstrip("/")
+        self.service, _, self.method = self.full_name.partition("/")
+        labels = (grpc_type, self.service, self.method)
+        self.attributes = {"rpc.system": "grpc", "rpc.service": self.service, "rpc.method": self.method}
+        self.started = metrics.started.labels(*labels)
+        self.latency = metrics.handling_seconds.labels(*labels)
+        self._handled_metric = metrics.handled
+        self._labels = labels
+        self._handled: dict[grpc.StatusCode, object] = {}
+
+    def handled(self, code: grpc.StatusCode):
+        child = self._handled.get(code)
+        if child is None:
+            child = self._handled[code] = self._handled_metric.labels(*self._labels, code.name)
+        return child
+
+
 class _Call:
     """Bookkeeping for one RPC: span, metrics and the error-to-status mapping."""
 
-    def __init__(self, metrics: GrpcServerMetrics, method: str, grpc_type: str, context):
-        self.metrics = metrics
+    def __init__(self, method: _Method, context):
+        self.info = method
         self.context = context
-        self.service, _, self.method = method.lstrip("/").partition("/")
-        self.labels = (grpc_type, self.service, self.method)
+        self.service, self.method = method.service, method.method
         self.code = grpc.StatusCode.OK
         self.start = time.perf_counter()
-        metrics.started.labels(*self.labels).inc()
+        method.started.inc()
         self.span_cm = _tracer.start_as_current_span(
-            method.lstrip("/"),
+            method.full_name,
             context=extract_context(context.invocation_metadata()),
             kind=trace.SpanKind.SERVER,
-            attributes={"rpc.system": "grpc", "rpc.service": self.service, "rpc.method": self.method},
+            attributes=method.attributes,
         )
 
     def __enter__(self):
@@ -61,8 +81,8 @@ class _Call:
         if self.code is not grpc.StatusCode.OK:
             self.span.set_status(Status(StatusCode.ERROR, self.code.name))
         self.span_cm.__exit__(*exc)
-        self.metrics.handled.labels(*self.labels, self.code.name).inc()
-        self.metrics.handling_seconds.labels(*self.labels).observe(time.perf_counter() - self.start)
+        self.info.handled(self.code).inc()
+        self.info.latency.observe(time.perf_counter() - self.start)
         return False
 
     async def fail(self, error: BaseException):
@@ -102,21 +122,29 @@ def _decoder(deserializer: Callable | None) -> Callable:
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: GrpcServerMetrics):
         self.metrics = metrics
+        self._wrapped: dict[tuple[str, int], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
+        key = (handler_call_details.method, id(handler))
+        wrapped = self._wrapped.get(key)
+        if wrapped is None:
+            wrapped = self._wrapped[key] = self._wrap(handler_call_details.method, handler)
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         decode = _decoder(handler.request_deserializer)
         metrics = self.metrics
         serializer = handler.response_serializer
 
         if handler.unary_unary:
             behavior = handler.unary_unary
+            info = _Method(metrics, method, "unary")
 
             async def unary_unary(raw, context):
-                with _Call(metrics, method, "unary", context) as call:
+                with _Call(info, context) as call:
                     try:
                         return await _resolve(behavior(decode(raw), context))
                     except BaseException as error:  # noqa: BLE001 - mapped, never swallowed
@@ -126,9 +154,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
         if handler.unary_stream:
             behavior = handler.unary_stream
+            info = _Method(metrics, method, "server_stream")
 
             async def unary_stream(raw, context):
-                with _Call(metrics, method, "server_stream", context) as call:
+                with _Call(info, context) as call:
                     try:
                         async for response in _aiter(behavior(decode(raw), context)):
                             yield response
@@ -139,9 +168,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
         if handler.stream_unary:
             behavior = handler.stream_unary
+            info = _Method(metrics, method, "client_stream")
 
             async def stream_unary(raw_iterator, context):
-                with _Call(metrics, method, "client_stream", context) as call:
+                with _Call(info, context) as call:
                     try:
                         return await _resolve(behavior(_decoded(raw_iterator, decode), context))
                     except BaseException as error:  # noqa: BLE001
@@ -150,9 +180,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(stream_unary, response_serializer=serializer)
 
         behavior = handler.stream_stream
+        info = _Method(metrics, method, "bidi_stream")
 
         async def stream_stream(raw_iterator, context):
-            with _Call(metrics, method, "bidi_stream", context) as call:
+            with _Call(info, context) as call:
                 try:
                     async for response in _aiter(behavior(_decoded(raw_iterator, decode), context)):
                         yield response

@@ -7,7 +7,7 @@ import abc
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.errors import Aborted, AlreadyExists
 
@@ -69,6 +69,7 @@ _SAVE = (update(campaigns)
                 _c.version == bindparam("w_version")))
 _DELETE = delete(campaigns).where(_c.workspace == bindparam("workspace"), _c.id == bindparam("campaign_id"),
                                   _c.version == bindparam("version"))
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # both have ON CONFLICT DO NOTHING
 _DELETE_LABELS = delete(campaign_labels).where(campaign_labels.c.workspace == bindparam("workspace"),
                                                campaign_labels.c.campaign_id == bindparam("campaign_id"))
 
@@ -86,11 +87,12 @@ class SqlCampaignRepository(CampaignRepository):
             "request_id": request_id or None,
             "request_fingerprint": request_fingerprint or None,
         }
-        try:
-            with self.connection.begin_nested():
-                self.connection.execute(insert(campaigns), [row])
-        except IntegrityError:
-            raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists") from None
+        # ON CONFLICT rather than IntegrityError in a SAVEPOINT, which SQLite (pysqlite) cannot nest in the
+        # unit of work's transaction: a conflict leaves that transaction usable on both backends.
+        statement = (_INSERT[self.connection.dialect.name](campaigns).values(row).on_conflict_do_nothing()
+                     .returning(_c.id))  # rowcount of an INSERT is not reliable (psycopg gives -1)
+        if self.connection.execute(statement).first() is None:
+            raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists")
         self._write_labels(campaign)
         self.seen.append(campaign)
 

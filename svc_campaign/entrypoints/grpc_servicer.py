@@ -1,7 +1,9 @@
 """The thin gRPC layer: requests to commands, handler results to responses.
 
-Handlers are synchronous (SQLAlchemy); they run on the service's worker
-threads so the event loop keeps serving other calls meanwhile."""
+Handlers are synchronous (SQLAlchemy). With a networked database they run on
+worker threads so the event loop keeps serving other calls while one waits;
+with the embedded SQLite file (`executor=None`) a call costs less than the
+thread hand-off would, so they run inline."""
 
 from __future__ import annotations
 
@@ -41,13 +43,15 @@ def _name(value: str, field: str = "name") -> tuple[str, str]:
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
-                 executor: Executor):
+                 executor: Executor | None):
         self.uow = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
+        if self.executor is None:
+            return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context):

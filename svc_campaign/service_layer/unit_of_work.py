@@ -24,8 +24,9 @@ class UnitOfWork(abc.ABC):
         self.rollback()
 
     def commit(self) -> None:
-        events = [event for campaign in self.campaigns.seen for event in campaign.events]
-        for campaign in self.campaigns.seen:
+        changed = list({id(c): c for c in self.campaigns.seen}.values())  # a campaign may be stored twice
+        events = [event for campaign in changed for event in campaign.events]
+        for campaign in changed:
             campaign.events.clear()
         self._commit(events)
 

@@ -1,0 +1,171 @@
+"""In-memory adapters that honour the same contract as the SQL ones.
+
+`FakeDatabase` is the shared, committed state (the "server"); each
+`FakeUnitOfWork` gets its own `FakeCampaignRepository`, whose writes stay
+pending until the unit of work commits, like a transaction under READ
+COMMITTED: reads see the committed state plus this transaction's own writes,
+and version checks compare against that."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from svc_kit.errors import AlreadyExists
+
+from svc_campaign.adapters.repository import CampaignRepository, Cursor, concurrent_change
+from svc_campaign.domain.events import CampaignEvent
+from svc_campaign.domain.model import Campaign, CampaignFields
+from svc_campaign.domain.queries import CampaignFilter
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+Key = tuple[str, str]  # (workspace, campaign id)
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    campaign: Campaign  # a private copy, without events
+    request_id: str = ""
+    request_fingerprint: str = ""
+
+
+@dataclass
+class FakeDatabase:
+    campaigns: dict[Key, StoredCampaign] = field(default_factory=dict)
+    outbox: list[CampaignEvent] = field(default_factory=list)
+
+
+def _copy(campaign: Campaign) -> Campaign:
+    stored = copy.deepcopy(campaign)
+    stored.events = []
+    return stored
+
+
+class FakeCampaignRepository(CampaignRepository):
+    def __init__(self, database: FakeDatabase):
+        super().__init__()
+        self.database = database
+        self.pending: dict[Key, StoredCampaign | None] = {}  # None: removed in this transaction
+
+    # -- the transaction, driven by FakeUnitOfWork ----------------------------------------------------
+
+    def apply_pending(self) -> None:
+        for key, stored in self.pending.items():
+            if stored is None:
+                self.database.campaigns.pop(key, None)
+            else:
+                self.database.campaigns[key] = stored
+        self.pending.clear()
+
+    def discard_pending(self) -> None:
+        self.pending.clear()
+
+    # -- the port -------------------------------------------------------------------------------------
+
+    def _visible(self) -> dict[Key, StoredCampaign]:
+        rows = dict(self.database.campaigns)
+        for key, stored in self.pending.items():
+            if stored is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = stored
+        return rows
+
+    def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        rows = self._visible()
+        key = (campaign.workspace, campaign.id)
+        taken_request = request_id and any(
+            k[0] == campaign.workspace and row.request_id == request_id for k, row in rows.items())
+        if key in rows or taken_request:
+            raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists")
+        self.pending[key] = StoredCampaign(_copy(campaign), request_id, request_fingerprint)
+        self.seen.append(campaign)
+
+    def get(self, workspace: str, campaign_id: str) -> Campaign | None:
+        stored = self._visible().get((workspace, campaign_id))
+        return _copy(stored.campaign) if stored else None
+
+    def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
+        for (ws, _), stored in self._visible().items():
+            if ws == workspace and request_id and stored.request_id == request_id:
+                return _copy(stored.campaign), stored.request_fingerprint
+        return None
+
+    def save(self, campaign: Campaign, expected_version: int) -> None:
+        key = (campaign.workspace, campaign.id)
+        stored = self._visible().get(key)
+        if stored is None or stored.campaign.version != expected_version:
+            raise concurrent_change(campaign)
+        self.pending[key] = StoredCampaign(_copy(campaign), stored.request_id, stored.request_fingerprint)
+        self.seen.append(campaign)
+
+    def remove(self, campaign: Campaign) -> None:
+        key = (campaign.workspace, campaign.id)
+        stored = self._visible().get(key)
+        if stored is None or stored.campaign.version != campaign.version:
+            raise concurrent_change(campaign)
+        self.pending[key] = None
+        self.seen.append(campaign)
+
+    def _matching(self, workspace: str, where: CampaignFilter) -> list[Campaign]:
+        return [row.campaign for (ws, _), row in self._visible().items()
+                if ws == workspace and where.matches(row.campaign)]
+
+    def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
+        found = sorted(self._matching(workspace, where), key=lambda c: (c.create_time, c.id))
+        if after is not None:
+            found = [c for c in found if (c.create_time, c.id) > after]
+        return [_copy(c) for c in found[:limit]]
+
+    def count(self, workspace: str, where: CampaignFilter) -> int:
+        return len(self._matching(workspace, where))
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """A unit of work over a FakeDatabase (a new one unless given, so several can share one)."""
+
+    def __init__(self, database: FakeDatabase | None = None):
+        self.database = database if database is not None else FakeDatabase()
+        self.campaigns = FakeCampaignRepository(self.database)
+        self.committed_events: list[CampaignEvent] = []
+        self.commits = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self.campaigns = FakeCampaignRepository(self.database)
+        return self
+
+    def _commit(self, events: list[CampaignEvent]) -> None:
+        self.campaigns.apply_pending()
+        self.database.outbox.extend(events)
+        self.committed_events.extend(events)
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self.campaigns.discard_pending()
+
+
+# -- sample data ------------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def ready_fields(workspace: str = "acme", start: datetime | None = None, **changes) -> CampaignFields:
+    """Campaign fields that pass every launch-readiness check (start in the future of NOW)."""
+    start = start or NOW + timedelta(days=1)
+    base = CampaignFields(
+        display_name="Spring sale",
+        description="Twenty percent off everything",
+        channels=(Channel.EMAIL, Channel.SMS),
+        schedule=Schedule(start, start + timedelta(days=7), "Europe/Paris"),
+        budget=Budget(Money("EUR", Decimal("1000.50")),
+                      (ChannelAllocation(Channel.EMAIL, Money("EUR", Decimal("600"))),
+                       ChannelAllocation(Channel.SMS, Money("EUR", Decimal("400.25"))))),
+        target_segments=(f"workspaces/{workspace}/segments/vip",),
+        contents=(ContentRef(Channel.EMAIL, f"workspaces/{workspace}/templates/spring-email"),
+                  ContentRef(Channel.SMS, f"workspaces/{workspace}/templates/spring-sms")),
+        labels={"team": "growth"},
+    )
+    return replace(base, **changes)

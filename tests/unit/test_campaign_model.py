@@ -1,0 +1,466 @@
+"""The campaign aggregate: creation invariants, the lifecycle state machine,
+launch readiness, per-state update rules, etags and recorded events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from svc_kit.errors import Aborted, FailedPrecondition, InvalidArgument
+
+from svc_campaign.domain.model import Campaign, CampaignFields
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
+from tests.fakes import NOW, ready_fields
+
+S = State
+LATER = NOW + timedelta(hours=1)
+
+
+def make(state: State = State.DRAFT, data: CampaignFields | None = None, workspace: str = "acme",
+         campaign_id: str = "spring") -> Campaign:
+    """A campaign in any state, as the repository would load it (no events)."""
+    return Campaign(workspace, campaign_id, data or ready_fields(workspace), state, NOW, NOW, NOW, version=3)
+
+
+def violation_fields(error: InvalidArgument | FailedPrecondition) -> list[str]:
+    return [v.field for v in error.violations]
+
+
+def create_error(data: CampaignFields, workspace: str = "acme") -> InvalidArgument:
+    with pytest.raises(InvalidArgument) as caught:
+        Campaign.create(workspace, "spring", data, NOW)
+    return caught.value
+
+
+# -- creation -------------------------------------------------------------------------------------------
+
+
+def test_create_makes_a_draft_at_version_one_and_records_the_creation():
+    campaign = Campaign.create("acme", "spring", ready_fields(), NOW)
+
+    assert (campaign.state, campaign.version) == (State.DRAFT, 1)
+    assert campaign.create_time == campaign.update_time == campaign.state_time == NOW
+    assert [(e.type, e.workspace, e.campaign_id, e.version, e.occurred_at, e.data) for e in campaign.events] == [
+        ("campaign_created", "acme", "spring", 1, NOW, {"display_name": "Spring sale"})]
+
+
+def test_a_draft_needs_nothing_but_a_display_name():
+    campaign = Campaign.create("acme", "bare", CampaignFields(display_name="Bare"), NOW)
+    assert campaign.state is State.DRAFT
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_display_name_is_required(name):
+    error = create_error(ready_fields(display_name=name))
+    assert violation_fields(error) == ["campaign.display_name"]
+    assert "required" in error.message
+
+
+def test_display_name_and_description_have_a_maximum_length():
+    error = create_error(ready_fields(display_name="x" * 201, description="y" * 5001))
+    assert violation_fields(error) == ["campaign.display_name", "campaign.description"]
+    assert Campaign.create("acme", "ok", ready_fields(display_name="x" * 200, description="y" * 5000), NOW)
+
+
+def test_budget_allocations_may_not_exceed_the_total():
+    budget = Budget(Money("EUR", Decimal("100")),
+                    (ChannelAllocation(Channel.EMAIL, Money("EUR", Decimal("60"))),
+                     ChannelAllocation(Channel.SMS, Money("EUR", Decimal("40.000000001")))))
+    error = create_error(ready_fields(budget=budget))
+    assert violation_fields(error) == ["campaign.budget.allocations"]
+    assert "100.000000001 EUR" in error.message and "100 EUR" in error.message
+
+
+def test_budget_allocations_may_use_the_whole_total():
+    budget = Budget(Money("EUR", Decimal("100")),
+                    (ChannelAllocation(Channel.EMAIL, Money("EUR", Decimal("60"))),
+                     ChannelAllocation(Channel.SMS, Money("EUR", Decimal("40")))))
+    assert Campaign.create("acme", "spring", ready_fields(budget=budget), NOW).fields.budget == budget
+
+
+def test_allocation_in_another_currency_is_refused():
+    budget = Budget(Money("EUR", Decimal("100")), (ChannelAllocation(Channel.EMAIL, Money("USD", Decimal("10"))),))
+    error = create_error(ready_fields(budget=budget))
+    assert violation_fields(error) == ["campaign.budget.allocations[0].amount.currency_code"]
+    assert "USD differs from the budget's EUR" in error.message
+
+
+@pytest.mark.parametrize(("budget", "field"), [
+    (Budget(Money("eur", Decimal("1"))), "campaign.budget.total.currency_code"),
+    (Budget(Money("EUR", Decimal("-1"))), "campaign.budget.total"),
+    (Budget(Money("EUR", Decimal("10")), (ChannelAllocation(Channel.SMS, Money("EUR", Decimal("-1"))),)),
+     "campaign.budget.allocations[0].amount"),
+    (Budget(Money("EUR", Decimal("10")), (ChannelAllocation(Channel.SMS, Money("EUR", Decimal("1"))),
+                                          ChannelAllocation(Channel.SMS, Money("EUR", Decimal("1"))))),
+     "campaign.budget.allocations[1].channel"),
+])
+def test_bad_money_is_refused(budget, field):
+    assert violation_fields(create_error(ready_fields(budget=budget))) == [field]
+
+
+def test_a_channel_may_be_listed_once():
+    error = create_error(ready_fields(channels=(Channel.EMAIL, Channel.SMS, Channel.EMAIL)))
+    assert violation_fields(error) == ["campaign.channels"]
+    assert "EMAIL is listed twice" in error.message
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Europe/../etc/passwd", "not a zone"])
+def test_time_zone_must_be_an_iana_zone(zone):
+    schedule = Schedule(NOW + timedelta(days=1), NOW + timedelta(days=2), zone)
+    error = create_error(ready_fields(schedule=schedule))
+    assert violation_fields(error) == ["campaign.schedule.time_zone"]
+
+
+@pytest.mark.parametrize("length", [timedelta(0), timedelta(seconds=-1)])
+def test_end_must_come_after_start(length):
+    start = NOW + timedelta(days=1)
+    error = create_error(ready_fields(schedule=Schedule(start, start + length, "UTC")))
+    assert violation_fields(error) == ["campaign.schedule.end_time"]
+
+
+def test_references_to_another_workspace_are_refused():
+    data = ready_fields(
+        target_segments=("workspaces/acme/segments/vip", "workspaces/globex/segments/all"),
+        contents=(ContentRef(Channel.EMAIL, "workspaces/globex/templates/spring-email"),
+                  ContentRef(Channel.SMS, "workspaces/acme/templates/spring-sms")),
+    )
+    error = create_error(data)
+    assert violation_fields(error) == ["campaign.target_segments[1]", "campaign.contents[0].template"]
+    assert all("must belong to workspace 'acme'" in v.description for v in error.violations)
+
+
+@pytest.mark.parametrize(("segments", "field"), [
+    (("workspaces/acme/templates/vip",), "campaign.target_segments[0]"),  # wrong collection
+    (("vip",), "campaign.target_segments[0]"),
+    (("workspaces/acme/segments/vip", "workspaces/acme/segments/vip"), "campaign.target_segments[1]"),
+    (tuple(f"workspaces/acme/segments/s{i}" for i in range(51)), "campaign.target_segments"),
+])
+def test_malformed_or_repeated_references_are_refused(segments, field):
+    assert violation_fields(create_error(ready_fields(target_segments=segments))) == [field]
+
+
+def test_a_channel_may_have_one_content():
+    contents = (ContentRef(Channel.EMAIL, "workspaces/acme/templates/a"),
+                ContentRef(Channel.EMAIL, "workspaces/acme/templates/b"))
+    assert violation_fields(create_error(ready_fields(contents=contents))) == ["campaign.contents[1].channel"]
+
+
+@pytest.mark.parametrize("labels", [
+    {"Team": "growth"},           # upper case key
+    {"1team": "growth"},          # key starts with a digit
+    {"": "x"},                    # empty key
+    {"k" * 64: "x"},              # key too long
+    {"team": "has space"},        # bad value character
+    {"team": "v" * 64},           # value too long
+])
+def test_label_format_is_checked(labels):
+    (key,) = labels
+    assert violation_fields(create_error(ready_fields(labels=labels))) == [f"campaign.labels[{key!r}]"]
+
+
+def test_labels_at_their_limits_are_accepted():
+    labels = {f"k{i}": "v" * 63 for i in range(63)} | {"a" + "b" * 62: ""}
+    assert Campaign.create("acme", "spring", ready_fields(labels=labels), NOW).fields.labels == labels
+    error = create_error(ready_fields(labels=labels | {"one-more": "x"}))
+    assert violation_fields(error) == ["campaign.labels"]
+
+
+def test_workspace_id_is_checked():
+    assert violation_fields(create_error(CampaignFields(display_name="X"), workspace="Acme")) == ["parent"]
+
+
+def test_every_violation_is_reported_at_once():
+    data = ready_fields(display_name="", channels=(Channel.SMS, Channel.SMS), labels={"Bad": "x"})
+    error = create_error(data)
+    assert violation_fields(error) == ["campaign.display_name", "campaign.channels", "campaign.labels['Bad']"]
+    assert "(and 2 more)" in error.message
+
+
+# -- the state machine ----------------------------------------------------------------------------------
+
+# Written out independently of model.TRANSITIONS, so a change to the table must change this test too.
+ALLOWED = {
+    ("schedule", S.DRAFT): S.SCHEDULED,
+    ("unschedule", S.SCHEDULED): S.DRAFT,
+    ("start", S.SCHEDULED): S.RUNNING,
+    ("pause", S.RUNNING): S.PAUSED,
+    ("resume", S.PAUSED): S.RUNNING,
+    ("complete", S.RUNNING): S.COMPLETED,
+    ("complete", S.PAUSED): S.COMPLETED,
+    ("cancel", S.DRAFT): S.CANCELLED,
+    ("cancel", S.SCHEDULED): S.CANCELLED,
+    ("cancel", S.RUNNING): S.CANCELLED,
+    ("cancel", S.PAUSED): S.CANCELLED,
+}
+ACTIONS = ["schedule", "unschedule", "start", "pause", "resume", "complete", "cancel"]
+EVENT_TYPES = {"schedule": "campaign_scheduled", "unschedule": "campaign_unscheduled", "start": "campaign_started",
+               "pause": "campaign_paused", "resume": "campaign_resumed", "complete": "campaign_completed",
+               "cancel": "campaign_cancelled"}
+ALLOWED_CASES = sorted(ALLOWED, key=str)
+REFUSED_CASES = [(a, s) for a in ACTIONS for s in State if (a, s) not in ALLOWED]
+
+
+def test_the_cases_cover_every_action_from_every_state():
+    assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(ACTIONS) * len(State) == 42
+
+
+@pytest.mark.parametrize(("action", "state"), ALLOWED_CASES, ids=lambda x: getattr(x, "value", x))
+def test_allowed_transition(action, state):
+    campaign = make(state)
+    etag = campaign.etag
+
+    campaign.transition(action, LATER)
+
+    target = ALLOWED[(action, state)]
+    assert campaign.state is target
+    assert campaign.state_time == campaign.update_time == LATER
+    assert campaign.create_time == NOW
+    assert campaign.version == 4 and campaign.etag != etag
+    assert [(e.type, e.version, e.occurred_at, e.data) for e in campaign.events] == [
+        (EVENT_TYPES[action], 4, LATER, {"from_state": state.value, "to_state": target.value})]
+
+
+@pytest.mark.parametrize(("action", "state"), REFUSED_CASES, ids=lambda x: getattr(x, "value", x))
+def test_refused_transition(action, state):
+    campaign = make(state)
+
+    with pytest.raises(FailedPrecondition) as caught:
+        campaign.transition(action, LATER)
+
+    assert f"cannot {action} a campaign in state {state.value}" in caught.value.message
+    assert caught.value.metadata == {"state": state.value, "action": action}
+    assert (campaign.state, campaign.version, campaign.state_time, campaign.events) == (state, 3, NOW, [])
+
+
+def test_final_states():
+    assert {s for s in State if s.is_final} == {State.COMPLETED, State.CANCELLED}
+
+
+def test_a_whole_lifecycle():
+    campaign = Campaign.create("acme", "spring", ready_fields(), NOW)
+    for action in ["schedule", "unschedule", "schedule", "start", "pause", "resume", "pause", "complete"]:
+        campaign.transition(action, LATER)
+    assert campaign.state is State.COMPLETED
+    assert campaign.version == 9
+    assert [e.version for e in campaign.events] == list(range(1, 10))
+
+
+# -- launch readiness -----------------------------------------------------------------------------------
+
+
+def schedule_error(campaign: Campaign, now=NOW) -> FailedPrecondition:
+    with pytest.raises(FailedPrecondition) as caught:
+        campaign.transition("schedule", now)
+    assert campaign.state is State.DRAFT and campaign.version == 3 and campaign.events == []
+    return caught.value
+
+
+def test_schedule_lists_everything_a_bare_draft_misses():
+    error = schedule_error(make(data=CampaignFields(display_name="Bare")))
+
+    assert violation_fields(error) == ["campaign.channels", "campaign.target_segments",
+                                       "campaign.schedule.start_time", "campaign.schedule.time_zone"]
+    assert error.message.startswith("the campaign cannot be scheduled: campaign.channels: ")
+    assert error.metadata == {"state": "DRAFT"}
+
+
+def test_schedule_needs_content_for_every_channel_and_only_for_channels():
+    data = ready_fields(channels=(Channel.EMAIL, Channel.PUSH),
+                        budget=None,
+                        contents=(ContentRef(Channel.EMAIL, "workspaces/acme/templates/a"),
+                                  ContentRef(Channel.SMS, "workspaces/acme/templates/b")))
+    error = schedule_error(make(data=data))
+    assert [(v.field, v.description) for v in error.violations] == [
+        ("campaign.contents", "no content for channel PUSH"),
+        ("campaign.contents", "content for SMS, which is not a channel of the campaign"),
+    ]
+
+
+def test_schedule_refuses_budget_for_a_channel_the_campaign_does_not_use():
+    data = ready_fields(channels=(Channel.EMAIL,), contents=ready_fields().contents[:1])
+    error = schedule_error(make(data=data))
+    assert violation_fields(error) == ["campaign.budget.allocations"]
+    assert "allocation for SMS" in error.message
+
+
+@pytest.mark.parametrize("start", [NOW, NOW - timedelta(seconds=1)])
+def test_schedule_needs_a_start_in_the_future(start):
+    error = schedule_error(make(data=ready_fields(start=start)))
+    assert [(v.field, v.description) for v in error.violations] == [
+        ("campaign.schedule.start_time", "must lie in the future")]
+
+
+def test_a_ready_draft_can_be_scheduled():
+    campaign = make(data=ready_fields(start=NOW + timedelta(seconds=1)))
+    campaign.transition("schedule", NOW)
+    assert campaign.state is State.SCHEDULED
+
+
+# -- updates --------------------------------------------------------------------------------------------
+
+EDITABLE = {  # written out independently of model.EDITABLE
+    S.DRAFT: {"display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
+              "schedule.time_zone", "budget", "target_segments", "contents", "labels"},
+    S.RUNNING: {"display_name", "description", "labels", "budget", "schedule.end_time"},
+    S.COMPLETED: {"description", "labels"},
+}
+EDITABLE[S.SCHEDULED] = EDITABLE[S.DRAFT]
+EDITABLE[S.PAUSED] = EDITABLE[S.RUNNING]
+EDITABLE[S.CANCELLED] = EDITABLE[S.COMPLETED]
+
+BASE = ready_fields()
+START = BASE.schedule.start_time
+# One change per path that keeps the campaign valid and launch-ready, as (mask path, incoming fields).
+CHANGES = {
+    "display_name": replace(BASE, display_name="Summer sale"),
+    "description": replace(BASE, description="Thirty percent off"),
+    "channels": replace(BASE, channels=(Channel.SMS, Channel.EMAIL)),
+    "schedule": replace(BASE, schedule=Schedule(START + timedelta(days=1), START + timedelta(days=9), "UTC")),
+    "schedule.start_time": replace(BASE, schedule=Schedule(START + timedelta(hours=1))),
+    "schedule.end_time": replace(BASE, schedule=Schedule(end_time=START + timedelta(days=30))),
+    "schedule.time_zone": replace(BASE, schedule=Schedule(time_zone="America/New_York")),
+    "budget": replace(BASE, budget=Budget(Money("EUR", Decimal("5000")), BASE.budget.allocations)),
+    "target_segments": replace(BASE, target_segments=(*BASE.target_segments, "workspaces/acme/segments/new")),
+    "contents": replace(BASE, contents=(ContentRef(Channel.EMAIL, "workspaces/acme/templates/other"),
+                                        BASE.contents[1])),
+    "labels": replace(BASE, labels={"team": "brand", "tier": "gold"}),
+}
+UPDATE_CASES = [(state, path) for state in State for path in CHANGES]
+
+
+@pytest.mark.parametrize(("state", "path"), UPDATE_CASES, ids=lambda x: getattr(x, "value", x))
+def test_update_rules_per_state(state, path):
+    campaign = make(state)
+    before = campaign.fields
+
+    if path in EDITABLE[state]:
+        campaign.update(CHANGES[path], {path}, LATER)
+        assert campaign.fields != before
+        assert campaign.version == 4 and campaign.update_time == LATER
+        assert campaign.state is state and campaign.state_time == NOW
+        (event,) = campaign.events
+        assert event.type == "campaign_updated" and event.version == 4
+        assert path in event.data["paths"]
+    else:
+        with pytest.raises(FailedPrecondition) as caught:
+            campaign.update(CHANGES[path], {path}, LATER)
+        assert f"campaign is {state.value}: {path}" in caught.value.message
+        assert caught.value.metadata == {"state": state.value}
+        assert (campaign.fields, campaign.version, campaign.events) == (before, 3, [])
+
+
+def test_running_campaign_cannot_change_channels():
+    campaign = make(State.RUNNING)
+    with pytest.raises(FailedPrecondition, match=r"campaign is RUNNING: channels cannot change in this state"):
+        campaign.update(replace(BASE, channels=(Channel.EMAIL,)), {"channels"}, LATER)
+
+
+def test_a_schedule_part_changes_only_that_part():
+    campaign = make(State.RUNNING)
+    new_end = START + timedelta(days=30)
+    campaign.update(replace(BASE, schedule=Schedule(end_time=new_end)), {"schedule.end_time"}, LATER)
+    assert campaign.fields.schedule == replace(BASE.schedule, end_time=new_end)
+    assert campaign.events[0].data == {"paths": ["schedule", "schedule.end_time"]}
+
+
+def test_update_changes_only_the_masked_fields():
+    campaign = make()
+    incoming = replace(BASE, display_name="Summer sale", description="ignored", labels={})
+    campaign.update(incoming, {"display_name"}, LATER)
+    assert campaign.fields == replace(BASE, display_name="Summer sale")
+    assert campaign.events[0].data == {"paths": ["display_name"]}
+
+
+def test_update_that_changes_nothing_is_not_a_change():
+    campaign = make(State.COMPLETED)
+    campaign.update(BASE, {"channels", "display_name", "schedule"}, LATER)
+    assert (campaign.version, campaign.update_time, campaign.events) == (3, NOW, [])
+
+
+def test_update_keeps_the_invariants():
+    campaign = make()
+    with pytest.raises(InvalidArgument) as caught:
+        campaign.update(replace(BASE, display_name="", labels={"A": "b"}), {"display_name", "labels"}, LATER)
+    assert violation_fields(caught.value) == ["campaign.display_name", "campaign.labels['A']"]
+    assert campaign.fields == BASE and campaign.version == 3
+
+
+def test_scheduled_update_must_keep_the_campaign_launch_ready():
+    campaign = make(State.SCHEDULED)
+    with pytest.raises(FailedPrecondition) as caught:
+        campaign.update(replace(BASE, target_segments=(), channels=(Channel.EMAIL,)),
+                        {"target_segments", "channels"}, LATER)
+    assert caught.value.message.startswith("the campaign is SCHEDULED, so the change must keep it ready: ")
+    assert violation_fields(caught.value) == ["campaign.target_segments", "campaign.contents",
+                                              "campaign.budget.allocations"]
+    assert campaign.fields == BASE and campaign.version == 3
+
+
+def test_the_same_update_is_fine_on_a_draft():
+    campaign = make(State.DRAFT)
+    campaign.update(replace(BASE, target_segments=()), {"target_segments"}, LATER)
+    assert campaign.fields.target_segments == ()
+
+
+def test_scheduled_campaign_whose_start_has_passed_can_still_be_edited():
+    campaign = make(State.SCHEDULED)
+    after_start = START + timedelta(minutes=5)
+    campaign.update(replace(BASE, display_name="Renamed"), {"display_name"}, after_start)
+    assert campaign.fields.display_name == "Renamed"
+
+
+# -- delete ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", [S.DRAFT, S.COMPLETED, S.CANCELLED])
+def test_delete_allowed(state):
+    campaign = make(state)
+    campaign.delete(LATER)
+    assert [(e.type, e.version, e.occurred_at) for e in campaign.events] == [("campaign_deleted", 3, LATER)]
+
+
+@pytest.mark.parametrize("state", [S.SCHEDULED, S.RUNNING, S.PAUSED])
+def test_delete_refused_while_live(state):
+    campaign = make(state)
+    with pytest.raises(FailedPrecondition, match=f"cannot delete a campaign in state {state.value}; cancel it"):
+        campaign.delete(LATER)
+    assert campaign.events == []
+
+
+# -- etags ----------------------------------------------------------------------------------------------
+
+
+def test_etag_changes_on_every_change_and_only_then():
+    campaign = Campaign.create("acme", "spring", ready_fields(), NOW)
+    seen = {campaign.etag}
+    campaign.update(replace(BASE, display_name="A"), {"display_name"}, LATER)
+    seen.add(campaign.etag)
+    campaign.update(replace(BASE, display_name="A"), {"display_name"}, LATER)  # no change
+    assert campaign.etag in seen
+    campaign.transition("schedule", LATER)
+    seen.add(campaign.etag)
+    campaign.update(replace(BASE, labels={"x": "y"}), {"labels"}, LATER)
+    seen.add(campaign.etag)
+    assert len(seen) == 4
+
+
+def test_etag_is_stable_and_differs_between_campaigns():
+    a, b = make(campaign_id="a"), make(campaign_id="b")
+    assert a.etag == make(campaign_id="a").etag
+    assert a.etag != b.etag
+    assert make(workspace="globex", data=ready_fields("globex"), campaign_id="a").etag != a.etag
+
+
+def test_check_etag():
+    campaign = make()
+    stale = campaign.etag
+    campaign.check_etag(stale)
+    campaign.check_etag("")  # no etag: no check
+    campaign.transition("cancel", LATER)
+    with pytest.raises(Aborted) as caught:
+        campaign.check_etag(stale)
+    assert stale in caught.value.message and campaign.etag in caught.value.message
+    campaign.check_etag(campaign.etag)
