@@ -26,15 +26,12 @@ if [ -z "$uv" ] || [ "$("$uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; th
   uv=.tools/bin/uv
 fi
 
-stamp=.venv/.installed-$mode
+# One environment for both commands (the dev group is small), so switching
+# between `make run` and `make test` never reinstalls anything.
+stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ uv.lock -nt "$stamp" ]; then
   say "syncing the Python environment (.venv) from uv.lock"
-  if [ "$mode" = test ]; then
-    "$uv" sync --frozen --python "$python" --quiet
-  else
-    "$uv" sync --frozen --python "$python" --no-dev --inexact --quiet
-  fi
-  rm -f .venv/.installed-*
+  "$uv" sync --frozen --python "$python" --quiet
   touch "$stamp"
 fi
 

@@ -54,8 +54,11 @@ class Child:
     def start(self, env: Mapping[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the child
+        # A session of its own: Ctrl-C reaches only the supervisor, which stops
+        # the children in order (edge first); PDEATHSIG covers a supervisor crash.
         self.process = subprocess.Popen(self.argv, env=dict(env), stdout=self.log_file, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                        start_new_session=True)
 
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -164,7 +167,8 @@ class Platform:
             code = child.exited()
             if code is None or child.gave_up or self._stopping:
                 continue
-            self.say(f"!! {child.name} exited with code {code}; last log lines:")
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            self.say(f"!! {child.name} {how}; last log lines:")
             for line in child.tail():
                 self.say(f"   | {line}")
             if child.restarts >= MAX_RESTARTS:
