@@ -5,7 +5,10 @@ edge (the proxy hop alone) and as REST through the edge (hop plus JSON
 transcoding), sequentially and with 8 concurrent clients. Rounds alternate between
 the two paths so machine noise hits both alike; the report gives calls/s,
 p50/p99 per path and the edge's added latency in ms and as a ratio, plus the
-campaign service's reads per second of its own CPU time (one core's worth).
+campaign service's reads per second of its own CPU time (one core's worth),
+next to the same figure for two floors measured in the same run
+(bench.floor_server answering from memory: through the shared runtime, and
+through a bare grpc.aio server).
 
     python -m bench.edge [--calls 2000] [--rounds 3] [--quick]
 """
@@ -18,7 +21,7 @@ import io
 import json
 import os
 import socket
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -142,6 +145,23 @@ def _edge_own_time(log: Path) -> dict[str, list[int]]:
     return own
 
 
+def _floor_reads_per_cpu_second(env: dict[str, str], calls: int, *flags: str) -> float:
+    """Runs bench.floor_server on spare ports and measures it like the service."""
+    grpc_port, metrics_port = _free_ports(2)
+    floor_env = env | {"MKT_CAMPAIGN_GRPC_PORT": str(grpc_port), "MKT_CAMPAIGN_METRICS_PORT": str(metrics_port)}
+    process = subprocess.Popen([sys.executable, "-m", "bench.floor_server", *flags], env=floor_env)
+    try:
+        channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+        grpc.channel_ready_future(channel).result(timeout=60)
+        channel.close()
+        before = _cpu_seconds(process.pid)
+        sample = run(lambda: GrpcClient(grpc_port, "workspaces/bench/campaigns/floor"), calls, 1)
+        return len(sample.latencies) / (_cpu_seconds(process.pid) - before)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def merge(samples: list[Sample]) -> Sample:
     return Sample([x for s in samples for x in s.latencies], sum(s.wall for s in samples))
 
@@ -189,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                         sample = run(make, calls, concurrency)
                         cpu[path].append((len(sample.latencies), _cpu_seconds(campaign_pid) - before))
                         results.setdefault((mode, path), []).append(sample)
+            floor_per_core = _floor_reads_per_cpu_second(env, calls * rounds)
+            bare_per_core = _floor_reads_per_cpu_second(env, calls * rounds, "--bare")
         finally:
             platform.stop()
         edge_own = _edge_own_time(Path(state) / "logs" / "edge.log")
@@ -225,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncampaign service: {per_core:.0f} GetCampaign per CPU-second of its process over gRPC "
           f"({calls_done} calls, {cpu_used:.2f} s CPU); target >= {TARGET_READS_PER_CORE_SECOND} -> "
           f"{'met' if ok else 'MISSED'}")
+    print(f"floors, answering from memory: shared runtime {floor_per_core:.0f} per CPU-second, bare grpc.aio "
+          f"{bare_per_core:.0f}; the campaign service reaches {per_core / floor_per_core:.2f}x and "
+          f"{per_core / bare_per_core:.2f}x of them")
     print(f"overall: {'all targets met' if verdict_ok else 'some targets MISSED'}")
     return 0
 

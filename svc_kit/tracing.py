@@ -11,17 +11,37 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
 
 _provider: TracerProvider | None = None
 _exporters: list[BatchSpanProcessor] = []
 
 
+class _Sampler(ParentBased):
+    """Records nothing while no exporter is configured: spans still get ids
+    (so logs carry trace and span ids, and the context propagates), but cost
+    almost nothing. With an exporter, follows the caller's sampling decision."""
+
+    def __init__(self) -> None:
+        super().__init__(TraceIdRatioBased(1.0))
+        self.exporting = False
+
+    def should_sample(self, *args, **kwargs):
+        if not self.exporting:
+            return ALWAYS_OFF.should_sample(*args, **kwargs)
+        return super().should_sample(*args, **kwargs)
+
+
+_sampler = _Sampler()
+
+
 def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider:
-    """One provider per process, recording spans always (so logs carry trace
-    ids); spans are exported only when `otlp_endpoint` is set."""
+    """One provider per process; spans are recorded and exported only when
+    `otlp_endpoint` is set."""
     global _provider
     if _provider is None:
-        _provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}))
+        _provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}),
+                                   sampler=_sampler)
         trace.set_tracer_provider(_provider)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -30,6 +50,7 @@ def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider
         processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, insecure=insecure))
         _provider.add_span_processor(processor)
         _exporters.append(processor)
+        _sampler.exporting = True
     return _provider
 
 
@@ -37,6 +58,7 @@ def shutdown_tracing() -> None:
     """Flushes and closes the exporters."""
     while _exporters:
         _exporters.pop().shutdown()
+    _sampler.exporting = False
 
 
 def extract_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:
