@@ -119,27 +119,29 @@ def list_campaigns(query: commands.ListCampaigns, uow: UnitOfWork) -> Page:
     return Page(page, token, total)
 
 
-def update_campaign(cmd: commands.UpdateCampaign, uow: UnitOfWork, clock: Clock) -> Campaign:
+def _change(uow: UnitOfWork, workspace: str, campaign_id: str, etag: str,
+            change: Callable[[Campaign], None]) -> Campaign:
+    """Loads a campaign, checks the caller's etag, applies `change` and saves
+    the campaign if its version moved."""
     with uow:
-        campaign = _load(uow, cmd.workspace, cmd.campaign_id)
-        campaign.check_etag(cmd.etag)
+        campaign = _load(uow, workspace, campaign_id)
+        campaign.check_etag(etag)
         expected = campaign.version
-        campaign.update(cmd.data, set(cmd.paths), clock())
+        change(campaign)
         if campaign.version != expected:
             uow.campaigns.save(campaign, expected)
             uow.commit()
         return campaign
 
 
+def update_campaign(cmd: commands.UpdateCampaign, uow: UnitOfWork, clock: Clock) -> Campaign:
+    return _change(uow, cmd.workspace, cmd.campaign_id, cmd.etag,
+                   lambda campaign: campaign.update(cmd.data, set(cmd.paths), clock()))
+
+
 def change_state(cmd: commands.ChangeState, uow: UnitOfWork, clock: Clock) -> Campaign:
-    with uow:
-        campaign = _load(uow, cmd.workspace, cmd.campaign_id)
-        campaign.check_etag(cmd.etag)
-        expected = campaign.version
-        campaign.transition(cmd.action, clock())
-        uow.campaigns.save(campaign, expected)
-        uow.commit()
-        return campaign
+    return _change(uow, cmd.workspace, cmd.campaign_id, cmd.etag,
+                   lambda campaign: campaign.transition(cmd.action, clock()))
 
 
 def delete_campaign(cmd: commands.DeleteCampaign, uow: UnitOfWork, clock: Clock) -> None:

@@ -177,3 +177,34 @@ def test_bad_configuration_stops_with_one_clear_line(tmp_path, variable, value, 
     last = result.stderr.strip().splitlines()[-1]
     assert expected in last
     assert "Traceback" not in result.stderr
+
+
+class MetadataServicer(campaign_service_pb2_grpc.CampaignServiceServicer):
+    def __init__(self):
+        self.metadata = {}
+
+    async def GetCampaign(self, request, context):
+        self.metadata = dict(context.invocation_metadata())
+        return campaign_pb2.Campaign(name=request.name)
+
+
+async def test_outgoing_calls_carry_the_current_trace():
+    from opentelemetry import trace
+
+    from svc_kit.tracing import traced_channel
+
+    configure_tracing("campaign", None)
+    servicer = MetadataServicer()
+    env = {"MKT_CAMPAIGN_GRPC_PORT": str(free_port()), "MKT_CAMPAIGN_METRICS_PORT": str(free_port())}
+    mounted = Mounted(lambda s: campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, s))
+    service = ServiceServer(load_settings(SPEC, env), mounted)
+    await service.start()
+    try:
+        with trace.get_tracer("test").start_as_current_span("caller") as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            async with traced_channel(f"127.0.0.1:{service.port}") as channel:
+                await campaign_service_pb2_grpc.CampaignServiceStub(channel).GetCampaign(
+                    campaign_service_pb2.GetCampaignRequest(name="x/y"))
+    finally:
+        await service.stop()
+    assert servicer.metadata["traceparent"].split("-")[1] == trace_id
