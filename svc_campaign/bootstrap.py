@@ -31,13 +31,11 @@ def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=ut
     return CampaignServicer(lambda: SqlUnitOfWork(engine), clock, ids, executor)
 
 
-def mount(settings: Settings) -> Mounted:
+def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
+    """The service's database, reachable and (optionally) migrated, or StartupError."""
     engine = make_engine(database_url(settings))
-    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
-    if migrate_flag not in ("true", "false"):
-        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
     try:
-        if migrate_flag == "true":
+        if migrate_schema:
             migrate.upgrade(engine)
         else:
             with engine.connect():
@@ -46,6 +44,18 @@ def mount(settings: Settings) -> Mounted:
         engine.dispose()
         raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
                            f"{str(error.orig).strip().splitlines()[0]}") from None
+    return engine
+
+
+def tool_engine(settings: Settings) -> Engine:
+    return open_engine(settings, migrate_schema=True)
+
+
+def mount(settings: Settings) -> Mounted:
+    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
+    if migrate_flag not in ("true", "false"):
+        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
+    engine = open_engine(settings, migrate_schema=migrate_flag == "true")
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     servicer = build_servicer(engine, executor)

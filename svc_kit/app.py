@@ -30,3 +30,17 @@ def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
         sys.exit(f"{spec.package}: cannot start: {error}")
     finally:
         shutdown_tracing()
+
+
+def run_tool(service_name: str, tool: Callable[[Settings], int | None]) -> int:
+    """Runs a command-line tool of a service (replay, migrate) with its settings;
+    configuration and start-up problems end it with one line, not a traceback."""
+    spec = BY_NAME[service_name]
+    try:
+        settings = load_settings(spec)
+        # Tools print their own summary; logs below WARNING only when asked for.
+        configure_logging(spec.name, settings.log_level if "MKT_LOG_LEVEL" in settings.env else "WARNING")
+        return tool(settings) or 0
+    except (ConfigError, StartupError) as error:
+        print(f"{spec.package}: {error}", file=sys.stderr)
+        return 2

@@ -71,8 +71,8 @@ class NotFound(ServiceError):
     code = grpc.StatusCode.NOT_FOUND
     reason = "NOT_FOUND"
 
-    def __init__(self, resource_name: str):
-        super().__init__(f"{resource_name} not found")
+    def __init__(self, resource_name: str, message: str | None = None):
+        super().__init__(message or f"{resource_name} not found")
         self.resource_name = resource_name
 
     def details(self) -> list:

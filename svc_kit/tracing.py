@@ -61,6 +61,13 @@ def shutdown_tracing() -> None:
     _sampler.exporting = False
 
 
+def current_trace_headers() -> dict[str, str]:
+    """`traceparent` (and `tracestate`) of the current span, for messages and stored events."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
 def extract_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:
     carrier = {key: value for key, value in (metadata or ()) if isinstance(value, str)}
     return propagate.extract(carrier)

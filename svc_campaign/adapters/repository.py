@@ -4,15 +4,20 @@ PostgreSQL). Every method takes the workspace; no query runs without it."""
 from __future__ import annotations
 
 import abc
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from svc_kit.errors import Aborted, AlreadyExists
+from svc_kit.tracing import current_trace_headers
 
 from svc_campaign.adapters import codec
 from svc_campaign.adapters.tables import campaign_labels, campaigns
+from svc_campaign.adapters import event_codec
+from svc_campaign.adapters.tables import campaign_events
+from svc_campaign.domain.events import CREATED, CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Channel, State
@@ -40,11 +45,19 @@ class CampaignRepository(abc.ABC):
 
     @abc.abstractmethod
     def save(self, campaign: Campaign, expected_version: int) -> None:
-        """Writes a changed campaign; Aborted if someone else changed it since `expected_version`."""
+        """Writes a changed campaign and appends its new events to its history;
+        Aborted if someone else changed it since `expected_version`."""
 
     @abc.abstractmethod
-    def remove(self, campaign: Campaign) -> None:
-        """Deletes a campaign; Aborted if someone else changed it since it was read."""
+    def remove(self, campaign: Campaign, expected_version: int) -> None:
+        """Deletes a campaign from the current view (its history, ending in
+        campaign_deleted, stays); Aborted if someone else changed it meanwhile."""
+
+    @abc.abstractmethod
+    def history(self, workspace: str, campaign_id: str, until: datetime | None = None,
+                after_version: int = 0, limit: int | None = None) -> list[CampaignEvent]:
+        """The campaign's events in version order: those after `after_version`,
+        that occurred at or before `until`, at most `limit` of them."""
 
     @abc.abstractmethod
     def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
@@ -70,6 +83,13 @@ _SAVE = (update(campaigns)
 _DELETE = delete(campaigns).where(_c.workspace == bindparam("workspace"), _c.id == bindparam("campaign_id"),
                                   _c.version == bindparam("version"))
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # both have ON CONFLICT DO NOTHING
+_e = campaign_events.c
+_HISTORY = (select(campaign_events)
+            .where(_e.workspace == bindparam("workspace"), _e.campaign_id == bindparam("campaign_id"),
+                   _e.version > bindparam("after_version"), _e.occurred_time <= bindparam("until"))
+            .order_by(_e.version).limit(bindparam("limit")))
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+_NO_LIMIT = 2**31 - 1
 _DELETE_LABELS = delete(campaign_labels).where(campaign_labels.c.workspace == bindparam("workspace"),
                                                campaign_labels.c.campaign_id == bindparam("campaign_id"))
 
@@ -78,8 +98,15 @@ class SqlCampaignRepository(CampaignRepository):
     def __init__(self, connection: Connection):
         super().__init__()
         self.connection = connection
+        self._appended: set[str] = set()
 
     def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        self.write_projection(campaign, request_id, request_fingerprint)
+        self._append(campaign, request_id, request_fingerprint)
+
+    def write_projection(self, campaign: Campaign, request_id: str | None = None,
+                         request_fingerprint: str | None = None) -> None:
+        """Inserts the campaign's row in the current view (AlreadyExists if taken)."""
         row = self._row(campaign) | {
             "workspace": campaign.workspace,
             "id": campaign.id,
@@ -94,7 +121,6 @@ class SqlCampaignRepository(CampaignRepository):
         if self.connection.execute(statement).first() is None:
             raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists")
         self._write_labels(campaign)
-        self.seen.append(campaign)
 
     def get(self, workspace: str, campaign_id: str) -> Campaign | None:
         row = self.connection.execute(_GET, {"workspace": workspace, "campaign_id": campaign_id}).first()
@@ -111,13 +137,43 @@ class SqlCampaignRepository(CampaignRepository):
             raise concurrent_change(campaign)
         self.connection.execute(_DELETE_LABELS, {"workspace": campaign.workspace, "campaign_id": campaign.id})
         self._write_labels(campaign)
-        self.seen.append(campaign)
+        self._append(campaign)
 
-    def remove(self, campaign: Campaign) -> None:
+    def remove(self, campaign: Campaign, expected_version: int) -> None:
         keys = {"workspace": campaign.workspace, "campaign_id": campaign.id}
         self.connection.execute(_DELETE_LABELS, keys)
-        if self.connection.execute(_DELETE, keys | {"version": campaign.version}).rowcount != 1:
+        if self.connection.execute(_DELETE, keys | {"version": expected_version}).rowcount != 1:
             raise concurrent_change(campaign)
+        self._append(campaign)
+
+    def history(self, workspace: str, campaign_id: str, until: datetime | None = None,
+                after_version: int = 0, limit: int | None = None) -> list[CampaignEvent]:
+        rows = self.connection.execute(_HISTORY, {
+            "workspace": workspace, "campaign_id": campaign_id, "after_version": after_version,
+            "until": until or _FAR_FUTURE, "limit": _NO_LIMIT if limit is None else limit})
+        return [event_codec.event_from_payload(r.event_id, r.event_type, r.workspace, r.campaign_id, r.version,
+                                               r.occurred_time, r.payload) for r in rows]
+
+    def _append(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        """Appends the campaign's new events to its stream (the unique version
+        index refuses a second writer of the same version)."""
+        new = [e for e in campaign.events if e.event_id not in self._appended]
+        if not new:
+            return
+        self._appended.update(e.event_id for e in new)
+        trace_headers = current_trace_headers()
+        try:
+            self.connection.execute(insert(campaign_events), [
+                {"event_id": e.event_id, "workspace": e.workspace, "campaign_id": e.campaign_id,
+                 "version": e.version, "event_type": e.type, "payload": event_codec.payload_record(e),
+                 "occurred_time": e.occurred_at, "producer": event_codec.PRODUCER,
+                 "traceparent": trace_headers.get("traceparent"),
+                 "request_id": (request_id or None) if e.type == CREATED else None,
+                 "request_fingerprint": (request_fingerprint or None) if e.type == CREATED else None}
+                for e in new
+            ])
+        except IntegrityError:
+            raise concurrent_change(campaign) from None
         self.seen.append(campaign)
 
     def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 
 from svc_kit.db import UTCDateTime
+from svc_kit.events.outbox import Position, outbox_table
 
 metadata = MetaData()
 
@@ -47,18 +48,24 @@ campaign_labels = Table(
     Index("ix_campaign_labels_lookup", "workspace", "key", "value"),
 )
 
-# Events recorded in the same transaction as the change; the relay that
-# publishes them to the broker reads the rows whose published_time is null.
-campaign_outbox = Table(
-    "campaign_outbox",
+# The event stream: the campaign's history, append-only. (workspace,
+# campaign_id, version) is unique, so two writers of one version conflict.
+campaign_events = Table(
+    "campaign_events",
     metadata,
-    Column("id", String(26), primary_key=True),
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(26), nullable=False, unique=True),
     Column("workspace", String(63), nullable=False),
-    Column("aggregate_id", String(63), nullable=False),
-    Column("aggregate_version", Integer, nullable=False),
+    Column("campaign_id", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("occurred_time", UTCDateTime, nullable=False),
-    Column("published_time", UTCDateTime),
-    Index("ix_campaign_outbox_unpublished", "published_time", "occurred_time"),
+    Column("producer", String(64), nullable=False),
+    Column("traceparent", String(64)),
+    Column("request_id", String(128)),
+    Column("request_fingerprint", String(64)),
+    Index("uq_campaign_events_version", "workspace", "campaign_id", "version", unique=True),
 )
+
+campaign_outbox = outbox_table(metadata, "campaign_outbox")

@@ -1,5 +1,10 @@
-"""Domain events the campaign aggregate records; the unit of work stores them
-in the outbox in the same transaction as the change."""
+"""Domain events of the campaign aggregate. They are its history: the unit of
+work appends them to the event stream and the outbox in the same transaction
+as the projection, and `Campaign.replay` folds them back into state.
+
+`data` by type: campaign_created {"fields": CampaignFields}; campaign_updated
+{"paths": [...], "fields": CampaignFields (after the change)}; state changes
+{"from_state", "to_state"} (State values); campaign_deleted {"last_state"}."""
 
 from __future__ import annotations
 
@@ -7,17 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
-@dataclass(frozen=True)
-class CampaignEvent:
-    type: str  # campaign_created, campaign_updated, campaign_scheduled, ...
-    workspace: str
-    campaign_id: str
-    version: int
-    occurred_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
-
-
+CREATED = "campaign_created"
+UPDATED = "campaign_updated"
+DELETED = "campaign_deleted"
 STATE_EVENTS = {
     "schedule": "campaign_scheduled",
     "unschedule": "campaign_unscheduled",
@@ -27,3 +24,15 @@ STATE_EVENTS = {
     "complete": "campaign_completed",
     "cancel": "campaign_cancelled",
 }
+EVENT_TYPES = (CREATED, UPDATED, *STATE_EVENTS.values(), DELETED)
+
+
+@dataclass(frozen=True)
+class CampaignEvent:
+    event_id: str
+    type: str
+    workspace: str
+    campaign_id: str
+    version: int  # the campaign's version after this event
+    occurred_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,4 +1,8 @@
-"""The campaign aggregate: its invariants and its lifecycle state machine."""
+"""The campaign aggregate: its invariants and its lifecycle state machine.
+
+The aggregate is event-sourced: every change is an event (domain/events.py)
+that `apply` folds into the state, so `Campaign.replay(history)` rebuilds any
+past version from the stored stream."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
 
 from svc_campaign.domain import validation as v
-from svc_campaign.domain.events import STATE_EVENTS, CampaignEvent
+from svc_kit.ids import new_id
+
+from svc_campaign.domain.events import CREATED, DELETED, STATE_EVENTS, UPDATED, CampaignEvent
 from svc_campaign.domain.values import Budget, Channel, ContentRef, Schedule, State
 
 # action -> (states it may start from, state it leads to)
@@ -94,6 +100,7 @@ class Campaign:
     update_time: datetime
     state_time: datetime
     version: int = 1
+    deleted: bool = False
     events: list[CampaignEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -101,9 +108,42 @@ class Campaign:
         violations = v.check_workspace(workspace) + data.violations(workspace)
         if violations:
             raise InvalidArgument(violations)
-        campaign = cls(workspace, campaign_id, data, State.DRAFT, now, now, now)
-        campaign._record("campaign_created", now, {"display_name": data.display_name})
+        event = CampaignEvent(new_id(), CREATED, workspace, campaign_id, 1, now, {"fields": data})
+        campaign = cls._born(event)
+        campaign.events.append(event)
         return campaign
+
+    @classmethod
+    def _born(cls, event: CampaignEvent) -> Campaign:
+        t = event.occurred_at
+        return cls(event.workspace, event.campaign_id, event.data["fields"], State.DRAFT, t, t, t)
+
+    @classmethod
+    def replay(cls, history: list[CampaignEvent]) -> Campaign | None:
+        """The campaign as its events leave it (None for an empty history)."""
+        if not history:
+            return None
+        if history[0].type != CREATED:
+            raise ValueError(f"history of {history[0].campaign_id} starts with {history[0].type}")
+        campaign = cls._born(history[0])
+        for event in history[1:]:
+            campaign.apply(event)
+        return campaign
+
+    def apply(self, event: CampaignEvent) -> None:
+        if event.version != self.version + 1:
+            raise ValueError(f"event version {event.version} does not follow {self.version}")
+        if event.type == UPDATED:
+            self.fields = event.data["fields"]
+        elif event.type == DELETED:
+            self.deleted = True
+        elif event.type in STATE_EVENTS.values():
+            self.state = State(event.data["to_state"])
+            self.state_time = event.occurred_at
+        else:
+            raise ValueError(f"unknown campaign event {event.type}")
+        self.update_time = event.occurred_at
+        self.version = event.version
 
     @property
     def etag(self) -> str:
@@ -139,9 +179,7 @@ class Campaign:
             raise InvalidArgument(violations)
         if self.state is State.SCHEDULED:
             self._require_launch_ready(updated, now, "the campaign is SCHEDULED, so the change must keep it ready")
-        self.fields = updated
-        self._touch(now)
-        self._record("campaign_updated", now, {"paths": sorted(changed)})
+        self._emit(UPDATED, now, {"paths": sorted(changed), "fields": updated})
 
     def transition(self, action: str, now: datetime) -> None:
         sources, target = TRANSITIONS[action]
@@ -153,11 +191,7 @@ class Campaign:
             )
         if action == "schedule":
             self._require_launch_ready(self.fields, now, "the campaign cannot be scheduled")
-        previous = self.state
-        self.state = target
-        self.state_time = now
-        self._touch(now)
-        self._record(STATE_EVENTS[action], now, {"from_state": previous.value, "to_state": target.value})
+        self._emit(STATE_EVENTS[action], now, {"from_state": self.state.value, "to_state": target.value})
 
     def delete(self, now: datetime) -> None:
         if self.state in (State.SCHEDULED, State.RUNNING, State.PAUSED):
@@ -165,7 +199,7 @@ class Campaign:
                 f"cannot delete a campaign in state {self.state.value}; cancel it first",
                 metadata={"state": self.state.value, "action": "delete"},
             )
-        self._record("campaign_deleted", now, {})
+        self._emit(DELETED, now, {"last_state": self.state.value})
 
     def launch_readiness(self, data: CampaignFields, now: datetime) -> list[FieldViolation]:
         """What a launch needs beyond the draft invariants."""
@@ -204,9 +238,7 @@ class Campaign:
             details = "; ".join(f"{m.field}: {m.description}" for m in missing)
             raise FailedPrecondition(f"{why}: {details}", missing, metadata={"state": self.state.value})
 
-    def _touch(self, now: datetime) -> None:
-        self.update_time = now
-        self.version += 1
-
-    def _record(self, event_type: str, now: datetime, data: dict[str, Any]) -> None:
-        self.events.append(CampaignEvent(event_type, self.workspace, self.id, self.version, now, data))
+    def _emit(self, event_type: str, now: datetime, data: dict[str, Any]) -> None:
+        event = CampaignEvent(new_id(), event_type, self.workspace, self.id, self.version + 1, now, data)
+        self.apply(event)
+        self.events.append(event)

@@ -8,6 +8,7 @@ thread hand-off would, so they run inline."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
@@ -20,7 +21,8 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_campaign.domain import commands
-from svc_campaign.entrypoints.mapping import campaign_to_proto, fields_from_proto, update_paths
+from svc_campaign.entrypoints.mapping import (campaign_event_to_proto, campaign_to_proto, fields_from_proto,
+                                              update_paths)
 from svc_campaign.service_layer import handlers
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
@@ -39,6 +41,13 @@ def _name(value: str, field: str = "name") -> tuple[str, str]:
         return parse_name(value, "campaigns")
     except ResourceNameError as error:
         raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+def _instant(stamp, field: str) -> datetime:
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(FieldViolation(field, "is not a valid timestamp")) from None
 
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
@@ -65,7 +74,17 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
 
     async def GetCampaign(self, request: pb.GetCampaignRequest, context):
         workspace, campaign_id = _name(request.name)
-        return campaign_to_proto(await self._run(handlers.get_campaign, workspace, campaign_id, self.uow()))
+        as_of = _instant(request.as_of, "as_of") if request.HasField("as_of") else None
+        return campaign_to_proto(await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of))
+
+    async def ListCampaignEvents(self, request: pb.ListCampaignEventsRequest, context):
+        workspace, campaign_id = _name(request.parent, "parent")
+        page = await self._run(handlers.list_campaign_events, workspace, campaign_id, request.page_size,
+                               request.page_token, self.uow())
+        return pb.ListCampaignEventsResponse(
+            events=[campaign_event_to_proto(event, campaign) for event, campaign in page.entries],
+            next_page_token=page.next_page_token,
+        )
 
     async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
         query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)

@@ -14,6 +14,8 @@ from marketing.common.v1 import channel_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
 
+from svc_campaign.adapters.event_codec import PRODUCER
+from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
 
@@ -183,3 +185,16 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
             for a in data.budget.allocations
         )
     return message
+
+
+def campaign_event_to_proto(event: CampaignEvent, campaign: Campaign) -> campaign_pb2.CampaignEvent:
+    return campaign_pb2.CampaignEvent(
+        name=f"{format_name(event.workspace, 'campaigns', event.campaign_id)}/events/{event.version}",
+        event_id=event.event_id,
+        type=event.type,
+        version=event.version,
+        occur_time=_timestamp(event.occurred_at),
+        producer=PRODUCER,
+        changed_paths=event.data.get("paths", []),
+        campaign=campaign_to_proto(campaign),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -14,6 +15,7 @@ from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFo
 from svc_kit.names import RESOURCE_ID, format_name
 
 from svc_campaign.domain import commands
+from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
@@ -84,9 +86,48 @@ def create_campaign(cmd: commands.CreateCampaign, uow: UnitOfWork, clock: Clock,
         return _replay(found, fingerprint, cmd.request_id)
 
 
-def get_campaign(workspace: str, campaign_id: str, uow: UnitOfWork) -> Campaign:
+def get_campaign(workspace: str, campaign_id: str, uow: UnitOfWork, as_of: datetime | None = None) -> Campaign:
+    """The campaign now, or as its history leaves it at `as_of`."""
     with uow:
-        return _load(uow, workspace, campaign_id)
+        if as_of is None:
+            return _load(uow, workspace, campaign_id)
+        history = uow.campaigns.history(workspace, campaign_id, until=as_of)
+    campaign = Campaign.replay(history)
+    if campaign is None or campaign.deleted:
+        name = _name(workspace, campaign_id)
+        raise NotFound(name, f"{name} did not exist at {as_of.isoformat()}")
+    return campaign
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[tuple[CampaignEvent, Campaign]]  # each event with the campaign as it left it
+    next_page_token: str
+
+
+def list_campaign_events(workspace: str, campaign_id: str, page_size: int, page_token: str,
+                         uow: UnitOfWork) -> HistoryPage:
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, campaign_id, "events")
+    position = pagination.decode_token(page_token, query_key)
+    after = 0
+    if position is not None:
+        if len(position) != 1 or not isinstance(position[0], int) or position[0] < 0:
+            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued"))
+        after = position[0]
+    with uow:
+        history = uow.campaigns.history(workspace, campaign_id, limit=after + size + 1)
+    if not history:
+        raise NotFound(_name(workspace, campaign_id))
+    campaign = Campaign.replay(history[:1])
+    entries = [(history[0], copy.deepcopy(campaign))]
+    for event in history[1:]:
+        campaign.apply(event)
+        entries.append((event, copy.deepcopy(campaign)))
+    page = [(e, c) for e, c in entries if e.version > after][:size]
+    more = len(history) > after + size
+    token = pagination.encode_token([page[-1][0].version], query_key) if more and page else ""
+    return HistoryPage(page, token)
 
 
 def _query_key(workspace: str, where: CampaignFilter) -> str:
@@ -148,6 +189,7 @@ def delete_campaign(cmd: commands.DeleteCampaign, uow: UnitOfWork, clock: Clock)
     with uow:
         campaign = _load(uow, cmd.workspace, cmd.campaign_id)
         campaign.check_etag(cmd.etag)
+        expected = campaign.version
         campaign.delete(clock())
-        uow.campaigns.remove(campaign)
+        uow.campaigns.remove(campaign, expected)
         uow.commit()

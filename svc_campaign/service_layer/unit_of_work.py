@@ -1,17 +1,23 @@
-"""Units of work: one transaction around a handler, with the events the changed
-campaigns recorded written to the outbox inside that same transaction."""
+"""Units of work: one transaction around a handler. The repository appends the
+changed campaigns' events to their stream; at commit the same events go into
+the outbox (as Avro envelopes for the campaign topic) in that transaction."""
 
 from __future__ import annotations
 
 import abc
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
-from svc_kit.ids import new_id
+import event_schemas
+from svc_kit.events.outbox import Outbox, OutboxEntry
+from svc_kit.tracing import current_trace_headers
 
+from svc_campaign.adapters import event_codec
 from svc_campaign.adapters.repository import CampaignRepository, SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_outbox
 from svc_campaign.domain.events import CampaignEvent
+
+OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1")})
 
 
 class UnitOfWork(abc.ABC):
@@ -56,16 +62,15 @@ class SqlUnitOfWork(UnitOfWork):
 
     def _commit(self, events: list[CampaignEvent]) -> None:
         if events:
-            self.connection.execute(insert(campaign_outbox), [
-                {
-                    "id": new_id(),
-                    "workspace": e.workspace,
-                    "aggregate_id": e.campaign_id,
-                    "aggregate_version": e.version,
-                    "event_type": e.type,
-                    "payload": e.data,
-                    "occurred_time": e.occurred_at,
-                }
+            trace_headers = current_trace_headers()
+            OUTBOX.write(self.connection, [
+                OutboxEntry(
+                    event_id=e.event_id,
+                    topic=event_codec.TOPIC,
+                    key=e.campaign_id,
+                    record=event_codec.envelope(e, trace_headers.get("traceparent"), trace_headers.get("tracestate")),
+                    properties={**trace_headers, "event_type": e.type, "workspace": e.workspace},
+                )
                 for e in events
             ])
         self.transaction.commit()

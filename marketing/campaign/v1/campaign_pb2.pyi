@@ -102,3 +102,23 @@ class ContentRef(_message.Message):
     channel: _channel_pb2.Channel
     template: str
     def __init__(self, channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., template: _Optional[str] = ...) -> None: ...
+
+class CampaignEvent(_message.Message):
+    __slots__ = ("name", "event_id", "type", "version", "occur_time", "producer", "changed_paths", "campaign")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    OCCUR_TIME_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_PATHS_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    event_id: str
+    type: str
+    version: int
+    occur_time: _timestamp_pb2.Timestamp
+    producer: str
+    changed_paths: _containers.RepeatedScalarFieldContainer[str]
+    campaign: Campaign
+    def __init__(self, name: _Optional[str] = ..., event_id: _Optional[str] = ..., type: _Optional[str] = ..., version: _Optional[int] = ..., occur_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., producer: _Optional[str] = ..., changed_paths: _Optional[_Iterable[str]] = ..., campaign: _Optional[_Union[Campaign, _Mapping]] = ...) -> None: ...

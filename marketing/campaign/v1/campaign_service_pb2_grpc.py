@@ -47,6 +47,11 @@ class CampaignServiceStub:
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.FromString,
                 _registered_method=True)
+        self.ListCampaignEvents = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ListCampaignEvents',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.FromString,
+                _registered_method=True)
         self.ListCampaigns = channel.unary_unary(
                 '/marketing.campaign.v1.CampaignService/ListCampaigns',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignsRequest.SerializeToString,
@@ -111,7 +116,15 @@ class CampaignServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCampaign(self, request, context):
-        """Returns one campaign.
+        """Returns one campaign, as it is now or (with `as_of`) as it was then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaignEvents(self, request, context):
+        """Returns a campaign's history: every event, oldest first, each with the
+        campaign as that event left it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -199,6 +212,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.GetCampaign,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.SerializeToString,
+            ),
+            'ListCampaignEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaignEvents,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.SerializeToString,
             ),
             'ListCampaigns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCampaigns,
@@ -306,6 +324,33 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/GetCampaign',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaignEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ListCampaignEvents',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

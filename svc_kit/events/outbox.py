@@ -1,0 +1,145 @@
+"""The transactional outbox: a service writes its events into its own outbox
+table in the same transaction as the change; `OutboxRelay` publishes them in
+order and marks them sent. A relay stopped between publish and mark sends
+those events again when it is back (at-least-once); consumers deduplicate on
+the event id through their inbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Column, Connection, Engine, Index, Integer, LargeBinary, MetaData,
+                        String, Table, bindparam, insert, select, update)
+
+from svc_kit.bus.port import Bus, OutgoingMessage
+from svc_kit.bus.schema import EventSchema
+from svc_kit.clock import utcnow
+from svc_kit.db import UTCDateTime
+
+log = logging.getLogger("svc_kit.outbox")
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGSERIAL.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def outbox_table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("position", Position, primary_key=True, autoincrement=True),
+        Column("event_id", String(26), nullable=False, unique=True),
+        Column("topic", String(255), nullable=False),
+        Column("key", String(255), nullable=False),
+        Column("value", LargeBinary, nullable=False),  # Avro, written with the topic's schema
+        Column("properties", JSON, nullable=False),
+        Column("created_time", UTCDateTime, nullable=False),
+        Column("published_time", UTCDateTime),
+        Index(f"ix_{name}_unpublished", "published_time", "position"),
+    )
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    event_id: str
+    topic: str
+    key: str
+    record: Mapping[str, Any]
+    properties: Mapping[str, str]
+
+
+class Outbox:
+    """Writes entries into an outbox table on the caller's connection (and so
+    inside the caller's transaction)."""
+
+    def __init__(self, table: Table, schemas: Mapping[str, EventSchema]):
+        self.table = table
+        self.schemas = schemas  # topic -> schema
+
+    def write(self, connection: Connection, entries: Sequence[OutboxEntry], now: datetime | None = None) -> None:
+        if not entries:
+            return
+        now = now or utcnow()
+        connection.execute(insert(self.table), [
+            {"event_id": e.event_id, "topic": e.topic, "key": e.key,
+             "value": self.schemas[e.topic].encode(e.record), "properties": dict(e.properties),
+             "created_time": now}
+            for e in entries
+        ])
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in position order, a batch at a time."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, bus: Bus, batch_size: int = 500,
+                 idle_wait: float = 0.02):
+        self.engine = engine
+        self.table = outbox.table
+        self.schemas = outbox.schemas
+        self.bus = bus
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self._producers: dict[str, Any] = {}
+        self._unpublished = (select(self.table).where(self.table.c.published_time.is_(None))
+                             .order_by(self.table.c.position).limit(bindparam("limit")))
+        self._mark = (update(self.table).where(self.table.c.position == bindparam("p"))
+                      .values(published_time=bindparam("t")))
+        self.wake = threading.Event()
+        self.published = 0
+
+    def _producer(self, topic: str):
+        if topic not in self._producers:
+            self._producers[topic] = self.bus.producer(topic, self.schemas[topic])
+        return self._producers[topic]
+
+    def run_once(self) -> int:
+        """Publishes one batch; returns how many rows it published."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._unpublished, {"limit": self.batch_size}).all()
+        if not rows:
+            return 0
+        by_topic: dict[str, list] = {}
+        for row in rows:
+            by_topic.setdefault(row.topic, []).append(row)
+        for topic, topic_rows in by_topic.items():
+            schema = self.schemas[topic]
+            self._producer(topic).send_batch([
+                OutgoingMessage(row.key, schema.decode(row.value), row.properties) for row in topic_rows
+            ])
+        now = utcnow()
+        with self.engine.begin() as connection:
+            connection.execute(self._mark, [{"p": row.position, "t": now} for row in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    def run(self, stop: threading.Event) -> None:
+        """Publishes until `stop` is set; a failing bus is retried with backoff."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+                backoff = 0.1
+            except Exception:  # noqa: BLE001 - the relay must outlive broker outages
+                log.exception("outbox relay failed; retrying in %.1f s", backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent < self.batch_size:
+                self.wake.wait(self.idle_wait)
+                self.wake.clear()
+
+    def close(self) -> None:
+        for producer in self._producers.values():
+            producer.close()
+        self._producers.clear()
+
+
+def start_relay(relay: OutboxRelay) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True)
+    thread.start()
+    return thread, stop
