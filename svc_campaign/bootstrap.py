@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from marketing.campaign.v1 import campaign_service_pb2_grpc
+from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
+from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit.config import ConfigError, Settings
 from svc_kit.db import make_engine, normalise_url
 from svc_kit.ids import new_id
@@ -16,7 +18,7 @@ from svc_kit.server import Mounted, StartupError
 
 from svc_campaign import migrate
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
-from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 8
 
@@ -27,8 +29,9 @@ def database_url(settings: Settings) -> str:
     return normalise_url(url, variable)
 
 
-def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id) -> CampaignServicer:
-    return CampaignServicer(lambda: SqlUnitOfWork(engine), clock, ids, executor)
+def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
+                   on_commit=None) -> CampaignServicer:
+    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -58,9 +61,17 @@ def mount(settings: Settings) -> Mounted:
     engine = open_engine(settings, migrate_schema=migrate_flag == "true")
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
-    servicer = build_servicer(engine, executor)
+    bus = make_bus(settings.env)
+    relay = OutboxRelay(engine, OUTBOX, bus)
+    servicer = build_servicer(engine, executor, on_commit=relay.wake.set)
+    relay_thread, stop_relay = start_relay(relay)
 
     def close() -> None:
+        stop_relay.set()
+        relay.wake.set()
+        relay_thread.join(timeout=10)
+        relay.close()
+        bus.close()
         if executor is not None:
             executor.shutdown(wait=True)
         engine.dispose()

@@ -4,11 +4,18 @@ PostgreSQL: tests that need it take the `postgres_server` fixture and carry the
 `postgres` marker. The server is the one at MKT_TEST_POSTGRES_URL when that is
 set, else a throwaway one started for the session (devstack.postgres). When no
 server can be had the tests are skipped with the reason, except in CI
-(CI=true), where they fail: CI must really run them."""
+(CI=true), where they fail: CI must really run them.
+
+Pulsar: the same for the `pulsar_server` fixture, with the broker at
+MKT_TEST_PULSAR_URL (binary protocol, pulsar://host:6650) and
+MKT_TEST_PULSAR_ADMIN_URL (REST, http://host:8080) when both are set, else a
+throwaway standalone broker (devstack.pulsar.ThrowawayPulsar)."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +24,8 @@ import pytest
 from devstack.postgres import PostgresUnavailable, ThrowawayPostgres, create_database
 
 POSTGRES_URL_VARIABLE = "MKT_TEST_POSTGRES_URL"
+PULSAR_URL_VARIABLE = "MKT_TEST_PULSAR_URL"
+PULSAR_ADMIN_URL_VARIABLE = "MKT_TEST_PULSAR_ADMIN_URL"
 
 
 @dataclass(frozen=True)
@@ -52,5 +61,57 @@ def postgres_server() -> Iterator[PostgresServer]:
         _unavailable(str(error))
     try:
         yield PostgresServer(throwaway.url)
+    finally:
+        throwaway.stop()
+
+
+@dataclass(frozen=True)
+class PulsarServer:
+    service_url: str  # pulsar://host:port
+    admin_url: str  # http://host:port
+
+
+def _pulsar_unavailable(reason: str):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Pulsar is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"Pulsar unavailable: {reason}")
+
+
+def _probe_pulsar_admin(admin_url: str) -> None:
+    with urllib.request.urlopen(f"{admin_url.rstrip('/')}/admin/v2/clusters", timeout=10) as response:
+        response.read()
+
+
+@pytest.fixture(scope="session")
+def pulsar_server() -> Iterator[PulsarServer]:
+    external, external_admin = os.environ.get(PULSAR_URL_VARIABLE), os.environ.get(PULSAR_ADMIN_URL_VARIABLE)
+    if external or external_admin:
+        if not (external and external_admin):
+            _pulsar_unavailable(f"set both {PULSAR_URL_VARIABLE} and {PULSAR_ADMIN_URL_VARIABLE}, or neither")
+        try:
+            _probe_pulsar_admin(external_admin)
+        except Exception as error:  # noqa: BLE001 - any failure means the broker is out of reach
+            _pulsar_unavailable(f"{PULSAR_ADMIN_URL_VARIABLE}={external_admin!r} is out of reach: {error}")
+        yield PulsarServer(external, external_admin)
+        return
+    # imported here: the suite runs before devstack.pulsar exists (devstack/pulsar/ alone is a namespace package)
+    try:
+        module = importlib.import_module("devstack.pulsar")
+    except ModuleNotFoundError as error:
+        if error.name != "devstack.pulsar":
+            raise
+        module = None
+    throwaway_class = getattr(module, "ThrowawayPulsar", None)
+    if throwaway_class is None:
+        _pulsar_unavailable("devstack.pulsar.ThrowawayPulsar does not exist (yet), and "
+                            f"{PULSAR_URL_VARIABLE}/{PULSAR_ADMIN_URL_VARIABLE} are not set")
+    unavailable = getattr(module, "PulsarUnavailable", Exception)
+    throwaway = throwaway_class()
+    try:
+        throwaway.start()
+    except unavailable as error:
+        _pulsar_unavailable(str(error))
+    try:
+        yield PulsarServer(throwaway.service_url, throwaway.admin_url)
     finally:
         throwaway.stop()

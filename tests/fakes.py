@@ -35,6 +35,7 @@ class StoredCampaign:
 @dataclass
 class FakeDatabase:
     campaigns: dict[Key, StoredCampaign] = field(default_factory=dict)
+    events: list[CampaignEvent] = field(default_factory=list)  # the committed history
     outbox: list[CampaignEvent] = field(default_factory=list)
 
 
@@ -49,6 +50,7 @@ class FakeCampaignRepository(CampaignRepository):
         super().__init__()
         self.database = database
         self.pending: dict[Key, StoredCampaign | None] = {}  # None: removed in this transaction
+        self.pending_events: list[CampaignEvent] = []
 
     # -- the transaction, driven by FakeUnitOfWork ----------------------------------------------------
 
@@ -58,10 +60,31 @@ class FakeCampaignRepository(CampaignRepository):
                 self.database.campaigns.pop(key, None)
             else:
                 self.database.campaigns[key] = stored
+        self.database.events.extend(self.pending_events)
         self.pending.clear()
+        self.pending_events.clear()
 
     def discard_pending(self) -> None:
         self.pending.clear()
+        self.pending_events.clear()
+
+    def _new_events(self, campaign: Campaign) -> list[CampaignEvent]:
+        """The campaign's events not yet in the stream; Aborted if one takes a version already there
+        (the unique (workspace, campaign_id, version) index of campaign_events)."""
+        stream = self.database.events + self.pending_events
+        known = {e.event_id for e in stream}
+        taken = {(e.workspace, e.campaign_id, e.version) for e in stream}
+        new = [e for e in campaign.events if e.event_id not in known]
+        if any((e.workspace, e.campaign_id, e.version) in taken for e in new):
+            raise concurrent_change(campaign)
+        return new
+
+    def _append(self, new: list[CampaignEvent], campaign: Campaign) -> None:
+        self.pending_events.extend(new)
+        self.seen.append(campaign)
+
+    def _has_history(self, key: Key) -> bool:
+        return any((e.workspace, e.campaign_id) == key for e in self.database.events + self.pending_events)
 
     # -- the port -------------------------------------------------------------------------------------
 
@@ -79,10 +102,11 @@ class FakeCampaignRepository(CampaignRepository):
         key = (campaign.workspace, campaign.id)
         taken_request = request_id and any(
             k[0] == campaign.workspace and row.request_id == request_id for k, row in rows.items())
-        if key in rows or taken_request:
+        if key in rows or taken_request or self._has_history(key):  # a deleted campaign keeps its id
             raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists")
+        new = self._new_events(campaign)
         self.pending[key] = StoredCampaign(_copy(campaign), request_id, request_fingerprint)
-        self.seen.append(campaign)
+        self._append(new, campaign)
 
     def get(self, workspace: str, campaign_id: str) -> Campaign | None:
         stored = self._visible().get((workspace, campaign_id))
@@ -99,16 +123,25 @@ class FakeCampaignRepository(CampaignRepository):
         stored = self._visible().get(key)
         if stored is None or stored.campaign.version != expected_version:
             raise concurrent_change(campaign)
+        new = self._new_events(campaign)
         self.pending[key] = StoredCampaign(_copy(campaign), stored.request_id, stored.request_fingerprint)
-        self.seen.append(campaign)
+        self._append(new, campaign)
 
-    def remove(self, campaign: Campaign) -> None:
+    def remove(self, campaign: Campaign, expected_version: int) -> None:
         key = (campaign.workspace, campaign.id)
         stored = self._visible().get(key)
-        if stored is None or stored.campaign.version != campaign.version:
+        if stored is None or stored.campaign.version != expected_version:
             raise concurrent_change(campaign)
+        new = self._new_events(campaign)
         self.pending[key] = None
-        self.seen.append(campaign)
+        self._append(new, campaign)
+
+    def history(self, workspace: str, campaign_id: str, until: datetime | None = None,
+                after_version: int = 0, limit: int | None = None) -> list[CampaignEvent]:
+        found = sorted((e for e in self.database.events + self.pending_events
+                        if (e.workspace, e.campaign_id) == (workspace, campaign_id) and e.version > after_version
+                        and (until is None or e.occurred_at <= until)), key=lambda e: e.version)
+        return found[:limit] if limit is not None else found
 
     def _matching(self, workspace: str, where: CampaignFilter) -> list[Campaign]:
         return [row.campaign for (ws, _), row in self._visible().items()

@@ -88,6 +88,8 @@ _HISTORY = (select(campaign_events)
             .where(_e.workspace == bindparam("workspace"), _e.campaign_id == bindparam("campaign_id"),
                    _e.version > bindparam("after_version"), _e.occurred_time <= bindparam("until"))
             .order_by(_e.version).limit(bindparam("limit")))
+_HAS_HISTORY = (select(_e.version)
+                .where(_e.workspace == bindparam("workspace"), _e.campaign_id == bindparam("campaign_id")).limit(1))
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 _NO_LIMIT = 2**31 - 1
 _DELETE_LABELS = delete(campaign_labels).where(campaign_labels.c.workspace == bindparam("workspace"),
@@ -101,6 +103,12 @@ class SqlCampaignRepository(CampaignRepository):
         self._appended: set[str] = set()
 
     def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        # A deleted campaign keeps its history and so its id: a second history under it would collide with
+        # the first one's versions (and could not be replayed).
+        keys = {"workspace": campaign.workspace, "campaign_id": campaign.id}
+        if self.connection.execute(_HAS_HISTORY, keys).first() is not None:
+            raise AlreadyExists(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} already exists "
+                                "(a deleted campaign keeps its id)")
         self.write_projection(campaign, request_id, request_fingerprint)
         self._append(campaign, request_id, request_fingerprint)
 
@@ -141,9 +149,10 @@ class SqlCampaignRepository(CampaignRepository):
 
     def remove(self, campaign: Campaign, expected_version: int) -> None:
         keys = {"workspace": campaign.workspace, "campaign_id": campaign.id}
-        self.connection.execute(_DELETE_LABELS, keys)
+        # The version check first: a refused remove must have deleted nothing (its labels included).
         if self.connection.execute(_DELETE, keys | {"version": expected_version}).rowcount != 1:
             raise concurrent_change(campaign)
+        self.connection.execute(_DELETE_LABELS, keys)
         self._append(campaign)
 
     def history(self, workspace: str, campaign_id: str, until: datetime | None = None,

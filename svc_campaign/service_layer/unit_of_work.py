@@ -5,6 +5,7 @@ the outbox (as Avro envelopes for the campaign topic) in that transaction."""
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -47,8 +48,9 @@ class SqlUnitOfWork(UnitOfWork):
     """One connection and one transaction per unit of work (SQLAlchemy Core:
     the repository maps rows to the domain model itself)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None):
         self.engine = engine
+        self.on_commit = on_commit  # told when events were committed (wakes the outbox relay)
 
     def __enter__(self) -> SqlUnitOfWork:
         self.connection = self.engine.connect()
@@ -74,6 +76,8 @@ class SqlUnitOfWork(UnitOfWork):
                 for e in events
             ])
         self.transaction.commit()
+        if events and self.on_commit is not None:
+            self.on_commit()
 
     def rollback(self) -> None:
         if self.transaction.is_active:

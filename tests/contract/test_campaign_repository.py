@@ -14,28 +14,35 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from opentelemetry import trace
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, select
+from sqlalchemy.exc import IntegrityError
 
+import event_schemas
 from svc_kit.db import make_engine
 from svc_kit.errors import Aborted, AlreadyExists
+from svc_kit.events.outbox import OutboxEntry
 
 from svc_campaign import migrate
-from svc_campaign.adapters.tables import campaign_outbox, metadata
+from svc_campaign.adapters import event_codec
+from svc_campaign.adapters.tables import campaign_events, campaign_outbox, metadata
+from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
-from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork, UnitOfWork
+from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork, UnitOfWork
 from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork, ready_fields
 
 ANY = CampaignFilter()
 LATER = NOW + timedelta(hours=1)
+SCHEMA = event_schemas.load("campaign.v1")
 
 
 @dataclass
 class Backend:
     name: str
     new_uow: Callable[[], UnitOfWork]
-    outbox: Callable[[], list[tuple]]  # (workspace, aggregate_id, aggregate_version, event_type, payload)
+    outbox: Callable[[], list[CampaignEvent]]  # the committed outbox entries, read back, in commit order
 
 
 # -- the implementations --------------------------------------------------------------------------------
@@ -66,24 +73,17 @@ def _sql_backend(name: str, engine: Engine) -> Backend:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
 
-    def outbox() -> list[tuple]:
-        c = campaign_outbox.c
+    def outbox() -> list[CampaignEvent]:
         with engine.connect() as connection:
-            rows = connection.execute(select(c.workspace, c.aggregate_id, c.aggregate_version, c.event_type,
-                                             c.payload).order_by(c.occurred_time, c.aggregate_version, c.id))
-            return [tuple(row) for row in rows]
+            rows = connection.execute(select(campaign_outbox).order_by(campaign_outbox.c.position))
+            return [event_codec.event_from_envelope(SCHEMA.decode(row.value)) for row in rows]
 
     return Backend(name, lambda: SqlUnitOfWork(engine), outbox)
 
 
 def _fake_backend() -> Backend:
     database = FakeDatabase()
-
-    def outbox() -> list[tuple]:
-        return [(e.workspace, e.campaign_id, e.version, e.type, e.data)
-                for e in sorted(database.outbox, key=lambda e: (e.occurred_at, e.version))]
-
-    return Backend("fake", lambda: FakeUnitOfWork(database), outbox)
+    return Backend("fake", lambda: FakeUnitOfWork(database), lambda: list(database.outbox))
 
 
 @pytest.fixture(params=["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -112,6 +112,36 @@ def add(backend: Backend, *campaigns: Campaign, request_id: str = "", fingerprin
 def get(backend: Backend, workspace: str, campaign_id: str) -> Campaign | None:
     with backend.new_uow() as uow:
         return uow.campaigns.get(workspace, campaign_id)
+
+
+def history(backend: Backend, workspace: str = "acme", campaign_id: str = "spring", **kwargs) -> list[CampaignEvent]:
+    with backend.new_uow() as uow:
+        return uow.campaigns.history(workspace, campaign_id, **kwargs)
+
+
+def create(backend: Backend, campaign_id: str = "spring", workspace: str = "acme", now=NOW,
+           **changes) -> list[CampaignEvent]:
+    """Creates a campaign (with its campaign_created event) in a unit of work of its own; its events."""
+    created = Campaign.create(workspace, campaign_id, ready_fields(workspace, **changes), now)
+    events = list(created.events)
+    add(backend, created)
+    return events
+
+
+def change(backend: Backend, workspace: str, campaign_id: str, *operations) -> list[CampaignEvent]:
+    """Applies `operations` (callables on the loaded campaign) in one unit of work; the events it commits."""
+    with backend.new_uow() as uow:
+        loaded = uow.campaigns.get(workspace, campaign_id)
+        expected = loaded.version
+        for operation in operations:
+            operation(loaded)
+        events = list(loaded.events)
+        if loaded.deleted:
+            uow.campaigns.remove(loaded, expected)
+        else:
+            uow.campaigns.save(loaded, expected)
+        uow.commit()
+    return events
 
 
 def ids(campaigns) -> list[str]:
@@ -271,7 +301,7 @@ def test_save_with_a_stale_version_is_aborted_and_changes_nothing(backend):
             uow.campaigns.save(loaded, 5)
         uow.commit()
     assert get(backend, "acme", "spring") == campaign()
-    assert [row[3] for row in backend.outbox()] == []
+    assert backend.outbox() == [] and history(backend) == []
 
 
 def test_save_of_a_missing_campaign_is_aborted(backend):
@@ -288,13 +318,14 @@ def test_concurrent_save_second_one_fails(backend):
         b = second.campaigns.get("acme", "spring")
         a.update(ready_fields(display_name="First"), {"display_name"}, LATER)
         b.update(ready_fields(display_name="Second"), {"display_name"}, LATER)
+        first_events = list(a.events)
         first.campaigns.save(a, 1)
         first.commit()
         with pytest.raises(Aborted):
             second.campaigns.save(b, 1)
     saved = get(backend, "acme", "spring")
     assert (saved.fields.display_name, saved.version) == ("First", 2)
-    assert [row[3] for row in backend.outbox()] == ["campaign_updated"]
+    assert backend.outbox() == history(backend) == first_events
 
 
 def test_uncommitted_changes_are_invisible_and_rolled_back(backend):
@@ -305,9 +336,12 @@ def test_uncommitted_changes_are_invisible_and_rolled_back(backend):
         uow.campaigns.save(loaded, 1)
         uow.campaigns.add(campaign("new"))
         assert uow.campaigns.get("acme", "spring").state is State.CANCELLED  # its own writes, it sees
+        assert [e.type for e in uow.campaigns.history("acme", "spring")] == ["campaign_cancelled"]
         assert get(backend, "acme", "new") is None  # nobody else does
+        assert history(backend) == []
     assert get(backend, "acme", "spring").state is State.DRAFT
     assert get(backend, "acme", "new") is None
+    assert history(backend) == [] and backend.outbox() == []
 
 
 # -- remove ---------------------------------------------------------------------------------------------
@@ -318,37 +352,43 @@ def test_remove(backend):
     with backend.new_uow() as uow:
         loaded = uow.campaigns.get("acme", "spring")
         loaded.delete(LATER)
-        uow.campaigns.remove(loaded)
+        deleted = list(loaded.events)
+        uow.campaigns.remove(loaded, 1)
+        assert uow.campaigns.get("acme", "spring") is None
         uow.commit()
     assert get(backend, "acme", "spring") is None
-    with backend.new_uow() as uow:
+    with backend.new_uow() as uow:  # gone from the current view, its labels index included
         assert ids(uow.campaigns.list("acme", CampaignFilter.parse("labels.team:*"), None, 10)) == ["other"]
-    add(backend, campaign(labels={"team": "brand"}))  # the id (and its labels) are free again
-    assert get(backend, "acme", "spring").fields.labels == {"team": "brand"}
-    assert [row[3] for row in backend.outbox()] == ["campaign_deleted"]
+        assert uow.campaigns.count("acme", ANY) == 1
+    assert [(e.type, e.version, e.occurred_at, e.data) for e in deleted] == [
+        ("campaign_deleted", 2, LATER, {"last_state": "DRAFT"})]
+    assert backend.outbox() == history(backend) == deleted
 
 
-def test_remove_of_a_stale_campaign_is_aborted(backend):
+def test_remove_of_a_stale_campaign_is_aborted_and_changes_nothing(backend):
     add(backend, campaign())
     stale = campaign()
+    cancelled = change(backend, "acme", "spring", lambda c: c.transition("cancel", LATER))
+    stale.delete(LATER)
     with backend.new_uow() as uow:
-        loaded = uow.campaigns.get("acme", "spring")
-        loaded.transition("cancel", LATER)
-        uow.campaigns.save(loaded, 1)
-        uow.commit()
-    with backend.new_uow() as uow:
-        with pytest.raises(Aborted):
-            uow.campaigns.remove(stale)
+        with pytest.raises(Aborted, match="workspaces/acme/campaigns/spring was changed by another request"):
+            uow.campaigns.remove(stale, 1)
         uow.commit()
     assert get(backend, "acme", "spring").state is State.CANCELLED
     assert get(backend, "acme", "spring").fields.labels == {"team": "growth"}
+    with backend.new_uow() as uow:  # the labels index still finds it
+        assert uow.campaigns.count("acme", CampaignFilter.parse("labels.team = growth")) == 1
+    assert backend.outbox() == history(backend) == cancelled
 
 
 def test_remove_rolled_back_keeps_the_campaign(backend):
     add(backend, campaign())
     with backend.new_uow() as uow:
-        uow.campaigns.remove(uow.campaigns.get("acme", "spring"))
+        loaded = uow.campaigns.get("acme", "spring")
+        loaded.delete(LATER)
+        uow.campaigns.remove(loaded, 1)
     assert get(backend, "acme", "spring") == campaign()
+    assert history(backend) == [] and backend.outbox() == []
 
 
 # -- list and count -------------------------------------------------------------------------------------
@@ -419,34 +459,179 @@ def test_filters(backend, text, expected):
             assert ids(uow.campaigns.list("acme", where, (first.create_time, first.id), 100)) == expected[1:]
 
 
+# -- the event stream -----------------------------------------------------------------------------------
+
+
+def minute(n: int) -> datetime:
+    return NOW + timedelta(minutes=n)
+
+
+def _spring_with_neighbours(backend: Backend) -> list[CampaignEvent]:
+    """acme/spring through four units of work, an event a minute (versions 1-6 at minutes 0-5), next to
+    globex/spring and acme/other with histories of their own. The events of acme/spring, by version."""
+    events = create(backend, now=minute(0))
+    create(backend, workspace="globex", now=minute(0))
+    create(backend, "other", now=minute(0))
+    events += change(backend, "acme", "spring",
+                     lambda c: c.update(ready_fields(display_name="Renamed"), {"display_name"}, minute(1)),
+                     lambda c: c.update(ready_fields(schedule=Schedule(end_time=NOW + timedelta(days=30))),
+                                        {"schedule.end_time"}, minute(2)))
+    change(backend, "globex", "spring", lambda c: c.transition("cancel", minute(2)))
+    with backend.new_uow() as uow:
+        loaded = uow.campaigns.get("acme", "spring")
+        loaded.transition("schedule", minute(3))
+        loaded.transition("start", minute(4))
+        events += loaded.events
+        loaded.events.reverse()  # appended newest first: the stream's insertion order is not its version order
+        uow.campaigns.save(loaded, 3)
+        uow.commit()
+    events += change(backend, "acme", "spring", lambda c: c.transition("pause", minute(5)))
+    return events
+
+
+def test_history_is_the_campaigns_events_in_version_order(backend):
+    events = _spring_with_neighbours(backend)
+
+    assert [e.version for e in events] == [1, 2, 3, 4, 5, 6]
+    assert history(backend) == events
+    assert [e.type for e in history(backend, "globex", "spring")] == ["campaign_created", "campaign_cancelled"]
+    assert [e.type for e in history(backend, "acme", "other")] == ["campaign_created"]
+    assert history(backend, "initech", "spring") == [] and history(backend, "acme", "nothing") == []
+    # The projection is what the history folds into.
+    assert Campaign.replay(history(backend)) == get(backend, "acme", "spring")
+
+
+def test_history_filters_by_time_and_version(backend):
+    events = _spring_with_neighbours(backend)
+
+    assert history(backend, until=minute(2)) == events[:3]  # at `until` is included
+    assert history(backend, until=minute(2) - timedelta(microseconds=1)) == events[:2]
+    assert history(backend, until=minute(2).astimezone(timezone(timedelta(hours=-5)))) == events[:3]
+    assert history(backend, until=NOW - timedelta(seconds=1)) == []
+    assert history(backend, after_version=2) == events[2:]
+    assert history(backend, after_version=6) == []
+    assert history(backend, limit=2) == events[:2]
+    assert history(backend, limit=0) == []
+    assert history(backend, after_version=1, limit=2) == events[1:3]
+    assert history(backend, until=minute(4), after_version=3) == events[3:5]
+    assert history(backend, until=minute(4), after_version=2, limit=1) == events[2:3]
+
+
+def test_a_removed_campaign_keeps_its_history_ending_in_its_deletion(backend):
+    events = create(backend)
+    events += change(backend, "acme", "spring", lambda c: c.transition("schedule", LATER),
+                     lambda c: c.transition("cancel", LATER))
+    events += change(backend, "acme", "spring", lambda c: c.delete(minute(61)))
+
+    assert get(backend, "acme", "spring") is None
+    stored = history(backend)
+    assert stored == events
+    assert [(e.type, e.version) for e in stored] == [("campaign_created", 1), ("campaign_scheduled", 2),
+                                                     ("campaign_cancelled", 3), ("campaign_deleted", 4)]
+    assert stored[-1].data == {"last_state": "CANCELLED"}
+    replayed = Campaign.replay(stored)
+    assert (replayed.deleted, replayed.state, replayed.version) == (True, State.CANCELLED, 4)
+    before = Campaign.replay(history(backend, until=LATER))  # as it was before the deletion
+    assert (before.deleted, before.state, before.version) == (False, State.CANCELLED, 3)
+
+
+def test_a_removed_campaigns_id_cannot_start_a_second_history(backend):
+    events = create(backend)
+    events += change(backend, "acme", "spring", lambda c: c.delete(LATER))
+    with backend.new_uow() as uow:
+        with pytest.raises(AlreadyExists, match="workspaces/acme/campaigns/spring already exists"):
+            uow.campaigns.add(Campaign.create("acme", "spring", ready_fields(display_name="Again"), LATER))
+        uow.campaigns.add(Campaign.create("acme", "next", ready_fields(), LATER))  # the unit of work still works
+        uow.commit()
+    assert get(backend, "acme", "spring") is None
+    assert history(backend) == events
+    assert [e.type for e in history(backend, "acme", "next")] == ["campaign_created"]
+    assert [e.campaign_id for e in backend.outbox()] == ["spring", "spring", "next"]
+
+
+def test_a_second_writer_of_a_version_is_aborted_and_stores_nothing(backend):
+    created = create(backend)
+    first, second = backend.new_uow(), backend.new_uow()
+    with first, second:
+        a = first.campaigns.get("acme", "spring")
+        b = second.campaigns.get("acme", "spring")
+        a.update(ready_fields(display_name="First"), {"display_name"}, LATER)
+        b.update(ready_fields(display_name="Second"), {"display_name"}, LATER)
+        first_events = list(a.events)
+        assert [e.version for e in a.events] == [e.version for e in b.events] == [2]
+        first.campaigns.save(a, 1)
+        first.commit()
+        with pytest.raises(Aborted, match="was changed by another request"):
+            second.campaigns.save(b, 1)
+    saved = get(backend, "acme", "spring")
+    assert (saved.fields.display_name, saved.version) == ("First", 2)
+    assert history(backend) == backend.outbox() == created + first_events
+
+
+def test_the_stream_refuses_a_version_it_holds_even_when_the_projection_check_passes(backend):
+    """The stream's unique (workspace, campaign_id, version) is a guard of its own: here the projection's
+    version check passes (the expected version names the row as it is now), but the stream already holds
+    version 2, so the second writer is refused and nothing of it is stored."""
+    created = create(backend)
+    stale = get(backend, "acme", "spring")  # read at version 1
+    first = change(backend, "acme", "spring",
+                   lambda c: c.update(ready_fields(display_name="First"), {"display_name"}, LATER))
+    stale.update(ready_fields(display_name="Second"), {"display_name"}, LATER)  # version 2 again
+
+    with pytest.raises(Aborted, match="was changed by another request"):
+        with backend.new_uow() as uow:  # as a handler runs it: the error leaves the unit of work
+            uow.campaigns.save(stale, 2)
+            uow.commit()
+
+    saved = get(backend, "acme", "spring")
+    assert (saved.fields.display_name, saved.version) == ("First", 2)
+    assert history(backend) == backend.outbox() == created + first
+
+
 # -- the outbox -----------------------------------------------------------------------------------------
 
 
 def test_events_are_written_to_the_outbox_on_commit(backend):
     created = Campaign.create("acme", "spring", ready_fields(), NOW)
+    events = list(created.events)
     with backend.new_uow() as uow:
         uow.campaigns.add(created)
+        assert backend.outbox() == []  # not before the commit
         uow.commit()
     assert created.events == []
     with backend.new_uow() as uow:
         loaded = uow.campaigns.get("acme", "spring")
         loaded.transition("schedule", LATER)
         loaded.update(ready_fields(display_name="Renamed"), {"display_name"}, LATER + timedelta(seconds=1))
+        events += loaded.events
         uow.campaigns.save(loaded, 1)
         uow.commit()
 
-    assert backend.outbox() == [
-        ("acme", "spring", 1, "campaign_created", {"display_name": "Spring sale"}),
+    assert [(e.workspace, e.campaign_id, e.version, e.type, e.data) for e in events] == [
+        ("acme", "spring", 1, "campaign_created", {"fields": ready_fields()}),
         ("acme", "spring", 2, "campaign_scheduled", {"from_state": "DRAFT", "to_state": "SCHEDULED"}),
-        ("acme", "spring", 3, "campaign_updated", {"paths": ["display_name"]}),
+        ("acme", "spring", 3, "campaign_updated", {"paths": ["display_name"],
+                                                   "fields": ready_fields(display_name="Renamed")}),
     ]
+    assert backend.outbox() == events
+    assert history(backend) == events
 
 
 def test_rolled_back_changes_write_no_events(backend):
+    kept = create(backend, "kept")
     with backend.new_uow() as uow:
         uow.campaigns.add(Campaign.create("acme", "spring", ready_fields(), NOW))
-    assert backend.outbox() == []
-    assert get(backend, "acme", "spring") is None
+        loaded = uow.campaigns.get("acme", "kept")
+        loaded.transition("cancel", LATER)
+        uow.campaigns.save(loaded, 1)
+        other = Campaign.create("acme", "gone", ready_fields(), NOW)
+        uow.campaigns.add(other)
+        other.delete(LATER)
+        uow.campaigns.remove(other, 1)
+    assert backend.outbox() == kept
+    assert history(backend, campaign_id="kept") == kept
+    assert history(backend) == [] and history(backend, campaign_id="gone") == []
+    assert get(backend, "acme", "spring") is None and get(backend, "acme", "kept").state is State.DRAFT
 
 
 def test_events_are_written_once_when_a_campaign_is_stored_twice_in_a_unit_of_work(backend):
@@ -456,38 +641,107 @@ def test_events_are_written_once_when_a_campaign_is_stored_twice_in_a_unit_of_wo
         created.transition("schedule", LATER)
         uow.campaigns.save(created, 1)
         uow.commit()
-    assert [(row[2], row[3]) for row in backend.outbox()] == [(1, "campaign_created"), (2, "campaign_scheduled")]
+    assert [(e.version, e.type) for e in backend.outbox()] == [(1, "campaign_created"), (2, "campaign_scheduled")]
+    assert [(e.version, e.type) for e in history(backend)] == [(1, "campaign_created"), (2, "campaign_scheduled")]
     assert get(backend, "acme", "spring").state is State.SCHEDULED
 
 
 SQL_ENGINES = ["sqlite_engine", pytest.param("postgres_engine", marks=pytest.mark.postgres)]
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def _rows(engine: Engine, table) -> list:
+    with engine.connect() as connection:
+        return connection.execute(select(table).order_by(table.c.position)).all()
 
 
 @pytest.mark.parametrize("engine_fixture", SQL_ENGINES)
-def test_outbox_rows_are_unpublished_and_complete(request, engine_fixture):
+def test_outbox_rows_decode_to_the_events_in_commit_order(request, engine_fixture):
     engine = request.getfixturevalue(engine_fixture)
     backend = _sql_backend(engine_fixture, engine)
-    add(backend, Campaign.create("acme", "spring", ready_fields(), NOW))
-    with engine.connect() as connection:
-        (row,) = connection.execute(select(campaign_outbox)).all()
-    assert len(row.id) == 26 and row.published_time is None and row.occurred_time == NOW
-    assert (row.workspace, row.aggregate_id, row.aggregate_version, row.event_type) == (
-        "acme", "spring", 1, "campaign_created")
+    with backend.new_uow() as uow:  # two campaigns in one unit of work: in the order they were stored
+        b = Campaign.create("globex", "b", ready_fields("globex"), NOW)
+        a = Campaign.create("acme", "a", ready_fields(), NOW)
+        committed = b.events + a.events
+        uow.campaigns.add(b)
+        uow.campaigns.add(a)
+        uow.commit()
+    committed += change(backend, "acme", "a", lambda c: c.transition("schedule", LATER),
+                        lambda c: c.transition("start", LATER))
+    committed += change(backend, "globex", "b", lambda c: c.transition("cancel", LATER), lambda c: c.delete(LATER))
+    committed += change(backend, "acme", "a", lambda c: c.update(ready_fields(labels={}), {"labels"}, LATER))
+
+    rows = _rows(engine, campaign_outbox)
+
+    assert len(rows) == len(committed) == 7
+    for row, event in zip(rows, committed, strict=True):
+        envelope = SCHEMA.decode(row.value)
+        assert (row.event_id, row.topic, row.key) == (event.event_id, event_codec.TOPIC, event.campaign_id)
+        assert (envelope["event_id"], envelope["aggregate_id"], envelope["aggregate_version"],
+                envelope["event_type"], envelope["workspace"], envelope["occurred_at"], envelope["producer"]) == (
+            event.event_id, event.campaign_id, event.version, event.type, event.workspace, event.occurred_at,
+            "svc_campaign")
+        assert event_codec.event_from_envelope(envelope) == event
+        assert row.properties == {"event_type": event.type, "workspace": event.workspace}
+        assert row.published_time is None and row.created_time is not None
 
 
 @pytest.mark.parametrize("engine_fixture", SQL_ENGINES)
-def test_campaign_and_outbox_rows_commit_together(request, engine_fixture):
-    """When the outbox insert fails, the campaign row must not have been committed on its own."""
+def test_stream_rows_are_complete(request, engine_fixture):
     engine = request.getfixturevalue(engine_fixture)
     backend = _sql_backend(engine_fixture, engine)
     created = Campaign.create("acme", "spring", ready_fields(), NOW)
-    created.events[0].data["unserialisable"] = object()
+    events = list(created.events)
+    add(backend, created, request_id="req-1", fingerprint="f1")
+    events += change(backend, "acme", "spring", lambda c: c.transition("cancel", LATER))
+
+    rows = _rows(engine, campaign_events)
+
+    # The request id and fingerprint of the create stay with its event (the replay restores them from there).
+    assert [(r.event_id, r.workspace, r.campaign_id, r.version, r.event_type, r.occurred_time, r.producer,
+             r.request_id, r.request_fingerprint, r.traceparent) for r in rows] == [
+        (events[0].event_id, "acme", "spring", 1, "campaign_created", NOW, "svc_campaign", "req-1", "f1", None),
+        (events[1].event_id, "acme", "spring", 2, "campaign_cancelled", LATER, "svc_campaign", None, None, None),
+    ]
+    assert [r.payload for r in rows] == [event_codec.payload_record(e) for e in events]
+
+
+@pytest.mark.parametrize("engine_fixture", SQL_ENGINES)
+def test_the_trace_context_of_a_change_travels_with_its_events(request, engine_fixture):
+    engine = request.getfixturevalue(engine_fixture)
+    backend = _sql_backend(engine_fixture, engine)
+    context = trace.SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, is_remote=False,
+                                trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+    with trace.use_span(trace.NonRecordingSpan(context)):
+        create(backend, "traced")
+    create(backend, "untraced")
+
+    traced, untraced = _rows(engine, campaign_outbox)
+
+    assert traced.properties == {"traceparent": TRACEPARENT, "event_type": "campaign_created", "workspace": "acme"}
+    assert SCHEMA.decode(traced.value)["traceparent"] == TRACEPARENT
+    assert untraced.properties == {"event_type": "campaign_created", "workspace": "acme"}
+    assert SCHEMA.decode(untraced.value)["traceparent"] is None
+    assert [r.traceparent for r in _rows(engine, campaign_events)] == [TRACEPARENT, None]
+
+
+@pytest.mark.parametrize("engine_fixture", SQL_ENGINES)
+def test_campaign_stream_and_outbox_rows_commit_together(request, engine_fixture):
+    """When the outbox insert fails, neither the campaign row nor its events may have been committed."""
+    engine = request.getfixturevalue(engine_fixture)
+    backend = _sql_backend(engine_fixture, engine)
+    created = Campaign.create("acme", "spring", ready_fields(), NOW)
+    (event,) = created.events
+    with engine.begin() as connection:  # an outbox row already holds the event's id
+        OUTBOX.write(connection, [OutboxEntry(event.event_id, event_codec.TOPIC, "squatter",
+                                              event_codec.envelope(event), {})])
     with backend.new_uow() as uow:
         uow.campaigns.add(created)
-        with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
+        with pytest.raises(IntegrityError):
             uow.commit()
     assert get(backend, "acme", "spring") is None
-    assert backend.outbox() == []
+    assert history(backend) == [] and _rows(engine, campaign_events) == []
+    assert [row.key for row in _rows(engine, campaign_outbox)] == ["squatter"]
 
 
 # -- the schema -----------------------------------------------------------------------------------------
@@ -499,7 +753,7 @@ def test_migrations_match_the_tables_module(request, engine_fixture):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert {"campaigns", "campaign_labels", "campaign_outbox", "alembic_version"} <= set(
+        assert {"campaigns", "campaign_labels", "campaign_events", "campaign_outbox", "alembic_version"} <= set(
             inspect(connection).get_table_names())
 
         # The comparison does see a difference when there is one.

@@ -211,3 +211,26 @@ def test_access_log_is_json(running):
              if line.startswith("{")]
     entry = json.loads(lines[-1])
     assert {"method", "path", "status", "duration_ms"} <= set(entry)
+
+
+def test_as_of_returns_the_old_values_and_history_lists_every_change(running):
+    created = create(running.rest, {"displayName": "Spring sale", "description": "Ten percent off"})
+    before_update = running.rest.call("GET", f"/v1/{created['name']}").body["updateTime"]
+    updated = running.rest.call("PATCH", f"/v1/{created['name']}?updateMask=description",
+                                dict(created, description="Twenty percent off"))
+    assert updated.status == 200, updated.body
+    old = running.rest.call("GET", f"/v1/{created['name']}?asOf={before_update}")
+    assert old.status == 200, old.body
+    assert old.body["description"] == "Ten percent off"
+    assert old.body["etag"] == created["etag"]
+    assert running.rest.call("GET", f"/v1/{created['name']}").body["description"] == "Twenty percent off"
+    too_early = running.rest.call("GET", f"/v1/{created['name']}?asOf=2000-01-01T00:00:00Z")
+    assert too_early.status == 404
+    assert "did not exist at" in too_early.body["message"]
+    history = running.rest.call("GET", f"/v1/{created['name']}/events")
+    assert history.status == 200, history.body
+    assert [(e["type"], e["version"], e["changedPaths"]) for e in history.body["events"]] == [
+        ("campaign_created", "1", []), ("campaign_updated", "2", ["description"])]
+    assert history.body["events"][1]["campaign"]["description"] == "Twenty percent off"
+    other = running.rest.call("GET", f"/v1/{created['name'].replace('acme', 'other')}/events")
+    assert other.status == 404

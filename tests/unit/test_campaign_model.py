@@ -1,8 +1,11 @@
 """The campaign aggregate: creation invariants, the lifecycle state machine,
-launch readiness, per-state update rules, etags and recorded events."""
+launch readiness, per-state update rules, etags, recorded events and replay
+(the aggregate folded back from its events)."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +14,7 @@ import pytest
 
 from svc_kit.errors import Aborted, FailedPrecondition, InvalidArgument
 
+from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
 from tests.fakes import NOW, ready_fields
@@ -41,10 +45,11 @@ def create_error(data: CampaignFields, workspace: str = "acme") -> InvalidArgume
 def test_create_makes_a_draft_at_version_one_and_records_the_creation():
     campaign = Campaign.create("acme", "spring", ready_fields(), NOW)
 
-    assert (campaign.state, campaign.version) == (State.DRAFT, 1)
+    assert (campaign.state, campaign.version, campaign.deleted) == (State.DRAFT, 1, False)
     assert campaign.create_time == campaign.update_time == campaign.state_time == NOW
     assert [(e.type, e.workspace, e.campaign_id, e.version, e.occurred_at, e.data) for e in campaign.events] == [
-        ("campaign_created", "acme", "spring", 1, NOW, {"display_name": "Spring sale"})]
+        ("campaign_created", "acme", "spring", 1, NOW, {"fields": ready_fields()})]
+    assert len(campaign.events[0].event_id) == 26
 
 
 def test_a_draft_needs_nothing_but_a_display_name():
@@ -246,6 +251,7 @@ def test_a_whole_lifecycle():
     assert campaign.state is State.COMPLETED
     assert campaign.version == 9
     assert [e.version for e in campaign.events] == list(range(1, 10))
+    assert len({e.event_id for e in campaign.events}) == 9  # consumers deduplicate on the event id
 
 
 # -- launch readiness -----------------------------------------------------------------------------------
@@ -363,7 +369,8 @@ def test_a_schedule_part_changes_only_that_part():
     new_end = START + timedelta(days=30)
     campaign.update(replace(BASE, schedule=Schedule(end_time=new_end)), {"schedule.end_time"}, LATER)
     assert campaign.fields.schedule == replace(BASE.schedule, end_time=new_end)
-    assert campaign.events[0].data == {"paths": ["schedule", "schedule.end_time"]}
+    assert campaign.events[0].data == {"paths": ["schedule", "schedule.end_time"],
+                                       "fields": replace(BASE, schedule=replace(BASE.schedule, end_time=new_end))}
 
 
 def test_update_changes_only_the_masked_fields():
@@ -371,7 +378,9 @@ def test_update_changes_only_the_masked_fields():
     incoming = replace(BASE, display_name="Summer sale", description="ignored", labels={})
     campaign.update(incoming, {"display_name"}, LATER)
     assert campaign.fields == replace(BASE, display_name="Summer sale")
-    assert campaign.events[0].data == {"paths": ["display_name"]}
+    # The event carries all the fields as the change left them, not the incoming ones.
+    assert campaign.events[0].data == {"paths": ["display_name"],
+                                       "fields": replace(BASE, display_name="Summer sale")}
 
 
 def test_update_that_changes_nothing_is_not_a_change():
@@ -418,8 +427,13 @@ def test_scheduled_campaign_whose_start_has_passed_can_still_be_edited():
 @pytest.mark.parametrize("state", [S.DRAFT, S.COMPLETED, S.CANCELLED])
 def test_delete_allowed(state):
     campaign = make(state)
+    etag = campaign.etag
     campaign.delete(LATER)
-    assert [(e.type, e.version, e.occurred_at) for e in campaign.events] == [("campaign_deleted", 3, LATER)]
+    assert campaign.deleted and campaign.version == 4 and campaign.etag != etag
+    assert campaign.update_time == LATER
+    assert (campaign.state, campaign.state_time, campaign.fields) == (state, NOW, BASE)  # the last state stays
+    assert [(e.type, e.version, e.occurred_at, e.data) for e in campaign.events] == [
+        ("campaign_deleted", 4, LATER, {"last_state": state.value})]
 
 
 @pytest.mark.parametrize("state", [S.SCHEDULED, S.RUNNING, S.PAUSED])
@@ -427,7 +441,7 @@ def test_delete_refused_while_live(state):
     campaign = make(state)
     with pytest.raises(FailedPrecondition, match=f"cannot delete a campaign in state {state.value}; cancel it"):
         campaign.delete(LATER)
-    assert campaign.events == []
+    assert (campaign.events, campaign.version, campaign.deleted) == ([], 3, False)
 
 
 # -- etags ----------------------------------------------------------------------------------------------
@@ -464,3 +478,135 @@ def test_check_etag():
         campaign.check_etag(stale)
     assert stale in caught.value.message and campaign.etag in caught.value.message
     campaign.check_etag(campaign.etag)
+
+
+# -- replay ---------------------------------------------------------------------------------------------
+
+# Operations: ("update", mask path, incoming fields), ("delete",) or (action,). Each makes one event.
+LIFECYCLES = {
+    "long": [
+        ("update", "display_name", replace(BASE, display_name="Summer sale")),
+        ("update", "schedule.start_time", replace(BASE, schedule=Schedule(START + timedelta(hours=2)))),
+        ("update", "schedule.time_zone", replace(BASE, schedule=Schedule(time_zone="America/New_York"))),
+        ("update", "labels", replace(BASE, labels={"team": "brand"})),
+        ("schedule",),
+        ("update", "schedule.end_time", replace(BASE, schedule=Schedule(end_time=START + timedelta(days=20)))),
+        ("unschedule",),
+        ("update", "budget", CHANGES["budget"]),
+        ("update", "schedule", CHANGES["schedule"]),
+        ("schedule",),
+        ("start",),
+        ("update", "schedule.end_time", replace(BASE, schedule=Schedule(end_time=START + timedelta(days=30)))),
+        ("pause",),
+        ("update", "description", CHANGES["description"]),
+        ("resume",),
+        ("pause",),
+        ("complete",),
+        ("update", "labels", replace(BASE, labels={})),
+        ("delete",),
+    ],
+    "cancel a draft": [("cancel",), ("delete",)],
+    "cancel a scheduled campaign": [("schedule",), ("cancel",), ("update", "description", CHANGES["description"]),
+                                    ("delete",)],
+    "cancel a running campaign": [("schedule",), ("start",), ("cancel",), ("delete",)],
+    "cancel a paused campaign": [("schedule",), ("start",), ("pause",), ("cancel",), ("delete",)],
+    "complete a running campaign": [("schedule",), ("start",), ("complete",), ("delete",)],
+}
+
+
+def snapshot(campaign: Campaign) -> dict:
+    """Every field of the aggregate but its pending events."""
+    return {f.name: copy.deepcopy(getattr(campaign, f.name)) for f in dataclasses.fields(Campaign)
+            if f.name != "events"}
+
+
+def run(operations) -> tuple[Campaign, list[dict]]:
+    """A new campaign put through `operations` (a minute apart); the snapshot after each of its events."""
+    campaign = Campaign.create("acme", "spring", BASE, NOW)
+    snapshots = [snapshot(campaign)]
+    for minute, (operation, *args) in enumerate(operations, start=1):
+        now = NOW + timedelta(minutes=minute)
+        if operation == "update":
+            path, incoming = args
+            campaign.update(incoming, {path}, now)
+        elif operation == "delete":
+            campaign.delete(now)
+        else:
+            campaign.transition(operation, now)
+        assert len(campaign.events) == len(snapshots) + 1, f"{operation} {args[:1]} made no event"
+        snapshots.append(snapshot(campaign))
+    return campaign, snapshots
+
+
+def test_the_lifecycles_take_every_transition_and_end_deleted():
+    action_of = {event_type: action for action, event_type in EVENT_TYPES.items()}
+    taken = set()
+    for operations in LIFECYCLES.values():
+        campaign, _ = run(operations)
+        assert campaign.deleted
+        taken |= {(action_of[e.type], State(e.data["from_state"])) for e in campaign.events if e.type in action_of}
+    assert taken == set(ALLOWED)
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES)
+def test_replay_of_all_events_equals_the_live_aggregate(lifecycle):
+    campaign, _ = run(LIFECYCLES[lifecycle])
+
+    replayed = Campaign.replay(campaign.events)
+
+    assert snapshot(replayed) == snapshot(campaign)
+    assert replayed.deleted and replayed.etag == campaign.etag
+    assert replayed.events == []  # replay records nothing new
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES)
+def test_replay_of_a_prefix_equals_the_aggregate_as_it_was_after_that_many_events(lifecycle):
+    campaign, snapshots = run(LIFECYCLES[lifecycle])
+    assert len(snapshots) == len(campaign.events)
+    for count in range(1, len(campaign.events) + 1):
+        assert snapshot(Campaign.replay(campaign.events[:count])) == snapshots[count - 1], f"after {count} events"
+
+
+def test_replay_does_not_change_the_events():
+    campaign, _ = run(LIFECYCLES["long"])
+    events = copy.deepcopy(campaign.events)
+    Campaign.replay(campaign.events)
+    assert campaign.events == events
+
+
+def test_replay_of_no_history_is_none():
+    assert Campaign.replay([]) is None
+
+
+def test_apply_refuses_an_event_out_of_order():
+    campaign, _ = run([("schedule",), ("start",)])
+    created, scheduled, started = campaign.events
+    replayed = Campaign.replay([created])
+    before = snapshot(replayed)
+
+    for wrong in (started, created):  # a version skipped; a version already applied
+        with pytest.raises(ValueError, match=f"event version {wrong.version} does not follow 1"):
+            replayed.apply(wrong)
+        assert snapshot(replayed) == before
+
+    replayed.apply(scheduled)
+    with pytest.raises(ValueError, match="event version 2 does not follow 2"):
+        replayed.apply(scheduled)  # the same event twice
+    assert (replayed.state, replayed.version) == (State.SCHEDULED, 2)
+    with pytest.raises(ValueError, match="event version 3 does not follow 1"):
+        Campaign.replay([created, started])  # a history with a gap
+
+
+def test_apply_refuses_an_unknown_event_type():
+    campaign = Campaign.create("acme", "spring", BASE, NOW)
+    before = snapshot(campaign)
+    stranger = CampaignEvent("01" * 13, "campaign_renamed", "acme", "spring", 2, LATER, {})
+    with pytest.raises(ValueError, match="unknown campaign event campaign_renamed"):
+        campaign.apply(stranger)
+    assert snapshot(campaign) == before
+
+
+def test_replay_refuses_a_history_not_starting_with_the_creation():
+    campaign, _ = run([("schedule",), ("start",)])
+    with pytest.raises(ValueError, match="history of spring starts with campaign_scheduled"):
+        Campaign.replay(campaign.events[1:])

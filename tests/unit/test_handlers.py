@@ -90,6 +90,12 @@ def outbox(uow: FakeUnitOfWork):
     return [(e.type, e.workspace, e.campaign_id, e.version) for e in uow.database.outbox]
 
 
+def history(uow: FakeUnitOfWork, campaign_id="spring", workspace="acme"):
+    """The committed event stream of one campaign."""
+    return [(e.type, e.workspace, e.campaign_id, e.version) for e in uow.database.events
+            if (e.workspace, e.campaign_id) == (workspace, campaign_id)]
+
+
 # -- create ---------------------------------------------------------------------------------------------
 
 
@@ -339,7 +345,8 @@ def test_update_changes_only_the_masked_fields(uow, clock, ids):
     assert updated.version == 2 and updated.etag != created.etag and updated.update_time > created.update_time
     assert stored(uow)[("acme", "spring")] == updated
     assert outbox(uow)[-1] == ("campaign_updated", "acme", "spring", 2)
-    assert uow.database.outbox[-1].data == {"paths": ["display_name"]}
+    assert uow.database.outbox[-1].data == {"paths": ["display_name"], "fields": updated.fields}
+    assert uow.database.events == uow.database.outbox  # the stream and the outbox get the same events
 
 
 def test_update_that_changes_nothing_writes_nothing(uow, clock, ids):
@@ -413,7 +420,10 @@ def test_delete_a_draft(uow, clock, ids):
     created = create(uow, clock, ids, campaign_id="spring")
     delete(uow, clock, etag=created.etag)
     assert stored(uow) == {}
-    assert outbox(uow)[-1] == ("campaign_deleted", "acme", "spring", 1)
+    assert outbox(uow)[-1] == ("campaign_deleted", "acme", "spring", 2)
+    assert uow.database.outbox[-1].data == {"last_state": "DRAFT"}
+    # The campaign leaves the current view; its history stays, ending in the deletion.
+    assert history(uow) == [("campaign_created", "acme", "spring", 1), ("campaign_deleted", "acme", "spring", 2)]
     with pytest.raises(NotFound):
         handlers.get_campaign("acme", "spring", uow)
 
@@ -425,6 +435,8 @@ def test_delete_a_finished_campaign(uow, clock, ids, actions):
         change(uow, clock, action)
     delete(uow, clock)
     assert stored(uow) == {}
+    assert outbox(uow)[-1] == ("campaign_deleted", "acme", "spring", len(actions) + 2)
+    assert uow.database.outbox[-1].data == {"last_state": "CANCELLED" if actions == ["cancel"] else "COMPLETED"}
 
 
 @pytest.mark.parametrize("actions", [["schedule"], ["schedule", "start"], ["schedule", "start", "pause"]])
