@@ -54,6 +54,14 @@ def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider
     return _provider
 
 
+def add_span_processor(processor) -> None:
+    """Records spans into `processor` as well (tests use an in-memory exporter)."""
+    if _provider is None:
+        raise RuntimeError("configure_tracing first")
+    _provider.add_span_processor(processor)
+    _sampler.exporting = True
+
+
 def shutdown_tracing() -> None:
     """Flushes and closes the exporters."""
     while _exporters:

@@ -48,9 +48,11 @@ class SqlUnitOfWork(UnitOfWork):
     """One connection and one transaction per unit of work (SQLAlchemy Core:
     the repository maps rows to the domain model itself)."""
 
-    def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None):
+    def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None, outbox: Outbox = OUTBOX):
         self.engine = engine
         self.on_commit = on_commit  # told when events were committed (wakes the outbox relay)
+        self.outbox = outbox
+        self.topic = next(iter(outbox.schemas))
 
     def __enter__(self) -> SqlUnitOfWork:
         self.connection = self.engine.connect()
@@ -65,10 +67,10 @@ class SqlUnitOfWork(UnitOfWork):
     def _commit(self, events: list[CampaignEvent]) -> None:
         if events:
             trace_headers = current_trace_headers()
-            OUTBOX.write(self.connection, [
+            self.outbox.write(self.connection, [
                 OutboxEntry(
                     event_id=e.event_id,
-                    topic=event_codec.TOPIC,
+                    topic=self.topic,
                     key=e.campaign_id,
                     record=event_codec.envelope(e, trace_headers.get("traceparent"), trace_headers.get("tracestate")),
                     properties={**trace_headers, "event_type": e.type, "workspace": e.workspace},
