@@ -44,7 +44,7 @@ import time
 import uuid
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 import fastavro
 
 from svc_kit.bus import compat
-from svc_kit.bus.port import Bus, BusError, Consumer, Message, Producer, SubscriptionOptions
+from svc_kit.bus.port import Bus, BusError, Consumer, Message, OutgoingMessage, Producer, SubscriptionOptions
 from svc_kit.bus.schema import EventSchema
 
 log = logging.getLogger("svc_kit.bus.embedded")
@@ -378,25 +378,38 @@ class _Producer(Producer):
         self._parsed = schema.parsed
         self._closed = False
 
-    def send(self, key: str, value: Mapping[str, Any], properties: Mapping[str, str] | None = None) -> str:
-        if self._closed:
-            raise BusError(f"the producer of {self.topic!r} is closed")
+    def _row(self, key: str, value: Mapping[str, Any] | bytes, properties: Mapping[str, str] | None) -> tuple:
         if not isinstance(key, str):
             raise TypeError(f"a message key is a str, not {type(key).__name__}")
-        buffer = io.BytesIO()
-        fastavro.schemaless_writer(buffer, self._parsed, dict(value))
+        if isinstance(value, bytes):
+            encoded = value
+        else:
+            buffer = io.BytesIO()
+            fastavro.schemaless_writer(buffer, self._parsed, dict(value))
+            encoded = buffer.getvalue()
         encoded_properties = None
         if properties:
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in properties.items()):
                 raise TypeError("message properties map str to str")
             encoded_properties = json.dumps(dict(properties), separators=(",", ":"))
+        return (self._topic_id, key, _slot(key), self._version, encoded, encoded_properties, time.time())
+
+    def send(self, key: str, value: Mapping[str, Any] | bytes, properties: Mapping[str, str] | None = None) -> str:
+        return self.send_batch([OutgoingMessage(key, value, properties or {})])[0]
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        """All in one transaction: one commit for the batch."""
+        if self._closed:
+            raise BusError(f"the producer of {self.topic!r} is closed")
+        rows = [self._row(m.key, m.value, m.properties) for m in messages]
         self._bus._check_open()
+        ids = []
         with self._bus._db.write() as connection:
-            cursor = connection.execute(
-                "INSERT INTO messages (topic_id, key, slot, schema_version, value, properties, publish_time) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self._topic_id, key, _slot(key), self._version, buffer.getvalue(), encoded_properties, time.time()))
-        return str(cursor.lastrowid)
+            for row in rows:
+                ids.append(str(connection.execute(
+                    "INSERT INTO messages (topic_id, key, slot, schema_version, value, properties, publish_time) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", row).lastrowid))
+        return ids
 
     def close(self) -> None:
         self._closed = True

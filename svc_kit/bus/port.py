@@ -61,14 +61,16 @@ class Message:
 @dataclass(frozen=True)
 class OutgoingMessage:
     key: str
-    value: Mapping[str, Any]
+    value: Mapping[str, Any] | bytes  # a record, or bytes already Avro-encoded with the producer's schema
     properties: Mapping[str, str] = field(default_factory=dict)
 
 
 class Producer(abc.ABC):
     @abc.abstractmethod
-    def send(self, key: str, value: Mapping[str, Any], properties: Mapping[str, str] | None = None) -> str:
-        """Publishes durably (returns once the bus has it) and returns the message id."""
+    def send(self, key: str, value: Mapping[str, Any] | bytes, properties: Mapping[str, str] | None = None) -> str:
+        """Publishes durably (returns once the bus has it) and returns the message id.
+        `value` is a record, or bytes already encoded with this producer's schema
+        (the outbox stores events encoded, so the relay need not decode them)."""
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Publishes in order; returns once all are durable. Adapters may pipeline."""

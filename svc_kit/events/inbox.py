@@ -50,39 +50,86 @@ class InboxConsumer:
         self.consumer = bus.consumer(topic, subscription, schema, options)
         self.processed = 0
         self.duplicates = 0
+        self._statements: dict[str, object] = {}
 
-    def _first_time(self, connection: Connection, event_id: str) -> bool:
-        statement = (_INSERT[connection.dialect.name](self.inbox)
-                     .values(subscription=self.subscription, event_id=event_id, processed_time=utcnow())
-                     .on_conflict_do_nothing().returning(self.inbox.c.event_id))
-        return connection.execute(statement).first() is not None
+    def _record(self, connection: Connection, event_ids: list[str]) -> set[str]:
+        """Inserts the ids into the inbox; returns those that were not there yet."""
+        dialect = connection.dialect.name
+        if dialect not in self._statements:
+            self._statements[dialect] = (_INSERT[dialect](self.inbox).on_conflict_do_nothing()
+                                         .returning(self.inbox.c.event_id))
+        now = utcnow()
+        rows = [{"subscription": self.subscription, "event_id": e, "processed_time": now} for e in event_ids]
+        return set(connection.execute(self._statements[dialect], rows).scalars())
+
+    def _span(self, message: Message):
+        return _tracer.start_as_current_span(
+            f"{self.topic} process", context=extract_context(list(message.properties.items())),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "pulsar", "messaging.destination.name": self.topic,
+                        "messaging.message.id": message.message_id,
+                        "messaging.consumer.group.name": self.subscription})
+
+    def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
+        """Records the events in the inbox and runs the handler for the new
+        ones (a duplicate within the batch counts once); True where it ran."""
+        new = self._record(connection, [m.value["event_id"] for m in messages])
+        firsts = []
+        for message in messages:
+            event_id = message.value["event_id"]
+            first = event_id in new
+            new.discard(event_id)
+            if first:
+                with self._span(message):
+                    self.handler(connection, message.value, message)
+            firsts.append(first)
+        return firsts
 
     def handle(self, message: Message) -> None:
-        event = message.value
-        parent = extract_context(list(message.properties.items()))
-        with _tracer.start_as_current_span(f"{self.topic} process", context=parent, kind=trace.SpanKind.CONSUMER,
-                                            attributes={"messaging.system": "pulsar",
-                                                        "messaging.destination.name": self.topic,
-                                                        "messaging.message.id": message.message_id,
-                                                        "messaging.consumer.group.name": self.subscription}):
-            try:
-                with self.engine.begin() as connection:
-                    if self._first_time(connection, event["event_id"]):
-                        self.handler(connection, event, message)
-                        self.processed += 1
-                    else:
-                        self.duplicates += 1
-            except Exception:
-                log.exception("handling %s failed; it will be redelivered", event.get("event_id"))
-                self.consumer.nack(message)
-                return
+        """One message in its own transaction; a failing handler nacks it."""
+        try:
+            with self.engine.begin() as connection:
+                [first] = self._process(connection, [message])
+        except Exception:
+            log.exception("handling %s failed; it will be redelivered", message.value.get("event_id"))
+            self.consumer.nack(message)
+            return
+        self._count(first)
         self.consumer.ack(message)
 
-    def poll(self, timeout: float = 0.1) -> bool:
+    def handle_batch(self, messages: list[Message]) -> None:
+        """Several messages in one transaction (one commit instead of many); if
+        any handler fails, each message is retried in a transaction of its own."""
+        try:
+            with self.engine.begin() as connection:
+                firsts = self._process(connection, messages)
+        except Exception:  # noqa: BLE001 - isolate the failing message
+            for message in messages:
+                self.handle(message)
+            return
+        for message, first in zip(messages, firsts, strict=True):
+            self._count(first)
+            self.consumer.ack(message)
+
+    def _count(self, first: bool) -> None:
+        if first:
+            self.processed += 1
+        else:
+            self.duplicates += 1
+
+    def poll(self, timeout: float = 0.1, max_batch: int = 100) -> bool:
+        """Waits up to `timeout` for a message, then takes what else is ready
+        (up to `max_batch`) and handles them together."""
         message = self.consumer.receive(timeout)
         if message is None:
             return False
-        self.handle(message)
+        batch = [message]
+        while len(batch) < max_batch and (more := self.consumer.receive(0)) is not None:
+            batch.append(more)
+        if len(batch) == 1:
+            self.handle(message)
+        else:
+            self.handle_batch(batch)
         return True
 
     def run(self, stop: threading.Event) -> None:

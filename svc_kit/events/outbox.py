@@ -106,10 +106,8 @@ class OutboxRelay:
         for row in rows:
             by_topic.setdefault(row.topic, []).append(row)
         for topic, topic_rows in by_topic.items():
-            schema = self.schemas[topic]
-            self._producer(topic).send_batch([
-                OutgoingMessage(row.key, schema.decode(row.value), row.properties) for row in topic_rows
-            ])
+            self._producer(topic).send_batch([OutgoingMessage(row.key, row.value, row.properties)
+                                              for row in topic_rows])
         now = utcnow()
         with self.engine.begin() as connection:
             connection.execute(self._mark, [{"p": row.position, "t": now} for row in rows])
