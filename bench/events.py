@@ -1,14 +1,17 @@
 """bench/events: events through the transactional outbox and an idempotent
 consumer, against the raw bus, on both adapters, in the same run.
 
-Per adapter (embedded; Pulsar on a throwaway standalone broker, or the one at
-MKT_TEST_PULSAR_URL / MKT_TEST_PULSAR_ADMIN_URL):
+The producing side (outbox table, relay) runs in this process and the
+consuming side in a child process with its own database, as two services
+would. Per adapter (embedded; Pulsar on a throwaway standalone broker, or the
+one at MKT_TEST_PULSAR_URL / MKT_TEST_PULSAR_ADMIN_URL):
 - raw: the same Avro campaign envelopes straight from producer to consumer
-  (Pulsar: plain pulsar-client, bytes in, bytes out; embedded: the adapter);
+  (Pulsar: plain pulsar-client configured as the adapter is, bytes in and out;
+  embedded: the adapter itself);
 - outbox: N events already committed to an outbox table, published by
   OutboxRelay and consumed by InboxConsumer (inbox row + a side-effect row per
   event, in one transaction) -> events/s and the ratio to raw;
-- steady: 1,000 events/s committed for a few seconds, end-to-end latency from
+- steady: 1,000 events/s committed for a few seconds; end-to-end latency from
   commit to the consumer's side effect, p50/p99.
 
     python -m bench.events [--events 20000] [--seconds 5] [--quick] [--only embedded|pulsar]
@@ -18,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,11 +34,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert
 
 import event_schemas
-from svc_kit.bus.embedded import EmbeddedBus
-from svc_kit.bus.port import OutgoingMessage
+from svc_kit.bus.port import Bus, OutgoingMessage
 from svc_kit.db import make_engine
 from svc_kit.events.inbox import InboxConsumer, inbox_table
 from svc_kit.events.outbox import Outbox, OutboxEntry, OutboxRelay, outbox_table, start_relay
@@ -48,9 +53,8 @@ TARGET_P99_MS = 50.0
 STEADY_RATE = 1000
 
 
-def envelope(i: int, when: datetime | None = None) -> dict:
-    when = when or datetime.now(UTC)
-    campaign = Campaign.create("bench", f"c{i % 500:04d}", ready_fields("bench"), when)
+def envelope(i: int) -> dict:
+    campaign = Campaign.create("bench", f"c{i % 500:04d}", ready_fields("bench"), datetime.now(UTC))
     return event_codec.envelope(campaign.events[0])
 
 
@@ -59,148 +63,190 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-class Stores:
-    """The producing service's outbox and the consuming service's inbox, in two SQLite files."""
+def make_bus(spec: dict) -> Bus:
+    if spec["kind"] == "embedded":
+        from svc_kit.bus.embedded import EmbeddedBus
 
+        return EmbeddedBus(Path(spec["path"]))
+    from svc_kit.bus.pulsar import PulsarBus
+
+    return PulsarBus(spec["url"], spec["admin"])
+
+
+# -- the consuming service (child process) --------------------------------------------------------------
+
+def consume(spec: dict, topic: str, mode: str, folder: Path, count: int, result: Path) -> None:
+    """Subscribes, says "ready", consumes `count` events, writes timings to `result`."""
+    latencies: list[float] = []
+    legs: list[float] = []  # of each latency, the part after the bus accepted the message
+    if mode == "raw-pulsar":
+        import pulsar
+
+        client = pulsar.Client(spec["url"], logger=_quiet_logger())
+        consumer = client.subscribe(topic, "bench", consumer_type=pulsar.ConsumerType.KeyShared,
+                                    initial_position=pulsar.InitialPosition.Earliest)
+        print("ready", flush=True)
+        for _ in range(count):
+            consumer.acknowledge(consumer.receive(timeout_millis=120_000))
+        done = time.time()
+        client.close()
+    else:
+        bus = make_bus(spec)
+        if mode == "raw-bus":
+            consumer = bus.consumer(topic, "bench", SCHEMA)
+            print("ready", flush=True)
+            received = 0
+            while received < count:
+                message = consumer.receive(5)
+                if message is not None:
+                    consumer.ack(message)
+                    received += 1
+        else:
+            metadata = MetaData()
+            inbox = inbox_table(metadata, "bench_inbox")
+            effects = Table("bench_effects", metadata, Column("id", Integer, primary_key=True),
+                            Column("event_id", String(26)))
+            engine = make_engine(f"sqlite:///{folder / 'consumer.sqlite3'}")
+            metadata.create_all(engine)
+
+            record_effect = insert(effects).values(event_id=bindparam("event_id"))
+
+            def effect(connection, event, message):
+                connection.execute(record_effect, {"event_id": event["event_id"]})
+                now = datetime.now(UTC)
+                latencies.append((now - event["occurred_at"]).total_seconds() * 1000)
+                legs.append((now - message.publish_time).total_seconds() * 1000)
+
+            consumer = InboxConsumer(bus, engine, inbox, topic, "bench", SCHEMA, effect)
+            print("ready", flush=True)
+            while consumer.processed < count:
+                consumer.poll(1.0)
+        done = time.time()
+        consumer.close()
+        bus.close()
+    result.write_text(json.dumps({"done": done, "latencies": latencies, "legs": legs}))
+
+
+class Child:
+    def __init__(self, spec: dict, topic: str, mode: str, folder: Path, count: int):
+        self.result = folder / f"result-{uuid.uuid4().hex[:6]}.json"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.events", "--consumer", json.dumps(spec), topic, mode, str(folder),
+             str(count), str(self.result)], stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"the consumer process did not start (said {line!r})")
+
+    def finish(self, timeout: float = 300) -> dict:
+        self.process.wait(timeout)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the consumer process failed with code {self.process.returncode}")
+        return json.loads(self.result.read_text())
+
+
+# -- the producing service (this process) -----------------------------------------------------------------
+
+class ProducerSide:
     def __init__(self, folder: Path, topic: str):
-        producer_meta, consumer_meta = MetaData(), MetaData()
-        self.outbox = Outbox(outbox_table(producer_meta, "bench_outbox"), {topic: SCHEMA})
-        self.inbox = inbox_table(consumer_meta, "bench_inbox")
-        self.effects = Table("bench_effects", consumer_meta, Column("id", Integer, primary_key=True),
-                             Column("event_id", String(26)))
-        self.producer_engine = make_engine(f"sqlite:///{folder / 'producer.sqlite3'}")
-        self.consumer_engine = make_engine(f"sqlite:///{folder / 'consumer.sqlite3'}")
-        producer_meta.create_all(self.producer_engine)
-        consumer_meta.create_all(self.consumer_engine)
+        metadata = MetaData()
+        self.outbox = Outbox(outbox_table(metadata, "bench_outbox"), {topic: SCHEMA})
+        folder.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(f"sqlite:///{folder / 'producer.sqlite3'}")
+        metadata.create_all(self.engine)
         self.topic = topic
 
     def commit(self, records: list[dict]) -> None:
-        with self.producer_engine.begin() as connection:
+        with self.engine.begin() as connection:
             self.outbox.write(connection, [OutboxEntry(r["event_id"], self.topic, r["aggregate_id"], r, {})
                                            for r in records])
 
 
-def raw_pulsar(service_url: str, records: list[dict], batching: bool = False) -> float:
-    """Plain pulsar-client, bytes in and out. Without batching it is configured as
-    the adapter is (the fair baseline); with default batching it shows what
-    giving up per-key ordering across consumers would buy."""
-    import pulsar
+def fresh_records(count: int) -> list[dict]:
+    records = [envelope(i) for i in range(count)]
+    for record in records:
+        record["event_id"] = new_id()
+    return records
 
-    from svc_kit.bus.pulsar import PIPELINE
 
-    client = pulsar.Client(service_url, logger=_quiet_logger())
+def raw_rate(spec: dict, folder: Path, records: list[dict], batching: bool = False) -> float:
     topic = f"persistent://public/default/bench-raw-{uuid.uuid4().hex[:8]}"
-    consumer = client.subscribe(topic, "raw", consumer_type=pulsar.ConsumerType.KeyShared,
-                                initial_position=pulsar.InitialPosition.Earliest)
-    producer = client.create_producer(topic, batching_enabled=batching, batching_max_publish_delay_ms=1,
-                                      max_pending_messages=PIPELINE, block_if_queue_full=True)
-    payloads = [(r["aggregate_id"], SCHEMA.encode(r)) for r in records]
-    received = threading.Event()
+    if spec["kind"] == "pulsar":
+        import pulsar
 
-    def consume():
-        for _ in payloads:
-            consumer.acknowledge(consumer.receive(timeout_millis=60_000))
-        received.set()
+        from svc_kit.bus.pulsar import PIPELINE
 
-    thread = threading.Thread(target=consume)
-    thread.start()
-    start = time.perf_counter()
-    for key, data in payloads:
-        producer.send_async(data, None, partition_key=key)
-    producer.flush()
-    received.wait(120)
-    elapsed = time.perf_counter() - start
-    thread.join(5)
-    client.close()
-    return len(payloads) / elapsed
-
-
-def raw_adapter(bus, records: list[dict]) -> float:
-    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
-    consumer = bus.consumer(topic, "raw", SCHEMA)
-    producer = bus.producer(topic, SCHEMA)
-    done = threading.Event()
-
-    def consume():
-        for _ in records:
-            message = None
-            while message is None:
-                message = consumer.receive(5)
-            consumer.ack(message)
-        done.set()
-
-    thread = threading.Thread(target=consume)
-    thread.start()
-    start = time.perf_counter()
-    for i in range(0, len(records), 500):
-        producer.send_batch([OutgoingMessage(r["aggregate_id"], r) for r in records[i:i + 500]])
-    done.wait(300)
-    elapsed = time.perf_counter() - start
-    thread.join(5)
-    consumer.close()
-    producer.close()
-    return len(records) / elapsed
+        child = Child(spec, topic, "raw-pulsar", folder / "raw", len(records))
+        client = pulsar.Client(spec["url"], logger=_quiet_logger())
+        producer = client.create_producer(topic, batching_enabled=batching, batching_max_publish_delay_ms=1,
+                                          max_pending_messages=PIPELINE, block_if_queue_full=True)
+        payloads = [(r["aggregate_id"], SCHEMA.encode(r)) for r in records]
+        start = time.time()
+        for key, data in payloads:
+            producer.send_async(data, None, partition_key=key)
+        producer.flush()
+        done = child.finish()["done"]
+        client.close()
+    else:
+        bus = make_bus(spec)
+        producer = bus.producer(topic, SCHEMA)
+        child = Child(spec, topic, "raw-bus", folder / "raw", len(records))
+        start = time.time()
+        for i in range(0, len(records), 500):
+            producer.send_batch([OutgoingMessage(r["aggregate_id"], r) for r in records[i:i + 500]])
+        done = child.finish()["done"]
+        bus.close()
+    return len(records) / (done - start)
 
 
-def through_outbox(bus, folder: Path, records: list[dict]) -> float:
-    (folder / "throughput").mkdir(exist_ok=True)
-    stores = Stores(folder / "throughput", f"bench-outbox-{uuid.uuid4().hex[:8]}")
+def outbox_rate(spec: dict, folder: Path, records: list[dict]) -> float:
+    side = ProducerSide(folder / "throughput", f"bench-outbox-{uuid.uuid4().hex[:8]}")
     for i in range(0, len(records), 1000):
-        stores.commit(records[i:i + 1000])
-    consumer = InboxConsumer(bus, stores.consumer_engine, stores.inbox, stores.topic, "bench", SCHEMA,
-                             lambda c, event, m: c.execute(insert(stores.effects).values(event_id=event["event_id"])))
-    relay = OutboxRelay(stores.producer_engine, stores.outbox, bus)
-    start = time.perf_counter()
+        side.commit(records[i:i + 1000])
+    bus = make_bus(spec)
+    bus.producer(side.topic, SCHEMA).close()  # registers the schema before the consumer subscribes
+    child = Child(spec, side.topic, "inbox", folder / "throughput", len(records))
+    relay = OutboxRelay(side.engine, side.outbox, bus)
+    start = time.time()
     thread, stop = start_relay(relay)
-    while consumer.processed < len(records):
-        consumer.poll(1.0)
-    elapsed = time.perf_counter() - start
+    done = child.finish()["done"]
     stop.set()
     thread.join(10)
     relay.close()
-    consumer.close()
-    return len(records) / elapsed
+    bus.close()
+    return len(records) / (done - start)
 
 
-def steady_latency(bus, folder: Path, seconds: float) -> list[float]:
-    (folder / "steady").mkdir(exist_ok=True)
-    stores = Stores(folder / "steady", f"bench-steady-{uuid.uuid4().hex[:8]}")
-    latencies: list[float] = []
-
-    def effect(connection, event, message):
-        connection.execute(insert(stores.effects).values(event_id=event["event_id"]))
-        latencies.append((datetime.now(UTC) - event["occurred_at"]).total_seconds() * 1000)
-
-    consumer = InboxConsumer(bus, stores.consumer_engine, stores.inbox, stores.topic, "bench", SCHEMA, effect)
-    relay = OutboxRelay(stores.producer_engine, stores.outbox, bus)
-    relay_thread, stop = start_relay(relay)
+def steady_latencies(spec: dict, folder: Path, seconds: float) -> tuple[list[float], list[float]]:
+    side = ProducerSide(folder / "steady", f"bench-steady-{uuid.uuid4().hex[:8]}")
     total = int(seconds * STEADY_RATE)
-    per_tick, tick = 10, 10 / STEADY_RATE
-
-    def produce():
-        next_at = time.perf_counter()
-        for i in range(0, total, per_tick):
-            stores.commit([envelope(i + j) for j in range(per_tick)])
-            relay.wake.set()
-            next_at += tick
-            time.sleep(max(0.0, next_at - time.perf_counter()))
-
-    producer = threading.Thread(target=produce)
-    producer.start()
-    deadline = time.monotonic() + seconds + 60
-    while consumer.processed < total and time.monotonic() < deadline:
-        consumer.poll(0.5)
-    producer.join()
+    bus = make_bus(spec)
+    bus.producer(side.topic, SCHEMA).close()
+    child = Child(spec, side.topic, "inbox", folder / "steady", total)
+    relay = OutboxRelay(side.engine, side.outbox, bus)
+    thread, stop = start_relay(relay)
+    per_tick = 10
+    tick = per_tick / STEADY_RATE
+    records = fresh_records(total)  # made beforehand: the steady phase measures the platform, not this loop
+    next_at = time.perf_counter()
+    for i in range(0, total, per_tick):
+        batch = records[i:i + per_tick]
+        now = datetime.now(UTC)
+        for record in batch:
+            record["occurred_at"] = now
+        side.commit(batch)
+        relay.wake.set()
+        next_at += tick
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+    result = child.finish()
     stop.set()
-    relay_thread.join(10)
+    thread.join(10)
     relay.close()
-    consumer.close()
-    return latencies
+    bus.close()
+    return result["latencies"], result["legs"]
 
 
 def _quiet_logger():
-    import logging
-
     logger = logging.getLogger("bench.pulsar")
     logger.setLevel(logging.WARNING)
     return logger
@@ -218,28 +264,23 @@ def pulsar_broker():
         yield broker.service_url, broker.admin_url
 
 
-def run_adapter(name: str, make_bus, raw, folder: Path, events: int, seconds: float, context=None) -> bool:
-    records = [envelope(i) for i in range(events)]
-    for record in records:
-        record["event_id"] = new_id()
-    bus = make_bus()
-    try:
-        raw_rate = raw(bus, records)
-        context_rate = context(records) if context else None
-        outbox_rate = through_outbox(bus, folder, records)
-        latencies = steady_latency(bus, folder, seconds)
-    finally:
-        bus.close()
-    ratio = outbox_rate / raw_rate
+def run_adapter(name: str, spec: dict, folder: Path, events: int, seconds: float) -> bool:
+    records = fresh_records(events)
+    raw = raw_rate(spec, folder, records)
+    context = raw_rate(spec, folder, records, batching=True) if spec["kind"] == "pulsar" else None
+    through = outbox_rate(spec, folder, records)
+    latencies, legs = steady_latencies(spec, folder, seconds)
+    ratio = through / raw
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    print(f"{name:<9} raw {raw_rate:>8,.0f} events/s   outbox+inbox {outbox_rate:>8,.0f} events/s   "
-          f"ratio {ratio:.2f}")
-    if context_rate:
+    print(f"{name:<9} raw {raw:>8,.0f} events/s   outbox+inbox {through:>8,.0f} events/s   ratio {ratio:.2f}")
+    if context:
         print(f"{'':<9} (raw with default batching, which would break per-key order across consumers: "
-              f"{context_rate:,.0f} events/s)")
+              f"{context:,.0f} events/s)")
     print(f"{'':<9} steady {STEADY_RATE}/s for {seconds:.0f} s: {len(latencies)} events, end-to-end "
-          f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  (mean {statistics.fmean(latencies):.1f} ms)")
-    if name != "pulsar":
+          f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  (mean {statistics.fmean(latencies):.1f} ms); of which from "
+          f"the bus's publish time to the side effect: p50 {percentile(legs, 0.5):.1f} ms  "
+          f"p99 {percentile(legs, 0.99):.1f} ms")
+    if spec["kind"] != "pulsar":
         return True
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, p99 < TARGET_P99_MS
     print(f"{'':<9} targets: ratio >= {TARGET_RATIO} -> {'met' if ok_ratio else 'MISSED'}; "
@@ -248,6 +289,11 @@ def run_adapter(name: str, make_bus, raw, folder: Path, events: int, seconds: fl
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--consumer":
+        spec, topic, mode, folder, count, result = argv[1:]
+        consume(json.loads(spec), topic, mode, Path(folder), int(count), Path(result))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -255,21 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("embedded", "pulsar"))
     args = parser.parse_args(argv)
     events, seconds = (1000, 1.0) if args.quick else (args.events, args.seconds)
-    print(f"bench/events: {events} campaign events per throughput run, then {STEADY_RATE}/s for {seconds:.0f} s")
+    print(f"bench/events: {events} campaign events per throughput run, then {STEADY_RATE}/s for {seconds:.0f} s; "
+          "consumers in a process of their own")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.only in (None, "embedded"):
-            (folder / "embedded").mkdir()
-            run_adapter("embedded", lambda: EmbeddedBus(folder / "embedded" / "bus.sqlite3"), raw_adapter,
-                        folder / "embedded", events, seconds)
+            spec = {"kind": "embedded", "path": str(folder / "bus.sqlite3")}
+            run_adapter("embedded", spec, folder / "embedded", events, seconds)
         if args.only in (None, "pulsar"):
-            from svc_kit.bus.pulsar import PulsarBus
-
             with pulsar_broker() as (url, admin):
-                (folder / "pulsar").mkdir()
-                run_adapter("pulsar", lambda: PulsarBus(url, admin), lambda bus, records: raw_pulsar(url, records),
-                            folder / "pulsar", events, seconds,
-                            context=lambda records: raw_pulsar(url, records, batching=True))
+                run_adapter("pulsar", {"kind": "pulsar", "url": url, "admin": admin}, folder / "pulsar", events,
+                            seconds)
     return 0
 
 

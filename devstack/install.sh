@@ -41,6 +41,18 @@ if [ "$mode" = test ]; then
     npm ci --no-audit --no-fund --loglevel=error
     touch node_modules/.bin/buf
   fi
+  if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing Java 17 and Maven from Debian (for the Pulsar broker)"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+    else
+      echo "Java 17 and Maven are missing: sudo apt-get install openjdk-17-jre-headless maven" >&2
+      exit 1
+    fi
+  fi
+  # Resolves the Pulsar standalone broker's jars from Maven Central once, into a
+  # cache outside the repo; instant when they are there.
+  .venv/bin/python -m devstack.pulsar --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

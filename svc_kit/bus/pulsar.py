@@ -148,7 +148,7 @@ class PulsarConsumer(Consumer):
 
     def receive(self, timeout: float) -> Message | None:
         try:
-            msg = self._consumer.receive(timeout_millis=max(int(timeout * 1000), 1))
+            msg = self._consumer.receive(timeout_millis=max(int(timeout * 1000), 0))
         except pulsar.Timeout:
             return None
         version = _version_number(msg.schema_version())

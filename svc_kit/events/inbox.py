@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -117,14 +118,17 @@ class InboxConsumer:
         else:
             self.duplicates += 1
 
-    def poll(self, timeout: float = 0.1, max_batch: int = 100) -> bool:
-        """Waits up to `timeout` for a message, then takes what else is ready
-        (up to `max_batch`) and handles them together."""
+    def poll(self, timeout: float = 0.1, max_batch: int = 100, max_gather: float = 0.002) -> bool:
+        """Waits up to `timeout` for a message, then takes what else is already
+        there (up to `max_batch`, for at most `max_gather` seconds) and handles
+        them together: batching never holds a message back for long."""
         message = self.consumer.receive(timeout)
         if message is None:
             return False
         batch = [message]
-        while len(batch) < max_batch and (more := self.consumer.receive(0)) is not None:
+        gather_until = time.monotonic() + max_gather
+        while (len(batch) < max_batch and time.monotonic() < gather_until
+               and (more := self.consumer.receive(0)) is not None):
             batch.append(more)
         if len(batch) == 1:
             self.handle(message)
