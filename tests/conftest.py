@@ -13,8 +13,8 @@ throwaway standalone broker (devstack.pulsar.ThrowawayPulsar)."""
 
 from __future__ import annotations
 
-import importlib
 import os
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.postgres import PostgresUnavailable, ThrowawayPostgres, create_database
+from devstack.pulsar import PulsarUnavailable, ThrowawayPulsar, pulsar_version
 
 POSTGRES_URL_VARIABLE = "MKT_TEST_POSTGRES_URL"
 PULSAR_URL_VARIABLE = "MKT_TEST_PULSAR_URL"
@@ -37,6 +38,21 @@ class PostgresServer:
         return create_database(self.url, name)
 
 
+_SERVER_LINES: list[str] = []
+
+
+def _say(request, line: str) -> None:
+    """Reported in the run's summary (fixtures' own output is captured)."""
+    _SERVER_LINES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _SERVER_LINES:
+        terminalreporter.section("real servers this run started")
+        for line in _SERVER_LINES:
+            terminalreporter.write_line(line)
+
+
 def _unavailable(reason: str):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
@@ -44,7 +60,7 @@ def _unavailable(reason: str):
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(request) -> Iterator[PostgresServer]:
     external = os.environ.get(POSTGRES_URL_VARIABLE)
     if external:
         server = PostgresServer(external)
@@ -59,6 +75,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         throwaway.start()
     except PostgresUnavailable as error:
         _unavailable(str(error))
+    _say(request, f"PostgreSQL started: {throwaway.url}")
     try:
         yield PostgresServer(throwaway.url)
     finally:
@@ -83,7 +100,7 @@ def _probe_pulsar_admin(admin_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pulsar_server() -> Iterator[PulsarServer]:
+def pulsar_server(request) -> Iterator[PulsarServer]:
     external, external_admin = os.environ.get(PULSAR_URL_VARIABLE), os.environ.get(PULSAR_ADMIN_URL_VARIABLE)
     if external or external_admin:
         if not (external and external_admin):
@@ -94,23 +111,14 @@ def pulsar_server() -> Iterator[PulsarServer]:
             _pulsar_unavailable(f"{PULSAR_ADMIN_URL_VARIABLE}={external_admin!r} is out of reach: {error}")
         yield PulsarServer(external, external_admin)
         return
-    # imported here: the suite runs before devstack.pulsar exists (devstack/pulsar/ alone is a namespace package)
-    try:
-        module = importlib.import_module("devstack.pulsar")
-    except ModuleNotFoundError as error:
-        if error.name != "devstack.pulsar":
-            raise
-        module = None
-    throwaway_class = getattr(module, "ThrowawayPulsar", None)
-    if throwaway_class is None:
-        _pulsar_unavailable("devstack.pulsar.ThrowawayPulsar does not exist (yet), and "
-                            f"{PULSAR_URL_VARIABLE}/{PULSAR_ADMIN_URL_VARIABLE} are not set")
-    unavailable = getattr(module, "PulsarUnavailable", Exception)
-    throwaway = throwaway_class()
+    throwaway = ThrowawayPulsar()
+    started = time.monotonic()
     try:
         throwaway.start()
-    except unavailable as error:
+    except PulsarUnavailable as error:
         _pulsar_unavailable(str(error))
+    _say(request, f"Pulsar standalone broker {pulsar_version()} started in {time.monotonic() - started:.1f} s: "
+                  f"{throwaway.service_url}, admin {throwaway.admin_url} (log {throwaway.log_path})")
     try:
         yield PulsarServer(throwaway.service_url, throwaway.admin_url)
     finally:

@@ -8,7 +8,6 @@ only short waits are the "nothing more arrives" checks (`BusFactory.quiet`)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -65,22 +64,6 @@ class BusFactory:
                 pass
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"the Pulsar bus adapter is required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def _pulsar_bus_class():
-    try:  # imported here: the suite runs before the adapter exists
-        from svc_kit.bus.pulsar import PulsarBus
-    except ModuleNotFoundError as error:
-        if error.name != "svc_kit.bus.pulsar":
-            raise
-        _unavailable("svc_kit.bus.pulsar does not exist (yet)")
-    return PulsarBus
-
-
 @pytest.fixture(params=["embedded", "pulsar"])
 def bus_factory(request, tmp_path) -> Iterator[BusFactory]:
     if request.param == "embedded":
@@ -89,9 +72,10 @@ def bus_factory(request, tmp_path) -> Iterator[BusFactory]:
         path = tmp_path / "bus.sqlite3"
         factory = BusFactory("embedded", lambda: EmbeddedBus(path), quiet=0.3)
     else:
-        pulsar_bus = _pulsar_bus_class()
+        from svc_kit.bus.pulsar import PulsarBus
+
         server = request.getfixturevalue("pulsar_server")
-        factory = BusFactory("pulsar", lambda: pulsar_bus(server.service_url, server.admin_url), quiet=1.5)
+        factory = BusFactory("pulsar", lambda: PulsarBus(server.service_url, server.admin_url), quiet=1.5)
     try:
         yield factory
     finally:
