@@ -293,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--consumer":
         spec, topic, mode, folder, count, result = argv[1:]
         consume(json.loads(spec), topic, mode, Path(folder), int(count), Path(result))
-        return 0
+        # The result is written; skip interpreter teardown, where pulsar-client's
+        # C++ threads calling back into Python logging can abort the process.
+        sys.stdout.flush()
+        os._exit(0)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=5.0)

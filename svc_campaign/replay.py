@@ -23,7 +23,8 @@ from svc_campaign.domain.model import Campaign
 
 CHUNK = 5000
 _e = campaign_events.c
-_CHUNK = select(campaign_events).where(_e.position > bindparam("after")).order_by(_e.position).limit(CHUNK)
+_CHUNK = (select(campaign_events).where(_e.position > bindparam("after")).order_by(_e.position)
+          .limit(bindparam("limit")))
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,12 @@ class ReplayReport:
 Key = tuple[str, str]
 
 
-def _fold(connection, progress: Progress) -> tuple[dict[Key, Campaign], dict[Key, tuple[str | None, str | None]]]:
+def _fold(connection, progress: Progress,
+          chunk: int) -> tuple[dict[Key, Campaign], dict[Key, tuple[str | None, str | None]]]:
     state: dict[Key, Campaign] = {}
     requests: dict[Key, tuple[str | None, str | None]] = {}
     after = 0
-    while rows := connection.execute(_CHUNK, {"after": after}).all():
+    while rows := connection.execute(_CHUNK, {"after": after, "limit": chunk}).all():
         for row in rows:
             key = (row.workspace, row.campaign_id)
             event = event_codec.event_from_payload(row.event_id, row.event_type, row.workspace, row.campaign_id,
@@ -56,11 +58,11 @@ def _fold(connection, progress: Progress) -> tuple[dict[Key, Campaign], dict[Key
     return state, requests
 
 
-def replay(engine: Engine, check: bool = False, stream=None) -> ReplayReport:
+def replay(engine: Engine, check: bool = False, stream=None, chunk: int = CHUNK) -> ReplayReport:
     with engine.begin() as connection:
         total = connection.execute(select(func.count()).select_from(campaign_events)).scalar_one()
         progress = Progress(total, "replaying campaign events", "events", stream)
-        state, requests = _fold(connection, progress)
+        state, requests = _fold(connection, progress, chunk)
         live = {key: campaign for key, campaign in state.items() if not campaign.deleted}
         repository = SqlCampaignRepository(connection)
         differences: list[str] = []
