@@ -86,7 +86,7 @@ class OutboxRelay:
         self._producers: dict[str, Any] = {}
         self._unpublished = (select(self.table).where(self.table.c.published_time.is_(None))
                              .order_by(self.table.c.position).limit(bindparam("limit")))
-        self._mark = (update(self.table).where(self.table.c.position == bindparam("p"))
+        self._mark = (update(self.table).where(self.table.c.position.in_(bindparam("positions", expanding=True)))
                       .values(published_time=bindparam("t")))
         self.wake = threading.Event()
         self.published = 0
@@ -110,7 +110,7 @@ class OutboxRelay:
                                               for row in topic_rows])
         now = utcnow()
         with self.engine.begin() as connection:
-            connection.execute(self._mark, [{"p": row.position, "t": now} for row in rows])
+            connection.execute(self._mark, {"positions": [row.position for row in rows], "t": now})
         self.published += len(rows)
         return len(rows)
 
