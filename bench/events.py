@@ -44,8 +44,8 @@ from svc_kit.events.outbox import Outbox, OutboxEntry, OutboxRelay, outbox_table
 from svc_kit.ids import new_id
 
 from svc_campaign.adapters import event_codec
-from svc_campaign.domain.model import Campaign
-from tests.fakes import ready_fields
+from svc_campaign.domain.model import Campaign, CampaignFields
+from svc_campaign.domain.values import Channel, ContentRef
 
 SCHEMA = event_schemas.load("campaign.v1")
 TARGET_RATIO = 0.5
@@ -53,8 +53,14 @@ TARGET_P99_MS = 50.0
 STEADY_RATE = 1000
 
 
+FIELDS = CampaignFields(
+    display_name="Spring sale", description="Twenty percent off everything", channels=(Channel.EMAIL,),
+    target_segments=("workspaces/bench/segments/vip",),
+    contents=(ContentRef(Channel.EMAIL, "workspaces/bench/templates/spring"),), labels={"team": "growth"})
+
+
 def envelope(i: int) -> dict:
-    campaign = Campaign.create("bench", f"c{i % 500:04d}", ready_fields("bench"), datetime.now(UTC))
+    campaign = Campaign.create("bench", f"c{i % 500:04d}", FIELDS, datetime.now(UTC))
     return event_codec.envelope(campaign.events[0])
 
 
