@@ -174,12 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
 
-    ports = iter(_free_ports(2 * len(SERVICES) + 3))
+    ports = iter(_free_ports(2 * len(SERVICES) + 4))
     env = dict(os.environ)
     for spec in SERVICES:
         env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))
         env[spec.env_prefix + "METRICS_PORT"] = str(next(ports))
-    for key in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT"):
+    for key in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT"):
         env[key] = str(next(ports))
     env["MKT_LOG_LEVEL"] = "WARNING"
     grpc_port, edge_port = int(env["MKT_CAMPAIGN_GRPC_PORT"]), int(env["MKT_EDGE_PORT"])

@@ -22,7 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edge import envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
-from svc_kit.config import load_settings
+from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
+from svc_kit.config import EnvReader, load_settings
 from svc_kit.services import SERVICES
 
 MAX_RESTARTS = 3
@@ -83,7 +84,12 @@ class Platform:
         self.settings = {spec.name: load_settings(spec, self.env) for spec in SERVICES}
         logs = state_dir / "logs"
         python = sys.executable
-        self.children: list[Child] = [
+        self.mongo_port = EnvReader(self.env).port("MKT_MONGO_PORT", EMBEDDED_MONGO_PORT)
+        # The embedded MongoDB-wire server of the audience service (nx-27017, from PyPI).
+        mongo = Child("mongo", [str(Path(python).parent / "nx-27017"), "--data-dir", str(state_dir / "mongo"),
+                               "--host", "127.0.0.1", "-p", str(self.mongo_port)], logs / "mongo.log",
+                      {"MongoDB wire": self.mongo_port})
+        self.children: list[Child] = [mongo] + [
             Child(spec.name, [python, "-m", spec.package], logs / f"{spec.name}.log",
                   {"gRPC": self.settings[spec.name].grpc_port, "metrics": self.settings[spec.name].metrics_port})
             for spec in SERVICES
@@ -116,6 +122,7 @@ class Platform:
 
     def start(self) -> None:
         self.check_ports()
+        (self.state_dir / "mongo").mkdir(parents=True, exist_ok=True)
         envoy_config.write(self._envoy_file, self.edge)
         for child in self.children:
             child.start(self.env)
@@ -153,9 +160,10 @@ class Platform:
         lines = []
         for spec in SERVICES:
             s = self.settings[spec.name]
-            note = "" if spec.implemented else "  (API designed; RPCs answer UNIMPLEMENTED)"
+            note = "" if spec.implements("*") else f"  ({spec.status})"
             lines.append(f"  {spec.name:<13} gRPC 127.0.0.1:{s.grpc_port}   "
                          f"metrics http://127.0.0.1:{s.metrics_port}/metrics{note}")
+        lines.append(f"  {'mongo':<13} MongoDB wire mongodb://127.0.0.1:{self.mongo_port}/ (nx-27017, embedded)")
         e = self.edge
         lines.append(f"  {'edge':<13} REST and gRPC http://127.0.0.1:{e.port}   health http://127.0.0.1:{e.port}/healthz"
                      f"   admin http://127.0.0.1:{e.admin_port}")

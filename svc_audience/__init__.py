@@ -1,4 +1,5 @@
 """Audience service: profiles, segments, lookalikes and suppression lists.
 
-Its v1 API is in proto/marketing/audience/v1; until its issue lands the process
-serves health and reflection and answers UNIMPLEMENTED on every RPC."""
+Profiles are implemented (on the MongoDB wire protocol); segments,
+suppression, lookalikes, import and reachability still answer UNIMPLEMENTED
+until the rest of their issue lands."""

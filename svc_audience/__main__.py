@@ -1,4 +1,4 @@
+from svc_audience.bootstrap import mount
 from svc_kit.app import main
-from svc_kit.placeholder import mount_placeholder
 
-main("audience", mount_placeholder)
+main("audience", mount)

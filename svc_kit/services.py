@@ -11,7 +11,11 @@ class ServiceSpec:
     grpc_service: str  # full name of the gRPC service it implements
     grpc_port: int
     metrics_port: int
-    implemented: bool
+    implemented: tuple[str, ...]  # RPCs built so far; ("*",) when all are
+    status: str  # a line for people: what works so far
+
+    def implements(self, rpc: str) -> bool:
+        return "*" in self.implemented or rpc in self.implemented
 
     @property
     def package(self) -> str:
@@ -22,13 +26,17 @@ class ServiceSpec:
         return f"MKT_{self.name.upper()}_"
 
 
+_PLANNED = "API designed; RPCs answer UNIMPLEMENTED"
+
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("campaign", "marketing.campaign.v1.CampaignService", 50051, 9101, implemented=True),
-    ServiceSpec("audience", "marketing.audience.v1.AudienceService", 50052, 9102, implemented=False),
-    ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, implemented=False),
-    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, implemented=False),
-    ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, implemented=False),
-    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, implemented=False),
+    ServiceSpec("campaign", "marketing.campaign.v1.CampaignService", 50051, 9101, ("*",), "implemented"),
+    ServiceSpec("audience", "marketing.audience.v1.AudienceService", 50052, 9102,
+                ("CreateProfile", "GetProfile", "ListProfiles", "UpdateProfile", "UpsertProfile", "DeleteProfile"),
+                "profiles implemented; other RPCs answer UNIMPLEMENTED"),
+    ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, (), _PLANNED),
+    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, (), _PLANNED),
+    ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, (), _PLANNED),
+    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, (), _PLANNED),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

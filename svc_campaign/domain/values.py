@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from svc_kit.channels import Channel
 
-class Channel(enum.Enum):
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    PUSH = "PUSH"
-    IN_APP = "IN_APP"
+__all__ = ["Budget", "Channel", "ChannelAllocation", "ContentRef", "Money", "Schedule", "State"]
 
 
 class State(enum.Enum):

@@ -10,7 +10,6 @@ from google.protobuf import timestamp_pb2
 from google.type import money_pb2
 
 from marketing.campaign.v1 import campaign_pb2
-from marketing.common.v1 import channel_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
 
@@ -19,13 +18,6 @@ from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
 
-_CHANNEL_FROM_PROTO = {
-    channel_pb2.CHANNEL_EMAIL: Channel.EMAIL,
-    channel_pb2.CHANNEL_SMS: Channel.SMS,
-    channel_pb2.CHANNEL_PUSH: Channel.PUSH,
-    channel_pb2.CHANNEL_IN_APP: Channel.IN_APP,
-}
-_CHANNEL_TO_PROTO = {v: k for k, v in _CHANNEL_FROM_PROTO.items()}
 _STATE_TO_PROTO = {state: campaign_pb2.Campaign.State.Value(f"STATE_{state.value}") for state in State}
 
 WRITABLE_PATHS = frozenset({
@@ -49,10 +41,9 @@ class _Violations:
 
 
 def _channel(value: int, field: str, out: _Violations) -> Channel | None:
-    channel = _CHANNEL_FROM_PROTO.get(value)
+    channel = Channel.from_proto(value)
     if channel is None:
-        known = ", ".join(channel_pb2.Channel.Name(k) for k in _CHANNEL_FROM_PROTO)
-        out.add(field, f"must be one of {known}")
+        out.add(field, f"must be one of {Channel.known_names()}")
     return channel
 
 
@@ -160,9 +151,9 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
         display_name=data.display_name,
         description=data.description,
         state=_STATE_TO_PROTO[campaign.state],
-        channels=[_CHANNEL_TO_PROTO[c] for c in data.channels],
+        channels=[c.to_proto() for c in data.channels],
         target_segments=list(data.target_segments),
-        contents=[campaign_pb2.ContentRef(channel=_CHANNEL_TO_PROTO[c.channel], template=c.template)
+        contents=[campaign_pb2.ContentRef(channel=c.channel.to_proto(), template=c.template)
                   for c in data.contents],
         labels=data.labels,
         create_time=_timestamp(campaign.create_time),
@@ -181,7 +172,7 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
     if data.budget is not None:
         message.budget.total.CopyFrom(_money_to_proto(data.budget.total))
         message.budget.allocations.extend(
-            campaign_pb2.ChannelAllocation(channel=_CHANNEL_TO_PROTO[a.channel], amount=_money_to_proto(a.amount))
+            campaign_pb2.ChannelAllocation(channel=a.channel.to_proto(), amount=_money_to_proto(a.amount))
             for a in data.budget.allocations
         )
     return message

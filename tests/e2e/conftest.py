@@ -69,7 +69,7 @@ class RunningPlatform:
 
 @pytest.fixture(scope="session")
 def running(tmp_path_factory) -> RunningPlatform:
-    ports = iter(free_ports(2 * len(SERVICES) + 3))
+    ports = iter(free_ports(2 * len(SERVICES) + 4))
     env = {}
     grpc_ports, metrics_ports = {}, {}
     for spec in SERVICES:
@@ -78,6 +78,7 @@ def running(tmp_path_factory) -> RunningPlatform:
     edge_port = env["MKT_EDGE_PORT"] = next(ports)
     env["MKT_EDGE_ADMIN_PORT"] = next(ports)
     env["MKT_EDGE_HEALTH_PORT"] = next(ports)
+    env["MKT_MONGO_PORT"] = next(ports)
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}

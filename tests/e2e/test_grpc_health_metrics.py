@@ -65,11 +65,12 @@ def test_grpc_through_the_edge_port(running):
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-@pytest.mark.parametrize("spec", [s for s in SERVICES if not s.implemented], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in SERVICES if not s.implements("*")], ids=lambda s: s.name)
 def test_placeholder_rpcs_answer_unimplemented_over_grpc(running, spec):
     module = importlib.import_module(f"marketing.{spec.name}.v1.{spec.name}_service_pb2")
     service = module.DESCRIPTOR.services_by_name[spec.grpc_service.rsplit(".", 1)[1]]
-    unary = [m for m in service.methods if not m.client_streaming and not m.server_streaming]
+    unary = [m for m in service.methods
+             if not m.client_streaming and not m.server_streaming and not spec.implements(m.name)]
     assert unary
     with running.channel(spec.name) as channel:
         for method in unary:

@@ -1,0 +1,135 @@
+"""Profile repositories: the port and its pymongo adapter (any MongoDB-wire
+server: nx-27017 embedded, FerretDB, MongoDB). Every query carries the workspace."""
+
+from __future__ import annotations
+
+import abc
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from svc_kit.channels import Channel
+from svc_kit.errors import Aborted, AlreadyExists
+
+from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, Profile
+
+PROFILES = "profiles"
+
+
+class ProfileRepository(abc.ABC):
+    @abc.abstractmethod
+    def get(self, workspace: str, external_id: str) -> Profile | None: ...
+
+    @abc.abstractmethod
+    def add(self, profile: Profile) -> None:
+        """Stores a new profile; AlreadyExists if the external id is taken."""
+
+    @abc.abstractmethod
+    def save(self, profile: Profile, expected_version: int) -> None:
+        """Writes a changed profile (created when expected_version is 0); Aborted
+        if someone else changed it since."""
+
+    @abc.abstractmethod
+    def remove(self, workspace: str, external_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def list(self, workspace: str, after: str, limit: int) -> list[Profile]:
+        """Profiles ordered by external id, strictly after `after`."""
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def to_document(profile: Profile) -> dict[str, Any]:
+    return {
+        "workspace": profile.workspace,
+        "external_id": profile.external_id,
+        "email": profile.email,
+        "phone": profile.phone,
+        "time_zone": profile.time_zone,
+        "locale": profile.locale,
+        "device_tokens": [{"token": d.token, "platform": d.platform, "app_id": d.app_id,
+                           "last_seen_time": d.last_seen_time} for d in profile.device_tokens],
+        # Native BSON types, so segment queries compare numbers as numbers and dates as dates.
+        "attributes": {k: list(v) if isinstance(v, tuple) else v for k, v in profile.attributes.items()},
+        "consents": {c.value: {"status": v.status.value, "update_time": v.update_time, "source": v.source}
+                     for c, v in profile.consents.items()},
+        "create_time": profile.create_time,
+        "update_time": profile.update_time,
+        "version": profile.version,
+    }
+
+
+def from_document(doc: dict[str, Any]) -> Profile:
+    return Profile(
+        workspace=doc["workspace"],
+        external_id=doc["external_id"],
+        email=doc.get("email", ""),
+        phone=doc.get("phone", ""),
+        time_zone=doc.get("time_zone", ""),
+        locale=doc.get("locale", ""),
+        device_tokens=tuple(DeviceToken(d["token"], d.get("platform", ""), d.get("app_id", ""),
+                                        _utc(d.get("last_seen_time"))) for d in doc.get("device_tokens", [])),
+        attributes={k: tuple(v) if isinstance(v, list) else _utc(v) if isinstance(v, datetime) else v
+                    for k, v in doc.get("attributes", {}).items()},
+        consents={Channel(c): Consent(ConsentStatus(v["status"]), _utc(v["update_time"]), v.get("source", ""))
+                  for c, v in doc.get("consents", {}).items()},
+        create_time=_utc(doc.get("create_time")),
+        update_time=_utc(doc.get("update_time")),
+        version=doc.get("version", 0),
+    )
+
+
+def ensure_indexes(database: Database) -> None:
+    profiles = database[PROFILES]
+    profiles.create_index([("workspace", ASCENDING), ("external_id", ASCENDING)], unique=True,
+                          name="profile_key")
+    profiles.create_index([("workspace", ASCENDING), ("email", ASCENDING)], name="profile_email")
+
+
+class MongoProfileRepository(ProfileRepository):
+    def __init__(self, database: Database):
+        self.profiles: Collection = database[PROFILES]
+
+    def get(self, workspace: str, external_id: str) -> Profile | None:
+        doc = self.profiles.find_one({"workspace": workspace, "external_id": external_id}, {"_id": 0})
+        return from_document(doc) if doc else None
+
+    def add(self, profile: Profile) -> None:
+        try:
+            self.profiles.insert_one(to_document(profile))
+        except DuplicateKeyError:
+            raise AlreadyExists(f"workspaces/{profile.workspace}/profiles/{profile.external_id} already exists") \
+                from None
+
+    def save(self, profile: Profile, expected_version: int) -> None:
+        if expected_version == 0:
+            try:
+                self.add(profile)
+            except AlreadyExists:
+                raise Aborted(f"workspaces/{profile.workspace}/profiles/{profile.external_id} was created by "
+                              "another request; read it again and retry") from None
+            return
+        # A whole-document replace guarded by the version: nx-27017 stores a
+        # datetime given to $set as text, which would break date queries.
+        result = self.profiles.replace_one(
+            {"workspace": profile.workspace, "external_id": profile.external_id, "version": expected_version},
+            to_document(profile))
+        if result.matched_count != 1:
+            raise Aborted(f"workspaces/{profile.workspace}/profiles/{profile.external_id} was changed by another "
+                          "request; read it again and retry")
+
+    def remove(self, workspace: str, external_id: str) -> bool:
+        return self.profiles.delete_one({"workspace": workspace, "external_id": external_id}).deleted_count == 1
+
+    def list(self, workspace: str, after: str, limit: int) -> list[Profile]:
+        query: dict[str, Any] = {"workspace": workspace}
+        if after:
+            query["external_id"] = {"$gt": after}
+        cursor = self.profiles.find(query, {"_id": 0}).sort("external_id", ASCENDING).limit(limit)
+        return [from_document(doc) for doc in cursor]

@@ -1,0 +1,88 @@
+"""The audience gRPC layer. Profile RPCs are implemented; segments,
+suppression, lookalikes and the rest still answer UNIMPLEMENTED (the
+generated base class) until their issue lands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import TypeVar
+
+from google.protobuf import empty_pb2
+
+from marketing.audience.v1 import audience_service_pb2 as pb
+from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
+from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.names import ResourceNameError, parse_parent
+
+from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
+from svc_audience.service_layer import handlers
+
+T = TypeVar("T")
+
+
+def _parent(value: str) -> str:
+    try:
+        return parse_parent(value)
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation("parent", str(error))) from None
+
+
+def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
+    parts = value.split("/")
+    if len(parts) != 4 or parts[0] != "workspaces" or parts[2] != "profiles":
+        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/profiles/{{id}}`"))
+    workspace = _parent(f"workspaces/{parts[1]}")
+    handlers.check_external_id(parts[3], field)
+    return workspace, parts[3]
+
+
+class AudienceServicer(pb_grpc.AudienceServiceServicer):
+    def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor):
+        self.repo = repository
+        self.clock = clock
+        self.executor = executor
+
+    async def _run(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def _data(self, request_profile):
+        return data_from_proto(request_profile, self.clock())
+
+    async def CreateProfile(self, request: pb.CreateProfileRequest, context):
+        workspace = _parent(request.parent)
+        profile = await self._run(handlers.create_profile, workspace, request.profile_id,
+                                  self._data(request.profile), self.repo, self.clock, request.validate_only)
+        return profile_to_proto(profile)
+
+    async def GetProfile(self, request: pb.GetProfileRequest, context):
+        workspace, external_id = _profile_name(request.name)
+        return profile_to_proto(await self._run(handlers.get_profile, workspace, external_id, self.repo))
+
+    async def ListProfiles(self, request: pb.ListProfilesRequest, context):
+        if request.filter:
+            raise InvalidArgument(FieldViolation("filter", "profile filters come with segments; list without one"))
+        page = await self._run(handlers.list_profiles, _parent(request.parent), request.page_size,
+                               request.page_token, self.repo)
+        return pb.ListProfilesResponse(profiles=[profile_to_proto(p) for p in page.profiles],
+                                       next_page_token=page.next_page_token)
+
+    async def UpsertProfile(self, request: pb.UpsertProfileRequest, context):
+        workspace, external_id = _profile_name(request.name)
+        profile, created = await self._run(handlers.upsert_profile, workspace, external_id,
+                                           self._data(request.profile), tuple(request.remove_attributes),
+                                           request.etag, self.repo, self.clock)
+        return pb.UpsertProfileResponse(profile=profile_to_proto(profile), created=created)
+
+    async def UpdateProfile(self, request: pb.UpdateProfileRequest, context):
+        workspace, external_id = _profile_name(request.profile.name, "profile.name")
+        profile = await self._run(handlers.update_profile, workspace, external_id, self._data(request.profile),
+                                  frozenset(request.update_mask.paths), request.profile.etag, self.repo, self.clock)
+        return profile_to_proto(profile)
+
+    async def DeleteProfile(self, request: pb.DeleteProfileRequest, context):
+        workspace, external_id = _profile_name(request.name)
+        await self._run(handlers.delete_profile, workspace, external_id, request.etag, self.repo)
+        return empty_pb2.Empty()

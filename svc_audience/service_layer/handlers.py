@@ -1,0 +1,116 @@
+"""Profile use cases. Each profile is one document, so a change is one atomic
+write guarded by the profile's version (no multi-document transaction needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from svc_kit import pagination
+from svc_kit.errors import Aborted, FieldViolation, InvalidArgument, NotFound
+
+from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.domain.model import EXTERNAL_ID, Profile, ProfileData, normalise_email, validate
+
+Clock = Callable[[], datetime]
+UPSERT_ATTEMPTS = 3
+UPDATABLE = frozenset({"email", "phone", "time_zone", "locale", "device_tokens", "attributes", "consents"})
+
+
+@dataclass(frozen=True)
+class ProfilePage:
+    profiles: list[Profile]
+    next_page_token: str
+
+
+def _name(workspace: str, external_id: str) -> str:
+    return f"workspaces/{workspace}/profiles/{external_id}"
+
+
+def _load(repo: ProfileRepository, workspace: str, external_id: str) -> Profile:
+    profile = repo.get(workspace, external_id)
+    if profile is None:
+        raise NotFound(_name(workspace, external_id))
+    return profile
+
+
+def check_external_id(external_id: str, field: str) -> None:
+    if not EXTERNAL_ID.fullmatch(external_id):
+        raise InvalidArgument(FieldViolation(field, "must be 1-128 characters from A-Z a-z 0-9 . _ ~ @ + -"))
+
+
+def create_profile(workspace: str, external_id: str, data: ProfileData, repo: ProfileRepository, clock: Clock,
+                   validate_only: bool = False) -> Profile:
+    check_external_id(external_id, "profile_id")
+    profile = Profile(workspace, external_id).merged(data, (), clock())
+    if not validate_only:
+        repo.add(profile)
+    return profile
+
+
+def get_profile(workspace: str, external_id: str, repo: ProfileRepository) -> Profile:
+    return _load(repo, workspace, external_id)
+
+
+def upsert_profile(workspace: str, external_id: str, data: ProfileData, remove_attributes: tuple[str, ...],
+                   etag: str, repo: ProfileRepository, clock: Clock) -> tuple[Profile, bool]:
+    """Creates or merges; returns the profile and whether it was created. Without
+    an etag a concurrent writer is merged with by retrying; with one, ABORTED."""
+    check_external_id(external_id, "name")
+    for attempt in range(UPSERT_ATTEMPTS):
+        existing = repo.get(workspace, external_id)
+        if existing is None and etag:
+            raise Aborted(f"etag {etag!r} is stale: {_name(workspace, external_id)} does not exist")
+        base = existing or Profile(workspace, external_id)
+        base.check_etag(etag)
+        merged = base.merged(data, remove_attributes, clock())
+        try:
+            repo.save(merged, base.version)
+            return merged, existing is None
+        except Aborted:
+            if etag or attempt == UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def update_profile(workspace: str, external_id: str, data: ProfileData, paths: frozenset[str], etag: str,
+                   repo: ProfileRepository, clock: Clock) -> Profile:
+    unknown = sorted(paths - UPDATABLE)
+    if not paths or unknown:
+        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(UPDATABLE))}"
+                                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")))
+    problems = validate(data, "profile.")
+    if problems:
+        raise InvalidArgument(problems)
+    profile = _load(repo, workspace, external_id)
+    profile.check_etag(etag)
+    changes = {}
+    for path in paths:
+        value = getattr(data, path)
+        if path == "email":
+            value = normalise_email(value or "")
+        elif value is None:
+            value = () if path == "device_tokens" else ""
+        changes[path] = value
+    updated = replace(profile, **changes, update_time=clock(), version=profile.version + 1)
+    repo.save(updated, profile.version)
+    return updated
+
+
+def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRepository) -> None:
+    profile = _load(repo, workspace, external_id)
+    profile.check_etag(etag)
+    if not repo.remove(workspace, external_id):
+        raise NotFound(_name(workspace, external_id))
+
+
+def list_profiles(workspace: str, page_size: int, page_token: str, repo: ProfileRepository) -> ProfilePage:
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, "profiles")
+    position = pagination.decode_token(page_token, query_key)
+    after = str(position[0]) if position else ""
+    rows = repo.list(workspace, after, size + 1)
+    page = rows[:size]
+    token = pagination.encode_token([page[-1].external_id], query_key) if len(rows) > size else ""
+    return ProfilePage(page, token)
