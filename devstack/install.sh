@@ -53,6 +53,12 @@ if [ "$mode" = test ]; then
   # Resolves the Pulsar standalone broker's jars from Maven Central once, into a
   # cache outside the repo; instant when they are there.
   .venv/bin/python -m devstack.pulsar --install
+  # FerretDB 1.x (a MongoDB-wire server on SQLite) built once from the Go module proxy, outside the repo.
+  if ! command -v go >/dev/null; then
+    echo "Go is missing: the FerretDB test server is built from the Go module proxy (install Go 1.21 or newer)" >&2
+    exit 1
+  fi
+  .venv/bin/python -m devstack.mongo --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

@@ -123,3 +123,37 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
         yield PulsarServer(throwaway.service_url, throwaway.admin_url)
     finally:
         throwaway.stop()
+
+
+@dataclass(frozen=True)
+class MongoServer:
+    kind: str  # "nx" (nx-27017) or "ferretdb"
+    url: str  # mongodb://host:port/
+
+
+def _mongo_server(request, kind: str) -> Iterator[MongoServer]:
+    from devstack.mongo import MongoUnavailable, ThrowawayMongo
+
+    server = ThrowawayMongo(kind)
+    started = time.monotonic()
+    try:
+        server.start()
+    except MongoUnavailable as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the {kind} MongoDB-wire server is required in CI: {error}", pytrace=False)
+        pytest.skip(f"{kind} unavailable: {error}")
+    _say(request, f"MongoDB-wire server {kind} started in {time.monotonic() - started:.1f} s: {server.url}")
+    try:
+        yield MongoServer(kind, server.url)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nx_server(request) -> Iterator[MongoServer]:
+    yield from _mongo_server(request, "nx")
+
+
+@pytest.fixture(scope="session")
+def ferretdb_server(request) -> Iterator[MongoServer]:
+    yield from _mongo_server(request, "ferretdb")

@@ -1,0 +1,424 @@
+"""Throwaway MongoDB-wire-protocol servers for tests and local development (there is no mongod here).
+
+    python -m devstack.mongo [nx|ferretdb]   # runs one in the foreground (default: nx), prints its URL
+    python -m devstack.mongo --install       # only builds the FerretDB binary (if needed), then exits
+
+In code:
+
+    with ThrowawayMongo("ferretdb") as server:                 # or "nx"
+        client = pymongo.MongoClient(server.url)               # mongodb://127.0.0.1:PORT/
+
+Two kinds, both storing their data in SQLite files in a temporary folder that is deleted when they stop,
+both listening on a free port of 127.0.0.1:
+
+* "nx": NX-27017 0.8.1 (PyPI `nx-27017`, over `neosqlite`), a Python server from this project's
+  environment. It runs the `nx-27017` console script's entry point (nx_27017.nx_27017:main) with the
+  same interpreter, because nx-27017 has no quieter flag than its default INFO, at which it logs every
+  generic command with its whole arguments: its `nx_27017` logger is set to WARNING
+  (MKT_NX_LOG_LEVEL=INFO or DEBUG brings the chatter back), its own log file goes to /dev/null and its
+  stderr to `log_path`.
+* "ferretdb": FerretDB v1.24.2 (pure Go, SQLite backend) through the tiny wrapper module in
+  devstack/ferretdb/ (main.go calls the embeddable package github.com/FerretDB/FerretDB/ferretdb;
+  `go install .../cmd/ferretdb` builds a binary that panics at start on a missing version file). It
+  is built once with `go build` (Go 1.24 or newer; Debian bookworm's golang is 1.19, too old) into
+  ~/.cache/marketing-platform/ferretdb-v1.24.2/ferretdb, or $MKT_FERRETDB_HOME/ferretdb; a digest of
+  go.mod, go.sum, main.go and the build flags kept beside it says whether it is current, so later
+  calls cost a few milliseconds and need no Go. MKT_FERRETDB_LOG_LEVEL (debug, info, warn, error;
+  default warn) sets its log level.
+
+Ready means: the process runs, `ping` answers and a trivial insert/find round trip (in database
+mkt_probe, dropped afterwards) works. A server that does not get there raises MongoUnavailable with
+the last lines of its log.
+
+Measured on this workplace (2 vCPU, Python 3.11, pymongo 4.16, Go 1.26):
+
+                                      nx (NX-27017 0.8.1)     ferretdb (v1.24.2 wrapper)
+    first build (cold Go caches)      -                        81 s, of which `go mod download` ~10 s
+    rebuild check, binary current     -                        ~2 ms (digest of 3 files)
+    binary size                       -                        21.4 MB (-trimpath -s -w, no PostgreSQL)
+    start until ready                 ~0.6 s                   ~0.05 s
+    RSS after start                   ~45 MB                   ~22 MB
+    insert_many, 100,000 small docs   ~16,000 docs/s           ~23,000 docs/s
+    bulk_write, 10,000 upserts        ~4 s                     ~6 s
+
+What each server does not do is written down in tests/contract/test_mongo_servers.py.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KINDS = ("nx", "ferretdb")
+SOURCE_DIR = Path(__file__).resolve().parent / "ferretdb"
+GO_SOURCES = ("go.mod", "go.sum", "main.go")
+HOME_VARIABLE = "MKT_FERRETDB_HOME"
+FERRETDB_LOG_LEVEL_VARIABLE = "MKT_FERRETDB_LOG_LEVEL"
+NX_LOG_LEVEL_VARIABLE = "MKT_NX_LOG_LEVEL"
+BINARY = "ferretdb"
+DIGEST = "ferretdb.digest"
+# No PostgreSQL backend (only SQLite is used): a smaller binary and a shorter build.
+BUILD_FLAGS = ["-mod=readonly", "-trimpath", "-buildvcs=false", "-tags=ferretdb_no_postgresql", "-ldflags=-s -w"]
+MIN_GO = (1, 21)  # from 1.21 on, `go` fetches the toolchain go.mod asks for (1.24) by itself
+START_ATTEMPTS = 3
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+PROBE_DATABASE = "mkt_probe"
+
+# nx-27017 started with its logging turned down; the level is the first argument.
+# It also stops when its standard input closes: the process that started it is gone, even if killed.
+_NX_LAUNCHER = """\
+import logging, os, signal, sys, threading
+logging.basicConfig(level=sys.argv.pop(1).upper(), stream=sys.stderr,
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _stop_at_stdin_eof():
+    sys.stdin.buffer.read()
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=_stop_at_stdin_eof, daemon=True).start()
+from nx_27017.nx_27017 import main
+sys.argv[0] = "nx-27017"
+sys.exit(main())
+"""
+
+
+class MongoUnavailable(RuntimeError):
+    """The throwaway server cannot be built or started here; the message says why and what to do."""
+
+
+# -- building FerretDB --------------------------------------------------------------------------------
+
+
+def ferretdb_version() -> str:
+    go_mod = (SOURCE_DIR / "go.mod").read_text()
+    match = re.search(r"^\s*(?:require\s+)?github\.com/FerretDB/FerretDB\s+(v\S+)", go_mod, re.M)
+    if not match:
+        raise MongoUnavailable(f"no github.com/FerretDB/FerretDB requirement in {SOURCE_DIR / 'go.mod'}")
+    return match.group(1)
+
+
+def ferretdb_home() -> Path:
+    configured = os.environ.get(HOME_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "marketing-platform" / f"ferretdb-{ferretdb_version()}"
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256(" ".join(BUILD_FLAGS).encode())
+    for name in GO_SOURCES:
+        digest.update(b"\0" + name.encode() + b"\0" + (SOURCE_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _built(home: Path) -> bool:
+    try:
+        current = (home / DIGEST).read_text().strip() == _source_digest()
+    except OSError:
+        return False
+    return current and os.access(home / BINARY, os.X_OK)
+
+
+def ensure_installed(quiet: bool = False) -> Path:
+    """The FerretDB wrapper binary, built with Go the first time (about 1.5 minutes); instant afterwards."""
+    home = ferretdb_home()
+    if _built(home):
+        return home / BINARY
+    go = _go()
+    home.mkdir(parents=True, exist_ok=True)
+    with _locked(home / ".lock"):
+        if _built(home):  # another process built it while this one waited
+            return home / BINARY
+        if not quiet:
+            print(f"==> building FerretDB {ferretdb_version()} (devstack/ferretdb) with Go into {home} "
+                  f"(first time only: about 1.5 minutes)", file=sys.stderr, flush=True)
+        staging = home / f"{BINARY}.partial-{os.getpid()}"
+        env = {**os.environ, "CGO_ENABLED": "0"}
+        try:
+            result = subprocess.run([go, "build", *BUILD_FLAGS, "-o", str(staging), "."], cwd=SOURCE_DIR, env=env,
+                                    capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if result.returncode != 0 or not staging.exists():
+                output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+                raise MongoUnavailable(f"`go build` of the FerretDB wrapper in {SOURCE_DIR} failed "
+                                       f"(exit {result.returncode}):\n{output}")
+            staging.rename(home / BINARY)
+            (home / DIGEST).write_text(_source_digest() + "\n")
+        finally:
+            staging.unlink(missing_ok=True)
+    return home / BINARY
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    hint = ("install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, "
+            f"too old), or point {HOME_VARIABLE} at a folder holding a built `{BINARY}`")
+    if go is None:
+        raise MongoUnavailable(f"Go is needed once, to build the FerretDB server, and `go` is not on PATH: {hint}")
+    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
+    if result.returncode != 0 or not match:
+        raise MongoUnavailable(f"`{go} env GOVERSION` failed (exit {result.returncode}): "
+                               f"{(result.stderr or result.stdout).strip()}; {hint}")
+    if (int(match.group(1)), int(match.group(2))) < MIN_GO:
+        raise MongoUnavailable(f"{go} is {result.stdout.strip()}, too old to build FerretDB: {hint}")
+    return go
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    import fcntl
+
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# -- the server ---------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 25, width: int = 400) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join(line if len(line) <= width else line[:width] + " ..." for line in text)
+
+
+def server_url(port: int, host: str = "127.0.0.1") -> str:
+    return f"mongodb://{host}:{port}/"
+
+
+class ThrowawayMongo:
+    """A MongoDB-wire-protocol server ("nx" or "ferretdb") in a temporary folder, on a free port of 127.0.0.1."""
+
+    def __init__(self, kind: str = "nx", ready_timeout: float = READY_TIMEOUT):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        self.kind = kind
+        self.ready_timeout = ready_timeout
+        self.port: int | None = None
+        self.folder: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.startup_seconds: float | None = None  # from launch to ready (a FerretDB build not included)
+
+    # -- public ---------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the server is not running; call start() or use it as a context manager")
+        return server_url(self.port)
+
+    @property
+    def log_path(self) -> Path:
+        if self.folder is None:
+            raise RuntimeError("the server is not running; call start() or use it as a context manager")
+        return self.folder / "server.log"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None and self.port is not None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> ThrowawayMongo:
+        if self.running:
+            return self
+        command = self._command_prefix()  # builds FerretDB if needed; checks nx-27017 is installed
+        self.folder = Path(tempfile.mkdtemp(prefix=f"mkt-mongo-{self.kind}-"))
+        (self.folder / "data").mkdir()
+        try:
+            for attempt in range(START_ATTEMPTS):
+                port = _free_port()
+                began = time.monotonic()
+                self._launch(command, port)
+                try:
+                    self._wait_until_ready(port)
+                except MongoUnavailable:
+                    log = _tail(self.log_path, 200).lower()
+                    self._kill()
+                    # Another process may have taken the port between the probe and the bind: try another.
+                    if "address already in use" in log and attempt < START_ATTEMPTS - 1:
+                        continue
+                    raise
+                self.port = port
+                self.startup_seconds = time.monotonic() - began
+                break
+        except BaseException as error:
+            self._kill()
+            if isinstance(error, MongoUnavailable) and self.log_path.exists():
+                # The temporary folder goes, the log of the failed start stays.
+                kept = Path(tempfile.gettempdir()) / f"mkt-mongo-{self.kind}-failed-start.log"
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(self.log_path, kept)
+                    error.args = (f"{error.args[0]}\n(the whole log is kept in {kept})",)
+            self._remove_folder()
+            raise
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM (both stop at once), SIGKILL if it takes too long; then the data is deleted."""
+        self._kill(graceful=True)
+        self.port = None
+        self._remove_folder()
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> ThrowawayMongo:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _command_prefix(self) -> list[str]:
+        if self.kind == "ferretdb":
+            level = os.environ.get(FERRETDB_LOG_LEVEL_VARIABLE, "error")
+            return [str(ensure_installed()), "-log-level", level]
+        if importlib.util.find_spec("nx_27017") is None:
+            raise MongoUnavailable(f"nx-27017 is not installed in this Python environment ({sys.executable}): "
+                                   f"run `uv sync` (it is a dependency in pyproject.toml)")
+        level = os.environ.get(NX_LOG_LEVEL_VARIABLE, "WARNING")
+        return [sys.executable, "-c", _NX_LAUNCHER, level]
+
+    def _launch(self, command: list[str], port: int) -> None:
+        assert self.folder is not None
+        data = self.folder / "data"
+        if self.kind == "ferretdb":
+            arguments = ["-listen", f"127.0.0.1:{port}", "-data-dir", str(data), "-stdin-eof-stops"]
+        else:
+            arguments = ["--data-dir", str(data), "--host", "127.0.0.1", "-p", str(port),
+                         "--log-file", os.devnull, "--pid-file", str(self.folder / "nx.pid")]
+        with open(self.log_path, "ab") as log:
+            # Its own session: a Ctrl-C in the terminal reaches Python, which then stops the server.
+            # Its standard input is a pipe nobody writes to: the server stops when that closes, so it
+            # does not outlive this process even when this one is killed.
+            self.process = subprocess.Popen([*command, *arguments], cwd=self.folder, stdin=subprocess.PIPE,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_until_ready(self, port: int) -> None:
+        import pymongo
+        from pymongo.errors import PyMongoError
+
+        deadline = time.monotonic() + self.ready_timeout
+        last = "no answer yet"
+        client = None
+        try:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                code = self.process.poll()
+                if code is not None:
+                    raise MongoUnavailable(f"the {self.kind} server exited with code {code} while starting; "
+                                           f"the last lines of its log:\n{_tail(self.log_path)}")
+                if client is None:
+                    # A plain connect first: a client made before the server listens retries only every 0.5 s.
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    except OSError as error:
+                        last = f"connect: {error}"
+                        time.sleep(0.02)
+                        continue
+                    client = pymongo.MongoClient(server_url(port), serverSelectionTimeoutMS=1000,
+                                                 connectTimeoutMS=1000, socketTimeoutMS=10000)
+                try:
+                    client.admin.command("ping")
+                    probe = client[PROBE_DATABASE]["probe"]
+                    probe.insert_one({"_id": "probe", "n": 1})
+                    found = probe.find_one({"_id": "probe"})
+                    if found != {"_id": "probe", "n": 1}:
+                        raise MongoUnavailable(f"the {self.kind} server answered the probe's find with {found!r}")
+                    client.drop_database(PROBE_DATABASE)
+                    return
+                except PyMongoError as error:  # not finished starting
+                    last = f"{type(error).__name__}: {str(error)[:300]}"
+                time.sleep(0.05)
+        finally:
+            if client is not None:
+                client.close()
+        raise MongoUnavailable(f"the {self.kind} server was not ready after {self.ready_timeout:.0f} s ({last}); "
+                               f"the last lines of its log:\n{_tail(self.log_path)}")
+
+    def _kill(self, graceful: bool = False) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            if graceful:
+                process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(STOP_TIMEOUT)
+            if process.poll() is None:
+                process.kill()
+        process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+
+    def _remove_folder(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--install"], *[[kind] for kind in KINDS]):
+        print(f"usage: python -m devstack.mongo [{'|'.join(KINDS)}] | --install", file=sys.stderr)
+        return 2
+    kind = args[0] if args and args[0] in KINDS else KINDS[0]
+    try:
+        if args == ["--install"]:
+            print(ensure_installed())
+            return 0
+        server = ThrowawayMongo(kind).start()
+    except MongoUnavailable as error:
+        print(f"cannot {'install FerretDB' if args == ['--install'] else 'start the ' + kind + ' server'}: "
+              f"{error}", file=sys.stderr)
+        return 1
+    # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
+    # a shell may have ignored SIGINT).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        print(server.url, flush=True)
+        print(f"{kind} server ready in {server.startup_seconds:.2f} s; log in {server.log_path}; "
+              f"Ctrl-C stops it and deletes its data", file=sys.stderr, flush=True)
+        while server.running:
+            time.sleep(1)
+        print(f"the server stopped by itself; last lines of its log:\n{_tail(server.log_path)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
