@@ -1,4 +1,17 @@
-from svc_audience.bootstrap import mount
-from svc_kit.app import main
+"""python -m svc_audience                serve the audience API
+python -m svc_audience import FILE     import profiles from CSV or NDJSON (--help for the format)"""
 
-main("audience", mount)
+import sys
+
+command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+if command == "serve":
+    from svc_audience.bootstrap import mount
+    from svc_kit.app import main
+
+    main("audience", mount)
+elif command == "import":
+    from svc_audience import importer
+
+    sys.exit(importer.main(sys.argv[2:]))
+else:
+    sys.exit(__doc__)

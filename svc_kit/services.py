@@ -31,7 +31,8 @@ _PLANNED = "API designed; RPCs answer UNIMPLEMENTED"
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("campaign", "marketing.campaign.v1.CampaignService", 50051, 9101, ("*",), "implemented"),
     ServiceSpec("audience", "marketing.audience.v1.AudienceService", 50052, 9102,
-                ("CreateProfile", "GetProfile", "ListProfiles", "UpdateProfile", "UpsertProfile", "DeleteProfile"),
+                ("CreateProfile", "GetProfile", "ListProfiles", "UpdateProfile", "UpsertProfile", "DeleteProfile",
+                 "ImportProfiles"),
                 "profiles implemented; other RPCs answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, (), _PLANNED),
     ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, (), _PLANNED),

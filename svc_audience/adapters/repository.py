@@ -7,10 +7,10 @@ import abc
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, AlreadyExists
@@ -39,6 +39,24 @@ class ProfileRepository(abc.ABC):
     @abc.abstractmethod
     def list(self, workspace: str, after: str, limit: int) -> list[Profile]:
         """Profiles ordered by external id, strictly after `after`."""
+
+    def get_many(self, workspace: str, external_ids: list[str]) -> dict[str, Profile]:
+        found = {}
+        for external_id in external_ids:
+            if (profile := self.get(workspace, external_id)) is not None:
+                found[external_id] = profile
+        return found
+
+    def save_many(self, changes: list[tuple[Profile, int]]) -> set[str]:
+        """Saves each (profile, expected_version); returns the external ids that
+        conflicted with another writer (the others are stored)."""
+        conflicts = set()
+        for profile, expected in changes:
+            try:
+                self.save(profile, expected)
+            except Aborted:
+                conflicts.add(profile.external_id)
+        return conflicts
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -123,6 +141,35 @@ class MongoProfileRepository(ProfileRepository):
         if result.matched_count != 1:
             raise Aborted(f"workspaces/{profile.workspace}/profiles/{profile.external_id} was changed by another "
                           "request; read it again and retry")
+
+    def get_many(self, workspace: str, external_ids: list[str]) -> dict[str, Profile]:
+        cursor = self.profiles.find({"workspace": workspace, "external_id": {"$in": external_ids}}, {"_id": 0})
+        return {doc["external_id"]: from_document(doc) for doc in cursor}
+
+    def save_many(self, changes: list[tuple[Profile, int]]) -> set[str]:
+        """One bulk write: inserts for new profiles, version-guarded replaces for the rest."""
+        if not changes:
+            return set()
+        operations = [
+            InsertOne(to_document(p)) if expected == 0 else
+            ReplaceOne({"workspace": p.workspace, "external_id": p.external_id, "version": expected},
+                       to_document(p))
+            for p, expected in changes
+        ]
+        conflicts: set[str] = set()
+        try:
+            result = self.profiles.bulk_write(operations, ordered=False)
+            matched = result.matched_count
+        except BulkWriteError as error:
+            for failure in error.details.get("writeErrors", []):
+                conflicts.add(changes[failure["index"]][0].external_id)
+            matched = error.details.get("nMatched", 0)
+        replaces = [p for p, expected in changes if expected != 0]
+        if matched < len(replaces):  # a replace whose version moved matches nothing: find which
+            stored = self.get_many(replaces[0].workspace, [p.external_id for p in replaces])
+            conflicts |= {p.external_id for p in replaces
+                          if stored.get(p.external_id) is None or stored[p.external_id].version != p.version}
+        return conflicts
 
     def remove(self, workspace: str, external_id: str) -> bool:
         return self.profiles.delete_one({"workspace": workspace, "external_id": external_id}).deleted_count == 1

@@ -21,6 +21,8 @@ from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
 from svc_audience.service_layer import handlers
 
 T = TypeVar("T")
+IMPORT_BATCH = 1000
+MAX_REPORTED_REJECTIONS = 10_000
 
 
 def _parent(value: str) -> str:
@@ -81,6 +83,48 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
         profile = await self._run(handlers.update_profile, workspace, external_id, self._data(request.profile),
                                   frozenset(request.update_mask.paths), request.profile.etag, self.repo, self.clock)
         return profile_to_proto(profile)
+
+    async def ImportProfiles(self, request_iterator, context):
+        summary = handlers.ImportSummary()
+        workspace, replace_existing, validate_only = None, False, False
+        batch: list[handlers.ImportRecord] = []
+
+        async def flush() -> None:
+            if batch:
+                await self._run(handlers.import_batch, workspace, list(batch), replace_existing, validate_only,
+                                self.repo, self.clock, summary)
+                batch.clear()
+
+        async for request in request_iterator:
+            if workspace is None:
+                workspace = _parent(request.parent)
+                replace_existing, validate_only = request.replace, request.validate_only
+            elif request.parent and request.parent != f"workspaces/{workspace}":
+                raise InvalidArgument(FieldViolation("parent", "every message must name the first one's workspace"))
+            if len(request.records) > IMPORT_BATCH:
+                raise InvalidArgument(FieldViolation("records", f"at most {IMPORT_BATCH} records per message"))
+            now = self.clock()
+            for record in request.records:
+                summary.received += 1
+                line = record.line or summary.received
+                try:
+                    data = data_from_proto(record.profile, now)
+                except InvalidArgument as error:
+                    first = error.violations[0]
+                    summary.reject(line, record.profile_id, first.field, first.description)
+                    continue
+                batch.append(handlers.ImportRecord(line, record.profile_id, data))
+            if len(batch) >= IMPORT_BATCH:
+                await flush()
+        if workspace is None:
+            raise InvalidArgument(FieldViolation("parent", "required in the first message"))
+        await flush()
+        rejections = sorted(summary.rejections)[:MAX_REPORTED_REJECTIONS]
+        return pb.ImportProfilesResponse(
+            received=summary.received, inserted=summary.inserted, updated=summary.updated,
+            rejected=summary.rejected,
+            rejections=[pb.RejectedRecord(line=line, id=external_id, field=field, reason=reason)
+                        for line, external_id, field, reason in rejections])
 
     async def DeleteProfile(self, request: pb.DeleteProfileRequest, context):
         workspace, external_id = _profile_name(request.name)

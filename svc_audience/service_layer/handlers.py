@@ -4,7 +4,7 @@ write guarded by the profile's version (no multi-document transaction needed).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from svc_kit import pagination
@@ -114,3 +114,72 @@ def list_profiles(workspace: str, page_size: int, page_token: str, repo: Profile
     page = rows[:size]
     token = pagination.encode_token([page[-1].external_id], query_key) if len(rows) > size else ""
     return ProfilePage(page, token)
+
+
+@dataclass
+class ImportSummary:
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejections: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, id, field, reason)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+    def reject(self, line: int, external_id: str, field_name: str, reason: str) -> None:
+        self.rejections.append((line, external_id, field_name, reason))
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    line: int
+    external_id: str
+    data: ProfileData
+
+
+def import_batch(workspace: str, records: list[ImportRecord], replace_existing: bool, validate_only: bool,
+                 repo: ProfileRepository, clock: Clock, summary: ImportSummary) -> None:
+    """Upserts a batch with one read and one bulk write; a bad record is
+    rejected with its line and reason and never stops the others."""
+    now = clock()
+    valid = []
+    for record in records:
+        if not EXTERNAL_ID.fullmatch(record.external_id):
+            summary.reject(record.line, record.external_id, "id", "must be 1-128 characters from "
+                                                                  "A-Z a-z 0-9 . _ ~ @ + -")
+        else:
+            valid.append(record)
+    stored = repo.get_many(workspace, sorted({r.external_id for r in valid}))
+    current: dict[str, Profile] = {}
+    for record in valid:
+        existing = stored.get(record.external_id)
+        if record.external_id in current:  # the same id again in this batch: merge onto it
+            base = current[record.external_id]
+        elif replace_existing:
+            base = Profile(workspace, record.external_id, create_time=existing.create_time if existing else None,
+                           version=existing.version if existing else 0)
+        else:
+            base = existing or Profile(workspace, record.external_id)
+        try:
+            current[record.external_id] = base.merged(record.data, (), now)
+        except InvalidArgument as error:
+            first = error.violations[0]
+            summary.reject(record.line, record.external_id, first.field, first.description)
+    if validate_only:
+        return
+    changes = [(p, stored[i].version if i in stored else 0) for i, p in current.items()]
+    conflicts = repo.save_many(changes)
+    for external_id in conflicts:  # someone else wrote meanwhile: merge again, one by one
+        lines = [r for r in valid if r.external_id == external_id]
+        try:
+            for record in lines:
+                upsert_profile(workspace, external_id, record.data, (), "", repo, clock)
+        except (Aborted, InvalidArgument) as error:
+            summary.reject(lines[-1].line, external_id, "", str(error))
+            current.pop(external_id)
+    for external_id in current:
+        if external_id in stored:
+            summary.updated += 1
+        else:
+            summary.inserted += 1
