@@ -7,6 +7,8 @@ MKT_AUDIENCE_DATABASE      database name (default: audience)
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,14 +16,21 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from marketing.audience.v1 import audience_service_pb2_grpc
+from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
+from svc_kit.events.mongo_outbox import MongoOutboxStore
+from svc_kit.events.outbox import Relay
 from svc_kit.config import ConfigError, EnvReader, Settings
 from svc_kit.server import Mounted, StartupError
 
+from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
+from svc_audience.service_layer import handlers
 
+log = logging.getLogger("svc_audience")
 EMBEDDED_MONGO_PORT = 27027
+ERASURE_SUBSCRIPTION = "svc_audience-erasure"
 CONNECT_PATIENCE_SECONDS = 20.0
 WORKER_THREADS = 8
 
@@ -53,12 +62,59 @@ def connect(url: str, database: str):
             time.sleep(0.2)
 
 
+class ErasureConsumer:
+    """Finishes every erasure the topic announces (the audience service's own
+    included, should it have died between the event and the delete)."""
+
+    def __init__(self, bus, repository: MongoProfileRepository):
+        self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
+        self.repository = repository
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            message = self.consumer.receive(0.2)
+            if message is None:
+                continue
+            try:
+                if message.value["event_type"] == events.ERASED:
+                    handlers.complete_erasure(message.value["workspace"], message.value["aggregate_id"],
+                                              self.repository)
+            except Exception:  # noqa: BLE001 - retried through the bus
+                log.exception("erasure of %s failed; it will be retried", message.key)
+                self.consumer.nack(message)
+                continue
+            self.consumer.ack(message)
+
+
 def mount(settings: Settings) -> Mounted:
     client, database = connect(mongodb_url(settings), settings.get("DATABASE") or "audience")
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="audience")
-    servicer = AudienceServicer(MongoProfileRepository(database), utcnow, executor)
+    repository = MongoProfileRepository(database)
+    outbox = events.outbox(database)
+    outbox.ensure_indexes()
+    bus = make_bus(settings.env)
+    relay = Relay(MongoOutboxStore(outbox), outbox.schemas, bus)
+
+    def record_erasure(profile) -> None:
+        outbox.write([events.erasure_entry(profile, utcnow())])
+        relay.wake.set()
+
+    servicer = AudienceServicer(repository, utcnow, executor, record_erasure)
+    stop = threading.Event()
+    erasures = ErasureConsumer(bus, repository)
+    threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),
+               threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True)]
+    for thread in threads:
+        thread.start()
 
     def close() -> None:
+        stop.set()
+        relay.wake.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        erasures.consumer.close()
+        relay.close()
+        bus.close()
         executor.shutdown(wait=True)
         client.close()
 

@@ -17,6 +17,7 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_parent
 
 from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.domain.model import Profile
 from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
 from svc_audience.service_layer import handlers
 
@@ -42,10 +43,12 @@ def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
 
 
 class AudienceServicer(pb_grpc.AudienceServiceServicer):
-    def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor):
+    def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor,
+                 record_erasure: Callable[[Profile], None]):
         self.repo = repository
         self.clock = clock
         self.executor = executor
+        self.record_erasure = record_erasure
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -128,5 +131,6 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
 
     async def DeleteProfile(self, request: pb.DeleteProfileRequest, context):
         workspace, external_id = _profile_name(request.name)
-        await self._run(handlers.delete_profile, workspace, external_id, request.etag, self.repo)
+        await self._run(handlers.delete_profile, workspace, external_id, request.etag, self.repo,
+                        self.record_erasure)
         return empty_pb2.Empty()

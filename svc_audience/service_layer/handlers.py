@@ -98,11 +98,21 @@ def update_profile(workspace: str, external_id: str, data: ProfileData, paths: f
     return updated
 
 
-def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRepository) -> None:
+def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRepository,
+                   record_erasure: Callable[[Profile], None]) -> None:
+    """Right to erasure. The `profile_erased` event is recorded first, as a
+    durable intent; then the profile goes. Should the process die in between,
+    the service's own erasure consumer finishes the job when the event arrives."""
     profile = _load(repo, workspace, external_id)
     profile.check_etag(etag)
+    record_erasure(profile)
     if not repo.remove(workspace, external_id):
         raise NotFound(_name(workspace, external_id))
+
+
+def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository) -> bool:
+    """What a `profile_erased` event asks of this service (idempotent)."""
+    return repo.remove(workspace, external_id)
 
 
 def list_profiles(workspace: str, page_size: int, page_token: str, repo: ProfileRepository) -> ProfilePage:

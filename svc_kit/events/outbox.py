@@ -6,6 +6,7 @@ the event id through their inbox."""
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -72,22 +73,55 @@ class Outbox:
         ])
 
 
-class OutboxRelay:
-    """Publishes unpublished outbox rows in position order, a batch at a time."""
+@dataclass(frozen=True)
+class Pending:
+    id: Any  # the store's own position or key
+    topic: str
+    key: str
+    value: bytes
+    properties: Mapping[str, str]
 
-    def __init__(self, engine: Engine, outbox: Outbox, bus: Bus, batch_size: int = 500,
-                 idle_wait: float = 0.02):
+
+class OutboxStore(abc.ABC):
+    """Where a service's outbox lives: rows in its SQL database, documents in its MongoDB one."""
+
+    @abc.abstractmethod
+    def unpublished(self, limit: int) -> list[Pending]:
+        """The oldest unpublished entries, in the order they were written."""
+
+    @abc.abstractmethod
+    def mark_published(self, ids: list[Any]) -> None: ...
+
+
+class SqlOutboxStore(OutboxStore):
+    def __init__(self, engine: Engine, table: Table):
         self.engine = engine
-        self.table = outbox.table
-        self.schemas = outbox.schemas
+        self._unpublished = (select(table).where(table.c.published_time.is_(None))
+                             .order_by(table.c.position).limit(bindparam("limit")))
+        self._mark = (update(table).where(table.c.position.in_(bindparam("positions", expanding=True)))
+                      .values(published_time=bindparam("t")))
+
+    def unpublished(self, limit: int) -> list[Pending]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._unpublished, {"limit": limit}).all()
+        return [Pending(r.position, r.topic, r.key, r.value, r.properties) for r in rows]
+
+    def mark_published(self, ids: list[Any]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self._mark, {"positions": ids, "t": utcnow()})
+
+
+class Relay:
+    """Publishes unpublished outbox entries in order, a batch at a time."""
+
+    def __init__(self, store: OutboxStore, schemas: Mapping[str, EventSchema], bus: Bus, batch_size: int = 500,
+                 idle_wait: float = 0.02):
+        self.store = store
+        self.schemas = schemas
         self.bus = bus
         self.batch_size = batch_size
         self.idle_wait = idle_wait
         self._producers: dict[str, Any] = {}
-        self._unpublished = (select(self.table).where(self.table.c.published_time.is_(None))
-                             .order_by(self.table.c.position).limit(bindparam("limit")))
-        self._mark = (update(self.table).where(self.table.c.position.in_(bindparam("positions", expanding=True)))
-                      .values(published_time=bindparam("t")))
         self.wake = threading.Event()
         self.published = 0
 
@@ -97,22 +131,19 @@ class OutboxRelay:
         return self._producers[topic]
 
     def run_once(self) -> int:
-        """Publishes one batch; returns how many rows it published."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(self._unpublished, {"limit": self.batch_size}).all()
-        if not rows:
+        """Publishes one batch; returns how many entries it published."""
+        entries = self.store.unpublished(self.batch_size)
+        if not entries:
             return 0
-        by_topic: dict[str, list] = {}
-        for row in rows:
-            by_topic.setdefault(row.topic, []).append(row)
-        for topic, topic_rows in by_topic.items():
-            self._producer(topic).send_batch([OutgoingMessage(row.key, row.value, row.properties)
-                                              for row in topic_rows])
-        now = utcnow()
-        with self.engine.begin() as connection:
-            connection.execute(self._mark, {"positions": [row.position for row in rows], "t": now})
-        self.published += len(rows)
-        return len(rows)
+        by_topic: dict[str, list[Pending]] = {}
+        for entry in entries:
+            by_topic.setdefault(entry.topic, []).append(entry)
+        for topic, topic_entries in by_topic.items():
+            self._producer(topic).send_batch([OutgoingMessage(e.key, e.value, e.properties)
+                                              for e in topic_entries])
+        self.store.mark_published([e.id for e in entries])
+        self.published += len(entries)
+        return len(entries)
 
     def run(self, stop: threading.Event) -> None:
         """Publishes until `stop` is set; a failing bus is retried with backoff."""
@@ -136,7 +167,14 @@ class OutboxRelay:
         self._producers.clear()
 
 
-def start_relay(relay: OutboxRelay) -> tuple[threading.Thread, threading.Event]:
+class OutboxRelay(Relay):
+    """The relay of an outbox table in a SQL database."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, bus: Bus, **options):
+        super().__init__(SqlOutboxStore(engine, outbox.table), outbox.schemas, bus, **options)
+
+
+def start_relay(relay: Relay) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True)
     thread.start()

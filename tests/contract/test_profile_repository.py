@@ -94,3 +94,30 @@ def test_remove_and_list(repo):
     assert repo.remove("acme", "u-3") is False
     assert [p.external_id for p in repo.list("acme", "", 10)] == ["u-0", "u-1", "u-2", "u-4"]
     assert [p.external_id for p in repo.list("other", "", 10)] == ["u-0"]
+
+
+@pytest.mark.parametrize("kind", ["nx", "ferretdb"])
+def test_the_document_outbox_keeps_order_and_marks(request, kind):
+    from svc_kit.events.mongo_outbox import MongoOutboxStore
+
+    from svc_audience.adapters import events
+
+    server = request.getfixturevalue(f"{kind}_server")
+    client = MongoClient(server.url, tz_aware=True)
+    database = client[f"outbox_{uuid.uuid4().hex[:10]}"]
+    try:
+        outbox = events.outbox(database)
+        outbox.ensure_indexes()
+        for i in range(5):
+            outbox.write([events.erasure_entry(Profile("acme", f"u-{i}", version=1), T0)])
+        store = MongoOutboxStore(outbox)
+        first = store.unpublished(3)
+        assert [p.key for p in first] == ["u-0", "u-1", "u-2"]
+        decoded = events.SCHEMA.decode(first[0].value)
+        assert decoded["event_type"] == "profile_erased" and decoded["payload"]["profile"] == \
+            "workspaces/acme/profiles/u-0"
+        store.mark_published([p.id for p in first])
+        assert [p.key for p in store.unpublished(10)] == ["u-3", "u-4"]
+    finally:
+        client.drop_database(database.name)
+        client.close()

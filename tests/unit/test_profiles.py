@@ -118,10 +118,14 @@ def test_create_get_update_delete_and_workspaces(repo):
         handlers.update_profile("acme", "u-1", ProfileData(), frozenset({"create_time"}), "", repo, clock)
     with pytest.raises(NotFound):
         handlers.get_profile("nowhere", "u-1", repo)
-    handlers.delete_profile("acme", "u-1", "", repo)
+    erased = []
+    handlers.delete_profile("acme", "u-1", "", repo, erased.append)
+    assert [(p.workspace, p.external_id) for p in erased] == [("acme", "u-1")]
     with pytest.raises(NotFound):
-        handlers.delete_profile("acme", "u-1", "", repo)
-    assert handlers.get_profile("other", "u-1", repo).workspace == "other"
+        handlers.delete_profile("acme", "u-1", "", repo, erased.append)
+    assert len(erased) == 1  # nothing recorded for a profile that is not there
+    assert handlers.complete_erasure("other", "u-1", repo) is True
+    assert handlers.complete_erasure("other", "u-1", repo) is False
 
 
 def test_list_pages_in_id_order_and_refuses_foreign_tokens(repo):
