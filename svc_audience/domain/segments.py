@@ -1,0 +1,172 @@
+"""The segment rule language, and its compilation into one MongoDB query.
+
+A definition is JSON:
+
+    {"and": [rule, ...]}   {"or": [rule, ...]}   {"not": rule}
+    {"attribute": "ltv", "op": "gt", "value": 100}
+    {"attribute": "plan", "op": "in", "values": ["pro", "team"]}
+    {"attribute": "ltv", "op": "between", "values": [10, 20]}
+    {"attribute": "last_order", "op": "within_last_days", "value": 7}
+    {"attribute": "birthday", "op": "gte", "value": {"timestamp": "1990-01-01T00:00:00Z"}}
+    {"consent": "email", "status": "granted"}
+
+`attribute` names a custom attribute or one of the profile's own fields (email,
+phone, locale, time_zone). Operators: eq, ne, gt, gte, lt, lte, between, in,
+not_in, contains (text), includes (a list of texts holds the value),
+starts_with, exists, not_exists, within_last_days, within_next_days. `ne` and
+`not_in` match only profiles that have the attribute. Validation names the
+rule by its path (`definition.and[1].op`) and says why.
+
+The compiled query runs in the database (find/count); nothing here scans
+profiles. Event conditions ("performed X at least N times in the last D days")
+come with tracked behaviour events and are refused until then."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from svc_kit.channels import Channel
+from svc_kit.errors import FieldViolation, InvalidArgument
+
+PROFILE_FIELDS = ("email", "phone", "locale", "time_zone")
+COMPARISONS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+OPERATORS = (*COMPARISONS, "between", "in", "not_in", "contains", "includes", "starts_with", "exists",
+             "not_exists", "within_last_days", "within_next_days")
+CONSENT_STATUSES = ("granted", "denied", "pending", "unknown")
+ATTRIBUTE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_DEPTH = 10
+MAX_CONDITIONS = 100
+MAX_VALUES = 1000
+
+
+class _Compiler:
+    def __init__(self, now: datetime):
+        self.now = now
+        self.problems: list[FieldViolation] = []
+        self.conditions = 0
+
+    def fail(self, at: str, why: str) -> dict:
+        self.problems.append(FieldViolation(at, why))
+        return {}
+
+    def rule(self, rule: Any, at: str, depth: int) -> dict:
+        if depth > MAX_DEPTH:
+            return self.fail(at, f"rules nest at most {MAX_DEPTH} deep")
+        if not isinstance(rule, dict):
+            return self.fail(at, "a rule is a JSON object")
+        for combinator in ("and", "or"):
+            if combinator in rule:
+                return self.combine(combinator, rule, at, depth)
+        if "not" in rule:
+            if set(rule) != {"not"}:
+                return self.fail(at, "`not` stands alone in its object")
+            return {"$nor": [self.rule(rule["not"], f"{at}.not", depth + 1)]}
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            return self.fail(at, f"at most {MAX_CONDITIONS} conditions")
+        if "consent" in rule:
+            return self.consent(rule, at)
+        if "attribute" in rule:
+            return self.attribute(rule, at)
+        if "event" in rule:
+            return self.fail(at, "event conditions need tracked behaviour events, which this release does not "
+                                 "keep yet")
+        return self.fail(at, "expected and, or, not, attribute or consent")
+
+    def combine(self, combinator: str, rule: dict, at: str, depth: int) -> dict:
+        parts = rule[combinator]
+        if set(rule) != {combinator}:
+            return self.fail(at, f"`{combinator}` stands alone in its object")
+        if not isinstance(parts, list) or not parts:
+            return self.fail(f"{at}.{combinator}", "a non-empty list of rules")
+        return {f"${combinator}": [self.rule(p, f"{at}.{combinator}[{i}]", depth + 1) for i, p in enumerate(parts)]}
+
+    def consent(self, rule: dict, at: str) -> dict:
+        channel = str(rule.get("consent", "")).upper()
+        status = str(rule.get("status", "")).lower()
+        if channel not in Channel.__members__:
+            return self.fail(f"{at}.consent", f"unknown channel {rule.get('consent')!r}; one of "
+                                              f"{', '.join(c.lower() for c in Channel.__members__)}")
+        if status not in CONSENT_STATUSES:
+            return self.fail(f"{at}.status", f"{rule.get('status')!r} is not one of {', '.join(CONSENT_STATUSES)}")
+        if status == "unknown":
+            return {f"consents.{channel}.status": {"$in": [None, "UNKNOWN"]}}
+        return {f"consents.{channel}.status": status.upper()}
+
+    def value(self, raw: Any, at: str) -> Any:
+        if isinstance(raw, dict):
+            if set(raw) == {"timestamp"}:
+                try:
+                    return datetime.fromisoformat(str(raw["timestamp"]).replace("Z", "+00:00"))
+                except ValueError:
+                    return self.fail(at, f"{raw['timestamp']!r} is not an ISO 8601 instant")
+            return self.fail(at, 'a value is text, a number, true/false or {"timestamp": "..."}')
+        if isinstance(raw, list):
+            return self.fail(at, "use `values` for a list")
+        return raw
+
+    def attribute(self, rule: dict, at: str) -> dict:
+        name, op = rule.get("attribute"), rule.get("op")
+        if not isinstance(name, str) or not (name in PROFILE_FIELDS or ATTRIBUTE_KEY.fullmatch(name)):
+            return self.fail(f"{at}.attribute", f"{name!r} is not an attribute key [a-z][a-z0-9_]* or one of "
+                                                f"{', '.join(PROFILE_FIELDS)}")
+        if op not in OPERATORS:
+            return self.fail(f"{at}.op", f"unknown operator {op!r}; one of {', '.join(OPERATORS)}")
+        path = name if name in PROFILE_FIELDS else f"attributes.{name}"
+        if op in ("exists", "not_exists"):
+            return {path: {"$exists": op == "exists"}}
+        if op in ("between", "in", "not_in"):
+            values = rule.get("values")
+            if not isinstance(values, list) or not values or len(values) > MAX_VALUES:
+                return self.fail(f"{at}.values", f"a list of 1 to {MAX_VALUES} values")
+            values = [self.value(v, f"{at}.values[{i}]") for i, v in enumerate(values)]
+            if op == "between":
+                if len(values) != 2:
+                    return self.fail(f"{at}.values", "between takes exactly two values, low and high")
+                return {path: {"$gte": values[0], "$lte": values[1]}}
+            return {path: {"$in": values}} if op == "in" else {path: {"$exists": True, "$nin": values}}
+        if "value" not in rule:
+            return self.fail(f"{at}.value", f"{op} needs a value")
+        value = self.value(rule["value"], f"{at}.value")
+        if op in ("within_last_days", "within_next_days"):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 36500:
+                return self.fail(f"{at}.value", "a whole number of days from 1 to 36500")
+            span = timedelta(days=value)
+            low, high = (self.now - span, self.now) if op == "within_last_days" else (self.now, self.now + span)
+            return {path: {"$gte": low, "$lte": high}}
+        if op in ("contains", "starts_with"):
+            if not isinstance(value, str) or not value:
+                return self.fail(f"{at}.value", f"{op} compares text: give a non-empty text")
+            pattern = re.escape(value) if op == "contains" else "^" + re.escape(value)
+            return {path: {"$regex": pattern}}
+        if op == "includes":
+            if not isinstance(value, str):
+                return self.fail(f"{at}.value", "includes looks for a text in a list of texts")
+            return {path: value}
+        if op in ("gt", "gte", "lt", "lte") and (isinstance(value, bool) or not isinstance(value, int | float |
+                                                                                          datetime)):
+            return self.fail(f"{at}.value", f"{op} compares numbers or instants")
+        if op == "ne":
+            return {path: {"$exists": True, "$ne": value}}
+        return {path: value} if op == "eq" else {path: {COMPARISONS[op]: value}}
+
+
+def parse_definition(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidArgument(FieldViolation("segment.definition", f"not JSON: {error.msg} at line {error.lineno} "
+                                                                   f"column {error.colno}")) from None
+
+
+def compile_rule(definition: Any, workspace: str, now: datetime) -> dict:
+    """The MongoDB filter selecting the workspace's profiles the rule admits;
+    InvalidArgument listing every problem otherwise."""
+    compiler = _Compiler(now)
+    query = compiler.rule(definition, "segment.definition", 0)
+    if compiler.problems:
+        raise InvalidArgument(compiler.problems)
+    return {"$and": [{"workspace": workspace}, query]}
