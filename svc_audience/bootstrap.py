@@ -20,11 +20,13 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
 from svc_kit.events.mongo_outbox import MongoOutboxStore
 from svc_kit.events.outbox import Relay
+from svc_kit.ids import new_id
 from svc_kit.config import ConfigError, EnvReader, Settings
 from svc_kit.server import Mounted, StartupError
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
+from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
 from svc_audience.service_layer import handlers
 
@@ -99,7 +101,9 @@ def mount(settings: Settings) -> Mounted:
         outbox.write([events.erasure_entry(profile, utcnow())])
         relay.wake.set()
 
-    servicer = AudienceServicer(repository, utcnow, executor, record_erasure)
+    segments = SegmentStore(database)
+    segments.ensure_indexes()
+    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id)
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),

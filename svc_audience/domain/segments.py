@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,6 +153,19 @@ class _Compiler:
         if op == "ne":
             return {path: {"$exists": True, "$ne": value}}
         return {path: value} if op == "eq" else {path: {COMPARISONS[op]: value}}
+
+
+@dataclass
+class Segment:
+    workspace: str
+    segment_id: str
+    display_name: str
+    definition: str
+    description: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+    version: int = 1
 
 
 def parse_definition(text: str) -> Any:

@@ -13,10 +13,14 @@ from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
+from marketing.audience.v1 import segment_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
-from svc_kit.names import ResourceNameError, parse_parent
+from svc_kit.channels import Channel
+from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.domain.segments import Segment
 from svc_audience.domain.model import Profile
 from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
 from svc_audience.service_layer import handlers
@@ -33,6 +37,35 @@ def _parent(value: str) -> str:
         raise InvalidArgument(FieldViolation("parent", str(error))) from None
 
 
+def _segment_name(value: str, field: str = "name") -> tuple[str, str]:
+    try:
+        return parse_name(value, "segments")
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+def _channel(value: int) -> Channel | None:
+    if value == 0:
+        return None
+    channel = Channel.from_proto(value)
+    if channel is None:
+        raise InvalidArgument(FieldViolation("channel", f"must be one of {Channel.known_names()}"))
+    return channel
+
+
+def segment_to_proto(segment: Segment, size: int | None = None) -> segment_pb2.Segment:
+    message = segment_pb2.Segment(
+        name=f"workspaces/{segment.workspace}/segments/{segment.segment_id}", display_name=segment.display_name,
+        description=segment.description, definition=segment.definition, kind=segment_pb2.Segment.KIND_RULES,
+        state=segment_pb2.Segment.STATE_ACTIVE, labels=segment.labels)
+    if size is not None:
+        message.size = size
+    for stamp, value in ((message.create_time, segment.create_time), (message.update_time, segment.update_time)):
+        if value:
+            stamp.FromDatetime(value)
+    return message
+
+
 def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
     parts = value.split("/")
     if len(parts) != 4 or parts[0] != "workspaces" or parts[2] != "profiles":
@@ -44,8 +77,10 @@ def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
 
 class AudienceServicer(pb_grpc.AudienceServiceServicer):
     def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor,
-                 record_erasure: Callable[[Profile], None]):
+                 record_erasure: Callable[[Profile], None], segments: SegmentStore, new_id: Callable[[], str]):
         self.repo = repository
+        self.segments = segments
+        self.new_id = new_id
         self.clock = clock
         self.executor = executor
         self.record_erasure = record_erasure
@@ -134,3 +169,69 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
         await self._run(handlers.delete_profile, workspace, external_id, request.etag, self.repo,
                         self.record_erasure)
         return empty_pb2.Empty()
+
+    # -- segments ---------------------------------------------------------------------------------------
+
+    async def CreateSegment(self, request: pb.CreateSegmentRequest, context):
+        workspace = _parent(request.parent)
+        s = request.segment
+        segment = await self._run(handlers.create_segment, workspace, request.segment_id, s.display_name,
+                                  s.description, s.definition, dict(s.labels), self.segments, self.clock,
+                                  self.new_id, request.validate_only)
+        return segment_to_proto(segment, await self._run(handlers.count_members, workspace, segment.segment_id,
+                                                          None, self.segments, self.clock)
+                                if not request.validate_only else 0)
+
+    async def GetSegment(self, request: pb.GetSegmentRequest, context):
+        workspace, segment_id = _segment_name(request.name)
+        segment = await self._run(handlers.get_segment, workspace, segment_id, self.segments)
+        size = await self._run(handlers.count_members, workspace, segment_id, None, self.segments, self.clock)
+        return segment_to_proto(segment, size)
+
+    async def ListSegments(self, request: pb.ListSegmentsRequest, context):
+        if request.filter:
+            raise InvalidArgument(FieldViolation("filter", "segment filters are not supported yet"))
+        segments, token = await self._run(handlers.list_segments, _parent(request.parent), request.page_size,
+                                          request.page_token, self.segments)
+        return pb.ListSegmentsResponse(segments=[segment_to_proto(s) for s in segments], next_page_token=token)
+
+    async def DeleteSegment(self, request: pb.DeleteSegmentRequest, context):
+        workspace, segment_id = _segment_name(request.name)
+        await self._run(handlers.delete_segment, workspace, segment_id, self.segments)
+        return empty_pb2.Empty()
+
+    async def CountSegmentMembers(self, request: pb.CountSegmentMembersRequest, context):
+        workspace, segment_id = _segment_name(request.segment, "segment")
+        count = await self._run(handlers.count_members, workspace, segment_id, _channel(request.channel),
+                                self.segments, self.clock)
+        response = pb.CountSegmentMembersResponse(count=count)
+        response.count_time.FromDatetime(self.clock())
+        return response
+
+    async def CheckSegmentMembership(self, request: pb.CheckSegmentMembershipRequest, context):
+        workspace, segment_id = _segment_name(request.segment, "segment")
+        ids = []
+        for i, name in enumerate(request.profiles):
+            profile_workspace, external_id = _profile_name(name, f"profiles[{i}]")
+            if profile_workspace != workspace:
+                raise InvalidArgument(FieldViolation(f"profiles[{i}]", f"must belong to workspace {workspace!r}"))
+            ids.append(external_id)
+        found = await self._run(handlers.check_membership, workspace, segment_id, ids, self.segments, self.clock)
+        return pb.CheckSegmentMembershipResponse(memberships=[
+            pb.Membership(profile=f"workspaces/{workspace}/profiles/{i}", member=member) for i, member in found.items()])
+
+    async def ListSegmentMembers(self, request: pb.ListSegmentMembersRequest, context):
+        if "/snapshots/" in request.parent:
+            raise NotImplementedError
+        workspace, segment_id = _segment_name(request.parent, "parent")
+        full = request.view == segment_pb2.MEMBER_VIEW_FULL
+        page = await self._run(handlers.list_members, workspace, segment_id, _channel(request.channel), full,
+                               request.page_size, request.page_token, self.segments, self.clock)
+        members = []
+        for member in page.members:
+            if full:
+                members.append(segment_pb2.SegmentMember(profile=profile_to_proto(member).name,
+                                                         details=profile_to_proto(member)))
+            else:
+                members.append(segment_pb2.SegmentMember(profile=f"workspaces/{workspace}/profiles/{member}"))
+        return pb.ListSegmentMembersResponse(members=members, next_page_token=page.next_page_token)

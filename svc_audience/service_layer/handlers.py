@@ -9,8 +9,11 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import Aborted, FieldViolation, InvalidArgument, NotFound
+from svc_kit.names import RESOURCE_ID
 
 from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.domain.segments import Segment, compile_rule, parse_definition
 from svc_audience.domain.model import EXTERNAL_ID, Profile, ProfileData, normalise_email, validate
 
 Clock = Callable[[], datetime]
@@ -193,3 +196,91 @@ def import_batch(workspace: str, records: list[ImportRecord], replace_existing: 
             summary.updated += 1
         else:
             summary.inserted += 1
+
+
+# -- segments -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list  # external ids, or profiles with full details
+    next_page_token: str
+
+
+def _segment_name(workspace: str, segment_id: str) -> str:
+    return f"workspaces/{workspace}/segments/{segment_id}"
+
+
+def _load_segment(store: SegmentStore, workspace: str, segment_id: str) -> Segment:
+    segment = store.get(workspace, segment_id)
+    if segment is None:
+        raise NotFound(_segment_name(workspace, segment_id))
+    return segment
+
+
+def create_segment(workspace: str, segment_id: str, display_name: str, description: str, definition: str,
+                   labels: dict[str, str], store: SegmentStore, clock: Clock, new_id: Callable[[], str],
+                   validate_only: bool = False) -> Segment:
+    problems = []
+    if segment_id and not RESOURCE_ID.fullmatch(segment_id):
+        problems.append(FieldViolation("segment_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    if not display_name.strip() or len(display_name) > 200:
+        problems.append(FieldViolation("segment.display_name", "required, at most 200 characters"))
+    if problems:
+        raise InvalidArgument(problems)
+    now = clock()
+    compile_rule(parse_definition(definition), workspace, now)  # refuses a bad rule, naming it
+    segment = Segment(workspace, segment_id or new_id(), display_name, definition, description, dict(labels),
+                      now, now)
+    if not validate_only:
+        store.add(segment)
+    return segment
+
+
+def get_segment(workspace: str, segment_id: str, store: SegmentStore) -> Segment:
+    return _load_segment(store, workspace, segment_id)
+
+
+def list_segments(workspace: str, page_size: int, page_token: str, store: SegmentStore) -> tuple[list[Segment], str]:
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, "segments")
+    position = pagination.decode_token(page_token, query_key)
+    rows = store.list(workspace, str(position[0]) if position else "", size + 1)
+    page = rows[:size]
+    return page, pagination.encode_token([page[-1].segment_id], query_key) if len(rows) > size else ""
+
+
+def delete_segment(workspace: str, segment_id: str, store: SegmentStore) -> None:
+    if not store.remove(workspace, segment_id):
+        raise NotFound(_segment_name(workspace, segment_id))
+
+
+def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock) -> dict:
+    segment = _load_segment(store, workspace, segment_id)
+    return store.members_query(compile_rule(parse_definition(segment.definition), workspace, clock()), channel)
+
+
+def count_members(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock) -> int:
+    return store.count(_members_query(workspace, segment_id, channel, store, clock))
+
+
+def check_membership(workspace: str, segment_id: str, external_ids: list[str], store: SegmentStore,
+                     clock: Clock) -> dict[str, bool]:
+    if not 0 < len(external_ids) <= 1000:
+        raise InvalidArgument(FieldViolation("profiles", "give 1 to 1,000 profiles"))
+    members = store.which(_members_query(workspace, segment_id, None, store, clock), external_ids)
+    return {external_id: external_id in members for external_id in external_ids}
+
+
+def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
+                 store: SegmentStore, clock: Clock) -> MemberPage:
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, segment_id, channel.value if channel else "", "members")
+    position = pagination.decode_token(page_token, query_key)
+    query = _members_query(workspace, segment_id, channel, store, clock)
+    rows = store.members(query, str(position[0]) if position else "", size + 1, full)
+    page = rows[:size]
+    token = ""
+    if len(rows) > size:
+        last = page[-1].external_id if full else page[-1]
+        token = pagination.encode_token([last], query_key)
+    return MemberPage(page, token)

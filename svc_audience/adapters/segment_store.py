@@ -1,0 +1,75 @@
+"""Segments and their membership queries on the MongoDB-wire database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from svc_kit.channels import Channel
+from svc_kit.errors import AlreadyExists
+
+from svc_audience.adapters.repository import PROFILES, from_document
+from svc_audience.domain.segments import Segment
+
+SEGMENTS = "segments"
+
+# Who can be sent to on a channel: an address for it and consent granted.
+# (Suppression lists join this with their issue step.)
+REACHABLE: dict[Channel, dict[str, Any]] = {
+    Channel.EMAIL: {"email": {"$gt": ""}, "consents.EMAIL.status": "GRANTED"},
+    Channel.SMS: {"phone": {"$gt": ""}, "consents.SMS.status": "GRANTED"},
+    Channel.PUSH: {"device_tokens.0": {"$exists": True}, "consents.PUSH.status": "GRANTED"},
+    Channel.IN_APP: {"consents.IN_APP.status": "GRANTED"},
+}
+
+
+class SegmentStore:
+    def __init__(self, database: Database):
+        self.segments = database[SEGMENTS]
+        self.profiles = database[PROFILES]
+
+    def ensure_indexes(self) -> None:
+        self.segments.create_index([("workspace", ASCENDING), ("segment_id", ASCENDING)], unique=True,
+                                   name="segment_key")
+
+    def add(self, segment: Segment) -> None:
+        try:
+            self.segments.insert_one(dict(vars(segment)))
+        except DuplicateKeyError:
+            raise AlreadyExists(f"workspaces/{segment.workspace}/segments/{segment.segment_id} already exists") \
+                from None
+
+    def get(self, workspace: str, segment_id: str) -> Segment | None:
+        doc = self.segments.find_one({"workspace": workspace, "segment_id": segment_id}, {"_id": 0})
+        return Segment(**doc) if doc else None
+
+    def list(self, workspace: str, after: str, limit: int) -> list[Segment]:
+        query: dict[str, Any] = {"workspace": workspace}
+        if after:
+            query["segment_id"] = {"$gt": after}
+        cursor = self.segments.find(query, {"_id": 0}).sort("segment_id", ASCENDING).limit(limit)
+        return [Segment(**doc) for doc in cursor]
+
+    def remove(self, workspace: str, segment_id: str) -> bool:
+        return self.segments.delete_one({"workspace": workspace, "segment_id": segment_id}).deleted_count == 1
+
+    @staticmethod
+    def members_query(compiled: dict, channel: Channel | None) -> dict:
+        return compiled if channel is None else {"$and": [compiled, REACHABLE[channel]]}
+
+    def count(self, query: dict) -> int:
+        return self.profiles.count_documents(query)
+
+    def which(self, query: dict, external_ids: list[str]) -> set[str]:
+        narrowed = {"$and": [query, {"external_id": {"$in": external_ids}}]}
+        return {d["external_id"] for d in self.profiles.find(narrowed, {"_id": 0, "external_id": 1})}
+
+    def members(self, query: dict, after: str, limit: int, full: bool):
+        if after:
+            query = {"$and": [query, {"external_id": {"$gt": after}}]}
+        projection = {"_id": 0} if full else {"_id": 0, "workspace": 1, "external_id": 1}
+        cursor = self.profiles.find(query, projection).sort("external_id", ASCENDING).limit(limit)
+        return [from_document(d) if full else d["external_id"] for d in cursor]
