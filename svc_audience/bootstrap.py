@@ -27,6 +27,7 @@ from svc_kit.server import Mounted, StartupError
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
 from svc_audience.service_layer import handlers
 
@@ -103,7 +104,9 @@ def mount(settings: Settings) -> Mounted:
 
     segments = SegmentStore(database)
     segments.ensure_indexes()
-    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id)
+    suppressions = SuppressionStore(database)
+    suppressions.ensure_indexes()
+    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id, suppressions)
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),

@@ -16,8 +16,8 @@ from svc_audience.domain.segments import Segment
 
 SEGMENTS = "segments"
 
-# Who can be sent to on a channel: an address for it and consent granted.
-# (Suppression lists join this with their issue step.)
+# Who can be sent to on a channel: an address for it and consent granted
+# (and, added per query, no suppression of the address or the profile).
 REACHABLE: dict[Channel, dict[str, Any]] = {
     Channel.EMAIL: {"email": {"$gt": ""}, "consents.EMAIL.status": "GRANTED"},
     Channel.SMS: {"phone": {"$gt": ""}, "consents.SMS.status": "GRANTED"},
@@ -57,8 +57,12 @@ class SegmentStore:
         return self.segments.delete_one({"workspace": workspace, "segment_id": segment_id}).deleted_count == 1
 
     @staticmethod
-    def members_query(compiled: dict, channel: Channel | None) -> dict:
-        return compiled if channel is None else {"$and": [compiled, REACHABLE[channel]]}
+    def members_query(compiled: dict, channel: Channel | None, not_suppressed: dict | None = None) -> dict:
+        """The segment's members, or those reachable on `channel` (address,
+        consent, and not suppressed) when one is given."""
+        if channel is None:
+            return compiled
+        return {"$and": [compiled, REACHABLE[channel], *([not_suppressed] if not_suppressed else [])]}
 
     def count(self, query: dict) -> int:
         return self.profiles.count_documents(query)

@@ -5,6 +5,7 @@ generated base class) until their issue lands."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
@@ -13,13 +14,15 @@ from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
-from marketing.audience.v1 import segment_pb2
+from marketing.audience.v1 import segment_pb2, suppression_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.channels import Channel
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.suppression_store import SuppressionStore
+from svc_audience.domain.suppression import Reason, Suppression
 from svc_audience.domain.segments import Segment
 from svc_audience.domain.model import Profile
 from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
@@ -37,11 +40,35 @@ def _parent(value: str) -> str:
         raise InvalidArgument(FieldViolation("parent", str(error))) from None
 
 
-def _segment_name(value: str, field: str = "name") -> tuple[str, str]:
+def _named(value: str, collection: str, field: str = "name") -> tuple[str, str]:
     try:
-        return parse_name(value, "segments")
+        return parse_name(value, collection)
     except ResourceNameError as error:
         raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+def _segment_name(value: str, field: str = "name") -> tuple[str, str]:
+    return _named(value, "segments", field)
+
+
+_REASONS = {suppression_pb2.Suppression.Reason.Value(f"REASON_{r.value}"): r for r in Reason}
+
+
+def suppression_to_proto(s: Suppression) -> suppression_pb2.Suppression:
+    message = suppression_pb2.Suppression(
+        name=f"workspaces/{s.workspace}/suppressions/{s.suppression_id}",
+        channel=s.channel.to_proto() if s.channel else 0,
+        reason=suppression_pb2.Suppression.Reason.Value(f"REASON_{s.reason.value}"), note=s.note, source=s.source)
+    if s.subject_kind == "profile":
+        message.profile = f"workspaces/{s.workspace}/profiles/{s.subject}"
+    else:
+        setattr(message, s.subject_kind, s.subject)
+    if s.expire_time:
+        message.expire_time.FromDatetime(s.expire_time)
+    if s.create_time:
+        message.create_time.FromDatetime(s.create_time)
+        message.update_time.FromDatetime(s.create_time)
+    return message
 
 
 def _channel(value: int) -> Channel | None:
@@ -77,7 +104,9 @@ def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
 
 class AudienceServicer(pb_grpc.AudienceServiceServicer):
     def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor,
-                 record_erasure: Callable[[Profile], None], segments: SegmentStore, new_id: Callable[[], str]):
+                 record_erasure: Callable[[Profile], None], segments: SegmentStore, new_id: Callable[[], str],
+                 suppressions: SuppressionStore):
+        self.suppressions = suppressions
         self.repo = repository
         self.segments = segments
         self.new_id = new_id
@@ -203,7 +232,7 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
     async def CountSegmentMembers(self, request: pb.CountSegmentMembersRequest, context):
         workspace, segment_id = _segment_name(request.segment, "segment")
         count = await self._run(handlers.count_members, workspace, segment_id, _channel(request.channel),
-                                self.segments, self.clock)
+                                self.segments, self.clock, self.suppressions)
         response = pb.CountSegmentMembersResponse(count=count)
         response.count_time.FromDatetime(self.clock())
         return response
@@ -226,7 +255,8 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
         workspace, segment_id = _segment_name(request.parent, "parent")
         full = request.view == segment_pb2.MEMBER_VIEW_FULL
         page = await self._run(handlers.list_members, workspace, segment_id, _channel(request.channel), full,
-                               request.page_size, request.page_token, self.segments, self.clock)
+                               request.page_size, request.page_token, self.segments, self.clock,
+                               self.suppressions)
         members = []
         for member in page.members:
             if full:
@@ -235,3 +265,44 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
             else:
                 members.append(segment_pb2.SegmentMember(profile=f"workspaces/{workspace}/profiles/{member}"))
         return pb.ListSegmentMembersResponse(members=members, next_page_token=page.next_page_token)
+
+    # -- suppression ------------------------------------------------------------------------------------
+
+    async def CreateSuppression(self, request: pb.CreateSuppressionRequest, context):
+        workspace = _parent(request.parent)
+        s = request.suppression
+        kind = s.WhichOneof("subject") or ""
+        subject = getattr(s, kind) if kind else ""
+        if kind == "profile":
+            profile_workspace, subject = _profile_name(s.profile, "suppression.profile")
+            if profile_workspace != workspace:
+                raise InvalidArgument(FieldViolation("suppression.profile", f"must belong to workspace {workspace!r}"))
+        channel = None
+        if s.channel:
+            channel = Channel.from_proto(s.channel)
+            if channel is None:
+                raise InvalidArgument(FieldViolation("suppression.channel", f"one of {Channel.known_names()}"))
+        reason = _REASONS.get(s.reason)
+        expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
+        created = await self._run(handlers.create_suppression, workspace, kind, subject,
+                                  channel, reason, s.note, s.source, expire, self.suppressions, self.clock,
+                                  self.new_id)
+        return suppression_to_proto(created)
+
+    async def GetSuppression(self, request: pb.GetSuppressionRequest, context):
+        workspace, suppression_id = _named(request.name, "suppressions")
+        return suppression_to_proto(await self._run(handlers.get_suppression, workspace, suppression_id,
+                                                    self.suppressions))
+
+    async def ListSuppressions(self, request: pb.ListSuppressionsRequest, context):
+        if request.filter:
+            raise InvalidArgument(FieldViolation("filter", "suppression filters are not supported yet"))
+        page, token = await self._run(handlers.list_suppressions, _parent(request.parent), request.page_size,
+                                      request.page_token, self.suppressions)
+        return pb.ListSuppressionsResponse(suppressions=[suppression_to_proto(s) for s in page],
+                                           next_page_token=token)
+
+    async def DeleteSuppression(self, request: pb.DeleteSuppressionRequest, context):
+        workspace, suppression_id = _named(request.name, "suppressions")
+        await self._run(handlers.delete_suppression, workspace, suppression_id, self.suppressions)
+        return empty_pb2.Empty()

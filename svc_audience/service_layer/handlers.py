@@ -13,8 +13,10 @@ from svc_kit.names import RESOURCE_ID
 
 from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.suppression_store import SuppressionStore
+from svc_audience.domain.suppression import Reason, Suppression
 from svc_audience.domain.segments import Segment, compile_rule, parse_definition
-from svc_audience.domain.model import EXTERNAL_ID, Profile, ProfileData, normalise_email, validate
+from svc_audience.domain.model import EMAIL, EXTERNAL_ID, PHONE, Profile, ProfileData, normalise_email, validate
 
 Clock = Callable[[], datetime]
 UPSERT_ATTEMPTS = 3
@@ -254,13 +256,18 @@ def delete_segment(workspace: str, segment_id: str, store: SegmentStore) -> None
         raise NotFound(_segment_name(workspace, segment_id))
 
 
-def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock) -> dict:
+def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                   suppressions: SuppressionStore | None = None) -> dict:
     segment = _load_segment(store, workspace, segment_id)
-    return store.members_query(compile_rule(parse_definition(segment.definition), workspace, clock()), channel)
+    now = clock()
+    compiled = compile_rule(parse_definition(segment.definition), workspace, now)
+    not_suppressed = suppressions.exclusion(workspace, channel, now) if channel and suppressions else None
+    return store.members_query(compiled, channel, not_suppressed)
 
 
-def count_members(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock) -> int:
-    return store.count(_members_query(workspace, segment_id, channel, store, clock))
+def count_members(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                  suppressions: SuppressionStore | None = None) -> int:
+    return store.count(_members_query(workspace, segment_id, channel, store, clock, suppressions))
 
 
 def check_membership(workspace: str, segment_id: str, external_ids: list[str], store: SegmentStore,
@@ -272,11 +279,11 @@ def check_membership(workspace: str, segment_id: str, external_ids: list[str], s
 
 
 def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
-                 store: SegmentStore, clock: Clock) -> MemberPage:
+                 store: SegmentStore, clock: Clock, suppressions: SuppressionStore | None = None) -> MemberPage:
     size = pagination.page_size(page_size)
     query_key = pagination.fingerprint(workspace, segment_id, channel.value if channel else "", "members")
     position = pagination.decode_token(page_token, query_key)
-    query = _members_query(workspace, segment_id, channel, store, clock)
+    query = _members_query(workspace, segment_id, channel, store, clock, suppressions)
     rows = store.members(query, str(position[0]) if position else "", size + 1, full)
     page = rows[:size]
     token = ""
@@ -284,3 +291,54 @@ def list_members(workspace: str, segment_id: str, channel, full: bool, page_size
         last = page[-1].external_id if full else page[-1]
         token = pagination.encode_token([last], query_key)
     return MemberPage(page, token)
+
+
+# -- suppression --------------------------------------------------------------------------------------------
+
+def create_suppression(workspace: str, subject_kind: str, subject: str, channel,
+                       reason: Reason | None, note: str, source: str, expire_time: datetime | None,
+                       store: SuppressionStore, clock: Clock, new_id: Callable[[], str]) -> Suppression:
+    problems = []
+    if subject_kind == "email":
+        subject = normalise_email(subject)
+        if not EMAIL.fullmatch(subject):
+            problems.append(FieldViolation("suppression.email", f"{subject!r} is not an email address"))
+    elif subject_kind == "phone" and not PHONE.fullmatch(subject):
+        problems.append(FieldViolation("suppression.phone", f"{subject!r} is not an E.164 number"))
+    elif subject_kind == "profile" and not EXTERNAL_ID.fullmatch(subject):
+        problems.append(FieldViolation("suppression.profile", "not a profile of this workspace"))
+    elif subject_kind not in ("email", "phone", "profile"):
+        problems.append(FieldViolation("suppression", "set one of email, phone or profile"))
+    if reason is None:
+        problems.append(FieldViolation("suppression.reason", "required: UNSUBSCRIBED, BOUNCED, COMPLAINED or "
+                                                             "MANUAL"))
+    if len(note) > 1000:
+        problems.append(FieldViolation("suppression.note", "at most 1,000 characters"))
+    if problems:
+        raise InvalidArgument(problems)
+    suppression = Suppression(workspace, new_id(), subject_kind, subject, channel, reason, note,
+                              source, "", expire_time, clock())
+    store.add(suppression)
+    return suppression
+
+
+def get_suppression(workspace: str, suppression_id: str, store: SuppressionStore) -> Suppression:
+    found = store.get(workspace, suppression_id)
+    if found is None:
+        raise NotFound(f"workspaces/{workspace}/suppressions/{suppression_id}")
+    return found
+
+
+def list_suppressions(workspace: str, page_size: int, page_token: str,
+                      store: SuppressionStore) -> tuple[list[Suppression], str]:
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, "suppressions")
+    position = pagination.decode_token(page_token, query_key)
+    rows = store.list(workspace, str(position[0]) if position else "", size + 1)
+    page = rows[:size]
+    return page, pagination.encode_token([page[-1].suppression_id], query_key) if len(rows) > size else ""
+
+
+def delete_suppression(workspace: str, suppression_id: str, store: SuppressionStore) -> None:
+    if not store.remove(workspace, suppression_id):
+        raise NotFound(f"workspaces/{workspace}/suppressions/{suppression_id}")

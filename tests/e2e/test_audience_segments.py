@@ -58,3 +58,41 @@ def test_a_bad_rule_names_the_rule_and_why(running):
     not_json = running.rest.call("POST", f"/v1/workspaces/{ws}/segments",
                                  {"displayName": "Broken", "definition": "{nope"})
     assert not_json.status == 400 and "not JSON" in not_json.body["message"]
+
+
+def test_a_suppressed_member_leaves_the_channels_list(running):
+    ws = f"sup-{uuid.uuid4().hex[:8]}"
+    granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"},
+               {"channel": "CHANNEL_SMS", "status": "STATUS_GRANTED"}]
+    for i in range(3):
+        upsert(running.rest, ws, f"p{i}", {"email": f"p{i}@example.com", "phone": f"+3361234567{i}",
+                                           "consents": granted})
+    segment = running.rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=all",
+                                {"displayName": "Everyone", "definition": json.dumps(
+                                    {"attribute": "email", "op": "exists"})}).body["name"]
+
+    def listed(channel):
+        body = running.rest.call("GET", f"/v1/{segment}/members?channel={channel}").body
+        return [m["profile"].rsplit("/", 1)[1] for m in body["members"]]
+
+    assert listed("CHANNEL_EMAIL") == ["p0", "p1", "p2"]
+    bounced = running.rest.call("POST", f"/v1/workspaces/{ws}/suppressions",
+                                {"email": "P1@Example.com", "channel": "CHANNEL_EMAIL", "reason": "REASON_BOUNCED"})
+    assert bounced.status == 200, bounced.body
+    assert bounced.body["email"] == "p1@example.com"
+    assert listed("CHANNEL_EMAIL") == ["p0", "p2"]
+    assert listed("CHANNEL_SMS") == ["p0", "p1", "p2"]  # only email was suppressed
+    everywhere = running.rest.call("POST", f"/v1/workspaces/{ws}/suppressions",
+                                   {"profile": f"workspaces/{ws}/profiles/p2", "reason": "REASON_MANUAL"})
+    assert everywhere.status == 200, everywhere.body
+    assert listed("CHANNEL_SMS") == ["p0", "p1"]
+    assert running.rest.call("POST", f"/v1/{segment}:countMembers", {"channel": "CHANNEL_EMAIL"}).body["count"] == "1"
+    again = running.rest.call("POST", f"/v1/workspaces/{ws}/suppressions",
+                              {"email": "p1@example.com", "channel": "CHANNEL_EMAIL", "reason": "REASON_MANUAL"})
+    assert again.status == 409
+    bad = running.rest.call("POST", f"/v1/workspaces/{ws}/suppressions", {"email": "nope", "reason": "REASON_MANUAL"})
+    assert bad.status == 400
+    assert running.rest.call("DELETE", f"/v1/{bounced.body['name']}").status == 200
+    assert listed("CHANNEL_EMAIL") == ["p0", "p1"]
+    page = running.rest.call("GET", f"/v1/workspaces/{ws}/suppressions").body
+    assert [s.get("profile") for s in page["suppressions"]] == [f"workspaces/{ws}/profiles/p2"]
