@@ -53,10 +53,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(line)
 
 
-def _unavailable(reason: str):
+def _unavailable(server: str, reason: str):
+    """A real server that cannot be had fails the run in CI; elsewhere its tests are skipped."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
+        pytest.fail(f"{server} is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"{server} unavailable: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +68,14 @@ def postgres_server(request) -> Iterator[PostgresServer]:
         try:
             server.create_database("mkt_test_probe")
         except Exception as error:  # noqa: BLE001 - any failure means the server is out of reach
-            _unavailable(f"{POSTGRES_URL_VARIABLE}={external!r} is out of reach: {error}")
+            _unavailable("PostgreSQL", f"{POSTGRES_URL_VARIABLE}={external!r} is out of reach: {error}")
         yield server
         return
     throwaway = ThrowawayPostgres()
     try:
         throwaway.start()
     except PostgresUnavailable as error:
-        _unavailable(str(error))
+        _unavailable("PostgreSQL", str(error))
     _say(request, f"PostgreSQL started: {throwaway.url}")
     try:
         yield PostgresServer(throwaway.url)
@@ -88,12 +89,6 @@ class PulsarServer:
     admin_url: str  # http://host:port
 
 
-def _pulsar_unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Pulsar is required in CI: {reason}", pytrace=False)
-    pytest.skip(f"Pulsar unavailable: {reason}")
-
-
 def _probe_pulsar_admin(admin_url: str) -> None:
     with urllib.request.urlopen(f"{admin_url.rstrip('/')}/admin/v2/clusters", timeout=10) as response:
         response.read()
@@ -104,11 +99,11 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
     external, external_admin = os.environ.get(PULSAR_URL_VARIABLE), os.environ.get(PULSAR_ADMIN_URL_VARIABLE)
     if external or external_admin:
         if not (external and external_admin):
-            _pulsar_unavailable(f"set both {PULSAR_URL_VARIABLE} and {PULSAR_ADMIN_URL_VARIABLE}, or neither")
+            _unavailable("Pulsar", f"set both {PULSAR_URL_VARIABLE} and {PULSAR_ADMIN_URL_VARIABLE}, or neither")
         try:
             _probe_pulsar_admin(external_admin)
         except Exception as error:  # noqa: BLE001 - any failure means the broker is out of reach
-            _pulsar_unavailable(f"{PULSAR_ADMIN_URL_VARIABLE}={external_admin!r} is out of reach: {error}")
+            _unavailable("Pulsar", f"{PULSAR_ADMIN_URL_VARIABLE}={external_admin!r} is out of reach: {error}")
         yield PulsarServer(external, external_admin)
         return
     throwaway = ThrowawayPulsar()
@@ -116,7 +111,7 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
     try:
         throwaway.start()
     except PulsarUnavailable as error:
-        _pulsar_unavailable(str(error))
+        _unavailable("Pulsar", str(error))
     _say(request, f"Pulsar standalone broker {pulsar_version()} started in {time.monotonic() - started:.1f} s: "
                   f"{throwaway.service_url}, admin {throwaway.admin_url} (log {throwaway.log_path})")
     try:
@@ -139,9 +134,7 @@ def _mongo_server(request, kind: str) -> Iterator[MongoServer]:
     try:
         server.start()
     except MongoUnavailable as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the {kind} MongoDB-wire server is required in CI: {error}", pytrace=False)
-        pytest.skip(f"{kind} unavailable: {error}")
+        _unavailable(f"the {kind} MongoDB-wire server", str(error))
     _say(request, f"MongoDB-wire server {kind} started in {time.monotonic() - started:.1f} s: {server.url}")
     try:
         yield MongoServer(kind, server.url)
