@@ -71,6 +71,15 @@ class SegmentStore:
         narrowed = {"$and": [query, {"external_id": {"$in": external_ids}}]}
         return {d["external_id"] for d in self.profiles.find(narrowed, {"_id": 0, "external_id": 1})}
 
+    def stream(self, query: dict, after: str, full: bool, batch: int):
+        """Members in external id order after `after`, read in batches from one cursor."""
+        if after:
+            query = {"$and": [query, {"external_id": {"$gt": after}}]}
+        projection = {"_id": 0} if full else {"_id": 0, "external_id": 1}
+        cursor = self.profiles.find(query, projection).sort("external_id", ASCENDING).batch_size(batch)
+        for doc in cursor:
+            yield from_document(doc) if full else doc["external_id"]
+
     def members(self, query: dict, after: str, limit: int, full: bool):
         if after:
             query = {"$and": [query, {"external_id": {"$gt": after}}]}

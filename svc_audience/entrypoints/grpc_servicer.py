@@ -5,6 +5,7 @@ generated base class) until their issue lands."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -15,6 +16,7 @@ from google.protobuf import empty_pb2
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import segment_pb2, suppression_pb2
+from svc_kit import pagination
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.channels import Channel
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
@@ -69,6 +71,17 @@ def suppression_to_proto(s: Suppression) -> suppression_pb2.Suppression:
         message.create_time.FromDatetime(s.create_time)
         message.update_time.FromDatetime(s.create_time)
     return message
+
+
+def _take(iterator, count: int) -> list:
+    return list(itertools.islice(iterator, count))
+
+
+def _member(workspace: str, member, full: bool) -> segment_pb2.SegmentMember:
+    if full:
+        details = profile_to_proto(member)
+        return segment_pb2.SegmentMember(profile=details.name, details=details)
+    return segment_pb2.SegmentMember(profile=f"workspaces/{workspace}/profiles/{member}")
 
 
 def _channel(value: int) -> Channel | None:
@@ -257,14 +270,28 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
         page = await self._run(handlers.list_members, workspace, segment_id, _channel(request.channel), full,
                                request.page_size, request.page_token, self.segments, self.clock,
                                self.suppressions)
-        members = []
-        for member in page.members:
-            if full:
-                members.append(segment_pb2.SegmentMember(profile=profile_to_proto(member).name,
-                                                         details=profile_to_proto(member)))
-            else:
-                members.append(segment_pb2.SegmentMember(profile=f"workspaces/{workspace}/profiles/{member}"))
-        return pb.ListSegmentMembersResponse(members=members, next_page_token=page.next_page_token)
+        return pb.ListSegmentMembersResponse(members=[_member(workspace, m, full) for m in page.members],
+                                             next_page_token=page.next_page_token)
+
+    async def StreamSegmentMembers(self, request: pb.StreamSegmentMembersRequest, context):
+        """Members in batches from one database cursor; a resume token after each
+        batch lets a client that lost the stream carry on where it was."""
+        workspace, segment_id = _segment_name(request.parent, "parent")
+        if not 0 <= request.batch_size <= 10_000:
+            raise InvalidArgument(FieldViolation("batch_size", "from 1 to 10,000 (default 1,000)"))
+        batch_size = request.batch_size or 1000
+        full = request.view == segment_pb2.MEMBER_VIEW_FULL
+        query_key = pagination.fingerprint(workspace, segment_id, request.channel, "stream")
+        position = pagination.decode_token(request.resume_token, query_key)
+        query = await self._run(handlers.members_query, workspace, segment_id, _channel(request.channel),
+                                self.segments, self.clock, self.suppressions)
+        members = self.segments.stream(query, str(position[0]) if position else "", full, batch_size)
+        loop = asyncio.get_running_loop()
+        while batch := await loop.run_in_executor(self.executor, _take, members, batch_size):
+            last = batch[-1].external_id if full else batch[-1]
+            yield pb.StreamSegmentMembersResponse(
+                members=[_member(workspace, m, full) for m in batch],
+                resume_token=pagination.encode_token([last], query_key))
 
     # -- suppression ------------------------------------------------------------------------------------
 

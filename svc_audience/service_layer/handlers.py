@@ -278,6 +278,12 @@ def check_membership(workspace: str, segment_id: str, external_ids: list[str], s
     return {external_id: external_id in members for external_id in external_ids}
 
 
+def members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                  suppressions: SuppressionStore | None = None) -> dict:
+    """The one database query that selects the members (for streaming them)."""
+    return _members_query(workspace, segment_id, channel, store, clock, suppressions)
+
+
 def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
                  store: SegmentStore, clock: Clock, suppressions: SuppressionStore | None = None) -> MemberPage:
     size = pagination.page_size(page_size)

@@ -96,3 +96,29 @@ def test_a_suppressed_member_leaves_the_channels_list(running):
     assert listed("CHANNEL_EMAIL") == ["p0", "p1"]
     page = running.rest.call("GET", f"/v1/workspaces/{ws}/suppressions").body
     assert [s.get("profile") for s in page["suppressions"]] == [f"workspaces/{ws}/profiles/p2"]
+
+
+def test_members_stream_in_batches_and_resume(running):
+    import grpc
+
+    from marketing.audience.v1 import audience_service_pb2 as pb
+    from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
+    from marketing.common.v1 import channel_pb2
+
+    ws = f"str-{uuid.uuid4().hex[:8]}"
+    granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
+    for i in range(7):
+        upsert(running.rest, ws, f"m{i}", {"email": f"m{i}@example.com", "consents": granted if i != 3 else []})
+    name = running.rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=all", {
+        "displayName": "All", "definition": json.dumps({"attribute": "email", "op": "exists"})}).body["name"]
+    with running.channel("audience") as channel:
+        stub = pb_grpc.AudienceServiceStub(channel)
+        batches = list(stub.StreamSegmentMembers(pb.StreamSegmentMembersRequest(
+            parent=name, channel=channel_pb2.CHANNEL_EMAIL, batch_size=2), timeout=10))
+        assert [len(b.members) for b in batches] == [2, 2, 2]
+        seen = [m.profile.rsplit("/", 1)[1] for b in batches for m in b.members]
+        assert seen == ["m0", "m1", "m2", "m4", "m5", "m6"]  # m3 has no email consent
+        resumed = list(stub.StreamSegmentMembers(pb.StreamSegmentMembersRequest(
+            parent=name, channel=channel_pb2.CHANNEL_EMAIL, batch_size=2, resume_token=batches[0].resume_token),
+            timeout=10))
+        assert [m.profile.rsplit("/", 1)[1] for b in resumed for m in b.members] == seen[2:]
