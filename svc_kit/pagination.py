@@ -9,7 +9,10 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 from svc_kit.errors import FieldViolation, InvalidArgument
 
@@ -47,3 +50,16 @@ def decode_token(token: str, query: str) -> list[Any] | None:
             FieldViolation("page_token", "was issued for a different filter or parent; start again without a token")
         )
     return position
+
+
+def keyset_page(fetch: Callable[[str, int], list[T]], key: Callable[[T], str], requested_size: int, token: str,
+                *query: Any) -> tuple[list[T], str]:
+    """One page of a list ordered by a text key: `fetch(after, limit)` reads
+    `limit` rows after the key `after` ("" for the start); `query` is what the
+    token must be used with again (workspace, parent, filters)."""
+    size = page_size(requested_size)
+    query_key = fingerprint(*query)
+    position = decode_token(token, query_key)
+    rows = fetch(str(position[0]) if position else "", size + 1)
+    page = rows[:size]
+    return page, encode_token([key(page[-1])], query_key) if len(rows) > size else ""

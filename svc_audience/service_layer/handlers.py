@@ -121,13 +121,8 @@ def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository) 
 
 
 def list_profiles(workspace: str, page_size: int, page_token: str, repo: ProfileRepository) -> ProfilePage:
-    size = pagination.page_size(page_size)
-    query_key = pagination.fingerprint(workspace, "profiles")
-    position = pagination.decode_token(page_token, query_key)
-    after = str(position[0]) if position else ""
-    rows = repo.list(workspace, after, size + 1)
-    page = rows[:size]
-    token = pagination.encode_token([page[-1].external_id], query_key) if len(rows) > size else ""
+    page, token = pagination.keyset_page(lambda after, limit: repo.list(workspace, after, limit),
+                                         lambda p: p.external_id, page_size, page_token, workspace, "profiles")
     return ProfilePage(page, token)
 
 
@@ -243,12 +238,8 @@ def get_segment(workspace: str, segment_id: str, store: SegmentStore) -> Segment
 
 
 def list_segments(workspace: str, page_size: int, page_token: str, store: SegmentStore) -> tuple[list[Segment], str]:
-    size = pagination.page_size(page_size)
-    query_key = pagination.fingerprint(workspace, "segments")
-    position = pagination.decode_token(page_token, query_key)
-    rows = store.list(workspace, str(position[0]) if position else "", size + 1)
-    page = rows[:size]
-    return page, pagination.encode_token([page[-1].segment_id], query_key) if len(rows) > size else ""
+    return pagination.keyset_page(lambda after, limit: store.list(workspace, after, limit), lambda s: s.segment_id,
+                                  page_size, page_token, workspace, "segments")
 
 
 def delete_segment(workspace: str, segment_id: str, store: SegmentStore) -> None:
@@ -286,16 +277,10 @@ def members_query(workspace: str, segment_id: str, channel, store: SegmentStore,
 
 def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
                  store: SegmentStore, clock: Clock, suppressions: SuppressionStore | None = None) -> MemberPage:
-    size = pagination.page_size(page_size)
-    query_key = pagination.fingerprint(workspace, segment_id, channel.value if channel else "", "members")
-    position = pagination.decode_token(page_token, query_key)
     query = _members_query(workspace, segment_id, channel, store, clock, suppressions)
-    rows = store.members(query, str(position[0]) if position else "", size + 1, full)
-    page = rows[:size]
-    token = ""
-    if len(rows) > size:
-        last = page[-1].external_id if full else page[-1]
-        token = pagination.encode_token([last], query_key)
+    page, token = pagination.keyset_page(lambda after, limit: store.members(query, after, limit, full),
+                                         lambda m: m.external_id if full else m, page_size, page_token,
+                                         workspace, segment_id, channel.value if channel else "", "members")
     return MemberPage(page, token)
 
 
@@ -337,12 +322,8 @@ def get_suppression(workspace: str, suppression_id: str, store: SuppressionStore
 
 def list_suppressions(workspace: str, page_size: int, page_token: str,
                       store: SuppressionStore) -> tuple[list[Suppression], str]:
-    size = pagination.page_size(page_size)
-    query_key = pagination.fingerprint(workspace, "suppressions")
-    position = pagination.decode_token(page_token, query_key)
-    rows = store.list(workspace, str(position[0]) if position else "", size + 1)
-    page = rows[:size]
-    return page, pagination.encode_token([page[-1].suppression_id], query_key) if len(rows) > size else ""
+    return pagination.keyset_page(lambda after, limit: store.list(workspace, after, limit),
+                                  lambda s: s.suppression_id, page_size, page_token, workspace, "suppressions")
 
 
 def delete_suppression(workspace: str, suppression_id: str, store: SuppressionStore) -> None:
