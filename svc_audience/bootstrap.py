@@ -27,6 +27,7 @@ from svc_kit.server import Mounted, StartupError
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
 from svc_audience.service_layer import handlers
@@ -69,9 +70,10 @@ class ErasureConsumer:
     """Finishes every erasure the topic announces (the audience service's own
     included, should it have died between the event and the delete)."""
 
-    def __init__(self, bus, repository: MongoProfileRepository):
+    def __init__(self, bus, repository: MongoProfileRepository, snapshots: SnapshotStore):
         self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
         self.repository = repository
+        self.snapshots = snapshots
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -81,7 +83,7 @@ class ErasureConsumer:
             try:
                 if message.value["event_type"] == events.ERASED:
                     handlers.complete_erasure(message.value["workspace"], message.value["aggregate_id"],
-                                              self.repository)
+                                              self.repository, self.snapshots)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("erasure of %s failed; it will be retried", message.key)
                 self.consumer.nack(message)
@@ -106,9 +108,12 @@ def mount(settings: Settings) -> Mounted:
     segments.ensure_indexes()
     suppressions = SuppressionStore(database)
     suppressions.ensure_indexes()
-    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id, suppressions)
+    snapshots = SnapshotStore(database)
+    snapshots.ensure_indexes()
+    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id, suppressions,
+                                snapshots)
     stop = threading.Event()
-    erasures = ErasureConsumer(bus, repository)
+    erasures = ErasureConsumer(bus, repository, snapshots)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),
                threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True)]
     for thread in threads:

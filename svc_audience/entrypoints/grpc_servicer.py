@@ -23,6 +23,7 @@ from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.snapshot_store import Snapshot, SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.suppression import Reason, Suppression
 from svc_audience.domain.segments import Segment
@@ -51,6 +52,23 @@ def _named(value: str, collection: str, field: str = "name") -> tuple[str, str]:
 
 def _segment_name(value: str, field: str = "name") -> tuple[str, str]:
     return _named(value, "segments", field)
+
+
+def _snapshot_name(value: str, field: str = "name") -> tuple[str, str, str]:
+    segment, _, snapshot_id = value.rpartition("/snapshots/")
+    workspace, segment_id = _segment_name(segment, field)
+    if not snapshot_id or "/" in snapshot_id:
+        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `.../segments/{{segment}}/snapshots/{{id}}`"))
+    return workspace, segment_id, snapshot_id
+
+
+def snapshot_to_proto(s: Snapshot) -> segment_pb2.SegmentSnapshot:
+    message = segment_pb2.SegmentSnapshot(
+        name=f"workspaces/{s.workspace}/segments/{s.segment_id}/snapshots/{s.snapshot_id}",
+        channel=Channel(s.channel).to_proto() if s.channel else 0, campaign=s.campaign,
+        state=segment_pb2.SegmentSnapshot.STATE_READY, size=s.size, definition=s.definition)
+    message.create_time.FromDatetime(s.create_time)
+    return message
 
 
 _REASONS = {suppression_pb2.Suppression.Reason.Value(f"REASON_{r.value}"): r for r in Reason}
@@ -118,8 +136,9 @@ def _profile_name(value: str, field: str = "name") -> tuple[str, str]:
 class AudienceServicer(pb_grpc.AudienceServiceServicer):
     def __init__(self, repository: ProfileRepository, clock: handlers.Clock, executor: Executor,
                  record_erasure: Callable[[Profile], None], segments: SegmentStore, new_id: Callable[[], str],
-                 suppressions: SuppressionStore):
+                 suppressions: SuppressionStore, snapshots: SnapshotStore):
         self.suppressions = suppressions
+        self.snapshots = snapshots
         self.repo = repository
         self.segments = segments
         self.new_id = new_id
@@ -264,7 +283,11 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
 
     async def ListSegmentMembers(self, request: pb.ListSegmentMembersRequest, context):
         if "/snapshots/" in request.parent:
-            raise NotImplementedError
+            workspace, segment_id, snapshot_id = _snapshot_name(request.parent, "parent")
+            page = await self._run(handlers.list_snapshot_members, workspace, segment_id, snapshot_id,
+                                   request.page_size, request.page_token, self.snapshots)
+            return pb.ListSegmentMembersResponse(members=[_member(workspace, m, False) for m in page.members],
+                                                 next_page_token=page.next_page_token)
         workspace, segment_id = _segment_name(request.parent, "parent")
         full = request.view == segment_pb2.MEMBER_VIEW_FULL
         page = await self._run(handlers.list_members, workspace, segment_id, _channel(request.channel), full,
@@ -292,6 +315,31 @@ class AudienceServicer(pb_grpc.AudienceServiceServicer):
             yield pb.StreamSegmentMembersResponse(
                 members=[_member(workspace, m, full) for m in batch],
                 resume_token=pagination.encode_token([last], query_key))
+
+    # -- snapshots --------------------------------------------------------------------------------------
+
+    async def CreateSegmentSnapshot(self, request: pb.CreateSegmentSnapshotRequest, context):
+        workspace, segment_id = _segment_name(request.parent, "parent")
+        s = request.segment_snapshot
+        snapshot = await self._run(handlers.create_snapshot, workspace, segment_id, request.segment_snapshot_id,
+                                   _channel(s.channel), s.campaign, self.segments, self.snapshots,
+                                   self.suppressions, self.clock, self.new_id)
+        return snapshot_to_proto(snapshot)
+
+    async def GetSegmentSnapshot(self, request: pb.GetSegmentSnapshotRequest, context):
+        found = await self._run(handlers.get_snapshot, *_snapshot_name(request.name), self.snapshots)
+        return snapshot_to_proto(found)
+
+    async def ListSegmentSnapshots(self, request: pb.ListSegmentSnapshotsRequest, context):
+        workspace, segment_id = _segment_name(request.parent, "parent")
+        page, token = await self._run(handlers.list_snapshots, workspace, segment_id, request.page_size,
+                                      request.page_token, self.snapshots)
+        return pb.ListSegmentSnapshotsResponse(segment_snapshots=[snapshot_to_proto(s) for s in page],
+                                               next_page_token=token)
+
+    async def DeleteSegmentSnapshot(self, request: pb.DeleteSegmentSnapshotRequest, context):
+        await self._run(handlers.delete_snapshot, *_snapshot_name(request.name), self.snapshots)
+        return empty_pb2.Empty()
 
     # -- suppression ------------------------------------------------------------------------------------
 

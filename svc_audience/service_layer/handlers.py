@@ -13,6 +13,7 @@ from svc_kit.names import RESOURCE_ID
 
 from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.snapshot_store import Snapshot, SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.suppression import Reason, Suppression
 from svc_audience.domain.segments import Segment, compile_rule, parse_definition
@@ -115,8 +116,12 @@ def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRep
         raise NotFound(_name(workspace, external_id))
 
 
-def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository) -> bool:
-    """What a `profile_erased` event asks of this service (idempotent)."""
+def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
+                     snapshots: SnapshotStore | None = None) -> bool:
+    """What a `profile_erased` event asks of this service (idempotent): the
+    profile goes, and so does its place in every frozen snapshot."""
+    if snapshots is not None:
+        snapshots.forget(workspace, external_id)
     return repo.remove(workspace, external_id)
 
 
@@ -329,3 +334,44 @@ def list_suppressions(workspace: str, page_size: int, page_token: str,
 def delete_suppression(workspace: str, suppression_id: str, store: SuppressionStore) -> None:
     if not store.remove(workspace, suppression_id):
         raise NotFound(f"workspaces/{workspace}/suppressions/{suppression_id}")
+
+
+# -- snapshots ----------------------------------------------------------------------------------------------
+
+def create_snapshot(workspace: str, segment_id: str, snapshot_id: str, channel, campaign: str,
+                    segments: SegmentStore, snapshots: SnapshotStore, suppressions: SuppressionStore,
+                    clock: Clock, new_id: Callable[[], str]) -> Snapshot:
+    if snapshot_id and not RESOURCE_ID.fullmatch(snapshot_id):
+        raise InvalidArgument(FieldViolation("segment_snapshot_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    segment = _load_segment(segments, workspace, segment_id)
+    query = _members_query(workspace, segment_id, channel, segments, clock, suppressions)
+    snapshot = Snapshot(workspace, segment_id, snapshot_id or new_id(), channel.value if channel else "",
+                        campaign, segment.definition, 0, clock())
+    return snapshots.create(snapshot, segments.stream(query, "", False, 5000))
+
+
+def get_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> Snapshot:
+    found = snapshots.get(workspace, segment_id, snapshot_id)
+    if found is None:
+        raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
+    return found
+
+
+def list_snapshots(workspace: str, segment_id: str, page_size: int, page_token: str,
+                   snapshots: SnapshotStore) -> tuple[list[Snapshot], str]:
+    return pagination.keyset_page(lambda after, limit: snapshots.list(workspace, segment_id, after, limit),
+                                  lambda s: s.snapshot_id, page_size, page_token, workspace, segment_id, "snapshots")
+
+
+def delete_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> None:
+    if not snapshots.remove(workspace, segment_id, snapshot_id):
+        raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
+
+
+def list_snapshot_members(workspace: str, segment_id: str, snapshot_id: str, page_size: int, page_token: str,
+                          snapshots: SnapshotStore) -> MemberPage:
+    get_snapshot(workspace, segment_id, snapshot_id, snapshots)
+    page, token = pagination.keyset_page(
+        lambda after, limit: snapshots.member_ids(workspace, segment_id, snapshot_id, after, limit),
+        lambda m: m, page_size, page_token, workspace, segment_id, snapshot_id, "snapshot-members")
+    return MemberPage(page, token)

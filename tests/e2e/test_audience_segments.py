@@ -122,3 +122,37 @@ def test_members_stream_in_batches_and_resume(running):
             parent=name, channel=channel_pb2.CHANNEL_EMAIL, batch_size=2, resume_token=batches[0].resume_token),
             timeout=10))
         assert [m.profile.rsplit("/", 1)[1] for b in resumed for m in b.members] == seen[2:]
+
+
+def test_a_snapshot_keeps_its_members_until_an_erasure(running):
+    import time
+
+    ws = f"snap-{uuid.uuid4().hex[:8]}"
+    granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
+    for i in range(3):
+        upsert(running.rest, ws, f"s{i}", {"email": f"s{i}@example.com", "consents": granted,
+                                           "attributes": [{"key": "vip", "boolValue": True}]})
+    segment = running.rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=vip", {
+        "displayName": "VIP", "definition": json.dumps({"attribute": "vip", "op": "eq", "value": True})}).body["name"]
+    created = running.rest.call("POST", f"/v1/{segment}/snapshots?segmentSnapshotId=launch",
+                                {"channel": "CHANNEL_EMAIL", "campaign": f"workspaces/{ws}/campaigns/spring"})
+    assert created.status == 200, created.body
+    assert created.body["size"] == "3" and created.body["state"] == "STATE_READY"
+    snapshot = created.body["name"]
+
+    def frozen():
+        return [m["profile"].rsplit("/", 1)[1] for m in running.rest.call("GET", f"/v1/{snapshot}/members").body[
+            "members"]]
+
+    upsert(running.rest, ws, "s1", {"attributes": [{"key": "vip", "boolValue": False}]})
+    upsert(running.rest, ws, "s9", {"email": "s9@example.com", "consents": granted,
+                                    "attributes": [{"key": "vip", "boolValue": True}]})
+    assert frozen() == ["s0", "s1", "s2"]  # later changes do not alter it
+    assert running.rest.call("DELETE", f"/v1/workspaces/{ws}/profiles/s2").status == 200
+    deadline = time.monotonic() + 30
+    while frozen() != ["s0", "s1"]:  # the erasure reaches the snapshot through profile_erased
+        assert time.monotonic() < deadline, frozen()
+        time.sleep(0.1)
+    assert running.rest.call("GET", f"/v1/{segment}/snapshots").body["segmentSnapshots"][0]["name"] == snapshot
+    assert running.rest.call("DELETE", f"/v1/{snapshot}").status == 200
+    assert running.rest.call("GET", f"/v1/{snapshot}").status == 404
