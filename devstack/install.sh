@@ -53,9 +53,12 @@ if [ "$mode" = test ]; then
   # Resolves the Pulsar standalone broker's jars from Maven Central once, into a
   # cache outside the repo; instant when they are there.
   .venv/bin/python -m devstack.pulsar --install
-  # FerretDB 1.x (a MongoDB-wire server on SQLite) built once from the Go module proxy, outside the repo.
+  # FerretDB 1.x (a MongoDB-wire server on SQLite) built once from the Go module proxy, into a cache
+  # outside the repo (devstack/mongo.py); instant when that build is there. Not apt-get: Debian
+  # bookworm's golang is 1.19, and the build needs 1.24 (or 1.21+, which fetches 1.24 itself).
   if ! command -v go >/dev/null; then
-    echo "Go is missing: the FerretDB test server is built from the Go module proxy (install Go 1.21 or newer)" >&2
+    echo "Go is missing: the FerretDB test server is built with Go 1.24 or newer; install it from" \
+         "https://go.dev/dl/ (Debian's golang package is too old)" >&2
     exit 1
   fi
   .venv/bin/python -m devstack.mongo --install

@@ -8,40 +8,52 @@ In code:
     with ThrowawayMongo("ferretdb") as server:                 # or "nx"
         client = pymongo.MongoClient(server.url)               # mongodb://127.0.0.1:PORT/
 
-Two kinds, both storing their data in SQLite files in a temporary folder that is deleted when they stop,
-both listening on a free port of 127.0.0.1:
+Two kinds, both keeping their data in SQLite files in a temporary folder that is deleted when they
+stop, both on a free port of 127.0.0.1, both stopping by themselves when the process that started
+them dies (their standard input is a pipe from it; they stop when it closes):
 
 * "nx": NX-27017 0.8.1 (PyPI `nx-27017`, over `neosqlite`), a Python server from this project's
   environment. It runs the `nx-27017` console script's entry point (nx_27017.nx_27017:main) with the
-  same interpreter, because nx-27017 has no quieter flag than its default INFO, at which it logs every
-  generic command with its whole arguments: its `nx_27017` logger is set to WARNING
-  (MKT_NX_LOG_LEVEL=INFO or DEBUG brings the chatter back), its own log file goes to /dev/null and its
-  stderr to `log_path`.
-* "ferretdb": FerretDB v1.24.2 (pure Go, SQLite backend) through the tiny wrapper module in
+  same interpreter, because nx-27017 has no quieter setting than its default INFO, at which it logs
+  every generic command with all its arguments (-v only adds DEBUG): its loggers are set to WARNING
+  (MKT_NX_LOG_LEVEL=INFO or DEBUG brings the chatter back), its own log file is /dev/null, its pid
+  file is in the temporary folder (the default, /tmp/nx_27017.pid, would clash between servers) and
+  its stderr goes to `log_path`.
+* "ferretdb": FerretDB v1.24.2 (pure Go, SQLite backend) through the small wrapper module in
   devstack/ferretdb/ (main.go calls the embeddable package github.com/FerretDB/FerretDB/ferretdb;
-  `go install .../cmd/ferretdb` builds a binary that panics at start on a missing version file). It
-  is built once with `go build` (Go 1.24 or newer; Debian bookworm's golang is 1.19, too old) into
-  ~/.cache/marketing-platform/ferretdb-v1.24.2/ferretdb, or $MKT_FERRETDB_HOME/ferretdb; a digest of
-  go.mod, go.sum, main.go and the build flags kept beside it says whether it is current, so later
-  calls cost a few milliseconds and need no Go. MKT_FERRETDB_LOG_LEVEL (debug, info, warn, error;
-  default warn) sets its log level.
+  `go install .../cmd/ferretdb@v1.24.2` builds a binary that panics at start on a missing version
+  file). SQLite runs without fsync. It is built once with `go build` (Go 1.24 or newer; Debian
+  bookworm's golang is 1.19, too old) into ~/.cache/marketing-platform/ferretdb-v1.24.2/<digest>/,
+  or $MKT_FERRETDB_HOME/<digest>/, where <digest> is that of go.mod, go.sum, main.go and the build
+  flags: a current build is found with one stat (no Go needed then), and checkouts with different
+  sources never rebuild in turn. MKT_FERRETDB_LOG_LEVEL (debug, info, warn, error; default error:
+  at warn it dumps every error reply, duplicate keys included) sets its log level.
 
-Ready means: the process runs, `ping` answers and a trivial insert/find round trip (in database
-mkt_probe, dropped afterwards) works. A server that does not get there raises MongoUnavailable with
-the last lines of its log.
+Ready means: the process runs, the port accepts, `ping` answers and a trivial insert/find round trip
+(in database mkt_probe, dropped afterwards) works. A server that does not get there raises
+MongoUnavailable with the last lines of its log (the whole log is kept in
+$TMPDIR/mkt-mongo-KIND-failed-start.log).
 
-Measured on this workplace (2 vCPU, Python 3.11, pymongo 4.16, Go 1.26):
+Measured on this workplace (2 vCPUs, Python 3.11, pymongo 4.20, neosqlite 1.17.2, Go 1.26):
 
-                                      nx (NX-27017 0.8.1)     ferretdb (v1.24.2 wrapper)
-    first build (cold Go caches)      -                        81 s, of which `go mod download` ~10 s
-    rebuild check, binary current     -                        ~2 ms (digest of 3 files)
-    binary size                       -                        21.4 MB (-trimpath -s -w, no PostgreSQL)
-    start until ready                 ~0.6 s                   ~0.05 s
-    RSS after start                   ~45 MB                   ~22 MB
-    insert_many, 100,000 small docs   ~16,000 docs/s           ~23,000 docs/s
-    bulk_write, 10,000 upserts        ~4 s                     ~6 s
+                                        nx (nx-27017 0.8.1)      ferretdb (FerretDB v1.24.2)
+    first build, cold Go caches         -                        84 s (fetches 628 MB of modules,
+                                                                 fills 285 MB of build cache)
+    rebuild after editing main.go       -                        ~3 s
+    binary                              -                        21.4 MB (-trimpath -s -w, no PostgreSQL
+                                                                 backend), reproducible
+    start() until ready                 0.52-0.58 s              0.03 s
+    RSS after start                     33 MB                    20 MB
+    insert_many of 100,000 small docs   15.3 s (6,500/s)         3.2 s (31,600/s)
+    RSS after that                      162 MB                   151 MB
+    10,000 upserts in one bulk_write    2.1 s keyed by _id,      ~230 s keyed by _id (1,000: 1.8 s):
+                                        77 s keyed by fields     every query scans the collection
+    streaming 50,000 docs (projection)  2.4 s                    3.5 s
 
-What each server does not do is written down in tests/contract/test_mongo_servers.py.
+What each server gets wrong or does not do is written down in tests/contract/test_mongo_servers.py;
+the worst: FerretDB never answers an update command with 100 or more UpdateOne/ReplaceOne statements
+that match documents (bulk_write sends them all in one), and nx ignores $setOnInsert in
+find_one_and_update and does not implement $not.
 """
 
 from __future__ import annotations
@@ -68,7 +80,7 @@ HOME_VARIABLE = "MKT_FERRETDB_HOME"
 FERRETDB_LOG_LEVEL_VARIABLE = "MKT_FERRETDB_LOG_LEVEL"
 NX_LOG_LEVEL_VARIABLE = "MKT_NX_LOG_LEVEL"
 BINARY = "ferretdb"
-DIGEST = "ferretdb.digest"
+BUILD_RETENTION_DAYS = 30
 # No PostgreSQL backend (only SQLite is used): a smaller binary and a shorter build.
 BUILD_FLAGS = ["-mod=readonly", "-trimpath", "-buildvcs=false", "-tags=ferretdb_no_postgresql", "-ldflags=-s -w"]
 MIN_GO = (1, 21)  # from 1.21 on, `go` fetches the toolchain go.mod asks for (1.24) by itself
@@ -101,7 +113,10 @@ class MongoUnavailable(RuntimeError):
 
 
 def ferretdb_version() -> str:
-    go_mod = (SOURCE_DIR / "go.mod").read_text()
+    try:
+        go_mod = (SOURCE_DIR / "go.mod").read_text()
+    except OSError as error:
+        raise MongoUnavailable(f"the FerretDB wrapper's sources are missing: {error}") from None
     match = re.search(r"^\s*(?:require\s+)?github\.com/FerretDB/FerretDB\s+(v\S+)", go_mod, re.M)
     if not match:
         raise MongoUnavailable(f"no github.com/FerretDB/FerretDB requirement in {SOURCE_DIR / 'go.mod'}")
@@ -109,6 +124,7 @@ def ferretdb_version() -> str:
 
 
 def ferretdb_home() -> Path:
+    """The cache of FerretDB builds: one subfolder per digest of the wrapper's sources and build flags."""
     configured = os.environ.get(HOME_VARIABLE)
     if configured:
         return Path(configured).expanduser()
@@ -123,28 +139,30 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def _built(home: Path) -> bool:
-    try:
-        current = (home / DIGEST).read_text().strip() == _source_digest()
-    except OSError:
-        return False
-    return current and os.access(home / BINARY, os.X_OK)
+def ferretdb_binary() -> Path:
+    """Where the build of the current sources is (or will be)."""
+    return ferretdb_home() / _source_digest()[:16] / BINARY
 
 
 def ensure_installed(quiet: bool = False) -> Path:
-    """The FerretDB wrapper binary, built with Go the first time (about 1.5 minutes); instant afterwards."""
-    home = ferretdb_home()
-    if _built(home):
-        return home / BINARY
+    """The FerretDB wrapper binary, built with Go the first time (about 1.5 minutes); instant afterwards.
+
+    Builds of other sources (another checkout, an older commit) stay beside it, so two checkouts never
+    rebuild in turn nor swap the binary under each other; those unused for BUILD_RETENTION_DAYS go.
+    """
+    binary = ferretdb_binary()
+    if os.access(binary, os.X_OK):
+        _mark_used(binary.parent)
+        return binary
     go = _go()
-    home.mkdir(parents=True, exist_ok=True)
-    with _locked(home / ".lock"):
-        if _built(home):  # another process built it while this one waited
-            return home / BINARY
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(binary.parent / ".lock"):
+        if os.access(binary, os.X_OK):  # another process built it while this one waited
+            return binary
         if not quiet:
-            print(f"==> building FerretDB {ferretdb_version()} (devstack/ferretdb) with Go into {home} "
+            print(f"==> building FerretDB {ferretdb_version()} (devstack/ferretdb) with Go into {binary.parent} "
                   f"(first time only: about 1.5 minutes)", file=sys.stderr, flush=True)
-        staging = home / f"{BINARY}.partial-{os.getpid()}"
+        staging = binary.with_name(f"{BINARY}.partial-{os.getpid()}")
         env = {**os.environ, "CGO_ENABLED": "0"}
         try:
             result = subprocess.run([go, "build", *BUILD_FLAGS, "-o", str(staging), "."], cwd=SOURCE_DIR, env=env,
@@ -153,17 +171,38 @@ def ensure_installed(quiet: bool = False) -> Path:
                 output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
                 raise MongoUnavailable(f"`go build` of the FerretDB wrapper in {SOURCE_DIR} failed "
                                        f"(exit {result.returncode}):\n{output}")
-            staging.rename(home / BINARY)
-            (home / DIGEST).write_text(_source_digest() + "\n")
+            staging.rename(binary)
         finally:
             staging.unlink(missing_ok=True)
-    return home / BINARY
+    _mark_used(binary.parent)
+    _prune_old_builds(binary.parent)
+    return binary
+
+
+def _mark_used(build: Path) -> None:
+    stamp = build / ".used"
+    with contextlib.suppress(OSError):
+        if time.time() - stamp.stat().st_mtime < 86400:
+            return
+    with contextlib.suppress(OSError):
+        stamp.touch()
+
+
+def _prune_old_builds(keep: Path) -> None:
+    for build in keep.parent.iterdir():
+        if build == keep or not build.is_dir():
+            continue
+        try:
+            unused_for = time.time() - (build / ".used").stat().st_mtime
+        except OSError:
+            continue  # not a build folder, or one being made
+        if unused_for > BUILD_RETENTION_DAYS * 86400:
+            shutil.rmtree(build, ignore_errors=True)
 
 
 def _go() -> str:
     go = shutil.which("go")
-    hint = ("install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, "
-            f"too old), or point {HOME_VARIABLE} at a folder holding a built `{BINARY}`")
+    hint = "install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, too old)"
     if go is None:
         raise MongoUnavailable(f"Go is needed once, to build the FerretDB server, and `go` is not on PATH: {hint}")
     result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)

@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from marketing.audience.v1 import audience_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
-from svc_kit.clock import utcnow
+from svc_kit.clock import utcnow_ms as utcnow
 from svc_kit.events.mongo_outbox import MongoOutboxStore
 from svc_kit.events.outbox import Relay
 from svc_kit.ids import new_id

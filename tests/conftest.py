@@ -9,13 +9,22 @@ server can be had the tests are skipped with the reason, except in CI
 Pulsar: the same for the `pulsar_server` fixture, with the broker at
 MKT_TEST_PULSAR_URL (binary protocol, pulsar://host:6650) and
 MKT_TEST_PULSAR_ADMIN_URL (REST, http://host:8080) when both are set, else a
-throwaway standalone broker (devstack.pulsar.ThrowawayPulsar)."""
+throwaway standalone broker (devstack.pulsar.ThrowawayPulsar).
+
+MongoDB wire protocol: there is no mongod; `nx_server` (nx-27017 on SQLite) and
+`ferretdb_server` (FerretDB 1.x on SQLite, built once with Go) are throwaway
+servers from devstack.mongo, one each per session; `mongo_server` is each in
+turn. Unavailable servers are handled like the others (skip; fail under
+CI=true). `mongo_database_name` gives a test module a database of its own, and
+`say` adds a line (a timing, say) to the run's summary."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -150,3 +159,31 @@ def nx_server(request) -> Iterator[MongoServer]:
 @pytest.fixture(scope="session")
 def ferretdb_server(request) -> Iterator[MongoServer]:
     yield from _mongo_server(request, "ferretdb")
+
+
+MONGO_KINDS = ("nx", "ferretdb")
+
+
+@pytest.fixture(scope="session", params=MONGO_KINDS)
+def mongo_server(request) -> MongoServer:
+    """Each MongoDB-wire server in turn: a test taking this fixture runs once on each."""
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+def fresh_database_name(request) -> str:
+    """A database name no other test module (nor an earlier run) uses: t_<module>_<8 hex digits>.
+
+    It fits both servers' rules (FerretDB: [a-zA-Z0-9_-], at most 63 characters)."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return f"t_{re.sub(r'[^a-z0-9_]', '_', module.lower())[:40]}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def mongo_database_name(request) -> str:
+    return fresh_database_name(request)
+
+
+@pytest.fixture
+def say(request):
+    """say(line): the line is printed in the run's summary, under the servers."""
+    return lambda line: _say(request, line)

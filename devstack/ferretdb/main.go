@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -96,6 +97,14 @@ func run(listen, dataDir, logLevel string, fsync, stdinEOFStops bool) error {
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
+
+	// Run waits for every connection to finish; a stuck one must not keep a stopped server alive.
+	go func() {
+		<-ctx.Done()
+		time.Sleep(5 * time.Second)
+		fmt.Fprintln(os.Stderr, "ferretdb-wrapper: connections still busy 5 s after the stop request; exiting")
+		os.Exit(1)
+	}()
 
 	// MongoDBURI waits until the listener is bound (ferretdb.New has bound it already).
 	fmt.Fprintf(os.Stderr, "ferretdb-wrapper: FerretDB (sqlite, %s) listening on %s\n", uri, f.MongoDBURI())

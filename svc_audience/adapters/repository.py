@@ -18,6 +18,7 @@ from svc_kit.errors import Aborted, AlreadyExists
 from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, Profile
 
 PROFILES = "profiles"
+BULK_CHUNK = 90
 
 
 class ProfileRepository(abc.ABC):
@@ -147,9 +148,15 @@ class MongoProfileRepository(ProfileRepository):
         return {doc["external_id"]: from_document(doc) for doc in cursor}
 
     def save_many(self, changes: list[tuple[Profile, int]]) -> set[str]:
-        """One bulk write: inserts for new profiles, version-guarded replaces for the rest."""
-        if not changes:
-            return set()
+        """Bulk writes of at most BULK_CHUNK operations (FerretDB 1.24 never
+        answers an update command in which 100 or more statements match):
+        inserts for new profiles, version-guarded replaces for the rest."""
+        conflicts: set[str] = set()
+        for start in range(0, len(changes), BULK_CHUNK):
+            conflicts |= self._save_chunk(changes[start:start + BULK_CHUNK])
+        return conflicts
+
+    def _save_chunk(self, changes: list[tuple[Profile, int]]) -> set[str]:
         operations = [
             InsertOne(to_document(p)) if expected == 0 else
             ReplaceOne({"workspace": p.workspace, "external_id": p.external_id, "version": expected},
@@ -158,17 +165,16 @@ class MongoProfileRepository(ProfileRepository):
         ]
         conflicts: set[str] = set()
         try:
-            result = self.profiles.bulk_write(operations, ordered=False)
-            matched = result.matched_count
+            self.profiles.bulk_write(operations, ordered=False)
         except BulkWriteError as error:
             for failure in error.details.get("writeErrors", []):
                 conflicts.add(changes[failure["index"]][0].external_id)
-            matched = error.details.get("nMatched", 0)
-        replaces = [p for p, expected in changes if expected != 0]
-        if matched < len(replaces):  # a replace whose version moved matches nothing: find which
-            stored = self.get_many(replaces[0].workspace, [p.external_id for p in replaces])
-            conflicts |= {p.external_id for p in replaces
-                          if stored.get(p.external_id) is None or stored[p.external_id].version != p.version}
+        # Read back what was written rather than trust matched counts (nx-27017
+        # reports them wrongly): a replace another writer beat left other content.
+        replaced = {p.external_id: p for p, expected in changes if expected != 0}
+        if replaced:
+            stored = self.get_many(changes[0][0].workspace, list(replaced))
+            conflicts |= {i for i, p in replaced.items() if stored.get(i) != p}
         return conflicts
 
     def remove(self, workspace: str, external_id: str) -> bool:

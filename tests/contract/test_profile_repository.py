@@ -26,7 +26,8 @@ def repo(request):
         yield FakeProfileRepository()
         return
     server = request.getfixturevalue(f"{request.param}_server")
-    client = MongoClient(server.url, tz_aware=True)
+    # A socket timeout turns a server that never answers into a failure, not a stuck run.
+    client = MongoClient(server.url, tz_aware=True, socketTimeoutMS=60_000)
     database = client[f"contract_{uuid.uuid4().hex[:10]}"]
     ensure_indexes(database)
     yield MongoProfileRepository(database)
@@ -82,6 +83,17 @@ def test_save_at_version_zero_creates_once(repo):
     repo.save(profile, expected_version=0)
     with pytest.raises(Aborted):
         repo.save(profile, expected_version=0)
+
+
+def test_save_many_updates_hundreds_of_existing_profiles_and_reports_conflicts(repo):
+    profiles = [Profile("acme", f"b-{i:03d}").merged(ProfileData(attributes={"n": i}), (), T0) for i in range(150)]
+    assert repo.save_many([(p, 0) for p in profiles]) == set()
+    changed = [p.merged(ProfileData(attributes={"n": p.attributes["n"] + 1000}), (), T0) for p in profiles]
+    repo.save(profiles[7].merged(ProfileData(locale="fr-FR"), (), T0), expected_version=1)  # someone else first
+    assert repo.save_many([(p, 1) for p in changed]) == {"b-007"}
+    stored = repo.get_many("acme", [p.external_id for p in profiles])
+    assert len(stored) == 150
+    assert stored["b-149"].attributes["n"] == 1149 and stored["b-007"].locale == "fr-FR"
 
 
 def test_remove_and_list(repo):
