@@ -73,6 +73,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from devstack.processes import free_port, interrupt, tail
+
 KINDS = ("nx", "ferretdb")
 SOURCE_DIR = Path(__file__).resolve().parent / "ferretdb"
 GO_SOURCES = ("go.mod", "go.sum", "main.go")
@@ -230,20 +232,6 @@ def _locked(path: Path):
 # -- the server ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 25, width: int = 400) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return ""
-    return "\n".join(line if len(line) <= width else line[:width] + " ..." for line in text)
-
-
 def server_url(port: int, host: str = "127.0.0.1") -> str:
     return f"mongodb://{host}:{port}/"
 
@@ -291,13 +279,13 @@ class ThrowawayMongo:
         (self.folder / "data").mkdir()
         try:
             for attempt in range(START_ATTEMPTS):
-                port = _free_port()
+                port = free_port()
                 began = time.monotonic()
                 self._launch(command, port)
                 try:
                     self._wait_until_ready(port)
                 except MongoUnavailable:
-                    log = _tail(self.log_path, 200).lower()
+                    log = tail(self.log_path, 200).lower()
                     self._kill()
                     # Another process may have taken the port between the probe and the bind: try another.
                     if "address already in use" in log and attempt < START_ATTEMPTS - 1:
@@ -372,7 +360,7 @@ class ThrowawayMongo:
                 code = self.process.poll()
                 if code is not None:
                     raise MongoUnavailable(f"the {self.kind} server exited with code {code} while starting; "
-                                           f"the last lines of its log:\n{_tail(self.log_path)}")
+                                           f"the last lines of its log:\n{tail(self.log_path)}")
                 if client is None:
                     # A plain connect first: a client made before the server listens retries only every 0.5 s.
                     try:
@@ -399,7 +387,7 @@ class ThrowawayMongo:
             if client is not None:
                 client.close()
         raise MongoUnavailable(f"the {self.kind} server was not ready after {self.ready_timeout:.0f} s ({last}); "
-                               f"the last lines of its log:\n{_tail(self.log_path)}")
+                               f"the last lines of its log:\n{tail(self.log_path)}")
 
     def _kill(self, graceful: bool = False) -> None:
         process, self.process = self.process, None
@@ -422,10 +410,6 @@ class ThrowawayMongo:
             self.folder = None
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"], *[[kind] for kind in KINDS]):
@@ -444,14 +428,14 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
     # a shell may have ignored SIGINT).
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, interrupt)
     try:
         print(server.url, flush=True)
         print(f"{kind} server ready in {server.startup_seconds:.2f} s; log in {server.log_path}; "
               f"Ctrl-C stops it and deletes its data", file=sys.stderr, flush=True)
         while server.running:
             time.sleep(1)
-        print(f"the server stopped by itself; last lines of its log:\n{_tail(server.log_path)}", file=sys.stderr)
+        print(f"the server stopped by itself; last lines of its log:\n{tail(server.log_path)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

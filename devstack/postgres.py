@@ -20,12 +20,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from devstack.processes import free_port, interrupt, tail
 
 DEFAULT_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 BIN_DIR_VARIABLE = "MKT_POSTGRES_BIN"
@@ -37,19 +38,6 @@ DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 class PostgresUnavailable(RuntimeError):
     """The throwaway server cannot be started here; the message says why and what to do."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _traversable_by_others(folder: Path) -> bool:
@@ -124,7 +112,7 @@ class ThrowawayPostgres:
             self._run([*runner, str(initdb), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                        "--locale=C.UTF-8", "--no-sync"], "initdb")
             for attempt in range(START_ATTEMPTS):
-                port = self.requested_port or _free_port()
+                port = self.requested_port or free_port()
                 options = f"-p {port} -c listen_addresses=127.0.0.1 -k {sockets} -c fsync=off"
                 result = subprocess.run(
                     [*runner, str(pg_ctl), "-D", str(data), "-l", str(log), "-w", "-t", "30", "-o", options,
@@ -137,7 +125,7 @@ class ThrowawayPostgres:
                 if self.requested_port or attempt == START_ATTEMPTS - 1:
                     raise PostgresUnavailable(
                         f"pg_ctl start failed (exit {result.returncode}): "
-                        f"{(result.stderr or result.stdout).strip()}\n{_tail(log)}")
+                        f"{(result.stderr or result.stdout).strip()}\n{tail(log)}")
         except BaseException:
             if (data / "postmaster.pid").exists():  # started, but not ready in time
                 self._pg_stop(runner, pg_ctl, data)
@@ -224,10 +212,6 @@ class ThrowawayPostgres:
             self.folder = None
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     try:
         server = ThrowawayPostgres().start()
@@ -237,7 +221,7 @@ def main() -> int:
     # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
     # a shell may have ignored SIGINT).
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, interrupt)
     try:
         print(server.url, flush=True)
         print(f"data in {server.folder}; Ctrl-C stops the server and deletes it", file=sys.stderr, flush=True)

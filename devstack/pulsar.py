@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from devstack.processes import free_port, interrupt, tail
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pulsar"
 POM = SOURCE_DIR / "pom.xml"
@@ -248,20 +249,6 @@ def _java() -> tuple[str, str]:
 # -- the broker ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 25, width: int = 400) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return ""
-    return "\n".join(line if len(line) <= width else line[:width] + " ..." for line in text)
-
-
 def _http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, method=method)
     if body is not None:
@@ -329,14 +316,14 @@ class ThrowawayPulsar:
         self.folder = Path(tempfile.mkdtemp(prefix="mkt-pulsar-"))
         try:
             for attempt in range(START_ATTEMPTS):
-                broker_port, web_port = _free_port(), _free_port()
+                broker_port, web_port = free_port(), free_port()
                 while web_port == broker_port:
-                    web_port = _free_port()
+                    web_port = free_port()
                 self._launch([java, *JVM_OPTIONS, *class_data], lib, broker_port, web_port)
                 try:
                     self._wait_until_ready(web_port)
                 except PulsarUnavailable:
-                    log = _tail(self.log_path, 200)
+                    log = tail(self.log_path, 200)
                     self._kill()
                     # Another process may have taken a port between the probe and the bind: try others.
                     if "Address already in use" in log and attempt < START_ATTEMPTS - 1:
@@ -424,7 +411,7 @@ class ThrowawayPulsar:
             code = self.process.poll()
             if code is not None:
                 raise PulsarUnavailable(f"the Pulsar broker exited with code {code} while starting; "
-                                        f"the last lines of its log:\n{_tail(self.log_path)}")
+                                        f"the last lines of its log:\n{tail(self.log_path)}")
             try:
                 if not healthy:
                     status, body = _http("GET", base + "/admin/v2/brokers/health")
@@ -445,7 +432,7 @@ class ThrowawayPulsar:
                 last = f"{type(error).__name__}: {error}"
             time.sleep(0.2)
         raise PulsarUnavailable(f"the Pulsar broker was not ready after {self.ready_timeout:.0f} s ({last}); "
-                                f"the last lines of its log:\n{_tail(self.log_path)}")
+                                f"the last lines of its log:\n{tail(self.log_path)}")
 
     def _kill(self, graceful: bool = False) -> None:
         process, self.process = self.process, None
@@ -468,10 +455,6 @@ class ThrowawayPulsar:
             self.folder = None
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"]):
@@ -488,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
     # a shell may have ignored SIGINT).
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, interrupt)
     try:
         print(f"service URL: {broker.service_url}", flush=True)
         print(f"admin URL:   {broker.admin_url}", flush=True)
@@ -496,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
               f"Ctrl-C stops the broker and deletes its data", file=sys.stderr, flush=True)
         while broker.running:
             time.sleep(1)
-        print(f"the broker stopped by itself; last lines of its log:\n{_tail(broker.log_path)}", file=sys.stderr)
+        print(f"the broker stopped by itself; last lines of its log:\n{tail(broker.log_path)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
