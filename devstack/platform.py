@@ -87,7 +87,8 @@ class Platform:
         self.mongo_port = EnvReader(self.env).port("MKT_MONGO_PORT", EMBEDDED_MONGO_PORT)
         # The embedded MongoDB-wire server of the audience service (nx-27017, from PyPI).
         mongo = Child("mongo", [str(Path(python).parent / "nx-27017"), "--data-dir", str(state_dir / "mongo"),
-                               "--host", "127.0.0.1", "-p", str(self.mongo_port)], logs / "mongo.log",
+                               "--host", "127.0.0.1", "-p", str(self.mongo_port),
+                               "--pid-file", str(state_dir / "mongo" / "nx.pid")], logs / "mongo.log",
                       {"MongoDB wire": self.mongo_port})
         self.children: list[Child] = [mongo] + [
             Child(spec.name, [python, "-m", spec.package], logs / f"{spec.name}.log",
