@@ -94,9 +94,11 @@ class FailedPrecondition(ServiceError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "INVALID_STATE"
 
-    def __init__(self, message: str, violations: list[FieldViolation] | None = None, **kw):
+    def __init__(self, message: str, violations: list[FieldViolation] | None = None,
+                 violation_type: str = "STATE", **kw):
         super().__init__(message, **kw)
         self.violations = violations or []
+        self.violation_type = violation_type  # PreconditionFailure's type, e.g. LAUNCH_READINESS
 
     def details(self) -> list:
         extra = []
@@ -105,7 +107,7 @@ class FailedPrecondition(ServiceError):
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type="LAUNCH_READINESS", subject=v.field, description=v.description
+                            type=self.violation_type, subject=v.field, description=v.description
                         )
                         for v in self.violations
                     ]

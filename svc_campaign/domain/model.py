@@ -236,7 +236,8 @@ class Campaign:
         missing = self.launch_readiness(data, now)
         if missing:
             details = "; ".join(f"{m.field}: {m.description}" for m in missing)
-            raise FailedPrecondition(f"{why}: {details}", missing, metadata={"state": self.state.value})
+            raise FailedPrecondition(f"{why}: {details}", missing, violation_type="LAUNCH_READINESS",
+                                     metadata={"state": self.state.value})
 
     def _emit(self, event_type: str, now: datetime, data: dict[str, Any]) -> None:
         event = CampaignEvent(new_id(), event_type, self.workspace, self.id, self.version + 1, now, data)

@@ -113,6 +113,9 @@ def test_wrong_state_transitions_answer_400_naming_the_state(running):
     assert scheduled.status == 400
     assert "DRAFT" in scheduled.body["details"][0]["metadata"]["state"]
     assert "target_segments" in scheduled.body["message"]
+    failure = next(d for d in scheduled.body["details"] if d["@type"].endswith("PreconditionFailure"))
+    assert {v["type"] for v in failure["violations"]} == {"LAUNCH_READINESS"}
+    assert "campaign.target_segments" in {v["subject"] for v in failure["violations"]}
 
 
 def test_full_lifecycle_through_rest(running):
