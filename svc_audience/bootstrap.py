@@ -29,8 +29,9 @@ from svc_audience.adapters.repository import MongoProfileRepository, ensure_inde
 from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
+from svc_audience.entrypoints.common import Dependencies
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
-from svc_audience.service_layer import handlers
+from svc_audience.service_layer import profiles as handlers
 
 log = logging.getLogger("svc_audience")
 EMBEDDED_MONGO_PORT = 27027
@@ -110,8 +111,8 @@ def mount(settings: Settings) -> Mounted:
     suppressions.ensure_indexes()
     snapshots = SnapshotStore(database)
     snapshots.ensure_indexes()
-    servicer = AudienceServicer(repository, utcnow, executor, record_erasure, segments, new_id, suppressions,
-                                snapshots)
+    servicer = AudienceServicer(Dependencies(repository, segments, suppressions, snapshots, utcnow, new_id, executor,
+                                             record_erasure))
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository, snapshots)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, update
 from svc_kit.db import make_engine
 
 from svc_campaign import migrate, replay
-from svc_campaign.adapters.tables import campaign_labels, campaigns, metadata
+from svc_campaign.adapters.tables import campaign_labels, campaigns
 from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.service_layer import handlers

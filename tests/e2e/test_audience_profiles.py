@@ -32,7 +32,7 @@ def test_upsert_merges_and_get_reads_back(running):
     assert profile["email"] == "ann@example.com" and profile["phone"] == "+33612345678"
     assert {a["key"] for a in profile["attributes"]} == {"ltv", "plan", "visits"}
     assert profile["consents"][0]["status"] == "STATUS_GRANTED"
-    assert running.rest.call("GET", f"/v1/workspaces/other/profiles/u-1").status == 404
+    assert running.rest.call("GET", "/v1/workspaces/other/profiles/u-1").status == 404
 
 
 def test_bad_email_phone_and_attribute_types_name_the_field(running):

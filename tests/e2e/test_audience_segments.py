@@ -42,7 +42,7 @@ def test_a_segment_counts_checks_and_lists_its_members(running):
     assert [m["profile"].rsplit("/", 1)[1] for m in rest["members"]] == ["c"]
     email = running.rest.call("GET", f"/v1/{name}/members?channel=CHANNEL_EMAIL&view=MEMBER_VIEW_FULL").body
     assert [m["details"]["email"] for m in email["members"]] == ["a@example.com"]
-    assert running.rest.call("GET", f"/v1/workspaces/other/segments/big-spenders").status == 404
+    assert running.rest.call("GET", "/v1/workspaces/other/segments/big-spenders").status == 404
     assert running.rest.call("DELETE", f"/v1/{name}").status == 200
 
 
@@ -99,7 +99,6 @@ def test_a_suppressed_member_leaves_the_channels_list(running):
 
 
 def test_members_stream_in_batches_and_resume(running):
-    import grpc
 
     from marketing.audience.v1 import audience_service_pb2 as pb
     from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc

@@ -10,7 +10,7 @@ from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, AlreadyExists, InvalidArgument, NotFound
 
 from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, ProfileData
-from svc_audience.service_layer import handlers
+from svc_audience.service_layer import profiles as handlers
 from tests.fakes_audience import FakeProfileRepository
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -1,0 +1,144 @@
+"""Segment use cases: definitions, membership (counted, checked, listed or
+streamed by one database query) and frozen snapshots for launches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from svc_kit import pagination
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit.names import RESOURCE_ID
+
+from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.adapters.snapshot_store import Snapshot, SnapshotStore
+from svc_audience.adapters.suppression_store import SuppressionStore
+from svc_audience.domain.segments import Segment, compile_rule, parse_definition
+from svc_audience.service_layer.profiles import Clock
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list  # external ids, or profiles with full details
+    next_page_token: str
+
+
+def _segment_name(workspace: str, segment_id: str) -> str:
+    return f"workspaces/{workspace}/segments/{segment_id}"
+
+
+def _load_segment(store: SegmentStore, workspace: str, segment_id: str) -> Segment:
+    segment = store.get(workspace, segment_id)
+    if segment is None:
+        raise NotFound(_segment_name(workspace, segment_id))
+    return segment
+
+
+def create_segment(workspace: str, segment_id: str, display_name: str, description: str, definition: str,
+                   labels: dict[str, str], store: SegmentStore, clock: Clock, new_id: Callable[[], str],
+                   validate_only: bool = False) -> Segment:
+    problems = []
+    if segment_id and not RESOURCE_ID.fullmatch(segment_id):
+        problems.append(FieldViolation("segment_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    if not display_name.strip() or len(display_name) > 200:
+        problems.append(FieldViolation("segment.display_name", "required, at most 200 characters"))
+    if problems:
+        raise InvalidArgument(problems)
+    now = clock()
+    compile_rule(parse_definition(definition), workspace, now)  # refuses a bad rule, naming it
+    segment = Segment(workspace, segment_id or new_id(), display_name, definition, description, dict(labels),
+                      now, now)
+    if not validate_only:
+        store.add(segment)
+    return segment
+
+
+def get_segment(workspace: str, segment_id: str, store: SegmentStore) -> Segment:
+    return _load_segment(store, workspace, segment_id)
+
+
+def list_segments(workspace: str, page_size: int, page_token: str, store: SegmentStore) -> tuple[list[Segment], str]:
+    return pagination.keyset_page(lambda after, limit: store.list(workspace, after, limit), lambda s: s.segment_id,
+                                  page_size, page_token, workspace, "segments")
+
+
+def delete_segment(workspace: str, segment_id: str, store: SegmentStore) -> None:
+    if not store.remove(workspace, segment_id):
+        raise NotFound(_segment_name(workspace, segment_id))
+
+
+def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                   suppressions: SuppressionStore | None = None) -> dict:
+    segment = _load_segment(store, workspace, segment_id)
+    now = clock()
+    compiled = compile_rule(parse_definition(segment.definition), workspace, now)
+    not_suppressed = suppressions.exclusion(workspace, channel, now) if channel and suppressions else None
+    return store.members_query(compiled, channel, not_suppressed)
+
+
+def count_members(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                  suppressions: SuppressionStore | None = None) -> int:
+    return store.count(_members_query(workspace, segment_id, channel, store, clock, suppressions))
+
+
+def check_membership(workspace: str, segment_id: str, external_ids: list[str], store: SegmentStore,
+                     clock: Clock) -> dict[str, bool]:
+    if not 0 < len(external_ids) <= 1000:
+        raise InvalidArgument(FieldViolation("profiles", "give 1 to 1,000 profiles"))
+    members = store.which(_members_query(workspace, segment_id, None, store, clock), external_ids)
+    return {external_id: external_id in members for external_id in external_ids}
+
+
+def members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
+                  suppressions: SuppressionStore | None = None) -> dict:
+    """The one database query that selects the members (for streaming them)."""
+    return _members_query(workspace, segment_id, channel, store, clock, suppressions)
+
+
+def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
+                 store: SegmentStore, clock: Clock, suppressions: SuppressionStore | None = None) -> MemberPage:
+    query = _members_query(workspace, segment_id, channel, store, clock, suppressions)
+    page, token = pagination.keyset_page(lambda after, limit: store.members(query, after, limit, full),
+                                         lambda m: m.external_id if full else m, page_size, page_token,
+                                         workspace, segment_id, channel.value if channel else "", "members")
+    return MemberPage(page, token)
+
+
+
+def create_snapshot(workspace: str, segment_id: str, snapshot_id: str, channel, campaign: str,
+                    segments: SegmentStore, snapshots: SnapshotStore, suppressions: SuppressionStore,
+                    clock: Clock, new_id: Callable[[], str]) -> Snapshot:
+    if snapshot_id and not RESOURCE_ID.fullmatch(snapshot_id):
+        raise InvalidArgument(FieldViolation("segment_snapshot_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    segment = _load_segment(segments, workspace, segment_id)
+    query = _members_query(workspace, segment_id, channel, segments, clock, suppressions)
+    snapshot = Snapshot(workspace, segment_id, snapshot_id or new_id(), channel.value if channel else "",
+                        campaign, segment.definition, 0, clock())
+    return snapshots.create(snapshot, segments.stream(query, "", False, 5000))
+
+
+def get_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> Snapshot:
+    found = snapshots.get(workspace, segment_id, snapshot_id)
+    if found is None:
+        raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
+    return found
+
+
+def list_snapshots(workspace: str, segment_id: str, page_size: int, page_token: str,
+                   snapshots: SnapshotStore) -> tuple[list[Snapshot], str]:
+    return pagination.keyset_page(lambda after, limit: snapshots.list(workspace, segment_id, after, limit),
+                                  lambda s: s.snapshot_id, page_size, page_token, workspace, segment_id, "snapshots")
+
+
+def delete_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> None:
+    if not snapshots.remove(workspace, segment_id, snapshot_id):
+        raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
+
+
+def list_snapshot_members(workspace: str, segment_id: str, snapshot_id: str, page_size: int, page_token: str,
+                          snapshots: SnapshotStore) -> MemberPage:
+    get_snapshot(workspace, segment_id, snapshot_id, snapshots)
+    page, token = pagination.keyset_page(
+        lambda after, limit: snapshots.member_ids(workspace, segment_id, snapshot_id, after, limit),
+        lambda m: m, page_size, page_token, workspace, segment_id, snapshot_id, "snapshot-members")
+    return MemberPage(page, token)
