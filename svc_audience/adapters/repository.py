@@ -18,6 +18,7 @@ from svc_kit.errors import Aborted, AlreadyExists
 from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, Profile
 
 PROFILES = "profiles"
+STALE = "stale"  # document field: memberships not yet brought up to date
 BULK_CHUNK = 90
 
 
@@ -81,6 +82,12 @@ def to_document(profile: Profile) -> dict[str, Any]:
         "create_time": profile.create_time,
         "update_time": profile.update_time,
         "version": profile.version,
+        "behaviour": profile.behaviour,
+        "seen_events": list(profile.seen_events),
+        "scores": profile.scores,
+        # Every write marks the profile for segment upkeep, in the same atomic
+        # write; the upkeep worker clears the mark once memberships follow.
+        STALE: True,
     }
 
 
@@ -101,6 +108,9 @@ def from_document(doc: dict[str, Any]) -> Profile:
         create_time=_utc(doc.get("create_time")),
         update_time=_utc(doc.get("update_time")),
         version=doc.get("version", 0),
+        behaviour=doc.get("behaviour") or {},
+        seen_events=tuple(doc.get("seen_events") or ()),
+        scores=doc.get("scores") or {},
     )
 
 

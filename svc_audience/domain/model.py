@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Union
+from typing import Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from svc_kit.channels import Channel
@@ -97,6 +97,12 @@ class Profile:
     create_time: datetime | None = None
     update_time: datetime | None = None
     version: int = 0
+    # Tracked behaviour, kept by the service (not writable through the API):
+    # event name -> {"count": all time, "last": ms, "recent": newest-first ms}.
+    behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seen_events: tuple[str, ...] = ()  # ids of the last tracked events applied, for idempotency
+    # Lookalike id -> this profile's score in [0, 1], written when a lookalike is fitted.
+    scores: dict[str, float] = field(default_factory=dict)
 
     @property
     def etag(self) -> str:
