@@ -65,6 +65,20 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+def behaviour_document(entry: dict[str, Any]) -> dict[str, Any]:
+    """The newest times go in as fields n1, n2, ... rather than an array:
+    nx-27017 cannot query an array element by position, and "at least N
+    times since T" is the query `nth.nN >= T`."""
+    return {"count": entry["count"], "last": entry["last"],
+            "nth": {f"n{i}": t for i, t in enumerate(entry["recent"], start=1)}}
+
+
+def behaviour_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    nth = doc.get("nth") or {}
+    return {"count": doc["count"], "last": doc["last"],
+            "recent": [nth[f"n{i}"] for i in range(1, len(nth) + 1)]}
+
+
 def to_document(profile: Profile) -> dict[str, Any]:
     return {
         "workspace": profile.workspace,
@@ -82,7 +96,7 @@ def to_document(profile: Profile) -> dict[str, Any]:
         "create_time": profile.create_time,
         "update_time": profile.update_time,
         "version": profile.version,
-        "behaviour": profile.behaviour,
+        "behaviour": {name: behaviour_document(entry) for name, entry in profile.behaviour.items()},
         "seen_events": list(profile.seen_events),
         "scores": profile.scores,
         # Every write marks the profile for segment upkeep, in the same atomic
@@ -108,7 +122,7 @@ def from_document(doc: dict[str, Any]) -> Profile:
         create_time=_utc(doc.get("create_time")),
         update_time=_utc(doc.get("update_time")),
         version=doc.get("version", 0),
-        behaviour=doc.get("behaviour") or {},
+        behaviour={name: behaviour_entry(entry) for name, entry in (doc.get("behaviour") or {}).items()},
         seen_events=tuple(doc.get("seen_events") or ()),
         scores=doc.get("scores") or {},
     )

@@ -21,7 +21,10 @@ SEGMENTS = "segments"
 REACHABLE: dict[Channel, dict[str, Any]] = {
     Channel.EMAIL: {"email": {"$gt": ""}, "consents.EMAIL.status": "GRANTED"},
     Channel.SMS: {"phone": {"$gt": ""}, "consents.SMS.status": "GRANTED"},
-    Channel.PUSH: {"device_tokens.0": {"$exists": True}, "consents.PUSH.status": "GRANTED"},
+    # Both spellings of "has a device token": nx-27017 only understands
+    # $elemMatch on arrays, FerretDB 1.24 only the dotted path.
+    Channel.PUSH: {"$or": [{"device_tokens": {"$elemMatch": {"token": {"$gt": ""}}}},
+                           {"device_tokens.token": {"$gt": ""}}], "consents.PUSH.status": "GRANTED"},
     Channel.IN_APP: {"consents.IN_APP.status": "GRANTED"},
 }
 

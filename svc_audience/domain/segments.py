@@ -9,6 +9,8 @@ A definition is JSON:
     {"attribute": "last_order", "op": "within_last_days", "value": 7}
     {"attribute": "birthday", "op": "gte", "value": {"timestamp": "1990-01-01T00:00:00Z"}}
     {"consent": "email", "status": "granted"}
+    {"event": "cart_abandoned", "min_count": 2, "within_days": 7}
+    {"event": "purchase", "max_count": 0, "within_days": 30}
 
 `attribute` names a custom attribute or one of the profile's own fields (email,
 phone, locale, time_zone). Operators: eq, ne, gt, gte, lt, lte, between, in,
@@ -17,9 +19,13 @@ starts_with, exists, not_exists, within_last_days, within_next_days. `ne` and
 `not_in` match only profiles that have the attribute. Validation names the
 rule by its path (`definition.and[1].op`) and says why.
 
+An event condition counts tracked behaviour: at least `min_count` (default 1)
+and at most `max_count` times, in the last `within_days` days or ever. A
+window looks at the newest RECENT_KEPT occurrences, so a windowed min_count
+is at most that.
+
 The compiled query runs in the database (find/count); nothing here scans
-profiles. Event conditions ("performed X at least N times in the last D days")
-come with tracked behaviour events and are refused until then."""
+profiles."""
 
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from typing import Any
 
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
+
+from svc_audience.domain.behaviour import EVENT_NAME, RECENT_KEPT
 
 PROFILE_FIELDS = ("email", "phone", "locale", "time_zone")
 COMPARISONS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
@@ -73,9 +81,8 @@ class _Compiler:
         if "attribute" in rule:
             return self.attribute(rule, at)
         if "event" in rule:
-            return self.fail(at, "event conditions need tracked behaviour events, which this release does not "
-                                 "keep yet")
-        return self.fail(at, "expected and, or, not, attribute or consent")
+            return self.event(rule, at)
+        return self.fail(at, "expected and, or, not, attribute, consent or event")
 
     def combine(self, combinator: str, rule: dict, at: str, depth: int) -> dict:
         parts = rule[combinator]
@@ -96,6 +103,43 @@ class _Compiler:
         if status == "unknown":
             return {f"consents.{channel}.status": {"$in": [None, "UNKNOWN"]}}
         return {f"consents.{channel}.status": status.upper()}
+
+    def event(self, rule: dict, at: str) -> dict:
+        name = rule["event"]
+        unknown = sorted(set(rule) - {"event", "min_count", "max_count", "within_days"})
+        if unknown:
+            return self.fail(at, f"unknown field {unknown[0]!r}; an event condition has event, min_count, "
+                                 "max_count and within_days")
+        if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
+            return self.fail(f"{at}.event", f"{name!r} is not an event name [A-Za-z][A-Za-z0-9_:-]*")
+        numbers = {}
+        for key, low, high in (("min_count", 0, None), ("max_count", 0, None), ("within_days", 1, 36500)):
+            value = rule.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+                return self.fail(f"{at}.{key}", f"a whole number from {low}" + (f" to {high}" if high else ""))
+            numbers[key] = value
+        least, most, days = numbers.get("min_count", 1), numbers.get("max_count"), numbers.get("within_days")
+        if most is not None and most < least and "min_count" in numbers:
+            return self.fail(f"{at}.max_count", f"at least min_count ({least})")
+        if most is not None and "min_count" not in numbers:
+            least = 0
+        if days is not None and max(least, (most or 0) + 1) > RECENT_KEPT:
+            return self.fail(f"{at}.min_count" if least > RECENT_KEPT else f"{at}.max_count",
+                             f"a windowed count goes up to {RECENT_KEPT}")
+        base = f"behaviour.{name}"
+        if days is None:
+            at_least = lambda n: {f"{base}.count": {"$gte": n}}  # noqa: E731
+        else:
+            since = int((self.now - timedelta(days=days)).timestamp() * 1000)
+            at_least = lambda n: {f"{base}.nth.n{n}": {"$gte": since}}  # noqa: E731
+        parts = [at_least(least)] if least > 0 else []
+        if most is not None:
+            parts.append({"$nor": [at_least(most + 1)]})
+        if not parts:
+            return self.fail(f"{at}.min_count", "min_count 0 without max_count admits everyone; drop the condition")
+        return parts[0] if len(parts) == 1 else {"$and": parts}
 
     def value(self, raw: Any, at: str) -> Any:
         if isinstance(raw, dict):

@@ -17,12 +17,15 @@ from svc_kit.channels import Channel
 from svc_kit.errors import InvalidArgument
 
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes, to_document
-from svc_audience.domain.model import Consent, ConsentStatus, Profile, ProfileData
+from svc_audience.domain.behaviour import TrackedEvent, recorded
+from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, Profile, ProfileData
 from svc_audience.domain.segments import compile_rule
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PLANS = ["free", "pro", "team"]
 TAGS = ["shoes", "sale", "outdoor", "kids"]
+EVENTS = ["cart_abandoned", "purchase", "page:viewed"]
 
 
 def synthetic_profiles(count: int, workspace: str) -> list[Profile]:
@@ -39,10 +42,26 @@ def synthetic_profiles(count: int, workspace: str) -> list[Profile]:
         consents = {}
         if rng.random() < 0.8:
             consents[Channel.EMAIL] = Consent(rng.choice([ConsentStatus.GRANTED, ConsentStatus.DENIED]), NOW)
-        profiles.append(Profile(workspace, f"p{i:04d}").merged(ProfileData(
+        profile = Profile(workspace, f"p{i:04d}").merged(ProfileData(
             email=f"p{i}@example.com", locale=rng.choice(["fr-FR", "en-GB"]), attributes=attributes,
-            consents=consents), (), NOW))
+            consents=consents), (), NOW)
+        for n in range(rng.choice([0, 0, 1, 2, 3, 5])):
+            name = rng.choice(EVENTS)
+            at = NOW - timedelta(days=rng.uniform(0, 20))
+            profile = recorded(profile, TrackedEvent(f"{i}-{n}", workspace, profile.external_id, name,
+                                                     int(at.timestamp() * 1000)), NOW) or profile
+        profiles.append(profile)
     return profiles
+
+
+def performed(p: Profile, name: str, days: int | None) -> int:
+    entry = p.behaviour.get(name)
+    if entry is None:
+        return 0
+    if days is None:
+        return entry["count"]
+    since = (NOW - timedelta(days=days)).timestamp() * 1000
+    return sum(1 for t in entry["recent"] if t >= since)
 
 
 def value_of(profile: Profile, name: str):
@@ -57,6 +76,10 @@ def oracle(rule: dict, p: Profile) -> bool:
         return any(oracle(r, p) for r in rule["or"])
     if "not" in rule:
         return not oracle(rule["not"], p)
+    if "event" in rule:
+        times = performed(p, rule["event"], rule.get("within_days"))
+        least = rule.get("min_count", 0 if "max_count" in rule else 1)
+        return least <= times and ("max_count" not in rule or times <= rule["max_count"])
     if "consent" in rule:
         consent = p.consents.get(Channel[rule["consent"].upper()])
         return consent is not None and consent.status.value == rule["status"].upper()
@@ -89,6 +112,14 @@ RULES = [
     {"attribute": "vip", "op": "eq", "value": True},
     {"attribute": "last_order", "op": "within_last_days", "value": 7},
     {"consent": "email", "status": "granted"},
+    {"event": "cart_abandoned"},
+    {"event": "cart_abandoned", "min_count": 2},
+    {"event": "cart_abandoned", "min_count": 2, "within_days": 7},
+    {"event": "page:viewed", "min_count": 1, "max_count": 1, "within_days": 10},
+    {"event": "purchase", "max_count": 0, "within_days": 5},
+    {"event": "purchase", "max_count": 1},
+    {"and": [{"event": "cart_abandoned", "within_days": 14}, {"not": {"event": "purchase", "within_days": 14}},
+             {"consent": "email", "status": "granted"}]},
     {"and": [{"attribute": "ltv", "op": "gte", "value": 100}, {"attribute": "locale", "op": "eq", "value": "fr-FR"},
              {"consent": "email", "status": "granted"}, {"attribute": "last_order", "op": "within_last_days",
                                                           "value": 30}]},
@@ -132,7 +163,13 @@ def test_the_compiled_query_selects_what_the_rule_means(loaded, rule):
     ({"attribute": "ltv", "op": "gt", "value": "high"}, "segment.definition.value", "compares numbers"),
     ({"attribute": "ltv", "op": "between", "values": [1]}, "segment.definition.values", "exactly two"),
     ({"attribute": "Bad-Key", "op": "exists"}, "segment.definition.attribute", "not an attribute key"),
-    ({"event": "cart_abandoned", "at_least": 2}, "segment.definition", "tracked behaviour events"),
+    ({"event": "cart_abandoned", "at_least": 2}, "segment.definition", "unknown field 'at_least'"),
+    ({"event": "cart abandoned"}, "segment.definition.event", "not an event name"),
+    ({"event": "cart_abandoned", "min_count": 3, "max_count": 2}, "segment.definition.max_count",
+     "at least min_count"),
+    ({"event": "cart_abandoned", "min_count": 101, "within_days": 7}, "segment.definition.min_count", "up to 100"),
+    ({"event": "cart_abandoned", "within_days": 0}, "segment.definition.within_days", "from 1"),
+    ({"event": "cart_abandoned", "min_count": 0}, "segment.definition.min_count", "admits everyone"),
     ({"attribute": "d", "op": "gte", "value": {"timestamp": "yesterday"}}, "segment.definition.value", "ISO 8601"),
     ("not a rule", "segment.definition", "a rule is a JSON object"),
 ])
@@ -149,3 +186,18 @@ def test_every_problem_is_reported_at_once():
                               {"consent": "fax", "status": "granted"}]}, "acme", NOW)
     assert [v.field for v in error.value.violations] == ["segment.definition.and[0].op",
                                                          "segment.definition.and[1].consent"]
+
+
+def test_reachable_on_push_means_a_device_token_and_consent(loaded):
+    repository, _ = loaded
+    granted = {Channel.PUSH: Consent(ConsentStatus.GRANTED, NOW)}
+    profiles = [
+        Profile("push", "token-consent").merged(ProfileData(device_tokens=(DeviceToken("t1", "IOS"),),
+                                                            consents=granted), (), NOW),
+        Profile("push", "consent-only").merged(ProfileData(consents=granted), (), NOW),
+        Profile("push", "token-only").merged(ProfileData(device_tokens=(DeviceToken("t2", "ANDROID"),)), (), NOW),
+    ]
+    repository.profiles.insert_many([to_document(p) for p in profiles])
+    query = SegmentStore.members_query(compile_rule({"attribute": "locale", "op": "eq", "value": ""}, "push", NOW),
+                                       Channel.PUSH)
+    assert [d["external_id"] for d in repository.profiles.find(query)] == ["token-consent"]
