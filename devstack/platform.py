@@ -24,6 +24,7 @@ from edge import envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
 from svc_kit.config import EnvReader, load_settings
+from svc_kit.signing import KEY_VARIABLE, new_key
 from svc_kit.services import SERVICES
 
 MAX_RESTARTS = 3
@@ -75,10 +76,32 @@ class PlatformError(RuntimeError):
     pass
 
 
+LINK_KEY_FILE = "link-signing.key"
+
+
+def link_signing_key(state_dir: Path) -> str:
+    """The key every service signs and verifies links with when MKT_LINK_SIGNING_KEY
+    is unset: made at random on the first start, kept in the state folder (owner
+    only) so that links sent before a restart keep working."""
+    path = state_dir / LINK_KEY_FILE
+    if path.is_file():
+        key = path.read_text().strip()
+        if key:
+            return key
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = new_key()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
 class Platform:
     def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout):
         self.state_dir = state_dir
         self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
+        if not self.env.get(KEY_VARIABLE):
+            self.env[KEY_VARIABLE] = link_signing_key(state_dir)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
         self.settings = {spec.name: load_settings(spec, self.env) for spec in SERVICES}

@@ -1,5 +1,7 @@
 """python -m svc_audience                serve the audience API
-python -m svc_audience import FILE     import profiles from CSV or NDJSON (--help for the format)"""
+python -m svc_audience import FILE     import profiles from CSV or NDJSON (--help for the format)
+python -m svc_audience suppressions import FILE | export
+                                       the suppression list from or to CSV or NDJSON (--help)"""
 
 import sys
 
@@ -13,5 +15,9 @@ elif command == "import":
     from svc_audience import importer
 
     sys.exit(importer.main(sys.argv[2:]))
+elif command == "suppressions":
+    from svc_audience import suppression_cli
+
+    sys.exit(suppression_cli.main(sys.argv[2:]))
 else:
     sys.exit(__doc__)

@@ -3,6 +3,10 @@
 MKT_AUDIENCE_MONGODB_URL   mongodb://host:port/ (default: the embedded server `make run`
                            starts, at 127.0.0.1:MKT_MONGO_PORT, 27027 unless set)
 MKT_AUDIENCE_DATABASE      database name (default: audience)
+MKT_AUDIENCE_SEGMENT_REFRESH_SECONDS
+                           how often segments with moving time windows ("in the last 7
+                           days") are recomputed in full (default 900)
+MKT_LINK_SIGNING_KEY       key of signed unsubscribe links (shared with the content service)
 """
 
 from __future__ import annotations
@@ -23,19 +27,23 @@ from svc_kit.events.outbox import Relay
 from svc_kit.ids import new_id
 from svc_kit.config import ConfigError, EnvReader, Settings
 from svc_kit.server import Mounted, StartupError
+from svc_kit.signing import key_from_env
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
+from svc_audience.adapters.membership_store import MembershipStore
 from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.entrypoints.common import Dependencies
+from svc_audience.entrypoints.consumers import BehaviourConsumer, ErasureConsumer, UpkeepLoop
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
-from svc_audience.service_layer import profiles as handlers
+from svc_audience.service_layer.upkeep import SegmentUpkeep
 
 log = logging.getLogger("svc_audience")
 EMBEDDED_MONGO_PORT = 27027
-ERASURE_SUBSCRIPTION = "svc_audience-erasure"
+REFRESH_VARIABLE = "MKT_AUDIENCE_SEGMENT_REFRESH_SECONDS"
+REFRESH_SECONDS = 900.0  # how often segments with moving time windows are recomputed in full
 CONNECT_PATIENCE_SECONDS = 20.0
 WORKER_THREADS = 8
 
@@ -67,32 +75,8 @@ def connect(url: str, database: str):
             time.sleep(0.2)
 
 
-class ErasureConsumer:
-    """Finishes every erasure the topic announces (the audience service's own
-    included, should it have died between the event and the delete)."""
-
-    def __init__(self, bus, repository: MongoProfileRepository, snapshots: SnapshotStore):
-        self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
-        self.repository = repository
-        self.snapshots = snapshots
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            message = self.consumer.receive(0.2)
-            if message is None:
-                continue
-            try:
-                if message.value["event_type"] == events.ERASED:
-                    handlers.complete_erasure(message.value["workspace"], message.value["aggregate_id"],
-                                              self.repository, self.snapshots)
-            except Exception:  # noqa: BLE001 - retried through the bus
-                log.exception("erasure of %s failed; it will be retried", message.key)
-                self.consumer.nack(message)
-                continue
-            self.consumer.ack(message)
-
-
 def mount(settings: Settings) -> Mounted:
+    link_signing_key = key_from_env(settings.env)  # checked first: a bad value stops the start
     client, database = connect(mongodb_url(settings), settings.get("DATABASE") or "audience")
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="audience")
     repository = MongoProfileRepository(database)
@@ -111,21 +95,36 @@ def mount(settings: Settings) -> Mounted:
     suppressions.ensure_indexes()
     snapshots = SnapshotStore(database)
     snapshots.ensure_indexes()
+    memberships = MembershipStore(database)
+    memberships.ensure_indexes()
+
+    def publish(entries) -> None:
+        outbox.write(entries)
+        relay.wake.set()
+
+    upkeep = SegmentUpkeep(repository, segments, memberships, publish, utcnow)
+    upkeep_loop = UpkeepLoop(upkeep, EnvReader(settings.env).seconds(REFRESH_VARIABLE, REFRESH_SECONDS))
     servicer = AudienceServicer(Dependencies(repository, segments, suppressions, snapshots, utcnow, new_id, executor,
-                                             record_erasure))
+                                             record_erasure, link_signing_key=link_signing_key,
+                                             upkeep=upkeep))
     stop = threading.Event()
-    erasures = ErasureConsumer(bus, repository, snapshots)
+    erasures = ErasureConsumer(bus, repository, snapshots, upkeep)
+    behaviour = BehaviourConsumer(bus, repository, utcnow)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),
-               threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True)]
+               threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True),
+               threading.Thread(target=behaviour.run, args=(stop,), name="behaviour", daemon=True),
+               threading.Thread(target=upkeep_loop.run, args=(stop,), name="segment-upkeep", daemon=True)]
     for thread in threads:
         thread.start()
 
     def close() -> None:
         stop.set()
         relay.wake.set()
+        upkeep_loop.wake.set()
         for thread in threads:
             thread.join(timeout=10)
         erasures.consumer.close()
+        behaviour.consumer.close()
         relay.close()
         bus.close()
         executor.shutdown(wait=True)

@@ -2,9 +2,10 @@
 
     state = STATE_RUNNING AND labels.team = growth AND labels.tier:*
 
-Each term is `field = value`, `field != value` or `field:*` (present). Values
-are bare words or double-quoted strings. Which fields exist and what they mean
-is up to the service; this module only parses."""
+Each term is `field = value`, `field != value` or `field:*` (present); with
+`comparisons=True` also `<`, `<=`, `>` and `>=` (`create_time > "2026-03-01T00:00:00Z"`).
+Values are bare words or double-quoted strings. Which fields exist and what
+they mean is up to the service; this module only parses."""
 
 from __future__ import annotations
 
@@ -15,20 +16,19 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 
 MAX_FILTER_LENGTH = 2000
 
-_TOKEN = re.compile(
-    r"""\s*(?:
+_TOKEN_LAYOUT = r"""\s*(?:
         (?P<string>"(?:[^"\\]|\\.)*")
-      | (?P<op>!=|=|:)
+      | (?P<op>{ops})
       | (?P<word>[A-Za-z0-9_.*-]+)
-    )""",
-    re.VERBOSE,
-)
+    )"""
+_TOKEN = re.compile(_TOKEN_LAYOUT.format(ops="!=|=|:"), re.VERBOSE)
+_TOKEN_COMPARING = re.compile(_TOKEN_LAYOUT.format(ops="!=|<=|>=|=|:|<|>"), re.VERBOSE)
 
 
 @dataclass(frozen=True)
 class Term:
     field: str
-    op: str  # "=", "!=" or "has"
+    op: str  # "=", "!=" or "has"; with comparisons also "<", "<=", ">", ">="
     value: str = ""
 
 
@@ -36,12 +36,12 @@ def _error(message: str) -> InvalidArgument:
     return InvalidArgument(FieldViolation("filter", message))
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
+def _tokens(text: str, pattern: re.Pattern = _TOKEN) -> list[tuple[str, str, int]]:
     tokens, pos = [], 0
     while pos < len(text):
         if text[pos:].strip() == "":
             break
-        match = _TOKEN.match(text, pos)
+        match = pattern.match(text, pos)
         if not match:
             raise _error(f"unexpected character {text[pos:].lstrip()[0]!r} at position {pos}")
         kind = match.lastgroup
@@ -53,10 +53,11 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
-def parse_filter(text: str) -> list[Term]:
+def parse_filter(text: str, comparisons: bool = False) -> list[Term]:
+    """The terms of `text`; `comparisons` also admits <, <=, > and >=."""
     if len(text) > MAX_FILTER_LENGTH:
         raise _error(f"at most {MAX_FILTER_LENGTH} characters")
-    tokens = _tokens(text)
+    tokens = _tokens(text, _TOKEN_COMPARING if comparisons else _TOKEN)
     terms: list[Term] = []
     i = 0
     while i < len(tokens):
@@ -71,7 +72,8 @@ def parse_filter(text: str) -> list[Term]:
         if k1 != "word" or field in ("AND", "OR", "NOT"):
             raise _error(f"expected a field name at position {p1}, found {field!r}")
         if k2 != "op":
-            raise _error(f"expected =, != or : after {field!r} at position {p2}")
+            ops = "=, !=, <, <=, >, >= or :" if comparisons else "=, != or :"
+            raise _error(f"expected {ops} after {field!r} at position {p2}")
         if i + 2 >= len(tokens):
             raise _error(f"missing value after {field} {op}")
         k3, value, p3 = tokens[i + 2]

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists
 
-from svc_audience.adapters.repository import PROFILES, from_document
+from svc_audience.adapters.repository import PROFILES, from_document, profile_key
 from svc_audience.domain.segments import Segment
 
 SEGMENTS = "segments"
@@ -68,10 +68,18 @@ class SegmentStore:
         return {"$and": [compiled, REACHABLE[channel], *([not_suppressed] if not_suppressed else [])]}
 
     def count(self, query: dict) -> int:
-        return self.profiles.count_documents(query)
+        # The `count` command rather than count_documents (an aggregation):
+        # nx-27017 answers it with one SQL COUNT, where its aggregation
+        # decodes every document in Python (18x slower on 20,000 profiles).
+        return self.profiles.database.command("count", self.profiles.name, query=query)["n"]
 
-    def which(self, query: dict, external_ids: list[str]) -> set[str]:
-        narrowed = {"$and": [query, {"external_id": {"$in": external_ids}}]}
+    def which(self, query: dict, external_ids: list[str], workspace: str | None = None) -> set[str]:
+        """Those of `external_ids` the query selects; given the workspace, they
+        are narrowed by document key (MongoDB and nx-27017 look keys up in their
+        _id index; nx-27017 evaluates `external_id: {$in}` in Python, document
+        by document)."""
+        narrowed = {"$and": [query, {"_id": {"$in": [profile_key(workspace, i) for i in external_ids]}}
+                             if workspace is not None else {"external_id": {"$in": external_ids}}]}
         return {d["external_id"] for d in self.profiles.find(narrowed, {"_id": 0, "external_id": 1})}
 
     def stream(self, query: dict, after: str, full: bool, batch: int):
@@ -89,3 +97,9 @@ class SegmentStore:
         projection = {"_id": 0} if full else {"_id": 0, "workspace": 1, "external_id": 1}
         cursor = self.profiles.find(query, projection).sort("external_id", ASCENDING).limit(limit)
         return [from_document(d) if full else d["external_id"] for d in cursor]
+
+    def all_in(self, workspace: str) -> list[Segment]:
+        return [Segment(**doc) for doc in self.segments.find({"workspace": workspace}, {"_id": 0})]
+
+    def everywhere(self) -> list[Segment]:
+        return [Segment(**doc) for doc in self.segments.find({}, {"_id": 0})]

@@ -49,6 +49,19 @@ ATTRIBUTE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_DEPTH = 10
 MAX_CONDITIONS = 100
 MAX_VALUES = 1000
+SHORT_IN = 32  # lists up to this long compile to an $or of equalities (see _any_of)
+
+
+def _any_of(path: str, values: list) -> dict:
+    """{path: {"$in": values}}, spelled as an $or of equalities when the list
+    is short: the same documents on every server, but nx-27017 runs the $or
+    as SQL while it evaluates $in on any field but _id in Python, document by
+    document (a 4-condition segment over 20,000 profiles: 0.17 s against 1.9 s)."""
+    if len(values) > SHORT_IN:
+        return {path: {"$in": values}}
+    if len(values) == 1:
+        return {path: values[0]}
+    return {"$or": [{path: value} for value in values]}
 
 
 class _Compiler:
@@ -101,7 +114,7 @@ class _Compiler:
         if status not in CONSENT_STATUSES:
             return self.fail(f"{at}.status", f"{rule.get('status')!r} is not one of {', '.join(CONSENT_STATUSES)}")
         if status == "unknown":
-            return {f"consents.{channel}.status": {"$in": [None, "UNKNOWN"]}}
+            return _any_of(f"consents.{channel}.status", [None, "UNKNOWN"])
         return {f"consents.{channel}.status": status.upper()}
 
     def event(self, rule: dict, at: str) -> dict:
@@ -172,7 +185,7 @@ class _Compiler:
                 if len(values) != 2:
                     return self.fail(f"{at}.values", "between takes exactly two values, low and high")
                 return {path: {"$gte": values[0], "$lte": values[1]}}
-            return {path: {"$in": values}} if op == "in" else {path: {"$exists": True, "$nin": values}}
+            return _any_of(path, values) if op == "in" else {path: {"$exists": True, "$nin": values}}
         if "value" not in rule:
             return self.fail(f"{at}.value", f"{op} needs a value")
         value = self.value(rule["value"], f"{at}.value")

@@ -35,6 +35,9 @@ class Dependencies:
     new_id: Callable[[], str]
     executor: Executor
     record_erasure: Callable[[Profile], None]
+    # MKT_LINK_SIGNING_KEY: verifies unsubscribe links; None when unset (Unsubscribe then fails).
+    link_signing_key: bytes | None = None
+    upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
 
 
 class Rpcs:

@@ -10,7 +10,7 @@ from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import segment_pb2
 from svc_kit import pagination
 from svc_kit.channels import Channel
-from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 from svc_audience.adapters.snapshot_store import Snapshot
 from svc_audience.domain.segments import Segment
@@ -66,7 +66,7 @@ class SegmentRpcs(Rpcs):
         s = request.segment
         segment = await self._run(handlers.create_segment, workspace, request.segment_id, s.display_name,
                                   s.description, s.definition, dict(s.labels), self.segments, self.clock,
-                                  self.new_id, request.validate_only)
+                                  self.new_id, request.validate_only, self.deps.upkeep)
         return segment_to_proto(segment, await self._run(handlers.count_members, workspace, segment.segment_id,
                                                           None, self.segments, self.clock)
                                 if not request.validate_only else 0)
@@ -86,8 +86,16 @@ class SegmentRpcs(Rpcs):
 
     async def DeleteSegment(self, request: pb.DeleteSegmentRequest, context):
         workspace, segment_id = _segment_name(request.name)
-        await self._run(handlers.delete_segment, workspace, segment_id, self.segments)
+        await self._run(handlers.delete_segment, workspace, segment_id, self.segments, self.deps.upkeep)
         return empty_pb2.Empty()
+
+    async def RefreshSegment(self, request: pb.RefreshSegmentRequest, context):
+        workspace, segment_id = _segment_name(request.name)
+        if self.deps.upkeep is None:
+            raise FailedPrecondition("this deployment keeps no memberships to refresh")
+        segment = await self._run(handlers.refresh_segment, workspace, segment_id, self.segments, self.deps.upkeep)
+        size = await self._run(handlers.count_members, workspace, segment_id, None, self.segments, self.clock)
+        return segment_to_proto(segment, size)
 
     async def CountSegmentMembers(self, request: pb.CountSegmentMembersRequest, context):
         workspace, segment_id = _segment_name(request.segment, "segment")

@@ -1,7 +1,9 @@
-"""Suppression list RPCs."""
+"""Suppression list RPCs: CRUD, bulk import and export, and unsubscribe links."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import UTC
 
 from google.protobuf import empty_pb2
@@ -9,52 +11,78 @@ from google.protobuf import empty_pb2
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import suppression_pb2
 from svc_kit.channels import Channel
-from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from svc_kit.names import ResourceNameError, parse_name
+from svc_kit.signing import SignatureError, verify
 
-from svc_audience.domain.suppression import Reason, Suppression
-from svc_audience.entrypoints.common import Rpcs, named, parent_of, profile_name
+from svc_audience.domain.suppression import Entry, Reason, Suppression
+from svc_audience.entrypoints.common import Rpcs, named, parent_of, profile_name, take
 from svc_audience.service_layer import suppressions as handlers
 
-
+IMPORT_BATCH = 1000
+MAX_REPORTED_REJECTIONS = 10_000
 _REASONS = {suppression_pb2.Suppression.Reason.Value(f"REASON_{r.value}"): r for r in Reason}
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def suppression_to_proto(s: Suppression) -> suppression_pb2.Suppression:
     message = suppression_pb2.Suppression(
-        name=f"workspaces/{s.workspace}/suppressions/{s.suppression_id}",
-        channel=s.channel.to_proto() if s.channel else 0,
-        reason=suppression_pb2.Suppression.Reason.Value(f"REASON_{s.reason.value}"), note=s.note, source=s.source)
+        name=s.name, channel=s.channel.to_proto() if s.channel else 0,
+        reason=suppression_pb2.Suppression.Reason.Value(f"REASON_{s.reason.value}"), note=s.note, source=s.source,
+        etag=s.etag)
     if s.subject_kind == "profile":
         message.profile = f"workspaces/{s.workspace}/profiles/{s.subject}"
     else:
         setattr(message, s.subject_kind, s.subject)
+    if s.campaign:
+        message.campaign = f"workspaces/{s.workspace}/campaigns/{s.campaign}"
     if s.expire_time:
         message.expire_time.FromDatetime(s.expire_time)
     if s.create_time:
         message.create_time.FromDatetime(s.create_time)
-        message.update_time.FromDatetime(s.create_time)
+    if s.update_time or s.create_time:
+        message.update_time.FromDatetime(s.update_time or s.create_time)
     return message
+
+
+def entry_from_proto(s: suppression_pb2.Suppression, workspace: str, prefix: str = "suppression.") -> Entry:
+    """The entry a message asks for; InvalidArgument for what only the message can tell
+    (a profile or campaign of another workspace, an unknown channel). The rest is
+    checked by the domain (`validated`)."""
+    kind = s.WhichOneof("subject") or ""
+    subject = getattr(s, kind) if kind else ""
+    if kind == "profile":
+        profile_workspace, subject = profile_name(s.profile, prefix + "profile")
+        if profile_workspace != workspace:
+            raise InvalidArgument(FieldViolation(prefix + "profile", f"must belong to workspace {workspace!r}"))
+    channel = None
+    if s.channel:
+        channel = Channel.from_proto(s.channel)
+        if channel is None:
+            raise InvalidArgument(FieldViolation(prefix + "channel", f"one of {Channel.known_names()}, or "
+                                                                     "CHANNEL_UNSPECIFIED for every channel"))
+    campaign = ""
+    if s.campaign:
+        try:
+            campaign_workspace, campaign = parse_name(s.campaign, "campaigns")
+        except ResourceNameError as error:
+            raise InvalidArgument(FieldViolation(prefix + "campaign", str(error))) from None
+        if campaign_workspace != workspace:
+            raise InvalidArgument(FieldViolation(prefix + "campaign", f"must belong to workspace {workspace!r}"))
+    expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
+    return Entry(kind, subject, channel, _REASONS.get(s.reason), s.note, s.source, campaign, expire)
+
+
+def _mask_paths(paths) -> frozenset[str]:
+    """update_mask paths, snake_case (`expireTime` from a JSON client becomes `expire_time`)."""
+    return frozenset(_CAMEL.sub("_", p).lower().removeprefix("suppression.") for p in paths)
 
 
 class SuppressionRpcs(Rpcs):
     async def CreateSuppression(self, request: pb.CreateSuppressionRequest, context):
         workspace = parent_of(request.parent)
-        s = request.suppression
-        kind = s.WhichOneof("subject") or ""
-        subject = getattr(s, kind) if kind else ""
-        if kind == "profile":
-            profile_workspace, subject = profile_name(s.profile, "suppression.profile")
-            if profile_workspace != workspace:
-                raise InvalidArgument(FieldViolation("suppression.profile", f"must belong to workspace {workspace!r}"))
-        channel = None
-        if s.channel:
-            channel = Channel.from_proto(s.channel)
-            if channel is None:
-                raise InvalidArgument(FieldViolation("suppression.channel", f"one of {Channel.known_names()}"))
-        reason = _REASONS.get(s.reason)
-        expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
-        created = await self._run(handlers.create_suppression, workspace, kind, subject,
-                                  channel, reason, s.note, s.source, expire, self.suppressions, self.clock,
+        entry = entry_from_proto(request.suppression, workspace)
+        created = await self._run(handlers.create_suppression, workspace, entry, self.suppressions, self.clock,
                                   self.new_id)
         return suppression_to_proto(created)
 
@@ -64,14 +92,91 @@ class SuppressionRpcs(Rpcs):
                                                     self.suppressions))
 
     async def ListSuppressions(self, request: pb.ListSuppressionsRequest, context):
-        if request.filter:
-            raise InvalidArgument(FieldViolation("filter", "suppression filters are not supported yet"))
-        page, token = await self._run(handlers.list_suppressions, parent_of(request.parent), request.page_size,
-                                      request.page_token, self.suppressions)
+        page, token = await self._run(handlers.list_suppressions, parent_of(request.parent), request.filter,
+                                      request.page_size, request.page_token, self.suppressions)
         return pb.ListSuppressionsResponse(suppressions=[suppression_to_proto(s) for s in page],
                                            next_page_token=token)
 
+    async def UpdateSuppression(self, request: pb.UpdateSuppressionRequest, context):
+        s = request.suppression
+        workspace, suppression_id = named(s.name, "suppressions", "suppression.name")
+        expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
+        updated = await self._run(handlers.update_suppression, workspace, suppression_id, _REASONS.get(s.reason),
+                                  s.note, expire, _mask_paths(request.update_mask.paths), s.etag, self.suppressions,
+                                  self.clock)
+        return suppression_to_proto(updated)
+
     async def DeleteSuppression(self, request: pb.DeleteSuppressionRequest, context):
         workspace, suppression_id = named(request.name, "suppressions")
-        await self._run(handlers.delete_suppression, workspace, suppression_id, self.suppressions)
+        await self._run(handlers.delete_suppression, workspace, suppression_id, request.etag, self.suppressions)
         return empty_pb2.Empty()
+
+    async def ImportSuppressions(self, request_iterator, context):
+        summary = handlers.ImportSummary()
+        workspace, validate_only = None, False
+        batch: list[handlers.ImportRecord] = []
+
+        async def flush() -> None:
+            if batch:
+                await self._run(handlers.import_batch, workspace, list(batch), validate_only, self.suppressions,
+                                self.clock, self.new_id, summary)
+                batch.clear()
+
+        async for request in request_iterator:
+            if workspace is None:
+                workspace = parent_of(request.parent)
+                validate_only = request.validate_only
+            elif request.parent and request.parent != f"workspaces/{workspace}":
+                raise InvalidArgument(FieldViolation("parent", "every message must name the first one's workspace"))
+            if len(request.records) > IMPORT_BATCH:
+                raise InvalidArgument(FieldViolation("records", f"at most {IMPORT_BATCH} records per message"))
+            for record in request.records:
+                summary.received += 1
+                line = record.line or summary.received
+                try:
+                    entry = entry_from_proto(record.suppression, workspace, "")
+                except InvalidArgument as error:
+                    s = record.suppression
+                    kind = s.WhichOneof("subject")
+                    first = error.violations[0]
+                    summary.reject(line, getattr(s, kind) if kind else "", first.field, first.description)
+                    continue
+                batch.append(handlers.ImportRecord(line, entry))
+            if len(batch) >= IMPORT_BATCH:
+                await flush()
+        if workspace is None:
+            raise InvalidArgument(FieldViolation("parent", "required in the first message"))
+        await flush()
+        rejections = sorted(summary.rejections)[:MAX_REPORTED_REJECTIONS]
+        return pb.ImportSuppressionsResponse(
+            received=summary.received, inserted=summary.inserted, updated=summary.updated,
+            rejected=summary.rejected,
+            rejections=[pb.RejectedRecord(line=line, id=subject, field=field, reason=reason)
+                        for line, subject, field, reason in rejections])
+
+    async def ExportSuppressions(self, request: pb.ExportSuppressionsRequest, context):
+        """Batches read from one database cursor, oldest entry first."""
+        workspace = parent_of(request.parent)
+        entries = await self._run(handlers.export_suppressions, workspace, request.filter, request.batch_size,
+                                  self.suppressions)
+        batch_size = request.batch_size or 1000
+        loop = asyncio.get_running_loop()
+        while batch := await loop.run_in_executor(self.executor, take, entries, batch_size):
+            yield pb.ExportSuppressionsResponse(suppressions=[suppression_to_proto(s) for s in batch])
+
+    async def Unsubscribe(self, request: pb.UnsubscribeRequest, context):
+        """An unsubscribe link (RFC 8058 one-click POST or a plain click): the body is ignored."""
+        workspace = parent_of(request.parent)
+        key = self.deps.link_signing_key
+        if key is None:
+            raise FailedPrecondition("unsubscribe links are off: MKT_LINK_SIGNING_KEY is not set on the audience "
+                                     "service")
+        if not request.token:
+            raise InvalidArgument(FieldViolation("token", "required: the `token` query parameter of the link"))
+        try:
+            claims = verify(key, request.token)
+        except SignatureError as error:
+            raise InvalidArgument(FieldViolation("token", str(error))) from None
+        entry = await self._run(handlers.unsubscribe, workspace, claims, self.suppressions, self.clock,
+                                self.new_id)
+        return suppression_to_proto(entry)

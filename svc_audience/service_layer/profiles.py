@@ -112,12 +112,15 @@ def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRep
 
 
 def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
-                     snapshots: SnapshotStore | None = None) -> bool:
+                     snapshots: SnapshotStore | None = None, upkeep=None) -> bool:
     """What a `profile_erased` event asks of this service (idempotent): the
-    profile goes, and so does its place in every frozen snapshot."""
+    profile goes, and so does its place in every frozen snapshot and segment."""
     if snapshots is not None:
         snapshots.forget(workspace, external_id)
-    return repo.remove(workspace, external_id)
+    removed = repo.remove(workspace, external_id)
+    if upkeep is not None:
+        upkeep.forget_profile(workspace, external_id)
+    return removed
 
 
 def list_profiles(workspace: str, page_size: int, page_token: str, repo: ProfileRepository) -> ProfilePage:

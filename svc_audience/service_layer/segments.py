@@ -36,7 +36,7 @@ def _load_segment(store: SegmentStore, workspace: str, segment_id: str) -> Segme
 
 def create_segment(workspace: str, segment_id: str, display_name: str, description: str, definition: str,
                    labels: dict[str, str], store: SegmentStore, clock: Clock, new_id: Callable[[], str],
-                   validate_only: bool = False) -> Segment:
+                   validate_only: bool = False, upkeep=None) -> Segment:
     problems = []
     if segment_id and not RESOURCE_ID.fullmatch(segment_id):
         problems.append(FieldViolation("segment_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
@@ -50,6 +50,8 @@ def create_segment(workspace: str, segment_id: str, display_name: str, descripti
                       now, now)
     if not validate_only:
         store.add(segment)
+        if upkeep is not None:
+            upkeep.request(workspace, segment.segment_id)
     return segment
 
 
@@ -62,16 +64,33 @@ def list_segments(workspace: str, page_size: int, page_token: str, store: Segmen
                                   page_size, page_token, workspace, "segments")
 
 
-def delete_segment(workspace: str, segment_id: str, store: SegmentStore) -> None:
+def delete_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep=None) -> None:
+    """`segment_deleted` is announced first (a durable intent), then the
+    segment and its memberships go."""
+    _load_segment(store, workspace, segment_id)
+    if upkeep is not None:
+        upkeep.segment_deleted(workspace, segment_id)
     if not store.remove(workspace, segment_id):
         raise NotFound(_segment_name(workspace, segment_id))
+
+
+def refresh_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep) -> Segment:
+    """Asks for a full recomputation of the memberships now."""
+    segment = _load_segment(store, workspace, segment_id)
+    upkeep.request(workspace, segment_id)
+    return segment
+
+
+def segment_filter(segment: Segment, now) -> dict:
+    """The one database filter selecting the segment's members at `now`."""
+    return compile_rule(parse_definition(segment.definition), segment.workspace, now)
 
 
 def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
                    suppressions: SuppressionStore | None = None) -> dict:
     segment = _load_segment(store, workspace, segment_id)
     now = clock()
-    compiled = compile_rule(parse_definition(segment.definition), workspace, now)
+    compiled = segment_filter(segment, now)
     not_suppressed = suppressions.exclusion(workspace, channel, now) if channel and suppressions else None
     return store.members_query(compiled, channel, not_suppressed)
 
@@ -85,7 +104,7 @@ def check_membership(workspace: str, segment_id: str, external_ids: list[str], s
                      clock: Clock) -> dict[str, bool]:
     if not 0 < len(external_ids) <= 1000:
         raise InvalidArgument(FieldViolation("profiles", "give 1 to 1,000 profiles"))
-    members = store.which(_members_query(workspace, segment_id, None, store, clock), external_ids)
+    members = store.which(_members_query(workspace, segment_id, None, store, clock), external_ids, workspace)
     return {external_id: external_id in members for external_id in external_ids}
 
 

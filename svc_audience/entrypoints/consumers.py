@@ -1,0 +1,145 @@
+"""The audience service's background work: its event consumers and the
+segment upkeep loop, each a thread started by bootstrap."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from svc_kit.bus.port import Bus, Message
+
+from svc_audience.adapters import events
+from svc_audience.adapters.repository import MongoProfileRepository
+from svc_audience.adapters.snapshot_store import SnapshotStore
+from svc_audience.domain.behaviour import EVENT_NAME, TrackedEvent
+from svc_audience.domain.model import EXTERNAL_ID
+from svc_audience.service_layer import profiles
+from svc_audience.service_layer.behaviour import record_events
+from svc_audience.service_layer.upkeep import SegmentUpkeep
+
+log = logging.getLogger("svc_audience")
+ERASURE_SUBSCRIPTION = "svc_audience-erasure"
+BEHAVIOUR_SUBSCRIPTION = "svc_audience-behaviour"
+BEHAVIOUR_BATCH = 500
+IDLE_WAIT = (0.05, 1.0)  # the upkeep loop's pause when idle, growing from the first to the second
+
+
+class ErasureConsumer:
+    """Finishes every erasure the topic announces (the audience service's own
+    included, should it have died between the event and the delete)."""
+
+    def __init__(self, bus: Bus, repository: MongoProfileRepository, snapshots: SnapshotStore,
+                 upkeep: SegmentUpkeep | None = None):
+        self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
+        self.repository = repository
+        self.snapshots = snapshots
+        self.upkeep = upkeep
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            message = self.consumer.receive(0.2)
+            if message is None:
+                continue
+            try:
+                if message.value["event_type"] == events.ERASED:
+                    profiles.complete_erasure(message.value["workspace"], message.value["aggregate_id"],
+                                              self.repository, self.snapshots, self.upkeep)
+            except Exception:  # noqa: BLE001 - retried through the bus
+                log.exception("erasure of %s failed; it will be retried", message.key)
+                self.consumer.nack(message)
+                continue
+            self.consumer.ack(message)
+
+
+def tracked_event(message: Message) -> TrackedEvent | None:
+    """The event to count, or None for one that can never be counted."""
+    value = message.value
+    payload = value.get("payload") or {}
+    prefix = f"workspaces/{value['workspace']}/profiles/"
+    profile = payload.get("profile", "")
+    external_id = profile[len(prefix):] if profile.startswith(prefix) else ""
+    if value["event_type"] != events.EVENT_TRACKED or not EXTERNAL_ID.fullmatch(external_id) \
+            or not EVENT_NAME.fullmatch(payload.get("name", "")):
+        return None
+    occurred = value["occurred_at"]
+    return TrackedEvent(value["event_id"], value["workspace"], external_id, payload["name"],
+                        int(occurred.timestamp() * 1000))
+
+
+class BehaviourConsumer:
+    """Counts tracked behaviour on profiles, in batches."""
+
+    def __init__(self, bus: Bus, repository: MongoProfileRepository, clock: Callable):
+        self.consumer = bus.consumer(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, events.BEHAVIOUR_SCHEMA)
+        self.repository = repository
+        self.clock = clock
+        self.applied = 0
+
+    def _gather(self) -> list[Message]:
+        first = self.consumer.receive(0.2)
+        if first is None:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + 0.01
+        while len(batch) < BEHAVIOUR_BATCH and time.monotonic() < deadline:
+            more = self.consumer.receive(0)
+            if more is None:
+                break
+            batch.append(more)
+        return batch
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            batch = self._gather()
+            if not batch:
+                continue
+            countable = []
+            for message in batch:
+                event = tracked_event(message)
+                if event is None:
+                    log.warning("ignoring tracked event %s: not an event_tracked of a valid profile and name",
+                                message.value.get("event_id"))
+                else:
+                    countable.append(event)
+            try:
+                self.applied += record_events(countable, self.repository, self.clock)
+            except Exception:  # noqa: BLE001 - the bus redelivers; profiles remember what they counted
+                log.exception("counting %d tracked events failed; they will be retried", len(batch))
+                for message in batch:
+                    self.consumer.nack(message)
+                continue
+            for message in batch:
+                self.consumer.ack(message)
+
+
+class UpkeepLoop:
+    """Runs segment upkeep: stale profiles first, then full recomputations,
+    and asks for recomputation of time-windowed segments every `refresh_seconds`."""
+
+    def __init__(self, upkeep: SegmentUpkeep, refresh_seconds: float):
+        self.upkeep = upkeep
+        self.refresh_seconds = refresh_seconds
+        self.wake = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        idle = IDLE_WAIT[0]
+        next_refresh = time.monotonic() + self.refresh_seconds
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_refresh:
+                    self.upkeep.request_time_dependent()
+                    next_refresh = time.monotonic() + self.refresh_seconds
+                worked = self.upkeep.run_stale().profiles > 0
+                worked |= bool(self.upkeep.run_requests().changes)
+            except Exception:  # noqa: BLE001 - the marks stay; the next pass retries
+                log.exception("segment upkeep pass failed; retrying")
+                worked = False
+                idle = IDLE_WAIT[1]
+            if worked:
+                idle = IDLE_WAIT[0]
+                continue
+            self.wake.wait(idle)
+            self.wake.clear()
+            idle = min(idle * 2, IDLE_WAIT[1])
