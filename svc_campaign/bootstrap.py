@@ -18,6 +18,8 @@ from svc_kit.server import Mounted, StartupError
 
 from svc_campaign import migrate
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
+from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
+from svc_campaign.entrypoints.segment_cache_consumer import start as start_consumer
 from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 8
@@ -65,11 +67,16 @@ def mount(settings: Settings) -> Mounted:
     relay = OutboxRelay(engine, OUTBOX, bus)
     servicer = build_servicer(engine, executor, on_commit=relay.wake.set)
     relay_thread, stop_relay = start_relay(relay)
+    cache_consumer = segment_cache_consumer(bus, engine)
+    cache_thread, stop_cache = start_consumer(cache_consumer)
 
     def close() -> None:
         stop_relay.set()
+        stop_cache.set()
         relay.wake.set()
         relay_thread.join(timeout=10)
+        cache_thread.join(timeout=10)
+        cache_consumer.consumer.close()
         relay.close()
         bus.close()
         if executor is not None:

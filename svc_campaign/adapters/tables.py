@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 
 from svc_kit.db import UTCDateTime
+from svc_kit.events.inbox import inbox_table
 from svc_kit.events.outbox import Position, outbox_table
 
 metadata = MetaData()
@@ -69,3 +70,27 @@ campaign_events = Table(
 )
 
 campaign_outbox = outbox_table(metadata, "campaign_outbox")
+
+# The local copy of audience segments' membership, kept from `segment_updated`
+# events (segment_cache_consumer.py); campaigns read their audience from it.
+segment_cache_members = Table(
+    "segment_cache_members",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("segment_id", String(63), primary_key=True),
+    Column("profile_id", String(128), primary_key=True),
+)
+
+segment_cache_state = Table(
+    "segment_cache_state",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("segment_id", String(63), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("event_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+)
+
+campaign_inbox = inbox_table(metadata, "campaign_inbox")
+

@@ -21,9 +21,9 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_campaign.domain import commands
-from svc_campaign.entrypoints.mapping import (campaign_event_to_proto, campaign_to_proto, fields_from_proto,
-                                              update_paths)
-from svc_campaign.service_layer import handlers
+from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
+                                              campaign_to_proto, fields_from_proto, update_paths)
+from svc_campaign.service_layer import audience, handlers
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -41,6 +41,14 @@ def _name(value: str, field: str = "name") -> tuple[str, str]:
         return parse_name(value, "campaigns")
     except ResourceNameError as error:
         raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+def _audience_name(value: str, field: str = "name") -> tuple[str, str]:
+    campaign, slash, rest = value.rpartition("/")
+    if not slash or rest != "audience":
+        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/campaigns/"
+                                                    "{campaign}/audience`"))
+    return _name(campaign, field)
 
 
 def _instant(stamp, field: str) -> datetime:
@@ -85,6 +93,18 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
             events=[campaign_event_to_proto(event, campaign) for event, campaign in page.entries],
             next_page_token=page.next_page_token,
         )
+
+    async def GetCampaignAudience(self, request: pb.GetCampaignAudienceRequest, context):
+        workspace, campaign_id = _audience_name(request.name)
+        found = await self._run(audience.get_audience, workspace, campaign_id, self.uow())
+        return campaign_audience_to_proto(found)
+
+    async def ListCampaignAudienceMembers(self, request: pb.ListCampaignAudienceMembersRequest, context):
+        workspace, campaign_id = _audience_name(request.parent, "parent")
+        members, token = await self._run(audience.list_members, workspace, campaign_id, request.page_size,
+                                         request.page_token, self.uow())
+        return pb.ListCampaignAudienceMembersResponse(
+            profiles=[f"workspaces/{workspace}/profiles/{p}" for p in members], next_page_token=token)
 
     async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
         query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)

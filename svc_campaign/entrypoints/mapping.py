@@ -9,7 +9,7 @@ from decimal import Decimal
 from google.protobuf import timestamp_pb2
 from google.type import money_pb2
 
-from marketing.campaign.v1 import campaign_pb2
+from marketing.campaign.v1 import campaign_audience_pb2, campaign_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
 
@@ -189,3 +189,18 @@ def campaign_event_to_proto(event: CampaignEvent, campaign: Campaign) -> campaig
         changed_paths=event.data.get("paths", []),
         campaign=campaign_to_proto(campaign),
     )
+
+
+def campaign_audience_to_proto(found) -> campaign_audience_pb2.CampaignAudience:
+    """From service_layer.audience.CampaignAudience."""
+    message = campaign_audience_pb2.CampaignAudience(
+        name=f"workspaces/{found.workspace}/campaigns/{found.campaign_id}/audience", size=found.size)
+    for cached in found.segments:
+        entry = message.segments.add(
+            segment=f"workspaces/{found.workspace}/segments/{cached.segment_id}", size=cached.size,
+            state=campaign_audience_pb2.CachedSegment.State.Value(f"STATE_{cached.state}"))
+        if cached.event_time:
+            entry.event_time.FromDatetime(cached.event_time)
+        if cached.update_time:
+            entry.update_time.FromDatetime(cached.update_time)
+    return message

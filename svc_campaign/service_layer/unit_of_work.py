@@ -13,6 +13,7 @@ import event_schemas
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.tracing import current_trace_headers
 
+from svc_campaign.adapters.segment_cache import SqlSegmentCache
 from svc_campaign.adapters import event_codec
 from svc_campaign.adapters.repository import CampaignRepository, SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_outbox
@@ -58,6 +59,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.connection = self.engine.connect()
         self.transaction = self.connection.begin()
         self.campaigns = SqlCampaignRepository(self.connection)
+        self.audiences = SqlSegmentCache(self.connection)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -152,6 +152,7 @@ def test_the_compiled_query_selects_what_the_rule_means(loaded, rule):
     expected = sorted(p.external_id for p in profiles if oracle(rule, p))
     assert found == expected
     assert repository.profiles.count_documents(query) == len(expected)
+    assert SegmentStore(repository.profiles.database).count(query) == len(expected)
     assert 0 < len(expected) < len(profiles), "the synthetic data should make every rule discriminate"
 
 

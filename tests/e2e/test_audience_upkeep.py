@@ -147,3 +147,45 @@ def test_tracked_behaviour_feeds_event_conditions(running):
         feed.close()
     profile = running.rest.call("GET", f"/v1/workspaces/{ws}/profiles/c")
     assert profile.status == 200  # a tracked event of an unknown profile creates it
+
+
+def eventually_audience(rest, name, expected_size, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = rest.call("GET", f"/v1/{name}/audience")
+        assert found.status == 200, found.body
+        if int(found.body.get("size", "0")) == expected_size or time.monotonic() > deadline:
+            return found.body
+        time.sleep(0.2)
+
+
+def test_the_campaign_service_copy_follows_segment_updates(running):
+    ws = f"cch-{uuid.uuid4().hex[:8]}"
+    for external_id, ltv in (("a", 300), ("b", 50), ("c", 150)):
+        upsert(running.rest, ws, external_id, ltv)
+    for segment_id, low in (("big", 100), ("huge", 250)):
+        created = running.rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId={segment_id}",
+                                    {"displayName": segment_id, "definition": json.dumps(
+                                        {"attribute": "ltv", "op": "gte", "value": low})})
+        assert created.status == 200, created.body
+    made = running.rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {
+        "displayName": "Spring", "targetSegments": [f"workspaces/{ws}/segments/big",
+                                                    f"workspaces/{ws}/segments/huge"]})
+    assert made.status == 200, made.body
+    name = made.body["name"]
+
+    body = eventually_audience(running.rest, name, 2)
+    assert body["size"] == "2"
+    assert [(s["segment"].rsplit("/", 1)[1], s["state"], s["size"]) for s in body["segments"]] == [
+        ("big", "STATE_CURRENT", "2"), ("huge", "STATE_CURRENT", "1")]
+    members = running.rest.call("GET", f"/v1/{name}/audience/members?pageSize=1").body
+    assert members["profiles"] == [f"workspaces/{ws}/profiles/a"] and members["nextPageToken"]
+
+    upsert(running.rest, ws, "b", 500)  # b enters both segments
+    assert eventually_audience(running.rest, name, 3)["size"] == "3"
+    assert running.rest.call("DELETE", f"/v1/workspaces/{ws}/segments/big").status == 200
+    body = eventually_audience(running.rest, name, 2)  # only huge is left: a and b
+    assert body["segments"][0]["state"] == "STATE_DELETED"
+
+    assert running.rest.call("GET", f"/v1/workspaces/other/campaigns/{name.rsplit('/', 1)[1]}/audience").status == 404
+    assert running.rest.call("GET", f"/v1/{name}/audience/members?pageToken=garbage").status == 400

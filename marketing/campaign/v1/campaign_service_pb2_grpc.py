@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_service_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__service__pb2
 
@@ -51,6 +52,16 @@ class CampaignServiceStub:
                 '/marketing.campaign.v1.CampaignService/ListCampaignEvents',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.FromString,
+                _registered_method=True)
+        self.GetCampaignAudience = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/GetCampaignAudience',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignAudienceRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2.CampaignAudience.FromString,
+                _registered_method=True)
+        self.ListCampaignAudienceMembers = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ListCampaignAudienceMembers',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.FromString,
                 _registered_method=True)
         self.ListCampaigns = channel.unary_unary(
                 '/marketing.campaign.v1.CampaignService/ListCampaigns',
@@ -125,6 +136,22 @@ class CampaignServiceServicer:
     def ListCampaignEvents(self, request, context):
         """Returns a campaign's history: every event, oldest first, each with the
         campaign as that event left it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaignAudience(self, request, context):
+        """Returns who the campaign reaches according to the campaign service's
+        local copy of its target segments (eventually consistent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaignAudienceMembers(self, request, context):
+        """Lists the profiles of the campaign's audience from the local copy, in
+        profile id order, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -217,6 +244,16 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.ListCampaignEvents,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.SerializeToString,
+            ),
+            'GetCampaignAudience': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignAudience,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignAudienceRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2.CampaignAudience.SerializeToString,
+            ),
+            'ListCampaignAudienceMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaignAudienceMembers,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.SerializeToString,
             ),
             'ListCampaigns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCampaigns,
@@ -351,6 +388,60 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/ListCampaignEvents',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignAudience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/GetCampaignAudience',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignAudienceRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2.CampaignAudience.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaignAudienceMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ListCampaignAudienceMembers',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,
