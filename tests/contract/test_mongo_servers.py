@@ -19,7 +19,13 @@ nx (nx-27017 0.8.1) does NOT:
   - report a server version (buildInfo has none); index names are its own (idx_<coll>_<fields>),
     and duplicate-key messages are SQLite's (the code, 11000, is right);
   - stay fast with upserts keyed by other fields than _id: 10,000 in one bulk_write take ~80 s
-    (each scans the collection); keyed by _id they take ~2.5 s.
+    (each scans the collection); keyed by _id they take ~2.5 s;
+  - match array elements by position ("a.1") or through arrays of documents ("a.f"): both match
+    nothing ($elemMatch works; the audience service keeps "N-th newest time" as fields n1, n2, ...);
+  - take the _id of the filter in replace_one(upsert=True): the inserted document gets an ObjectId
+    (give the _id in the replacement too);
+  - count right with the `count` command when fields are absent under negation ($ne, $nin,
+    $exists: false, $nor): its SQL treats them as NULL (count_documents is right, and slower).
 ferretdb (FerretDB v1.24.2, SQLite backend) does NOT:
   - raise DuplicateKeyError when an update (not an insert) breaks a unique index: it is an
     OperationFailure with code 1 and Go stack frames in the message;
@@ -318,3 +324,29 @@ def test_a_cursor_streams_50000_documents_with_a_projection_in_batches(server, c
     say(f"{server.kind}: insert_many of {STREAMED:,} in {inserted:.1f} s, "
         f"streamed them back with a projection in {streamed:.1f} s")
     assert count == STREAMED and last == STREAMED - 1
+
+
+# -- paths into arrays, upserts by _id, the count command ---------------------------------------------
+
+
+def test_array_elements_match_by_position_and_through_documents(request, server, coll):
+    gap(request, server, "nx", "paths into arrays ('a.1', 'a.f') match nothing")
+    coll.insert_many([{"_id": 1, "times": [50, 40], "devices": [{"token": "t"}]}, {"_id": 2, "times": [50],
+                                                                                   "devices": []}])
+    assert [d["_id"] for d in coll.find({"times.1": {"$gte": 35}})] == [1]
+    assert [d["_id"] for d in coll.find({"devices.token": {"$gt": ""}})] == [1]
+
+
+def test_an_upserting_replace_keeps_the_filter_id(request, server, coll):
+    gap(request, server, "nx", "replace_one(upsert=True) gives the new document an ObjectId, not the filter's _id")
+    coll.replace_one({"_id": "acme/seg"}, {"stamp": 1}, upsert=True)
+    assert coll.find_one({}, {"_id": 1}) == {"_id": "acme/seg"}
+
+
+def test_the_count_command_counts_absent_fields_under_negation(request, server, coll):
+    gap(request, server, "nx", "the count command treats absent fields as SQL NULL under $ne/$nin/$nor")
+    coll.insert_many([{"_id": 1, "plan": "pro", "n": 5}, {"_id": 2, "n": 1}, {"_id": 3, "plan": None}])
+    for query in ({"plan": {"$ne": "pro"}}, {"plan": {"$nin": ["pro"]}}, {"plan": {"$exists": False}},
+                  {"$nor": [{"plan": "pro"}]}):
+        assert coll.database.command("count", coll.name, query=query)["n"] == coll.count_documents(query), query
+

@@ -1,0 +1,129 @@
+"""Segment upkeep against both MongoDB-wire servers: memberships follow
+profile writes (incremental passes) and definitions (full passes), erasures
+and deletions are announced, and every announced move is what the segment's
+query says."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import MongoClient
+
+from svc_audience.adapters.membership_store import MembershipStore
+from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
+from svc_audience.adapters.segment_store import SegmentStore
+from svc_audience.domain.model import Profile, ProfileData
+from svc_audience.domain.segments import Segment
+from svc_audience.service_layer.upkeep import SegmentUpkeep, _merge, is_time_dependent
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Feed:
+    """Collects what upkeep publishes and folds it into memberships."""
+
+    def __init__(self):
+        self.entries = []
+
+    def __call__(self, entries):
+        self.entries.extend(entries)
+
+    def members(self, segment_id: str) -> set[str]:
+        current: set[str] = set()
+        for entry in self.entries:
+            if entry.record["aggregate_id"] != segment_id:
+                continue
+            if entry.record["event_type"] == "segment_deleted":
+                current = set()
+                continue
+            payload = entry.record["payload"][1]
+            current |= set(payload["added"])
+            current -= set(payload["removed"])
+        return current
+
+
+@pytest.fixture(params=["nx", "ferretdb"])
+def upkeep(request):
+    server = request.getfixturevalue(f"{request.param}_server")
+    client = MongoClient(server.url, tz_aware=True)
+    database = client[f"upkeep_{uuid.uuid4().hex[:10]}"]
+    ensure_indexes(database)
+    memberships = MembershipStore(database)
+    memberships.ensure_indexes()
+    segments = SegmentStore(database)
+    segments.ensure_indexes()
+    feed = Feed()
+    yield SegmentUpkeep(MongoProfileRepository(database), segments, memberships, feed, lambda: NOW), feed
+    client.drop_database(database.name)
+    client.close()
+
+
+def write(upkeep, external_id: str, ltv: float, workspace: str = "acme") -> None:
+    repo = upkeep.profiles
+    existing = repo.get(workspace, external_id)
+    base = existing or Profile(workspace, external_id)
+    repo.save(base.merged(ProfileData(attributes={"ltv": ltv}), (), NOW), base.version)
+
+
+def segment(upkeep, segment_id: str, low: float, workspace: str = "acme") -> Segment:
+    created = Segment(workspace, segment_id, segment_id, json.dumps({"attribute": "ltv", "op": "gte", "value": low}),
+                      create_time=NOW, update_time=NOW)
+    upkeep.segments.add(created)
+    upkeep.request(workspace, segment_id)
+    return created
+
+
+def drain(upkeep) -> None:
+    while upkeep.run_stale(limit=50).profiles or upkeep.run_requests().changes:
+        pass
+
+
+def test_memberships_follow_writes_definitions_erasures_and_deletions(upkeep):
+    upkeep, feed = upkeep
+    for i in range(120):  # more than one stale batch, more than one write chunk
+        write(upkeep, f"p{i:03d}", float(i))
+    write(upkeep, "p000", 500.0, workspace="other")
+    drain(upkeep)
+    assert feed.entries == []  # no segments yet: marks are cleared, nothing is announced
+    assert upkeep.profiles.stale(10) == []
+
+    segment(upkeep, "big", 100)
+    drain(upkeep)
+    assert feed.members("big") == {f"p{i:03d}" for i in range(100, 120)}
+    assert {e.record["payload"][1]["reason"] for e in feed.entries} == {"recomputed"}
+    assert all(e.record["workspace"] == "acme" for e in feed.entries)
+
+    write(upkeep, "p005", 150.0)
+    write(upkeep, "p110", 5.0)
+    drain(upkeep)
+    assert feed.members("big") == {f"p{i:03d}" for i in range(100, 120)} - {"p110"} | {"p005"}
+    assert set(upkeep.memberships.members("acme", "big")) == feed.members("big")
+
+    upkeep.forget_profile("acme", "p005")
+    assert "p005" not in feed.members("big")
+    upkeep.segment_deleted("acme", "big")
+    assert feed.members("big") == set() and upkeep.memberships.count("acme", "big") == 0
+
+
+def test_a_full_pass_repairs_whatever_the_copy_got_wrong(upkeep):
+    upkeep, feed = upkeep
+    for i in range(30):
+        write(upkeep, f"p{i:03d}", float(i))
+    created = segment(upkeep, "mid", 10)
+    drain(upkeep)
+    upkeep.memberships.add("acme", "mid", ["p001", "zzz"])  # a copy gone wrong
+    upkeep.memberships.remove("acme", "mid", ["p015"])
+    assert upkeep.recompute(created) == (1, 2)
+    assert set(upkeep.memberships.members("acme", "mid")) == {f"p{i:03d}" for i in range(10, 30)}
+
+
+def test_time_dependence_and_the_merge():
+    assert is_time_dependent(json.dumps({"attribute": "last_order", "op": "within_last_days", "value": 7}))
+    assert is_time_dependent(json.dumps({"and": [{"event": "cart_abandoned", "within_days": 3}]}))
+    assert not is_time_dependent(json.dumps({"or": [{"event": "cart_abandoned"}, {"consent": "email",
+                                                                                   "status": "granted"}]}))
+    assert list(_merge(iter(["a", "c", "d"]), iter(["b", "c", "e"]))) == [
+        ("new", "a"), ("gone", "b"), ("new", "d"), ("gone", "e")]
