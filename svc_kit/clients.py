@@ -1,0 +1,33 @@
+"""Where another service of the platform answers, and a channel to it.
+
+`MKT_<SERVICE>_TARGET` (host:port) names it; by default it is the service's
+own gRPC port on this machine (`MKT_<SERVICE>_GRPC_PORT`, or its default).
+Calls stay plain: mutual TLS, retries and circuit breaking are the mesh's
+(a local Envoy sidecar or Istio), never the caller's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from svc_kit.config import ConfigError, EnvReader
+from svc_kit.services import BY_NAME
+from svc_kit.tracing import traced_channel
+
+
+def service_target(env: Mapping[str, str], service: str) -> str:
+    spec = BY_NAME[service]
+    variable = f"{spec.env_prefix}TARGET"
+    target = env.get(variable, "")
+    if target:
+        host, _, port = target.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"{variable}={target!r} must be host:port")
+        return target
+    return f"127.0.0.1:{EnvReader(env).port(spec.env_prefix + 'GRPC_PORT', spec.grpc_port)}"
+
+
+def service_channel(env: Mapping[str, str], service: str) -> grpc.aio.Channel:
+    """An aio channel to `service` that carries the caller's trace context."""
+    return traced_channel(service_target(env, service))
