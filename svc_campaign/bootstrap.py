@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
@@ -18,8 +19,8 @@ from svc_kit.server import Mounted, StartupError
 
 from svc_campaign import migrate
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
+from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
-from svc_campaign.entrypoints.segment_cache_consumer import start as start_consumer
 from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 8
@@ -68,15 +69,26 @@ def mount(settings: Settings) -> Mounted:
     servicer = build_servicer(engine, executor, on_commit=relay.wake.set)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
-    cache_thread, stop_cache = start_consumer(cache_consumer)
+    lifecycle = lifecycle_consumer(bus, engine)
+    launches = LaunchWorker(engine, settings.env)
+    stop_background = threading.Event()
+    background = [threading.Thread(target=cache_consumer.run, args=(stop_background,), name="segment-cache",
+                                   daemon=True),
+                  threading.Thread(target=lifecycle.run, args=(stop_background,), name="launch-plans", daemon=True),
+                  threading.Thread(target=launches.run, args=(stop_background,), name="launches", daemon=True)]
+    for thread in background:
+        thread.start()
 
     def close() -> None:
         stop_relay.set()
-        stop_cache.set()
+        stop_background.set()
         relay.wake.set()
+        launches.wake.set()
         relay_thread.join(timeout=10)
-        cache_thread.join(timeout=10)
+        for thread in background:
+            thread.join(timeout=10)
         cache_consumer.consumer.close()
+        lifecycle.consumer.close()
         relay.close()
         bus.close()
         if executor is not None:

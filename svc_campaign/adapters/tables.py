@@ -94,3 +94,21 @@ segment_cache_state = Table(
 
 campaign_inbox = inbox_table(metadata, "campaign_inbox")
 
+
+# Launches of started campaigns (service_layer/launch.py): the plan and how far
+# it has come, one row per campaign.
+campaign_launches = Table(
+    "campaign_launches",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("campaign_id", String(63), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("next_attempt_time", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Column("start_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Index("ix_campaign_launches_due", "state", "next_attempt_time"),
+)

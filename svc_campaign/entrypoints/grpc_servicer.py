@@ -22,8 +22,9 @@ from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_campaign.domain import commands
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
-                                              campaign_to_proto, fields_from_proto, update_paths)
-from svc_campaign.service_layer import audience, handlers
+                                              campaign_launch_to_proto, campaign_to_proto, fields_from_proto,
+                                              update_paths)
+from svc_campaign.service_layer import audience, handlers, launch
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -43,11 +44,12 @@ def _name(value: str, field: str = "name") -> tuple[str, str]:
         raise InvalidArgument(FieldViolation(field, str(error))) from None
 
 
-def _audience_name(value: str, field: str = "name") -> tuple[str, str]:
+def _child_name(value: str, child: str, field: str = "name") -> tuple[str, str]:
+    """(workspace, campaign id) of `workspaces/{w}/campaigns/{c}/{child}`."""
     campaign, slash, rest = value.rpartition("/")
-    if not slash or rest != "audience":
+    if not slash or rest != child:
         raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/campaigns/"
-                                                    "{campaign}/audience`"))
+                                                    f"{{campaign}}/{child}`"))
     return _name(campaign, field)
 
 
@@ -95,16 +97,20 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         )
 
     async def GetCampaignAudience(self, request: pb.GetCampaignAudienceRequest, context):
-        workspace, campaign_id = _audience_name(request.name)
+        workspace, campaign_id = _child_name(request.name, "audience")
         found = await self._run(audience.get_audience, workspace, campaign_id, self.uow())
         return campaign_audience_to_proto(found)
 
     async def ListCampaignAudienceMembers(self, request: pb.ListCampaignAudienceMembersRequest, context):
-        workspace, campaign_id = _audience_name(request.parent, "parent")
+        workspace, campaign_id = _child_name(request.parent, "audience", "parent")
         members, token = await self._run(audience.list_members, workspace, campaign_id, request.page_size,
                                          request.page_token, self.uow())
         return pb.ListCampaignAudienceMembersResponse(
             profiles=[f"workspaces/{workspace}/profiles/{p}" for p in members], next_page_token=token)
+
+    async def GetCampaignLaunch(self, request: pb.GetCampaignLaunchRequest, context):
+        workspace, campaign_id = _child_name(request.name, "launch")
+        return campaign_launch_to_proto(await self._run(launch.get_launch, workspace, campaign_id, self.uow()))
 
     async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
         query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)

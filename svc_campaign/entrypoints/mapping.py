@@ -9,7 +9,7 @@ from decimal import Decimal
 from google.protobuf import timestamp_pb2
 from google.type import money_pb2
 
-from marketing.campaign.v1 import campaign_audience_pb2, campaign_pb2
+from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
 
@@ -203,4 +203,26 @@ def campaign_audience_to_proto(found) -> campaign_audience_pb2.CampaignAudience:
             entry.event_time.FromDatetime(cached.event_time)
         if cached.update_time:
             entry.update_time.FromDatetime(cached.update_time)
+    return message
+
+
+def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
+    """From domain.launch.Launch."""
+    message = campaign_launch_pb2.CampaignLaunch(
+        name=f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}/launch",
+        state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{launch.state.value}"),
+        last_error=launch.last_error)
+    for t in launch.targets:
+        message.targets.add(segment=t.segment, channel=t.channel.to_proto(), template=t.template,
+                            snapshot=t.snapshot, total=t.total, sent=t.sent, duplicates=t.duplicates,
+                            refused=t.refused, error=t.error,
+                            state=campaign_launch_pb2.LaunchTarget.State.Value(f"STATE_{t.state.value}"))
+    done, total, failed = launch.progress
+    message.progress.done, message.progress.total, message.progress.failed = done, total, failed
+    if launch.start_time:
+        message.progress.start_time.FromDatetime(launch.start_time)
+    if launch.update_time:
+        message.progress.update_time.FromDatetime(launch.update_time)
+    if launch.next_attempt_time and launch.last_error:
+        message.next_attempt_time.FromDatetime(launch.next_attempt_time)
     return message

@@ -4,8 +4,6 @@ transaction with the copy's change."""
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Engine
 
 import event_schemas
@@ -24,9 +22,3 @@ def segment_cache_consumer(bus: Bus, engine: Engine) -> InboxConsumer:
     return InboxConsumer(bus, engine, campaign_inbox, SEGMENT_TOPIC, SUBSCRIPTION, SEGMENT_SCHEMA,
                          lambda connection, event, message: segment_cache.apply_event(connection, event))
 
-
-def start(consumer: InboxConsumer) -> tuple[threading.Thread, threading.Event]:
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), name="segment-cache", daemon=True)
-    thread.start()
-    return thread, stop

@@ -13,6 +13,7 @@ import event_schemas
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.tracing import current_trace_headers
 
+from svc_campaign.adapters.launch_repository import SqlLaunchRepository
 from svc_campaign.adapters.segment_cache import SqlSegmentCache
 from svc_campaign.adapters import event_codec
 from svc_campaign.adapters.repository import CampaignRepository, SqlCampaignRepository
@@ -60,6 +61,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.transaction = self.connection.begin()
         self.campaigns = SqlCampaignRepository(self.connection)
         self.audiences = SqlSegmentCache(self.connection)
+        self.launches = SqlLaunchRepository(self.connection)
         return self
 
     def __exit__(self, *exc) -> None:

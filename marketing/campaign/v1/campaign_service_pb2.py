@@ -31,9 +31,10 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2
+from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\"\xc6\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x83\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x89\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xce\x13\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*B\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\x1a+marketing/campaign/v1/campaign_launch.proto\"\xc6\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x83\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x89\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18GetCampaignLaunchRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignLaunch2\xf7\x14\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa6\x01\n\x11GetCampaignLaunch\x12/.marketing.campaign.v1.GetCampaignLaunchRequest\x1a%.marketing.campaign.v1.CampaignLaunch\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/launch}\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*B\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -75,6 +76,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAMPAIGNAUDIENCEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A%\n#marketing.platform/CampaignAudience'
   _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A%\n#marketing.platform/CampaignAudience'
+  _globals['_GETCAMPAIGNLAUNCHREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETCAMPAIGNLAUNCHREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A#\n!marketing.platform/CampaignLaunch'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._serialized_options = b'\332A\033parent,campaign,campaign_id\202\323\344\223\002/\"#/v1/{parent=workspaces/*}/campaigns:\010campaign'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaign']._loaded_options = None
@@ -85,6 +88,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaignAudience']._serialized_options = b'\332A\004name\202\323\344\223\002.\022,/v1/{name=workspaces/*/campaigns/*/audience}'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['ListCampaignAudienceMembers']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['ListCampaignAudienceMembers']._serialized_options = b'\332A\006parent\202\323\344\223\0028\0226/v1/{parent=workspaces/*/campaigns/*/audience}/members'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaignLaunch']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaignLaunch']._serialized_options = b'\332A\004name\202\323\344\223\002,\022*/v1/{name=workspaces/*/campaigns/*/launch}'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['ListCampaigns']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['ListCampaigns']._serialized_options = b'\332A\006parent\202\323\344\223\002%\022#/v1/{parent=workspaces/*}/campaigns'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['UpdateCampaign']._loaded_options = None
@@ -105,42 +110,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CompleteCampaign']._serialized_options = b'\202\323\344\223\0021\",/v1/{name=workspaces/*/campaigns/*}:complete:\001*'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._serialized_options = b'\202\323\344\223\002/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\001*'
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=368
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=566
-  _globals['_GETCAMPAIGNREQUEST']._serialized_start=568
-  _globals['_GETCAMPAIGNREQUEST']._serialized_end=683
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=685
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=805
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=807
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=914
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=917
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1048
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1050
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1170
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1173
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1308
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1310
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1399
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1401
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1460
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1462
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1523
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1525
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1581
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1583
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1639
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1641
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1698
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1700
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=1759
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=1761
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=1818
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=1820
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=1908
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=1911
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2048
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2050
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2130
-  _globals['_CAMPAIGNSERVICE']._serialized_start=2133
-  _globals['_CAMPAIGNSERVICE']._serialized_end=4643
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=413
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=611
+  _globals['_GETCAMPAIGNREQUEST']._serialized_start=613
+  _globals['_GETCAMPAIGNREQUEST']._serialized_end=728
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=730
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=850
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=852
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=959
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=962
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1093
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1095
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1215
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1218
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1353
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1355
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1444
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1446
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1505
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1507
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1568
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1570
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1626
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1628
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1684
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1686
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1743
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1745
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=1804
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=1806
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=1863
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=1865
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=1953
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=1956
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2093
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2095
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2175
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_start=2177
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_end=2261
+  _globals['_CAMPAIGNSERVICE']._serialized_start=2264
+  _globals['_CAMPAIGNSERVICE']._serialized_end=4943
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from marketing.campaign.v1 import campaign_pb2 as _campaign_pb2
 from marketing.campaign.v1 import campaign_audience_pb2 as _campaign_audience_pb2
+from marketing.campaign.v1 import campaign_launch_pb2 as _campaign_launch_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -174,3 +175,9 @@ class ListCampaignAudienceMembersResponse(_message.Message):
     profiles: _containers.RepeatedScalarFieldContainer[str]
     next_page_token: str
     def __init__(self, profiles: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetCampaignLaunchRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

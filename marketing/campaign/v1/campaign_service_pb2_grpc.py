@@ -5,6 +5,7 @@ import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2
+from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_service_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__service__pb2
 
@@ -62,6 +63,11 @@ class CampaignServiceStub:
                 '/marketing.campaign.v1.CampaignService/ListCampaignAudienceMembers',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.FromString,
+                _registered_method=True)
+        self.GetCampaignLaunch = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/GetCampaignLaunch',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
                 _registered_method=True)
         self.ListCampaigns = channel.unary_unary(
                 '/marketing.campaign.v1.CampaignService/ListCampaigns',
@@ -152,6 +158,13 @@ class CampaignServiceServicer:
     def ListCampaignAudienceMembers(self, request, context):
         """Lists the profiles of the campaign's audience from the local copy, in
         profile id order, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaignLaunch(self, request, context):
+        """Returns how far the sending of a started campaign has come.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -254,6 +267,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.ListCampaignAudienceMembers,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.SerializeToString,
+            ),
+            'GetCampaignLaunch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignLaunch,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.SerializeToString,
             ),
             'ListCampaigns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCampaigns,
@@ -442,6 +460,33 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/ListCampaignAudienceMembers',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignAudienceMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignLaunch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/GetCampaignLaunch',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,6 +7,7 @@ from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.rpc import status_pb2 as _status_pb2
+from marketing.audience.v1 import profile_pb2 as _profile_pb2
 from marketing.common.v1 import message_content_pb2 as _message_content_pb2
 from marketing.content.v1 import asset_pb2 as _asset_pb2
 from marketing.content.v1 import template_pb2 as _template_pb2
@@ -123,14 +124,18 @@ class RestoreTemplateVersionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RenderContext(_message.Message):
-    __slots__ = ("profile", "data", "message")
+    __slots__ = ("profile", "data", "message", "profile_data", "segments")
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_DATA_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     profile: str
     data: _struct_pb2.Struct
     message: str
-    def __init__(self, profile: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+    profile_data: _profile_pb2.Profile
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, profile: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ..., profile_data: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RenderTemplateRequest(_message.Message):
     __slots__ = ("name", "context", "campaign", "variant", "tracking")

@@ -15,8 +15,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Template(_message.Message):
-    __slots__ = ("name", "display_name", "description", "channel", "content", "variants", "latest_version", "unpublished_changes", "variables", "segments", "labels", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "channel", "content", "variants", "latest_version", "unpublished_changes", "variables", "segments", "labels", "create_time", "update_time", "etag", "defaults")
     class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class DefaultsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +44,7 @@ class Template(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -51,7 +59,8 @@ class Template(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., content: _Optional[_Union[TemplateContent, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., latest_version: _Optional[str] = ..., unpublished_changes: _Optional[bool] = ..., variables: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    defaults: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., content: _Optional[_Union[TemplateContent, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., latest_version: _Optional[str] = ..., unpublished_changes: _Optional[bool] = ..., variables: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., defaults: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TemplateContent(_message.Message):
     __slots__ = ("email", "sms", "push", "in_app")
@@ -152,7 +161,14 @@ class Variant(_message.Message):
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., weight: _Optional[int] = ..., content: _Optional[_Union[TemplateContent, _Mapping]] = ...) -> None: ...
 
 class TemplateVersion(_message.Message):
-    __slots__ = ("name", "channel", "content", "variants", "change_note", "variables", "segments", "create_time")
+    __slots__ = ("name", "channel", "content", "variants", "change_note", "variables", "segments", "create_time", "defaults")
+    class DefaultsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +177,7 @@ class TemplateVersion(_message.Message):
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     channel: _channel_pb2.Channel
     content: TemplateContent
@@ -169,4 +186,5 @@ class TemplateVersion(_message.Message):
     variables: _containers.RepeatedScalarFieldContainer[str]
     segments: _containers.RepeatedScalarFieldContainer[str]
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., content: _Optional[_Union[TemplateContent, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., change_note: _Optional[str] = ..., variables: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    defaults: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., content: _Optional[_Union[TemplateContent, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., change_note: _Optional[str] = ..., variables: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., defaults: _Optional[_Mapping[str, str]] = ...) -> None: ...

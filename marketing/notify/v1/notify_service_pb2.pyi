@@ -142,6 +142,24 @@ class RecordEngagementRequest(_message.Message):
     user_agent: str
     def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[RecordEngagementRequest.Type, str]] = ..., token: _Optional[str] = ..., url: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., user_agent: _Optional[str] = ...) -> None: ...
 
+class TrackClickRequest(_message.Message):
+    __slots__ = ("name", "token", "url")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    token: str
+    url: str
+    def __init__(self, name: _Optional[str] = ..., token: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class TrackOpenRequest(_message.Message):
+    __slots__ = ("name", "token")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    token: str
+    def __init__(self, name: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+
 class CreateProviderRequest(_message.Message):
     __slots__ = ("parent", "provider", "provider_id", "request_id", "validate_only")
     PARENT_FIELD_NUMBER: _ClassVar[int]

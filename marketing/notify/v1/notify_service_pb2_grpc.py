@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.notify.v1 import inbox_pb2 as marketing_dot_notify_dot_v1_dot_inbox__pb2
 from marketing.notify.v1 import message_pb2 as marketing_dot_notify_dot_v1_dot_message__pb2
@@ -75,6 +76,16 @@ class NotifyServiceStub:
                 '/marketing.notify.v1.NotifyService/RecordEngagement',
                 request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.RecordEngagementRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.TrackClick = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/TrackClick',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackClickRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.TrackOpen = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/TrackOpen',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackOpenRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
         self.CreateProvider = channel.unary_unary(
                 '/marketing.notify.v1.NotifyService/CreateProvider',
@@ -196,6 +207,25 @@ class NotifyServiceServicer:
     def RecordEngagement(self, request, context):
         """Records an open or a click from a signed tracking link or pixel, and
         publishes `message_opened` or `message_clicked`. Duplicates are ignored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrackClick(self, request, context):
+        """The tracked link of a sent message (a GET, so that mail clients can
+        follow it): records the click like RecordEngagement, once per message,
+        and answers a redirect to `url`. The service sets the response header
+        `x-redirect-location`; the edge turns it into `302 Found` with
+        `Location`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrackOpen(self, request, context):
+        """The open pixel of a sent email (a GET, for `<img src>`): records the
+        open, once per message, and answers a transparent 1x1 GIF.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -333,6 +363,16 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.RecordEngagement,
                     request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.RecordEngagementRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'TrackClick': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrackClick,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackClickRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'TrackOpen': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrackOpen,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackOpenRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'CreateProvider': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateProvider,
@@ -591,6 +631,60 @@ class NotifyService:
             '/marketing.notify.v1.NotifyService/RecordEngagement',
             marketing_dot_notify_dot_v1_dot_notify__service__pb2.RecordEngagementRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrackClick(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/TrackClick',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackClickRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrackOpen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/TrackOpen',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.TrackOpenRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,77 @@
+import datetime
+
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from marketing.common.v1 import channel_pb2 as _channel_pb2
+from marketing.common.v1 import operation_pb2 as _operation_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CampaignLaunch(_message.Message):
+    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[CampaignLaunch.State]
+        STATE_RUNNING: _ClassVar[CampaignLaunch.State]
+        STATE_PAUSED: _ClassVar[CampaignLaunch.State]
+        STATE_COMPLETED: _ClassVar[CampaignLaunch.State]
+        STATE_CANCELLED: _ClassVar[CampaignLaunch.State]
+    STATE_UNSPECIFIED: CampaignLaunch.State
+    STATE_RUNNING: CampaignLaunch.State
+    STATE_PAUSED: CampaignLaunch.State
+    STATE_COMPLETED: CampaignLaunch.State
+    STATE_CANCELLED: CampaignLaunch.State
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: CampaignLaunch.State
+    targets: _containers.RepeatedCompositeFieldContainer[LaunchTarget]
+    progress: _operation_pb2.Progress
+    last_error: str
+    next_attempt_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class LaunchTarget(_message.Message):
+    __slots__ = ("segment", "channel", "template", "snapshot", "total", "sent", "duplicates", "refused", "state", "error")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATE_UNSPECIFIED: _ClassVar[LaunchTarget.State]
+        STATE_PENDING: _ClassVar[LaunchTarget.State]
+        STATE_DONE: _ClassVar[LaunchTarget.State]
+        STATE_FAILED: _ClassVar[LaunchTarget.State]
+    STATE_UNSPECIFIED: LaunchTarget.State
+    STATE_PENDING: LaunchTarget.State
+    STATE_DONE: LaunchTarget.State
+    STATE_FAILED: LaunchTarget.State
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SENT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    segment: str
+    channel: _channel_pb2.Channel
+    template: str
+    snapshot: str
+    total: int
+    sent: int
+    duplicates: int
+    refused: int
+    state: LaunchTarget.State
+    error: str
+    def __init__(self, segment: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., template: _Optional[str] = ..., snapshot: _Optional[str] = ..., total: _Optional[int] = ..., sent: _Optional[int] = ..., duplicates: _Optional[int] = ..., refused: _Optional[int] = ..., state: _Optional[_Union[LaunchTarget.State, str]] = ..., error: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,89 @@
+"""Launches in the campaign database: one row per campaign, the targets as
+JSON, written with a version check so two workers never both advance one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from svc_kit.channels import Channel
+from svc_kit.errors import Aborted
+
+from svc_campaign.adapters.tables import campaign_launches
+from svc_campaign.domain.launch import Launch, LaunchState, Target, TargetState
+
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _targets_json(launch: Launch) -> list[dict]:
+    return [{**vars(t), "channel": t.channel.value, "state": t.state.value} for t in launch.targets]
+
+
+def _from_row(row) -> Launch:
+    targets = [Target(**{**t, "channel": Channel(t["channel"]), "state": TargetState(t["state"])})
+               for t in row.targets]
+    return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
+                  row.next_attempt_time, row.version, row.update_time, row.start_time)
+
+
+def _values(launch: Launch) -> dict:
+    return {"state": launch.state.value, "targets": _targets_json(launch), "attempts": launch.attempts,
+            "last_error": launch.last_error, "next_attempt_time": launch.next_attempt_time,
+            "update_time": launch.update_time}
+
+
+class SqlLaunchRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def get(self, workspace: str, campaign_id: str) -> Launch | None:
+        row = self.connection.execute(select(campaign_launches).where(
+            campaign_launches.c.workspace == workspace, campaign_launches.c.campaign_id == campaign_id)).first()
+        return _from_row(row) if row else None
+
+    def add(self, launch: Launch) -> bool:
+        """False when the campaign has a launch already (a start seen twice)."""
+        statement = _INSERT[self.connection.dialect.name](campaign_launches).values(
+            workspace=launch.workspace, campaign_id=launch.campaign_id, version=1, start_time=launch.start_time,
+            **_values(launch)).on_conflict_do_nothing()
+        return self.connection.execute(statement).rowcount == 1
+
+    def save(self, launch: Launch) -> Launch:
+        """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
+        c = campaign_launches.c
+        done = self.connection.execute(update(campaign_launches).where(
+            c.workspace == launch.workspace, c.campaign_id == launch.campaign_id, c.version == launch.version
+        ).values(version=launch.version + 1, **_values(launch)))
+        if done.rowcount != 1:
+            raise Aborted(f"launch of {launch.name} changed meanwhile")
+        return replace(launch, version=launch.version + 1)
+
+    def due(self, now: datetime, limit: int) -> list[Launch]:
+        c = campaign_launches.c
+        rows = self.connection.execute(select(campaign_launches).where(
+            c.state == LaunchState.RUNNING.value, c.next_attempt_time <= now
+        ).order_by(c.next_attempt_time).limit(limit))
+        return [_from_row(r) for r in rows]
+
+
+class LaunchStore:
+    """Each call in its own short transaction (the runner talks to other
+    services between them and holds no transaction open meanwhile)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get(self, workspace: str, campaign_id: str) -> Launch | None:
+        with self.engine.connect() as connection:
+            return SqlLaunchRepository(connection).get(workspace, campaign_id)
+
+    def due(self, now: datetime, limit: int = 10) -> list[Launch]:
+        with self.engine.connect() as connection:
+            return SqlLaunchRepository(connection).due(now, limit)
+
+    def save(self, launch: Launch) -> Launch:
+        with self.engine.begin() as connection:
+            return SqlLaunchRepository(connection).save(launch)

@@ -1,0 +1,77 @@
+"""The launch's calls to the audience and notify services over gRPC. Plain
+calls: the mesh retries and breaks circuits; here an answer is sorted into
+"try this step again later" or "this step cannot succeed"."""
+
+from __future__ import annotations
+
+import grpc
+
+from marketing.audience.v1 import audience_service_pb2 as audience_pb
+from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
+from marketing.audience.v1 import segment_pb2
+from marketing.common.v1 import message_content_pb2
+from marketing.notify.v1 import message_pb2
+from marketing.notify.v1 import notify_service_pb2 as notify_pb
+from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
+from svc_kit.channels import Channel
+
+from svc_campaign.service_layer.launch import Outgoing, PeerRefused, PeerUnavailable, Snapshot
+
+CALL_TIMEOUT = 30.0
+REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+            grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
+
+
+def _sorted(error: grpc.aio.AioRpcError, what: str) -> Exception:
+    why = f"{what}: {error.code().name} {error.details() or ''}".strip()
+    return PeerRefused(why) if error.code() in REFUSALS else PeerUnavailable(why)
+
+
+class GrpcAudience:
+    def __init__(self, channel: grpc.aio.Channel):
+        self.stub = audience_grpc.AudienceServiceStub(channel)
+
+    async def snapshot(self, segment: str, channel: Channel, snapshot_id: str, campaign: str) -> Snapshot:
+        request = audience_pb.CreateSegmentSnapshotRequest(
+            parent=segment, segment_snapshot_id=snapshot_id,
+            segment_snapshot=segment_pb2.SegmentSnapshot(channel=channel.to_proto(), campaign=campaign))
+        try:
+            taken = await self.stub.CreateSegmentSnapshot(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:  # taken before a crash: read it
+                raise _sorted(error, f"snapshot of {segment}") from None
+            try:
+                taken = await self.stub.GetSegmentSnapshot(audience_pb.GetSegmentSnapshotRequest(
+                    name=f"{segment}/snapshots/{snapshot_id}"), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as again:
+                raise _sorted(again, f"snapshot of {segment}") from None
+        return Snapshot(taken.name, taken.size)
+
+    async def members(self, snapshot: str, cursor: str, page_size: int) -> tuple[list[str], str]:
+        try:
+            page = await self.stub.ListSegmentMembers(audience_pb.ListSegmentMembersRequest(
+                parent=snapshot, page_size=page_size, page_token=cursor), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"members of {snapshot}") from None
+        return [m.profile for m in page.members], page.next_page_token
+
+
+class GrpcNotify:
+    def __init__(self, channel: grpc.aio.Channel):
+        self.stub = notify_grpc.NotifyServiceStub(channel)
+
+    async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
+                   messages: list[Outgoing]) -> tuple[int, int, int]:
+        parent = f"workspaces/{workspace}"
+        requests = [notify_pb.SendMessageRequest(parent=parent, message=message_pb2.Message(
+            channel=channel.to_proto(), recipient=m.recipient, idempotency_key=m.idempotency_key,
+            template=message_pb2.TemplateRef(template=template), campaign=campaign,
+            category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for m in messages]
+        try:
+            answer = await self.stub.BatchSendMessages(notify_pb.BatchSendMessagesRequest(
+                parent=parent, requests=requests), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, "sending to the notify service") from None
+        refused = sum(1 for r in answer.results if r.error.code != 0)
+        duplicates = sum(1 for r in answer.results if r.error.code == 0 and r.duplicate)
+        return len(answer.results) - refused - duplicates, duplicates, refused

@@ -1,0 +1,159 @@
+"""The launch of a started campaign, as a resumable plan: one target per
+target segment and channel, each moving from a snapshot to pages of messages
+handed to the notify service. Pure: the runner does the talking and feeds the
+outcomes back here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from svc_campaign.domain.values import Channel
+
+MAX_BACKOFF = timedelta(seconds=60)
+FIRST_BACKOFF = timedelta(seconds=1)
+
+
+class LaunchState(enum.Enum):
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class TargetState(enum.Enum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Target:
+    segment: str  # workspaces/{w}/segments/{s}
+    channel: Channel
+    template: str
+    snapshot: str = ""
+    total: int = 0
+    cursor: str = ""  # page token of the snapshot's members still to send
+    sent: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    state: TargetState = TargetState.PENDING
+    error: str = ""
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.snapshot.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    sent: int
+    duplicates: int
+    refused: int
+    next_cursor: str
+
+
+@dataclass
+class Launch:
+    workspace: str
+    campaign_id: str
+    targets: list[Target]
+    state: LaunchState = LaunchState.RUNNING
+    attempts: int = 0  # transient failures in a row
+    last_error: str = ""
+    next_attempt_time: datetime | None = None
+    version: int = 0
+    update_time: datetime | None = None
+    start_time: datetime | None = None
+
+    @classmethod
+    def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
+             now: datetime) -> Launch:
+        targets = [Target(segment, channel, template) for segment in segments
+                   for channel, template in sorted(contents.items(), key=lambda c: c[0].value)]
+        launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now)
+        launch._settle()
+        return launch
+
+    @property
+    def name(self) -> str:
+        return f"workspaces/{self.workspace}/campaigns/{self.campaign_id}"
+
+    def current(self) -> int | None:
+        """Index of the target to work on, or None when there is nothing to do now."""
+        if self.state is not LaunchState.RUNNING:
+            return None
+        pending = [i for i, t in enumerate(self.targets) if t.state is TargetState.PENDING]
+        # Every snapshot first, so the audience is frozen as of the start for all targets alike.
+        return next((i for i in pending if not self.targets[i].snapshot), pending[0] if pending else None)
+
+    def snapshot_taken(self, index: int, snapshot: str, total: int, now: datetime) -> None:
+        self.targets[index] = replace(self.targets[index], snapshot=snapshot, total=total)
+        self._progressed(now)
+
+    def page_sent(self, index: int, outcome: PageOutcome, now: datetime) -> None:
+        target = self.targets[index]
+        self.targets[index] = replace(
+            target, sent=target.sent + outcome.sent, duplicates=target.duplicates + outcome.duplicates,
+            refused=target.refused + outcome.refused, cursor=outcome.next_cursor,
+            state=TargetState.PENDING if outcome.next_cursor else TargetState.DONE)
+        self._progressed(now)
+
+    def target_failed(self, index: int, why: str, now: datetime) -> None:
+        self.targets[index] = replace(self.targets[index], state=TargetState.FAILED, error=why)
+        self._progressed(now)
+
+    def hold_up(self, why: str, now: datetime) -> None:
+        """A transient problem: try again later, waiting longer each time."""
+        self.attempts += 1
+        self.last_error = why
+        self.next_attempt_time = now + min(FIRST_BACKOFF * 2 ** (self.attempts - 1), MAX_BACKOFF)
+        self.update_time = now
+
+    def campaign_changed(self, event_type: str, now: datetime) -> None:
+        """Follows the campaign's lifecycle: pause holds the sending, resume
+        carries on, cancel or complete ends it."""
+        if self.state in (LaunchState.COMPLETED, LaunchState.CANCELLED):
+            return
+        if event_type == "campaign_paused":
+            self.state = LaunchState.PAUSED
+        elif event_type == "campaign_resumed":
+            self.state = LaunchState.RUNNING
+            self.next_attempt_time = now
+            self._settle()
+        elif event_type in ("campaign_cancelled", "campaign_deleted"):
+            self.state = LaunchState.CANCELLED
+        elif event_type == "campaign_completed":
+            self.state = LaunchState.COMPLETED
+        self.update_time = now
+
+    def _progressed(self, now: datetime) -> None:
+        self.attempts = 0
+        self.last_error = ""
+        self.next_attempt_time = now
+        self.update_time = now
+        self._settle()
+
+    def _settle(self) -> None:
+        if self.state is LaunchState.RUNNING and all(t.state is not TargetState.PENDING for t in self.targets):
+            self.state = LaunchState.COMPLETED
+            self.next_attempt_time = None
+
+    @property
+    def progress(self) -> tuple[int, int, int]:
+        """(handed over, snapshotted, refused) over every target."""
+        return (sum(t.sent + t.duplicates for t in self.targets), sum(t.total for t in self.targets),
+                sum(t.refused for t in self.targets))
+
+
+def idempotency_key(campaign_id: str, profile: str, channel: Channel, step: str = "launch") -> str:
+    """The notify service sends one message per key, however often it is asked."""
+    return f"{campaign_id}:{profile}:{channel.value}:{step}"
+
+
+def snapshot_id(campaign_id: str, channel: Channel) -> str:
+    return f"launch-{campaign_id}-{channel.value.lower().replace('_', '-')}"
+
+

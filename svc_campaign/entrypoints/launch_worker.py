@@ -1,0 +1,60 @@
+"""The launch saga's two threads: one follows the campaign's own events into
+launch plans (through the inbox), one advances due launches by talking to the
+audience and notify services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Mapping
+
+from sqlalchemy import Engine
+
+import event_schemas
+from svc_kit.bus.port import Bus
+from svc_kit.clients import service_channel
+from svc_kit.clock import utcnow
+from svc_kit.events.inbox import InboxConsumer
+
+from svc_campaign.adapters.event_codec import TOPIC
+from svc_campaign.adapters.launch_repository import LaunchStore
+from svc_campaign.adapters.peers import GrpcAudience, GrpcNotify
+from svc_campaign.adapters.tables import campaign_inbox
+from svc_campaign.service_layer.launch import LaunchRunner, follow_campaign
+
+log = logging.getLogger("svc_campaign.launch")
+SUBSCRIPTION = "svc_campaign-launch"
+IDLE_SECONDS = 0.5
+
+
+def lifecycle_consumer(bus: Bus, engine: Engine) -> InboxConsumer:
+    return InboxConsumer(bus, engine, campaign_inbox, TOPIC, SUBSCRIPTION, event_schemas.load("campaign.v1"),
+                         lambda connection, event, message: follow_campaign(connection, event, utcnow()))
+
+
+class LaunchWorker:
+    def __init__(self, engine: Engine, env: Mapping[str, str]):
+        self.store = LaunchStore(engine)
+        self.env = env
+        self.wake = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        asyncio.run(self._run(stop))
+
+    async def _run(self, stop: threading.Event) -> None:
+        audience, notify = service_channel(self.env, "audience"), service_channel(self.env, "notify")
+        runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow)
+        try:
+            while not stop.is_set():
+                try:
+                    moved = await runner.run_due()
+                except Exception:  # noqa: BLE001 - the launch's saved step is where the next pass starts
+                    log.exception("launch pass failed; retrying")
+                    moved = 0
+                if not moved:
+                    await asyncio.get_running_loop().run_in_executor(None, self.wake.wait, IDLE_SECONDS)
+                    self.wake.clear()
+        finally:
+            await audience.close()
+            await notify.close()

@@ -1,0 +1,141 @@
+"""The launch saga of a started campaign.
+
+`follow_campaign` runs inside the inbox transaction of the campaign's own
+events: `campaign_started` plans the launch, the other lifecycle events pause,
+resume or end it. `LaunchRunner` advances due launches one step at a time —
+take a target's snapshot, or hand one page of its members to the notify
+service — saving after each step, so a launch stopped anywhere resumes from
+its last saved step. A page handed over twice is harmless: each message
+carries its idempotency key, and the notify service sends a key once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from svc_kit.channels import Channel
+from svc_kit.errors import Aborted, NotFound
+
+from svc_campaign.adapters.launch_repository import LaunchStore, SqlLaunchRepository
+from svc_campaign.adapters.repository import SqlCampaignRepository
+from svc_campaign.domain.launch import Launch, PageOutcome, idempotency_key, snapshot_id
+from svc_campaign.service_layer.handlers import _load
+
+log = logging.getLogger("svc_campaign.launch")
+PAGE_SIZE = 500
+LIFECYCLE = ("campaign_paused", "campaign_resumed", "campaign_cancelled", "campaign_completed", "campaign_deleted")
+
+
+class PeerUnavailable(Exception):
+    """Another service could not answer now; the step is tried again later."""
+
+
+class PeerRefused(Exception):
+    """Another service refused the step for good (gone, invalid)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    size: int
+
+
+class AudiencePort(Protocol):
+    async def snapshot(self, segment: str, channel: Channel, snapshot_id: str, campaign: str) -> Snapshot: ...
+
+    async def members(self, snapshot: str, cursor: str, page_size: int) -> tuple[list[str], str]:
+        """Profile names of one page, and the cursor of the next ("" after the last)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    recipient: str  # workspaces/{w}/profiles/{p}
+    idempotency_key: str
+
+
+class NotifyPort(Protocol):
+    async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
+                   messages: list[Outgoing]) -> tuple[int, int, int]:
+        """(accepted, duplicates, refused)."""
+
+
+def follow_campaign(connection: Connection, event: Mapping[str, Any], now: datetime) -> None:
+    """The inbox handler for the campaign's own events."""
+    workspace, campaign_id, event_type = event["workspace"], event["aggregate_id"], event["event_type"]
+    launches = SqlLaunchRepository(connection)
+    if event_type == "campaign_started":
+        campaign = SqlCampaignRepository(connection).get(workspace, campaign_id)
+        if campaign is None:
+            return
+        contents = {c.channel: c.template for c in campaign.fields.contents}
+        if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now)):
+            log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
+    elif event_type in LIFECYCLE:
+        launch = launches.get(workspace, campaign_id)
+        if launch is not None:
+            launch.campaign_changed(event_type, now)
+            launches.save(launch)
+
+
+def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
+    with uow:
+        _load(uow, workspace, campaign_id)
+        launch = uow.launches.get(workspace, campaign_id)
+    if launch is None:
+        name = f"workspaces/{workspace}/campaigns/{campaign_id}/launch"
+        raise NotFound(name, f"{name}: the campaign has not started")
+    return launch
+
+
+class LaunchRunner:
+    def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
+                 clock: Callable[[], datetime], page_size: int = PAGE_SIZE):
+        self.store = store
+        self.audience = audience
+        self.notify = notify
+        self.clock = clock
+        self.page_size = page_size
+
+    async def run_due(self) -> int:
+        """Advances every due launch by one step; returns how many moved."""
+        moved = 0
+        for launch in self.store.due(self.clock()):
+            try:
+                self.store.save(await self.step(launch))
+                moved += 1
+            except Aborted:  # paused or changed meanwhile: read it again next pass
+                continue
+        return moved
+
+    async def step(self, launch: Launch) -> Launch:
+        index = launch.current()
+        if index is None:
+            return launch
+        target = launch.targets[index]
+        campaign = f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}"
+        try:
+            if not target.snapshot:
+                taken = await self.audience.snapshot(target.segment, target.channel,
+                                                     snapshot_id(launch.campaign_id, target.channel), campaign)
+                launch.snapshot_taken(index, taken.name, taken.size, self.clock())
+                return launch
+            profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
+            outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel))
+                        for p in profiles]
+            sent, duplicates, refused = (await self.notify.send(launch.workspace, campaign, target.channel,
+                                                                target.template, outgoing)
+                                         if outgoing else (0, 0, 0))
+            launch.page_sent(index, PageOutcome(sent, duplicates, refused, cursor), self.clock())
+        except PeerUnavailable as problem:
+            log.warning("launch of %s waits: %s", campaign, problem)
+            launch.hold_up(str(problem), self.clock())
+        except PeerRefused as problem:
+            log.warning("launch of %s: %s on %s failed: %s", campaign, target.segment, target.channel.value,
+                        problem)
+            launch.target_failed(index, str(problem), self.clock())
+        return launch

@@ -1,0 +1,73 @@
+"""Launch plans in the campaign database (SQLite and PostgreSQL): planned
+once from `campaign_started` whatever the redeliveries, following the
+campaign's lifecycle, saved with a version check, picked up when due."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from svc_kit.channels import Channel
+from svc_kit.db import make_engine
+from svc_kit.errors import Aborted
+
+from svc_campaign import migrate
+from svc_campaign.adapters.launch_repository import LaunchStore
+from svc_campaign.domain import commands
+from svc_campaign.domain.launch import LaunchState
+from svc_campaign.service_layer import handlers
+from svc_campaign.service_layer.launch import follow_campaign
+from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+from tests.fakes import NOW, ready_fields
+from tests.unit.test_handlers import Clock, Ids
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'campaign.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(f"launch_{os.getpid()}")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def lifecycle(engine: Engine, campaign_id: str, event_type: str) -> None:
+    with engine.begin() as connection:
+        follow_campaign(connection, {"workspace": "acme", "aggregate_id": campaign_id, "event_type": event_type},
+                        NOW)
+
+
+def test_a_started_campaign_gets_one_launch_that_follows_its_lifecycle(engine):
+    created = handlers.create_campaign(commands.CreateCampaign("acme", ready_fields(
+        target_segments=("workspaces/acme/segments/vip", "workspaces/acme/segments/new"))),
+        SqlUnitOfWork(engine), Clock(), Ids())
+    lifecycle(engine, created.id, "campaign_started")
+    lifecycle(engine, created.id, "campaign_started")  # redelivered: still one launch, untouched
+    store = LaunchStore(engine)
+    launch = store.get("acme", created.id)
+    assert launch.state is LaunchState.RUNNING and launch.version == 1
+    assert [(t.segment.rsplit("/", 1)[1], t.channel) for t in launch.targets] == [
+        ("vip", Channel.EMAIL), ("vip", Channel.SMS), ("new", Channel.EMAIL), ("new", Channel.SMS)]
+    assert [x.campaign_id for x in store.due(NOW)] == [created.id]
+    assert store.due(NOW - timedelta(seconds=1)) == []
+
+    launch.snapshot_taken(0, "workspaces/acme/segments/vip/snapshots/s1", 42, NOW)
+    saved = store.save(launch)
+    assert store.get("acme", created.id).targets[0].total == 42 and saved.version == 2
+    with pytest.raises(Aborted):
+        store.save(launch)  # written from a stale read
+
+    lifecycle(engine, created.id, "campaign_paused")
+    assert store.get("acme", created.id).state is LaunchState.PAUSED and store.due(NOW) == []
+    lifecycle(engine, created.id, "campaign_resumed")
+    assert store.get("acme", created.id).state is LaunchState.RUNNING
+    lifecycle(engine, created.id, "campaign_cancelled")
+    assert store.get("acme", created.id).state is LaunchState.CANCELLED
+    assert store.get("other", created.id) is None

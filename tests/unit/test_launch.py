@@ -1,0 +1,163 @@
+"""The launch saga with fake peers: pages, idempotency keys, transient and
+permanent failures, pause and resume, and a launch resumed after a crash
+that hands a page over twice without sending anything twice."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from svc_kit.channels import Channel
+
+from svc_campaign.domain.launch import Launch, LaunchState, TargetState
+from svc_campaign.service_layer.launch import LaunchRunner, PeerRefused, PeerUnavailable, Snapshot
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+class FakeStore:
+    def __init__(self, launch: Launch):
+        self.launch = launch
+
+    def due(self, now):
+        ready = self.launch.state is LaunchState.RUNNING and self.launch.next_attempt_time <= now
+        return [replace(self.launch, targets=list(self.launch.targets))] if ready else []
+
+    def save(self, launch):
+        self.launch = replace(launch, version=launch.version + 1)
+        return self.launch
+
+
+class FakeAudience:
+    def __init__(self, members: dict[str, list[str]]):
+        self.members_of = members
+        self.snapshots = {}
+        self.failures: list[Exception] = []
+
+    async def snapshot(self, segment, channel, snapshot_id, campaign):
+        if self.failures:
+            raise self.failures.pop(0)
+        if segment not in self.members_of:
+            raise PeerRefused(f"{segment} not found")
+        name = f"{segment}/snapshots/{snapshot_id}"
+        self.snapshots[name] = self.members_of[segment]
+        return Snapshot(name, len(self.members_of[segment]))
+
+    async def members(self, snapshot, cursor, page_size):
+        everyone = self.snapshots[snapshot]
+        start = int(cursor or 0)
+        page = everyone[start:start + page_size]
+        return page, str(start + page_size) if start + page_size < len(everyone) else ""
+
+
+class FakeNotify:
+    def __init__(self):
+        self.sent: dict[str, str] = {}
+        self.calls = 0
+
+    async def send(self, workspace, campaign, channel, template, messages):
+        self.calls += 1
+        new = [m for m in messages if m.idempotency_key not in self.sent]
+        for m in new:
+            self.sent[m.idempotency_key] = m.recipient
+        return len(new), len(messages) - len(new), 0
+
+
+def profiles(prefix: str, count: int) -> list[str]:
+    return [f"workspaces/acme/profiles/{prefix}{i}" for i in range(count)]
+
+
+def run(runner: LaunchRunner, store: FakeStore, clock: Clock, passes: int = 50) -> None:
+    for _ in range(passes):
+        if store.launch.state is not LaunchState.RUNNING:
+            return
+        if not asyncio.run(runner.run_due()):
+            clock.now += timedelta(seconds=61)
+
+
+def test_every_member_of_every_target_gets_one_message():
+    clock = Clock()
+    launch = Launch.plan("acme", "c1", ("workspaces/acme/segments/a", "workspaces/acme/segments/b"),
+                         {Channel.EMAIL: "workspaces/acme/templates/t"}, NOW)
+    store, audience, notify = FakeStore(launch), FakeAudience({
+        "workspaces/acme/segments/a": profiles("p", 1200),
+        "workspaces/acme/segments/b": profiles("p", 300) + profiles("q", 100)}), FakeNotify()
+    runner = LaunchRunner(store, audience, notify, clock, page_size=500)
+    run(runner, store, clock)
+    done = store.launch
+    assert done.state is LaunchState.COMPLETED
+    assert [(t.total, t.sent, t.duplicates, t.state) for t in done.targets] == [
+        (1200, 1200, 0, TargetState.DONE), (400, 100, 300, TargetState.DONE)]
+    assert len(notify.sent) == 1300 and done.progress == (1600, 1600, 0)
+    assert "c1:p7:EMAIL:launch" in notify.sent
+
+
+def test_a_transient_problem_waits_and_a_permanent_one_fails_the_target():
+    clock = Clock()
+    launch = Launch.plan("acme", "c2", ("workspaces/acme/segments/gone", "workspaces/acme/segments/a"),
+                         {Channel.SMS: "workspaces/acme/templates/t"}, NOW)
+    audience = FakeAudience({"workspaces/acme/segments/a": profiles("p", 10)})
+    audience.failures = [PeerUnavailable("audience: UNAVAILABLE"), PeerUnavailable("audience: UNAVAILABLE")]
+    store, notify = FakeStore(launch), FakeNotify()
+    runner = LaunchRunner(store, audience, notify, clock)
+    asyncio.run(runner.run_due())
+    assert store.launch.last_error == "audience: UNAVAILABLE" and store.launch.attempts == 1
+    assert store.launch.next_attempt_time == NOW + timedelta(seconds=1)
+    assert asyncio.run(runner.run_due()) == 0  # not due yet
+    clock.now += timedelta(seconds=1)
+    asyncio.run(runner.run_due())
+    assert store.launch.next_attempt_time == clock.now + timedelta(seconds=2)  # backing off
+    run(runner, store, clock)
+    gone, kept = store.launch.targets
+    assert gone.state is TargetState.FAILED and "not found" in gone.error
+    assert kept.state is TargetState.DONE and kept.sent == 10
+    assert store.launch.state is LaunchState.COMPLETED and store.launch.last_error == ""
+
+
+def test_pause_holds_the_sending_and_resume_carries_on():
+    clock = Clock()
+    launch = Launch.plan("acme", "c3", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    store, notify = FakeStore(launch), FakeNotify()
+    runner = LaunchRunner(store, FakeAudience({"workspaces/acme/segments/a": profiles("p", 1000)}), notify, clock,
+                          page_size=100)
+    asyncio.run(runner.run_due())  # snapshot
+    asyncio.run(runner.run_due())  # first page
+    store.launch.campaign_changed("campaign_paused", clock.now)
+    assert asyncio.run(runner.run_due()) == 0 and len(notify.sent) == 100
+    store.launch.campaign_changed("campaign_resumed", clock.now)
+    run(runner, store, clock)
+    assert len(notify.sent) == 1000 and store.launch.state is LaunchState.COMPLETED
+
+
+def test_a_page_handed_over_again_after_a_crash_sends_nothing_twice():
+    clock = Clock()
+    launch = Launch.plan("acme", "c4", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    store, notify = FakeStore(launch), FakeNotify()
+    runner = LaunchRunner(store, FakeAudience({"workspaces/acme/segments/a": profiles("p", 250)}), notify, clock,
+                          page_size=100)
+    asyncio.run(runner.run_due())
+    asyncio.run(runner.run_due())
+    before_crash = store.launch
+    asyncio.run(runner.run_due())
+    store.launch = before_crash  # the second page went out, but its step was never saved
+    run(runner, store, clock)
+    target = store.launch.targets[0]
+    assert len(notify.sent) == 250 and (target.sent, target.duplicates) == (150, 100)  # page 2 counted once each way
+
+
+def test_cancel_ends_the_launch_and_nothing_restarts_it():
+    launch = Launch.plan("acme", "c5", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    launch.campaign_changed("campaign_cancelled", NOW)
+    launch.campaign_changed("campaign_resumed", NOW)
+    assert launch.state is LaunchState.CANCELLED and launch.current() is None
+    empty = Launch.plan("acme", "c6", (), {Channel.EMAIL: "t"}, NOW)
+    assert empty.state is LaunchState.COMPLETED
