@@ -1,5 +1,4 @@
 """Audience service: profiles, segments, lookalikes and suppression lists.
 
-Profiles (with import), segments, suppression lists and reachability are
-implemented (on the MongoDB wire protocol); lookalikes and event conditions
-still answer UNIMPLEMENTED until the rest of their issue lands."""
+Profiles (with import), segments, suppression lists, reachability and
+lookalike audiences are implemented (on the MongoDB wire protocol)."""

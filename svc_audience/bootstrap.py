@@ -30,6 +30,7 @@ from svc_kit.server import Mounted, StartupError
 from svc_kit.signing import key_from_env
 
 from svc_audience.adapters import events
+from svc_audience.adapters.lookalike_store import LookalikeStore
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
 from svc_audience.adapters.membership_store import MembershipStore
 from svc_audience.adapters.segment_store import SegmentStore
@@ -38,6 +39,7 @@ from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.entrypoints.common import Dependencies
 from svc_audience.entrypoints.consumers import BehaviourConsumer, ErasureConsumer, UpkeepLoop
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
+from svc_audience.service_layer.lookalike_fitting import LookalikeWorker
 from svc_audience.service_layer.upkeep import SegmentUpkeep
 
 log = logging.getLogger("svc_audience")
@@ -104,16 +106,21 @@ def mount(settings: Settings) -> Mounted:
 
     upkeep = SegmentUpkeep(repository, segments, memberships, publish, utcnow)
     upkeep_loop = UpkeepLoop(upkeep, EnvReader(settings.env).seconds(REFRESH_VARIABLE, REFRESH_SECONDS))
+    lookalikes = LookalikeStore(database)
+    lookalikes.ensure_indexes()
+    lookalike_worker = LookalikeWorker(lookalikes, segments, utcnow, upkeep)  # resumes owed fits on start
     servicer = AudienceServicer(Dependencies(repository, segments, suppressions, snapshots, utcnow, new_id, executor,
                                              record_erasure, link_signing_key=link_signing_key,
-                                             upkeep=upkeep))
+                                             upkeep=upkeep, lookalikes=lookalikes,
+                                             wake_lookalike_worker=lookalike_worker.wake.set))
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository, snapshots, upkeep)
     behaviour = BehaviourConsumer(bus, repository, utcnow)
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),
                threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True),
                threading.Thread(target=behaviour.run, args=(stop,), name="behaviour", daemon=True),
-               threading.Thread(target=upkeep_loop.run, args=(stop,), name="segment-upkeep", daemon=True)]
+               threading.Thread(target=upkeep_loop.run, args=(stop,), name="segment-upkeep", daemon=True),
+               threading.Thread(target=lookalike_worker.run, args=(stop,), name="lookalike-fitting", daemon=True)]
     for thread in threads:
         thread.start()
 
@@ -121,6 +128,7 @@ def mount(settings: Settings) -> Mounted:
         stop.set()
         relay.wake.set()
         upkeep_loop.wake.set()
+        lookalike_worker.wake.set()
         for thread in threads:
             thread.join(timeout=10)
         erasures.consumer.close()

@@ -48,6 +48,7 @@ class PostgresServer:
 
 
 _SERVER_LINES: list[str] = []
+_LOOKALIKE_LINES: list[str] = []  # precision@N, baseline and AUC of the lookalike model tests
 
 
 def _say(request, line: str) -> None:
@@ -59,6 +60,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if _SERVER_LINES:
         terminalreporter.section("real servers this run started")
         for line in _SERVER_LINES:
+            terminalreporter.write_line(line)
+    if _LOOKALIKE_LINES:
+        terminalreporter.section("lookalike quality")
+        for line in _LOOKALIKE_LINES:
             terminalreporter.write_line(line)
 
 
@@ -187,3 +192,9 @@ def mongo_database_name(request) -> str:
 def say(request):
     """say(line): the line is printed in the run's summary, under the servers."""
     return lambda line: _say(request, line)
+
+
+@pytest.fixture
+def lookalike_quality():
+    """lookalike_quality(line): the line is printed in the run's summary under "lookalike quality"."""
+    return _LOOKALIKE_LINES.append

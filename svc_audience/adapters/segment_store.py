@@ -9,7 +9,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from svc_kit.channels import Channel
-from svc_kit.errors import AlreadyExists
+from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_audience.adapters.repository import PROFILES, from_document, profile_key
 from svc_audience.domain.segments import Segment
@@ -55,6 +55,15 @@ class SegmentStore:
             query["segment_id"] = {"$gt": after}
         cursor = self.segments.find(query, {"_id": 0}).sort("segment_id", ASCENDING).limit(limit)
         return [Segment(**doc) for doc in cursor]
+
+    def replace(self, segment: Segment, expected_version: int) -> None:
+        """Writes a changed segment read at `expected_version`; Aborted if it moved meanwhile."""
+        found = self.segments.find_one_and_replace(
+            {"workspace": segment.workspace, "segment_id": segment.segment_id, "version": expected_version},
+            dict(vars(segment)))
+        if found is None:
+            raise Aborted(f"workspaces/{segment.workspace}/segments/{segment.segment_id} was changed by another "
+                          "request; read it again and retry")
 
     def remove(self, workspace: str, segment_id: str) -> bool:
         return self.segments.delete_one({"workspace": workspace, "segment_id": segment_id}).deleted_count == 1

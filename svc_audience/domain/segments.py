@@ -223,6 +223,11 @@ class Segment:
     create_time: datetime | None = None
     update_time: datetime | None = None
     version: int = 1
+    kind: str = "rules"  # or "lookalike": members decided by a lookalike's scores (domain/lookalike.py)
+    lookalike: str = ""  # lookalike id, for kind "lookalike"
+    seed_segment: str = ""  # the lookalike's seed
+    threshold: float | None = None  # lowest member score; None until the lookalike is first fitted
+    excluded_rule: str = ""  # the seed's definition when its members are left out
 
 
 def parse_definition(text: str) -> Any:

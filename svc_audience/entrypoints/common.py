@@ -38,6 +38,8 @@ class Dependencies:
     # MKT_LINK_SIGNING_KEY: verifies unsubscribe links; None when unset (Unsubscribe then fails).
     link_signing_key: bytes | None = None
     upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
+    lookalikes: Any = None  # adapters.lookalike_store.LookalikeStore; None: lookalike RPCs answer UNIMPLEMENTED
+    wake_lookalike_worker: Callable[[], None] | None = None
 
 
 class Rpcs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
@@ -12,6 +14,7 @@ from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
 from svc_audience.service_layer import profiles as handlers
 
 IMPORT_BATCH = 1000
+IMPORT_IN_FLIGHT = 2  # batches of one import being stored at once (never two naming the same profile)
 MAX_REPORTED_REJECTIONS = 10_000
 
 
@@ -28,6 +31,17 @@ class ProfileRpcs(Rpcs):
     async def GetProfile(self, request: pb.GetProfileRequest, context):
         workspace, external_id = profile_name(request.name)
         return profile_to_proto(await self._run(handlers.get_profile, workspace, external_id, self.repo))
+
+    async def BatchGetProfiles(self, request: pb.BatchGetProfilesRequest, context):
+        workspace = parent_of(request.parent)
+        ids = []
+        for i, name in enumerate(request.names):
+            profile_workspace, external_id = profile_name(name, f"names[{i}]")
+            if profile_workspace != workspace:
+                raise InvalidArgument(FieldViolation(f"names[{i}]", f"must belong to workspace {workspace!r}"))
+            ids.append(external_id)
+        found = await self._run(handlers.batch_get_profiles, workspace, ids, request.allow_missing, self.repo)
+        return pb.BatchGetProfilesResponse(profiles=[profile_to_proto(p) for p in found])
 
     async def ListProfiles(self, request: pb.ListProfilesRequest, context):
         if request.filter:
@@ -54,12 +68,36 @@ class ProfileRpcs(Rpcs):
         summary = handlers.ImportSummary()
         workspace, replace_existing, validate_only = None, False, False
         batch: list[handlers.ImportRecord] = []
+        # A batch is stored while the next ones are read and checked: up to
+        # IMPORT_IN_FLIGHT at once, each with a summary of its own; a batch
+        # naming a profile of one in flight waits for it, so a later line for a
+        # profile still lands after an earlier one.
+        in_flight: list[tuple[asyncio.Future, frozenset[str], handlers.ImportSummary]] = []
+
+        async def settle(entry: tuple[asyncio.Future, frozenset[str], handlers.ImportSummary]) -> None:
+            in_flight.remove(entry)
+            future, _, part = entry
+            await future
+            summary.inserted += part.inserted
+            summary.updated += part.updated
+            summary.rejections.extend(part.rejections)
 
         async def flush() -> None:
-            if batch:
-                await self._run(handlers.import_batch, workspace, list(batch), replace_existing, validate_only,
-                                self.repo, self.clock, summary)
-                batch.clear()
+            if not batch:
+                return
+            records, ids = list(batch), frozenset(r.external_id for r in batch)
+            batch.clear()
+            for entry in [e for e in in_flight if e[1] & ids]:
+                await settle(entry)
+            while len(in_flight) >= IMPORT_IN_FLIGHT:
+                await settle(in_flight[0])
+            part = handlers.ImportSummary()
+            future = asyncio.ensure_future(self._run(handlers.import_batch, workspace, records, replace_existing,
+                                                     validate_only, self.repo, self.clock, part))
+            # Should the call end early (an error, a cancelled stream), what is still
+            # being stored finishes on its own, its outcome taken here.
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            in_flight.append((future, ids, part))
 
         async for request in request_iterator:
             if workspace is None:
@@ -85,6 +123,8 @@ class ProfileRpcs(Rpcs):
         if workspace is None:
             raise InvalidArgument(FieldViolation("parent", "required in the first message"))
         await flush()
+        while in_flight:
+            await settle(in_flight[0])
         rejections = sorted(summary.rejections)[:MAX_REPORTED_REJECTIONS]
         return pb.ImportProfilesResponse(
             received=summary.received, inserted=summary.inserted, updated=summary.updated,

@@ -48,10 +48,14 @@ def _member(workspace: str, member, full: bool) -> segment_pb2.SegmentMember:
 
 
 def segment_to_proto(segment: Segment, size: int | None = None) -> segment_pb2.Segment:
+    lookalike = segment.kind == "lookalike"
     message = segment_pb2.Segment(
         name=f"workspaces/{segment.workspace}/segments/{segment.segment_id}", display_name=segment.display_name,
-        description=segment.description, definition=segment.definition, kind=segment_pb2.Segment.KIND_RULES,
-        state=segment_pb2.Segment.STATE_ACTIVE, labels=segment.labels)
+        description=segment.description, definition=segment.definition,
+        kind=segment_pb2.Segment.KIND_LOOKALIKE if lookalike else segment_pb2.Segment.KIND_RULES,
+        lookalike=f"workspaces/{segment.workspace}/lookalikes/{segment.lookalike}" if lookalike else "",
+        state=segment_pb2.Segment.STATE_COMPUTING if lookalike and segment.threshold is None
+        else segment_pb2.Segment.STATE_ACTIVE, labels=segment.labels, etag=handlers.segment_etag(segment))
     if size is not None:
         message.size = size
     for stamp, value in ((message.create_time, segment.create_time), (message.update_time, segment.update_time)):
@@ -83,6 +87,17 @@ class SegmentRpcs(Rpcs):
         segments, token = await self._run(handlers.list_segments, parent_of(request.parent), request.page_size,
                                           request.page_token, self.segments)
         return pb.ListSegmentsResponse(segments=[segment_to_proto(s) for s in segments], next_page_token=token)
+
+    async def UpdateSegment(self, request: pb.UpdateSegmentRequest, context):
+        workspace, segment_id = _segment_name(request.segment.name, "segment.name")
+        s = request.segment
+        changes = {"display_name": s.display_name, "description": s.description, "definition": s.definition,
+                   "labels": dict(s.labels)}
+        segment = await self._run(handlers.update_segment, workspace, segment_id, changes,
+                                  frozenset(request.update_mask.paths), s.etag, self.segments, self.clock,
+                                  self.deps.upkeep, request.validate_only)
+        size = await self._run(handlers.count_members, workspace, segment_id, None, self.segments, self.clock)
+        return segment_to_proto(segment, size)
 
     async def DeleteSegment(self, request: pb.DeleteSegmentRequest, context):
         workspace, segment_id = _segment_name(request.name)

@@ -123,6 +123,19 @@ def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
     return removed
 
 
+def batch_get_profiles(workspace: str, external_ids: list[str], allow_missing: bool,
+                       repo: ProfileRepository) -> list[Profile]:
+    """The profiles in the order asked (an id asked twice comes twice); a
+    missing one is NOT_FOUND unless allow_missing leaves it out."""
+    if not 0 < len(external_ids) <= 1000:
+        raise InvalidArgument(FieldViolation("names", "give 1 to 1,000 profiles"))
+    found = repo.get_many(workspace, sorted(set(external_ids)))
+    missing = [i for i in external_ids if i not in found]
+    if missing and not allow_missing:
+        raise NotFound(_name(workspace, missing[0]))
+    return [found[i] for i in external_ids if i in found]
+
+
 def list_profiles(workspace: str, page_size: int, page_token: str, repo: ProfileRepository) -> ProfilePage:
     page, token = pagination.keyset_page(lambda after, limit: repo.list(workspace, after, limit),
                                          lambda p: p.external_id, page_size, page_token, workspace, "profiles")

@@ -3,16 +3,20 @@ streamed by one database query) and frozen snapshots for launches."""
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from svc_kit import pagination
-from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.names import RESOURCE_ID
 
 from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import Snapshot, SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
+from svc_audience.domain.lookalike import KIND as LOOKALIKE_KIND
+from svc_audience.domain.lookalike import audience_filter
 from svc_audience.domain.segments import Segment, compile_rule, parse_definition
 from svc_audience.service_layer.profiles import Clock
 
@@ -67,7 +71,7 @@ def list_segments(workspace: str, page_size: int, page_token: str, store: Segmen
 def delete_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep=None) -> None:
     """`segment_deleted` is announced first (a durable intent), then the
     segment and its memberships go."""
-    _load_segment(store, workspace, segment_id)
+    check_writable(_load_segment(store, workspace, segment_id), store, deleting=True)
     if upkeep is not None:
         upkeep.segment_deleted(workspace, segment_id)
     if not store.remove(workspace, segment_id):
@@ -81,8 +85,57 @@ def refresh_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep
     return segment
 
 
+def check_writable(segment: Segment, store: SegmentStore, deleting: bool = False) -> None:
+    """A lookalike's segment changes only through its lookalike; a seed stays while a lookalike uses it."""
+    name = _segment_name(segment.workspace, segment.segment_id)
+    if segment.kind == LOOKALIKE_KIND:
+        raise FailedPrecondition(f"{name} is kept by the lookalike workspaces/{segment.workspace}/lookalikes/"
+                                 f"{segment.lookalike}; update or delete the lookalike instead")
+    if deleting and (user := store.lookalike_seeded_by(segment.workspace, segment.segment_id)) is not None:
+        raise FailedPrecondition(f"{name} is the seed of the lookalike workspaces/{segment.workspace}/lookalikes/"
+                                 f"{user.lookalike}; delete the lookalike first")
+
+
+SEGMENT_FIELDS = frozenset({"display_name", "description", "definition", "labels"})
+
+
+def segment_etag(segment: Segment) -> str:
+    return hashlib.blake2b(f"{segment.workspace}/{segment.segment_id}/{segment.version}".encode(),
+                           digest_size=8).hexdigest()
+
+
+def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozenset[str], etag: str,
+                   store: SegmentStore, clock: Clock, upkeep=None, validate_only: bool = False) -> Segment:
+    """Changes the named fields of a rule segment; a new definition is
+    validated like a new segment's and its memberships are recomputed."""
+    paths = SEGMENT_FIELDS if "*" in paths else paths
+    unknown = sorted(paths - SEGMENT_FIELDS)
+    if not paths or unknown:
+        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(SEGMENT_FIELDS))}"
+                                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")))
+    segment = _load_segment(store, workspace, segment_id)
+    check_writable(segment, store)
+    if etag and etag != segment_etag(segment):
+        raise Aborted(f"etag {etag!r} is stale: the segment changed since it was read; read it again and retry")
+    fields = {p: changes[p] for p in paths}
+    if "display_name" in fields and (not fields["display_name"].strip() or len(fields["display_name"]) > 200):
+        raise InvalidArgument(FieldViolation("segment.display_name", "required, at most 200 characters"))
+    now = clock()
+    if "definition" in fields:
+        compile_rule(parse_definition(fields["definition"]), workspace, now)
+    updated = replace(segment, **fields, update_time=now, version=segment.version + 1)
+    if validate_only:
+        return updated
+    store.replace(updated, segment.version)
+    if upkeep is not None and updated.definition != segment.definition:
+        upkeep.request(workspace, segment_id)
+    return updated
+
+
 def segment_filter(segment: Segment, now) -> dict:
     """The one database filter selecting the segment's members at `now`."""
+    if segment.kind == LOOKALIKE_KIND:
+        return audience_filter(segment.workspace, segment.lookalike, segment.threshold, segment.excluded_rule, now)
     return compile_rule(parse_definition(segment.definition), segment.workspace, now)
 
 

@@ -127,3 +127,33 @@ def test_time_dependence_and_the_merge():
                                                                                    "status": "granted"}]}))
     assert list(_merge(iter(["a", "c", "d"]), iter(["b", "c", "e"]))) == [
         ("new", "a"), ("gone", "b"), ("new", "d"), ("gone", "e")]
+
+
+def test_a_changed_definition_is_stored_with_its_version_and_recomputed(upkeep):
+    from svc_kit.errors import Aborted, FailedPrecondition
+
+    from svc_audience.service_layer import segments as handlers
+
+    upkeep, feed = upkeep
+    for i in range(20):
+        write(upkeep, f"p{i:03d}", float(i))
+    created = segment(upkeep, "movable", 15)
+    drain(upkeep)
+    assert feed.members("movable") == {f"p{i:03d}" for i in range(15, 20)}
+    etag = handlers.segment_etag(created)
+    changed = handlers.update_segment("acme", "movable", {"definition": json.dumps(
+        {"attribute": "ltv", "op": "lt", "value": 3})}, frozenset({"definition"}), etag, upkeep.segments,
+        lambda: NOW, upkeep)
+    assert changed.version == 2 and upkeep.segments.get("acme", "movable").version == 2
+    drain(upkeep)
+    assert feed.members("movable") == {"p000", "p001", "p002"}
+    with pytest.raises(Aborted):  # the etag read before the change
+        handlers.update_segment("acme", "movable", {"display_name": "x"}, frozenset({"display_name"}), etag,
+                                upkeep.segments, lambda: NOW, upkeep)
+    with pytest.raises(Aborted):  # a writer that lost the race
+        upkeep.segments.replace(created, 1)
+    lookalike_kept = Segment("acme", "kept", "kept", "", kind="lookalike", lookalike="l1")
+    upkeep.segments.add(lookalike_kept)
+    with pytest.raises(FailedPrecondition):
+        handlers.update_segment("acme", "kept", {"display_name": "y"}, frozenset({"display_name"}), "",
+                                upkeep.segments, lambda: NOW, upkeep)

@@ -155,3 +155,30 @@ def test_a_snapshot_keeps_its_members_until_an_erasure(running):
     assert running.rest.call("GET", f"/v1/{segment}/snapshots").body["segmentSnapshots"][0]["name"] == snapshot
     assert running.rest.call("DELETE", f"/v1/{snapshot}").status == 200
     assert running.rest.call("GET", f"/v1/{snapshot}").status == 404
+
+
+def test_a_rule_segment_changes_with_its_etag_and_profiles_are_read_in_batches(running):
+    ws = f"seg-{uuid.uuid4().hex[:8]}"
+    for external_id, ltv in (("a", 10), ("b", 20), ("c", 30)):
+        upsert(running.rest, ws, external_id, {"attributes": [{"key": "ltv", "doubleValue": ltv}]})
+    created = running.rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=mid", {
+        "displayName": "Mid", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 20})}).body
+    assert created["size"] == "2" and created["etag"]
+    changed = running.rest.call("PATCH", f"/v1/{created['name']}?updateMask=definition,displayName", {
+        "displayName": "High", "etag": created["etag"],
+        "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
+    assert changed.status == 200, changed.body
+    assert (changed.body["displayName"], changed.body["size"]) == ("High", "1")
+    stale = running.rest.call("PATCH", f"/v1/{created['name']}?updateMask=displayName",
+                              {"displayName": "Again", "etag": created["etag"]})
+    assert stale.status == 409
+    bad = running.rest.call("PATCH", f"/v1/{created['name']}?updateMask=definition", {"definition": "{\"or\": []}"})
+    assert bad.status == 400 and "segment.definition.or" in json.dumps(bad.body)
+
+    names = [f"workspaces/{ws}/profiles/{i}" for i in ("c", "a", "zz")]
+    missing = running.rest.call("GET", f"/v1/workspaces/{ws}/profiles:batchGet?names={names[0]}&names={names[2]}")
+    assert missing.status == 404
+    found = running.rest.call("GET", f"/v1/workspaces/{ws}/profiles:batchGet?names={names[0]}&names={names[1]}"
+                              f"&names={names[2]}&allowMissing=true")
+    assert found.status == 200, found.body
+    assert [p["name"] for p in found.body["profiles"]] == names[:2]
