@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test install install-test proto proto-check lint unit contract e2e bench clean
+.PHONY: run test install install-test proto proto-check lint unit contract e2e bench bench-audience mesh deploy clean
 
 run: install
 	$(PY) -m devstack.run
@@ -26,6 +26,14 @@ proto-check:
 lint:
 	$(PY) -m devstack.buflint
 
+# Regenerates the Helm chart's files/ from mesh/policy.yaml, svc_kit/services.py and edge/.
+mesh: install
+	$(PY) -m mesh.render --chart
+
+# The policy, Istio objects, Helm chart, Dockerfile and Tiltfile checks alone (part of make test).
+deploy: install-test
+	$(PY) -m pytest tests/deploy
+
 unit: install-test
 	$(PY) -m pytest tests/unit
 
@@ -37,6 +45,11 @@ e2e: install-test
 
 bench: install-test
 	$(PY) -m bench.edge
+
+# The audience service with 1,000,000 profiles on nx-27017 (about 45 minutes on
+# 2 cores); a smaller run: make bench-audience BENCH_ARGS="--profiles 100000"
+bench-audience: install-test
+	$(PY) -m bench.audience $(BENCH_ARGS)
 
 clean:
 	rm -rf .state .pytest_cache build

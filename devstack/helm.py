@@ -1,0 +1,136 @@
+"""Helm, built once from the Go module proxy into a cache outside the repo.
+
+    python -m devstack.helm --install     # builds it if missing (devstack/install.sh test runs this)
+    python -m devstack.helm               # builds it if missing, prints its path
+    python -m devstack.helm ARGS...       # runs it (`python -m devstack.helm template helm/marketing-platform`)
+
+`go install helm.sh/helm/v3/cmd/helm@VERSION` (Helm v3.22 asks for Go 1.26, which a Go 1.21+
+toolchain fetches by itself) into ~/.cache/marketing-platform/helm-VERSION/<digest of the build
+flags>/helm, or $MKT_HELM_HOME/<digest>/helm. A build that is there is found with one stat: no Go
+needed then. The first build fetches Helm's modules (Kubernetes client libraries) and took about
+6 minutes on two cores; it runs under a lock, so two checkouts never build it at once.
+
+In code: `ensure_installed()` returns the binary's path or raises HelmUnavailable saying why."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+VERSION = "v3.22.0"
+MODULE = "helm.sh/helm/v3"
+PACKAGE = f"{MODULE}/cmd/helm"
+HOME_VARIABLE = "MKT_HELM_HOME"
+MIN_GO = (1, 21)  # from 1.21 on, `go` fetches the toolchain Helm's go.mod asks for by itself
+# Kubernetes version Helm assumes without a cluster (`helm template`, `helm lint`): that of the
+# client-go Helm VERSION is built with (v0.37 -> 1.37), as Helm's own Makefile stamps it. Without
+# these flags `go install` leaves 1.20, and a chart needing a newer Kubernetes does not render.
+K8S_MAJOR, K8S_MINOR = "1", "37"
+LDFLAGS = " ".join([
+    "-s", "-w",
+    f"-X {MODULE}/internal/version.version={VERSION}",
+    f"-X {MODULE}/pkg/chartutil.k8sVersionMajor={K8S_MAJOR}",
+    f"-X {MODULE}/pkg/chartutil.k8sVersionMinor={K8S_MINOR}",
+    f"-X {MODULE}/pkg/lint/rules.k8sVersionMajor={K8S_MAJOR}",
+    f"-X {MODULE}/pkg/lint/rules.k8sVersionMinor={K8S_MINOR}",
+])
+
+
+class HelmUnavailable(RuntimeError):
+    """Helm cannot be had here; the message says why and what to do."""
+
+
+def helm_home() -> Path:
+    configured = os.environ.get(HOME_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "marketing-platform" / f"helm-{VERSION}"
+
+
+def helm_binary() -> Path:
+    """One folder per set of build flags, so a change of flags builds anew instead of reusing."""
+    digest = hashlib.sha256(LDFLAGS.encode()).hexdigest()[:12]
+    return helm_home() / digest / "helm"
+
+
+def ensure_installed(quiet: bool = False) -> Path:
+    """The helm binary, built with `go install` the first time; instant afterwards."""
+    binary = helm_binary()
+    if os.access(binary, os.X_OK):
+        return binary
+    go = _go()
+    home = binary.parent
+    home.mkdir(parents=True, exist_ok=True)
+    with _locked(home / ".lock"):
+        if os.access(binary, os.X_OK):  # another process built it while this one waited
+            return binary
+        if not quiet:
+            print(f"==> building Helm {VERSION} with Go into {home} (first time only: a few minutes)",
+                  file=sys.stderr, flush=True)
+        staging = home / f"gobin.partial-{os.getpid()}"
+        staging.mkdir()
+        env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(staging), "GOFLAGS": "-buildvcs=false"}
+        try:
+            result = subprocess.run([go, "install", "-trimpath", f"-ldflags={LDFLAGS}", f"{PACKAGE}@{VERSION}"],
+                                    cwd=home, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            built = staging / "helm"
+            if result.returncode != 0 or not built.exists():
+                output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+                raise HelmUnavailable(f"`go install {PACKAGE}@{VERSION}` failed (exit {result.returncode}):\n{output}")
+            built.rename(binary)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return binary
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    hint = "install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, too old)"
+    if go is None:
+        raise HelmUnavailable(f"Go is needed once, to build Helm {VERSION}, and `go` is not on PATH: {hint}")
+    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
+    if result.returncode != 0 or not match:
+        raise HelmUnavailable(f"`{go} env GOVERSION` failed (exit {result.returncode}): "
+                              f"{(result.stderr or result.stdout).strip()}; {hint}")
+    if (int(match.group(1)), int(match.group(2))) < MIN_GO:
+        raise HelmUnavailable(f"{go} is {result.stdout.strip()}, too old to build Helm {VERSION}: {hint}")
+    return go
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    import fcntl
+
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        binary = ensure_installed()
+    except HelmUnavailable as error:
+        print(f"helm: {error}", file=sys.stderr)
+        return 1
+    if argv == ["--install"]:
+        return 0
+    if not argv:
+        print(binary)
+        return 0
+    os.execv(binary, [str(binary), *argv])
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
