@@ -20,8 +20,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack import provider_sink, smtp_sink
 from edge import envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
+from mesh.local import LocalMesh
 from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
 from svc_kit.config import EnvReader, load_settings
 from svc_kit.signing import KEY_VARIABLE, new_key
@@ -52,13 +54,16 @@ class Child:
     restarts: int = 0
     gave_up: bool = False
     log_file: object = field(default=None, repr=False)
+    env: dict[str, str] = field(default_factory=dict)  # this child's own variables, over the platform's
+    stop_last: bool = False  # stopped once the others have (the mesh's sidecars)
 
     def start(self, env: Mapping[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the child
         # A session of its own: Ctrl-C reaches only the supervisor, which stops
         # the children in order (edge first); PDEATHSIG covers a supervisor crash.
-        self.process = subprocess.Popen(self.argv, env=dict(env), stdout=self.log_file, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(self.argv, env={**env, **self.env}, stdout=self.log_file,
+                                        stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                         start_new_session=True)
 
@@ -97,13 +102,21 @@ def link_signing_key(state_dir: Path) -> str:
 
 
 class Platform:
-    def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout):
+    def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout, mesh: bool = False):
         self.state_dir = state_dir
         self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
         if not self.env.get(KEY_VARIABLE):
             self.env[KEY_VARIABLE] = link_signing_key(state_dir)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
+        # Local stand-ins for the email, SMS and push providers, keeping what they receive:
+        # the notify service's default email provider is the SMTP sink (explicit configuration).
+        self.smtp_sink_port = EnvReader(self.env).port(smtp_sink.PORT_VARIABLE, smtp_sink.DEFAULT_PORT)
+        self.provider_sink_port = EnvReader(self.env).port(provider_sink.PORT_VARIABLE, provider_sink.DEFAULT_PORT)
+        if not self.env.get("MKT_NOTIFY_DEFAULT_SMTP"):
+            self.env["MKT_NOTIFY_DEFAULT_SMTP"] = f"127.0.0.1:{self.smtp_sink_port}"
+        if not self.env.get("MKT_PUBLIC_BASE_URL"):
+            self.env["MKT_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.edge.port}"
         self.settings = {spec.name: load_settings(spec, self.env) for spec in SERVICES}
         logs = state_dir / "logs"
         python = sys.executable
@@ -113,19 +126,45 @@ class Platform:
                                "--host", "127.0.0.1", "-p", str(self.mongo_port),
                                "--pid-file", str(state_dir / "mongo" / "nx.pid")], logs / "mongo.log",
                       {"MongoDB wire": self.mongo_port})
-        self.children: list[Child] = [mongo] + [
+        sinks = [
+            Child("smtp-sink", [python, "-m", "devstack.smtp_sink", "--port", str(self.smtp_sink_port),
+                                "--store", str(state_dir / smtp_sink.STORE_NAME)], logs / "smtp-sink.log",
+                  {"SMTP": self.smtp_sink_port}),
+            Child("provider-sink", [python, "-m", "devstack.provider_sink", "--port", str(self.provider_sink_port),
+                                    "--store", str(state_dir / provider_sink.STORE_NAME)], logs / "provider-sink.log",
+                  {"HTTP": self.provider_sink_port}),
+        ]
+        self.children: list[Child] = [mongo, *sinks] + [
             Child(spec.name, [python, "-m", spec.package], logs / f"{spec.name}.log",
                   {"gRPC": self.settings[spec.name].grpc_port, "metrics": self.settings[spec.name].metrics_port})
             for spec in SERVICES
         ]
+        # The local mesh (mesh/local.py): each service behind its own Envoy sidecar.
+        self.mesh = LocalMesh(state_dir, self.env) if mesh else None
+        if self.mesh is not None:
+            self.children += self._sidecars(logs)
         self.children.append(Child("healthz", [python, "-m", "edge.healthz"], logs / "healthz.log",
-                                   {"health": self.edge.health_port}))
+                                   {"health": self.edge.health_port},
+                                   env=self.mesh.healthz_env() if self.mesh is not None else {}))
         envoy_file = state_dir / "edge" / "envoy.json"
         self.children.append(Child(
             "edge", [envoy_binary(), "-c", str(envoy_file), "--disable-hot-restart", "--log-level", "warn"],
             logs / "edge.log", {"HTTP": self.edge.port, "admin": self.edge.admin_port}))
         self._envoy_file = envoy_file
         self._stopping = False
+
+    def _sidecars(self, logs: Path) -> list[Child]:
+        """Moves each service to its loopback port, tells it where its sidecar's outbound listeners
+        are, and adds the sidecars (started with the rest, stopped after the services drain)."""
+        sidecars = []
+        for child in self.children:
+            sidecar = self.mesh.sidecars.get(child.name)
+            if sidecar is not None:
+                child.env.update(sidecar.service_env())
+                child.ports = {"gRPC (loopback)": sidecar.app_port, "metrics": child.ports["metrics"]}
+                sidecars.append(Child(sidecar.child_name, sidecar.argv(), logs / f"{sidecar.child_name}.log",
+                                      sidecar.ports(), stop_last=True))
+        return sidecars
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -147,13 +186,19 @@ class Platform:
     def start(self) -> None:
         self.check_ports()
         (self.state_dir / "mongo").mkdir(parents=True, exist_ok=True)
-        envoy_config.write(self._envoy_file, self.edge)
+        if self.mesh is not None:  # a new CA and certificates, the sidecars' configs, the edge's with mTLS
+            self.mesh.prepare(self.edge, self._envoy_file)
+        else:
+            envoy_config.write(self._envoy_file, self.edge)
         for child in self.children:
             child.start(self.env)
 
     def service_status(self, name: str, timeout: float = 0.5) -> str:
+        """The service's own health check, on its port (with the mesh: its loopback port, behind
+        its sidecar; the edge's /healthz checks through the sidecars)."""
         settings = self.settings[name]
-        with grpc.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+        port = self.mesh.sidecars[name].app_port if self.mesh is not None else settings.grpc_port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             try:
                 response = health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(service=settings.service.grpc_service), timeout=timeout)
@@ -188,13 +233,26 @@ class Platform:
             lines.append(f"  {spec.name:<13} gRPC 127.0.0.1:{s.grpc_port}   "
                          f"metrics http://127.0.0.1:{s.metrics_port}/metrics{note}")
         lines.append(f"  {'mongo':<13} MongoDB wire mongodb://127.0.0.1:{self.mongo_port}/ (nx-27017, embedded)")
+        lines.append(f"  {'smtp-sink':<13} SMTP 127.0.0.1:{self.smtp_sink_port} (the default email provider; "
+                     f"received mail in {self.state_dir / smtp_sink.STORE_NAME})")
+        lines.append(f"  {'provider-sink':<13} SMS and push APIs http://127.0.0.1:{self.provider_sink_port} "
+                     f"(received requests in {self.state_dir / provider_sink.STORE_NAME})")
         e = self.edge
         lines.append(f"  {'edge':<13} REST and gRPC http://127.0.0.1:{e.port}   health http://127.0.0.1:{e.port}/healthz"
                      f"   admin http://127.0.0.1:{e.admin_port}")
+        if self.mesh is not None:
+            lines.append(f"  local mesh: each gRPC port above is the service's Envoy sidecar (mutual TLS, "
+                         f"policy mesh/policy.yaml); CA and certificates in {self.mesh.certs.folder}")
+            for name, sidecar in self.mesh.sidecars.items():
+                lines.append(f"  {sidecar.child_name:<22} service on 127.0.0.1:{sidecar.app_port}   "
+                             f"stats {sidecar.admin_url}/stats")
         return "\n".join(lines)
 
     def watch_once(self) -> None:
-        """Reports children that died and restarts them a few times."""
+        """Reports children that died and restarts them a few times; renews the mesh's certificates
+        when they are half-way through their life (the sidecars and the edge take them live)."""
+        if self.mesh is not None and not self._stopping and (renewed := self.mesh.renew_if_due()):
+            self.say(renewed)
         for child in self.children:
             code = child.exited()
             if code is None or child.gave_up or self._stopping:
@@ -214,20 +272,23 @@ class Platform:
 
     def stop(self, grace: float = 15.0) -> None:
         self._stopping = True
-        # The edge first, so no new request reaches a service that is draining.
+        # The edge first, so no new request reaches a service that is draining; the mesh's
+        # sidecars once the services are down, so that draining calls between them still go through.
         order = [c for c in self.children if c.name == "edge"] + [c for c in self.children if c.name != "edge"]
-        for child in order:
-            if child.exited() is None:
-                child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for child in order:
-            if child.process is None:
-                continue
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.say(f"!! {child.name} did not stop within {grace:.0f} s; killing it")
-                child.process.kill()
-                child.process.wait()
-            if child.log_file:
-                child.log_file.close()
+        for group in ([c for c in order if not c.stop_last], [c for c in order if c.stop_last]):
+            for child in group:
+                if child.exited() is None:
+                    child.process.send_signal(signal.SIGTERM)
+            for child in group:
+                if child.process is None:
+                    continue
+                try:
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.say(f"!! {child.name} did not stop within {grace:.0f} s; killing it")
+                    child.process.kill()
+                    child.process.wait()
+                if child.log_file:
+                    child.log_file.close()
+            deadline = max(deadline, time.monotonic() + 5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -9,6 +10,8 @@ import time
 from svc_kit.config import ConfigError, state_dir
 
 from devstack.platform import Platform, PlatformError
+from mesh import local as local_mesh
+from mesh.ca import CertificateError
 
 
 class _Stop(Exception):
@@ -22,13 +25,15 @@ def _raise_stop(signum, frame):
 def main() -> int:
     folder = state_dir()
     try:
-        platform = Platform(folder)
+        mesh = local_mesh.enabled(os.environ)  # MKT_MESH=on (default) or off
+        platform = Platform(folder, mesh=mesh)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    print(f"marketing platform: starting 6 services and the edge; data in {folder}", flush=True)
+    how = "each behind its Envoy sidecar (MKT_MESH=off to run without)" if mesh else "without the mesh"
+    print(f"marketing platform: starting 6 services, {how}, and the edge; data in {folder}", flush=True)
     started = time.monotonic()
     try:
         platform.start()
@@ -38,7 +43,7 @@ def main() -> int:
         while True:
             platform.watch_once()
             time.sleep(0.5)
-    except PlatformError as error:
+    except (PlatformError, CertificateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except _Stop:

@@ -27,6 +27,22 @@ _LOCAL_REPLIES = (
     (504, 4, "DEADLINE_EXCEEDED", "%LOCAL_REPLY_BODY%"),
 )
 
+# A service that answers a GET with a redirect (notify's TrackClick) sets the
+# response header `x-redirect-location`; this turns it into `302 Found` with
+# `Location`, and touches nothing else.
+REDIRECT_HEADER = "x-redirect-location"
+REDIRECT_LUA = f"""
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local location = headers:get("{REDIRECT_HEADER}")
+  if location ~= nil then
+    headers:replace(":status", "302")
+    headers:replace("location", location)
+    headers:remove("{REDIRECT_HEADER}")
+  end
+end
+"""
+
 ACCESS_LOG_FORMAT = {
     "time": "%START_TIME%",
     "method": "%REQ(:METHOD)%",
@@ -122,6 +138,9 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
         http_filters=[
             {"name": "envoy.filters.http.buffer", "typed_config": _any(
                 "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=settings.max_request_bytes)},
+            # Before the transcoder, so that on the way back it sees the transcoded response.
+            {"name": "envoy.filters.http.lua", "typed_config": _any(
+                "envoy.extensions.filters.http.lua.v3.Lua", default_source_code={"inline_string": REDIRECT_LUA})},
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": transcoder},
             {"name": "envoy.filters.http.router", "typed_config": _any(
                 "envoy.extensions.filters.http.router.v3.Router")},

@@ -27,8 +27,38 @@ log = logging.getLogger("edge.healthz")
 class HealthProbe:
     def __init__(self, settings: EdgeSettings):
         self.settings = settings
-        self.channels = {u.spec.name: grpc.insecure_channel(u.address) for u in settings.upstreams}
+        self._certs_seen = self._certs_version()
+        self.channels = {u.spec.name: self._channel(u) for u in settings.upstreams}
         self.pool = ThreadPoolExecutor(len(self.channels) + 1, thread_name_prefix="healthz")
+
+    def _channel(self, upstream) -> grpc.Channel:
+        """Plaintext to the service; with the local mesh, mutual TLS to its sidecar as the edge
+        (the policy grants the edge grpc.health.v1.Health/Check on every service), checking that
+        the sidecar's certificate names the service."""
+        folder = self.settings.mesh_certs
+        if folder is None:
+            return grpc.insecure_channel(upstream.address)
+        credentials = grpc.ssl_channel_credentials(root_certificates=(folder / "ca.crt").read_bytes(),
+                                                   private_key=(folder / "edge.key").read_bytes(),
+                                                   certificate_chain=(folder / "edge.crt").read_bytes())
+        return grpc.secure_channel(upstream.address, credentials,
+                                   options=[("grpc.ssl_target_name_override", upstream.spec.name)])
+
+    def _certs_version(self) -> float | None:
+        folder = self.settings.mesh_certs
+        try:
+            return None if folder is None else (folder / "edge.crt").stat().st_mtime
+        except OSError:
+            return None
+
+    def _refresh(self) -> None:
+        """The mesh renews the edge's certificate every 12 hours: new channels when it has."""
+        version = self._certs_version()
+        if version != self._certs_seen:
+            self._certs_seen = version
+            old, self.channels = self.channels, {u.spec.name: self._channel(u) for u in self.settings.upstreams}
+            for channel in old.values():
+                channel.close()
 
     def _service(self, name: str) -> str:
         upstream = next(u for u in self.settings.upstreams if u.spec.name == name)
@@ -50,6 +80,7 @@ class HealthProbe:
             return "NOT_SERVING"
 
     def report(self) -> dict:
+        self._refresh()
         edge = self.pool.submit(self._edge)
         checks = {name: self.pool.submit(self._service, name) for name in self.channels}
         services = {

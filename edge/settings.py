@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ class EdgeSettings:
     health_port: int
     max_request_bytes: int
     upstreams: tuple[Upstream, ...]
+    # The local mesh's certificates (MKT_MESH_CERTS, set by the supervisor when the mesh is on):
+    # the /healthz aggregator then checks each service through its sidecar with the edge's.
+    mesh_certs: Path | None = None
 
 
 def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -51,4 +55,5 @@ def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
             Upstream(spec, upstream_host, read.port(spec.env_prefix + "GRPC_PORT", spec.grpc_port))
             for spec in SERVICES
         ),
+        mesh_certs=Path(env["MKT_MESH_CERTS"]) if env.get("MKT_MESH_CERTS") else None,
     )

@@ -136,7 +136,8 @@ def _authorization(policy: Policy, name: str, ns: str, grants: tuple[Grant, ...]
                    metrics_port: int) -> dict:
     rules = [{
         "from": [{"source": {"principals": [policy.principal(grant.caller, ns)]}}],
-        "to": [{"operation": {"ports": [str(port)], "paths": list(grant.methods)}}],
+        "to": [{"operation": {"ports": [str(port)], "paths": list(grant.methods),
+                              **({"notPaths": list(grant.excluded)} if grant.excluded else {})}}],
     } for grant in grants]
     # Prometheus (outside the mesh, no identity) reads the metrics port, nothing else.
     rules.append({"to": [{"operation": {"ports": [str(metrics_port)], "methods": ["GET"],

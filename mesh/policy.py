@@ -125,6 +125,12 @@ class Identity:
 class Grant:
     caller: str  # an identity's name
     methods: tuple[str, ...]  # full gRPC paths or HTTP paths; a trailing * matches a prefix
+    excluded: tuple[str, ...] = ()  # full gRPC paths a wildcard above does not cover for this caller
+
+    def allows(self, path: str) -> bool:
+        if path in self.excluded:
+            return False
+        return any(path == m or (m.endswith("*") and path.startswith(m[:-1])) for m in self.methods)
 
 
 @dataclass(frozen=True)
@@ -471,14 +477,30 @@ def _grants(r: _Reader, block, where: str, identities: Mapping[str, Identity], c
             raise r.fail(at, f"unknown caller; callers are the services and clients: {', '.join(sorted(identities))}")
         if caller == callee:
             raise r.fail(at, "a workload does not call itself through the mesh")
+        # A list of methods, or {methods: [...], except: [...]}: a wildcard minus some of its methods.
+        excepted: list = []
+        listed_at = at
+        if isinstance(methods, dict):
+            entry = r.mapping(methods, at, required=("methods",), optional=("except",))
+            methods, excepted = entry["methods"], r.sequence(entry.get("except", []), at + ".except")
+            listed_at = at + ".methods"
         checked: list[str] = []
-        for index, method in enumerate(r.sequence(methods, at)):
+        for index, method in enumerate(r.sequence(methods, listed_at)):
             for one in aliases.get(method, (method,)) if isinstance(method, str) else (method,):
-                one = check(one, f"{at}[{index}]")
+                one = check(one, f"{listed_at}[{index}]")
                 if one in checked:
-                    raise r.fail(f"{at}[{index}]", f"{one} is listed twice")
+                    raise r.fail(f"{listed_at}[{index}]", f"{one} is listed twice")
                 checked.append(one)
-        grants.append(Grant(caller, tuple(checked)))
+        excluded: list[str] = []
+        for index, method in enumerate(excepted):
+            e_at = f"{at}.except[{index}]"
+            one = check(method, e_at)
+            if one.endswith("*"):
+                raise r.fail(e_at, f"{one}: name the methods to except, not a wildcard")
+            if not Grant(caller, tuple(checked)).allows(one) or one in checked:
+                raise r.fail(e_at, f"{one} is not covered by a wildcard in {listed_at}: nothing to except")
+            excluded.append(one)
+        grants.append(Grant(caller, tuple(checked), tuple(excluded)))
     if not grants:
         raise r.fail(where, "no callers: nothing could reach this workload")
     return tuple(grants)

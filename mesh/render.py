@@ -6,7 +6,8 @@
 
 Generated into helm/marketing-platform/files/ (never edit them by hand; rerun --chart):
     mesh.yaml        the Istio objects, namespace left as __NAMESPACE__ (the chart puts the release's)
-    platform.yaml    each service's gRPC service, ports and service account; the edge's ports
+    platform.yaml    each service's gRPC service, ports and service account; the edge's ports; the
+                     local mesh's sidecar ports (the Tiltfile's)
     edge-envoy.yaml  the edge's Envoy config for pods (mesh/edge_kubernetes.py)
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from mesh import edge_kubernetes, istio
+from mesh import edge_kubernetes, istio, local
 from mesh.policy import POLICY_FILE, Policy, PolicyError, load
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +56,16 @@ def platform(policy: Policy) -> dict:
             "metricsPort": edge_kubernetes.EDGE_METRICS_PORT,
             "serviceAccount": policy.edge.identity.service_account,
             "configPath": edge_kubernetes.CONFIG_PATH,
+        },
+        # The local mesh's sidecars (mesh/local.py, default MKT_MESH_PORT_BASE), for the Tiltfile.
+        "localMesh": {
+            "portBase": local.DEFAULT_PORT_BASE,
+            "sidecars": [{
+                "name": s.name,
+                "adminPort": admin,
+                "appPort": app,
+            } for s in policy.services
+                for admin, app, _ in [local.port_plan(local.DEFAULT_PORT_BASE, s.name, ())]],
         },
     }
 

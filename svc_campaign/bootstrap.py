@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from marketing.campaign.v1 import campaign_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
+from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit.config import ConfigError, Settings
@@ -18,6 +19,7 @@ from svc_kit.ids import new_id
 from svc_kit.server import Mounted, StartupError
 
 from svc_campaign import migrate
+from svc_campaign.adapters.peers import GrpcAnalytics
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
@@ -33,8 +35,8 @@ def database_url(settings: Settings) -> str:
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
-                   on_commit=None) -> CampaignServicer:
-    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor)
+                   on_commit=None, analytics=None) -> CampaignServicer:
+    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -66,7 +68,9 @@ def mount(settings: Settings) -> Mounted:
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     bus = make_bus(settings.env)
     relay = OutboxRelay(engine, OUTBOX, bus)
-    servicer = build_servicer(engine, executor, on_commit=relay.wake.set)
+    service_target(settings.env, "analytics")  # a malformed MKT_ANALYTICS_TARGET stops the start
+    analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics"))
+    servicer = build_servicer(engine, executor, on_commit=relay.wake.set, analytics=analytics)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)

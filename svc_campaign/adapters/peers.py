@@ -1,11 +1,16 @@
-"""The launch's calls to the audience and notify services over gRPC. Plain
-calls: the mesh retries and breaks circuits; here an answer is sorted into
-"try this step again later" or "this step cannot succeed"."""
+"""The campaign service's calls to its peers over gRPC: the launch's to the
+audience and notify services, and the stats read's to the analytics service.
+Plain calls: the mesh retries and breaks circuits; here an answer is sorted
+into "try this step again later" or "this step cannot succeed" (the launch),
+or "answer without it" (the stats read)."""
 
 from __future__ import annotations
 
 import grpc
 
+from marketing.analytics.v1 import analytics_service_pb2 as analytics_pb
+from marketing.analytics.v1 import analytics_service_pb2_grpc as analytics_grpc
+from marketing.analytics.v1 import campaign_report_pb2
 from marketing.audience.v1 import audience_service_pb2 as audience_pb
 from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.audience.v1 import segment_pb2
@@ -18,6 +23,9 @@ from svc_kit.channels import Channel
 from svc_campaign.service_layer.launch import Outgoing, PeerRefused, PeerUnavailable, Snapshot
 
 CALL_TIMEOUT = 30.0
+# A read that includes the analytics service's figures waits this long for them, then answers
+# without them (reporting degraded) rather than fail or hang.
+REPORT_TIMEOUT = 2.0
 REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
             grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
 
@@ -75,3 +83,40 @@ class GrpcNotify:
         refused = sum(1 for r in answer.results if r.error.code != 0)
         duplicates = sum(1 for r in answer.results if r.error.code == 0 and r.duplicate)
         return len(answer.results) - refused - duplicates, duplicates, refused
+
+
+class ReportingDegraded(Exception):
+    """The analytics service gave no report; the message says why, for people."""
+
+
+def degraded_reason(error: grpc.aio.AioRpcError, timeout: float) -> str:
+    code, details = error.code(), (error.details() or "").strip()
+    said = f"{code.name}: {details}" if details else code.name
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return f"the analytics service does not compute campaign reports yet ({said})"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return f"the analytics service is unavailable ({said})"
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"the analytics service did not answer within {timeout:g} s ({code.name})"
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return f"the mesh does not let the campaign service read reports ({said})"
+    return f"the analytics service could not answer ({said})"
+
+
+class GrpcAnalytics:
+    """A campaign's report, with a short deadline. The channel is made on first use, on the
+    server's event loop."""
+
+    def __init__(self, channel_factory, timeout: float = REPORT_TIMEOUT):
+        self._channel_factory = channel_factory
+        self._stub: analytics_grpc.AnalyticsServiceStub | None = None
+        self.timeout = timeout
+
+    async def report(self, name: str) -> campaign_report_pb2.CampaignReport:
+        if self._stub is None:
+            self._stub = analytics_grpc.AnalyticsServiceStub(self._channel_factory())
+        try:
+            return await self._stub.GetCampaignReport(analytics_pb.GetCampaignReportRequest(name=name),
+                                                      timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise ReportingDegraded(degraded_reason(error, self.timeout)) from None

@@ -16,10 +16,12 @@ from typing import TypeVar
 from google.protobuf import empty_pb2
 
 from marketing.campaign.v1 import campaign_service_pb2 as pb
+from marketing.campaign.v1 import campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
+from svc_campaign.adapters.peers import ReportingDegraded
 from svc_campaign.domain import commands
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, fields_from_proto,
@@ -62,11 +64,12 @@ def _instant(stamp, field: str) -> datetime:
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
-                 executor: Executor | None):
+                 executor: Executor | None, analytics=None):
         self.uow = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
+        self.analytics = analytics  # adapters.peers.GrpcAnalytics, or None: reporting is always degraded
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         if self.executor is None:
@@ -111,6 +114,22 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def GetCampaignLaunch(self, request: pb.GetCampaignLaunchRequest, context):
         workspace, campaign_id = _child_name(request.name, "launch")
         return campaign_launch_to_proto(await self._run(launch.get_launch, workspace, campaign_id, self.uow()))
+
+    async def GetCampaignStats(self, request: pb.GetCampaignStatsRequest, context):
+        """The campaign from its own store, always; the analytics service's report when it answers
+        in time, else `reporting_degraded` with the reason (never an error because of analytics)."""
+        workspace, campaign_id = _child_name(request.name, "stats")
+        campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
+        stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=campaign_to_proto(campaign))
+        if self.analytics is None:
+            stats.reporting_degraded, stats.degraded_reason = True, "no analytics service is configured"
+            return stats
+        try:
+            report = await self.analytics.report(f"workspaces/{workspace}/campaigns/{campaign_id}/report")
+            stats.report.CopyFrom(report)
+        except ReportingDegraded as degraded:
+            stats.reporting_degraded, stats.degraded_reason = True, str(degraded)
+        return stats
 
     async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
         query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)

@@ -64,7 +64,7 @@ def _error(document: dict, change) -> str:
      "services.audience.callers.billing: unknown caller"),
     (lambda d: d["services"]["audience"]["callers"]["notify"].append(
         "/marketing.audience.v1.AudienceService/SendEverything"),
-     "services.audience.callers.notify[4]: /marketing.audience.v1.AudienceService/SendEverything: "
+     "services.audience.callers.notify[6]: /marketing.audience.v1.AudienceService/SendEverything: "
      "marketing.audience.v1.AudienceService has no method 'SendEverything'"),
     (lambda d: d["services"]["audience"]["callers"]["notify"].append(
         "/marketing.campaign.v1.CampaignService/GetCampaign"),

@@ -69,7 +69,7 @@ class RunningPlatform:
 
 @pytest.fixture(scope="session")
 def running(tmp_path_factory) -> RunningPlatform:
-    ports = iter(free_ports(2 * len(SERVICES) + 4))
+    ports = iter(free_ports(2 * len(SERVICES) + 6))
     env = {}
     grpc_ports, metrics_ports = {}, {}
     for spec in SERVICES:
@@ -79,6 +79,8 @@ def running(tmp_path_factory) -> RunningPlatform:
     env["MKT_EDGE_ADMIN_PORT"] = next(ports)
     env["MKT_EDGE_HEALTH_PORT"] = next(ports)
     env["MKT_MONGO_PORT"] = next(ports)
+    env["MKT_SMTP_SINK_PORT"] = next(ports)  # the local email, SMS and push providers (devstack sinks)
+    env["MKT_PROVIDER_SINK_PORT"] = next(ports)
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from marketing.campaign.v1 import campaign_pb2 as _campaign_pb2
 from marketing.campaign.v1 import campaign_audience_pb2 as _campaign_audience_pb2
 from marketing.campaign.v1 import campaign_launch_pb2 as _campaign_launch_pb2
+from marketing.campaign.v1 import campaign_stats_pb2 as _campaign_stats_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -177,6 +178,12 @@ class ListCampaignAudienceMembersResponse(_message.Message):
     def __init__(self, profiles: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetCampaignLaunchRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetCampaignStatsRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str

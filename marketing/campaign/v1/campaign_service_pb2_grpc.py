@@ -8,6 +8,7 @@ from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaig
 from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_service_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__service__pb2
+from marketing.campaign.v1 import campaign_stats_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -68,6 +69,11 @@ class CampaignServiceStub:
                 '/marketing.campaign.v1.CampaignService/GetCampaignLaunch',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
+                _registered_method=True)
+        self.GetCampaignStats = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/GetCampaignStats',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignStatsRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2.CampaignStats.FromString,
                 _registered_method=True)
         self.ListCampaigns = channel.unary_unary(
                 '/marketing.campaign.v1.CampaignService/ListCampaigns',
@@ -165,6 +171,14 @@ class CampaignServiceServicer:
 
     def GetCampaignLaunch(self, request, context):
         """Returns how far the sending of a started campaign has come.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCampaignStats(self, request, context):
+        """Returns a campaign with its results from the analytics service. Answers
+        even when the analytics service does not (`reporting_degraded`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -272,6 +286,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.GetCampaignLaunch,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.SerializeToString,
+            ),
+            'GetCampaignStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignStats,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignStatsRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2.CampaignStats.SerializeToString,
             ),
             'ListCampaigns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCampaigns,
@@ -487,6 +506,33 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/GetCampaignLaunch',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/GetCampaignStats',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignStatsRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2.CampaignStats.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,233 @@
+"""A local SMTP server that keeps every email it receives: the default email
+provider of `make run` and the real server the tests and bench/delivery send to.
+
+    python -m devstack.smtp_sink [--host 127.0.0.1] [--port 1025] [--store FILE]
+
+Port: --port, else MKT_SMTP_SINK_PORT, else 1025. Store: --store, else
+<MKT_STATE_DIR>/smtp-sink/messages.jsonl; one JSON object per email, appended
+as it arrives:
+
+    {"time": "2026-...Z", "mail_from": "...", "rcpt_tos": ["..."], "message_id": "<...>",
+     "subject": "...", "data": "<the whole message, headers and body>"}
+
+Recipient rules, to exercise a sender's error handling (any domain):
+  tempfail*@...   451 4.3.0 at RCPT (transient: a sender retries later)
+  reject*@...     550 5.1.1 at RCPT (permanent: the address does not exist)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_PORT = 1025
+PORT_VARIABLE = "MKT_SMTP_SINK_PORT"
+STORE_NAME = "smtp-sink/messages.jsonl"
+TEMPFAIL = "451 4.3.0 Temporary failure (smtp_sink rule: tempfail*)"
+REJECT = "550 5.1.1 No such user here (smtp_sink rule: reject*)"
+
+
+def default_store(env=None) -> Path:
+    from svc_kit.config import state_dir
+
+    return state_dir(env) / STORE_NAME
+
+
+def _header(data: bytes, name: bytes) -> str:
+    """The first `name:` header of a raw message (unfolded), or ""."""
+    head = data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    lines = head.split(b"\n")
+    wanted = name.lower() + b":"
+    for i, line in enumerate(lines):
+        if line[:len(wanted)].lower() == wanted:
+            value = line[len(wanted):]
+            for more in lines[i + 1:]:
+                if more[:1] in (b" ", b"\t"):
+                    value += b" " + more.strip()
+                else:
+                    break
+            return value.strip().decode("utf-8", "replace")
+    return ""
+
+
+class SinkHandler:
+    """aiosmtpd handler: applies the recipient rules and appends each message to the store."""
+
+    def __init__(self, store: Path):
+        store.parent.mkdir(parents=True, exist_ok=True)
+        self.store = store
+        self.file = open(store, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
+        self.received = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.rpartition("@")[0].lower()
+        if local.startswith("tempfail"):
+            return TEMPFAIL
+        if local.startswith("reject"):
+            return REJECT
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        data = envelope.original_content or envelope.content
+        if isinstance(data, str):
+            data = data.encode()
+        record = {
+            "time": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "message_id": _header(data, b"Message-ID"),
+            "subject": _header(data, b"Subject"),
+            "data": data.decode("utf-8", "replace"),
+        }
+        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.file.flush()
+        self.received += 1
+        return "250 2.0.0 Message accepted for delivery"
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def serve(host: str, port: int, store: Path, ready=None) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    handler = SinkHandler(store)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="smtp-sink.local", ident="marketing-platform smtp_sink",
+                     enable_SMTPUTF8=True, decode_data=False, data_size_limit=32 * 1024 * 1024),
+        host=host, port=port, reuse_address=True)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(json.dumps({"message": "smtp_sink listening", "address": f"{host}:{port}", "store": str(store)}),
+          flush=True)
+    if ready is not None:
+        ready()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        handler.close()
+        print(json.dumps({"message": "smtp_sink stopped", "received": handler.received}), flush=True)
+
+
+def read_messages(store: Path) -> list[dict]:
+    """Every email the sink stored so far (a partial last line is left out)."""
+    if not store.exists():
+        return []
+    out = []
+    with open(store, encoding="utf-8") as handle:
+        for line in handle:
+            if line.endswith("\n"):
+                out.append(json.loads(line))
+    return out
+
+
+def iter_messages(store: Path) -> Iterator[dict]:
+    yield from read_messages(store)
+
+
+class SmtpSinkProcess:
+    """Runs the sink as a child process (tests and benchmarks)."""
+
+    def __init__(self, store: Path, port: int = 0, host: str = "127.0.0.1"):
+        self.store = store
+        self.host = host
+        self.port = port or _free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> SmtpSinkProcess:
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.store.parent / "smtp-sink.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.smtp_sink", "--host", self.host, "--port", str(self.port),
+             "--store", str(self.store)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log.close()
+        wait_for_port(self.host, self.port, timeout, self.process)
+        return self
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def messages(self) -> list[dict]:
+        return read_messages(self.store)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> SmtpSinkProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the sink on port {port} exited with code {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.environ.get("MKT_BIND_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--store", type=Path)
+    args = parser.parse_args(argv)
+    port = args.port
+    if not port:
+        from svc_kit.config import ConfigError, EnvReader
+
+        try:
+            port = EnvReader(os.environ).port(PORT_VARIABLE, DEFAULT_PORT)
+        except ConfigError as error:
+            print(f"smtp_sink: configuration error: {error}", file=sys.stderr)
+            return 2
+    store = args.store or default_store()
+    try:
+        asyncio.run(serve(args.host, port, store))
+    except OSError as error:
+        print(f"smtp_sink: cannot listen on {args.host}:{port}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""GetCampaignStats: the campaign always, the analytics service's report when it answers in time,
+else `reporting_degraded` with the reason (svc_campaign/adapters/peers.py GrpcAnalytics)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+
+from devstack.processes import free_port
+from marketing.analytics.v1 import analytics_service_pb2_grpc, campaign_report_pb2
+from marketing.campaign.v1 import campaign_service_pb2 as pb
+from svc_campaign.adapters.peers import GrpcAnalytics
+from svc_campaign.domain import commands
+from svc_campaign.domain.model import CampaignFields
+from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
+from svc_campaign.service_layer import handlers
+from svc_kit.errors import NotFound
+from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork
+
+
+class Reports(analytics_service_pb2_grpc.AnalyticsServiceServicer):
+    """GetCampaignReport answers a report after `delay` seconds; every other method (the base
+    class) answers UNIMPLEMENTED, as the analytics service does today."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+
+    async def GetCampaignReport(self, request, context):
+        await asyncio.sleep(self.delay)
+        return campaign_report_pb2.CampaignReport(
+            name=request.name, totals=campaign_report_pb2.ReportMetrics(sent=120, delivered=118))
+
+
+async def _server(servicer) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server()
+    analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
+def _servicer(analytics) -> tuple[CampaignServicer, str]:
+    database = FakeDatabase()
+    ids = iter(f"c{i}" for i in range(100))
+    campaign = handlers.create_campaign(commands.CreateCampaign("acme", CampaignFields(display_name="Spring sale")),
+                                        FakeUnitOfWork(database), lambda: NOW, lambda: next(ids))
+    servicer = CampaignServicer(lambda: FakeUnitOfWork(database), lambda: NOW, lambda: next(ids), None, analytics)
+    return servicer, f"workspaces/acme/campaigns/{campaign.id}/stats"
+
+
+def _analytics(port: int, timeout: float = 2.0) -> GrpcAnalytics:
+    return GrpcAnalytics(lambda: grpc.aio.insecure_channel(f"127.0.0.1:{port}"), timeout=timeout)
+
+
+async def test_with_a_report_the_stats_carry_it():
+    server, port = await _server(Reports())
+    try:
+        servicer, name = _servicer(_analytics(port))
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    finally:
+        await server.stop(0)
+    assert stats.campaign.display_name == "Spring sale" and stats.name == name
+    assert not stats.reporting_degraded and stats.degraded_reason == ""
+    assert stats.report.totals.sent == 120 and stats.report.name == name.removesuffix("/stats") + "/report"
+
+
+async def test_unimplemented_analytics_means_reporting_degraded():
+    server, port = await _server(analytics_service_pb2_grpc.AnalyticsServiceServicer())
+    try:
+        servicer, name = _servicer(_analytics(port))
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    finally:
+        await server.stop(0)
+    assert stats.campaign.display_name == "Spring sale"
+    assert stats.reporting_degraded and not stats.HasField("report")
+    assert stats.degraded_reason.startswith("the analytics service does not compute campaign reports yet (UNIMPLEMENTED")
+
+
+async def test_an_analytics_service_that_is_down_means_reporting_degraded():
+    servicer, name = _servicer(_analytics(free_port()))
+    stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    assert stats.reporting_degraded
+    assert stats.degraded_reason.startswith("the analytics service is unavailable (UNAVAILABLE")
+
+
+async def test_a_slow_analytics_service_is_not_waited_for():
+    server, port = await _server(Reports(delay=2.0))
+    try:
+        servicer, name = _servicer(_analytics(port, timeout=0.3))
+        started = time.monotonic()
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+        took = time.monotonic() - started
+    finally:
+        await server.stop(0)
+    assert took < 1.0, took
+    assert stats.reporting_degraded
+    assert stats.degraded_reason == "the analytics service did not answer within 0.3 s (DEADLINE_EXCEEDED)"
+
+
+async def test_without_an_analytics_client_reporting_is_degraded():
+    servicer, name = _servicer(None)
+    stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    assert stats.reporting_degraded and stats.degraded_reason == "no analytics service is configured"
+
+
+async def test_an_unknown_campaign_is_not_found_without_asking_analytics():
+    servicer, _ = _servicer(_analytics(free_port()))
+    with pytest.raises(NotFound):
+        await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name="workspaces/acme/campaigns/nope/stats"), None)
