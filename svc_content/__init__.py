@@ -1,4 +1,3 @@
-"""Content service: templates, assets and variants.
-
-Its v1 API is in proto/marketing/content/v1; until its issue lands the process
-serves health and reflection and answers UNIMPLEMENTED on every RPC."""
+"""Content service: templates per channel in Liquid (sandboxed, checked when
+saved), MJML email bodies, immutable versions, A/B variants, assets with
+generated renditions, link tracking and batch rendering."""

@@ -42,9 +42,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  "ImportSuppressions", "ExportSuppressions", "Unsubscribe"),
                 "profiles, segments (rules, events, lookalikes) with upkeep, snapshots, suppression and reachability "
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
-    ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, (), _PLANNED),
+    ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
+                "templates (Liquid sandbox, MJML, versions, variants), assets and rendering implemented"),
     ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, (), _PLANNED),
-    ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, (), _PLANNED),
+    ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
+                "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, (), _PLANNED),
 )
 

@@ -1,0 +1,118 @@
+"""Wires the content service: configuration -> engine, blob store, clients -> servicer.
+
+MKT_CONTENT_DATABASE_URL        sqlite:///<state>/content.sqlite3 (default) or postgresql://...
+MKT_CONTENT_MIGRATE_ON_START    true (default) or false
+MKT_CONTENT_BLOB_DIR            where asset bytes live (default <state>/content-blobs)
+MKT_PUBLIC_BASE_URL             base of links in messages and asset URLs (default http://127.0.0.1:8080)
+MKT_LINK_SIGNING_KEY            signs tracking and unsubscribe links (shared with notify and audience)
+MKT_AUDIENCE_TARGET             host:port of the audience service (svc_kit.clients)
+MKT_BUS, MKT_BUS_PATH, ...      the bus the campaign events come from (svc_kit.bus.factory)"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from marketing.content.v1 import content_service_pb2_grpc
+from svc_kit.bus.factory import make_bus
+from svc_kit.clients import service_channel, service_target
+from svc_kit.clock import utcnow
+from svc_kit.config import ConfigError, EnvReader, Settings
+from svc_kit.db import make_engine, normalise_url
+from svc_kit.ids import new_id
+from svc_kit.server import Mounted, StartupError
+from svc_kit.signing import key_from_env
+
+from svc_content import migrate
+from svc_content.adapters.blobstore import FilesystemBlobStore
+from svc_content.adapters import campaign_copy
+from svc_content.adapters.directories import GrpcAudience
+from svc_content.entrypoints.grpc_servicer import ContentServicer
+from svc_content.service_layer.rendering import RenderService, run_in
+from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from svc_content.templating.links import DEFAULT_BASE_URL
+
+WORKER_THREADS = 8
+CPU_THREADS = 2
+BASE_URL_VARIABLE = "MKT_PUBLIC_BASE_URL"
+
+
+def database_url(settings: Settings) -> str:
+    variable = settings.service.env_prefix + "DATABASE_URL"
+    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / 'content.sqlite3'}"
+    return normalise_url(url, variable)
+
+
+def public_base_url(env) -> str:
+    return (EnvReader(env).url(BASE_URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
+
+
+def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
+    engine = make_engine(database_url(settings))
+    try:
+        if migrate_schema:
+            migrate.upgrade(engine)
+        else:
+            with engine.connect():
+                pass
+    except OperationalError as error:
+        engine.dispose()
+        raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
+                           f"{str(error.orig).strip().splitlines()[0]}") from None
+    return engine
+
+
+def tool_engine(settings: Settings) -> Engine:
+    return open_engine(settings, migrate_schema=True)
+
+
+def mount(settings: Settings) -> Mounted:
+    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
+    if migrate_flag not in ("true", "false"):
+        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
+    link_key = key_from_env(settings.env)
+    service_target(settings.env, "audience")  # a bad MKT_AUDIENCE_TARGET stops the start, not the first call
+    base_url = public_base_url(settings.env)
+    blob_dir = Path(settings.get("BLOB_DIR") or settings.state_dir / "content-blobs")
+    engine = open_engine(settings, migrate_schema=migrate_flag == "true")
+    embedded = engine.url.get_backend_name() == "sqlite"
+    executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="content")
+    cpu = ThreadPoolExecutor(CPU_THREADS, thread_name_prefix="content-cpu")
+    try:
+        blobs = FilesystemBlobStore(blob_dir)
+    except OSError as error:
+        raise StartupError(f"blob directory {blob_dir}: {error.strerror}") from None
+    audience = GrpcAudience(lambda: service_channel(settings.env, "audience"))
+    campaigns = campaign_copy.LocalCampaigns(engine)
+    bus = make_bus(settings.env)
+    campaign_events = campaign_copy.consumer(bus, engine)
+    stop_background = threading.Event()
+    background = threading.Thread(target=campaign_events.run, args=(stop_background,), name="campaign-copy",
+                                  daemon=True)
+    background.start()
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    renderer = RenderService(uow, audience, campaigns, link_key, base_url, run_in(cpu))
+    servicer = ContentServicer(uow, renderer, blobs, campaigns, utcnow, new_id, base_url, executor, cpu)
+
+    def close() -> None:
+        stop_background.set()
+        background.join(timeout=10)
+        campaign_events.consumer.close()
+        bus.close()
+        if executor is not None:
+            executor.shutdown(wait=True)
+        cpu.shutdown(wait=True)
+        engine.dispose()
+
+    return Mounted(
+        register=lambda server: content_service_pb2_grpc.add_ContentServiceServicer_to_server(servicer, server),
+        close=close,
+    )
+
