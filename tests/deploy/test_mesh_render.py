@@ -69,7 +69,7 @@ def test_sidecars_scope_egress_to_the_callees(policy):
     hosts = {name: set(s["spec"]["egress"][0]["hosts"]) for name, s in sidecars.items()}
     assert hosts["notify"] == {f"./audience.{NS}.svc.cluster.local", f"./content.{NS}.svc.cluster.local",
                                "istio-system/*"}
-    assert hosts["content"] == {"istio-system/*"}, "content calls nobody"
+    assert hosts["content"] == {f"./audience.{NS}.svc.cluster.local", "istio-system/*"}, "content reads profiles"
     assert len(hosts["edge"]) == len(SERVICES) + 1
 
 
