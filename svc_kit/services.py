@@ -39,7 +39,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  "CreateLookalike", "GetLookalike", "ListLookalikes", "UpdateLookalike", "DeleteLookalike",
                  "RefitLookalike",
                  "CreateSuppression", "GetSuppression", "ListSuppressions", "UpdateSuppression", "DeleteSuppression",
-                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe"),
+                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage"),
                 "profiles, segments (rules, events, lookalikes) with upkeep, snapshots, suppression and reachability "
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+
 import asyncio
+import html
 import re
 from datetime import UTC
 
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
@@ -76,6 +79,24 @@ def entry_from_proto(s: suppression_pb2.Suppression, workspace: str, prefix: str
 def _mask_paths(paths) -> frozenset[str]:
     """update_mask paths, snake_case (`expireTime` from a JSON client becomes `expire_time`)."""
     return frozenset(_CAMEL.sub("_", p).lower().removeprefix("suppression.") for p in paths)
+
+
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Unsubscribe</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
+<h1>Unsubscribe</h1>
+<p>Stop receiving {what} from us?</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe</button></form>
+</body></html>
+"""
+
+
+def unsubscribe_page(channel) -> str:
+    """The confirmation page: its button POSTs to the same address (token included)."""
+    what = {None: "messages"}.get(channel) or f"{html.escape(channel.value.lower().replace('_', '-'))} messages"
+    return UNSUBSCRIBE_PAGE.format(what=what)
 
 
 class SuppressionRpcs(Rpcs):
@@ -164,19 +185,30 @@ class SuppressionRpcs(Rpcs):
         while batch := await loop.run_in_executor(self.executor, take, entries, batch_size):
             yield pb.ExportSuppressionsResponse(suppressions=[suppression_to_proto(s) for s in batch])
 
-    async def Unsubscribe(self, request: pb.UnsubscribeRequest, context):
-        """An unsubscribe link (RFC 8058 one-click POST or a plain click): the body is ignored."""
-        workspace = parent_of(request.parent)
+    def _link_claims(self, token: str):
         key = self.deps.link_signing_key
         if key is None:
             raise FailedPrecondition("unsubscribe links are off: MKT_LINK_SIGNING_KEY is not set on the audience "
                                      "service")
-        if not request.token:
+        if not token:
             raise InvalidArgument(FieldViolation("token", "required: the `token` query parameter of the link"))
         try:
-            claims = verify(key, request.token)
+            return verify(key, token)
         except SignatureError as error:
             raise InvalidArgument(FieldViolation("token", str(error))) from None
+
+    async def Unsubscribe(self, request: pb.UnsubscribeRequest, context):
+        """An unsubscribe link (RFC 8058 one-click POST, or the button of its page): the body is ignored."""
+        workspace = parent_of(request.parent)
+        claims = self._link_claims(request.token)
         entry = await self._run(handlers.unsubscribe, workspace, claims, self.suppressions, self.clock,
                                 self.new_id)
         return suppression_to_proto(entry)
+
+    async def GetUnsubscribePage(self, request: pb.GetUnsubscribePageRequest, context):
+        workspace = parent_of(request.parent)
+        claims = self._link_claims(request.token)
+        if claims.workspace != workspace:
+            raise InvalidArgument(FieldViolation("token", f"was issued for another workspace than {workspace!r}"))
+        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8",
+                                     data=unsubscribe_page(claims.channel).encode())

@@ -210,6 +210,11 @@ def test_one_click_unsubscribe_suppresses_and_reachability_names_the_entry(runni
     key = running.platform.env[KEY_VARIABLE].encode()
     token = sign(key, LinkClaims(ws, "p1", Channel.EMAIL, "spring-sale"))
     path = f"/v1/workspaces/{ws}/suppressions:unsubscribe?token={token}"
+    page = rest.call("GET", path)  # the link in the body opens a page and changes nothing
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<form method="post">' in page.body and "email messages" in page.body
+    assert members() == ["p0", "p1"]
+    assert rest.call("GET", f"/v1/workspaces/{ws}/suppressions:unsubscribe?token=nope").status == 400
     one_click = {"content-type": "application/x-www-form-urlencoded"}
     clicked = rest.call("POST", path, raw=b"List-Unsubscribe=One-Click", headers=one_click)
     assert clicked.status == 200, clicked.body

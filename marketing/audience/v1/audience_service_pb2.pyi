@@ -620,6 +620,14 @@ class ExportSuppressionsResponse(_message.Message):
     suppressions: _containers.RepeatedCompositeFieldContainer[_suppression_pb2.Suppression]
     def __init__(self, suppressions: _Optional[_Iterable[_Union[_suppression_pb2.Suppression, _Mapping]]] = ...) -> None: ...
 
+class GetUnsubscribePageRequest(_message.Message):
+    __slots__ = ("parent", "token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    token: str
+    def __init__(self, parent: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
+
 class UnsubscribeRequest(_message.Message):
     __slots__ = ("parent", "token", "http_body")
     PARENT_FIELD_NUMBER: _ClassVar[int]

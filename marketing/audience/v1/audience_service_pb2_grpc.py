@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.audience.v1 import audience_service_pb2 as marketing_dot_audience_dot_v1_dot_audience__service__pb2
 from marketing.audience.v1 import profile_pb2 as marketing_dot_audience_dot_v1_dot_profile__pb2
@@ -250,6 +251,11 @@ class AudienceServiceStub:
                 '/marketing.audience.v1.AudienceService/Unsubscribe',
                 request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.UnsubscribeRequest.SerializeToString,
                 response_deserializer=marketing_dot_audience_dot_v1_dot_suppression__pb2.Suppression.FromString,
+                _registered_method=True)
+        self.GetUnsubscribePage = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/GetUnsubscribePage',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetUnsubscribePageRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
 
 
@@ -575,6 +581,15 @@ class AudienceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUnsubscribePage(self, request, context):
+        """The page an unsubscribe link in a message body opens (a GET, which link
+        scanners also fetch, so it changes nothing): it checks the token and
+        shows a button that POSTs to the same link, i.e. Unsubscribe.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AudienceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -787,6 +802,11 @@ def add_AudienceServiceServicer_to_server(servicer, server):
                     servicer.Unsubscribe,
                     request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.UnsubscribeRequest.FromString,
                     response_serializer=marketing_dot_audience_dot_v1_dot_suppression__pb2.Suppression.SerializeToString,
+            ),
+            'GetUnsubscribePage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUnsubscribePage,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetUnsubscribePageRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1926,6 +1946,33 @@ class AudienceService:
             '/marketing.audience.v1.AudienceService/Unsubscribe',
             marketing_dot_audience_dot_v1_dot_audience__service__pb2.UnsubscribeRequest.SerializeToString,
             marketing_dot_audience_dot_v1_dot_suppression__pb2.Suppression.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUnsubscribePage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/GetUnsubscribePage',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetUnsubscribePageRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,
