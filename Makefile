@@ -3,10 +3,14 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test install install-test proto proto-check lint unit contract e2e bench bench-audience mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience mesh deploy clean
 
 run: install
 	$(PY) -m devstack.run
+
+# After `make run` (in another terminal): one campaign from profiles to the SMTP sink, and an unsubscribe.
+demo: install
+	$(PY) -m devstack.demo
 
 test: install-test proto-check lint
 	$(PY) -m pytest

@@ -1,0 +1,202 @@
+"""`make demo`: one campaign from profiles to inboxes, on a running platform
+(`make run` in another terminal), through the REST edge only.
+
+Creates a workspace's profiles, a segment, an email template with two
+variants, and a campaign; starts it (the launch snapshots the segment and
+hands the messages to the notify service, which renders each one through the
+content service and sends it to the local SMTP sink); shows the delivered
+emails with their personal content, tracking links and unsubscribe link; then
+follows one unsubscribe link and shows that profile suppressed.
+
+    python -m devstack.demo [--edge http://127.0.0.1:8080] [--workspace NAME] [--timeout 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from devstack import smtp_sink
+from svc_kit.config import EnvReader
+
+PEOPLE = [("ada", "Ada", 420), ("grace", "Grace", 310), ("alan", "Alan", 275), ("edsger", "Edsger", 120),
+          ("barbara", "Barbara", 515), ("ken", "Ken", 60), ("donald", "Donald", 230), ("frances", "Frances", 180),
+          ("john", "John", 140), ("margaret", "Margaret", 390), ("tim", "Tim", 90), ("radia", "Radia", 205),
+          ("leslie", "Leslie", 160), ("katherine", "Katherine", 330)]
+MJML = """<mjml><mj-body><mj-section><mj-column>
+<mj-text font-size="20px">{greeting}, {{{{ profile.first_name | default: "friend" }}}}!</mj-text>
+<mj-text>You have spent {{{{ profile.attributes.ltv }}}} EUR with us. {offer}</mj-text>
+<mj-button href="https://shop.example.com/spring?who={{{{ profile.external_id }}}}">Shop the sale</mj-button>
+<mj-text font-size="11px"><a href="{{{{ message.unsubscribe_url }}}}">Unsubscribe</a></mj-text>
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+class Edge:
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def call(self, method: str, path: str, body: dict | None = None, raw: bytes | None = None,
+             content_type: str = "application/json") -> dict:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"content-type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            raise SystemExit(f"demo: {method} {path} answered {error.code}: {error.read().decode()[:500]}") from None
+        except urllib.error.URLError as error:
+            raise SystemExit(f"demo: the edge at {self.base} is out of reach ({error.reason}); is `make run` "
+                             "running?") from None
+        return json.loads(text) if text.startswith("{") else {"text": text}
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}")
+
+
+def wait_for(what: str, probe, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise SystemExit(f"demo: gave up waiting for {what} after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def setup(edge: Edge, ws: str) -> tuple[str, str]:
+    step(f"profiles in workspaces/{ws}")
+    for external_id, first_name, ltv in PEOPLE:
+        edge.call("POST", f"/v1/workspaces/{ws}/profiles/{external_id}:upsert", {"profile": {
+            "email": f"{external_id}@example.com", "time_zone": "Europe/Paris",
+            "attributes": [{"key": "first_name", "stringValue": first_name}, {"key": "ltv", "doubleValue": ltv}],
+            "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED", "source": "demo"}]}})
+        print(f"  {external_id:8} {first_name:8} ltv {ltv}")
+    step("segment: lifetime value of at least 100 EUR")
+    segment = edge.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=good-customers", {
+        "displayName": "Good customers",
+        "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 100})})
+    print(f"  {segment['name']}: {segment.get('size', '0')} members")
+    step("email template with two variants (MJML, compiled once at save)")
+    variants = [{"id": variant, "displayName": variant, "weight": 50, "content": {"email": {
+        "subject": subject, "mjml": True, "html": MJML.format(greeting=greeting, offer=offer)}}}
+        for variant, subject, greeting, offer in (
+            ("a", "Spring sale: 20% off, {{ profile.first_name }}", "Hello", "Take 20% off this week."),
+            ("b", "{{ profile.first_name }}, your spring treat is here", "Hi", "A spring treat: 20% off."))]
+    template = edge.call("POST", f"/v1/workspaces/{ws}/templates?templateId=spring", {
+        "displayName": "Spring sale", "channel": "CHANNEL_EMAIL", "content": variants[0]["content"],
+        "variants": variants})
+    version = edge.call("POST", f"/v1/{template['name']}:publish", {})
+    print(f"  {template['name']} published as {version['name']}")
+    return segment["name"], template["name"]
+
+
+def launch(edge: Edge, ws: str, segment: str, template: str, timeout: float) -> str:
+    step("campaign: schedule and start")
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    campaign = edge.call("POST", f"/v1/workspaces/{ws}/campaigns", {
+        "displayName": "Spring sale", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
+        "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
+        "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
+    for action in ("schedule", "start"):
+        state = edge.call("POST", f"/v1/{campaign['name']}:{action}", {})["state"]
+        print(f"  :{action} -> {state}")
+    done = wait_for("the launch", lambda: (lambda body: body if body["state"] == "STATE_COMPLETED" else None)(
+        edge.call("GET", f"/v1/{campaign['name']}/launch")), timeout)
+    for target in done["targets"]:
+        print(f"  launch: {target['segment']} on {target['channel']}: {target.get('total', '0')} in the snapshot, "
+              f"{target.get('sent', '0')} handed to notify")
+    return campaign["name"]
+
+
+def delivered(store: Path, ws: str, expected: int, timeout: float) -> list[email.message.EmailMessage]:
+    def mine():
+        stored = smtp_sink.read_messages(store) if store.exists() else []
+        found = [email.message_from_string(m["data"], policy=email.policy.default) for m in stored]
+        found = [m for m in found if (m["X-Notify-Message"] or "").startswith(f"workspaces/{ws}/")]
+        return found if len(found) >= expected else None
+    return wait_for(f"{expected} emails in the SMTP sink ({store})", mine, timeout)
+
+
+def show(messages: list[email.message.EmailMessage]) -> str:
+    step(f"{len(messages)} emails in the local SMTP sink")
+    unsubscribe = ""
+    click = ""
+    for message in sorted(messages, key=lambda m: m["To"]):
+        html = message.get_body(("html",)).get_content()
+        text = message.get_body(("plain",)).get_content()
+        links = sorted(set(re.findall(r'<a [^>]*href="([^"]+)"', html)))
+        print(f"  To: {message['To']}\n    Subject: {message['Subject']}")
+        print(f"    Text: {' / '.join(line for line in text.splitlines()[:3] if line.strip())}")
+        print(f"    List-Unsubscribe: {message['List-Unsubscribe'][:100]}...")
+        for link in links:
+            print(f"    link: {link[:100]}{'...' if len(link) > 100 else ''}")
+        click = click or next((link for link in links if ":click?" in link), "")
+        unsubscribe = unsubscribe or re.sub(r"^<|>$", "", message["List-Unsubscribe"].split(",")[0].strip())
+    variants = {"a" if m["Subject"].startswith("Spring sale") else "b" for m in messages}
+    print(f"  variants seen: {', '.join(sorted(variants))} (each recipient always gets the same one)")
+    return click, unsubscribe
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def follow_click(link: str) -> None:
+    step("one recipient clicks the tracked link (recorded once, then redirected)")
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(link, timeout=30) as response:
+            print(f"  {response.status} (no redirect?)")
+    except urllib.error.HTTPError as answer:
+        print(f"  {answer.code} Location: {answer.headers.get('Location')}")
+
+
+def unsubscribe(edge: Edge, ws: str, link: str) -> None:
+    step("one recipient clicks unsubscribe (RFC 8058 one-click POST to the List-Unsubscribe link)")
+    path = link[link.index("/v1/"):]
+    entry = edge.call("POST", path, raw=b"List-Unsubscribe=One-Click",
+                      content_type="application/x-www-form-urlencoded")
+    print(f"  suppression {entry['name']}: {entry.get('profile')} on {entry.get('channel')} ({entry['reason']})")
+    profile = entry.get("profile", "")
+    check = edge.call("POST", f"/v1/workspaces/{ws}/profiles:checkReachability",
+                      {"channel": "CHANNEL_EMAIL", "profiles": [profile]})
+    result = check["results"][0]
+    print(f"  reachable on email now? {result.get('reachable', False)} ({result.get('reason', '')})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--edge", default=f"http://127.0.0.1:{EnvReader(env).port('MKT_EDGE_PORT', 8080)}")
+    parser.add_argument("--workspace", default=f"demo-{time.strftime('%H%M%S')}")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--smtp-store", type=Path, default=smtp_sink.default_store(env),
+                        help="the SMTP sink's store (default: the one `make run` uses)")
+    args = parser.parse_args(argv)
+    edge = Edge(args.edge)
+    segment, template = setup(edge, args.workspace)
+    launch(edge, args.workspace, segment, template, args.timeout)
+    expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)
+    messages = delivered(args.smtp_store, args.workspace, expected, args.timeout)
+    click, link = show(messages)
+    if click:
+        follow_click(click)
+    unsubscribe(edge, args.workspace, link)
+    print("\ndemo: done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

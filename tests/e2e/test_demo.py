@@ -1,0 +1,27 @@
+"""`make demo` against the running platform: profiles to inboxes and an
+unsubscribe, through the REST edge only."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from devstack import demo, smtp_sink
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert demo.main(["--edge", f"http://127.0.0.1:{running.edge_port}", "--workspace", "demo-e2e",
+                          "--smtp-store", str(running.platform.state_dir / smtp_sink.STORE_NAME),
+                          "--timeout", "90"]) == 0
+    text = out.getvalue()
+    assert "12 emails in the local SMTP sink" in text  # ltv >= 100: all but ken and tim
+    assert "variants seen: a, b" in text
+    assert "To: ada@example.com" in text and "Ada" in text
+    assert ":click?token=" in text
+    assert "reachable on email now? False (REASON_SUPPRESSED)" in text
