@@ -14,6 +14,7 @@ from pymongo.errors import BulkWriteError
 MEMBERSHIPS = "memberships"
 UPKEEP_REQUESTS = "segment_upkeep"
 CHUNK = 90  # FerretDB 1.24 never answers a write command of 100+ matching statements
+INSERT_CHUNK = 5000  # inserts match nothing, so they may go in larger commands
 DUPLICATE_KEY = 11000
 
 
@@ -51,9 +52,9 @@ class MembershipStore:
     def add(self, workspace: str, segment_id: str, external_ids: Iterable[str]) -> None:
         operations = [InsertOne({"_id": _key(workspace, segment_id, i), "workspace": workspace,
                                  "segment_id": segment_id, "profile": i}) for i in external_ids]
-        for start in range(0, len(operations), CHUNK):
+        for start in range(0, len(operations), INSERT_CHUNK):
             try:
-                self.memberships.bulk_write(operations[start:start + CHUNK], ordered=False)
+                self.memberships.bulk_write(operations[start:start + INSERT_CHUNK], ordered=False)
             except BulkWriteError as error:  # already a member: a pass that was cut short is running again
                 if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
                     raise
