@@ -6,17 +6,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from marketing.campaign.v1 import campaign_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.events.outbox import OutboxRelay, start_relay
-from svc_kit.config import ConfigError, Settings
-from svc_kit.db import make_engine, normalise_url
+from svc_kit.config import Settings
 from svc_kit.ids import new_id
-from svc_kit.server import Mounted, StartupError
+from svc_kit import migrations as relational
+from svc_kit.server import Mounted
 
 from svc_campaign import migrate
 from svc_campaign.adapters.peers import GrpcAnalytics
@@ -28,31 +27,13 @@ from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 WORKER_THREADS = 8
 
 
-def database_url(settings: Settings) -> str:
-    variable = settings.service.env_prefix + "DATABASE_URL"
-    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / 'campaign.sqlite3'}"
-    return normalise_url(url, variable)
-
-
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
                    on_commit=None, analytics=None) -> CampaignServicer:
     return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
-    """The service's database, reachable and (optionally) migrated, or StartupError."""
-    engine = make_engine(database_url(settings))
-    try:
-        if migrate_schema:
-            migrate.upgrade(engine)
-        else:
-            with engine.connect():
-                pass
-    except OperationalError as error:
-        engine.dispose()
-        raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
-                           f"{str(error.orig).strip().splitlines()[0]}") from None
-    return engine
+    return relational.open_engine(settings, migrate.MIGRATIONS, migrate_schema)
 
 
 def tool_engine(settings: Settings) -> Engine:
@@ -60,10 +41,8 @@ def tool_engine(settings: Settings) -> Engine:
 
 
 def mount(settings: Settings) -> Mounted:
-    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
-    if migrate_flag not in ("true", "false"):
-        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
-    engine = open_engine(settings, migrate_schema=migrate_flag == "true")
+    migrate_schema = relational.migrate_on_start(settings)
+    engine = open_engine(settings, migrate_schema)
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     bus = make_bus(settings.env)

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+from svc_kit.migrations import Migrations
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def alembic_config(url: str | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    if url:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+MIGRATIONS = Migrations(Path(__file__).resolve().parent / "migrations")
+alembic_config = MIGRATIONS.config
+upgrade = MIGRATIONS.upgrade

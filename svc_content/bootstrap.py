@@ -15,15 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from marketing.content.v1 import content_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
-from svc_kit.config import ConfigError, EnvReader, Settings
-from svc_kit.db import make_engine, normalise_url
+from svc_kit.config import EnvReader, Settings
 from svc_kit.ids import new_id
+from svc_kit import migrations as relational
 from svc_kit.server import Mounted, StartupError
 from svc_kit.signing import key_from_env
 
@@ -41,29 +40,12 @@ CPU_THREADS = 2
 BASE_URL_VARIABLE = "MKT_PUBLIC_BASE_URL"
 
 
-def database_url(settings: Settings) -> str:
-    variable = settings.service.env_prefix + "DATABASE_URL"
-    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / 'content.sqlite3'}"
-    return normalise_url(url, variable)
-
-
 def public_base_url(env) -> str:
     return (EnvReader(env).url(BASE_URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
-    engine = make_engine(database_url(settings))
-    try:
-        if migrate_schema:
-            migrate.upgrade(engine)
-        else:
-            with engine.connect():
-                pass
-    except OperationalError as error:
-        engine.dispose()
-        raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
-                           f"{str(error.orig).strip().splitlines()[0]}") from None
-    return engine
+    return relational.open_engine(settings, migrate.MIGRATIONS, migrate_schema)
 
 
 def tool_engine(settings: Settings) -> Engine:
@@ -71,14 +53,12 @@ def tool_engine(settings: Settings) -> Engine:
 
 
 def mount(settings: Settings) -> Mounted:
-    migrate_flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
-    if migrate_flag not in ("true", "false"):
-        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={migrate_flag!r} must be true or false")
+    migrate_schema = relational.migrate_on_start(settings)
     link_key = key_from_env(settings.env)
     service_target(settings.env, "audience")  # a bad MKT_AUDIENCE_TARGET stops the start, not the first call
     base_url = public_base_url(settings.env)
     blob_dir = Path(settings.get("BLOB_DIR") or settings.state_dir / "content-blobs")
-    engine = open_engine(settings, migrate_schema=migrate_flag == "true")
+    engine = open_engine(settings, migrate_schema)
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="content")
     cpu = ThreadPoolExecutor(CPU_THREADS, thread_name_prefix="content-cpu")

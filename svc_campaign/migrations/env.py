@@ -1,26 +1,8 @@
-"""Alembic environment: runs on the connection `svc_campaign.migrate` hands over,
-or on `sqlalchemy.url` when run from the alembic command line."""
+"""Alembic environment of the campaign service (svc_kit.migrations.run_env)."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
 
 from svc_campaign.adapters.tables import metadata
+from svc_kit.migrations import run_env
 
-config = context.config
-
-
-def run(connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                      compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-connection = config.attributes.get("connection")
-if connection is not None:
-    run(connection)
-else:
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
-                                poolclass=pool.NullPool)
-    with engine.connect() as conn:
-        run(conn)
+run_env(context, metadata)

@@ -1,0 +1,85 @@
+"""Alembic for every relational service: a service's migrate.py names its
+migrations folder, its migrations/env.py hands its metadata to `run_env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData, engine_from_config, pool
+from sqlalchemy.exc import OperationalError
+
+from svc_kit.config import ConfigError, Settings
+from svc_kit.db import make_engine, normalise_url
+from svc_kit.server import StartupError
+
+
+class Migrations:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def config(self, url: str | None = None) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(self.folder))
+        if url:
+            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        return config
+
+    def upgrade(self, engine: Engine, revision: str = "head") -> None:
+        """Brings the database to `revision` (the newest by default) in one transaction."""
+        config = self.config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+
+def run_env(context, metadata: MetaData) -> None:
+    """The body of a migrations/env.py: runs on the connection `upgrade` hands
+    over, or on `sqlalchemy.url` when run from the alembic command line."""
+
+    def run(connection) -> None:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+                                poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        run(conn)
+
+
+def database_url(settings: Settings) -> str:
+    """`MKT_<SERVICE>_DATABASE_URL`, or an SQLite file `<service>.sqlite3` in the state folder."""
+    variable = settings.service.env_prefix + "DATABASE_URL"
+    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / f'{settings.service.name}.sqlite3'}"
+    return normalise_url(url, variable)
+
+
+def migrate_on_start(settings: Settings) -> bool:
+    flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
+    if flag not in ("true", "false"):
+        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={flag!r} must be true or false")
+    return flag == "true"
+
+
+def open_engine(settings: Settings, migrations: Migrations, migrate_schema: bool) -> Engine:
+    """The service's database, reachable and (optionally) migrated, or StartupError."""
+    engine = make_engine(database_url(settings))
+    try:
+        if migrate_schema:
+            migrations.upgrade(engine)
+        else:
+            with engine.connect():
+                pass
+    except OperationalError as error:
+        engine.dispose()
+        raise StartupError(f"database {engine.url.render_as_string()} is out of reach: "
+                           f"{str(error.orig).strip().splitlines()[0]}") from None
+    return engine
