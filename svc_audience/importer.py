@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -32,20 +31,14 @@ from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2, channel_pb2
-from svc_kit.progress import Progress
 
-BATCH = 500
+from svc_audience.cli_import import LineError, stream_import
+
 CONSENT = {"granted": profile_pb2.Consent.STATUS_GRANTED, "denied": profile_pb2.Consent.STATUS_DENIED,
            "pending": profile_pb2.Consent.STATUS_PENDING}
 CHANNELS = {"email": channel_pb2.CHANNEL_EMAIL, "sms": channel_pb2.CHANNEL_SMS, "push": channel_pb2.CHANNEL_PUSH,
             "in_app": channel_pb2.CHANNEL_IN_APP}
 FIELDS = ("email", "phone", "time_zone", "locale")
-
-
-class LineError(ValueError):
-    def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
 
 
 def _attribute(key: str, kind: str, value) -> attribute_pb2.Attribute:
@@ -168,42 +161,12 @@ def main(argv: list[str]) -> int:
         parser.error(f"{args.file} is not a file")
     kind = args.format or ("ndjson" if args.file.suffix in (".ndjson", ".jsonl") else "csv")
     reader = csv_records if kind == "csv" else ndjson_records
-    with args.file.open("rb") as handle:
-        total_lines = sum(1 for _ in handle) - (1 if kind == "csv" else 0)
-    progress = Progress(total_lines, f"importing {args.file.name}", "lines")
-    local_rejections: list[tuple[int, str, str, str]] = []
-
-    def requests() -> Iterator[pb.ImportProfilesRequest]:
-        first = pb.ImportProfilesRequest(parent=f"workspaces/{args.workspace}", replace=args.replace,
-                                         validate_only=args.validate_only)
-        records: list[pb.ProfileRecord] = []
-        for line, external_id, item in reader(args.file):
-            progress.advance()
-            if isinstance(item, LineError):
-                local_rejections.append((line, external_id, item.field, str(item)))
-                continue
-            records.append(pb.ProfileRecord(line=line, profile_id=external_id, profile=item))
-            if len(records) >= BATCH:
-                first.records.extend(records)
-                yield first
-                first, records = pb.ImportProfilesRequest(), []
-        first.records.extend(records)
-        yield first
-
+    first = pb.ImportProfilesRequest(parent=f"workspaces/{args.workspace}", replace=args.replace,
+                                     validate_only=args.validate_only)
     with grpc.insecure_channel(args.target) as channel:
-        try:
-            summary = pb_grpc.AudienceServiceStub(channel).ImportProfiles(requests(), timeout=3600)
-        except grpc.RpcError as error:
-            progress.finish()
-            print(f"import failed: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 1
-    progress.finish()
-    rejections = sorted(local_rejections + [(r.line, r.id, r.field, r.reason) for r in summary.rejections])
-    read = summary.received + len(local_rejections)
-    verb = "checked" if args.validate_only else "imported"
-    print(f"{verb} {args.file} into workspaces/{args.workspace}: {read} lines read, {summary.inserted} profiles "
-          f"created, {summary.updated} updated, {len(rejections)} lines rejected")
-    for line, external_id, field, reason in rejections:
-        where = f" (id {external_id})" if external_id else ""
-        print(f"  line {line}{where}: {field + ': ' if field else ''}{reason}")
-    return 3 if rejections else 0
+        stub = pb_grpc.AudienceServiceStub(channel)
+        return stream_import(args.file, args.workspace, args.validate_only, "profiles", kind == "csv",
+                             reader(args.file), first, pb.ImportProfilesRequest,
+                             lambda line, external_id, item: pb.ProfileRecord(line=line, profile_id=external_id,
+                                                                              profile=item),
+                             lambda requests: stub.ImportProfiles(requests, timeout=3600), subject_label="id ")

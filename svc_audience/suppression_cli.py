@@ -48,7 +48,8 @@ from svc_kit.config import ConfigError, EnvReader
 from svc_kit.progress import Progress
 from svc_kit.services import SERVICES
 
-BATCH = 500
+from svc_audience.cli_import import LineError, stream_import
+
 SUBJECTS = ("email", "phone", "profile")
 CHANNELS = {"email": channel_pb2.CHANNEL_EMAIL, "sms": channel_pb2.CHANNEL_SMS, "push": channel_pb2.CHANNEL_PUSH,
             "in_app": channel_pb2.CHANNEL_IN_APP, "all": channel_pb2.CHANNEL_UNSPECIFIED}
@@ -60,12 +61,6 @@ COLUMNS = (*SUBJECTS, "channel", "reason", "note", "expire_time", "source", "cam
 IGNORED = ("name", "create_time", "update_time")
 EXPORT_COLUMNS = ("name", *SUBJECTS, "channel", "reason", "note", "expire_time", "source", "campaign",
                   "create_time", "update_time")
-
-
-class LineError(ValueError):
-    def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
 
 
 def default_target() -> str:
@@ -171,45 +166,13 @@ def run_import(args) -> int:
         return 2
     kind = _format_of(args.file, args.format)
     reader = csv_records if kind == "csv" else ndjson_records
-    with args.file.open("rb") as handle:
-        total_lines = sum(1 for _ in handle) - (1 if kind == "csv" else 0)
-    progress = Progress(total_lines, f"importing {args.file.name}", "lines")
-    local_rejections: list[tuple[int, str, str, str]] = []
-
-    def requests() -> Iterator[pb.ImportSuppressionsRequest]:
-        first = pb.ImportSuppressionsRequest(parent=f"workspaces/{args.workspace}",
-                                             validate_only=args.validate_only)
-        records: list[pb.SuppressionRecord] = []
-        for line, subject, item in reader(args.file, args.workspace):
-            progress.advance()
-            if isinstance(item, LineError):
-                local_rejections.append((line, subject, item.field, str(item)))
-                continue
-            records.append(pb.SuppressionRecord(line=line, suppression=item))
-            if len(records) >= BATCH:
-                first.records.extend(records)
-                yield first
-                first, records = pb.ImportSuppressionsRequest(), []
-        first.records.extend(records)
-        yield first
-
+    first = pb.ImportSuppressionsRequest(parent=f"workspaces/{args.workspace}", validate_only=args.validate_only)
     with grpc.insecure_channel(args.target) as channel:
-        try:
-            summary = pb_grpc.AudienceServiceStub(channel).ImportSuppressions(requests(), timeout=3600)
-        except grpc.RpcError as error:
-            progress.finish()
-            print(f"import failed: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 1
-    progress.finish()
-    rejections = sorted(local_rejections + [(r.line, r.id, r.field, r.reason) for r in summary.rejections])
-    read = summary.received + len(local_rejections)
-    verb = "checked" if args.validate_only else "imported"
-    print(f"{verb} {args.file} into workspaces/{args.workspace}: {read} lines read, {summary.inserted} entries "
-          f"created, {summary.updated} updated, {len(rejections)} lines rejected")
-    for line, subject, field, reason in rejections:
-        where = f" ({subject})" if subject else ""
-        print(f"  line {line}{where}: {field + ': ' if field else ''}{reason}")
-    return 3 if rejections else 0
+        stub = pb_grpc.AudienceServiceStub(channel)
+        return stream_import(args.file, args.workspace, args.validate_only, "entries", kind == "csv",
+                            reader(args.file, args.workspace), first, pb.ImportSuppressionsRequest,
+                            lambda line, subject, item: pb.SuppressionRecord(line=line, suppression=item),
+                            lambda requests: stub.ImportSuppressions(requests, timeout=3600))
 
 
 def _row(s: suppression_pb2.Suppression) -> dict[str, str]:
