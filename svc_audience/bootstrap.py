@@ -37,7 +37,8 @@ from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.entrypoints.common import Dependencies
-from svc_audience.entrypoints.consumers import BehaviourConsumer, ErasureConsumer, UpkeepLoop
+from svc_audience.entrypoints.consumers import (BehaviourConsumer, DeliveryFeedbackConsumer, ErasureConsumer,
+                                                UpkeepLoop)
 from svc_audience.entrypoints.grpc_servicer import AudienceServicer
 from svc_audience.service_layer.lookalike_fitting import LookalikeWorker
 from svc_audience.service_layer.upkeep import SegmentUpkeep
@@ -116,9 +117,11 @@ def mount(settings: Settings) -> Mounted:
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository, snapshots, upkeep)
     behaviour = BehaviourConsumer(bus, repository, utcnow)
+    feedback = DeliveryFeedbackConsumer(bus, suppressions, utcnow, new_id)  # notify's bounces and complaints
     threads = [threading.Thread(target=relay.run, args=(stop,), name="outbox-relay", daemon=True),
                threading.Thread(target=erasures.run, args=(stop,), name="erasures", daemon=True),
                threading.Thread(target=behaviour.run, args=(stop,), name="behaviour", daemon=True),
+               threading.Thread(target=feedback.run, args=(stop,), name="delivery-feedback", daemon=True),
                threading.Thread(target=upkeep_loop.run, args=(stop,), name="segment-upkeep", daemon=True),
                threading.Thread(target=lookalike_worker.run, args=(stop,), name="lookalike-fitting", daemon=True)]
     for thread in threads:
@@ -133,6 +136,7 @@ def mount(settings: Settings) -> Mounted:
             thread.join(timeout=10)
         erasures.consumer.close()
         behaviour.consumer.close()
+        feedback.consumer.close()
         relay.close()
         bus.close()
         executor.shutdown(wait=True)

@@ -34,13 +34,14 @@ class Migrations:
             command.upgrade(config, revision)
 
 
-def run_env(context, metadata: MetaData) -> None:
+def run_env(context, metadata: MetaData, version_table: str = "alembic_version") -> None:
     """The body of a migrations/env.py: runs on the connection `upgrade` hands
-    over, or on `sqlalchemy.url` when run from the alembic command line."""
+    over, or on `sqlalchemy.url` when run from the alembic command line. A
+    service's own `version_table` lets services share one database."""
 
     def run(connection) -> None:
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, version_table=version_table)
         with context.begin_transaction():
             context.run_migrations()
 

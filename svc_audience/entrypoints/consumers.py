@@ -8,20 +8,29 @@ import threading
 import time
 from collections.abc import Callable
 
+import event_schemas
 from svc_kit.bus.port import Bus, Message
+from svc_kit.channels import Channel
+from svc_kit.errors import AlreadyExists, InvalidArgument
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository
 from svc_audience.adapters.snapshot_store import SnapshotStore
+from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.behaviour import EVENT_NAME, TrackedEvent
 from svc_audience.domain.model import EXTERNAL_ID
+from svc_audience.domain.suppression import Entry, Reason, refreshed, validated
 from svc_audience.service_layer import profiles
+from svc_audience.service_layer.suppressions import create_suppression
 from svc_audience.service_layer.behaviour import record_events
 from svc_audience.service_layer.upkeep import SegmentUpkeep
 
 log = logging.getLogger("svc_audience")
 ERASURE_SUBSCRIPTION = "svc_audience-erasure"
 BEHAVIOUR_SUBSCRIPTION = "svc_audience-behaviour"
+FEEDBACK_SUBSCRIPTION = "svc_audience-delivery-feedback"
+NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
+NOTIFY_SCHEMA = event_schemas.load("notify.v1")
 BEHAVIOUR_BATCH = 500
 IDLE_WAIT = (0.05, 1.0)  # the upkeep loop's pause when idle, growing from the first to the second
 
@@ -143,3 +152,85 @@ class UpkeepLoop:
             self.wake.wait(idle)
             self.wake.clear()
             idle = min(idle * 2, IDLE_WAIT[1])
+
+
+def feedback_entry(value: dict) -> Entry | None:
+    """The suppression a notify event asks for: a hard bounce suppresses the
+    address on the message's channel (BOUNCED), a complaint too (COMPLAINED);
+    None for every other event. An email or phone bounce names the address;
+    anything else names the profile."""
+    event_type = value.get("event_type")
+    payload = value.get("payload") or {}
+    if event_type == "message_bounced":
+        if payload.get("bounce_type") != "HARD":
+            return None
+        reason, source = Reason.BOUNCED, "notify:bounce"
+    elif event_type == "message_complained":
+        reason, source = Reason.COMPLAINED, "notify:complaint"
+    else:
+        return None
+    info = payload.get("message") or {}
+    try:
+        channel = Channel(info.get("channel", ""))
+    except ValueError:
+        return None
+    address = payload.get("address", "")
+    if channel is Channel.EMAIL and "@" in address:
+        kind, subject = "email", address
+    elif channel is Channel.SMS and address.startswith("+"):
+        kind, subject = "phone", address
+    else:
+        kind, subject = "profile", info.get("recipient", "").rpartition("/profiles/")[2]
+    campaign = info.get("campaign", "").rpartition("/campaigns/")[2]
+    note = f"{payload.get('detail', '')} ({info.get('message', '')})".strip()[:1000]
+    return Entry(kind, subject, channel, reason, note, source, campaign)
+
+
+class DeliveryFeedbackConsumer:
+    """Turns the notify service's hard bounces and complaints into suppression
+    entries. Idempotent: a live entry for the address and channel is kept (an
+    UNSUBSCRIBED one takes the stronger reason), so a redelivered event changes nothing."""
+
+    def __init__(self, bus: Bus, suppressions: SuppressionStore, clock: Callable, new_id: Callable[[], str]):
+        self.consumer = bus.consumer(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, NOTIFY_SCHEMA)
+        self.suppressions = suppressions
+        self.clock = clock
+        self.new_id = new_id
+        self.created = 0
+
+    def handle(self, value: dict) -> bool:
+        """Applies one event; True when it created or strengthened an entry."""
+        entry = feedback_entry(value)
+        if entry is None:
+            return False
+        workspace, now = value["workspace"], self.clock()
+        try:
+            entry = validated(entry, now)
+        except InvalidArgument as error:
+            log.warning("ignoring %s %s: %s", value.get("event_type"), value.get("event_id"), error.message)
+            return False
+        existing = self.suppressions.find(workspace, entry.key)
+        if existing is not None and existing.active(now):
+            if existing.reason is not Reason.UNSUBSCRIBED:
+                return False
+            self.suppressions.save(refreshed(existing, entry, now), existing.version)
+            return True
+        try:
+            create_suppression(workspace, entry, self.suppressions, self.clock, self.new_id)
+        except AlreadyExists:  # a concurrent delivery of the same feedback came first
+            return False
+        self.created += 1
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            message = self.consumer.receive(0.2)
+            if message is None:
+                continue
+            try:
+                self.handle(message.value)
+            except Exception:  # noqa: BLE001 - retried through the bus
+                log.exception("suppressing after %s failed; it will be retried", message.value.get("event_id"))
+                self.consumer.nack(message)
+                continue
+            self.consumer.ack(message)

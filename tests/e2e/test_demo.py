@@ -24,4 +24,5 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     assert "variants seen: a, b" in text
     assert "To: ada@example.com" in text and "Ada" in text
     assert ":click?token=" in text
+    assert "302 Location: https://shop.example.com/spring?who=" in text  # the click is recorded, then redirected
     assert "reachable on email now? False (REASON_SUPPRESSED)" in text

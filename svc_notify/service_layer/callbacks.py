@@ -1,0 +1,182 @@
+"""Provider status callbacks: delivery receipts, bounces and complaints, in
+two formats, verified, applied to the message and published (a hard bounce or
+a complaint becomes a suppression in the audience service through its event).
+
+JSON (the local sink, and any provider that can post it):
+
+    POST /v1/workspaces/{w}/providers/{p}:callback
+    {"events": [{"message": "workspaces/{w}/messages/{m}"   (or "provider_message_id": "..."),
+                 "type": "delivered" | "bounced" | "complained",
+                 "bounce_type": "hard" | "soft", "detail": "550 5.1.1 user unknown"}]}
+
+  signed, when the provider has a secret, with `X-Notify-Signature: sha256=<hex
+  HMAC-SHA256(secret, body)>`.
+
+Twilio-style status callback (form): MessageSid, MessageStatus (delivered,
+undelivered, failed, ...), ErrorCode; signed with `X-Twilio-Signature`
+(base64 HMAC-SHA1 of the callback URL and the sorted form, keyed with the auth
+token). A provider without a secret (a local test server) is not verified."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from svc_kit.errors import FieldViolation, InvalidArgument, Unimplemented
+
+from svc_notify.domain import events
+from svc_notify.domain.model import BounceType, DeliveryState, Message, State
+from svc_notify.service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger("svc_notify.callbacks")
+Clock = Callable[[], datetime]
+MAX_EVENTS = 1000
+DELIVERED, BOUNCED, COMPLAINED = "delivered", "bounced", "complained"
+# Twilio error codes meaning the number cannot ever receive: a hard bounce.
+TWILIO_HARD = frozenset({"21211", "21612", "21614", "30005", "30006"})
+TWILIO_COMPLAINT = frozenset({"21610"})  # the recipient replied STOP
+
+
+@dataclass(frozen=True)
+class Report:
+    reference: str  # our message name, or the provider's message id
+    status: str  # delivered, bounced or complained
+    bounce_type: BounceType | None = None
+    detail: str = ""
+
+
+def _bad(description: str) -> InvalidArgument:
+    return InvalidArgument(FieldViolation("http_body", description))
+
+
+def parse_json(body: bytes) -> list[Report]:
+    try:
+        document = json.loads(body or b"null")
+    except ValueError:
+        raise _bad("not JSON") from None
+    items = document.get("events") if isinstance(document, dict) and "events" in document else [document]
+    if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
+        raise _bad(f'expected {{"events": [...]}} with 1 to {MAX_EVENTS:,} events')
+    reports = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _bad(f"events[{i}] is not an object")
+        reference = item.get("message") or item.get("provider_message_id") or ""
+        kind = item.get("type", "")
+        if not isinstance(reference, str) or not reference:
+            raise _bad(f"events[{i}]: set message or provider_message_id")
+        if kind not in (DELIVERED, BOUNCED, COMPLAINED):
+            raise _bad(f"events[{i}].type: delivered, bounced or complained")
+        bounce = None
+        if kind == BOUNCED:
+            raw = str(item.get("bounce_type", "hard")).upper()
+            if raw not in ("HARD", "SOFT"):
+                raise _bad(f"events[{i}].bounce_type: hard or soft")
+            bounce = BounceType(raw)
+        reports.append(Report(reference, kind, bounce, str(item.get("detail", ""))[:1000]))
+    return reports
+
+
+def parse_twilio(body: bytes) -> tuple[list[Report], dict[str, str]]:
+    params = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if not sid or not status:
+        raise _bad("a Twilio status callback carries MessageSid and MessageStatus")
+    code = params.get("ErrorCode", "")
+    detail = f"MessageStatus={status}" + (f" ErrorCode={code}" if code else "")
+    if status in ("delivered", "read"):
+        return [Report(sid, DELIVERED, None, detail)], params
+    if status in ("undelivered", "failed"):
+        if code in TWILIO_COMPLAINT:
+            return [Report(sid, COMPLAINED, None, detail)], params
+        return [Report(sid, BOUNCED, BounceType.HARD if code in TWILIO_HARD else BounceType.SOFT, detail)], params
+    return [], params  # queued, sending, sent: nothing to record
+
+
+def verify(kind: str, secret: str | None, headers: Mapping[str, str], url: str, body: bytes,
+           params: dict[str, str] | None) -> None:
+    """Checks the callback's signature with the provider's secret (no secret: nothing to check)."""
+    if not secret:
+        return
+    if kind == "twilio" and params is not None:
+        given = headers.get("x-twilio-signature", "")
+        payload = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+        expected = base64.b64encode(hmac.new(secret.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+    else:
+        given = headers.get("x-notify-signature", "")
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not given or not hmac.compare_digest(given, expected):
+        raise InvalidArgument(FieldViolation("signature", "missing or bad provider signature for this callback"))
+
+
+def parse(kind: str, content_type: str, body: bytes) -> tuple[list[Report], dict[str, str] | None]:
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        if kind != "twilio":
+            raise Unimplemented(f"form-encoded callbacks are Twilio-style; a {kind} provider posts JSON")
+        return parse_twilio(body)
+    return parse_json(body), None
+
+
+def _find(uow: UnitOfWork, workspace: str, reference: str) -> Message | None:
+    prefix = f"workspaces/{workspace}/messages/"
+    if reference.startswith(prefix):
+        return uow.repo.get_message(workspace, reference[len(prefix):])
+    return uow.repo.find_by_provider_message_id(workspace, reference)
+
+
+def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWork, clock: Clock) -> int:
+    """Applies the reports to their messages; returns how many changed something.
+    Unknown messages and repeated reports change nothing (providers retry callbacks)."""
+    applied = 0
+    with uow:
+        for report in reports:
+            now = clock()
+            message = _find(uow, workspace, report.reference)
+            if message is None or message.provider != provider_id:
+                log.warning("callback for an unknown message", extra={"reference": report.reference,
+                                                                      "provider": provider_id})
+                continue
+            delivery = uow.repo.latest_delivery(workspace, message.id)
+            expected = message.version
+            provider_name = f"workspaces/{workspace}/providers/{provider_id}"
+            if report.status == DELIVERED:
+                if message.state is not State.SENT:
+                    continue
+                message.mark_delivered(now, f"delivered ({report.detail})" if report.detail else "delivered")
+                uow.record(events.event(events.DELIVERED, message, now, provider=provider_name,
+                                        provider_message_id=message.provider_message_id))
+                if delivery is not None:
+                    delivery.state, delivery.report_time = DeliveryState.DELIVERED, now
+            elif report.status == BOUNCED:
+                if message.state not in (State.SENT, State.DELIVERED):
+                    continue
+                kind = report.bounce_type or BounceType.HARD
+                message.mark_bounced(f"{kind.value.lower()} bounce: {report.detail}".rstrip(": "), now)
+                uow.record(events.event(events.BOUNCED, message, now, bounce_type=kind.value,
+                                        address=message.address, provider=provider_name, detail=report.detail))
+                if delivery is not None:
+                    delivery.state, delivery.bounce_type, delivery.report_time = DeliveryState.BOUNCED, kind, now
+                    delivery.provider_response = f"{delivery.provider_response} | bounce: {report.detail}"[:4000]
+            else:
+                if delivery is not None and "| complaint" in delivery.provider_response:
+                    continue
+                uow.record(events.event(events.COMPLAINED, message, now, address=message.address,
+                                        provider=provider_name, detail=report.detail))
+                if delivery is not None:
+                    delivery.report_time = now
+                    delivery.provider_response = f"{delivery.provider_response} | complaint: {report.detail}"[:4000]
+            if message.version != expected:
+                uow.repo.save_message(message, expected)
+            if delivery is not None:
+                uow.repo.save_delivery(delivery)
+            applied += 1
+        uow.commit()
+    return applied

@@ -1,0 +1,204 @@
+"""Use cases of providers (create with an idempotency key, read, list, update
+with an update mask and etag, delete) and of the sending rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from svc_kit import pagination
+from svc_kit.channels import Channel
+from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from svc_kit.filtering import parse_filter
+
+from svc_notify.adapters.repository import ProviderFilter
+from svc_notify.domain.config import KIND_NAME, NotifySettings, Provider
+from svc_notify.service_layer.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
+MAX_REQUEST_ID = 128
+PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
+                            "domain_rate_limits", "disabled"})
+SETTINGS_PATHS = frozenset({"quiet_hours", "frequency_caps", "default_time_zone"})
+
+
+def _name(workspace: str, provider_id: str) -> str:
+    return f"workspaces/{workspace}/providers/{provider_id}"
+
+
+def _checked(provider: Provider) -> Provider:
+    problems = provider.violations()
+    if problems:
+        raise InvalidArgument(problems)
+    return provider
+
+
+def _fingerprint(provider: Provider, provider_id: str) -> str:
+    data = [provider_id, provider.display_name, provider.channel.value if provider.channel else None,
+            provider.kind, dataclasses.asdict(provider.config) if provider.config else None, provider.priority,
+            dataclasses.asdict(provider.rate_limit) if provider.rate_limit else None,
+            [dataclasses.asdict(d) for d in provider.domain_rate_limits], provider.disabled]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_provider(draft: Provider, provider_id: str, request_id: str, validate_only: bool, uow: UnitOfWork,
+                    clock: Clock, new_id: Callable[[], str]) -> Provider:
+    if provider_id and not PROVIDER_ID.fullmatch(provider_id):
+        raise InvalidArgument(FieldViolation("provider_id", "1-63 characters [a-z][a-z0-9-]*"))
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidArgument(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
+    fingerprint = _fingerprint(draft, provider_id)
+    now = clock()
+    provider = _checked(dataclasses.replace(draft, id=provider_id or f"p{new_id()}", create_time=now,
+                                            update_time=now, version=1))
+    with uow:
+        if request_id and (found := uow.repo.find_provider_by_request(draft.workspace, request_id)):
+            return _replay(found, fingerprint, request_id)
+        if validate_only:
+            return provider
+        try:
+            uow.repo.add_provider(provider, request_id, fingerprint)
+            uow.commit()
+            return provider
+        except AlreadyExists:
+            if not request_id:
+                raise
+    with uow:  # a concurrent create with the same request_id came first: answer as it did
+        found = uow.repo.find_provider_by_request(draft.workspace, request_id)
+    if found is None:
+        raise AlreadyExists(f"{provider.name} already exists")
+    return _replay(found, fingerprint, request_id)
+
+
+def _replay(found: tuple[Provider, str], fingerprint: str, request_id: str) -> Provider:
+    provider, first = found
+    if first != fingerprint:
+        raise InvalidArgument(FieldViolation("request_id", f"{request_id!r} was already used for a different "
+                                                           f"request (it created {provider.name}); use a new one"))
+    return provider
+
+
+def get_provider(workspace: str, provider_id: str, uow: UnitOfWork) -> Provider:
+    with uow:
+        provider = uow.repo.get_provider(workspace, provider_id)
+    if provider is None:
+        raise NotFound(_name(workspace, provider_id))
+    return provider
+
+
+def parse_provider_filter(text: str) -> ProviderFilter:
+    channel, disabled = None, None
+    for term in parse_filter(text):
+        if term.field == "channel" and term.op == "=":
+            value = term.value.removeprefix("CHANNEL_")
+            if value not in {c.value for c in Channel}:
+                raise InvalidArgument(FieldViolation("filter", f"channel is one of {Channel.known_names()}"))
+            channel = Channel(value)
+        elif term.field == "disabled" and term.op == "=" and term.value in ("true", "false"):
+            disabled = term.value == "true"
+        else:
+            raise InvalidArgument(FieldViolation("filter", f"unsupported term `{term.field} {term.op}`; use "
+                                                           "channel = CHANNEL_EMAIL or disabled = true|false"))
+    return ProviderFilter(channel, disabled)
+
+
+def list_providers(workspace: str, filter_text: str, page_size: int, page_token: str,
+                   uow: UnitOfWork) -> tuple[list[Provider], str]:
+    size = pagination.page_size(page_size)
+    where = parse_provider_filter(filter_text)
+    query_key = pagination.fingerprint(workspace, "providers", filter_text)
+    position = pagination.decode_token(page_token, query_key)
+    after = None
+    if position is not None:
+        if len(position) != 3 or not isinstance(position[1], int):
+            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued"))
+        after = (str(position[0]), position[1], str(position[2]))
+    with uow:
+        rows = uow.repo.list_providers(workspace, where, after, size + 1)
+    page = rows[:size]
+    token = ""
+    if len(rows) > size:
+        last = page[-1]
+        token = pagination.encode_token([last.channel.value, last.priority, last.id], query_key)
+    return page, token
+
+
+def update_provider(change: Provider, paths: list[str], validate_only: bool, etag: str, uow: UnitOfWork,
+                    clock: Clock) -> Provider:
+    wanted = set(paths)
+    if wanted == {"*"}:
+        wanted = set(PROVIDER_PATHS) - {"smtp", "twilio", "fcm"} | ({change.kind} if change.config else set())
+    unknown = sorted(wanted - PROVIDER_PATHS - {"channel"})
+    if not wanted or unknown:
+        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(PROVIDER_PATHS))}"
+                                             + (f"; cannot change: {', '.join(unknown)}" if unknown else "")))
+    with uow:
+        current = uow.repo.get_provider(change.workspace, change.id)
+        if current is None:
+            raise NotFound(_name(change.workspace, change.id))
+        current.check_etag(etag)
+        if "channel" in wanted and change.channel is not current.channel:
+            raise InvalidArgument(FieldViolation("provider.channel", "is immutable; create another provider"))
+        updates: dict = {}
+        for path in wanted - {"channel"}:
+            if path in KIND_NAME.values():
+                if change.kind != path:
+                    raise InvalidArgument(FieldViolation(f"provider.{path}", f"the mask names {path} but the "
+                                                                             "provider given has no such config"))
+                updates["config"] = change.config
+            else:
+                updates[path] = getattr(change, path)
+        updated = _checked(dataclasses.replace(current, **updates, update_time=clock(), version=current.version + 1))
+        if validate_only:
+            return updated
+        uow.repo.save_provider(updated, current.version)
+        uow.commit()
+    return updated
+
+
+def delete_provider(workspace: str, provider_id: str, etag: str, uow: UnitOfWork) -> None:
+    with uow:
+        current = uow.repo.get_provider(workspace, provider_id)
+        if current is None:
+            raise NotFound(_name(workspace, provider_id))
+        current.check_etag(etag)
+        if not uow.repo.remove_provider(workspace, provider_id, current.version if etag else None):
+            raise NotFound(_name(workspace, provider_id))
+        uow.commit()
+
+
+# -- sending rules -------------------------------------------------------------------------------------
+
+
+def get_settings(workspace: str, uow: UnitOfWork) -> NotifySettings:
+    with uow:
+        return uow.repo.get_settings(workspace)
+
+
+def update_settings(change: NotifySettings, paths: list[str], etag: str, uow: UnitOfWork,
+                    clock: Clock) -> NotifySettings:
+    wanted = set(SETTINGS_PATHS) if set(paths) == {"*"} else set(paths)
+    unknown = sorted(wanted - SETTINGS_PATHS)
+    if not wanted or unknown:
+        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(SETTINGS_PATHS))}"
+                                             + (f"; cannot change: {', '.join(unknown)}" if unknown else "")))
+    problems = change.violations()
+    if problems:
+        raise InvalidArgument(problems)
+    now = clock()
+    with uow:
+        current = uow.repo.get_settings(change.workspace)
+        current.check_etag(etag)
+        updated = dataclasses.replace(current, **{p: getattr(change, p) for p in wanted}, update_time=now,
+                                      version=current.version + 1)
+        uow.repo.save_settings(updated, current.version)
+        # Deferred messages waiting on the old rules are planned again under the new ones.
+        if uow.repo.replan_deferred(change.workspace, now):
+            uow.queued = True
+        uow.commit()
+    return updated
