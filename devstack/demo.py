@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+from html import unescape
 import json
 import os
 import re
@@ -136,7 +137,7 @@ def show(messages: list[email.message.EmailMessage]) -> str:
     for message in sorted(messages, key=lambda m: m["To"]):
         html = message.get_body(("html",)).get_content()
         text = message.get_body(("plain",)).get_content()
-        links = sorted(set(re.findall(r'<a [^>]*href="([^"]+)"', html)))
+        links = sorted({unescape(link) for link in re.findall(r'<a [^>]*href="([^"]+)"', html)})
         print(f"  To: {message['To']}\n    Subject: {message['Subject']}")
         print(f"    Text: {' / '.join(line for line in text.splitlines()[:3] if line.strip())}")
         print(f"    List-Unsubscribe: {message['List-Unsubscribe'][:100]}...")
@@ -160,7 +161,10 @@ def follow_click(link: str) -> None:
         with urllib.request.build_opener(_NoRedirect).open(link, timeout=30) as response:
             print(f"  {response.status} (no redirect?)")
     except urllib.error.HTTPError as answer:
-        print(f"  {answer.code} Location: {answer.headers.get('Location')}")
+        if answer.code == 302:
+            print(f"  {answer.code} Location: {answer.headers.get('Location')}")
+        else:
+            print(f"  {answer.code}: {answer.read().decode()[:300]}")
 
 
 def unsubscribe(edge: Edge, ws: str, link: str) -> None:
