@@ -46,7 +46,7 @@ class Edge:
         self.base = base.rstrip("/")
 
     def call(self, method: str, path: str, body: dict | None = None, raw: bytes | None = None,
-             content_type: str = "application/json") -> dict:
+             content_type: str = "application/json", missing_ok: bool = False) -> dict | None:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base + path, data=data, method=method,
                                          headers={"content-type": content_type})
@@ -54,6 +54,8 @@ class Edge:
             with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read().decode()
         except urllib.error.HTTPError as error:
+            if missing_ok and error.code == 404:
+                return None
             raise SystemExit(f"demo: {method} {path} answered {error.code}: {error.read().decode()[:500]}") from None
         except urllib.error.URLError as error:
             raise SystemExit(f"demo: the edge at {self.base} is out of reach ({error.reason}); is `make run` "
@@ -113,8 +115,11 @@ def launch(edge: Edge, ws: str, segment: str, template: str, timeout: float) -> 
     for action in ("schedule", "start"):
         state = edge.call("POST", f"/v1/{campaign['name']}:{action}", {})["state"]
         print(f"  :{action} -> {state}")
-    done = wait_for("the launch", lambda: (lambda body: body if body["state"] == "STATE_COMPLETED" else None)(
-        edge.call("GET", f"/v1/{campaign['name']}/launch")), timeout)
+    def completed():  # the launch is planned from the campaign's own `campaign_started` event, a moment later
+        body = edge.call("GET", f"/v1/{campaign['name']}/launch", missing_ok=True)
+        return body if body and body["state"] == "STATE_COMPLETED" else None
+
+    done = wait_for("the launch", completed, timeout)
     for target in done["targets"]:
         print(f"  launch: {target['segment']} on {target['channel']}: {target.get('total', '0')} in the snapshot, "
               f"{target.get('sent', '0')} handed to notify")
