@@ -76,7 +76,9 @@ class NotFound(ServiceError):
         self.resource_name = resource_name
 
     def details(self) -> list:
-        kind = self.resource_name.rsplit("/", 2)[-2] if self.resource_name.count("/") >= 1 else ""
+        parts = self.resource_name.split("/")
+        # collection/id pairs, or a singleton last (`.../campaigns/{id}/launch`)
+        kind = (parts[-1] if len(parts) % 2 else parts[-2]) if len(parts) > 1 else ""
         return [
             *super().details(),
             error_details_pb2.ResourceInfo(resource_type=kind, resource_name=self.resource_name),
