@@ -230,17 +230,12 @@ class MongoProfileRepository(ProfileRepository):
         return {doc["external_id"]: from_document(doc) for doc in cursor}
 
     def save_many(self, changes: list[tuple[Profile, int]]) -> set[str]:
-        """Inserts for new profiles, all in one insert command; version-guarded
-        replaces for the rest, in update commands of at most BULK_CHUNK
-        statements (FerretDB 1.24 never answers one in which 100 or more
-        statements match; an insert matches nothing)."""
+        """Bulk writes of at most BULK_CHUNK operations (FerretDB 1.24 never
+        answers an update command in which 100 or more statements match):
+        inserts for new profiles, version-guarded replaces for the rest."""
         conflicts: set[str] = set()
-        new = [change for change in changes if change[1] == 0]
-        if new:
-            conflicts |= self._save_chunk(new)
-        changed = [change for change in changes if change[1] != 0]
-        for start in range(0, len(changed), BULK_CHUNK):
-            conflicts |= self._save_chunk(changed[start:start + BULK_CHUNK])
+        for start in range(0, len(changes), BULK_CHUNK):
+            conflicts |= self._save_chunk(changes[start:start + BULK_CHUNK])
         return conflicts
 
     def _save_chunk(self, changes: list[tuple[Profile, int]]) -> set[str]:
