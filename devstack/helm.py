@@ -14,14 +14,14 @@ In code: `ensure_installed()` returns the binary's path or raises HelmUnavailabl
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from devstack.processes import file_lock, go_binary
 
 VERSION = "v3.22.0"
 MODULE = "helm.sh/helm/v3"
@@ -65,10 +65,10 @@ def ensure_installed(quiet: bool = False) -> Path:
     binary = helm_binary()
     if os.access(binary, os.X_OK):
         return binary
-    go = _go()
+    go = go_binary(f"Helm {VERSION}", MIN_GO, HelmUnavailable)
     home = binary.parent
     home.mkdir(parents=True, exist_ok=True)
-    with _locked(home / ".lock"):
+    with file_lock(home / ".lock"):
         if os.access(binary, os.X_OK):  # another process built it while this one waited
             return binary
         if not quiet:
@@ -90,31 +90,8 @@ def ensure_installed(quiet: bool = False) -> Path:
     return binary
 
 
-def _go() -> str:
-    go = shutil.which("go")
-    hint = "install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, too old)"
-    if go is None:
-        raise HelmUnavailable(f"Go is needed once, to build Helm {VERSION}, and `go` is not on PATH: {hint}")
-    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
-    if result.returncode != 0 or not match:
-        raise HelmUnavailable(f"`{go} env GOVERSION` failed (exit {result.returncode}): "
-                              f"{(result.stderr or result.stdout).strip()}; {hint}")
-    if (int(match.group(1)), int(match.group(2))) < MIN_GO:
-        raise HelmUnavailable(f"{go} is {result.stdout.strip()}, too old to build Helm {VERSION}: {hint}")
-    return go
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    import fcntl
-
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def main(argv: list[str]) -> int:

@@ -73,7 +73,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from devstack.processes import free_port, interrupt, tail
+from devstack.processes import file_lock, free_port, go_binary, interrupt, tail
 
 KINDS = ("nx", "ferretdb")
 SOURCE_DIR = Path(__file__).resolve().parent / "ferretdb"
@@ -156,9 +156,9 @@ def ensure_installed(quiet: bool = False) -> Path:
     if os.access(binary, os.X_OK):
         _mark_used(binary.parent)
         return binary
-    go = _go()
+    go = go_binary("the FerretDB server", MIN_GO, MongoUnavailable)
     binary.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(binary.parent / ".lock"):
+    with file_lock(binary.parent / ".lock"):
         if os.access(binary, os.X_OK):  # another process built it while this one waited
             return binary
         if not quiet:
@@ -202,31 +202,8 @@ def _prune_old_builds(keep: Path) -> None:
             shutil.rmtree(build, ignore_errors=True)
 
 
-def _go() -> str:
-    go = shutil.which("go")
-    hint = "install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, too old)"
-    if go is None:
-        raise MongoUnavailable(f"Go is needed once, to build the FerretDB server, and `go` is not on PATH: {hint}")
-    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
-    if result.returncode != 0 or not match:
-        raise MongoUnavailable(f"`{go} env GOVERSION` failed (exit {result.returncode}): "
-                               f"{(result.stderr or result.stdout).strip()}; {hint}")
-    if (int(match.group(1)), int(match.group(2))) < MIN_GO:
-        raise MongoUnavailable(f"{go} is {result.stdout.strip()}, too old to build FerretDB: {hint}")
-    return go
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    import fcntl
-
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # -- the server ---------------------------------------------------------------------------------------

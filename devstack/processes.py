@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -25,3 +31,63 @@ def tail(path: Path, lines: int = 25, width: int = 400) -> str:
 def interrupt(*_) -> None:
     """A signal handler that stops a foreground server like Ctrl-C does."""
     raise KeyboardInterrupt
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
+    """Returns once something accepts connections on host:port; RuntimeError
+    if `process` exits first or nothing listens within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server for port {port} exited with code {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def stop_process(process: subprocess.Popen | None, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not gone within `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+
+@contextlib.contextmanager
+def file_lock(path: Path):
+    """Holds an exclusive lock on `path` (for builds and downloads that
+    several test processes may start at once)."""
+    import fcntl
+
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+GO_HINT = "install Go 1.24 or newer from https://go.dev/dl/ (Debian bookworm's golang package is 1.19, too old)"
+
+
+def go_binary(what: str, min_version: tuple[int, int], error: type[Exception]) -> str:
+    """The `go` command, new enough to build `what`; `error` naming the fix otherwise."""
+    go = shutil.which("go")
+    if go is None:
+        raise error(f"Go is needed once, to build {what}, and `go` is not on PATH: {GO_HINT}")
+    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
+    if result.returncode != 0 or not match:
+        raise error(f"`{go} env GOVERSION` failed (exit {result.returncode}): "
+                    f"{(result.stderr or result.stdout).strip()}; {GO_HINT}")
+    if (int(match.group(1)), int(match.group(2))) < min_version:
+        raise error(f"{go} is {result.stdout.strip()}, too old to build {what}: {GO_HINT}")
+    return go

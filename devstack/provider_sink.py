@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.smtp_sink import _free_port, wait_for_port
+from devstack.processes import free_port, stop_process, wait_for_port
 
 DEFAULT_PORT = 8025
 PORT_VARIABLE = "MKT_PROVIDER_SINK_PORT"
@@ -320,7 +320,7 @@ class ProviderSinkProcess:
     def __init__(self, store: Path, port: int = 0, host: str = "127.0.0.1"):
         self.store = store
         self.host = host
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
     @property
@@ -347,13 +347,7 @@ class ProviderSinkProcess:
         httpx.post(f"{self.base_url}/_sink/script", json={"responses": list(responses)}, timeout=5).raise_for_status()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> ProviderSinkProcess:

@@ -44,7 +44,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.processes import free_port, interrupt, tail
+from devstack.processes import file_lock, free_port, interrupt, tail
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pulsar"
 POM = SOURCE_DIR / "pom.xml"
@@ -143,7 +143,7 @@ def _ensure_jars(quiet: bool) -> tuple[Path, bool]:
             f"{HOME_VARIABLE} at a folder whose lib/ already holds them")
     _java()  # fail early, before a long download, when there is no usable Java
     home.mkdir(parents=True, exist_ok=True)
-    with _locked(home / ".lock"):
+    with file_lock(home / ".lock"):
         if _installed(lib):  # another process resolved them while this one waited
             return lib, False
         if not quiet:
@@ -194,7 +194,7 @@ def _ensure_class_archive(lib: Path, quiet: bool) -> None:
     if archive.exists() or failed.exists():
         return
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(archive.parent / ".lock"):
+    with file_lock(archive.parent / ".lock"):
         if archive.exists() or failed.exists():
             return
         if not quiet:
@@ -215,16 +215,6 @@ def _ensure_class_archive(lib: Path, quiet: bool) -> None:
             partial.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    import fcntl
-
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _java() -> tuple[str, str]:

@@ -23,13 +23,13 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+from devstack.processes import free_port, stop_process, wait_for_port
 
 DEFAULT_PORT = 1025
 PORT_VARIABLE = "MKT_SMTP_SINK_PORT"
@@ -148,7 +148,7 @@ class SmtpSinkProcess:
     def __init__(self, store: Path, port: int = 0, host: str = "127.0.0.1"):
         self.store = store
         self.host = host
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15.0) -> SmtpSinkProcess:
@@ -170,13 +170,7 @@ class SmtpSinkProcess:
         return read_messages(self.store)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> SmtpSinkProcess:
@@ -184,25 +178,6 @@ class SmtpSinkProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the sink on port {port} exited with code {process.returncode}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
