@@ -50,7 +50,7 @@ e2e: install-test
 bench: install-test
 	$(PY) -m bench.edge
 
-# The audience service with 1,000,000 profiles on nx-27017 (about 45 minutes on
+# The audience service with 1,000,000 profiles on nx-27017 (about 90 minutes on
 # 2 cores); a smaller run: make bench-audience BENCH_ARGS="--profiles 100000"
 bench-audience: install-test
 	$(PY) -m bench.audience $(BENCH_ARGS)

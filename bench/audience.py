@@ -4,7 +4,7 @@ pymongo on the same MongoDB-wire server, in the same run.
 It starts its own server (nx-27017 by default, or FerretDB) and the audience
 service in a process of its own (as `make run` does), generates deterministic
 synthetic profiles (email, phone, locale, time zone, consents on two channels,
-11 typed attributes: numbers, texts, yes/no, instants, a list), and measures:
+12 typed attributes: numbers, texts, yes/no, instants, a list), and measures:
 
 - import: raw pymongo `insert_many` of the service's own documents (same keys,
   same fields, same indexes) into a database of their own, against the
@@ -23,7 +23,10 @@ synthetic profiles (email, phone, locale, time zone, consents on two channels,
 Every count is checked three ways (service, raw query, the generator's own
 tally), and the streamed ids against the raw cursor's; a difference exits 1.
 The segment-upkeep worker runs inside the service all along (every write marks
-a profile for it): its CPU time while the service gets no call is reported.
+a profile for it): the import is measured while it clears those marks (the
+server's and the service's CPU per profile are reported for both kinds of
+slice); counting and streaming once it has stored the memberships the new
+segments asked for (how long that took is reported).
 
     python -m bench.audience [--profiles 1000000] [--server nx|ferretdb] [--seed 1]
 """
@@ -491,9 +494,10 @@ def run_stream(label: str, segment_id: str, hand_filter: Callable[[datetime], di
     info.update(raw_s=raw_s, service_s=service_s, members=counts[0], runs=times)
     results.check(f"stream {label}: every run streamed the same ids in the same order ({counts} members, "
                   f"{expected:,} expected)", counts == [expected] and len({d for _, _, d in outcomes}) == 1)
+    in_order = times["raw"][:1] + times["service"] + times["raw"][1:]
     print(f"stream   {label}: {counts[0]:,} members; StreamSegmentMembers {service_s:.2f} s "
           f"({counts[0] / service_s:,.0f}/s), raw cursor {raw_s:.2f} s ({counts[0] / raw_s:,.0f}/s) "
-          f"(means of 2, run raw-service-service-raw: {', '.join(f'{t:.2f}' for t in times['raw'][:1] + times['service'] + times['raw'][1:])} s); "
+          f"(means of 2, run raw-service-service-raw: {', '.join(f'{t:.2f}' for t in in_order)} s); "
           f"service RSS {info['rss_before'] / 2**20:.0f} MiB before, peak {info['rss_peak'] / 2**20:.0f} MiB")
     print(f"stream ({label}): service / raw cursor = {service_s / raw_s:.2f}x", flush=True)
 

@@ -15,6 +15,7 @@ MEMBERSHIPS = "memberships"
 UPKEEP_REQUESTS = "segment_upkeep"
 CHUNK = 90  # FerretDB 1.24 never answers a write command of 100+ matching statements
 INSERT_CHUNK = 5000  # inserts match nothing, so they may go in larger commands
+LOOKUP_CHUNK = 5000
 DUPLICATE_KEY = 11000
 
 
@@ -32,13 +33,17 @@ class MembershipStore:
         self.memberships.create_index([("workspace", ASCENDING), ("segment_id", ASCENDING), ("profile", ASCENDING)],
                                       name="member_segment")
 
-    def among(self, workspace: str, external_ids: list[str]) -> dict[str, set[str]]:
-        """Segment id -> those of `external_ids` that are members."""
+    def among(self, workspace: str, external_ids: list[str], segment_ids: list[str]) -> dict[str, set[str]]:
+        """Segment id -> those of `external_ids` that are members, looked up by
+        document key (nx-27017 evaluates `$in` on other fields document by
+        document; on `_id` it uses its index)."""
         found: dict[str, set[str]] = defaultdict(set)
-        cursor = self.memberships.find({"workspace": workspace, "profile": {"$in": external_ids}},
-                                       {"_id": 0, "segment_id": 1, "profile": 1})
-        for doc in cursor:
-            found[doc["segment_id"]].add(doc["profile"])
+        keys = [_key(workspace, s, i) for s in segment_ids for i in external_ids]
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            cursor = self.memberships.find({"_id": {"$in": keys[start:start + LOOKUP_CHUNK]}},
+                                           {"_id": 0, "segment_id": 1, "profile": 1})
+            for doc in cursor:
+                found[doc["segment_id"]].add(doc["profile"])
         return found
 
     def members(self, workspace: str, segment_id: str) -> Iterator[str]:

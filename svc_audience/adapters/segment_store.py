@@ -23,8 +23,11 @@ REACHABLE: dict[Channel, dict[str, Any]] = {
     Channel.SMS: {"phone": {"$gt": ""}, "consents.SMS.status": "GRANTED"},
     # Both spellings of "has a device token": nx-27017 only understands
     # $elemMatch on arrays, FerretDB 1.24 only the dotted path.
-    Channel.PUSH: {"$or": [{"device_tokens": {"$elemMatch": {"token": {"$gt": ""}}}},
-                           {"device_tokens.token": {"$gt": ""}}], "consents.PUSH.status": "GRANTED"},
+    # Each condition in its own `$and` entry: nx-27017 leaves an `$or` written
+    # beside other fields unbracketed in its SQL.
+    Channel.PUSH: {"$and": [{"$or": [{"device_tokens": {"$elemMatch": {"token": {"$gt": ""}}}},
+                                     {"device_tokens.token": {"$gt": ""}}]},
+                            {"consents.PUSH.status": "GRANTED"}]},
     Channel.IN_APP: {"consents.IN_APP.status": "GRANTED"},
 }
 

@@ -86,8 +86,8 @@ class SegmentUpkeep:
 
     def _follow(self, workspace: str, external_ids: list[str], report: PassReport) -> None:
         now = self.clock()
-        before = self.memberships.among(workspace, external_ids)
         segments = {s.segment_id: s for s in self.segments.all_in(workspace)}
+        before = self.memberships.among(workspace, external_ids, list(segments))
         diffs = []
         for segment_id, segment in segments.items():
             selected = self.segments.which(segment_filter(segment, now), external_ids, workspace)
@@ -162,7 +162,8 @@ class SegmentUpkeep:
     def forget_profile(self, workspace: str, external_id: str) -> None:
         """An erased profile leaves every segment it was in (idempotent)."""
         now = self.clock()
-        segment_ids = sorted(self.memberships.among(workspace, [external_id]))
+        every = [s.segment_id for s in self.segments.all_in(workspace)]
+        segment_ids = sorted(self.memberships.among(workspace, [external_id], every))
         entries = [e for s in segment_ids
                    for e in events.segment_updated_entries(workspace, s, [], [external_id], "profile_erased", now)]
         if entries:
