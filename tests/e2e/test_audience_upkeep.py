@@ -149,12 +149,16 @@ def test_tracked_behaviour_feeds_event_conditions(running):
     assert profile.status == 200  # a tracked event of an unknown profile creates it
 
 
-def eventually_audience(rest, name, expected_size, timeout=30):
+def eventually_audience(rest, name, expected_size, timeout=30, segments=None):
+    """The campaign's audience once its size (and, given, its per-segment
+    (id, state, size) list) is as expected, or as it is at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         found = rest.call("GET", f"/v1/{name}/audience")
         assert found.status == 200, found.body
-        if int(found.body.get("size", "0")) == expected_size or time.monotonic() > deadline:
+        seen = [(s["segment"].rsplit("/", 1)[1], s["state"], s.get("size", "0")) for s in found.body["segments"]]
+        if (int(found.body.get("size", "0")) == expected_size and segments in (None, seen)) \
+                or time.monotonic() > deadline:
             return found.body
         time.sleep(0.2)
 
@@ -174,7 +178,8 @@ def test_the_campaign_service_copy_follows_segment_updates(running):
     assert made.status == 200, made.body
     name = made.body["name"]
 
-    body = eventually_audience(running.rest, name, 2)
+    expected = [("big", "STATE_CURRENT", "2"), ("huge", "STATE_CURRENT", "1")]
+    body = eventually_audience(running.rest, name, 2, segments=expected)
     assert body["size"] == "2"
     assert [(s["segment"].rsplit("/", 1)[1], s["state"], s["size"]) for s in body["segments"]] == [
         ("big", "STATE_CURRENT", "2"), ("huge", "STATE_CURRENT", "1")]
