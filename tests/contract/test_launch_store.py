@@ -4,18 +4,14 @@ campaign's lifecycle, saved with a version check, picked up when due."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 
 from svc_kit.channels import Channel
-from svc_kit.db import make_engine
 from svc_kit.errors import Aborted
 
-from svc_campaign import migrate
 from svc_campaign.adapters.launch_repository import LaunchStore
 from svc_campaign.domain import commands
 from svc_campaign.domain.launch import LaunchState
@@ -24,18 +20,6 @@ from svc_campaign.service_layer.launch import follow_campaign
 from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
 from tests.fakes import NOW, ready_fields
 from tests.unit.test_handlers import Clock, Ids
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'campaign.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"launch_{os.getpid()}")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def lifecycle(engine: Engine, campaign_id: str, event_type: str) -> None:

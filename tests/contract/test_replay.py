@@ -7,10 +7,8 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine, select, update
 
 from svc_kit.db import make_engine
@@ -23,18 +21,6 @@ from svc_campaign.service_layer import handlers
 from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
 from tests.fakes import NOW, ready_fields
 from tests.unit.test_handlers import Clock, Ids
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'campaign.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"replay_{os.getpid()}")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def deleted(i: int) -> bool:

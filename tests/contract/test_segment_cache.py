@@ -5,19 +5,14 @@ and a campaign's audience is the union of its target segments."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine
 
 import event_schemas
 from svc_kit.bus.embedded import EmbeddedBus
-from svc_kit.db import make_engine
 
-from svc_campaign import migrate
 from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.entrypoints.segment_cache_consumer import SEGMENT_TOPIC, segment_cache_consumer
@@ -27,18 +22,6 @@ from tests.unit.test_handlers import Clock, Ids
 
 SCHEMA = event_schemas.load("segment.v1")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'campaign.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"segcache_{os.getpid()}")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def event(segment_id: str, added=(), removed=(), deleted=False, event_id=None, workspace="acme") -> dict:
