@@ -385,7 +385,9 @@ class Dispatcher:
     def _to_inbox(self, work: _Work) -> _Outcome:
         message, now = work.message, self.clock()
         content = work.content if isinstance(work.content, InAppContent) else InAppContent(title="(no content)")
-        item = InboxItem(message.workspace, message.recipient, new_id(), message.id, content,
+        # The item takes its message's id: newest first is the order the messages were sent in,
+        # not the order a dispatcher pass happened to deliver them.
+        item = InboxItem(message.workspace, message.recipient, message.id, message.id, content,
                          message.campaign, create_time=now)
         message.attempt_count += 1
         message.address = f"workspaces/{message.workspace}/inboxes/{message.recipient}"
