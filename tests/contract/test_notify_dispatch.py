@@ -324,8 +324,12 @@ def test_smtp_4xx_is_retried_with_backoff_then_fails_and_5xx_fails_at_once(harne
     assert first.next_attempt_time <= utcnow() + timedelta(seconds=0.05)  # capped backoff
     hard = harness.get(rejected)
     assert hard.state is State.FAILED and hard.state_reason.startswith("permanent provider error: 550 5.1.1")
-    for _ in range(6):
-        run(harness.dispatcher(clock=lambda: utcnow() + timedelta(seconds=1)))
+    # Each pass runs a second later than the one before, past any backoff (capped at 0.05 s here) whatever
+    # the wall clock did meanwhile. (A clock of "wall clock + 1 s" for every pass made a retry due only once
+    # real time had caught up with its jitter: a warm process ran all six passes inside one backoff.)
+    claims = [run(harness.dispatcher(clock=lambda step=step: utcnow() + timedelta(seconds=step)))
+              for step in range(1, 7)]
+    assert claims == [1, 1, 0, 0, 0, 0]
     gave_up = harness.get(temp)
     assert gave_up.state is State.FAILED and gave_up.attempt_count == 3
     assert gave_up.state_reason.startswith("gave up after 3 attempts; last answer: 451")
