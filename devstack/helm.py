@@ -4,8 +4,8 @@
     python -m devstack.helm               # builds it if missing, prints its path
     python -m devstack.helm ARGS...       # runs it (`python -m devstack.helm template helm/marketing-platform`)
 
-`go install helm.sh/helm/v3/cmd/helm@VERSION` (Helm v3.22 asks for Go 1.26, which a Go 1.21+
-toolchain fetches by itself) into ~/.cache/marketing-platform/helm-VERSION/<digest of the build
+`go install helm.sh/helm/v4/cmd/helm@VERSION` (an approved Helm release; its go.mod may ask for a
+newer Go, which a Go 1.21+ toolchain fetches by itself) into ~/.cache/marketing-platform/helm-VERSION/<digest of the build
 flags>/helm, or $MKT_HELM_HOME/<digest>/helm. A build that is there is found with one stat: no Go
 needed then. The first build fetches Helm's modules (Kubernetes client libraries) and took about
 6 minutes on two cores; it runs under a lock, so two checkouts never build it at once.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from devstack.processes import file_lock, go_binary
 
-VERSION = "v3.22.0"
-MODULE = "helm.sh/helm/v3"
+VERSION = "v4.3.2"
+MODULE = "helm.sh/helm/v4"
 PACKAGE = f"{MODULE}/cmd/helm"
 HOME_VARIABLE = "MKT_HELM_HOME"
 MIN_GO = (1, 21)  # from 1.21 on, `go` fetches the toolchain Helm's go.mod asks for by itself
@@ -35,10 +35,9 @@ K8S_MAJOR, K8S_MINOR = "1", "37"
 LDFLAGS = " ".join([
     "-s", "-w",
     f"-X {MODULE}/internal/version.version={VERSION}",
-    f"-X {MODULE}/pkg/chartutil.k8sVersionMajor={K8S_MAJOR}",
-    f"-X {MODULE}/pkg/chartutil.k8sVersionMinor={K8S_MINOR}",
-    f"-X {MODULE}/pkg/lint/rules.k8sVersionMajor={K8S_MAJOR}",
-    f"-X {MODULE}/pkg/lint/rules.k8sVersionMinor={K8S_MINOR}",
+    *(f"-X {MODULE}/{package}.k8sVersion{part}={value}"
+      for package in ("pkg/chart/common/util", "pkg/chart/v2/lint/rules", "internal/chart/v3/lint/rules")
+      for part, value in (("Major", K8S_MAJOR), ("Minor", K8S_MINOR))),
 ])
 
 

@@ -62,8 +62,8 @@ if [ "$mode" = test ]; then
     exit 1
   fi
   .venv/bin/python -m devstack.mongo --install
-  # Helm v3.22.0 (helm lint/template of the chart in helm/), built the same way with `go install` into
-  # ~/.cache/marketing-platform/helm-v3.22.0/ (devstack/helm.py); instant when that build is there.
+  # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
+  # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/helm.py); instant when that build is there.
   .venv/bin/python -m devstack.helm --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
