@@ -6,11 +6,11 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience mesh deploy clean
 
 run: install
-	$(PY) -m devstack.run
+	$(PY) -m devstack.servers.run
 
 # After `make run` (in another terminal): one campaign from profiles to the SMTP sink, and an unsubscribe.
 demo: install
-	$(PY) -m devstack.demo
+	$(PY) -m devstack.tools.demo
 
 test: install-test proto-check lint
 	$(PY) -m pytest
@@ -22,13 +22,13 @@ install-test:
 	@devstack/install.sh test
 
 proto: install-test
-	$(PY) -m devstack.protogen
+	$(PY) -m devstack.tools.protogen
 
 proto-check:
-	$(PY) -m devstack.protogen --check
+	$(PY) -m devstack.tools.protogen --check
 
 lint:
-	$(PY) -m devstack.buflint
+	$(PY) -m devstack.tools.buflint
 
 # Regenerates the Helm chart's files/ from mesh/policy.yaml, svc_kit/services.py and edge/.
 mesh: install

@@ -52,8 +52,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pymongo import MongoClient
 
-from devstack.mongo import ThrowawayMongo
-from devstack.platform import Child
+from devstack.servers.mongo import ThrowawayMongo
+from devstack.servers.platform import Child
 from devstack.processes import free_port
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc

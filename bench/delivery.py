@@ -39,8 +39,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devstack.provider_sink import ProviderSinkProcess, read_requests
-from devstack.smtp_sink import SmtpSinkProcess, read_messages
+from devstack.servers.provider_sink import ProviderSinkProcess, read_requests
+from devstack.servers.smtp_sink import SmtpSinkProcess, read_messages
 from marketing.common.v1 import channel_pb2, message_content_pb2
 from marketing.notify.v1 import message_pb2, notify_service_pb2, notify_service_pb2_grpc, provider_pb2
 from svc_notify.adapters import senders

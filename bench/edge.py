@@ -31,7 +31,7 @@ from pathlib import Path
 
 import grpc
 
-from devstack.platform import Platform
+from devstack.servers.platform import Platform
 from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 from svc_kit.services import SERVICES
 

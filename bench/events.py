@@ -264,7 +264,7 @@ def pulsar_broker():
     if url and admin:
         yield url, admin
         return
-    from devstack.pulsar import ThrowawayPulsar
+    from devstack.servers.pulsar import ThrowawayPulsar
 
     with ThrowawayPulsar() as broker:
         yield broker.service_url, broker.admin_url

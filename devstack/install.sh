@@ -52,19 +52,19 @@ if [ "$mode" = test ]; then
   fi
   # Resolves the Pulsar standalone broker's jars from Maven Central once, into a
   # cache outside the repo; instant when they are there.
-  .venv/bin/python -m devstack.pulsar --install
+  .venv/bin/python -m devstack.servers.pulsar --install
   # FerretDB 1.x (a MongoDB-wire server on SQLite) built once from the Go module proxy, into a cache
-  # outside the repo (devstack/mongo.py); instant when that build is there. Not apt-get: Debian
+  # outside the repo (devstack/servers/mongo.py); instant when that build is there. Not apt-get: Debian
   # bookworm's golang is 1.19, and the build needs 1.24 (or 1.21+, which fetches 1.24 itself).
   if ! command -v go >/dev/null; then
     echo "Go is missing: the FerretDB test server is built with Go 1.24 or newer; install it from" \
          "https://go.dev/dl/ (Debian's golang package is too old)" >&2
     exit 1
   fi
-  .venv/bin/python -m devstack.mongo --install
+  .venv/bin/python -m devstack.servers.mongo --install
   # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
-  # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/helm.py); instant when that build is there.
-  .venv/bin/python -m devstack.helm --install
+  # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/tools/helm.py); instant when that build is there.
+  .venv/bin/python -m devstack.tools.helm --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

@@ -2,18 +2,18 @@
 
 PostgreSQL: tests that need it take the `postgres_server` fixture and carry the
 `postgres` marker. The server is the one at MKT_TEST_POSTGRES_URL when that is
-set, else a throwaway one started for the session (devstack.postgres). When no
+set, else a throwaway one started for the session (devstack.servers.postgres). When no
 server can be had the tests are skipped with the reason, except in CI
 (CI=true), where they fail: CI must really run them.
 
 Pulsar: the same for the `pulsar_server` fixture, with the broker at
 MKT_TEST_PULSAR_URL (binary protocol, pulsar://host:6650) and
 MKT_TEST_PULSAR_ADMIN_URL (REST, http://host:8080) when both are set, else a
-throwaway standalone broker (devstack.pulsar.ThrowawayPulsar).
+throwaway standalone broker (devstack.servers.pulsar.ThrowawayPulsar).
 
 MongoDB wire protocol: there is no mongod; `nx_server` (nx-27017 on SQLite) and
 `ferretdb_server` (FerretDB 1.x on SQLite, built once with Go) are throwaway
-servers from devstack.mongo, one each per session; `mongo_server` is each in
+servers from devstack.servers.mongo, one each per session; `mongo_server` is each in
 turn. Unavailable servers are handled like the others (skip; fail under
 CI=true). `mongo_database_name` gives a test module a database of its own, and
 `say` adds a line (a timing, say) to the run's summary."""
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from devstack.postgres import PostgresUnavailable, ThrowawayPostgres, create_database
-from devstack.pulsar import PulsarUnavailable, ThrowawayPulsar, pulsar_version
+from devstack.servers.postgres import PostgresUnavailable, ThrowawayPostgres, create_database
+from devstack.servers.pulsar import PulsarUnavailable, ThrowawayPulsar, pulsar_version
 
 POSTGRES_URL_VARIABLE = "MKT_TEST_POSTGRES_URL"
 PULSAR_URL_VARIABLE = "MKT_TEST_PULSAR_URL"
@@ -141,7 +141,7 @@ class MongoServer:
 
 
 def _mongo_server(request, kind: str) -> Iterator[MongoServer]:
-    from devstack.mongo import MongoUnavailable, ThrowawayMongo
+    from devstack.servers.mongo import MongoUnavailable, ThrowawayMongo
 
     server = ThrowawayMongo(kind)
     started = time.monotonic()

@@ -1,5 +1,5 @@
 """What the audience service relies on from a MongoDB-wire server, proven on both throwaway servers
-(devstack.mongo): nx-27017 0.8.1 over neosqlite ("nx") and FerretDB v1.24.2 on SQLite ("ferretdb").
+(devstack.servers.mongo): nx-27017 0.8.1 over neosqlite ("nx") and FerretDB v1.24.2 on SQLite ("ferretdb").
 There is no mongod here; a real MongoDB passes every test below.
 
 A gap is marked xfail(strict=True) on the one server that has it, named in the reason: when a new
@@ -59,7 +59,7 @@ from bson.regex import Regex
 from pymongo import InsertOne, MongoClient, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, NetworkTimeout
 
-from devstack.mongo import ThrowawayMongo
+from devstack.servers.mongo import ThrowawayMongo
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)  # milliseconds: BSON dates keep no more
 BULK_UPSERTS = 10_000

@@ -22,8 +22,8 @@ import grpc
 import pytest
 from sqlalchemy import Engine, select
 
-from devstack.provider_sink import ProviderSinkProcess
-from devstack.smtp_sink import SmtpSinkProcess
+from devstack.servers.provider_sink import ProviderSinkProcess
+from devstack.servers.smtp_sink import SmtpSinkProcess
 from marketing.content.v1 import content_service_pb2_grpc
 from svc_kit.channels import Channel
 from svc_kit.clock import utcnow

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from devstack.provider_sink import ProviderSinkProcess
-from devstack.smtp_sink import SmtpSinkProcess
+from devstack.servers.provider_sink import ProviderSinkProcess
+from devstack.servers.smtp_sink import SmtpSinkProcess
 from svc_notify.adapters import mime
 from svc_notify.adapters.senders import ConfigurationError, FcmSender, SmtpSender, TwilioSender
 from svc_notify.domain.config import FcmConfig, SmtpConfig, TwilioConfig

@@ -1,4 +1,4 @@
-"""Fixtures of the deployment tests: the policy, Helm (built once by devstack/helm.py) and the
+"""Fixtures of the deployment tests: the policy, Helm (built once by devstack/tools/helm.py) and the
 chart rendered with each values file. Without Helm the chart's tests are skipped, or fail under
 CI=true (tests/conftest.py's _unavailable)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.helm import HelmUnavailable, ensure_installed
+from devstack.tools.helm import HelmUnavailable, ensure_installed
 from mesh.policy import Policy, load
 from tests.conftest import _unavailable
 from tests.deploy.manifests import load_all

@@ -205,7 +205,7 @@ def test_authorization_policies_name_only_declared_callers(rendered, policy):
 def test_dev_values_run_the_images_tilt_builds(rendered):
     """values-dev.yaml (the Tiltfile's k8s mode): images named as Tilt builds them, and the image's
     entrypoint (Tilt's restart wrapper) instead of a command."""
-    from devstack.tilt_eval import evaluate
+    from devstack.tools.tilt_eval import evaluate
 
     evaluation = evaluate({"mode": "k8s"})
     built = {c.args[0] for c in evaluation.calls if c.name.endswith("docker_build_with_restart")}

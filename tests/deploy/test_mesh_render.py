@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from devstack.paths import DESCRIPTOR_SET
+from devstack.tools.paths import DESCRIPTOR_SET
 
 from mesh import edge_kubernetes, istio
 from mesh.render import main as render_main

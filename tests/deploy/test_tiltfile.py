@@ -1,11 +1,11 @@
-"""The Tiltfile evaluates in both modes (devstack/tilt_eval.py: real Starlark, Tilt's functions
+"""The Tiltfile evaluates in both modes (devstack/tools/tilt_eval.py: real Starlark, Tilt's functions
 recorded) and sets up every service in each."""
 
 from __future__ import annotations
 
 import pytest
 
-from devstack.tilt_eval import TILTFILE, TiltfileError, evaluate
+from devstack.tools.tilt_eval import TILTFILE, TiltfileError, evaluate
 from svc_kit.services import SERVICES
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 
-from devstack.platform import Platform
+from devstack.servers.platform import Platform
 from svc_kit.services import SERVICES
 
 

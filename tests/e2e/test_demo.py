@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from devstack import demo, smtp_sink
+from devstack.servers import smtp_sink
+from devstack.tools import demo
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import event_schemas
-from devstack import provider_sink, smtp_sink
+from devstack.servers import provider_sink, smtp_sink
 from svc_kit.bus.embedded import EmbeddedBus
 from svc_kit.bus.port import SubscriptionOptions
 from svc_kit.channels import Channel

@@ -270,7 +270,7 @@ def running(tmp_path_factory):
     import io
     import os
 
-    from devstack.platform import Platform
+    from devstack.servers.platform import Platform
     from mesh.local import BLOCK, PORT_BASE_VARIABLE
     from svc_kit.services import SERVICES
     from tests.e2e.conftest import Rest, RunningPlatform, free_ports

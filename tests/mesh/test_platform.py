@@ -1,4 +1,4 @@
-"""The whole platform under the supervisor (devstack/platform.py) with the local mesh on: every
+"""The whole platform under the supervisor (devstack/servers/platform.py) with the local mesh on: every
 service behind its own Envoy sidecar, the edge a mesh caller with its own certificate."""
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ def test_the_devstack_makes_a_key_once_and_hands_it_to_every_child(tmp_path):
     import os
     import stat
 
-    from devstack.platform import LINK_KEY_FILE, Platform, link_signing_key
+    from devstack.servers.platform import LINK_KEY_FILE, Platform, link_signing_key
 
     env = {k: v for k, v in os.environ.items() if k != KEY_VARIABLE}
     first = Platform(tmp_path / "state", env, out=io.StringIO())

@@ -1,8 +1,8 @@
 """Helm, built once from the Go module proxy into a cache outside the repo.
 
-    python -m devstack.helm --install     # builds it if missing (devstack/install.sh test runs this)
-    python -m devstack.helm               # builds it if missing, prints its path
-    python -m devstack.helm ARGS...       # runs it (`python -m devstack.helm template helm/marketing-platform`)
+    python -m devstack.tools.helm --install     # builds it if missing (devstack/install.sh test runs this)
+    python -m devstack.tools.helm               # builds it if missing, prints its path
+    python -m devstack.tools.helm ARGS...       # runs it (`python -m devstack.tools.helm template helm/marketing-platform`)
 
 `go install helm.sh/helm/v4/cmd/helm@VERSION` (an approved Helm release; its go.mod may ask for a
 newer Go, which a Go 1.21+ toolchain fetches by itself) into ~/.cache/marketing-platform/helm-VERSION/<digest of the build

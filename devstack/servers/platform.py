@@ -1,7 +1,7 @@
 """Starts and watches the whole platform on one machine: the six services, the
 /healthz aggregator and the Envoy edge, each as a child process.
 
-Used by `make run` (devstack.run) and by the end-to-end tests."""
+Used by `make run` (devstack.servers.run) and by the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devstack import provider_sink, smtp_sink
+from devstack.servers import provider_sink, smtp_sink
 from edge import envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from mesh.local import LocalMesh
@@ -127,10 +127,10 @@ class Platform:
                                "--pid-file", str(state_dir / "mongo" / "nx.pid")], logs / "mongo.log",
                       {"MongoDB wire": self.mongo_port})
         sinks = [
-            Child("smtp-sink", [python, "-m", "devstack.smtp_sink", "--port", str(self.smtp_sink_port),
+            Child("smtp-sink", [python, "-m", "devstack.servers.smtp_sink", "--port", str(self.smtp_sink_port),
                                 "--store", str(state_dir / smtp_sink.STORE_NAME)], logs / "smtp-sink.log",
                   {"SMTP": self.smtp_sink_port}),
-            Child("provider-sink", [python, "-m", "devstack.provider_sink", "--port", str(self.provider_sink_port),
+            Child("provider-sink", [python, "-m", "devstack.servers.provider_sink", "--port", str(self.provider_sink_port),
                                     "--store", str(state_dir / provider_sink.STORE_NAME)], logs / "provider-sink.log",
                   {"HTTP": self.provider_sink_port}),
         ]

@@ -1,7 +1,7 @@
 """A throwaway Apache Pulsar broker (standalone mode) for tests and local development.
 
-    python -m devstack.pulsar             # runs one in the foreground, prints its URLs, Ctrl-C stops it
-    python -m devstack.pulsar --install   # only installs it (jars and class-data archive), then exits
+    python -m devstack.servers.pulsar             # runs one in the foreground, prints its URLs, Ctrl-C stops it
+    python -m devstack.servers.pulsar --install   # only installs it (jars and class-data archive), then exits
 
 In code:
 
@@ -17,12 +17,12 @@ packages management, no transactions, no WebSocket proxy, no topic-level policie
 the schema registry, dead-letter topics and negative acks all work). Only two ports are opened, both
 on 127.0.0.1: the binary protocol and the HTTP admin API.
 
-The jars (about 230 MB) are resolved once with Maven (devstack/pulsar/pom.xml) into
+The jars (about 230 MB) are resolved once with Maven (devstack/servers/pulsar/pom.xml) into
 ~/.cache/marketing-platform/pulsar-VERSION/lib, or into $MKT_PULSAR_HOME/lib when that is set; a marker
 file there says the copy is complete. A trial start then records the classes the broker loads into a
 class-data-sharing archive (cds/ beside lib/, one per Java), which cuts later starts by about a third;
 MKT_PULSAR_CLASS_ARCHIVE=0 skips it. MKT_PULSAR_JAVA_OPTS adds JVM options. Needs `java` (17 or newer;
-JAVA_HOME is honoured) and, the first time only, `mvn`. See devstack/pulsar/README.md for measurements.
+JAVA_HOME is honoured) and, the first time only, `mvn`. See devstack/servers/pulsar/README.md for measurements.
 """
 
 from __future__ import annotations
@@ -448,7 +448,7 @@ class ThrowawayPulsar:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"]):
-        print("usage: python -m devstack.pulsar [--install]", file=sys.stderr)
+        print("usage: python -m devstack.servers.pulsar [--install]", file=sys.stderr)
         return 2
     try:
         if args == ["--install"]:

@@ -8,7 +8,7 @@ content service and sends it to the local SMTP sink); shows the delivered
 emails with their personal content, tracking links and unsubscribe link; then
 follows one unsubscribe link and shows that profile suppressed.
 
-    python -m devstack.demo [--edge http://127.0.0.1:8080] [--workspace NAME] [--timeout 120]
+    python -m devstack.tools.demo [--edge http://127.0.0.1:8080] [--workspace NAME] [--timeout 120]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack import smtp_sink
+from devstack.servers import smtp_sink
 from svc_kit.config import EnvReader
 
 PEOPLE = [("ada", "Ada", 420), ("grace", "Grace", 310), ("alan", "Alan", 275), ("edsger", "Edsger", 120),

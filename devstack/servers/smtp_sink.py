@@ -1,7 +1,7 @@
 """A local SMTP server that keeps every email it receives: the default email
 provider of `make run` and the real server the tests and bench/delivery send to.
 
-    python -m devstack.smtp_sink [--host 127.0.0.1] [--port 1025] [--store FILE]
+    python -m devstack.servers.smtp_sink [--host 127.0.0.1] [--port 1025] [--store FILE]
 
 Port: --port, else MKT_SMTP_SINK_PORT, else 1025. Store: --store, else
 <MKT_STATE_DIR>/smtp-sink/messages.jsonl; one JSON object per email, appended
@@ -155,7 +155,7 @@ class SmtpSinkProcess:
         self.store.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.store.parent / "smtp-sink.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.smtp_sink", "--host", self.host, "--port", str(self.port),
+            [sys.executable, "-m", "devstack.servers.smtp_sink", "--host", self.host, "--port", str(self.port),
              "--store", str(self.store)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()

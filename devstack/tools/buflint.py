@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devstack.paths import PROTO_DIR, REPO, googleapis_include
+from devstack.tools.paths import PROTO_DIR, REPO, googleapis_include
 
 BUF = REPO / "node_modules" / ".bin" / "buf"
 GOOGLEAPIS_DIRS = ("google/api", "google/type", "google/rpc")

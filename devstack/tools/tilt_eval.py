@@ -1,6 +1,6 @@
 """Evaluates the Tiltfile without Tilt (which cannot be installed here), recording what it asks for.
 
-    python -m devstack.tilt_eval [--mode local|k8s]     # prints each Tilt call the Tiltfile makes
+    python -m devstack.tools.tilt_eval [--mode local|k8s]     # prints each Tilt call the Tiltfile makes
 
 The Tiltfile runs in a real Starlark interpreter (PyPI starlark-pyo3, `import starlark`, the
 dialect Tilt uses: Starlark with load(), f-strings and top-level statements). Tilt's built-ins
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TILTFILE = REPO / "Tiltfile"
 
 # Tilt's top-level built-ins the Tiltfile may call (https://docs.tilt.dev/api.html).
@@ -203,7 +203,7 @@ def _requested_symbols(source: str, extension: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.tilt_eval", description="evaluate the Tiltfile")
+    parser = argparse.ArgumentParser(prog="python -m devstack.tools.tilt_eval", description="evaluate the Tiltfile")
     parser.add_argument("--mode", default=None, help="the Tiltfile's mode setting (local or k8s)")
     args = parser.parse_args(argv)
     try:

@@ -9,7 +9,7 @@ import time
 
 from svc_kit.config import ConfigError, state_dir
 
-from devstack.platform import Platform, PlatformError
+from devstack.servers.platform import Platform, PlatformError
 from mesh import local as local_mesh
 from mesh.ca import CertificateError
 

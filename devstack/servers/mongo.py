@@ -1,7 +1,7 @@
 """Throwaway MongoDB-wire-protocol servers for tests and local development (there is no mongod here).
 
-    python -m devstack.mongo [nx|ferretdb]   # runs one in the foreground (default: nx), prints its URL
-    python -m devstack.mongo --install       # only builds the FerretDB binary (if needed), then exits
+    python -m devstack.servers.mongo [nx|ferretdb]   # runs one in the foreground (default: nx), prints its URL
+    python -m devstack.servers.mongo --install       # only builds the FerretDB binary (if needed), then exits
 
 In code:
 
@@ -20,7 +20,7 @@ them dies (their standard input is a pipe from it; they stop when it closes):
   file is in the temporary folder (the default, /tmp/nx_27017.pid, would clash between servers) and
   its stderr goes to `log_path`.
 * "ferretdb": FerretDB v1.24.2 (pure Go, SQLite backend) through the small wrapper module in
-  devstack/ferretdb/ (main.go calls the embeddable package github.com/FerretDB/FerretDB/ferretdb;
+  devstack/servers/ferretdb/ (main.go calls the embeddable package github.com/FerretDB/FerretDB/ferretdb;
   `go install .../cmd/ferretdb@v1.24.2` builds a binary that panics at start on a missing version
   file). SQLite runs without fsync. It is built once with `go build` (Go 1.24 or newer; Debian
   bookworm's golang is 1.19, too old) into ~/.cache/marketing-platform/ferretdb-v1.24.2/<digest>/,
@@ -162,7 +162,7 @@ def ensure_installed(quiet: bool = False) -> Path:
         if os.access(binary, os.X_OK):  # another process built it while this one waited
             return binary
         if not quiet:
-            print(f"==> building FerretDB {ferretdb_version()} (devstack/ferretdb) with Go into {binary.parent} "
+            print(f"==> building FerretDB {ferretdb_version()} (devstack/servers/ferretdb) with Go into {binary.parent} "
                   f"(first time only: about 1.5 minutes)", file=sys.stderr, flush=True)
         staging = binary.with_name(f"{BINARY}.partial-{os.getpid()}")
         env = {**os.environ, "CGO_ENABLED": "0"}
@@ -390,7 +390,7 @@ class ThrowawayMongo:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"], *[[kind] for kind in KINDS]):
-        print(f"usage: python -m devstack.mongo [{'|'.join(KINDS)}] | --install", file=sys.stderr)
+        print(f"usage: python -m devstack.servers.mongo [{'|'.join(KINDS)}] | --install", file=sys.stderr)
         return 2
     kind = args[0] if args and args[0] in KINDS else KINDS[0]
     try:

@@ -1,7 +1,7 @@
 """Generates the `marketing` Python package and the descriptor set from proto/.
 
-    python -m devstack.protogen           # regenerate in place
-    python -m devstack.protogen --check   # fail if the checked-in code is stale
+    python -m devstack.tools.protogen           # regenerate in place
+    python -m devstack.tools.protogen --check   # fail if the checked-in code is stale
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devstack.paths import DESCRIPTOR_SET, GENERATED_PACKAGE, PROTO_DIR, REPO, googleapis_include
+from devstack.tools.paths import DESCRIPTOR_SET, GENERATED_PACKAGE, PROTO_DIR, REPO, googleapis_include
 
 # Not imported by any API proto, but the edge needs them to print the
 # google.rpc.Status details of errors as JSON.

@@ -2,7 +2,7 @@
 service's adapters use, recording what it receives: the SMS and push provider
 of `make run`, and the real server of the adapter tests and bench/delivery.
 
-    python -m devstack.provider_sink [--host 127.0.0.1] [--port 8025] [--store FILE]
+    python -m devstack.servers.provider_sink [--host 127.0.0.1] [--port 8025] [--store FILE]
 
 Port: --port, else MKT_PROVIDER_SINK_PORT, else 8025. Store: --store, else
 <MKT_STATE_DIR>/provider-sink/requests.jsonl (one JSON object per request).
@@ -331,7 +331,7 @@ class ProviderSinkProcess:
         self.store.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.store.parent / "provider-sink.log", "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.provider_sink", "--host", self.host, "--port", str(self.port),
+            [sys.executable, "-m", "devstack.servers.provider_sink", "--host", self.host, "--port", str(self.port),
              "--store", str(self.store)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()

@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL 15 server for tests and local development.
 
-    python -m devstack.postgres     # runs one in the foreground, prints its URL, Ctrl-C stops it
+    python -m devstack.servers.postgres     # runs one in the foreground, prints its URL, Ctrl-C stops it
 
 In code:
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROTO_DIR = REPO / "proto"
 GENERATED_PACKAGE = REPO / "marketing"
 DESCRIPTOR_SET = GENERATED_PACKAGE / "api_descriptor.pb"

@@ -1,0 +1,1 @@
+"""Developer tools: protobuf generation, buf lint, Helm, Tiltfile evaluation and the demo walk-through."""
