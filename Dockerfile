@@ -25,8 +25,9 @@ COPY svc_analytics/ svc_analytics/
 COPY svc_notify/ svc_notify/
 COPY svc_integrations/ svc_integrations/
 COPY edge/ edge/
+COPY mkt/ mkt/
 COPY event_schemas/ event_schemas/
-RUN python -m compileall -q marketing svc_kit svc_* edge
+RUN python -m compileall -q marketing svc_kit svc_* edge mkt
 
 # -- runtime-base: slim Python, no build tools, the environment and the sources owned by root --------
 FROM ${PYTHON_IMAGE} AS runtime-base

@@ -65,7 +65,7 @@ from svc_audience.adapters.membership_store import MEMBERSHIPS, UPKEEP_REQUESTS
 from svc_audience.adapters.repository import PROFILES, STALE, ensure_indexes, to_document
 from svc_audience.domain.model import Profile
 from svc_audience.entrypoints.mapping import data_from_proto
-from svc_audience.cli_import import BATCH as IMPORT_MESSAGE_RECORDS
+from svc_audience.entrypoints.file_import import BATCH as IMPORT_MESSAGE_RECORDS
 
 TARGET_IMPORT_RATIO = 1.5
 TARGET_COUNT_RATIO = 1.3

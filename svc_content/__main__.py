@@ -1,17 +1,11 @@
-"""python -m svc_content            serve the content API
-python -m svc_content migrate    bring the database to the newest schema"""
+"""python -m svc_content    serve the content API (its commands: `mkt content --help`)"""
 
 import sys
 
-from svc_kit.app import main, run_tool
-from svc_content.bootstrap import mount, tool_engine
-
-command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-if command == "serve":
-    main("content", mount)
-elif command == "migrate":
-    from svc_content import migrate
-
-    sys.exit(run_tool("content", lambda settings: migrate.upgrade(tool_engine(settings)) or print("migrated")))
-else:
+if sys.argv[1:] not in ([], ["serve"]):
     sys.exit(__doc__)
+
+from svc_kit.app import main
+from svc_content.bootstrap import mount
+
+main("content", mount)

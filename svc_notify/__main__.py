@@ -1,17 +1,11 @@
-"""python -m svc_notify            serve the notify API and run the dispatcher
-python -m svc_notify migrate    bring the database to the newest schema"""
+"""python -m svc_notify    serve the notify API and run the dispatcher (its commands: `mkt notify --help`)"""
 
 import sys
 
-from svc_kit.app import main, run_tool
-from svc_notify.bootstrap import mount, tool_engine
-
-command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-if command == "serve":
-    main("notify", mount)
-elif command == "migrate":
-    from svc_notify import migrate
-
-    sys.exit(run_tool("notify", lambda settings: migrate.upgrade(tool_engine(settings)) or print("migrated")))
-else:
+if sys.argv[1:] not in ([], ["serve"]):
     sys.exit(__doc__)
+
+from svc_kit.app import main
+from svc_notify.bootstrap import mount
+
+main("notify", mount)

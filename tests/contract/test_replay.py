@@ -1,4 +1,4 @@
-"""`python -m svc_campaign replay` on SQLite and PostgreSQL: the projection
+"""`mkt campaign replay` on SQLite and PostgreSQL: the projection
 rebuilt from the event stream is the projection the handlers kept."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select, update
 
 from svc_kit.db import make_engine
 
-from svc_campaign import migrate, replay
+from svc_campaign import migrate
+from svc_campaign.adapters import projection_replay as replay
 from svc_campaign.adapters.tables import campaign_labels, campaigns
 from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
@@ -104,11 +105,11 @@ def test_the_command_line(tmp_path):
     migrate.upgrade(engine)
     populate(engine, 3)
     engine.dispose()
-    check = subprocess.run([sys.executable, "-m", "svc_campaign", "replay", "--check"], env=env,
+    check = subprocess.run([sys.executable, "-m", "mkt", "campaign", "replay", "--check"], env=env,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
     assert "the projection matches the event stream" in check.stdout
-    rebuilt = subprocess.run([sys.executable, "-m", "svc_campaign", "replay"], env=env, capture_output=True,
+    rebuilt = subprocess.run([sys.executable, "-m", "mkt", "campaign", "replay"], env=env, capture_output=True,
                              text=True, timeout=120)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt 3 campaigns from" in rebuilt.stdout

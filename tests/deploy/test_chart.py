@@ -108,7 +108,7 @@ def test_campaign_migrates_in_a_hook_job_not_on_start(rendered):
     job = by_kind(objects, "Job")["campaign-migrate"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"] == ["python", "-m", "svc_campaign", "migrate"]
+    assert container["command"] == ["python", "-m", "mkt", "campaign", "migrate"]
     assert any(e["name"] == "MKT_CAMPAIGN_DATABASE_URL" for e in container["env"])
     env = by_kind(objects, "Deployment")["campaign"]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "MKT_CAMPAIGN_MIGRATE_ON_START", "value": "false"} in env

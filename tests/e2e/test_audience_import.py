@@ -26,7 +26,7 @@ u-7,g@example.com,,7.25,false,,pending
 
 def run_import(running, path, workspace, *extra):
     return subprocess.run(
-        [sys.executable, "-m", "svc_audience", "import", str(path), "--workspace", workspace,
+        [sys.executable, "-m", "mkt", "audience", "import", str(path), "--workspace", workspace,
          "--target", f"127.0.0.1:{running.grpc_ports['audience']}", *extra],
         capture_output=True, text=True, timeout=120)
 

@@ -147,7 +147,7 @@ e@example.com,,,email,,,
 
 
 def cli(running, *args):
-    return subprocess.run([sys.executable, "-m", "svc_audience", "suppressions", *args,
+    return subprocess.run([sys.executable, "-m", "mkt", "audience", "suppressions", *args,
                            "--target", f"127.0.0.1:{running.grpc_ports['audience']}"],
                           capture_output=True, text=True, timeout=120, check=False)
 

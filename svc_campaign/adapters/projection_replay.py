@@ -1,14 +1,10 @@
 """Rebuilds the campaign projection (the `campaigns` and `campaign_labels`
-tables that queries read) from the event stream, in one transaction.
-
-    python -m svc_campaign replay            rebuild, with a progress line
-    python -m svc_campaign replay --check    rebuild in memory and compare, change nothing
-"""
+tables that queries read) from the event stream, in one transaction, with a
+progress line: `mkt campaign replay` (`--check` rebuilds in memory and
+compares, changing nothing)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, delete, func, select
@@ -80,23 +76,3 @@ def replay(engine: Engine, check: bool = False, stream=None, chunk: int = CHUNK)
         seconds = progress.finish()
     return ReplayReport(total, len(live), seconds, differences)
 
-
-def main(argv: list[str], engine: Engine) -> int:
-    parser = argparse.ArgumentParser(prog="python -m svc_campaign replay", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="compare the projection with the stream; write nothing")
-    args = parser.parse_args(argv)
-    report = replay(engine, check=args.check)
-    verb = "checked" if args.check else "rebuilt"
-    print(f"{verb} {report.campaigns} campaigns from {report.events} events in {report.seconds:.2f} s")
-    if args.check:
-        if report.differences:
-            print(f"{len(report.differences)} campaigns differ from their history:", *report.differences[:20],
-                  sep="\n  ")
-            return 1
-        print("the projection matches the event stream")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - use `python -m svc_campaign replay`
-    sys.exit("use: python -m svc_campaign replay [--check]")

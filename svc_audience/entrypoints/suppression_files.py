@@ -1,10 +1,6 @@
-"""`python -m svc_audience suppressions import|export`: the suppression list from
-and to CSV or NDJSON files, through the running audience service (gRPC
-ImportSuppressions / ExportSuppressions), with a progress line on stderr.
-
-    python -m svc_audience suppressions import FILE --workspace W [--format csv|ndjson] [--validate-only]
-    python -m svc_audience suppressions export --workspace W [--format csv|ndjson] [--output FILE]
-                                               [--filter 'reason = REASON_BOUNCED']
+"""The suppression list from and to CSV or NDJSON files, through the running
+audience service (gRPC ImportSuppressions / ExportSuppressions), with a
+progress line on stderr: `mkt audience suppressions import|export`.
 
 CSV: a header row with one subject column among `email`, `phone`, `profile` (a
 profile id, or its name `workspaces/W/profiles/ID`), and `reason` (unsubscribed,
@@ -22,17 +18,12 @@ note, expiry). A line that cannot be read is rejected here, with its number and
 reason; the service rejects what it refuses the same way. Exit code 0 when
 every line was imported, 3 when some were rejected, 1 when the service could
 not be reached or refused the call, 2 on bad usage.
-
-The service is found at --target, by default 127.0.0.1 and MKT_AUDIENCE_GRPC_PORT
-(50052 unless set), as `python -m svc_audience import` does.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -44,11 +35,9 @@ from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import suppression_pb2
 from marketing.common.v1 import channel_pb2
-from svc_kit.config import ConfigError, EnvReader
 from svc_kit.progress import Progress
-from svc_kit.services import SERVICES
 
-from svc_audience.cli_import import LineError, stream_import
+from svc_audience.entrypoints.file_import import LineError, stream_import
 
 SUBJECTS = ("email", "phone", "profile")
 CHANNELS = {"email": channel_pb2.CHANNEL_EMAIL, "sms": channel_pb2.CHANNEL_SMS, "push": channel_pb2.CHANNEL_PUSH,
@@ -63,20 +52,11 @@ EXPORT_COLUMNS = ("name", *SUBJECTS, "channel", "reason", "note", "expire_time",
                   "create_time", "update_time")
 
 
-def default_target() -> str:
-    spec = next(s for s in SERVICES if s.name == "audience")
-    try:
-        port = EnvReader(os.environ).port(spec.env_prefix + "GRPC_PORT", spec.grpc_port)
-    except ConfigError:
-        port = spec.grpc_port
-    return f"127.0.0.1:{port}"
-
-
 def _suppression(item: dict[str, str], workspace: str) -> suppression_pb2.Suppression:
     """One record's entry; LineError naming the column for what cannot be read."""
     unknown = sorted(k for k, v in item.items() if v and k not in COLUMNS and k not in IGNORED)
     if unknown:
-        raise LineError(unknown[0], "unknown column; see `python -m svc_audience suppressions import --help`")
+        raise LineError(unknown[0], "unknown column; see `mkt audience suppressions import --help`")
     subjects = [s for s in SUBJECTS if item.get(s)]
     if len(subjects) != 1:
         raise LineError(subjects[-1] if subjects else "", "set exactly one of email, phone, profile" if subjects
@@ -231,24 +211,3 @@ def run_export(args) -> int:
           file=sys.stdout if args.output else sys.stderr)
     return 0
 
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m svc_audience suppressions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    importing = commands.add_parser("import", help="add or update entries from a CSV or NDJSON file",
-                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    importing.add_argument("file", type=Path)
-    importing.add_argument("--validate-only", action="store_true", help="check every line, store nothing")
-    exporting = commands.add_parser("export", help="write the entries to a CSV or NDJSON file")
-    exporting.add_argument("--output", type=Path, help="the file to write (default: standard output)")
-    exporting.add_argument("--filter", default="", help="as ListSuppressions, e.g. 'channel = CHANNEL_EMAIL'")
-    exporting.add_argument("--batch-size", type=int, default=1000, help="entries per streamed message")
-    for command in (importing, exporting):
-        command.add_argument("--workspace", required=True, help="workspace id, e.g. acme")
-        command.add_argument("--format", choices=("csv", "ndjson"), help="default: from the file's extension, "
-                                                                         "else csv")
-        command.add_argument("--target", default=default_target(),
-                             help="the audience service's gRPC address (default %(default)s)")
-    args = parser.parse_args(argv)
-    return run_import(args) if args.command == "import" else run_export(args)

@@ -1,5 +1,5 @@
-"""`python -m svc_audience import`: profiles from a CSV or NDJSON file, streamed
-to ImportProfiles with a progress line, then a summary with every rejected line.
+"""Profiles read from CSV or NDJSON files, as `mkt audience import` sends them
+to ImportProfiles.
 
 CSV: a header row; `id` is required; `email`, `phone`, `time_zone`, `locale`;
 `attr.<key>[:<type>]` for custom attributes (type string, int, double, bool,
@@ -13,14 +13,15 @@ NDJSON: one object per line: {"id": "u-1", "email": "...", "attributes": {"ltv":
 
 A line that cannot be read is rejected here, with its number and reason; the
 service rejects what it refuses the same way. Exit code 0 when every line was
-imported, 3 when some were rejected, 2 on bad usage.
+imported, 3 when some were rejected, 1 when the service could not be reached or
+refused the call, 2 on bad usage.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2, channel_pb2
 
-from svc_audience.cli_import import LineError, stream_import
+from svc_audience.entrypoints.file_import import LineError, stream_import
 
 CONSENT = {"granted": profile_pb2.Consent.STATUS_GRANTED, "denied": profile_pb2.Consent.STATUS_DENIED,
            "pending": profile_pb2.Consent.STATUS_PENDING}
@@ -102,7 +103,7 @@ def csv_records(path: Path) -> Iterator[tuple[int, str, profile_pb2.Profile | Li
                     elif column.startswith("consent."):
                         profile.consents.append(_consent(column[len("consent."):], cell))
                     else:
-                        raise LineError(column, "unknown column; see `python -m svc_audience import --help`")
+                        raise LineError(column, "unknown column; see `mkt audience import --help`")
                 yield line, external_id, profile
             except LineError as error:
                 yield line, external_id, error
@@ -147,18 +148,11 @@ def ndjson_records(path: Path) -> Iterator[tuple[int, str, profile_pb2.Profile |
                 yield line, external_id, error
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m svc_audience import", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", type=Path)
-    parser.add_argument("--workspace", required=True, help="workspace id, e.g. acme")
-    parser.add_argument("--format", choices=("csv", "ndjson"), help="default: from the file's extension")
-    parser.add_argument("--target", default="127.0.0.1:50052", help="the audience service (default %(default)s)")
-    parser.add_argument("--replace", action="store_true", help="replace existing profiles instead of merging")
-    parser.add_argument("--validate-only", action="store_true", help="check every line, store nothing")
-    args = parser.parse_args(argv)
+
+def run_import(args) -> int:
     if not args.file.is_file():
-        parser.error(f"{args.file} is not a file")
+        print(f"{args.file} is not a file", file=sys.stderr)
+        return 2
     kind = args.format or ("ndjson" if args.file.suffix in (".ndjson", ".jsonl") else "csv")
     reader = csv_records if kind == "csv" else ndjson_records
     first = pb.ImportProfilesRequest(parent=f"workspaces/{args.workspace}", replace=args.replace,

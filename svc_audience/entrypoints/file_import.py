@@ -1,4 +1,4 @@
-"""What the profile and suppression import commands share: count the lines,
+"""What `mkt audience import` and `mkt audience suppressions import` share: count the lines,
 stream the parsed records to the service in batches with a progress line,
 then print one summary with every rejected line (the reader's and the
 service's) and exit 3 when any was rejected."""

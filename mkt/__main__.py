@@ -1,0 +1,5 @@
+import sys
+
+from mkt.cli import main
+
+sys.exit(main())

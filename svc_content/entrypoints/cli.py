@@ -1,0 +1,20 @@
+"""The content service's commands under `mkt content`: the schema migration, on the
+database the service's settings name."""
+
+from __future__ import annotations
+
+from svc_kit.cli import add_migrate_command
+from svc_kit.config import Settings
+
+
+def _upgrade(settings: Settings) -> None:
+    from svc_content import migrate
+    from svc_content.bootstrap import tool_engine
+
+    migrate.upgrade(tool_engine(settings))
+
+
+def register(subparsers) -> None:
+    content = subparsers.add_parser("content", help="migrate the database", description=__doc__)
+    commands = content.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_migrate_command(commands, "content", _upgrade)
