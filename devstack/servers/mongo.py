@@ -58,14 +58,12 @@ find_one_and_update and does not implement $not.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import hashlib
 import importlib.util
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -73,7 +71,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from devstack.processes import file_lock, free_port, go_binary, interrupt, tail
+from devstack.processes import file_lock, go_binary, tail
+from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground
 
 KINDS = ("nx", "ferretdb")
 SOURCE_DIR = Path(__file__).resolve().parent / "ferretdb"
@@ -86,7 +85,6 @@ BUILD_RETENTION_DAYS = 30
 # No PostgreSQL backend (only SQLite is used): a smaller binary and a shorter build.
 BUILD_FLAGS = ["-mod=readonly", "-trimpath", "-buildvcs=false", "-tags=ferretdb_no_postgresql", "-ldflags=-s -w"]
 MIN_GO = (1, 21)  # from 1.21 on, `go` fetches the toolchain go.mod asks for (1.24) by itself
-START_ATTEMPTS = 3
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 PROBE_DATABASE = "mkt_probe"
@@ -107,7 +105,7 @@ sys.exit(main())
 """
 
 
-class MongoUnavailable(RuntimeError):
+class MongoUnavailable(ServerUnavailable):
     """The throwaway server cannot be built or started here; the message says why and what to do."""
 
 
@@ -213,18 +211,20 @@ def server_url(port: int, host: str = "127.0.0.1") -> str:
     return f"mongodb://{host}:{port}/"
 
 
-class ThrowawayMongo:
+class ThrowawayMongo(LaunchedServer):
     """A MongoDB-wire-protocol server ("nx" or "ferretdb") in a temporary folder, on a free port of 127.0.0.1."""
+
+    log_name = "server.log"
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, kind: str = "nx", ready_timeout: float = READY_TIMEOUT):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        super().__init__()
         self.kind = kind
+        self.folder_prefix = f"mkt-mongo-{kind}-"
         self.ready_timeout = ready_timeout
         self.port: int | None = None
-        self.folder: Path | None = None
-        self.process: subprocess.Popen | None = None
-        self.startup_seconds: float | None = None  # from launch to ready (a FerretDB build not included)
 
     # -- public ---------------------------------------------------------------------------------------
 
@@ -235,69 +235,20 @@ class ThrowawayMongo:
         return server_url(self.port)
 
     @property
-    def log_path(self) -> Path:
-        if self.folder is None:
-            raise RuntimeError("the server is not running; call start() or use it as a context manager")
-        return self.folder / "server.log"
-
-    @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None and self.port is not None
 
     @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def start(self) -> ThrowawayMongo:
-        if self.running:
-            return self
-        command = self._command_prefix()  # builds FerretDB if needed; checks nx-27017 is installed
-        self.folder = Path(tempfile.mkdtemp(prefix=f"mkt-mongo-{self.kind}-"))
-        (self.folder / "data").mkdir()
-        try:
-            for attempt in range(START_ATTEMPTS):
-                port = free_port()
-                began = time.monotonic()
-                self._launch(command, port)
-                try:
-                    self._wait_until_ready(port)
-                except MongoUnavailable:
-                    log = tail(self.log_path, 200).lower()
-                    self._kill()
-                    # Another process may have taken the port between the probe and the bind: try another.
-                    if "address already in use" in log and attempt < START_ATTEMPTS - 1:
-                        continue
-                    raise
-                self.port = port
-                self.startup_seconds = time.monotonic() - began
-                break
-        except BaseException as error:
-            self._kill()
-            if isinstance(error, MongoUnavailable) and self.log_path.exists():
-                # The temporary folder goes, the log of the failed start stays.
-                kept = Path(tempfile.gettempdir()) / f"mkt-mongo-{self.kind}-failed-start.log"
-                with contextlib.suppress(OSError):
-                    shutil.copyfile(self.log_path, kept)
-                    error.args = (f"{error.args[0]}\n(the whole log is kept in {kept})",)
-            self._remove_folder()
-            raise
-        atexit.register(self.stop)
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM (both stop at once), SIGKILL if it takes too long; then the data is deleted."""
-        self._kill(graceful=True)
-        self.port = None
-        self._remove_folder()
-        atexit.unregister(self.stop)
-
-    def __enter__(self) -> ThrowawayMongo:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def failed_start_log(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"mkt-mongo-{self.kind}-failed-start.log"
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _prepare(self) -> list[str]:
+        return self._command_prefix()  # builds FerretDB if needed; checks nx-27017 is installed
+
+    def _set_ports(self, ports: tuple[int, ...] | None) -> None:
+        self.port = ports[0] if ports else None
 
     def _command_prefix(self) -> list[str]:
         if self.kind == "ferretdb":
@@ -366,58 +317,27 @@ class ThrowawayMongo:
         raise MongoUnavailable(f"the {self.kind} server was not ready after {self.ready_timeout:.0f} s ({last}); "
                                f"the last lines of its log:\n{tail(self.log_path)}")
 
-    def _kill(self, graceful: bool = False) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            if graceful:
-                process.send_signal(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(STOP_TIMEOUT)
-            if process.poll() is None:
-                process.kill()
-        process.wait()
-        if process.stdin is not None:
-            process.stdin.close()
-
-    def _remove_folder(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
-
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"], *[[kind] for kind in KINDS]):
         print(f"usage: python -m devstack.servers.mongo [{'|'.join(KINDS)}] | --install", file=sys.stderr)
         return 2
-    kind = args[0] if args and args[0] in KINDS else KINDS[0]
-    try:
-        if args == ["--install"]:
+    if args == ["--install"]:
+        try:
             print(ensure_installed())
-            return 0
-        server = ThrowawayMongo(kind).start()
-    except MongoUnavailable as error:
-        print(f"cannot {'install FerretDB' if args == ['--install'] else 'start the ' + kind + ' server'}: "
-              f"{error}", file=sys.stderr)
-        return 1
-    # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
-    # a shell may have ignored SIGINT).
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
-    try:
+        except MongoUnavailable as error:
+            print(f"cannot install FerretDB: {error}", file=sys.stderr)
+            return 1
+        return 0
+    kind = args[0] if args else KINDS[0]
+
+    def announce(server: ThrowawayMongo) -> None:
         print(server.url, flush=True)
         print(f"{kind} server ready in {server.startup_seconds:.2f} s; log in {server.log_path}; "
               f"Ctrl-C stops it and deletes its data", file=sys.stderr, flush=True)
-        while server.running:
-            time.sleep(1)
-        print(f"the server stopped by itself; last lines of its log:\n{tail(server.log_path)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.stop()
+
+    return run_in_foreground(ThrowawayMongo(kind).start, f"the {kind} server", announce)
 
 
 if __name__ == "__main__":

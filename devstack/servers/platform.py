@@ -184,14 +184,20 @@ class Platform:
                                 " (is another `make run` up? ports are set by MKT_<SERVICE>_GRPC_PORT and friends)")
 
     def start(self) -> None:
+        """Starts every child, or none: PlatformError (CertificateError from the mesh) with nothing
+        left running when a port is taken or a child cannot be started."""
         self.check_ports()
         (self.state_dir / "mongo").mkdir(parents=True, exist_ok=True)
         if self.mesh is not None:  # a new CA and certificates, the sidecars' configs, the edge's with mTLS
             self.mesh.prepare(self.edge, self._envoy_file)
         else:
             envoy_config.write(self._envoy_file, self.edge)
-        for child in self.children:
-            child.start(self.env)
+        try:
+            for child in self.children:
+                child.start(self.env)
+        except OSError as error:  # a program that is missing or cannot run: stop the ones already started
+            self.stop()
+            raise PlatformError(f"cannot start {child.name} ({child.argv[0]}): {error.strerror or error}") from None
 
     def service_status(self, name: str, timeout: float = 0.5) -> str:
         """The service's own health check, on its port (with the mesh: its loopback port, behind
@@ -278,17 +284,16 @@ class Platform:
         deadline = time.monotonic() + grace
         for group in ([c for c in order if not c.stop_last], [c for c in order if c.stop_last]):
             for child in group:
-                if child.exited() is None:
+                if child.process is not None and child.exited() is None:
                     child.process.send_signal(signal.SIGTERM)
             for child in group:
-                if child.process is None:
-                    continue
-                try:
-                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self.say(f"!! {child.name} did not stop within {grace:.0f} s; killing it")
-                    child.process.kill()
-                    child.process.wait()
+                if child.process is not None:
+                    try:
+                        child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        self.say(f"!! {child.name} did not stop within {grace:.0f} s; killing it")
+                        child.process.kill()
+                        child.process.wait()
                 if child.log_file:
                     child.log_file.close()
             deadline = max(deadline, time.monotonic() + 5)

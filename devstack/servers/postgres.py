@@ -15,28 +15,26 @@ is handed to the `postgres` user and the binaries run through `runuser`.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from devstack.processes import free_port, interrupt, tail
+from devstack.processes import free_port, tail
+from devstack.servers.lifecycle import START_ATTEMPTS, ServerUnavailable, ThrowawayServer, run_in_foreground
 
 DEFAULT_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 BIN_DIR_VARIABLE = "MKT_POSTGRES_BIN"
 PACKAGE = "postgresql-15"
 SERVICE_USER = "postgres"
-START_ATTEMPTS = 3
 DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailable(ServerUnavailable):
     """The throwaway server cannot be started here; the message says why and what to do."""
 
 
@@ -73,7 +71,7 @@ def create_database(server: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-class ThrowawayPostgres:
+class ThrowawayPostgres(ThrowawayServer):
     """A PostgreSQL server in a temporary folder, on a free port of 127.0.0.1."""
 
     def __init__(self, bin_dir: str | Path | None = None, port: int | None = None):
@@ -99,13 +97,11 @@ class ThrowawayPostgres:
         """A new empty database on this server; returns its URL."""
         return create_database(self.url, name)
 
-    def start(self) -> ThrowawayPostgres:
-        if self.running:
-            return self
+    def _start(self) -> None:
         initdb, pg_ctl = self._binaries()
         runner = self._runner()
         self.folder = self._make_folder()
-        data, log, sockets = self.folder / "data", self.folder / "server.log", self.folder / "sock"
+        data, log, sockets = self.folder / "data", self.log_path, self.folder / "sock"
         try:
             sockets.mkdir()
             self._give_away(sockets)
@@ -131,23 +127,20 @@ class ThrowawayPostgres:
                 self._pg_stop(runner, pg_ctl, data)
             self._remove_folder()
             raise
-        atexit.register(self.stop)
-        return self
 
-    def stop(self) -> None:
+    def _stop(self) -> None:
         if self.folder is None:
             return
         if self.running:
             self._pg_stop(self._runner(), self._binaries()[1], self.folder / "data")
             self.port = None
         self._remove_folder()
-        atexit.unregister(self.stop)
 
-    def __enter__(self) -> ThrowawayPostgres:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    @property
+    def log_path(self) -> Path:
+        if self.folder is None:
+            raise RuntimeError("the server is not running; call start() or use it as a context manager")
+        return self.folder / "server.log"
 
     # -- internals ------------------------------------------------------------------------------------
 
@@ -213,25 +206,11 @@ class ThrowawayPostgres:
 
 
 def main() -> int:
-    try:
-        server = ThrowawayPostgres().start()
-    except PostgresUnavailable as error:
-        print(f"cannot start PostgreSQL: {error}", file=sys.stderr)
-        return 1
-    # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
-    # a shell may have ignored SIGINT).
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
-    try:
+    def announce(server: ThrowawayPostgres) -> None:
         print(server.url, flush=True)
         print(f"data in {server.folder}; Ctrl-C stops the server and deletes it", file=sys.stderr, flush=True)
-        while True:
-            signal.pause()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
+
+    return run_in_foreground(ThrowawayPostgres().start, "PostgreSQL", announce)
 
 
 if __name__ == "__main__":

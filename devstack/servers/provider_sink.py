@@ -34,24 +34,21 @@ Control (for tests), on the same port:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import signal
-import subprocess
 import sys
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.processes import free_port, stop_process, wait_for_port
+from devstack.servers.lifecycle import SinkProcess, sink_main
 
 DEFAULT_PORT = 8025
 PORT_VARIABLE = "MKT_PROVIDER_SINK_PORT"
@@ -314,29 +311,15 @@ def read_requests(store: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.endswith("\n")]
 
 
-class ProviderSinkProcess:
+class ProviderSinkProcess(SinkProcess):
     """Runs the sink as a child process (tests and benchmarks)."""
 
-    def __init__(self, store: Path, port: int = 0, host: str = "127.0.0.1"):
-        self.store = store
-        self.host = host
-        self.port = port or free_port()
-        self.process: subprocess.Popen | None = None
+    module = "devstack.servers.provider_sink"
+    log_name = "provider-sink.log"
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = 15.0) -> ProviderSinkProcess:
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.store.parent / "provider-sink.log", "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.servers.provider_sink", "--host", self.host, "--port", str(self.port),
-             "--store", str(self.store)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        log.close()
-        wait_for_port(self.host, self.port, timeout, self.process)
-        return self
 
     def requests(self, api: str | None = None) -> list[dict]:
         return [r for r in read_requests(self.store) if api in (None, r["api"])]
@@ -346,38 +329,9 @@ class ProviderSinkProcess:
 
         httpx.post(f"{self.base_url}/_sink/script", json={"responses": list(responses)}, timeout=5).raise_for_status()
 
-    def stop(self) -> None:
-        stop_process(self.process)
-        self.process = None
-
-    def __enter__(self) -> ProviderSinkProcess:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default=os.environ.get("MKT_BIND_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--store", type=Path)
-    args = parser.parse_args(argv)
-    port = args.port
-    if not port:
-        from svc_kit.config import ConfigError, EnvReader
-
-        try:
-            port = EnvReader(os.environ).port(PORT_VARIABLE, DEFAULT_PORT)
-        except ConfigError as error:
-            print(f"provider_sink: configuration error: {error}", file=sys.stderr)
-            return 2
-    try:
-        asyncio.run(serve(args.host, port, args.store or default_store()))
-    except OSError as error:
-        print(f"provider_sink: cannot listen on {args.host}:{port}: {error.strerror}", file=sys.stderr)
-        return 1
-    return 0
+    return sink_main(argv, "provider_sink", __doc__, PORT_VARIABLE, DEFAULT_PORT, default_store, serve)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,11 @@ JAVA_HOME is honoured) and, the first time only, `mvn`. See devstack/servers/pul
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import string
 import subprocess
 import sys
@@ -44,7 +41,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.processes import file_lock, free_port, interrupt, tail
+from devstack.processes import file_lock, free_port, tail
+from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pulsar"
 POM = SOURCE_DIR / "pom.xml"
@@ -56,7 +54,6 @@ CLASS_ARCHIVE_VARIABLE = "MKT_PULSAR_CLASS_ARCHIVE"  # "0": neither record nor u
 MARKER = ".complete"
 MAIN_CLASS = "org.apache.pulsar.PulsarStandaloneStarter"
 MIN_JAVA = 17
-START_ATTEMPTS = 3
 READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 NAMESPACE = "public/default"
@@ -82,7 +79,7 @@ JVM_OPTIONS = [
 ]
 
 
-class PulsarUnavailable(RuntimeError):
+class PulsarUnavailable(ServerUnavailable):
     """The throwaway broker cannot be installed or started here; the message says why and what to do."""
 
 
@@ -250,20 +247,23 @@ def _http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0
         return error.code, error.read()
 
 
-class ThrowawayPulsar:
+class ThrowawayPulsar(LaunchedServer):
     """A Pulsar broker in a temporary folder, on free ports of 127.0.0.1."""
+
+    folder_prefix = "mkt-pulsar-"
+    log_name = "broker.log"
+    failed_start_log = FAILED_START_LOG
+    stop_timeout = STOP_TIMEOUT
 
     def __init__(self, ready_timeout: float = READY_TIMEOUT, *, _lib: Path | None = None,
                  _record_classes_to: Path | None = None):
+        super().__init__()
         self.ready_timeout = ready_timeout
         self.broker_port: int | None = None
         self.web_port: int | None = None
-        self.folder: Path | None = None
-        self.process: subprocess.Popen | None = None
-        self.startup_seconds: float | None = None
-        self.exit_code: int | None = None  # the JVM's, once stopped
         self._lib = _lib
         self._record_classes_to = _record_classes_to  # the trial start of _ensure_class_archive
+        self._lib_dir: Path | None = None  # the jars, found (or installed) by start()
 
     # -- public ---------------------------------------------------------------------------------------
 
@@ -278,76 +278,8 @@ class ThrowawayPulsar:
         return f"http://127.0.0.1:{self.web_port}"
 
     @property
-    def log_path(self) -> Path:
-        if self.folder is None:
-            raise RuntimeError("the broker is not running; call start() or use it as a context manager")
-        return self.folder / "broker.log"
-
-    @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None and self.broker_port is not None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def start(self) -> ThrowawayPulsar:
-        if self.running:
-            return self
-        lib = self._lib or ensure_installed()
-        java, java_version = _java()
-        if self._record_classes_to is not None:
-            class_data = [f"-XX:ArchiveClassesAtExit={self._record_classes_to}"]
-        else:
-            archive = _class_archive(java, java_version)
-            use = archive.exists() and _class_archive_wanted()
-            class_data = [f"-XX:SharedArchiveFile={archive}"] if use else []
-        began = time.monotonic()
-        self.folder = Path(tempfile.mkdtemp(prefix="mkt-pulsar-"))
-        try:
-            for attempt in range(START_ATTEMPTS):
-                broker_port, web_port = free_port(), free_port()
-                while web_port == broker_port:
-                    web_port = free_port()
-                self._launch([java, *JVM_OPTIONS, *class_data], lib, broker_port, web_port)
-                try:
-                    self._wait_until_ready(web_port)
-                except PulsarUnavailable:
-                    log = tail(self.log_path, 200)
-                    self._kill()
-                    # Another process may have taken a port between the probe and the bind: try others.
-                    if "Address already in use" in log and attempt < START_ATTEMPTS - 1:
-                        continue
-                    raise
-                self.broker_port, self.web_port = broker_port, web_port
-                break
-        except BaseException as error:
-            self._kill()
-            if isinstance(error, PulsarUnavailable) and self.log_path.exists():
-                # The temporary folder goes, the log of the failed start stays.
-                with contextlib.suppress(OSError):
-                    FAILED_START_LOG.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(self.log_path, FAILED_START_LOG)
-                    error.args = (f"{error.args[0]}\n(the whole log is kept in {FAILED_START_LOG})",)
-            self._remove_folder()
-            raise
-        self.startup_seconds = time.monotonic() - began
-        atexit.register(self.stop)
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM (the broker closes cleanly in a few seconds), SIGKILL if it takes too long."""
-        if self.process is not None:
-            self._kill(graceful=True)
-        self.broker_port = self.web_port = None
-        self._remove_folder()
-        atexit.unregister(self.stop)
-
-    def __enter__(self) -> ThrowawayPulsar:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def admin(self, method: str, path: str, payload=None) -> tuple[int, object]:
         """One call to the admin REST API (`path` starts with /admin/); returns (status, decoded JSON or text)."""
@@ -365,8 +297,33 @@ class ThrowawayPulsar:
         if self.broker_port is None:
             raise RuntimeError("the broker is not running; call start() or use it as a context manager")
 
-    def _launch(self, java: list[str], lib: Path, broker_port: int, web_port: int) -> None:
+    def _prepare(self) -> list[str]:
+        self._lib_dir = self._lib or ensure_installed()
+        java, java_version = _java()
+        if self._record_classes_to is not None:
+            class_data = [f"-XX:ArchiveClassesAtExit={self._record_classes_to}"]
+        else:
+            archive = _class_archive(java, java_version)
+            use = archive.exists() and _class_archive_wanted()
+            class_data = [f"-XX:SharedArchiveFile={archive}"] if use else []
+        return [java, *JVM_OPTIONS, *class_data]
+
+    def _pick_ports(self) -> tuple[int, int]:
+        broker_port, web_port = free_port(), free_port()
+        while web_port == broker_port:
+            web_port = free_port()
+        return broker_port, web_port
+
+    def _set_ports(self, ports: tuple[int, ...] | None) -> None:
+        self.broker_port, self.web_port = ports or (None, None)
+
+    def _stop_timeout(self) -> float:
+        # Writing the class-data archive at exit takes a while longer.
+        return STOP_TIMEOUT if self._record_classes_to is None else 4 * STOP_TIMEOUT
+
+    def _launch(self, java: list[str], broker_port: int, web_port: int) -> None:
         assert self.folder is not None
+        lib = self._lib_dir
         data = self.folder / "data"
         shutil.rmtree(data, ignore_errors=True)
         conf = self.folder / "standalone.conf"
@@ -390,7 +347,7 @@ class ThrowawayPulsar:
             self.process = subprocess.Popen(command, cwd=self.folder, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
-    def _wait_until_ready(self, web_port: int) -> None:
+    def _wait_until_ready(self, broker_port: int, web_port: int) -> None:
         """Ready: the health check (a real produce and consume) passes and public/default exists."""
         base = f"http://127.0.0.1:{web_port}"
         deadline = time.monotonic() + self.ready_timeout
@@ -424,57 +381,27 @@ class ThrowawayPulsar:
         raise PulsarUnavailable(f"the Pulsar broker was not ready after {self.ready_timeout:.0f} s ({last}); "
                                 f"the last lines of its log:\n{tail(self.log_path)}")
 
-    def _kill(self, graceful: bool = False) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            if graceful:
-                process.send_signal(signal.SIGTERM)
-                # Writing the class-data archive at exit takes a while longer.
-                timeout = STOP_TIMEOUT if self._record_classes_to is None else 4 * STOP_TIMEOUT
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout)
-            if process.poll() is None:
-                process.kill()
-        self.exit_code = process.wait()
-
-    def _remove_folder(self) -> None:
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
-
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["--install"]):
         print("usage: python -m devstack.servers.pulsar [--install]", file=sys.stderr)
         return 2
-    try:
-        if args == ["--install"]:
+    if args == ["--install"]:
+        try:
             print(ensure_installed())
-            return 0
-        broker = ThrowawayPulsar().start()
-    except PulsarUnavailable as error:
-        print(f"cannot {'install' if args else 'start'} Pulsar: {error}", file=sys.stderr)
-        return 1
-    # Ctrl-C, and SIGTERM alike, stop it cleanly (also when started in the background, where
-    # a shell may have ignored SIGINT).
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
-    try:
+        except PulsarUnavailable as error:
+            print(f"cannot install Pulsar: {error}", file=sys.stderr)
+            return 1
+        return 0
+
+    def announce(broker: ThrowawayPulsar) -> None:
         print(f"service URL: {broker.service_url}", flush=True)
         print(f"admin URL:   {broker.admin_url}", flush=True)
         print(f"ready in {broker.startup_seconds:.1f} s; log in {broker.log_path}; "
               f"Ctrl-C stops the broker and deletes its data", file=sys.stderr, flush=True)
-        while broker.running:
-            time.sleep(1)
-        print(f"the broker stopped by itself; last lines of its log:\n{tail(broker.log_path)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        broker.stop()
+
+    return run_in_foreground(ThrowawayPulsar().start, "Pulsar", announce)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,14 @@ def main() -> int:
     print(f"marketing platform: starting 6 services, {how}, and the edge; data in {folder}", flush=True)
     started = time.monotonic()
     try:
-        platform.start()
+        platform.start()  # all or nothing: a start that fails has stopped what it started
+    except (PlatformError, CertificateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except _Stop:
+        platform.stop()
+        return 0
+    try:
         platform.wait_ready()
         print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
               f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)

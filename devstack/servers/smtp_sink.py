@@ -17,19 +17,16 @@ Recipient rules, to exercise a sender's error handling (any domain):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devstack.processes import free_port, stop_process, wait_for_port
+from devstack.servers.lifecycle import SinkProcess, sink_main
 
 DEFAULT_PORT = 1025
 PORT_VARIABLE = "MKT_SMTP_SINK_PORT"
@@ -142,25 +139,11 @@ def iter_messages(store: Path) -> Iterator[dict]:
     yield from read_messages(store)
 
 
-class SmtpSinkProcess:
+class SmtpSinkProcess(SinkProcess):
     """Runs the sink as a child process (tests and benchmarks)."""
 
-    def __init__(self, store: Path, port: int = 0, host: str = "127.0.0.1"):
-        self.store = store
-        self.host = host
-        self.port = port or free_port()
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 15.0) -> SmtpSinkProcess:
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.store.parent / "smtp-sink.log", "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.servers.smtp_sink", "--host", self.host, "--port", str(self.port),
-             "--store", str(self.store)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        log.close()
-        wait_for_port(self.host, self.port, timeout, self.process)
-        return self
+    module = "devstack.servers.smtp_sink"
+    log_name = "smtp-sink.log"
 
     @property
     def address(self) -> str:
@@ -169,39 +152,9 @@ class SmtpSinkProcess:
     def messages(self) -> list[dict]:
         return read_messages(self.store)
 
-    def stop(self) -> None:
-        stop_process(self.process)
-        self.process = None
-
-    def __enter__(self) -> SmtpSinkProcess:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default=os.environ.get("MKT_BIND_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--store", type=Path)
-    args = parser.parse_args(argv)
-    port = args.port
-    if not port:
-        from svc_kit.config import ConfigError, EnvReader
-
-        try:
-            port = EnvReader(os.environ).port(PORT_VARIABLE, DEFAULT_PORT)
-        except ConfigError as error:
-            print(f"smtp_sink: configuration error: {error}", file=sys.stderr)
-            return 2
-    store = args.store or default_store()
-    try:
-        asyncio.run(serve(args.host, port, store))
-    except OSError as error:
-        print(f"smtp_sink: cannot listen on {args.host}:{port}: {error.strerror}", file=sys.stderr)
-        return 1
-    return 0
+    return sink_main(argv, "smtp_sink", __doc__, PORT_VARIABLE, DEFAULT_PORT, default_store, serve)
 
 
 if __name__ == "__main__":
