@@ -263,6 +263,7 @@ class ThrowawayMongo(LaunchedServer):
     def _launch(self, command: list[str], port: int) -> None:
         assert self.folder is not None
         data = self.folder / "data"
+        data.mkdir(exist_ok=True)
         if self.kind == "ferretdb":
             arguments = ["-listen", f"127.0.0.1:{port}", "-data-dir", str(data), "-stdin-eof-stops"]
         else:
