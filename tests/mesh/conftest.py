@@ -111,10 +111,11 @@ def start_envoy(name: str, config: dict, folder: Path, admin_port: int, timeout:
 @dataclass
 class FakeService:
     """Answers every method of one gRPC service with an empty message (valid for any response
-    type), after `delay` seconds; the first `fail_next` calls answer UNAVAILABLE instead."""
+    type); the first `fail_next` calls answer UNAVAILABLE instead. While `gate` is an Event not
+    yet set, calls wait for it before answering (a service too slow for any deadline)."""
 
     grpc_service: str
-    delay: float = 0.0
+    gate: threading.Event | None = None
     fail_next: int = 0
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,8 +131,8 @@ class FakeService:
                     self.fail_next -= 1
             if fail:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "a transient failure (test)")
-            if self.delay:
-                time.sleep(self.delay)
+            if self.gate is not None:
+                self.gate.wait()
             return b""
         return grpc.unary_unary_rpc_method_handler(answer)
 
@@ -156,6 +157,8 @@ class FakeService:
         return self
 
     def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()  # no handler thread left waiting
         if self.server is not None:
             self.server.stop(0)
 

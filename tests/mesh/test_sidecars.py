@@ -5,6 +5,7 @@ who gets in (mutual TLS, RBAC by SPIFFE ID), and what the caller's sidecar does 
 from __future__ import annotations
 
 import copy
+import threading
 import time
 
 import grpc
@@ -128,59 +129,58 @@ def slow_pair(tmp_path_factory, certs):
     running.stop()
 
 
-def _timed_call(channel: grpc.Channel, method: str) -> tuple[grpc.StatusCode, float]:
-    started = time.monotonic()
-    code = call(channel, method, timeout=10)
-    return code, time.monotonic() - started
-
-
-def _burst(channel: grpc.Channel, count: int) -> tuple[list[float], list[float]]:
-    """`count` calls sent at once from one thread (so that they reach the sidecar together); the
-    seconds each successful and each refused one took."""
-    started = time.monotonic()
-    done: dict[int, float] = {}
-    pending = [channel.unary_unary(REPORT).future(b"", timeout=10) for _ in range(count)]
-    for index, future in enumerate(pending):
-        future.add_done_callback(lambda _, index=index: done.setdefault(index, time.monotonic() - started))
-    ok, shed = [], []
-    for index, future in enumerate(pending):
-        try:
-            future.result()
-            ok.append(done.get(index, time.monotonic() - started))
-        except grpc.RpcError as error:
-            assert error.code() == grpc.StatusCode.UNAVAILABLE, error
-            shed.append(done.get(index, time.monotonic() - started))
-    return ok, shed
+def _done_within(futures: list[grpc.Future], count: int, timeout: float = 20.0) -> list[grpc.Future]:
+    """Waits (at most `timeout`, a bound for a failing run, not a measure) until `count` of the
+    futures are done; returns those."""
+    deadline = time.monotonic() + timeout
+    done = [f for f in futures if f.done()]
+    while len(done) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+        done = [f for f in futures if f.done()]
+    return done
 
 
 def test_the_breaker_opens_under_overload_and_closes_after(slow_pair):
     """One call in flight (the service's one stream), one waiting (max_pending_requests 1), and
     the others refused at once by the caller's sidecar (upstream_rq_pending_overflow), never
-    reaching the service; once the load is gone, calls go through again."""
+    reaching the service; once the load is gone, calls go through again. The service holds the
+    first call until the test lets it go, so the refusals are seen while it is still held: they
+    were not queued behind it."""
     overflow = "cluster.outbound_analytics.upstream_rq_pending_overflow"
     with slow_pair.via_caller() as channel:
-        assert _timed_call(channel, REPORT)[0] == grpc.StatusCode.OK  # connected
-        slow_pair.app.delay = 1.0
-        ok, shed = _burst(channel, 8)
-        assert len(ok) == 2 and len(shed) == 6, (ok, shed)
-        assert max(shed) < 0.5, f"overflowing calls are refused at once, not queued: {shed}"
-        assert sorted(ok)[1] > 1.9, f"the second call waited for the first: {ok}"
+        assert call(channel, REPORT, timeout=10) == grpc.StatusCode.OK  # connected
+        slow_pair.app.gate = held = threading.Event()
+        try:
+            burst = [channel.unary_unary(REPORT).future(b"", timeout=30) for _ in range(8)]
+            refused = _done_within(burst, 6)
+            assert len(refused) == 6, f"{len(refused)} of 8 calls ended while the service held one"
+            assert all(f.code() == grpc.StatusCode.UNAVAILABLE for f in refused), [f.code() for f in refused]
+            waiting = [f for f in burst if f not in refused]
+            assert not any(f.done() for f in waiting)
+            assert slow_pair.app.count(REPORT) == 1 + 1, "the second call waits at the caller's sidecar"
+        finally:
+            held.set()
+        assert [f.code() for f in waiting] == [grpc.StatusCode.OK] * 2  # the waiting call went through after
         assert slow_pair.caller.stat(overflow) == 6
-        slow_pair.app.delay = 0.0
         for _ in range(3):  # closed again
-            assert _timed_call(channel, REPORT)[0] == grpc.StatusCode.OK
+            assert call(channel, REPORT, timeout=10) == grpc.StatusCode.OK
     assert slow_pair.app.count(REPORT) == 1 + 2 + 3, "refused calls never reached the service"
     assert slow_pair.caller.stat(overflow) == 6
 
 
 def test_a_route_deadline_from_the_policy_cuts_a_slow_call(slow_pair):
     """Envoy ends a gRPC call that outlives its route's timeout with UNAVAILABLE (its HTTP 504,
-    response flag UT), as Istio's sidecars do."""
-    slow_pair.app.delay = 1.0
-    with slow_pair.via_caller() as channel:
-        code, seconds = _timed_call(channel, AGGREGATE)
+    response flag UT), as Istio's sidecars do. The service never answers while the call is on,
+    and the caller's own deadline (30 s) would end it with DEADLINE_EXCEEDED: only the route's
+    300 ms deadline can end it with UNAVAILABLE."""
+    slow_pair.app.gate = held = threading.Event()
+    try:
+        with slow_pair.via_caller() as channel:
+            code = call(channel, AGGREGATE, timeout=30)
+    finally:
+        held.set()
     assert code == grpc.StatusCode.UNAVAILABLE, code
-    assert 0.25 < seconds < 0.9, seconds
+    assert slow_pair.app.count(AGGREGATE) == 1  # it reached the service, which had not answered
     assert slow_pair.caller.stat("cluster.outbound_analytics.upstream_rq_timeout") == 1
 
 
