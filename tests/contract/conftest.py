@@ -9,9 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from svc_kit.db import make_engine
-
 from svc_campaign import migrate
+from tests.databases import migrated_engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -21,7 +20,6 @@ def engine(request, tmp_path) -> Iterator[Engine]:
     else:
         module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
         url = request.getfixturevalue("postgres_server").create_database(f"{module}_{os.getpid()}")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
+    engine = migrated_engine(url, migrate.upgrade)
     yield engine
     engine.dispose()

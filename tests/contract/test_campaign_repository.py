@@ -5,8 +5,7 @@ tests, the real adapters keep."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -19,7 +18,6 @@ from sqlalchemy import Column, Engine, Integer, MetaData, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 import event_schemas
-from svc_kit.db import make_engine
 from svc_kit.errors import Aborted, AlreadyExists
 from svc_kit.events.outbox import OutboxEntry
 
@@ -31,6 +29,7 @@ from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
 from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork, UnitOfWork
+from tests.databases import SQL_ENGINES, engine_fixtures
 from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork, ready_fields
 
 ANY = CampaignFilter()
@@ -48,24 +47,7 @@ class Backend:
 # -- the implementations --------------------------------------------------------------------------------
 
 
-def _migrated(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    return engine
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
-    engine = _migrated(f"sqlite:///{tmp_path_factory.mktemp('contract') / 'campaign.sqlite3'}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_engine(postgres_server) -> Iterator[Engine]:
-    engine = _migrated(postgres_server.create_database(f"contract_campaign_{os.getpid()}"))
-    yield engine
-    engine.dispose()
+sqlite_engine, postgres_engine = engine_fixtures("campaign", migrate.upgrade)
 
 
 def _sql_backend(name: str, engine: Engine) -> Backend:
@@ -646,7 +628,6 @@ def test_events_are_written_once_when_a_campaign_is_stored_twice_in_a_unit_of_wo
     assert get(backend, "acme", "spring").state is State.SCHEDULED
 
 
-SQL_ENGINES = ["sqlite_engine", pytest.param("postgres_engine", marks=pytest.mark.postgres)]
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 

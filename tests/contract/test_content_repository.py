@@ -5,16 +5,14 @@ against the tables module, and the blob store (filesystem and in-memory)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Engine, Integer, MetaData, inspect, select
+from sqlalchemy import Column, Integer, MetaData, inspect, select
 
 from svc_kit.channels import Channel
-from svc_kit.db import make_engine
 from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_content import migrate
@@ -24,37 +22,15 @@ from svc_content.domain.model import (Analysis, Asset, EmailContent, InAppAction
                                       TemplateDraft, TemplateVersion, Variant)
 from svc_content.domain.queries import AssetFilter, TemplateFilter
 from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-SQL_ENGINES = ["sqlite_engine", pytest.param("postgres_engine", marks=pytest.mark.postgres)]
-
-
-def _migrated(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    return engine
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
-    engine = _migrated(f"sqlite:///{tmp_path_factory.mktemp('contract') / 'content.sqlite3'}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_engine(postgres_server) -> Iterator[Engine]:
-    engine = _migrated(postgres_server.create_database(f"contract_content_{os.getpid()}"))
-    yield engine
-    engine.dispose()
+sqlite_engine, postgres_engine = engine_fixtures("content", migrate.upgrade)
 
 
 @pytest.fixture(params=SQL_ENGINES)
 def uow(request):
-    engine = request.getfixturevalue(request.param)
-    with engine.begin() as connection:  # every test starts on empty tables
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+    engine = empty_tables(request.getfixturevalue(request.param), metadata)
     factory = lambda: SqlUnitOfWork(engine)  # noqa: E731
     factory.engine = engine
     return factory

@@ -45,6 +45,7 @@ from svc_notify.domain.pacing import FrequencyCap, QuietHours
 from svc_notify.service_layer import messages
 from svc_notify.service_layer.dispatcher import DispatchConfig, Dispatcher
 from svc_notify.service_layer.unit_of_work import SqlUnitOfWork
+from tests.databases import empty_tables, migrated_engine
 
 CONFIG = DispatchConfig(retry_base=0.01, retry_cap=0.05, dependency_retry=0.2, hold_for_rate=0.0, max_attempts=3,
                         flush_seconds=0.01)
@@ -85,29 +86,21 @@ class FakeContent(ContentRenderer):
 @pytest.fixture(scope="module")
 def sqlite_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('dispatch') / 'notify.sqlite3'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrated_engine(url, migrate.upgrade).dispose()
     return url
 
 
 @pytest.fixture(scope="module")
 def postgres_url(postgres_server) -> str:
     url = postgres_server.create_database(f"contract_notify_dispatch_{os.getpid()}")
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    migrated_engine(url, migrate.upgrade).dispose()
     return url
 
 
 @pytest.fixture(params=["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)])
 def database_url(request) -> str:
     url = request.getfixturevalue(request.param)
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
+    empty_tables(make_engine(url), metadata).dispose()
     return url
 
 

@@ -6,9 +6,7 @@ migrations build."""
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -17,7 +15,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, inspect, select
 
 from svc_kit.channels import Channel
-from svc_kit.db import make_engine
 from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_notify import migrate
@@ -31,42 +28,19 @@ from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAp
                                      SmsContent, State)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
 from svc_notify.service_layer.unit_of_work import SqlUnitOfWork
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 LEASE = NOW + timedelta(minutes=2)
 VERSION_TABLE = "notify_alembic_version"
 
 
-def _migrated(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    return engine
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory) -> Iterator[Engine]:
-    engine = _migrated(f"sqlite:///{tmp_path_factory.mktemp('notify') / 'notify.sqlite3'}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_engine(postgres_server) -> Iterator[Engine]:
-    engine = _migrated(postgres_server.create_database(f"contract_notify_{os.getpid()}"))
-    yield engine
-    engine.dispose()
-
-
-SQL_ENGINES = ["sqlite_engine", pytest.param("postgres_engine", marks=pytest.mark.postgres)]
+sqlite_engine, postgres_engine = engine_fixtures("notify", migrate.upgrade)
 
 
 @pytest.fixture(params=SQL_ENGINES)
 def engine(request) -> Engine:
-    engine = request.getfixturevalue(request.param)
-    with engine.begin() as connection:  # every test starts on empty tables
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
-    return engine
+    return empty_tables(request.getfixturevalue(request.param), metadata)  # every test starts on empty tables
 
 
 class Db:

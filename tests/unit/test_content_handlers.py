@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from svc_kit.channels import Channel
-from svc_kit.db import make_engine
 from svc_kit.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 from svc_content import migrate
@@ -21,6 +20,7 @@ from svc_content.adapters.blobstore import MemoryBlobStore
 from svc_content.domain.model import EmailContent, SmsContent, TemplateDraft, Variant
 from svc_content.service_layer import assets, handlers
 from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from tests.databases import sqlite_engine_fixture
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -34,12 +34,7 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('content')}/content.sqlite3")
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+engine = sqlite_engine_fixture("content", migrate.upgrade, name="engine")
 
 
 @pytest.fixture
