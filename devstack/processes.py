@@ -1,4 +1,4 @@
-"""Small helpers the throwaway servers (PostgreSQL, Pulsar, MongoDB-wire) share."""
+"""Process helpers the servers (servers/) and the tools that build binaries (tools/helm.py) share."""
 
 from __future__ import annotations
 
