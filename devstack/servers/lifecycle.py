@@ -6,8 +6,8 @@ manager, and run in the foreground until Ctrl-C.
 * LaunchedServer: a child process in a temporary folder on free ports, retried on
   other ports when one was taken meanwhile, its log kept when it fails to start
   (the MongoDB-wire servers and Pulsar).
-* SinkProcess and sink_main: the local SMTP and provider sinks as child processes,
-  and their shared `python -m` entry point.
+* SinkProcess, sink_main and serve_until_signalled: the local SMTP and provider sinks
+  as child processes, their shared `python -m` entry point and serving loop.
 * run_in_foreground: the `python -m devstack.servers.<server>` loop.
 """
 
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -263,3 +264,23 @@ def sink_main(argv: list[str] | None, name: str, description: str, port_variable
         print(f"{name}: cannot listen on {args.host}:{port}: {error.strerror}", file=sys.stderr)
         return 1
     return 0
+
+
+async def serve_until_signalled(name: str, server: asyncio.AbstractServer, address: str, store: Path,
+                                close: Callable[[], int], ready: Callable[[], None] | None = None) -> None:
+    """Runs a sink's listening `server` until SIGTERM or SIGINT, with a JSON line when it listens
+    and one when it stops; `close()` releases the store and says how many items it received."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(json.dumps({"message": f"{name} listening", "address": address, "store": str(store)}), flush=True)
+    if ready is not None:
+        ready()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        received = close()
+        print(json.dumps({"message": f"{name} stopped", "received": received}), flush=True)

@@ -41,14 +41,13 @@ import hmac
 import json
 import re
 import secrets
-import signal
 import sys
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devstack.servers.lifecycle import SinkProcess, sink_main
+from devstack.servers.lifecycle import SinkProcess, serve_until_signalled, sink_main
 
 DEFAULT_PORT = 8025
 PORT_VARIABLE = "MKT_PROVIDER_SINK_PORT"
@@ -290,18 +289,12 @@ async def serve(host: str, port: int, store: Path) -> None:
     sink = Sink(store)
     server = await asyncio.start_server(lambda r, w: _connection(sink, r, w), host, port, reuse_address=True,
                                         backlog=512)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print(json.dumps({"message": "provider_sink listening", "address": f"{host}:{port}", "store": str(store)}),
-          flush=True)
-    try:
-        await stop.wait()
-    finally:
-        server.close()
+
+    def close() -> int:
         sink.file.close()
-        print(json.dumps({"message": "provider_sink stopped", "received": len(sink.requests)}), flush=True)
+        return len(sink.requests)
+
+    await serve_until_signalled("provider_sink", server, f"{host}:{port}", store, close)
 
 
 def read_requests(store: Path) -> list[dict]:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from devstack.servers.lifecycle import SinkProcess, sink_main
+from devstack.servers.lifecycle import SinkProcess, serve_until_signalled, sink_main
 
 DEFAULT_PORT = 1025
 PORT_VARIABLE = "MKT_SMTP_SINK_PORT"
@@ -107,20 +106,12 @@ async def serve(host: str, port: int, store: Path, ready=None) -> None:
         lambda: SMTP(handler, hostname="smtp-sink.local", ident="marketing-platform smtp_sink",
                      enable_SMTPUTF8=True, decode_data=False, data_size_limit=32 * 1024 * 1024),
         host=host, port=port, reuse_address=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print(json.dumps({"message": "smtp_sink listening", "address": f"{host}:{port}", "store": str(store)}),
-          flush=True)
-    if ready is not None:
-        ready()
-    try:
-        await stop.wait()
-    finally:
-        server.close()
-        await server.wait_closed()
+
+    def close() -> int:
         handler.close()
-        print(json.dumps({"message": "smtp_sink stopped", "received": handler.received}), flush=True)
+        return handler.received
+
+    await serve_until_signalled("smtp_sink", server, f"{host}:{port}", store, close, ready)
 
 
 def read_messages(store: Path) -> list[dict]:
