@@ -5,6 +5,7 @@ service's) and exit 3 when any was rejected."""
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -25,9 +26,27 @@ class LineError(ValueError):
         self.field = field
 
 
+class FileProblem(ValueError):
+    """A file that cannot be imported at all; the message says why."""
+
+
 def count_lines(path: Path, has_header: bool) -> int:
+    """The records to expect (for the progress bar); FileProblem when the file is not UTF-8 text,
+    found here rather than half-way through the stream."""
+    lines = 0
     with path.open("rb") as handle:
-        return sum(1 for _ in handle) - (1 if has_header else 0)
+        for line in handle:
+            lines += 1
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise FileProblem(f"{path}: line {lines} is not UTF-8 text ({error.reason})") from None
+    return lines - (1 if has_header else 0)
+
+
+def csv_columns(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle).fieldnames or [])
 
 
 def stream_import(path: Path, workspace: str, validate_only: bool, noun: str, has_header: bool,
@@ -37,7 +56,12 @@ def stream_import(path: Path, workspace: str, validate_only: bool, noun: str, ha
     """`parsed` yields (line, subject, record data or LineError); `call` sends
     the request stream and returns the service's summary; a rejected line is
     reported as `line N (<subject_label><subject>): ...`."""
-    progress = Progress(count_lines(path, has_header), f"importing {path.name}", "lines")
+    try:
+        total = count_lines(path, has_header)
+    except FileProblem as error:
+        print(error, file=sys.stderr)
+        return 1
+    progress = Progress(total, f"importing {path.name}", "lines")
     local_rejections: list[tuple[int, str, str, str]] = []
 
     def requests() -> Iterator[Any]:

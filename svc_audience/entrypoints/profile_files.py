@@ -33,7 +33,7 @@ from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2, channel_pb2
 
-from svc_audience.entrypoints.file_import import LineError, stream_import
+from svc_audience.entrypoints.file_import import LineError, csv_columns, stream_import
 
 CONSENT = {"granted": profile_pb2.Consent.STATUS_GRANTED, "denied": profile_pb2.Consent.STATUS_DENIED,
            "pending": profile_pb2.Consent.STATUS_PENDING}
@@ -154,6 +154,9 @@ def run_import(args) -> int:
         print(f"{args.file} is not a file", file=sys.stderr)
         return 2
     kind = args.format or ("ndjson" if args.file.suffix in (".ndjson", ".jsonl") else "csv")
+    if kind == "csv" and "id" not in csv_columns(args.file):
+        print(f"{args.file}: the header row must have an `id` column", file=sys.stderr)
+        return 1
     reader = csv_records if kind == "csv" else ndjson_records
     first = pb.ImportProfilesRequest(parent=f"workspaces/{args.workspace}", replace=args.replace,
                                      validate_only=args.validate_only)

@@ -37,7 +37,7 @@ from marketing.audience.v1 import suppression_pb2
 from marketing.common.v1 import channel_pb2
 from svc_kit.progress import Progress
 
-from svc_audience.entrypoints.file_import import LineError, stream_import
+from svc_audience.entrypoints.file_import import LineError, csv_columns, stream_import
 
 SUBJECTS = ("email", "phone", "profile")
 CHANNELS = {"email": channel_pb2.CHANNEL_EMAIL, "sms": channel_pb2.CHANNEL_SMS, "push": channel_pb2.CHANNEL_PUSH,
@@ -145,6 +145,9 @@ def run_import(args) -> int:
         print(f"{args.file} is not a file", file=sys.stderr)
         return 2
     kind = _format_of(args.file, args.format)
+    if kind == "csv" and not set(SUBJECTS) & set(csv_columns(args.file)):
+        print(f"{args.file}: the header row must have an email, phone or profile column", file=sys.stderr)
+        return 1
     reader = csv_records if kind == "csv" else ndjson_records
     first = pb.ImportSuppressionsRequest(parent=f"workspaces/{args.workspace}", validate_only=args.validate_only)
     with grpc.insecure_channel(args.target) as channel:

@@ -107,3 +107,24 @@ def test_python_m_service_only_serves():
     result = subprocess.run([sys.executable, "-m", "svc_audience", "import", "x.csv"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1 and "mkt audience --help" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "header", "message"), [
+    (["import"], "email,phone\n", "the header row must have an `id` column"),
+    (["suppressions", "import"], "reason,note\n", "the header row must have an email, phone or profile column"),
+])
+def test_a_csv_without_its_key_column_is_refused_before_sending(tmp_path, capsys, command, header, message):
+    path = tmp_path / "list.csv"
+    path.write_text(header + "a,b\n")
+    # Nothing listens at the target: the file is refused before any connection is tried.
+    assert cli.main(["audience", *command, str(path), "--workspace", "acme",
+                     "--target", f"127.0.0.1:{free_port()}"]) == 1
+    assert capsys.readouterr().err == f"{path}: {message}\n"
+
+
+def test_a_file_that_is_not_utf8_is_refused_before_sending(tmp_path, capsys):
+    path = tmp_path / "list.ndjson"
+    path.write_bytes(b'{"id": "u-1"}\n{"id": "\xff"}\n')
+    assert cli.main(["audience", "import", str(path), "--workspace", "acme",
+                     "--target", f"127.0.0.1:{free_port()}"]) == 1
+    assert capsys.readouterr().err == f"{path}: line 2 is not UTF-8 text (invalid start byte)\n"
