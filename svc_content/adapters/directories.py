@@ -15,8 +15,9 @@ from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2
 
-from svc_content.service_layer.ports import AudienceDirectory, Unavailable
+from svc_content.service_layer.ports import AudienceDirectory
 from svc_content.templating.renderer import profile_namespace
+from svc_kit.errors import Unavailable
 
 TIMEOUT = 10.0
 CONCURRENCY = 32

@@ -18,6 +18,7 @@ from google.protobuf import empty_pb2
 from marketing.content.v1 import content_service_pb2 as pb
 from marketing.content.v1 import content_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit.grpc_status import status_of
 
 from svc_content.adapters.blobstore import BlobStore
 from svc_content.entrypoints import mapping
@@ -48,8 +49,8 @@ def _campaign(value: str, workspace: str) -> str:
 def _error_status(result: RecipientResult):
     field_name, _, message = result.error.partition(": ")
     if result.code == "NOT_FOUND":
-        return NotFound(message.removesuffix(" not found"), result.error).to_status()
-    return InvalidArgument(FieldViolation(field_name, message)).to_status()
+        return status_of(NotFound(message.removesuffix(" not found"), result.error))
+    return status_of(InvalidArgument(FieldViolation(field_name, message)))
 
 
 class ContentServicer(pb_grpc.ContentServiceServicer):

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import abc
 
-import grpc
-
-from svc_kit.errors import ServiceError
-
-
-class Unavailable(ServiceError):
-    code = grpc.StatusCode.UNAVAILABLE
-    reason = "DEPENDENCY_UNAVAILABLE"
+from svc_kit.errors import Unavailable
 
 
 class AudienceDirectory(abc.ABC):

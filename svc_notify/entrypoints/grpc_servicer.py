@@ -19,6 +19,7 @@ from google.rpc import status_pb2
 from marketing.notify.v1 import notify_service_pb2 as pb
 from marketing.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
+from svc_kit.grpc_status import status_of
 from svc_kit.ids import new_id
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
@@ -69,7 +70,7 @@ def _inbox_item(value: str, field: str = "name") -> tuple[str, str, str]:
 
 
 def _status(error: ServiceError) -> status_pb2.Status:
-    return error.to_status()
+    return status_of(error)
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
