@@ -20,7 +20,7 @@ from opentelemetry.trace import Status, StatusCode
 from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented
 from svc_kit.grpc_status import internal_status, status_of
 from svc_kit.metrics import GrpcServerMetrics
-from svc_kit.tracing import extract_context
+from svc_kit.trace_context import extract_context
 
 log = logging.getLogger("svc_kit.rpc")
 _tracer = trace.get_tracer("svc_kit.grpc.server")

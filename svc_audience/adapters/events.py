@@ -11,9 +11,9 @@ from pymongo.database import Database
 
 import event_schemas
 from svc_kit.events.mongo_outbox import MongoOutbox
-from svc_kit.events.outbox import OutboxEntry
+from svc_kit.events.entry import OutboxEntry
 from svc_kit.ids import new_id
-from svc_kit.tracing import current_trace_headers
+from svc_kit.trace_context import current_trace_headers
 
 from svc_audience.domain.model import Profile
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names
 
 from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
@@ -85,9 +86,9 @@ def profile_name(value: str, field: str = "name") -> tuple[str, str]:
 def channel_of(value: int) -> Channel | None:
     if value == 0:
         return None
-    channel = Channel.from_proto(value)
+    channel = channel_from_proto(value)
     if channel is None:
-        raise InvalidArgument(FieldViolation("channel", f"must be one of {Channel.known_names()}"))
+        raise InvalidArgument(FieldViolation("channel", f"must be one of {channel_proto_names()}"))
     return channel
 
 

@@ -11,6 +11,7 @@ from marketing.audience.v1 import segment_pb2
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from svc_kit.proto_enums import channel_to_proto
 
 from svc_audience.adapters.snapshot_store import Snapshot
 from svc_audience.domain.segments import Segment
@@ -34,7 +35,7 @@ def _snapshot_name(value: str, field: str = "name") -> tuple[str, str, str]:
 def snapshot_to_proto(s: Snapshot) -> segment_pb2.SegmentSnapshot:
     message = segment_pb2.SegmentSnapshot(
         name=f"workspaces/{s.workspace}/segments/{s.segment_id}/snapshots/{s.snapshot_id}",
-        channel=Channel(s.channel).to_proto() if s.channel else 0, campaign=s.campaign,
+        channel=channel_to_proto(Channel(s.channel)) if s.channel else 0, campaign=s.campaign,
         state=segment_pb2.SegmentSnapshot.STATE_READY, size=s.size, definition=s.definition)
     message.create_time.FromDatetime(s.create_time)
     return message

@@ -13,9 +13,9 @@ from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import suppression_pb2
-from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 from svc_kit.signing import SignatureError, verify
 
 from svc_audience.domain.suppression import Entry, Reason, Suppression
@@ -30,7 +30,7 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 def suppression_to_proto(s: Suppression) -> suppression_pb2.Suppression:
     message = suppression_pb2.Suppression(
-        name=s.name, channel=s.channel.to_proto() if s.channel else 0,
+        name=s.name, channel=channel_to_proto(s.channel) if s.channel else 0,
         reason=suppression_pb2.Suppression.Reason.Value(f"REASON_{s.reason.value}"), note=s.note, source=s.source,
         etag=s.etag)
     if s.subject_kind == "profile":
@@ -60,9 +60,9 @@ def entry_from_proto(s: suppression_pb2.Suppression, workspace: str, prefix: str
             raise InvalidArgument(FieldViolation(prefix + "profile", f"must belong to workspace {workspace!r}"))
     channel = None
     if s.channel:
-        channel = Channel.from_proto(s.channel)
+        channel = channel_from_proto(s.channel)
         if channel is None:
-            raise InvalidArgument(FieldViolation(prefix + "channel", f"one of {Channel.known_names()}, or "
+            raise InvalidArgument(FieldViolation(prefix + "channel", f"one of {channel_proto_names()}, or "
                                                                      "CHANNEL_UNSPECIFIED for every channel"))
     campaign = ""
     if s.campaign:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from svc_kit.events.outbox import OutboxEntry
+from svc_kit.events.entry import OutboxEntry
 
 from svc_audience.adapters import events
 from svc_audience.adapters.membership_store import MembershipStore

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from svc_kit.errors import Aborted, AlreadyExists
-from svc_kit.tracing import current_trace_headers
+from svc_kit.trace_context import current_trace_headers
 
 from svc_campaign.adapters import codec
 from svc_campaign.adapters.tables import campaign_labels, campaigns

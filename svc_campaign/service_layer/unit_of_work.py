@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 import event_schemas
 from svc_kit.events.outbox import Outbox, OutboxEntry
-from svc_kit.tracing import current_trace_headers
+from svc_kit.trace_context import current_trace_headers
 
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository
 from svc_campaign.adapters.segment_cache import SqlSegmentCache

@@ -22,6 +22,7 @@ from marketing.common.v1 import message_content_pb2
 from marketing.content.v1 import content_service_pb2 as content_pb
 from marketing.content.v1 import content_service_pb2_grpc as content_grpc
 from svc_kit.channels import Channel
+from svc_kit.proto_enums import channel_to_proto
 
 from svc_notify.adapters.content_proto import content_from_proto
 from svc_notify.domain.model import Category, Content
@@ -162,7 +163,7 @@ class GrpcAudience(Audience):
             chunk = ids[start:start + BATCH]
             try:
                 response = await self.stub.CheckReachability(audience_pb.CheckReachabilityRequest(
-                    parent=f"workspaces/{workspace}", channel=channel.to_proto(), category=_CATEGORY[category],
+                    parent=f"workspaces/{workspace}", channel=channel_to_proto(channel), category=_CATEGORY[category],
                     profiles=[f"workspaces/{workspace}/profiles/{i}" for i in chunk]), timeout=CALL_TIMEOUT)
             except grpc.aio.AioRpcError as error:
                 raise _unavailable("audience", error) from None
