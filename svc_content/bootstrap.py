@@ -32,7 +32,7 @@ from svc_content.adapters import campaign_copy
 from svc_content.adapters.directories import GrpcAudience
 from svc_content.entrypoints.grpc_servicer import ContentServicer
 from svc_content.service_layer.rendering import RenderService, run_in
-from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from svc_content.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_content.templating.links import DEFAULT_BASE_URL
 
 WORKER_THREADS = 8

@@ -20,10 +20,9 @@ from marketing.content.v1 import content_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
 from svc_kit.grpc_status import status_of
 
-from svc_content.adapters.blobstore import BlobStore
 from svc_content.entrypoints import mapping
 from svc_content.service_layer import assets, handlers
-from svc_content.service_layer.ports import CampaignDirectory
+from svc_content.service_layer.ports import BlobStore, CampaignDirectory
 from svc_content.service_layer.rendering import RenderCall, RenderService, raise_for
 from svc_content.service_layer.unit_of_work import UnitOfWork
 from svc_content.templating.renderer import RecipientResult

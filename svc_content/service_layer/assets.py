@@ -13,11 +13,11 @@ from datetime import datetime
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 
-from svc_content.adapters import images
-from svc_content.adapters.blobstore import BlobStore
 from svc_content.domain import validation
 from svc_content.domain.model import Asset, Rendition
 from svc_content.domain.queries import AssetFilter
+from svc_content.service_layer import images
+from svc_content.service_layer.ports import BlobStore
 from svc_content.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]

@@ -15,8 +15,7 @@ from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
-from svc_content.adapters import codec
-from svc_content.domain import validation
+from svc_content.domain import codec, validation
 from svc_content.domain.model import (CONTENT_TYPES, Template, TemplateDraft, TemplateVersion)
 from svc_content.domain.queries import TemplateFilter
 from svc_content.service_layer.unit_of_work import UnitOfWork
