@@ -19,10 +19,10 @@ from svc_kit.server import Mounted
 
 from svc_campaign import migrate
 from svc_campaign.adapters.peers import GrpcAnalytics
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
-from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 8
 

@@ -21,7 +21,7 @@ from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from svc_kit.channels import Channel
 from svc_kit.proto_enums import channel_to_proto
 
-from svc_campaign.service_layer.launch import Outgoing, PeerRefused, PeerUnavailable, Snapshot
+from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, Snapshot
 
 CALL_TIMEOUT = 30.0
 # A read that includes the analytics service's figures waits this long for them, then answers

@@ -30,7 +30,8 @@ from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
-from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork, UnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
 from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork, ready_fields
 
 ANY = CampaignFilter()
