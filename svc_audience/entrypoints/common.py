@@ -16,12 +16,12 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 from svc_kit.proto_enums import channel_from_proto, channel_proto_names
 
-from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.model import Profile
 from svc_audience.service_layer import profiles as handlers
+from svc_audience.service_layer.ports import ProfileRepository
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from svc_kit.proto_enums import channel_to_proto
 
-from svc_audience.adapters.snapshot_store import Snapshot
+from svc_audience.service_layer.ports import Snapshot
 from svc_audience.domain.segments import Segment
 from svc_audience.entrypoints.common import Rpcs, channel_of, named, parent_of, profile_name, take
 from svc_audience.entrypoints.mapping import profile_to_proto

@@ -13,13 +13,12 @@ from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.names import ResourceNameError, parse_name
 
-from svc_audience.adapters.lookalike_store import LookalikeStore
-from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.domain.lookalike import CUT, FIT, KIND, LOOKALIKE_ID, MIN_SEED, TRAINING, Lookalike, Progress, \
     check_fields
 from svc_audience.domain.segments import Segment
 from svc_audience.service_layer.profiles import Clock
 from svc_audience.service_layer.segments import segment_filter
+from svc_audience.service_layer.ports import Lookalikes, Segments
 
 MAX_REQUEST_ID = 128
 UPDATABLE = frozenset({"display_name", "description", "labels", "top_n", "min_score", "features",
@@ -46,7 +45,7 @@ def _name(workspace: str, lookalike_id: str) -> str:
     return f"workspaces/{workspace}/lookalikes/{lookalike_id}"
 
 
-def _load(store: LookalikeStore, workspace: str, lookalike_id: str) -> Lookalike:
+def _load(store: Lookalikes, workspace: str, lookalike_id: str) -> Lookalike:
     found = store.get(workspace, lookalike_id)
     if found is None:
         raise NotFound(_name(workspace, lookalike_id))
@@ -58,7 +57,7 @@ def _fingerprint(workspace: str, lookalike_id: str, spec: LookalikeSpec) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _seed(workspace: str, seed_name: str, segments: SegmentStore, clock: Clock) -> Segment:
+def _seed(workspace: str, seed_name: str, segments: Segments, clock: Clock) -> Segment:
     """The seed segment: a rules segment of the workspace with at least MIN_SEED members."""
     try:
         seed_workspace, seed_id = parse_name(seed_name, "segments")
@@ -83,7 +82,7 @@ def _seed(workspace: str, seed_name: str, segments: SegmentStore, clock: Clock) 
 
 
 def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, request_id: str, validate_only: bool,
-                     lookalikes: LookalikeStore, segments: SegmentStore, clock: Clock, new_id: Callable[[], str],
+                     lookalikes: Lookalikes, segments: Segments, clock: Clock, new_id: Callable[[], str],
                      wake: Wake | None = None) -> Lookalike:
     problems = check_fields(spec.display_name, spec.description, spec.top_n, spec.min_score, spec.features,
                             spec.labels or {})
@@ -123,12 +122,12 @@ def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, req
     return lookalike
 
 
-def get_lookalike(workspace: str, lookalike_id: str, lookalikes: LookalikeStore) -> Lookalike:
+def get_lookalike(workspace: str, lookalike_id: str, lookalikes: Lookalikes) -> Lookalike:
     return _load(lookalikes, workspace, lookalike_id)
 
 
 def list_lookalikes(workspace: str, page_size: int, page_token: str,
-                    lookalikes: LookalikeStore) -> tuple[list[Lookalike], str]:
+                    lookalikes: Lookalikes) -> tuple[list[Lookalike], str]:
     return pagination.keyset_page(lambda after, limit: lookalikes.list(workspace, after, limit),
                                   lambda lookalike: lookalike.lookalike_id, page_size, page_token, workspace,
                                   "lookalikes")
@@ -143,7 +142,7 @@ def _owe(lookalike: Lookalike, work: str) -> Lookalike:
 
 
 def update_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, paths: frozenset[str], etag: str,
-                     lookalikes: LookalikeStore, clock: Clock, wake: Wake | None = None) -> Lookalike:
+                     lookalikes: Lookalikes, clock: Clock, wake: Wake | None = None) -> Lookalike:
     if "*" in paths:
         paths = UPDATABLE
     unknown = sorted(paths - UPDATABLE - CUTOFF_PATHS)
@@ -178,7 +177,7 @@ def update_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, pat
     return updated
 
 
-def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: LookalikeStore, clock: Clock,
+def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lookalikes, clock: Clock,
                     wake: Wake | None = None) -> Lookalike:
     current = _load(lookalikes, workspace, lookalike_id)
     current.check_etag(etag)
@@ -189,8 +188,8 @@ def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lo
     return updated
 
 
-def delete_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: LookalikeStore,
-                     segments: SegmentStore, upkeep=None) -> None:
+def delete_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lookalikes,
+                     segments: Segments, upkeep=None) -> None:
     """The lookalike, its segment (announced as deleted first) and its scores go."""
     current = _load(lookalikes, workspace, lookalike_id)
     current.check_etag(etag)
