@@ -110,13 +110,20 @@ def verify(key: bytes, token: str, max_age: timedelta | None = None, now: dateti
     except (ValueError, TypeError, OverflowError, OSError):
         # Signed with our key yet unreadable: a layout this release does not know.
         raise SignatureError("not a link token this release can read") from None
-    if max_age is not None:
-        now = now or datetime.now(UTC)
-        if claims.issue_time > now + CLOCK_SKEW:
-            raise SignatureError("issued in the future")
-        if now - claims.issue_time > max_age:
-            raise SignatureError(f"expired: issued {claims.issue_time.isoformat()}, valid for {max_age}")
+    check_age(claims.issue_time, max_age, now)
     return claims
+
+
+def check_age(issue_time: datetime, max_age: timedelta | None, now: datetime | None = None) -> None:
+    """SignatureError when a token issued at `issue_time` is older than `max_age`
+    (no limit when None), or issued in the future beyond the allowed clock skew."""
+    if max_age is None:
+        return
+    now = now or datetime.now(UTC)
+    if issue_time > now + CLOCK_SKEW:
+        raise SignatureError("issued in the future")
+    if now - issue_time > max_age:
+        raise SignatureError(f"expired: issued {issue_time.isoformat()}, valid for {max_age}")
 
 
 def new_key() -> str:

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, replace
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from svc_kit.names import ResourceNameError, parse_name
+from svc_kit.idempotency import replayed, request_id_violation
+from svc_kit.names import name_field
 
 from svc_audience.domain.lookalike import CUT, FIT, KIND, LOOKALIKE_ID, MIN_SEED, TRAINING, Lookalike, Progress, \
     check_fields
@@ -20,7 +21,6 @@ from svc_audience.service_layer.profiles import Clock
 from svc_audience.service_layer.segments import segment_filter
 from svc_audience.service_layer.ports import Lookalikes, Segments
 
-MAX_REQUEST_ID = 128
 UPDATABLE = frozenset({"display_name", "description", "labels", "top_n", "min_score", "features",
                        "include_seed_members"})
 CUTOFF_PATHS = frozenset({"top_n", "min_score", "cutoff"})
@@ -59,10 +59,7 @@ def _fingerprint(workspace: str, lookalike_id: str, spec: LookalikeSpec) -> str:
 
 def _seed(workspace: str, seed_name: str, segments: Segments, clock: Clock) -> Segment:
     """The seed segment: a rules segment of the workspace with at least MIN_SEED members."""
-    try:
-        seed_workspace, seed_id = parse_name(seed_name, "segments")
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation("lookalike.seed_segment", str(error))) from None
+    seed_workspace, seed_id = name_field(seed_name, "segments", "lookalike.seed_segment")
 
     def refuse(why: str) -> FailedPrecondition:
         return FailedPrecondition(f"lookalike.seed_segment: {why}", [FieldViolation("lookalike.seed_segment", why)],
@@ -89,18 +86,15 @@ def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, req
     if lookalike_id and not LOOKALIKE_ID.fullmatch(lookalike_id):
         problems.append(FieldViolation("lookalike_id", "1-53 characters [a-z][a-z0-9-]* (its segment is "
                                                        "lookalike-<id>)"))
-    if len(request_id) > MAX_REQUEST_ID:
-        problems.append(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
+    if (violation := request_id_violation(request_id)) is not None:
+        problems.append(violation)
     if not spec.seed_segment:
         problems.append(FieldViolation("lookalike.seed_segment", "required: workspaces/{workspace}/segments/{id}"))
     if problems:
         raise InvalidArgument(problems)
     fingerprint = _fingerprint(workspace, lookalike_id, spec)
     if request_id and (earlier := lookalikes.find_by_request_id(workspace, request_id)) is not None:
-        if earlier.request_fingerprint != fingerprint:
-            raise InvalidArgument(FieldViolation("request_id", f"{request_id!r} was already used for a different "
-                                                 f"request (it created {earlier.name}); use a new request_id"))
-        return earlier
+        return replayed(earlier, earlier.request_fingerprint, fingerprint, request_id, earlier.name)
     seed = _seed(workspace, spec.seed_segment, segments, clock)
     now = clock()
     lookalike = Lookalike(workspace, lookalike_id or "l" + new_id(), spec.display_name, seed.segment_id,
