@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from svc_kit.events.outbox import Outbox, OutboxEntry
-from svc_kit.tracing import current_trace_headers
+from svc_kit.trace_context import current_trace_headers
 
 from svc_notify.adapters import event_codec
 from svc_notify.adapters.repository import NotifyRepository, SqlNotifyRepository
