@@ -23,6 +23,9 @@ Key = tuple[str, str, Channel | None]  # (subject kind, subject, channel) of a s
 
 
 class ProfileRepository(Protocol):
+    """Implementations subclass it to get the one-by-one get_many and save_many
+    (MongoProfileRepository replaces them with bulk reads and writes)."""
+
     @abc.abstractmethod
     def get(self, workspace: str, external_id: str) -> Profile | None: ...
 
