@@ -18,7 +18,8 @@ from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_notify.adapters import codec
 from svc_notify.adapters.tables import deliveries, inbox_items, messages, providers, settings
-from svc_notify.domain.config import NotifySettings, Provider
+from svc_notify.domain.providers import Provider
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.pacing import PACING_REASONS
 from svc_notify.domain.model import (BounceType, Category, Delivery, DeliveryState, InboxItem, InboxSummary,
                                      Message, State)

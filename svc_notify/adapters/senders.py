@@ -36,7 +36,7 @@ def skip_missing_sniffio() -> None:
 
 skip_missing_sniffio()
 
-from svc_notify.domain.config import FcmConfig, SmtpConfig, TwilioConfig
+from svc_notify.domain.providers import FcmConfig, SmtpConfig, TwilioConfig
 from svc_notify.domain.pacing import parse_retry_after
 
 log = logging.getLogger("svc_notify.senders")

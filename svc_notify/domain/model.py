@@ -120,8 +120,20 @@ def etag_of(*parts: object) -> str:
     return hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
+class EtagChecked:
+    """A resource changed with optimistic concurrency: an etag given with a change must be the current one."""
+
+    name: str
+    etag: str
+
+    def check_etag(self, etag: str) -> None:
+        if etag and etag != self.etag:
+            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
+                          f"{self.etag!r}); read it again and retry")
+
+
 @dataclass
-class Message:
+class Message(EtagChecked):
     workspace: str
     id: str
     channel: Channel
@@ -191,11 +203,6 @@ class Message:
         self.state_reason = reason
         self.update_time = now
         self.version += 1
-
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
-                          f"{self.etag!r}); read it again and retry")
 
     # the dispatcher's moves; each requires SENDING (the claim) unless said otherwise
 

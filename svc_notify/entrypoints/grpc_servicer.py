@@ -23,9 +23,10 @@ from svc_kit.ids import new_id
 from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
 from svc_notify.adapters import mime
-from svc_notify.adapters.registry import DEFAULT_PROVIDER_ID, ProviderRegistry, default_provider
+from svc_notify.adapters.registry import ProviderRegistry
 from svc_notify.adapters.senders import ConfigurationError, FcmSender, SmtpSender, TwilioSender
 from svc_notify.domain.model import EmailContent
+from svc_notify.domain.providers import DEFAULT_PROVIDER_ID, default_provider
 from svc_notify.domain.validation import EXTERNAL_ID
 from svc_notify.entrypoints import mapping
 from svc_notify.service_layer import callbacks, engagement, messages, providers

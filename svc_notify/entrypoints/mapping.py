@@ -14,8 +14,8 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
 
 from svc_notify.adapters.content_proto import content_from_proto, content_to_proto, in_app_to_proto
-from svc_notify.domain.config import (DomainRateLimit, FcmConfig, NotifySettings, Provider, RateLimit, SmtpConfig,
-                                      TwilioConfig)
+from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import Category, Delivery, InboxItem, InboxSummary, Message, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
 from svc_notify.domain.validation import profile_id

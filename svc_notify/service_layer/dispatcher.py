@@ -48,7 +48,8 @@ from svc_notify.adapters.platform import Audience, ContentRenderer, Reach, Recip
 from svc_notify.adapters.registry import ProviderRegistry
 from svc_notify.adapters.senders import ConfigurationError, Outcome, SmtpSender
 from svc_notify.domain import events
-from svc_notify.domain.config import NotifySettings, Provider, SmtpConfig
+from svc_notify.domain.providers import Provider, SmtpConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (Category, Content, Delivery, DeliveryState, EmailContent, InAppContent,
                                      InboxItem, Message, PushContent, SmsContent, State)
 from svc_notify.domain.pacing import TokenBucket, next_allowed, retry_delay

@@ -16,7 +16,8 @@ from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFo
 from svc_kit.filtering import parse_filter
 
 from svc_notify.adapters.repository import ProviderFilter
-from svc_notify.domain.config import KIND_NAME, NotifySettings, Provider
+from svc_notify.domain.providers import KIND_NAME, Provider
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]

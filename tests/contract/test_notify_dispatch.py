@@ -38,7 +38,8 @@ from svc_notify.adapters.platform import (Audience, ContentRenderer, GrpcAudienc
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.adapters.repository import InboxFilter
 from svc_notify.adapters.tables import metadata, outbox
-from svc_notify.domain.config import NotifySettings, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (Category, DeliveryState, EmailContent, InAppContent, Message, PushContent,
                                      SmsContent, State, TemplateSource)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours

@@ -17,7 +17,7 @@ from devstack.provider_sink import ProviderSinkProcess
 from devstack.smtp_sink import SmtpSinkProcess
 from svc_notify.adapters import mime
 from svc_notify.adapters.senders import ConfigurationError, FcmSender, SmtpSender, TwilioSender
-from svc_notify.domain.config import FcmConfig, SmtpConfig, TwilioConfig
+from svc_notify.domain.providers import FcmConfig, SmtpConfig, TwilioConfig
 from svc_notify.domain.model import EmailContent
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)

@@ -26,7 +26,8 @@ from svc_notify.adapters.repository import (RECLAIMED, DeliveryFilter, InboxFilt
                                             SqlNotifyRepository)
 from svc_notify.adapters.tables import metadata, outbox
 from svc_notify.domain import events
-from svc_notify.domain.config import NotifySettings, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAppContent, InboxItem, Message,
                                      SmsContent, State)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours

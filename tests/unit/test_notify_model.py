@@ -15,8 +15,8 @@ import pytest
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, FailedPrecondition, InvalidArgument, Unimplemented
 from svc_notify.adapters import mime
-from svc_notify.domain.config import (DomainRateLimit, NotifySettings, Provider, RateLimit, SmtpConfig,
-                                      TwilioConfig)
+from svc_notify.domain.providers import DomainRateLimit, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (BounceType, Category, EmailContent, Message, SmsContent, State,
                                      TemplateSource)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
