@@ -19,7 +19,8 @@ from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
 from svc_notify import migrate
-from svc_notify.adapters.platform import GrpcAudience, GrpcContent
+from svc_notify.adapters.audience_client import GrpcAudience
+from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.config import load
 from svc_notify.entrypoints.grpc_servicer import NotifyServicer

@@ -36,35 +36,16 @@ def skip_missing_sniffio() -> None:
 
 skip_missing_sniffio()
 
+from svc_notify.adapters import mime
 from svc_notify.domain.providers import FcmConfig, SmtpConfig, TwilioConfig
 from svc_notify.domain.pacing import parse_retry_after
+from svc_notify.service_layer.ports import ConfigurationError, OutgoingEmail, Outcome
 
 log = logging.getLogger("svc_notify.senders")
 TWILIO_BASE = "https://api.twilio.com"
 FCM_BASE = "https://fcm.googleapis.com"
 IDLE_SECONDS = 50.0  # a pooled SMTP connection idle for longer is closed rather than reused
 HTTP_IN_FLIGHT = 8  # requests one HTTP provider gets at once; the rest wait here (httpcore slows down past ~8)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    accepted: bool
-    permanent: bool = False
-    provider_message_id: str = ""
-    response: str = ""  # the provider's answer, for people: `250 2.0.0 OK`, `HTTP 429 ...`
-    retry_after: float | None = None  # seconds the provider asked us to wait
-
-    @classmethod
-    def transient(cls, response: str, retry_after: float | None = None) -> Outcome:
-        return cls(False, False, "", response, retry_after)
-
-    @classmethod
-    def refused(cls, response: str) -> Outcome:
-        return cls(False, True, "", response)
-
-
-class ConfigurationError(Exception):
-    """The provider cannot be used as configured (a secret is missing, say)."""
 
 
 class Sender(abc.ABC):
@@ -166,6 +147,12 @@ class SmtpSender(Sender):
 
     async def send(self, sender: str, recipient: str, data: bytes, msg_id: str) -> Outcome:
         return await self.lanes.run(self._send, sender, recipient, data, msg_id)
+
+    async def send_email(self, email: OutgoingEmail) -> Outcome:
+        msg_id = mime.message_id(email.message_id, email.workspace, email.from_address)
+        data = mime.build(email.content, email.from_address, email.from_name, email.to, msg_id, email.date,
+                          email.headers)
+        return await self.send(email.from_address, email.to, data, msg_id)
 
     async def _send(self, sender: str, recipient: str, data: bytes, msg_id: str) -> Outcome:
         options = [] if sender.isascii() and recipient.isascii() else ["SMTPUTF8"]

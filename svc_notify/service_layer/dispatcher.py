@@ -43,16 +43,14 @@ from svc_kit.channels import Channel
 from svc_kit.clock import utcnow
 from svc_kit.ids import new_id
 
-from svc_notify.adapters import mime
-from svc_notify.adapters.platform import Audience, ContentRenderer, Reach, Recipient, RenderRequest, Unavailable
-from svc_notify.adapters.registry import ProviderRegistry
-from svc_notify.adapters.senders import ConfigurationError, Outcome, SmtpSender
 from svc_notify.domain import events
-from svc_notify.domain.providers import Provider, SmtpConfig
+from svc_notify.domain.providers import Provider
 from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (Category, Content, Delivery, DeliveryState, EmailContent, InAppContent,
                                      InboxItem, Message, PushContent, SmsContent, State)
 from svc_notify.domain.pacing import TokenBucket, next_allowed, retry_delay
+from svc_notify.service_layer.ports import (Audience, ConfigurationError, ContentRenderer, OutgoingEmail, Outcome,
+                                            Reach, Recipient, RenderRequest, Senders, Unavailable)
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("svc_notify.dispatcher")
@@ -145,7 +143,7 @@ def _address(recipient: Recipient, channel: Channel) -> list[str]:
 
 class Dispatcher:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], audience: Audience, content: ContentRenderer,
-                 registry: ProviderRegistry, config: DispatchConfig = DispatchConfig(),
+                 registry: Senders, config: DispatchConfig = DispatchConfig(),
                  clock: Callable[[], datetime] = utcnow, rng: Callable[[], float] = random.random,
                  monotonic: Callable[[], float] = time.monotonic):
         self.uow = uow_factory
@@ -470,13 +468,9 @@ class Dispatcher:
     async def _hand_over(self, sender, provider: Provider, work: _Work, addresses: list[str]):
         message, content = work.message, work.content
         if isinstance(content, EmailContent):
-            config = provider.config if isinstance(provider.config, SmtpConfig) else SmtpConfig()
-            sender_address = content.from_address or config.from_address
-            msg_id = mime.message_id(message.id, message.workspace, sender_address)
-            data = mime.build(content, sender_address, content.from_name or config.from_name, addresses[0], msg_id,
-                              self.clock(), (("X-Notify-Message", message.name),))
-            assert isinstance(sender, SmtpSender)
-            return [(addresses[0], await sender.send(sender_address, addresses[0], data, msg_id))]
+            email = OutgoingEmail.of(content, provider, addresses[0], message.id, message.workspace, self.clock(),
+                                     (("X-Notify-Message", message.name),))
+            return [(addresses[0], await sender.send_email(email))]
         if isinstance(content, SmsContent):
             return [(addresses[0], await sender.send(addresses[0], content.body, message.name))]
         if isinstance(content, PushContent):

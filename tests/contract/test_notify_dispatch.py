@@ -33,8 +33,8 @@ from svc_kit.tracing import traced_channel
 
 from svc_notify import migrate
 from svc_notify.adapters import event_codec
-from svc_notify.adapters.platform import (Audience, ContentRenderer, GrpcAudience, GrpcContent, Reach, Recipient,
-                                          Rendered, RenderRequest, Unavailable)
+from svc_notify.adapters.audience_client import GrpcAudience
+from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.adapters.repository import InboxFilter
 from svc_notify.adapters.tables import metadata, outbox
@@ -45,6 +45,8 @@ from svc_notify.domain.model import (Category, DeliveryState, EmailContent, InAp
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
 from svc_notify.service_layer import messages
 from svc_notify.service_layer.dispatcher import DispatchConfig, Dispatcher
+from svc_notify.service_layer.ports import (Audience, ContentRenderer, Reach, Recipient, Rendered, RenderRequest,
+                                            Unavailable)
 from svc_notify.service_layer.unit_of_work import SqlUnitOfWork
 
 CONFIG = DispatchConfig(retry_base=0.01, retry_cap=0.05, dependency_retry=0.2, hold_for_rate=0.0, max_attempts=3,
