@@ -22,10 +22,10 @@ from svc_notify import migrate
 from svc_notify.adapters.audience_client import GrpcAudience
 from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
+from svc_notify.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_notify.config import load
 from svc_notify.entrypoints.grpc_servicer import NotifyServicer
 from svc_notify.service_layer.dispatcher import Dispatcher, start_in_thread
-from svc_notify.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 4
 GIL_SWITCH_SECONDS = 0.001

@@ -284,7 +284,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
     def _provider_or_none(self, workspace: str, provider_id: str):
         with self.uow() as uow:
-            return uow.repo.get_provider(workspace, provider_id)
+            return uow.providers.get(workspace, provider_id)
 
     # -- sending rules -------------------------------------------------------------------------------
 

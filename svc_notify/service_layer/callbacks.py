@@ -128,8 +128,8 @@ def parse(kind: str, content_type: str, body: bytes) -> tuple[list[Report], dict
 def _find(uow: UnitOfWork, workspace: str, reference: str) -> Message | None:
     prefix = f"workspaces/{workspace}/messages/"
     if reference.startswith(prefix):
-        return uow.repo.get_message(workspace, reference[len(prefix):])
-    return uow.repo.find_by_provider_message_id(workspace, reference)
+        return uow.messages.get(workspace, reference[len(prefix):])
+    return uow.messages.find_by_provider_message_id(workspace, reference)
 
 
 def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWork, clock: Clock) -> int:
@@ -144,7 +144,7 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                 log.warning("callback for an unknown message", extra={"reference": report.reference,
                                                                       "provider": provider_id})
                 continue
-            delivery = uow.repo.latest_delivery(workspace, message.id)
+            delivery = uow.deliveries.latest(workspace, message.id)
             expected = message.version
             provider_name = f"workspaces/{workspace}/providers/{provider_id}"
             if report.status == DELIVERED:
@@ -174,9 +174,9 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                     delivery.report_time = now
                     delivery.provider_response = f"{delivery.provider_response} | complaint: {report.detail}"[:4000]
             if message.version != expected:
-                uow.repo.save_message(message, expected)
+                uow.messages.save(message, expected)
             if delivery is not None:
-                uow.repo.save_delivery(delivery)
+                uow.deliveries.save(delivery)
             applied += 1
         uow.commit()
     return applied

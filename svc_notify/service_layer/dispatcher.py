@@ -206,7 +206,7 @@ class Dispatcher:
 
     def _next_due(self) -> datetime | None:
         with self.uow() as uow:
-            return uow.repo.next_due_time()
+            return uow.messages.next_due_time()
 
     # -- one pass ------------------------------------------------------------------------------------
 
@@ -248,11 +248,11 @@ class Dispatcher:
 
     def _claim(self, token: str, now: datetime):
         with self.uow() as uow:
-            claimed = uow.repo.claim_due(now, self.config.batch_size, token, now + self.config.lease)
+            claimed = uow.messages.claim_due(now, self.config.batch_size, token, now + self.config.lease)
             uow.commit()
             workspaces = {m.workspace for m in claimed}
-            rules = {w: uow.repo.get_settings(w) for w in workspaces}
-            configured = {w: uow.repo.channel_providers(w) for w in workspaces}
+            rules = {w: uow.settings.get(w) for w in workspaces}
+            configured = {w: uow.providers.enabled(w) for w in workspaces}
         return claimed, rules, configured
 
     def _defer(self, message: Message, seconds: float, reason: str) -> _Outcome:
@@ -329,7 +329,7 @@ class Dispatcher:
 
     def _history(self, workspace: str, recipients: list[str], since: datetime) -> dict[str, list]:
         with self.uow() as uow:
-            return uow.repo.sends_since(workspace, recipients, since)
+            return uow.messages.sends_since(workspace, recipients, since)
 
     async def _render(self, ready: list[_Work], done: list[_Outcome]) -> list[_Work]:
         groups: dict[tuple[str, str, str], list[_Work]] = {}
@@ -510,15 +510,15 @@ class Dispatcher:
             for o in outcomes:
                 by_workspace.setdefault(o.message.workspace, []).append(o.message.id)
             for workspace, ids in by_workspace.items():
-                held |= {(workspace, i) for i in uow.repo.holding(workspace, ids, token)}
+                held |= {(workspace, i) for i in uow.messages.holding(workspace, ids, token)}
             kept = [o for o in outcomes if (o.message.workspace, o.message.id) in held]
             if len(kept) < len(outcomes):
                 lost = [o.message.name for o in outcomes if (o.message.workspace, o.message.id) not in held]
                 log.warning("lease lost before recording %d outcomes (another dispatcher took them over): %s",
                             len(lost), ", ".join(lost[:5]))
-            uow.repo.finish([o.message for o in kept], token)
-            uow.repo.add_deliveries([d for o in kept for d in o.deliveries])
-            uow.repo.add_inbox_items([i for o in kept for i in o.inbox])
+            uow.messages.finish([o.message for o in kept], token)
+            uow.deliveries.add([d for o in kept for d in o.deliveries])
+            uow.inbox.add([i for o in kept for i in o.inbox])
             uow.record(*(e for o in kept for e in o.events))
             if any(o.message.state is State.DEFERRED for o in kept):
                 uow.queued = True
