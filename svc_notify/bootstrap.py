@@ -63,8 +63,8 @@ def mount(settings: Settings) -> Mounted:
         dispatcher_thread, stop_dispatcher = start_in_thread(dispatcher)
     wake = dispatcher.wake if dispatcher is not None else None
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="notify")
-    servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor,
-                              ProviderRegistry(secrets, config.default_smtp, config.public_base_url),
+    servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor, secrets,
+                              lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
                               config.link_signing_key, config.public_base_url)
 
     def close() -> None:

@@ -3,7 +3,6 @@ tracking links (each published once per message and kind)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -16,9 +15,9 @@ from svc_kit.signing import SignatureError
 from svc_notify.service_layer.repositories import InboxFilter
 from svc_notify.domain import events
 from svc_notify.domain.model import InboxItem, InboxSummary
+from svc_notify.service_layer.ports import Clock
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 INBOX_PAGE_DEFAULT = 20
 INBOX_PAGE_MAX = 100
 MAX_MARK = 1000

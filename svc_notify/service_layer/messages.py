@@ -15,9 +15,9 @@ from svc_kit.filtering import parse_filter
 from svc_notify.service_layer.repositories import DeliveryFilter, MessageFilter
 from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.validation import message_violations, profile_id
+from svc_notify.service_layer.ports import Clock
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 MAX_BATCH = 1000
 

@@ -9,7 +9,7 @@ call to another service raises Unavailable; the dispatcher defers the messages."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Union
@@ -18,6 +18,8 @@ from svc_kit.channels import Channel
 
 from svc_notify.domain.model import Category, Content, EmailContent
 from svc_notify.domain.providers import Provider, SmtpConfig
+
+Clock = Callable[[], datetime]  # the time source, injected so tests can hold it still
 
 # -- other services ------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Use cases of providers (create with an idempotency key, read, list, update
-with an update mask and etag, delete) and of the sending rules."""
+"""Use cases of providers: create with an idempotency key, read, list, update
+with an update mask and etag, delete, and try one out (connect, or send a test
+message) with senders of its own."""
 
 from __future__ import annotations
 
@@ -8,24 +9,22 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
 
+from svc_notify.domain.model import EmailContent
+from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
 from svc_notify.service_layer.repositories import ProviderFilter
-from svc_notify.domain.providers import KIND_NAME, Provider
-from svc_notify.domain.settings import NotifySettings
+from svc_notify.service_layer.ports import Clock, ConfigurationError, OutgoingEmail, Outcome, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_REQUEST_ID = 128
 PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
                             "domain_rate_limits", "disabled"})
-SETTINGS_PATHS = frozenset({"quiet_hours", "frequency_caps", "default_time_zone"})
 
 
 def _name(workspace: str, provider_id: str) -> str:
@@ -173,33 +172,30 @@ def delete_provider(workspace: str, provider_id: str, etag: str, uow: UnitOfWork
         uow.commit()
 
 
-# -- sending rules -------------------------------------------------------------------------------------
-
-
-def get_settings(workspace: str, uow: UnitOfWork) -> NotifySettings:
-    with uow:
-        return uow.settings.get(workspace)
-
-
-def update_settings(change: NotifySettings, paths: list[str], etag: str, uow: UnitOfWork,
-                    clock: Clock) -> NotifySettings:
-    wanted = set(SETTINGS_PATHS) if set(paths) == {"*"} else set(paths)
-    unknown = sorted(wanted - SETTINGS_PATHS)
-    if not wanted or unknown:
-        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(SETTINGS_PATHS))}"
-                                             + (f"; cannot change: {', '.join(unknown)}" if unknown else "")))
-    problems = change.violations()
-    if problems:
-        raise InvalidArgument(problems)
-    now = clock()
-    with uow:
-        current = uow.settings.get(change.workspace)
-        current.check_etag(etag)
-        updated = dataclasses.replace(current, **{p: getattr(change, p) for p in wanted}, update_time=now,
-                                      version=current.version + 1)
-        uow.settings.save(updated, current.version)
-        # Deferred messages waiting on the old rules are planned again under the new ones.
-        if uow.messages.replan_deferred(change.workspace, now):
-            uow.queued = True
-        uow.commit()
-    return updated
+async def try_provider(provider: Provider, etag: str, address: str, senders: Callable[[], Senders], clock: Clock,
+                       new_id: Callable[[], str]) -> Outcome:
+    """Connects and authenticates (no address), or sends a test message to `address`, with
+    senders of its own (closed afterwards); a provider that cannot be built is "not usable"."""
+    provider.check_etag(etag)
+    registry = senders()
+    try:
+        try:
+            sender = registry.sender(provider)
+        except ConfigurationError as error:
+            return Outcome.transient(f"not usable: {error}")
+        config = provider.config
+        if not address:
+            return await sender.check()
+        if isinstance(config, SmtpConfig):
+            content = EmailContent(subject="Test message from the marketing platform",
+                                   text=f"This is a test of provider {provider.name}.")
+            return await sender.send_email(OutgoingEmail.of(content, provider, address, new_id(), provider.workspace,
+                                                            clock()))
+        if isinstance(config, TwilioConfig):
+            return await sender.send(address, f"Test message from {provider.display_name}", f"test/{new_id()}")
+        if isinstance(config, FcmConfig):
+            return await sender.send(address, "Test", f"Test message from {provider.display_name}", {}, "",
+                                     f"test/{new_id()}")
+        raise NotFound(provider.name)  # pragma: no cover
+    finally:
+        await registry.close()
