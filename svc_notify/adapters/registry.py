@@ -12,7 +12,9 @@ import httpx
 
 from svc_kit.channels import Channel
 
-from svc_notify.adapters.senders import FcmSender, Sender, SmtpSender, TwilioSender
+from svc_notify.adapters.http_senders import FcmSender, TwilioSender
+from svc_notify.adapters.senders import Sender
+from svc_notify.adapters.smtp_sender import SmtpSender
 from svc_notify.domain.providers import (DEFAULT_PROVIDER_ID, FcmConfig, Provider, SmtpConfig, TwilioConfig,
                                          default_provider)
 

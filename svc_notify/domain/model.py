@@ -259,7 +259,7 @@ class Message(EtagChecked):
         self.due_time = None
 
 
-# -- deliveries and inbox items ------------------------------------------------------------------------
+# -- deliveries ------------------------------------------------------------------------
 
 
 class DeliveryState(enum.Enum):
@@ -290,30 +290,3 @@ class Delivery:
     @property
     def name(self) -> str:
         return f"workspaces/{self.workspace}/messages/{self.message_id}/deliveries/{self.id}"
-
-
-@dataclass
-class InboxItem:
-    workspace: str
-    inbox: str  # the profile's external id
-    id: str
-    message_id: str
-    content: InAppContent
-    campaign: str = ""
-    read: bool = False
-    create_time: datetime | None = None
-    read_time: datetime | None = None
-    expire_time: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"workspaces/{self.workspace}/inboxes/{self.inbox}/items/{self.id}"
-
-
-@dataclass(frozen=True)
-class InboxSummary:
-    workspace: str
-    inbox: str
-    unread_count: int
-    total_count: int
-    update_time: datetime | None

@@ -31,12 +31,21 @@ from svc_notify.service_layer.unit_of_work import UnitOfWork
 T = TypeVar("T")
 log = logging.getLogger("svc_notify.api")
 REDIRECT_HEADER = "x-redirect-location"
+ENGAGEMENT_KINDS = {pb.RecordEngagementRequest.TYPE_OPEN: engagement.OPEN,
+                    pb.RecordEngagementRequest.TYPE_CLICK: engagement.CLICK}
 # A transparent 1x1 GIF, the open pixel's answer.
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
 def _status(error: ServiceError) -> status_pb2.Status:
     return error.to_status()
+
+
+def _user_agent(context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "user-agent" and isinstance(value, str):
+            return value
+    return ""
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
@@ -73,30 +82,13 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.SendMessageResponse(message=mapping.message_to_proto(result.message), duplicate=result.duplicate)
 
     async def BatchSendMessages(self, request: pb.BatchSendMessagesRequest, context):
-        workspace = names.parent(request.parent)
-        if not request.requests:
-            raise InvalidArgument(FieldViolation("requests", "give 1 to 1,000 messages"))
-        if len(request.requests) > messages.MAX_BATCH:
-            raise InvalidArgument(FieldViolation("requests", f"at most {messages.MAX_BATCH:,} messages per batch"))
-        drafts: list = []
-        for i, item in enumerate(request.requests):
-            if item.parent and item.parent != request.parent:
-                drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].parent", "must be empty or equal the "
-                                                                                      "batch's parent")))
-            elif not item.HasField("message"):
-                drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].message", "required")))
-            else:
-                drafts.append(mapping.message_from_proto(workspace, item.message, f"requests[{i}].message."))
+        drafts = mapping.batch_drafts(names.parent(request.parent), request)
         results = await self._run(messages.send_messages, drafts, [r.validate_only for r in request.requests],
                                   self.uow(), self.clock, self.new_id)
-        out = pb.BatchSendMessagesResponse()
-        for result in results:
-            if isinstance(result, ServiceError):
-                out.results.append(pb.SendMessageResult(error=_status(result)))
-            else:
-                out.results.append(pb.SendMessageResult(message=mapping.message_to_proto(result.message),
-                                                        duplicate=result.duplicate))
-        return out
+        return pb.BatchSendMessagesResponse(results=[
+            pb.SendMessageResult(error=_status(r)) if isinstance(r, ServiceError) else
+            pb.SendMessageResult(message=mapping.message_to_proto(r.message), duplicate=r.duplicate)
+            for r in results])
 
     async def GetMessage(self, request: pb.GetMessageRequest, context):
         workspace, message_id = names.resource(request.name, "messages")
@@ -114,10 +106,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                                                         self.uow(), self.clock))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context):
-        if request.parent.endswith("/messages/-"):
-            workspace, message_id = names.parent(request.parent.removesuffix("/messages/-")), None
-        else:
-            workspace, message_id = names.resource(request.parent, "messages", "parent")
+        workspace, message_id = names.deliveries_parent(request.parent)
         page, token = await self._run(messages.list_deliveries, workspace, message_id, request.filter,
                                       request.page_size, request.page_token, self.uow())
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery_to_proto(d) for d in page],
@@ -127,9 +116,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
     async def RecordEngagement(self, request: pb.RecordEngagementRequest, context):
         workspace, message_id = names.resource(request.name, "messages")
-        kinds = {pb.RecordEngagementRequest.TYPE_OPEN: engagement.OPEN,
-                 pb.RecordEngagementRequest.TYPE_CLICK: engagement.CLICK}
-        kind = kinds.get(request.type)
+        kind = ENGAGEMENT_KINDS.get(request.type)
         if kind is None:
             raise InvalidArgument(FieldViolation("type", "TYPE_OPEN or TYPE_CLICK"))
         url = engagement.check_link_url(request.url) if request.url else ""
@@ -138,19 +125,12 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                         request.user_agent, at, self.uow())
         return empty_pb2.Empty()
 
-    @staticmethod
-    def _user_agent(context) -> str:
-        for key, value in context.invocation_metadata() or ():
-            if key == "user-agent" and isinstance(value, str):
-                return value
-        return ""
-
     async def TrackClick(self, request: pb.TrackClickRequest, context):
         workspace, message_id = names.resource(request.name, "messages")
         if request.url:
             engagement.check_link_url(request.url)
         url = await self._run(engagement.record_engagement, workspace, message_id, engagement.CLICK, request.token,
-                              self.link_key, request.url, self._user_agent(context), self.clock(), self.uow())
+                              self.link_key, request.url, _user_agent(context), self.clock(), self.uow())
         await context.send_initial_metadata(((REDIRECT_HEADER, url),))
         link = html.escape(url, quote=True)
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8",
@@ -160,7 +140,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         try:
             workspace, message_id = names.resource(request.name, "messages")
             await self._run(engagement.record_engagement, workspace, message_id, engagement.OPEN, request.token,
-                            self.link_key, "", self._user_agent(context), self.clock(), self.uow())
+                            self.link_key, "", _user_agent(context), self.clock(), self.uow())
         except ServiceError as error:  # the pixel always loads; nothing is recorded
             log.info("open not recorded for %s: %s", request.name, error.message)
         return httpbody_pb2.HttpBody(content_type="image/gif", data=PIXEL)

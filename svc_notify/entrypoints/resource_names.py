@@ -44,3 +44,10 @@ def settings(value: str, field: str = "name") -> str:
     if not slash or rest != "notifySettings":
         raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/notifySettings`"))
     return parent(workspace, field)
+
+
+def deliveries_parent(value: str) -> tuple[str, str | None]:
+    """A message's deliveries (workspace, message id), or every message's: `.../messages/-` (workspace, None)."""
+    if value.endswith("/messages/-"):
+        return parent(value.removesuffix("/messages/-")), None
+    return resource(value, "messages", "parent")

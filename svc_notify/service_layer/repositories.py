@@ -13,7 +13,8 @@ from datetime import datetime
 
 from svc_kit.channels import Channel
 
-from svc_notify.domain.model import Delivery, DeliveryState, InboxItem, InboxSummary, Message, State
+from svc_notify.domain.inbox import InboxItem, InboxSummary
+from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.providers import Provider
 from svc_notify.domain.settings import NotifySettings
 

@@ -9,7 +9,7 @@ from sqlalchemy import case, delete, false, func, or_, select, update
 from svc_notify.adapters import codec
 from svc_notify.adapters.repositories.sql import SqlRepository, aware
 from svc_notify.adapters.tables import inbox_items
-from svc_notify.domain.model import InboxItem, InboxSummary
+from svc_notify.domain.inbox import InboxItem, InboxSummary
 from svc_notify.service_layer.repositories import InboxFilter, InboxRepository
 
 _i = inbox_items.c

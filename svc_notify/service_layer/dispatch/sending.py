@@ -16,8 +16,9 @@ from svc_kit.channels import Channel
 from svc_kit.ids import new_id
 
 from svc_notify.domain import events
-from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAppContent, InboxItem, Message,
-                                     PushContent, SmsContent, State)
+from svc_notify.domain.inbox import InboxItem
+from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAppContent, Message, PushContent,
+                                     SmsContent, State)
 from svc_notify.domain.pacing import retry_delay
 from svc_notify.domain.providers import Provider
 from svc_notify.service_layer.dispatch.rate_limits import RateLimits

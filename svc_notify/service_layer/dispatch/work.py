@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from svc_kit.channels import Channel
 
 from svc_notify.domain import events
-from svc_notify.domain.model import Content, Delivery, InboxItem, Message
+from svc_notify.domain.inbox import InboxItem
+from svc_notify.domain.model import Content, Delivery, Message
 from svc_notify.service_layer.ports import Recipient
 
 
