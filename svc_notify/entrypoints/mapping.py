@@ -14,11 +14,11 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
 
 from svc_notify.adapters.content_proto import content_from_proto, content_to_proto, in_app_to_proto
-from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
-from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.inbox import InboxItem, InboxSummary
 from svc_notify.domain.model import Category, Delivery, Message, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import profile_id
 from svc_notify.service_layer.messages import MAX_BATCH
 

@@ -12,10 +12,10 @@ from svc_kit.filtering import parse_filter
 from svc_kit.link_tracking import verify_engagement
 from svc_kit.signing import SignatureError
 
-from svc_notify.service_layer.repositories import InboxFilter
 from svc_notify.domain import events
 from svc_notify.domain.inbox import InboxItem, InboxSummary
 from svc_notify.service_layer.ports import Clock
+from svc_notify.service_layer.repositories import InboxFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 INBOX_PAGE_DEFAULT = 20

@@ -12,10 +12,10 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from svc_kit.filtering import parse_filter
 
-from svc_notify.service_layer.repositories import DeliveryFilter, MessageFilter
 from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.validation import message_violations, profile_id
 from svc_notify.service_layer.ports import Clock
+from svc_notify.service_layer.repositories import DeliveryFilter, MessageFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 IdFactory = Callable[[], str]

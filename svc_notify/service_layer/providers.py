@@ -17,8 +17,8 @@ from svc_kit.filtering import parse_filter
 
 from svc_notify.domain.model import EmailContent
 from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
-from svc_notify.service_layer.repositories import ProviderFilter
 from svc_notify.service_layer.ports import Clock, ConfigurationError, OutgoingEmail, Outcome, Senders
+from svc_notify.service_layer.repositories import ProviderFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")

@@ -36,18 +36,18 @@ from svc_notify.adapters import event_codec
 from svc_notify.adapters.audience_client import GrpcAudience
 from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
-from svc_notify.service_layer.repositories import InboxFilter
+from svc_notify.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_notify.adapters.tables import metadata, outbox
-from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
-from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.model import (Category, DeliveryState, EmailContent, InAppContent, Message, PushContent,
                                      SmsContent, State, TemplateSource)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.service_layer import messages
 from svc_notify.service_layer.dispatcher import DispatchConfig, Dispatcher
 from svc_notify.service_layer.ports import (Audience, ContentRenderer, Reach, Recipient, Rendered, RenderRequest,
                                             Unavailable)
-from svc_notify.adapters.sql_unit_of_work import SqlUnitOfWork
+from svc_notify.service_layer.repositories import InboxFilter
 
 CONFIG = DispatchConfig(retry_base=0.01, retry_cap=0.05, dependency_retry=0.2, hold_for_rate=0.0, max_attempts=3,
                         flush_seconds=0.01)

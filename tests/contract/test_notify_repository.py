@@ -27,11 +27,11 @@ from svc_notify.adapters.repositories import (RECLAIMED, SqlDeliveryRepository, 
 from svc_notify.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_notify.adapters.tables import metadata, outbox
 from svc_notify.domain import events
-from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
-from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.inbox import InboxItem
 from svc_notify.domain.model import Delivery, DeliveryState, EmailContent, InAppContent, Message, SmsContent, State
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.service_layer.repositories import DeliveryFilter, InboxFilter, MessageFilter, ProviderFilter
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
