@@ -63,6 +63,7 @@ def mount(settings: Settings) -> Mounted:
         dispatcher_thread, stop_dispatcher = start_in_thread(dispatcher)
     wake = dispatcher.wake if dispatcher is not None else None
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="notify")
+    # TestProvider builds senders of its own, without a status callback: a test message reports nothing back.
     servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor, secrets,
                               lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
                               config.link_signing_key, config.public_base_url)

@@ -1,5 +1,5 @@
 """The notify service's model: messages and their delivery state machine,
-delivery attempts, in-app inbox items, and rendered content.
+delivery attempts, and rendered content (in-app inbox items: domain/inbox.py).
 
 A message moves through
 
