@@ -32,7 +32,7 @@ from svc_kit import migrations as relational
 from svc_kit.signing import key_from_env
 
 from svc_notify.adapters.registry import secrets_folder
-from svc_notify.domain.config import EMAIL, SmtpConfig
+from svc_notify.domain.providers import EMAIL, SmtpConfig
 from svc_notify.service_layer.dispatcher import DispatchConfig
 
 DEFAULT_FROM = "Marketing Platform <notify@localhost>"

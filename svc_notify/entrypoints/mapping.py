@@ -9,16 +9,18 @@ from google.protobuf import json_format, timestamp_pb2
 from google.type import dayofweek_pb2, timeofday_pb2
 
 from marketing.common.v1 import message_content_pb2
-from marketing.notify.v1 import inbox_pb2, message_pb2, notify_settings_pb2, provider_pb2
+from marketing.notify.v1 import inbox_pb2, message_pb2, notify_service_pb2, notify_settings_pb2, provider_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
 from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 
 from svc_notify.adapters.content_proto import content_from_proto, content_to_proto, in_app_to_proto
-from svc_notify.domain.config import (DomainRateLimit, FcmConfig, NotifySettings, Provider, RateLimit, SmtpConfig,
-                                      TwilioConfig)
-from svc_notify.domain.model import Category, Delivery, InboxItem, InboxSummary, Message, TemplateSource
+from svc_notify.domain.inbox import InboxItem, InboxSummary
+from svc_notify.domain.model import Category, Delivery, Message, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import profile_id
+from svc_notify.service_layer.messages import MAX_BATCH
 
 _CATEGORY_IN = {message_content_pb2.MESSAGE_CATEGORY_UNSPECIFIED: Category.MARKETING,
                 message_content_pb2.MESSAGE_CATEGORY_MARKETING: Category.MARKETING,
@@ -89,6 +91,24 @@ def message_from_proto(workspace: str, m: message_pb2.Message, prefix: str) -> M
     draft = Message(workspace, "", channel, recipient, m.idempotency_key, category=category, campaign=m.campaign,
                     template=template, content=content, send_time=send_time, labels=dict(m.labels))
     return draft
+
+
+def batch_drafts(workspace: str, request: notify_service_pb2.BatchSendMessagesRequest) -> list:
+    """Each request's draft message, or the error that keeps it out of the batch."""
+    if not request.requests:
+        raise InvalidArgument(FieldViolation("requests", "give 1 to 1,000 messages"))
+    if len(request.requests) > MAX_BATCH:
+        raise InvalidArgument(FieldViolation("requests", f"at most {MAX_BATCH:,} messages per batch"))
+    drafts: list = []
+    for i, item in enumerate(request.requests):
+        if item.parent and item.parent != request.parent:
+            drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].parent", "must be empty or equal the "
+                                                                                  "batch's parent")))
+        elif not item.HasField("message"):
+            drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].message", "required")))
+        else:
+            drafts.append(message_from_proto(workspace, item.message, f"requests[{i}].message."))
+    return drafts
 
 
 def message_to_proto(m: Message) -> message_pb2.Message:
