@@ -19,8 +19,8 @@ PORT = Variable("MKT_EDGE_PORT", "port", 8080, "port of the REST and gRPC-Web ed
 ADMIN_PORT = Variable("MKT_EDGE_ADMIN_PORT", "port", 9901, "port of Envoy's admin interface")
 HEALTH_PORT = Variable("MKT_EDGE_HEALTH_PORT", "port", 8079, "port of the /healthz aggregator")
 # Checked below with its own message (a byte count), as before.
-MAX_REQUEST = Variable("MKT_EDGE_MAX_REQUEST_BYTES", "integer", MAX_REQUEST_BYTES, "largest request body accepted",
-                       low=1024, high=64 * 1024 * 1024, blank_is_unset=False)
+MAX_REQUEST = Variable("MKT_EDGE_MAX_REQUEST_BYTES", "integer", MAX_REQUEST_BYTES,
+                       "largest request body; a larger one answers 413", low=1024, high=64 * 1024 * 1024, blank_is_unset=False)
 MESH_CERTS = Variable("MKT_MESH_CERTS", "path", None,
                       "certificates of the local mesh (set by `make run` when the mesh is on): /healthz then "
                       "checks each service through its sidecar")

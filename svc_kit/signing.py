@@ -33,7 +33,8 @@ from svc_kit.settings_spec import Variable
 KEY_VARIABLE = "MKT_LINK_SIGNING_KEY"
 SIGNING_KEY = Variable(KEY_VARIABLE, "secret", "",
                        "key of signed tracking and unsubscribe links, at least 32 characters, the same on content, "
-                       "notify and audience; unset: such links are off")
+                       "notify and audience (`make run` keeps one in <state dir>/link-signing.key); changing it "
+                       "breaks the links already sent; unset: such links are refused")
 MIN_KEY_LENGTH = 32
 MAX_TOKEN_LENGTH = 2048
 CLOCK_SKEW = timedelta(minutes=5)

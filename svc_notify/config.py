@@ -26,7 +26,8 @@ PREFIX = SERVICE.env_prefix
 
 DEFAULT_SMTP = Variable(PREFIX + "DEFAULT_SMTP", "text", "",
                         "host:port of the SMTP server (plain, no authentication) for workspaces that configured no "
-                        "email provider; `make run` sets it to the local SMTP sink")
+                        "email provider (provider `default-smtp`); unset: their emails wait, DEFERRED; `make run` "
+                        "sets it to the local SMTP sink")
 DEFAULT_SENDER = Variable(PREFIX + "DEFAULT_FROM", "text", DEFAULT_FROM, "sender of the emails sent through it")
 SECRETS_DIR = Variable(PREFIX + "SECRETS_DIR", "path", None, "folder of secret files, one file per secret name",
                        shown_default="<state dir>/secrets")
