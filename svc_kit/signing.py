@@ -28,8 +28,13 @@ from datetime import UTC, datetime, timedelta
 
 from svc_kit.channels import Channel
 from svc_kit.config import ConfigError
+from svc_kit.settings_spec import Variable
 
 KEY_VARIABLE = "MKT_LINK_SIGNING_KEY"
+SIGNING_KEY = Variable(KEY_VARIABLE, "secret", "",
+                       "key of signed tracking and unsubscribe links, at least 32 characters, the same on content, "
+                       "notify and audience (`make run` keeps one in <state dir>/link-signing.key); changing it "
+                       "breaks the links already sent; unset: such links are refused")
 MIN_KEY_LENGTH = 32
 MAX_TOKEN_LENGTH = 2048
 CLOCK_SKEW = timedelta(minutes=5)
@@ -133,7 +138,7 @@ def new_key() -> str:
 
 def key_from_env(env: Mapping[str, str]) -> bytes | None:
     """MKT_LINK_SIGNING_KEY as bytes; None when unset; ConfigError when too short."""
-    raw = env.get(KEY_VARIABLE) or ""
+    raw = SIGNING_KEY.read(env)
     if not raw:
         return None
     if len(raw.encode()) < MIN_KEY_LENGTH:

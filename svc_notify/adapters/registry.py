@@ -101,6 +101,3 @@ class ProviderRegistry:
             await self._http.aclose()
             self._http = None
 
-
-def secrets_folder(env: Mapping[str, str], state_dir: Path) -> Path:
-    return Path(env.get("MKT_NOTIFY_SECRETS_DIR") or state_dir / "secrets")
