@@ -29,6 +29,7 @@ proto-check:
 
 lint:
 	$(PY) -m devstack.tools.buflint
+	.venv/bin/lint-imports
 
 # Regenerates the Helm chart's files/ from mesh/policy.yaml, svc_kit/services.py and edge/.
 mesh: install

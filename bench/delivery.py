@@ -43,14 +43,14 @@ from devstack.servers.provider_sink import ProviderSinkProcess, read_requests
 from devstack.servers.smtp_sink import SmtpSinkProcess, read_messages
 from marketing.common.v1 import channel_pb2, message_content_pb2
 from marketing.notify.v1 import message_pb2, notify_service_pb2, notify_service_pb2_grpc, provider_pb2
-from svc_notify.adapters import senders
+from svc_notify.adapters import http_senders
 from svc_notify.config import DEFAULT_SMTP_CONNECTIONS
 
 TARGET_RATIO = 0.70
 TARGET_RSS_MIB = 512
 WORKSPACE = "bench"
 SMTP_SESSIONS = DEFAULT_SMTP_CONNECTIONS  # as many as the notify service opens to its default SMTP server
-HTTP_IN_FLIGHT = senders.HTTP_IN_FLIGHT  # what the dispatcher has in flight on one HTTP provider
+HTTP_IN_FLIGHT = http_senders.HTTP_IN_FLIGHT  # what the dispatcher has in flight on one HTTP provider
 BATCH = 1000
 BATCHES_IN_FLIGHT = 2
 
@@ -149,7 +149,7 @@ async def raw_emails(address: str, count: int) -> float:
 async def raw_sms(base_url: str, count: int) -> float:
     import httpx
 
-    from svc_notify.adapters.senders import skip_missing_sniffio
+    from svc_notify.adapters.http_senders import skip_missing_sniffio
 
     skip_missing_sniffio()  # the same httpx set-up the notify service runs with
 

@@ -42,9 +42,9 @@ from svc_kit.db import make_engine
 from svc_content import migrate
 from svc_content.domain.model import EmailContent, TemplateDraft
 from svc_content.service_layer import handlers
-from svc_content.service_layer.ports import NoAudience, NoCampaigns
+from svc_content.adapters.directories import NoAudience, NoCampaigns
 from svc_content.service_layer.rendering import RenderCall, RenderRequest, RenderService, run_inline
-from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from svc_content.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_content.templating.links import LinkFactory
 from svc_content.templating.renderer import profile_namespace
 

@@ -7,10 +7,25 @@ from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svc_kit.config import ConfigError, EnvReader
+from svc_kit.config import BIND_HOST, ConfigError, grpc_port
 from svc_kit.services import SERVICES, ServiceSpec
+from svc_kit.settings_spec import Variable
 
 MAX_REQUEST_BYTES = 1024 * 1024
+
+UPSTREAM_HOST = Variable("MKT_UPSTREAM_HOST", "text", "127.0.0.1", "host where the edge finds the services",
+                         blank_is_unset=False)
+PORT = Variable("MKT_EDGE_PORT", "port", 8080, "port of the REST and gRPC-Web edge (Envoy)")
+ADMIN_PORT = Variable("MKT_EDGE_ADMIN_PORT", "port", 9901, "port of Envoy's admin interface")
+HEALTH_PORT = Variable("MKT_EDGE_HEALTH_PORT", "port", 8079, "port of the /healthz aggregator")
+# Checked below with its own message (a byte count), as before.
+MAX_REQUEST = Variable("MKT_EDGE_MAX_REQUEST_BYTES", "integer", MAX_REQUEST_BYTES,
+                       "largest request body; a larger one answers 413", low=1024, high=64 * 1024 * 1024, blank_is_unset=False)
+MESH_CERTS = Variable("MKT_MESH_CERTS", "path", None,
+                      "certificates of the local mesh (set by `make run` when the mesh is on): /healthz then "
+                      "checks each service through its sidecar")
+VARIABLES = ((BIND_HOST, UPSTREAM_HOST, PORT, ADMIN_PORT, HEALTH_PORT, MAX_REQUEST, MESH_CERTS)
+             + tuple(grpc_port(spec) for spec in SERVICES))
 
 
 @dataclass(frozen=True)
@@ -39,21 +54,18 @@ class EdgeSettings:
 
 def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
     env = os.environ if env is None else env
-    read = EnvReader(env)
-    host = env.get("MKT_BIND_HOST", "127.0.0.1")
-    upstream_host = env.get("MKT_UPSTREAM_HOST", "127.0.0.1")
-    limit = env.get("MKT_EDGE_MAX_REQUEST_BYTES", str(MAX_REQUEST_BYTES))
-    if not limit.isdigit() or not 1024 <= int(limit) <= 64 * 1024 * 1024:
-        raise ConfigError(f"MKT_EDGE_MAX_REQUEST_BYTES={limit!r} must be a byte count from 1024 to 67108864")
+    host = BIND_HOST.read(env)
+    upstream_host = UPSTREAM_HOST.read(env)
+    limit = env.get(MAX_REQUEST.name, str(MAX_REQUEST.default))
+    if not limit.isdigit() or not MAX_REQUEST.low <= int(limit) <= MAX_REQUEST.high:
+        raise ConfigError(f"{MAX_REQUEST.name}={limit!r} must be a byte count from 1024 to 67108864")
+    certs = MESH_CERTS.read(env)
     return EdgeSettings(
         host=host,
-        port=read.port("MKT_EDGE_PORT", 8080),
-        admin_port=read.port("MKT_EDGE_ADMIN_PORT", 9901),
-        health_port=read.port("MKT_EDGE_HEALTH_PORT", 8079),
+        port=PORT.read(env),
+        admin_port=ADMIN_PORT.read(env),
+        health_port=HEALTH_PORT.read(env),
         max_request_bytes=int(limit),
-        upstreams=tuple(
-            Upstream(spec, upstream_host, read.port(spec.env_prefix + "GRPC_PORT", spec.grpc_port))
-            for spec in SERVICES
-        ),
-        mesh_certs=Path(env["MKT_MESH_CERTS"]) if env.get("MKT_MESH_CERTS") else None,
+        upstreams=tuple(Upstream(spec, upstream_host, grpc_port(spec).read(env)) for spec in SERVICES),
+        mesh_certs=Path(certs) if certs else None,
     )

@@ -1,13 +1,5 @@
-"""Wires the audience service: configuration -> MongoDB-wire database -> servicer.
-
-MKT_AUDIENCE_MONGODB_URL   mongodb://host:port/ (default: the embedded server `make run`
-                           starts, at 127.0.0.1:MKT_MONGO_PORT, 27027 unless set)
-MKT_AUDIENCE_DATABASE      database name (default: audience)
-MKT_AUDIENCE_SEGMENT_REFRESH_SECONDS
-                           how often segments with moving time windows ("in the last 7
-                           days") are recomputed in full (default 900)
-MKT_LINK_SIGNING_KEY       key of signed unsubscribe links (shared with the content service)
-"""
+"""Wires the audience service: configuration (svc_audience.config) -> MongoDB-wire
+database -> servicer."""
 
 from __future__ import annotations
 
@@ -25,10 +17,11 @@ from svc_kit.clock import utcnow_ms as utcnow
 from svc_kit.events.mongo_outbox import MongoOutboxStore
 from svc_kit.events.outbox import Relay
 from svc_kit.ids import new_id
-from svc_kit.config import ConfigError, EnvReader, Settings
+from svc_kit.config import Settings
 from svc_kit.server import Mounted, StartupError
 from svc_kit.signing import key_from_env
 
+from svc_audience import config
 from svc_audience.adapters import events
 from svc_audience.adapters.lookalike_store import LookalikeStore
 from svc_audience.adapters.repository import MongoProfileRepository, ensure_indexes
@@ -44,21 +37,9 @@ from svc_audience.service_layer.lookalike_fitting import LookalikeWorker
 from svc_audience.service_layer.upkeep import SegmentUpkeep
 
 log = logging.getLogger("svc_audience")
-EMBEDDED_MONGO_PORT = 27027
-REFRESH_VARIABLE = "MKT_AUDIENCE_SEGMENT_REFRESH_SECONDS"
-REFRESH_SECONDS = 900.0  # how often segments with moving time windows are recomputed in full
+EMBEDDED_MONGO_PORT = config.MONGO_PORT.default
 CONNECT_PATIENCE_SECONDS = 20.0
 WORKER_THREADS = 8
-
-
-def mongodb_url(settings: Settings) -> str:
-    url = settings.get("MONGODB_URL")
-    if url:
-        if not url.startswith(("mongodb://", "mongodb+srv://")):
-            raise ConfigError(f"{settings.service.env_prefix}MONGODB_URL={url!r} must be a mongodb:// URL")
-        return url
-    port = EnvReader(settings.env).port("MKT_MONGO_PORT", EMBEDDED_MONGO_PORT)
-    return f"mongodb://127.0.0.1:{port}/"
 
 
 def connect(url: str, database: str):
@@ -80,7 +61,7 @@ def connect(url: str, database: str):
 
 def mount(settings: Settings) -> Mounted:
     link_signing_key = key_from_env(settings.env)  # checked first: a bad value stops the start
-    client, database = connect(mongodb_url(settings), settings.get("DATABASE") or "audience")
+    client, database = connect(config.mongodb_url(settings), config.DATABASE.read(settings.env))
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="audience")
     repository = MongoProfileRepository(database)
     outbox = events.outbox(database)
@@ -106,7 +87,7 @@ def mount(settings: Settings) -> Mounted:
         relay.wake.set()
 
     upkeep = SegmentUpkeep(repository, segments, memberships, publish, utcnow)
-    upkeep_loop = UpkeepLoop(upkeep, EnvReader(settings.env).seconds(REFRESH_VARIABLE, REFRESH_SECONDS))
+    upkeep_loop = UpkeepLoop(upkeep, config.SEGMENT_REFRESH.read(settings.env))
     lookalikes = LookalikeStore(database)
     lookalikes.ensure_indexes()
     lookalike_worker = LookalikeWorker(lookalikes, segments, utcnow, upkeep)  # resumes owed fits on start

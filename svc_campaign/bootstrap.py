@@ -19,10 +19,10 @@ from svc_kit.server import Mounted
 
 from svc_campaign import migrate
 from svc_campaign.adapters.peers import GrpcAnalytics
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
-from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 8
 
@@ -34,10 +34,6 @@ def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=ut
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
     return relational.open_engine(settings, migrate.MIGRATIONS, migrate_schema)
-
-
-def tool_engine(settings: Settings) -> Engine:
-    return open_engine(settings, migrate_schema=True)
 
 
 def mount(settings: Settings) -> Mounted:

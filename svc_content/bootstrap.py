@@ -1,18 +1,10 @@
-"""Wires the content service: configuration -> engine, blob store, clients -> servicer.
-
-MKT_CONTENT_DATABASE_URL        sqlite:///<state>/content.sqlite3 (default) or postgresql://...
-MKT_CONTENT_MIGRATE_ON_START    true (default) or false
-MKT_CONTENT_BLOB_DIR            where asset bytes live (default <state>/content-blobs)
-MKT_PUBLIC_BASE_URL             base of links in messages and asset URLs (default http://127.0.0.1:8080)
-MKT_LINK_SIGNING_KEY            signs tracking and unsubscribe links (shared with notify and audience)
-MKT_AUDIENCE_TARGET             host:port of the audience service (svc_kit.clients)
-MKT_BUS, MKT_BUS_PATH, ...      the bus the campaign events come from (svc_kit.bus.factory)"""
+"""Wires the content service: configuration (svc_content.config) -> engine, blob
+store, clients -> servicer."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -20,44 +12,34 @@ from marketing.content.v1 import content_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
-from svc_kit.config import EnvReader, Settings
+from svc_kit.config import Settings
 from svc_kit.ids import new_id
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted, StartupError
 from svc_kit.signing import key_from_env
 
-from svc_content import migrate
+from svc_content import config, migrate
 from svc_content.adapters.blobstore import FilesystemBlobStore
 from svc_content.adapters import campaign_copy
 from svc_content.adapters.directories import GrpcAudience
+from svc_content.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_content.entrypoints.grpc_servicer import ContentServicer
 from svc_content.service_layer.rendering import RenderService, run_in
-from svc_content.service_layer.unit_of_work import SqlUnitOfWork
-from svc_content.templating.links import DEFAULT_BASE_URL
 
 WORKER_THREADS = 8
 CPU_THREADS = 2
-BASE_URL_VARIABLE = "MKT_PUBLIC_BASE_URL"
-
-
-def public_base_url(env) -> str:
-    return (EnvReader(env).url(BASE_URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
     return relational.open_engine(settings, migrate.MIGRATIONS, migrate_schema)
 
 
-def tool_engine(settings: Settings) -> Engine:
-    return open_engine(settings, migrate_schema=True)
-
-
 def mount(settings: Settings) -> Mounted:
     migrate_schema = relational.migrate_on_start(settings)
     link_key = key_from_env(settings.env)
     service_target(settings.env, "audience")  # a bad MKT_AUDIENCE_TARGET stops the start, not the first call
-    base_url = public_base_url(settings.env)
-    blob_dir = Path(settings.get("BLOB_DIR") or settings.state_dir / "content-blobs")
+    base_url = config.public_base_url(settings.env)
+    blob_dir = config.blob_dir(settings)
     engine = open_engine(settings, migrate_schema)
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="content")

@@ -11,21 +11,28 @@ from collections.abc import Mapping
 
 import grpc
 
-from svc_kit.config import ConfigError, EnvReader
+from svc_kit.config import ConfigError, grpc_port
+from svc_kit.settings_spec import Variable
 from svc_kit.services import BY_NAME
 from svc_kit.tracing import traced_channel
 
 
+def target_variable(service: str) -> Variable:
+    spec = BY_NAME[service]
+    return Variable(f"{spec.env_prefix}TARGET", "text", "", f"host:port where the {service} service answers",
+                    shown_default=f"127.0.0.1:{spec.env_prefix}GRPC_PORT")
+
+
 def service_target(env: Mapping[str, str], service: str) -> str:
     spec = BY_NAME[service]
-    variable = f"{spec.env_prefix}TARGET"
-    target = env.get(variable, "")
+    variable = target_variable(service)
+    target = variable.read(env)
     if target:
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
-            raise ConfigError(f"{variable}={target!r} must be host:port")
+            raise ConfigError(f"{variable.name}={target!r} must be host:port")
         return target
-    return f"127.0.0.1:{EnvReader(env).port(spec.env_prefix + 'GRPC_PORT', spec.grpc_port)}"
+    return f"127.0.0.1:{grpc_port(spec).read(env)}"
 
 
 def service_channel(env: Mapping[str, str], service: str) -> grpc.aio.Channel:

@@ -1,5 +1,7 @@
 """Configuration from environment variables, validated once at start.
 
+The variables every service reads are declared here (`SHARED`, and per service
+`service_variables`); a service's own ones are in `svc_<name>/config.py`.
 A bad value raises ConfigError with one line that names the variable, the value
 and what was expected; `svc_kit.app` prints that line and exits."""
 
@@ -9,22 +11,47 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from svc_kit.services import ServiceSpec
+# ConfigError and EnvReader live with Variable; many modules import them from here.
+from svc_kit.settings_spec import ConfigError, EnvReader, Variable  # noqa: F401
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
+STATE_DIR = Variable("MKT_STATE_DIR", "path", None,
+                     "the one folder where embedded stores (SQLite, bus log, blobs, secrets) keep data between "
+                     "restarts", shown_default="<repository>/.state")
+BIND_HOST = Variable("MKT_BIND_HOST", "text", "127.0.0.1", "address the process's servers listen on",
+                     blank_is_unset=False)
+LOG_LEVEL = Variable("MKT_LOG_LEVEL", "choice", "INFO", "log level (command-line tools: WARNING unless set)",
+                     choices=LOG_LEVELS)
+OTLP_ENDPOINT = Variable("OTEL_EXPORTER_OTLP_ENDPOINT", "url", None,
+                         "OpenTelemetry collector that receives traces; unset: no traces exported")
+SHUTDOWN_GRACE = Variable("MKT_SHUTDOWN_GRACE_SECONDS", "seconds", 10.0,
+                          "how long in-flight calls may finish after SIGTERM")
+SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE)
 
-class ConfigError(ValueError):
-    pass
+
+def grpc_port(service: ServiceSpec) -> Variable:
+    return Variable(service.env_prefix + "GRPC_PORT", "port", service.grpc_port,
+                    f"port of the {service.name} service's gRPC API (also where its clients find it)")
+
+
+def metrics_port(service: ServiceSpec) -> Variable:
+    return Variable(service.env_prefix + "METRICS_PORT", "port", service.metrics_port,
+                    f"port of the {service.name} service's Prometheus /metrics")
+
+
+def service_variables(service: ServiceSpec) -> tuple[Variable, ...]:
+    """What `load_settings` reads for `service`: its ports and the shared variables."""
+    return (grpc_port(service), metrics_port(service)) + SHARED
 
 
 def state_dir(env: Mapping[str, str] | None = None) -> Path:
     """The one folder where embedded stores keep data between restarts."""
     env = os.environ if env is None else env
     default = Path(__file__).resolve().parent.parent / ".state"
-    return Path(env.get("MKT_STATE_DIR") or default).resolve()
+    return Path(STATE_DIR.read(env) or default).resolve()
 
 
 @dataclass(frozen=True)
@@ -39,63 +66,17 @@ class Settings:
     state_dir: Path
     env: Mapping[str, str]
 
-    def get(self, suffix: str, default: str | None = None) -> str | None:
-        """A service-specific variable, `MKT_<SERVICE>_<SUFFIX>`."""
-        return self.env.get(self.service.env_prefix + suffix, default)
-
-
-class EnvReader:
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
-
-    def port(self, key: str, default: int) -> int:
-        raw = self.env.get(key)
-        if raw is None or raw == "":
-            return default
-        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-            raise ConfigError(f"{key}={raw!r} is not a port number (1-65535)")
-        return int(raw)
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        raw = self.env.get(key, default).upper()
-        if raw not in choices:
-            raise ConfigError(f"{key}={raw!r} must be one of {', '.join(choices)}")
-        return raw
-
-    def seconds(self, key: str, default: float) -> float:
-        raw = self.env.get(key)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{key}={raw!r} is not a number of seconds") from None
-        if not 0 <= value <= 3600:
-            raise ConfigError(f"{key}={raw!r} must lie between 0 and 3600 seconds")
-        return value
-
-    def url(self, key: str) -> str | None:
-        raw = self.env.get(key)
-        if not raw:
-            return None
-        parsed = urlparse(raw)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ConfigError(f"{key}={raw!r} is not an http(s)://host:port URL")
-        return raw
-
 
 def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    read = EnvReader(env)
-    prefix = service.env_prefix
     return Settings(
         service=service,
-        bind_host=env.get("MKT_BIND_HOST", "127.0.0.1"),
-        grpc_port=read.port(prefix + "GRPC_PORT", service.grpc_port),
-        metrics_port=read.port(prefix + "METRICS_PORT", service.metrics_port),
-        log_level=read.choice("MKT_LOG_LEVEL", "INFO", LOG_LEVELS),
-        otlp_endpoint=read.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        shutdown_grace_seconds=read.seconds("MKT_SHUTDOWN_GRACE_SECONDS", 10.0),
+        bind_host=BIND_HOST.read(env),
+        grpc_port=grpc_port(service).read(env),
+        metrics_port=metrics_port(service).read(env),
+        log_level=LOG_LEVEL.read(env),
+        otlp_endpoint=OTLP_ENDPOINT.read(env),
+        shutdown_grace_seconds=SHUTDOWN_GRACE.read(env),
         state_dir=state_dir(env),
         env=env,
     )

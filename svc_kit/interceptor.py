@@ -17,9 +17,10 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented, internal_status
+from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented
+from svc_kit.grpc_status import internal_status, status_of
 from svc_kit.metrics import GrpcServerMetrics
-from svc_kit.tracing import extract_context
+from svc_kit.trace_context import extract_context
 
 log = logging.getLogger("svc_kit.rpc")
 _tracer = trace.get_tracer("svc_kit.grpc.server")
@@ -96,7 +97,7 @@ class _Call:
         if isinstance(error, NotImplementedError):
             error = Unimplemented(f"{self.service}/{self.method} is not implemented in this release")
         if isinstance(error, ServiceError):
-            status = error.to_status()
+            status = status_of(error)
         else:
             log.error("unhandled error in %s/%s", self.service, self.method, exc_info=error)
             self.span.record_exception(error)

@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from svc_kit.signing import CLOCK_SKEW, MAX_TOKEN_LENGTH, SignatureError, _b64decode, _b64encode, _checked_key
+from svc_kit.signing import MAX_TOKEN_LENGTH, SignatureError, _b64decode, _b64encode, _checked_key, check_age
 
 _CONTEXT = b"mkt-track.v1."
 _LAYOUT = 1
@@ -133,12 +133,7 @@ def verify_tracking(key: bytes, token: str, max_age: timedelta | None = None,
                                 datetime.fromtimestamp(issued, UTC))
     except (ValueError, TypeError, OverflowError, OSError):
         raise SignatureError("not a tracking token this release can read") from None
-    if max_age is not None:
-        now = now or datetime.now(UTC)
-        if claims.issue_time > now + CLOCK_SKEW:
-            raise SignatureError("issued in the future")
-        if now - claims.issue_time > max_age:
-            raise SignatureError(f"expired: issued {claims.issue_time.isoformat()}, valid for {max_age}")
+    check_age(claims.issue_time, max_age, now)
     return claims
 
 

@@ -10,9 +10,11 @@ from alembic.config import Config
 from sqlalchemy import Engine, MetaData, engine_from_config, pool
 from sqlalchemy.exc import OperationalError
 
-from svc_kit.config import ConfigError, Settings
+from svc_kit.config import Settings
 from svc_kit.db import make_engine, normalise_url
 from svc_kit.server import StartupError
+from svc_kit.services import ServiceSpec
+from svc_kit.settings_spec import Variable
 
 
 class Migrations:
@@ -56,18 +58,33 @@ def run_env(context, metadata: MetaData, version_table: str = "alembic_version")
         run(conn)
 
 
+def database_url_variable(service: ServiceSpec) -> Variable:
+    return Variable(service.env_prefix + "DATABASE_URL", "text", None,
+                    "the service's database: sqlite:///path or postgresql://user@host/db",
+                    shown_default=f"sqlite:///<state dir>/{service.name}.sqlite3")
+
+
+def migrate_on_start_variable(service: ServiceSpec) -> Variable:
+    # An empty value is an error, as it always was, not the default.
+    return Variable(service.env_prefix + "MIGRATE_ON_START", "flag", True,
+                    "bring the schema to the newest migration at start (false when a migration job does it)",
+                    blank_is_unset=False)
+
+
+def variables(service: ServiceSpec) -> tuple[Variable, ...]:
+    """What a relational service reads for its database."""
+    return database_url_variable(service), migrate_on_start_variable(service)
+
+
 def database_url(settings: Settings) -> str:
     """`MKT_<SERVICE>_DATABASE_URL`, or an SQLite file `<service>.sqlite3` in the state folder."""
-    variable = settings.service.env_prefix + "DATABASE_URL"
-    url = settings.get("DATABASE_URL") or f"sqlite:///{settings.state_dir / f'{settings.service.name}.sqlite3'}"
-    return normalise_url(url, variable)
+    variable = database_url_variable(settings.service)
+    url = variable.read(settings.env) or f"sqlite:///{settings.state_dir / f'{settings.service.name}.sqlite3'}"
+    return normalise_url(url, variable.name)
 
 
 def migrate_on_start(settings: Settings) -> bool:
-    flag = (settings.get("MIGRATE_ON_START", "true") or "").lower()
-    if flag not in ("true", "false"):
-        raise ConfigError(f"{settings.service.env_prefix}MIGRATE_ON_START={flag!r} must be true or false")
-    return flag == "true"
+    return migrate_on_start_variable(settings.service).read(settings.env)
 
 
 def open_engine(settings: Settings, migrations: Migrations, migrate_schema: bool) -> Engine:

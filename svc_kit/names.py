@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from svc_kit.errors import FieldViolation, InvalidArgument
+
 WORKSPACE_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 RESOURCE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -39,3 +41,19 @@ def parse_name(name: str, collection: str) -> tuple[str, str]:
 
 def format_name(workspace: str, collection: str, resource_id: str) -> str:
     return f"workspaces/{workspace}/{collection}/{resource_id}"
+
+
+def parent_field(value: str, field: str = "parent") -> str:
+    """parse_parent for a request field: InvalidArgument naming `field` when malformed."""
+    try:
+        return parse_parent(value)
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation(field, str(error))) from None
+
+
+def name_field(value: str, collection: str, field: str = "name") -> tuple[str, str]:
+    """parse_name for a request field: InvalidArgument naming `field` when malformed."""
+    try:
+        return parse_name(value, collection)
+    except ResourceNameError as error:
+        raise InvalidArgument(FieldViolation(field, str(error))) from None

@@ -28,8 +28,13 @@ from datetime import UTC, datetime, timedelta
 
 from svc_kit.channels import Channel
 from svc_kit.config import ConfigError
+from svc_kit.settings_spec import Variable
 
 KEY_VARIABLE = "MKT_LINK_SIGNING_KEY"
+SIGNING_KEY = Variable(KEY_VARIABLE, "secret", "",
+                       "key of signed tracking and unsubscribe links, at least 32 characters, the same on content, "
+                       "notify and audience (`make run` keeps one in <state dir>/link-signing.key); changing it "
+                       "breaks the links already sent; unset: such links are refused")
 MIN_KEY_LENGTH = 32
 MAX_TOKEN_LENGTH = 2048
 CLOCK_SKEW = timedelta(minutes=5)
@@ -110,13 +115,20 @@ def verify(key: bytes, token: str, max_age: timedelta | None = None, now: dateti
     except (ValueError, TypeError, OverflowError, OSError):
         # Signed with our key yet unreadable: a layout this release does not know.
         raise SignatureError("not a link token this release can read") from None
-    if max_age is not None:
-        now = now or datetime.now(UTC)
-        if claims.issue_time > now + CLOCK_SKEW:
-            raise SignatureError("issued in the future")
-        if now - claims.issue_time > max_age:
-            raise SignatureError(f"expired: issued {claims.issue_time.isoformat()}, valid for {max_age}")
+    check_age(claims.issue_time, max_age, now)
     return claims
+
+
+def check_age(issue_time: datetime, max_age: timedelta | None, now: datetime | None = None) -> None:
+    """SignatureError when a token issued at `issue_time` is older than `max_age`
+    (no limit when None), or issued in the future beyond the allowed clock skew."""
+    if max_age is None:
+        return
+    now = now or datetime.now(UTC)
+    if issue_time > now + CLOCK_SKEW:
+        raise SignatureError("issued in the future")
+    if now - issue_time > max_age:
+        raise SignatureError(f"expired: issued {issue_time.isoformat()}, valid for {max_age}")
 
 
 def new_key() -> str:
@@ -126,7 +138,7 @@ def new_key() -> str:
 
 def key_from_env(env: Mapping[str, str]) -> bytes | None:
     """MKT_LINK_SIGNING_KEY as bytes; None when unset; ConfigError when too short."""
-    raw = env.get(KEY_VARIABLE) or ""
+    raw = SIGNING_KEY.read(env)
     if not raw:
         return None
     if len(raw.encode()) < MIN_KEY_LENGTH:

@@ -3,15 +3,14 @@ trace context carried in gRPC metadata on incoming and outgoing calls."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import grpc
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+
+from svc_kit.trace_context import current_trace_headers, extract_context  # noqa: F401 - older import path
 
 _provider: TracerProvider | None = None
 _exporters: list[BatchSpanProcessor] = []
@@ -67,18 +66,6 @@ def shutdown_tracing() -> None:
     while _exporters:
         _exporters.pop().shutdown()
     _sampler.exporting = False
-
-
-def current_trace_headers() -> dict[str, str]:
-    """`traceparent` (and `tracestate`) of the current span, for messages and stored events."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
-
-
-def extract_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:
-    carrier = {key: value for key, value in (metadata or ()) if isinstance(value, str)}
-    return propagate.extract(carrier)
 
 
 class _ClientCallDetails(grpc.aio.ClientCallDetails):

@@ -19,12 +19,13 @@ from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
 from svc_notify import migrate
-from svc_notify.adapters.platform import GrpcAudience, GrpcContent
+from svc_notify.adapters.audience_client import GrpcAudience
+from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
+from svc_notify.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_notify.config import load
 from svc_notify.entrypoints.grpc_servicer import NotifyServicer
 from svc_notify.service_layer.dispatcher import Dispatcher, start_in_thread
-from svc_notify.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork
 
 WORKER_THREADS = 4
 GIL_SWITCH_SECONDS = 0.001
@@ -32,10 +33,6 @@ GIL_SWITCH_SECONDS = 0.001
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
     return relational.open_engine(settings, migrate.MIGRATIONS, migrate_schema)
-
-
-def tool_engine(settings: Settings) -> Engine:
-    return open_engine(settings, migrate_schema=True)
 
 
 def mount(settings: Settings) -> Mounted:
@@ -62,8 +59,9 @@ def mount(settings: Settings) -> Mounted:
         dispatcher_thread, stop_dispatcher = start_in_thread(dispatcher)
     wake = dispatcher.wake if dispatcher is not None else None
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="notify")
-    servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor,
-                              ProviderRegistry(secrets, config.default_smtp, config.public_base_url),
+    # TestProvider builds senders of its own, without a status callback: a test message reports nothing back.
+    servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor, secrets,
+                              lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
                               config.link_signing_key, config.public_base_url)
 
     def close() -> None:

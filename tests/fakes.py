@@ -15,12 +15,11 @@ from decimal import Decimal
 
 from svc_kit.errors import AlreadyExists
 
-from svc_campaign.adapters.repository import CampaignRepository, Cursor, concurrent_change
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
-from svc_campaign.service_layer.unit_of_work import UnitOfWork
+from svc_campaign.service_layer.unit_of_work import CampaignRepository, Cursor, UnitOfWork, concurrent_change
 
 Key = tuple[str, str]  # (workspace, campaign id)
 

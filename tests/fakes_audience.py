@@ -6,7 +6,7 @@ import copy
 
 from svc_kit.errors import Aborted, AlreadyExists
 
-from svc_audience.adapters.repository import ProfileRepository
+from svc_audience.service_layer.ports import ProfileRepository
 from svc_audience.domain.model import Profile
 
 

@@ -1,6 +1,7 @@
 """The audience service's events and their outbox in its database:
 `profile_erased` (event_schemas/audience.v1.avsc) and `segment_updated` /
-`segment_deleted` (segment.v1.avsc); and the tracked behaviour it consumes
+`segment_deleted` (segment.v1.avsc, the entries built by
+svc_audience.service_layer.segment_events); and the tracked behaviour it consumes
 (behaviour.v1.avsc)."""
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ from pymongo.database import Database
 
 import event_schemas
 from svc_kit.events.mongo_outbox import MongoOutbox
-from svc_kit.events.outbox import OutboxEntry
+from svc_kit.events.entry import OutboxEntry
 from svc_kit.ids import new_id
-from svc_kit.tracing import current_trace_headers
+from svc_kit.trace_context import current_trace_headers
 
 from svc_audience.domain.model import Profile
+from svc_audience.service_layer.segment_events import PRODUCER, SEGMENT_TOPIC
 
 TOPIC = "persistent://public/default/marketing.audience.v1"
 SCHEMA = event_schemas.load("audience.v1")
-PRODUCER = "svc_audience"
 ERASED = "profile_erased"
 OUTBOX_COLLECTION = "outbox"
-SEGMENT_TOPIC = "persistent://public/default/marketing.audience.segments.v1"
 SEGMENT_SCHEMA = event_schemas.load("segment.v1")
-SEGMENT_UPDATED = "segment_updated"
-SEGMENT_DELETED = "segment_deleted"
-MEMBERS_PER_EVENT = 1000
 BEHAVIOUR_TOPIC = "persistent://public/default/marketing.behaviour.v1"
 BEHAVIOUR_SCHEMA = event_schemas.load("behaviour.v1")
 EVENT_TRACKED = "event_tracked"
@@ -34,37 +31,6 @@ EVENT_TRACKED = "event_tracked"
 
 def outbox(database: Database) -> MongoOutbox:
     return MongoOutbox(database[OUTBOX_COLLECTION], {TOPIC: SCHEMA, SEGMENT_TOPIC: SEGMENT_SCHEMA})
-
-
-def _segment_entry(workspace: str, segment_id: str, event_type: str, payload: tuple[str, dict],
-                   now: datetime) -> OutboxEntry:
-    trace = current_trace_headers()
-    name = f"workspaces/{workspace}/segments/{segment_id}"
-    record = {
-        "event_id": new_id(), "event_type": event_type, "workspace": workspace, "aggregate_id": segment_id,
-        "aggregate_version": int(now.timestamp() * 1_000_000), "occurred_at": now, "producer": PRODUCER,
-        "traceparent": trace.get("traceparent"), "tracestate": trace.get("tracestate"), "payload": payload,
-    }
-    return OutboxEntry(record["event_id"], SEGMENT_TOPIC, name, record,
-                       {**trace, "event_type": event_type, "workspace": workspace})
-
-
-def segment_updated_entries(workspace: str, segment_id: str, added: list[str], removed: list[str], reason: str,
-                            now: datetime) -> list[OutboxEntry]:
-    """`segment_updated` events of at most MEMBERS_PER_EVENT profiles each."""
-    name = f"workspaces/{workspace}/segments/{segment_id}"
-    entries = []
-    for start in range(0, max(len(added), len(removed)), MEMBERS_PER_EVENT):
-        payload = {"segment": name, "added": added[start:start + MEMBERS_PER_EVENT],
-                   "removed": removed[start:start + MEMBERS_PER_EVENT], "reason": reason}
-        entries.append(_segment_entry(workspace, segment_id, SEGMENT_UPDATED,
-                                      ("marketing.audience.v1.SegmentUpdated", payload), now))
-    return entries
-
-
-def segment_deleted_entry(workspace: str, segment_id: str, now: datetime) -> OutboxEntry:
-    return _segment_entry(workspace, segment_id, SEGMENT_DELETED, (
-        "marketing.audience.v1.SegmentDeleted", {"segment": f"workspaces/{workspace}/segments/{segment_id}"}), now)
 
 
 def erasure_entry(profile: Profile, now: datetime) -> OutboxEntry:

@@ -1,9 +1,8 @@
-"""Profile repositories: the port and its pymongo adapter (any MongoDB-wire
+"""The profile repository (svc_audience.service_layer.ports.ProfileRepository) over pymongo (any MongoDB-wire
 server: nx-27017 embedded, FerretDB, MongoDB). Every query carries the workspace."""
 
 from __future__ import annotations
 
-import abc
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_audience.domain.model import Consent, ConsentStatus, DeviceToken, Profile
+from svc_audience.service_layer.ports import ProfileRepository
 
 PROFILES = "profiles"
 STALE = "stale"  # document field: memberships not yet brought up to date
@@ -30,45 +30,6 @@ def profile_key(workspace: str, external_id: str) -> str:
     id order. Lookups by _id need no second index (and nx-27017 finds by _id,
     and by `_id: {$in}`, with its primary index; other fields it scans for)."""
     return f"{workspace}/{external_id}"
-
-
-class ProfileRepository(abc.ABC):
-    @abc.abstractmethod
-    def get(self, workspace: str, external_id: str) -> Profile | None: ...
-
-    @abc.abstractmethod
-    def add(self, profile: Profile) -> None:
-        """Stores a new profile; AlreadyExists if the external id is taken."""
-
-    @abc.abstractmethod
-    def save(self, profile: Profile, expected_version: int) -> None:
-        """Writes a changed profile (created when expected_version is 0); Aborted
-        if someone else changed it since."""
-
-    @abc.abstractmethod
-    def remove(self, workspace: str, external_id: str) -> bool: ...
-
-    @abc.abstractmethod
-    def list(self, workspace: str, after: str, limit: int) -> list[Profile]:
-        """Profiles ordered by external id, strictly after `after`."""
-
-    def get_many(self, workspace: str, external_ids: list[str]) -> dict[str, Profile]:
-        found = {}
-        for external_id in external_ids:
-            if (profile := self.get(workspace, external_id)) is not None:
-                found[external_id] = profile
-        return found
-
-    def save_many(self, changes: list[tuple[Profile, int]]) -> set[str]:
-        """Saves each (profile, expected_version); returns the external ids that
-        conflicted with another writer (the others are stored)."""
-        conflicts = set()
-        for profile, expected in changes:
-            try:
-                self.save(profile, expected)
-            except Aborted:
-                conflicts.add(profile.external_id)
-        return conflicts
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -5,7 +5,6 @@ only an erasure removes someone from it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -16,21 +15,11 @@ from pymongo.errors import DuplicateKeyError
 
 from svc_kit.errors import AlreadyExists
 
+from svc_audience.service_layer.ports import Snapshot
+
 SNAPSHOTS = "snapshots"
 SNAPSHOT_MEMBERS = "snapshot_members"
 WRITE_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    workspace: str
-    segment_id: str
-    snapshot_id: str
-    channel: str  # a Channel value, or "" for every member
-    campaign: str
-    definition: str
-    size: int
-    create_time: datetime
 
 
 class SnapshotStore:

@@ -23,13 +23,13 @@ from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_audience.adapters.repository import BULK_CHUNK
 from svc_audience.domain.suppression import Condition, Reason, Suppression, subject_label
+from svc_audience.service_layer.ports import Key
 
 SUPPRESSIONS = "suppressions"
 ALL_CHANNELS = "ALL"
 _SUBJECT_FIELD = {"email": "email", "phone": "phone", "profile": "external_id"}
 _OPERATORS = {"=": "$eq", "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
-Key = tuple[str, str, Channel | None]
 
 
 def _utc(value):

@@ -3,7 +3,6 @@ executor hop for blocking database work, and resource-name parsing."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -13,14 +12,16 @@ from typing import Any, TypeVar
 
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
-from svc_kit.names import ResourceNameError, parse_name, parse_parent
+from svc_kit.executor import run_blocking
+from svc_kit.names import parent_field
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names
 
-from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.model import Profile
 from svc_audience.service_layer import profiles as handlers
+from svc_audience.service_layer.ports import ProfileRepository
 
 T = TypeVar("T")
 
@@ -56,28 +57,14 @@ class Rpcs:
         self.executor = deps.executor
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-
-def parent_of(value: str) -> str:
-    try:
-        return parse_parent(value)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation("parent", str(error))) from None
-
-
-def named(value: str, collection: str, field: str = "name") -> tuple[str, str]:
-    try:
-        return parse_name(value, collection)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
+        return await run_blocking(self.executor, fn, *args)
 
 
 def profile_name(value: str, field: str = "name") -> tuple[str, str]:
     parts = value.split("/")
     if len(parts) != 4 or parts[0] != "workspaces" or parts[2] != "profiles":
         raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/profiles/{{id}}`"))
-    workspace = parent_of(f"workspaces/{parts[1]}")
+    workspace = parent_field(f"workspaces/{parts[1]}")
     handlers.check_external_id(parts[3], field)
     return workspace, parts[3]
 
@@ -85,9 +72,9 @@ def profile_name(value: str, field: str = "name") -> tuple[str, str]:
 def channel_of(value: int) -> Channel | None:
     if value == 0:
         return None
-    channel = Channel.from_proto(value)
+    channel = channel_from_proto(value)
     if channel is None:
-        raise InvalidArgument(FieldViolation("channel", f"must be one of {Channel.known_names()}"))
+        raise InvalidArgument(FieldViolation("channel", f"must be one of {channel_proto_names()}"))
     return channel
 
 

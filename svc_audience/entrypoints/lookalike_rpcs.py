@@ -8,9 +8,10 @@ from google.protobuf import empty_pb2
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import segment_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument, Unimplemented
+from svc_kit.names import name_field, parent_field
 
 from svc_audience.domain.lookalike import Lookalike
-from svc_audience.entrypoints.common import Rpcs, named, parent_of
+from svc_audience.entrypoints.common import Rpcs
 from svc_audience.service_layer import lookalikes as handlers
 
 _STATES = {"TRAINING": segment_pb2.Lookalike.STATE_TRAINING, "READY": segment_pb2.Lookalike.STATE_READY,
@@ -56,7 +57,7 @@ def _spec(message: segment_pb2.Lookalike) -> handlers.LookalikeSpec:
 
 
 def _lookalike_name(value: str, field: str = "name") -> tuple[str, str]:
-    return named(value, "lookalikes", field)
+    return name_field(value, "lookalikes", field)
 
 
 class LookalikeRpcs(Rpcs):
@@ -67,7 +68,7 @@ class LookalikeRpcs(Rpcs):
         return self.deps.lookalikes
 
     async def CreateLookalike(self, request: pb.CreateLookalikeRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         created = await self._run(handlers.create_lookalike, workspace, request.lookalike_id,
                                   _spec(request.lookalike), request.request_id, request.validate_only,
                                   self._lookalikes, self.segments, self.clock, self.new_id,
@@ -82,7 +83,7 @@ class LookalikeRpcs(Rpcs):
     async def ListLookalikes(self, request: pb.ListLookalikesRequest, context):
         if request.filter:
             raise InvalidArgument(FieldViolation("filter", "lookalike filters are not supported yet"))
-        page, token = await self._run(handlers.list_lookalikes, parent_of(request.parent), request.page_size,
+        page, token = await self._run(handlers.list_lookalikes, parent_field(request.parent), request.page_size,
                                       request.page_token, self._lookalikes)
         return pb.ListLookalikesResponse(lookalikes=[lookalike_to_proto(x) for x in page], next_page_token=token)
 

@@ -9,8 +9,8 @@ from google.protobuf import timestamp_pb2
 
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2
-from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 
 from svc_audience.domain.model import AttributeValue, Consent, ConsentStatus, DeviceToken, Profile, ProfileData
 
@@ -64,9 +64,9 @@ def data_from_proto(message: profile_pb2.Profile, now) -> ProfileData:
             attributes[attribute.key] = value
     consents = {}
     for i, consent in enumerate(message.consents):
-        channel = Channel.from_proto(consent.channel)
+        channel = channel_from_proto(consent.channel)
         if channel is None:
-            out.append(FieldViolation(f"profile.consents[{i}].channel", f"must be one of {Channel.known_names()}"))
+            out.append(FieldViolation(f"profile.consents[{i}].channel", f"must be one of {channel_proto_names()}"))
             continue
         if channel in consents:
             out.append(FieldViolation(f"profile.consents[{i}].channel", f"{channel.value} is given twice"))
@@ -110,7 +110,7 @@ def profile_to_proto(profile: Profile) -> profile_pb2.Profile:
         name=f"workspaces/{profile.workspace}/profiles/{profile.external_id}",
         email=profile.email, phone=profile.phone, time_zone=profile.time_zone, locale=profile.locale,
         attributes=[_attribute(k, v) for k, v in sorted(profile.attributes.items())],
-        consents=[profile_pb2.Consent(channel=c.to_proto(), status=_STATUS_BACK[v.status],
+        consents=[profile_pb2.Consent(channel=channel_to_proto(c), status=_STATUS_BACK[v.status],
                                       update_time=_stamp(v.update_time), source=v.source)
                   for c, v in sorted(profile.consents.items(), key=lambda item: item[0].value)],
         etag=profile.etag,

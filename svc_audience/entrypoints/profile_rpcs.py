@@ -8,8 +8,9 @@ from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
 from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.names import parent_field
 
-from svc_audience.entrypoints.common import Rpcs, parent_of, profile_name
+from svc_audience.entrypoints.common import Rpcs, profile_name
 from svc_audience.entrypoints.mapping import data_from_proto, profile_to_proto
 from svc_audience.service_layer import profiles as handlers
 
@@ -23,7 +24,7 @@ class ProfileRpcs(Rpcs):
         return data_from_proto(request_profile, self.clock())
 
     async def CreateProfile(self, request: pb.CreateProfileRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         profile = await self._run(handlers.create_profile, workspace, request.profile_id,
                                   self._data(request.profile), self.repo, self.clock, request.validate_only)
         return profile_to_proto(profile)
@@ -33,7 +34,7 @@ class ProfileRpcs(Rpcs):
         return profile_to_proto(await self._run(handlers.get_profile, workspace, external_id, self.repo))
 
     async def BatchGetProfiles(self, request: pb.BatchGetProfilesRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         ids = []
         for i, name in enumerate(request.names):
             profile_workspace, external_id = profile_name(name, f"names[{i}]")
@@ -46,7 +47,7 @@ class ProfileRpcs(Rpcs):
     async def ListProfiles(self, request: pb.ListProfilesRequest, context):
         if request.filter:
             raise InvalidArgument(FieldViolation("filter", "profile filters come with segments; list without one"))
-        page = await self._run(handlers.list_profiles, parent_of(request.parent), request.page_size,
+        page = await self._run(handlers.list_profiles, parent_field(request.parent), request.page_size,
                                request.page_token, self.repo)
         return pb.ListProfilesResponse(profiles=[profile_to_proto(p) for p in page.profiles],
                                        next_page_token=page.next_page_token)
@@ -101,7 +102,7 @@ class ProfileRpcs(Rpcs):
 
         async for request in request_iterator:
             if workspace is None:
-                workspace = parent_of(request.parent)
+                workspace = parent_field(request.parent)
                 replace_existing, validate_only = request.replace, request.validate_only
             elif request.parent and request.parent != f"workspaces/{workspace}":
                 raise InvalidArgument(FieldViolation("parent", "every message must name the first one's workspace"))

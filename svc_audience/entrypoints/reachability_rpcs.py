@@ -5,9 +5,10 @@ from __future__ import annotations
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.common.v1 import message_content_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.names import parent_field
 
 from svc_audience.domain.suppression import Category
-from svc_audience.entrypoints.common import Rpcs, channel_of, parent_of, profile_name
+from svc_audience.entrypoints.common import Rpcs, channel_of, profile_name
 from svc_audience.service_layer import reachability as handlers
 from svc_audience.service_layer.reachability import MAX_PROFILES
 
@@ -20,7 +21,7 @@ _CATEGORIES = {
 
 class ReachabilityRpcs(Rpcs):
     async def CheckReachability(self, request: pb.CheckReachabilityRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         channel = channel_of(request.channel)
         if channel is None:
             raise InvalidArgument(FieldViolation("channel", "required: the channel of the intended message"))

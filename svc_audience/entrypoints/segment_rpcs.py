@@ -11,16 +11,18 @@ from marketing.audience.v1 import segment_pb2
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from svc_kit.proto_enums import channel_to_proto
+from svc_kit.names import name_field, parent_field
 
-from svc_audience.adapters.snapshot_store import Snapshot
+from svc_audience.service_layer.ports import Snapshot
 from svc_audience.domain.segments import Segment
-from svc_audience.entrypoints.common import Rpcs, channel_of, named, parent_of, profile_name, take
+from svc_audience.entrypoints.common import Rpcs, channel_of, profile_name, take
 from svc_audience.entrypoints.mapping import profile_to_proto
 from svc_audience.service_layer import segments as handlers
 
 
 def _segment_name(value: str, field: str = "name") -> tuple[str, str]:
-    return named(value, "segments", field)
+    return name_field(value, "segments", field)
 
 
 def _snapshot_name(value: str, field: str = "name") -> tuple[str, str, str]:
@@ -34,7 +36,7 @@ def _snapshot_name(value: str, field: str = "name") -> tuple[str, str, str]:
 def snapshot_to_proto(s: Snapshot) -> segment_pb2.SegmentSnapshot:
     message = segment_pb2.SegmentSnapshot(
         name=f"workspaces/{s.workspace}/segments/{s.segment_id}/snapshots/{s.snapshot_id}",
-        channel=Channel(s.channel).to_proto() if s.channel else 0, campaign=s.campaign,
+        channel=channel_to_proto(Channel(s.channel)) if s.channel else 0, campaign=s.campaign,
         state=segment_pb2.SegmentSnapshot.STATE_READY, size=s.size, definition=s.definition)
     message.create_time.FromDatetime(s.create_time)
     return message
@@ -66,7 +68,7 @@ def segment_to_proto(segment: Segment, size: int | None = None) -> segment_pb2.S
 
 class SegmentRpcs(Rpcs):
     async def CreateSegment(self, request: pb.CreateSegmentRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         s = request.segment
         segment = await self._run(handlers.create_segment, workspace, request.segment_id, s.display_name,
                                   s.description, s.definition, dict(s.labels), self.segments, self.clock,
@@ -84,7 +86,7 @@ class SegmentRpcs(Rpcs):
     async def ListSegments(self, request: pb.ListSegmentsRequest, context):
         if request.filter:
             raise InvalidArgument(FieldViolation("filter", "segment filters are not supported yet"))
-        segments, token = await self._run(handlers.list_segments, parent_of(request.parent), request.page_size,
+        segments, token = await self._run(handlers.list_segments, parent_field(request.parent), request.page_size,
                                           request.page_token, self.segments)
         return pb.ListSegmentsResponse(segments=[segment_to_proto(s) for s in segments], next_page_token=token)
 

@@ -13,13 +13,13 @@ from google.protobuf import empty_pb2
 
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import suppression_pb2
-from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from svc_kit.names import ResourceNameError, parse_name
+from svc_kit.names import name_field, parent_field
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 from svc_kit.signing import SignatureError, verify
 
 from svc_audience.domain.suppression import Entry, Reason, Suppression
-from svc_audience.entrypoints.common import Rpcs, named, parent_of, profile_name, take
+from svc_audience.entrypoints.common import Rpcs, profile_name, take
 from svc_audience.service_layer import suppressions as handlers
 
 IMPORT_BATCH = 1000
@@ -30,7 +30,7 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 def suppression_to_proto(s: Suppression) -> suppression_pb2.Suppression:
     message = suppression_pb2.Suppression(
-        name=s.name, channel=s.channel.to_proto() if s.channel else 0,
+        name=s.name, channel=channel_to_proto(s.channel) if s.channel else 0,
         reason=suppression_pb2.Suppression.Reason.Value(f"REASON_{s.reason.value}"), note=s.note, source=s.source,
         etag=s.etag)
     if s.subject_kind == "profile":
@@ -60,16 +60,13 @@ def entry_from_proto(s: suppression_pb2.Suppression, workspace: str, prefix: str
             raise InvalidArgument(FieldViolation(prefix + "profile", f"must belong to workspace {workspace!r}"))
     channel = None
     if s.channel:
-        channel = Channel.from_proto(s.channel)
+        channel = channel_from_proto(s.channel)
         if channel is None:
-            raise InvalidArgument(FieldViolation(prefix + "channel", f"one of {Channel.known_names()}, or "
+            raise InvalidArgument(FieldViolation(prefix + "channel", f"one of {channel_proto_names()}, or "
                                                                      "CHANNEL_UNSPECIFIED for every channel"))
     campaign = ""
     if s.campaign:
-        try:
-            campaign_workspace, campaign = parse_name(s.campaign, "campaigns")
-        except ResourceNameError as error:
-            raise InvalidArgument(FieldViolation(prefix + "campaign", str(error))) from None
+        campaign_workspace, campaign = name_field(s.campaign, "campaigns", prefix + "campaign")
         if campaign_workspace != workspace:
             raise InvalidArgument(FieldViolation(prefix + "campaign", f"must belong to workspace {workspace!r}"))
     expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
@@ -101,26 +98,26 @@ def unsubscribe_page(channel) -> str:
 
 class SuppressionRpcs(Rpcs):
     async def CreateSuppression(self, request: pb.CreateSuppressionRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         entry = entry_from_proto(request.suppression, workspace)
         created = await self._run(handlers.create_suppression, workspace, entry, self.suppressions, self.clock,
                                   self.new_id)
         return suppression_to_proto(created)
 
     async def GetSuppression(self, request: pb.GetSuppressionRequest, context):
-        workspace, suppression_id = named(request.name, "suppressions")
+        workspace, suppression_id = name_field(request.name, "suppressions")
         return suppression_to_proto(await self._run(handlers.get_suppression, workspace, suppression_id,
                                                     self.suppressions))
 
     async def ListSuppressions(self, request: pb.ListSuppressionsRequest, context):
-        page, token = await self._run(handlers.list_suppressions, parent_of(request.parent), request.filter,
+        page, token = await self._run(handlers.list_suppressions, parent_field(request.parent), request.filter,
                                       request.page_size, request.page_token, self.suppressions)
         return pb.ListSuppressionsResponse(suppressions=[suppression_to_proto(s) for s in page],
                                            next_page_token=token)
 
     async def UpdateSuppression(self, request: pb.UpdateSuppressionRequest, context):
         s = request.suppression
-        workspace, suppression_id = named(s.name, "suppressions", "suppression.name")
+        workspace, suppression_id = name_field(s.name, "suppressions", "suppression.name")
         expire = s.expire_time.ToDatetime(tzinfo=UTC) if s.HasField("expire_time") else None
         updated = await self._run(handlers.update_suppression, workspace, suppression_id, _REASONS.get(s.reason),
                                   s.note, expire, _mask_paths(request.update_mask.paths), s.etag, self.suppressions,
@@ -128,7 +125,7 @@ class SuppressionRpcs(Rpcs):
         return suppression_to_proto(updated)
 
     async def DeleteSuppression(self, request: pb.DeleteSuppressionRequest, context):
-        workspace, suppression_id = named(request.name, "suppressions")
+        workspace, suppression_id = name_field(request.name, "suppressions")
         await self._run(handlers.delete_suppression, workspace, suppression_id, request.etag, self.suppressions)
         return empty_pb2.Empty()
 
@@ -145,7 +142,7 @@ class SuppressionRpcs(Rpcs):
 
         async for request in request_iterator:
             if workspace is None:
-                workspace = parent_of(request.parent)
+                workspace = parent_field(request.parent)
                 validate_only = request.validate_only
             elif request.parent and request.parent != f"workspaces/{workspace}":
                 raise InvalidArgument(FieldViolation("parent", "every message must name the first one's workspace"))
@@ -177,7 +174,7 @@ class SuppressionRpcs(Rpcs):
 
     async def ExportSuppressions(self, request: pb.ExportSuppressionsRequest, context):
         """Batches read from one database cursor, oldest entry first."""
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         entries = await self._run(handlers.export_suppressions, workspace, request.filter, request.batch_size,
                                   self.suppressions)
         batch_size = request.batch_size or 1000
@@ -199,14 +196,14 @@ class SuppressionRpcs(Rpcs):
 
     async def Unsubscribe(self, request: pb.UnsubscribeRequest, context):
         """An unsubscribe link (RFC 8058 one-click POST, or the button of its page): the body is ignored."""
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         claims = self._link_claims(request.token)
         entry = await self._run(handlers.unsubscribe, workspace, claims, self.suppressions, self.clock,
                                 self.new_id)
         return suppression_to_proto(entry)
 
     async def GetUnsubscribePage(self, request: pb.GetUnsubscribePageRequest, context):
-        workspace = parent_of(request.parent)
+        workspace = parent_field(request.parent)
         claims = self._link_claims(request.token)
         if claims.workspace != workspace:
             raise InvalidArgument(FieldViolation("token", f"was issued for another workspace than {workspace!r}"))

@@ -8,10 +8,10 @@ from collections import defaultdict
 
 from svc_kit.errors import Aborted
 
-from svc_audience.adapters.repository import ProfileRepository
 from svc_audience.domain.behaviour import TrackedEvent, recorded
 from svc_audience.domain.model import Profile
 from svc_audience.service_layer.profiles import Clock
+from svc_audience.service_layer.ports import ProfileRepository
 
 ATTEMPTS = 5
 

@@ -23,8 +23,6 @@ import numpy as np
 
 from svc_kit.errors import Aborted
 
-from svc_audience.adapters.lookalike_store import LookalikeStore
-from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.domain.lookalike import FAILED, FIT, MIN_SEED, READY, Lookalike, Progress, Quality, \
     rule_references
 from svc_audience.domain.lookalike_features import FeatureSelection
@@ -32,6 +30,7 @@ from svc_audience.domain.lookalike_model import FitError, Fitting, threshold_for
 from svc_audience.domain.segments import Segment
 from svc_audience.service_layer.profiles import Clock
 from svc_audience.service_layer.segments import segment_filter
+from svc_audience.service_layer.ports import Lookalikes, Segments
 
 log = logging.getLogger("svc_audience.lookalikes")
 BATCH = 2000
@@ -67,7 +66,7 @@ def _ms(clock: Clock) -> int:
 class _Tracker:
     """Progress of one job: reported (and the lease renewed) at most once per REPORT_SECONDS."""
 
-    def __init__(self, store: LookalikeStore, job: Lookalike, owner: str, stop: threading.Event, clock: Clock):
+    def __init__(self, store: Lookalikes, job: Lookalike, owner: str, stop: threading.Event, clock: Clock):
         self.store, self.job, self.owner, self.stop, self.clock = store, job, owner, stop, clock
         self.done = self.total = 0
         self.start_ms = _ms(clock)
@@ -98,7 +97,7 @@ class _Tracker:
 
 
 class LookalikeWorker:
-    def __init__(self, lookalikes: LookalikeStore, segments: SegmentStore, clock: Clock, upkeep=None,
+    def __init__(self, lookalikes: Lookalikes, segments: Segments, clock: Clock, upkeep=None,
                  poll_seconds: float = POLL_SECONDS):
         self.lookalikes = lookalikes
         self.segments = segments

@@ -11,17 +11,16 @@ from dataclasses import asdict, dataclass, replace
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from svc_kit.names import ResourceNameError, parse_name
+from svc_kit.idempotency import replayed, request_id_violation
+from svc_kit.names import name_field
 
-from svc_audience.adapters.lookalike_store import LookalikeStore
-from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.domain.lookalike import CUT, FIT, KIND, LOOKALIKE_ID, MIN_SEED, TRAINING, Lookalike, Progress, \
     check_fields
 from svc_audience.domain.segments import Segment
 from svc_audience.service_layer.profiles import Clock
 from svc_audience.service_layer.segments import segment_filter
+from svc_audience.service_layer.ports import Lookalikes, Segments
 
-MAX_REQUEST_ID = 128
 UPDATABLE = frozenset({"display_name", "description", "labels", "top_n", "min_score", "features",
                        "include_seed_members"})
 CUTOFF_PATHS = frozenset({"top_n", "min_score", "cutoff"})
@@ -46,7 +45,7 @@ def _name(workspace: str, lookalike_id: str) -> str:
     return f"workspaces/{workspace}/lookalikes/{lookalike_id}"
 
 
-def _load(store: LookalikeStore, workspace: str, lookalike_id: str) -> Lookalike:
+def _load(store: Lookalikes, workspace: str, lookalike_id: str) -> Lookalike:
     found = store.get(workspace, lookalike_id)
     if found is None:
         raise NotFound(_name(workspace, lookalike_id))
@@ -58,12 +57,9 @@ def _fingerprint(workspace: str, lookalike_id: str, spec: LookalikeSpec) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _seed(workspace: str, seed_name: str, segments: SegmentStore, clock: Clock) -> Segment:
+def _seed(workspace: str, seed_name: str, segments: Segments, clock: Clock) -> Segment:
     """The seed segment: a rules segment of the workspace with at least MIN_SEED members."""
-    try:
-        seed_workspace, seed_id = parse_name(seed_name, "segments")
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation("lookalike.seed_segment", str(error))) from None
+    seed_workspace, seed_id = name_field(seed_name, "segments", "lookalike.seed_segment")
 
     def refuse(why: str) -> FailedPrecondition:
         return FailedPrecondition(f"lookalike.seed_segment: {why}", [FieldViolation("lookalike.seed_segment", why)],
@@ -83,25 +79,22 @@ def _seed(workspace: str, seed_name: str, segments: SegmentStore, clock: Clock) 
 
 
 def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, request_id: str, validate_only: bool,
-                     lookalikes: LookalikeStore, segments: SegmentStore, clock: Clock, new_id: Callable[[], str],
+                     lookalikes: Lookalikes, segments: Segments, clock: Clock, new_id: Callable[[], str],
                      wake: Wake | None = None) -> Lookalike:
     problems = check_fields(spec.display_name, spec.description, spec.top_n, spec.min_score, spec.features,
                             spec.labels or {})
     if lookalike_id and not LOOKALIKE_ID.fullmatch(lookalike_id):
         problems.append(FieldViolation("lookalike_id", "1-53 characters [a-z][a-z0-9-]* (its segment is "
                                                        "lookalike-<id>)"))
-    if len(request_id) > MAX_REQUEST_ID:
-        problems.append(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
+    if (violation := request_id_violation(request_id)) is not None:
+        problems.append(violation)
     if not spec.seed_segment:
         problems.append(FieldViolation("lookalike.seed_segment", "required: workspaces/{workspace}/segments/{id}"))
     if problems:
         raise InvalidArgument(problems)
     fingerprint = _fingerprint(workspace, lookalike_id, spec)
     if request_id and (earlier := lookalikes.find_by_request_id(workspace, request_id)) is not None:
-        if earlier.request_fingerprint != fingerprint:
-            raise InvalidArgument(FieldViolation("request_id", f"{request_id!r} was already used for a different "
-                                                 f"request (it created {earlier.name}); use a new request_id"))
-        return earlier
+        return replayed(earlier, earlier.request_fingerprint, fingerprint, request_id, earlier.name)
     seed = _seed(workspace, spec.seed_segment, segments, clock)
     now = clock()
     lookalike = Lookalike(workspace, lookalike_id or "l" + new_id(), spec.display_name, seed.segment_id,
@@ -123,12 +116,12 @@ def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, req
     return lookalike
 
 
-def get_lookalike(workspace: str, lookalike_id: str, lookalikes: LookalikeStore) -> Lookalike:
+def get_lookalike(workspace: str, lookalike_id: str, lookalikes: Lookalikes) -> Lookalike:
     return _load(lookalikes, workspace, lookalike_id)
 
 
 def list_lookalikes(workspace: str, page_size: int, page_token: str,
-                    lookalikes: LookalikeStore) -> tuple[list[Lookalike], str]:
+                    lookalikes: Lookalikes) -> tuple[list[Lookalike], str]:
     return pagination.keyset_page(lambda after, limit: lookalikes.list(workspace, after, limit),
                                   lambda lookalike: lookalike.lookalike_id, page_size, page_token, workspace,
                                   "lookalikes")
@@ -143,7 +136,7 @@ def _owe(lookalike: Lookalike, work: str) -> Lookalike:
 
 
 def update_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, paths: frozenset[str], etag: str,
-                     lookalikes: LookalikeStore, clock: Clock, wake: Wake | None = None) -> Lookalike:
+                     lookalikes: Lookalikes, clock: Clock, wake: Wake | None = None) -> Lookalike:
     if "*" in paths:
         paths = UPDATABLE
     unknown = sorted(paths - UPDATABLE - CUTOFF_PATHS)
@@ -178,7 +171,7 @@ def update_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, pat
     return updated
 
 
-def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: LookalikeStore, clock: Clock,
+def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lookalikes, clock: Clock,
                     wake: Wake | None = None) -> Lookalike:
     current = _load(lookalikes, workspace, lookalike_id)
     current.check_etag(etag)
@@ -189,8 +182,8 @@ def refit_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lo
     return updated
 
 
-def delete_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: LookalikeStore,
-                     segments: SegmentStore, upkeep=None) -> None:
+def delete_lookalike(workspace: str, lookalike_id: str, etag: str, lookalikes: Lookalikes,
+                     segments: Segments, upkeep=None) -> None:
     """The lookalike, its segment (announced as deleted first) and its scores go."""
     current = _load(lookalikes, workspace, lookalike_id)
     current.check_etag(etag)

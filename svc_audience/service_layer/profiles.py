@@ -10,9 +10,8 @@ from datetime import datetime
 from svc_kit import pagination
 from svc_kit.errors import Aborted, FieldViolation, InvalidArgument, NotFound
 
-from svc_audience.adapters.repository import ProfileRepository
-from svc_audience.adapters.snapshot_store import SnapshotStore
 from svc_audience.domain.model import EXTERNAL_ID, Profile, ProfileData, normalise_email, validate
+from svc_audience.service_layer.ports import ProfileRepository, Snapshots
 
 Clock = Callable[[], datetime]
 UPSERT_ATTEMPTS = 3
@@ -112,7 +111,7 @@ def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRep
 
 
 def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
-                     snapshots: SnapshotStore | None = None, upkeep=None) -> bool:
+                     snapshots: Snapshots | None = None, upkeep=None) -> bool:
     """What a `profile_erased` event asks of this service (idempotent): the
     profile goes, and so does its place in every frozen snapshot and segment."""
     if snapshots is not None:

@@ -7,16 +7,15 @@ from __future__ import annotations
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
 
-from svc_audience.adapters.repository import ProfileRepository
-from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.suppression import Category, Reachability, reachability
 from svc_audience.service_layer.profiles import Clock
+from svc_audience.service_layer.ports import ProfileRepository, Suppressions
 
 MAX_PROFILES = 1000
 
 
 def check_reachability(workspace: str, channel: Channel, category: Category, external_ids: list[str],
-                       repo: ProfileRepository, suppressions: SuppressionStore, clock: Clock) -> list[Reachability]:
+                       repo: ProfileRepository, suppressions: Suppressions, clock: Clock) -> list[Reachability]:
     """One result per id asked, in the same order (an id asked twice is answered twice)."""
     if not 0 < len(external_ids) <= MAX_PROFILES:
         raise InvalidArgument(FieldViolation("profiles", f"give 1 to {MAX_PROFILES:,} profiles"))

@@ -12,13 +12,11 @@ from svc_kit import pagination
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.names import RESOURCE_ID
 
-from svc_audience.adapters.segment_store import SegmentStore
-from svc_audience.adapters.snapshot_store import Snapshot, SnapshotStore
-from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.lookalike import KIND as LOOKALIKE_KIND
 from svc_audience.domain.lookalike import audience_filter
 from svc_audience.domain.segments import Segment, compile_rule, parse_definition
 from svc_audience.service_layer.profiles import Clock
+from svc_audience.service_layer.ports import Segments, Snapshot, Snapshots, Suppressions
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ def _segment_name(workspace: str, segment_id: str) -> str:
     return f"workspaces/{workspace}/segments/{segment_id}"
 
 
-def _load_segment(store: SegmentStore, workspace: str, segment_id: str) -> Segment:
+def _load_segment(store: Segments, workspace: str, segment_id: str) -> Segment:
     segment = store.get(workspace, segment_id)
     if segment is None:
         raise NotFound(_segment_name(workspace, segment_id))
@@ -39,7 +37,7 @@ def _load_segment(store: SegmentStore, workspace: str, segment_id: str) -> Segme
 
 
 def create_segment(workspace: str, segment_id: str, display_name: str, description: str, definition: str,
-                   labels: dict[str, str], store: SegmentStore, clock: Clock, new_id: Callable[[], str],
+                   labels: dict[str, str], store: Segments, clock: Clock, new_id: Callable[[], str],
                    validate_only: bool = False, upkeep=None) -> Segment:
     problems = []
     if segment_id and not RESOURCE_ID.fullmatch(segment_id):
@@ -59,16 +57,16 @@ def create_segment(workspace: str, segment_id: str, display_name: str, descripti
     return segment
 
 
-def get_segment(workspace: str, segment_id: str, store: SegmentStore) -> Segment:
+def get_segment(workspace: str, segment_id: str, store: Segments) -> Segment:
     return _load_segment(store, workspace, segment_id)
 
 
-def list_segments(workspace: str, page_size: int, page_token: str, store: SegmentStore) -> tuple[list[Segment], str]:
+def list_segments(workspace: str, page_size: int, page_token: str, store: Segments) -> tuple[list[Segment], str]:
     return pagination.keyset_page(lambda after, limit: store.list(workspace, after, limit), lambda s: s.segment_id,
                                   page_size, page_token, workspace, "segments")
 
 
-def delete_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep=None) -> None:
+def delete_segment(workspace: str, segment_id: str, store: Segments, upkeep=None) -> None:
     """`segment_deleted` is announced first (a durable intent), then the
     segment and its memberships go."""
     check_writable(_load_segment(store, workspace, segment_id), store, deleting=True)
@@ -78,14 +76,14 @@ def delete_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep=
         raise NotFound(_segment_name(workspace, segment_id))
 
 
-def refresh_segment(workspace: str, segment_id: str, store: SegmentStore, upkeep) -> Segment:
+def refresh_segment(workspace: str, segment_id: str, store: Segments, upkeep) -> Segment:
     """Asks for a full recomputation of the memberships now."""
     segment = _load_segment(store, workspace, segment_id)
     upkeep.request(workspace, segment_id)
     return segment
 
 
-def check_writable(segment: Segment, store: SegmentStore, deleting: bool = False) -> None:
+def check_writable(segment: Segment, store: Segments, deleting: bool = False) -> None:
     """A lookalike's segment changes only through its lookalike; a seed stays while a lookalike uses it."""
     name = _segment_name(segment.workspace, segment.segment_id)
     if segment.kind == LOOKALIKE_KIND:
@@ -105,7 +103,7 @@ def segment_etag(segment: Segment) -> str:
 
 
 def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozenset[str], etag: str,
-                   store: SegmentStore, clock: Clock, upkeep=None, validate_only: bool = False) -> Segment:
+                   store: Segments, clock: Clock, upkeep=None, validate_only: bool = False) -> Segment:
     """Changes the named fields of a rule segment; a new definition is
     validated like a new segment's and its memberships are recomputed."""
     paths = SEGMENT_FIELDS if "*" in paths else paths
@@ -139,8 +137,8 @@ def segment_filter(segment: Segment, now) -> dict:
     return compile_rule(parse_definition(segment.definition), segment.workspace, now)
 
 
-def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
-                   suppressions: SuppressionStore | None = None) -> dict:
+def _members_query(workspace: str, segment_id: str, channel, store: Segments, clock: Clock,
+                   suppressions: Suppressions | None = None) -> dict:
     segment = _load_segment(store, workspace, segment_id)
     now = clock()
     compiled = segment_filter(segment, now)
@@ -148,12 +146,12 @@ def _members_query(workspace: str, segment_id: str, channel, store: SegmentStore
     return store.members_query(compiled, channel, not_suppressed)
 
 
-def count_members(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
-                  suppressions: SuppressionStore | None = None) -> int:
+def count_members(workspace: str, segment_id: str, channel, store: Segments, clock: Clock,
+                  suppressions: Suppressions | None = None) -> int:
     return store.count(_members_query(workspace, segment_id, channel, store, clock, suppressions))
 
 
-def check_membership(workspace: str, segment_id: str, external_ids: list[str], store: SegmentStore,
+def check_membership(workspace: str, segment_id: str, external_ids: list[str], store: Segments,
                      clock: Clock) -> dict[str, bool]:
     if not 0 < len(external_ids) <= 1000:
         raise InvalidArgument(FieldViolation("profiles", "give 1 to 1,000 profiles"))
@@ -161,14 +159,14 @@ def check_membership(workspace: str, segment_id: str, external_ids: list[str], s
     return {external_id: external_id in members for external_id in external_ids}
 
 
-def members_query(workspace: str, segment_id: str, channel, store: SegmentStore, clock: Clock,
-                  suppressions: SuppressionStore | None = None) -> dict:
+def members_query(workspace: str, segment_id: str, channel, store: Segments, clock: Clock,
+                  suppressions: Suppressions | None = None) -> dict:
     """The one database query that selects the members (for streaming them)."""
     return _members_query(workspace, segment_id, channel, store, clock, suppressions)
 
 
 def list_members(workspace: str, segment_id: str, channel, full: bool, page_size: int, page_token: str,
-                 store: SegmentStore, clock: Clock, suppressions: SuppressionStore | None = None) -> MemberPage:
+                 store: Segments, clock: Clock, suppressions: Suppressions | None = None) -> MemberPage:
     query = _members_query(workspace, segment_id, channel, store, clock, suppressions)
     page, token = pagination.keyset_page(lambda after, limit: store.members(query, after, limit, full),
                                          lambda m: m.external_id if full else m, page_size, page_token,
@@ -178,7 +176,7 @@ def list_members(workspace: str, segment_id: str, channel, full: bool, page_size
 
 
 def create_snapshot(workspace: str, segment_id: str, snapshot_id: str, channel, campaign: str,
-                    segments: SegmentStore, snapshots: SnapshotStore, suppressions: SuppressionStore,
+                    segments: Segments, snapshots: Snapshots, suppressions: Suppressions,
                     clock: Clock, new_id: Callable[[], str]) -> Snapshot:
     if snapshot_id and not RESOURCE_ID.fullmatch(snapshot_id):
         raise InvalidArgument(FieldViolation("segment_snapshot_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
@@ -189,7 +187,7 @@ def create_snapshot(workspace: str, segment_id: str, snapshot_id: str, channel, 
     return snapshots.create(snapshot, segments.stream(query, "", False, 5000))
 
 
-def get_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> Snapshot:
+def get_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: Snapshots) -> Snapshot:
     found = snapshots.get(workspace, segment_id, snapshot_id)
     if found is None:
         raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
@@ -197,18 +195,18 @@ def get_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: S
 
 
 def list_snapshots(workspace: str, segment_id: str, page_size: int, page_token: str,
-                   snapshots: SnapshotStore) -> tuple[list[Snapshot], str]:
+                   snapshots: Snapshots) -> tuple[list[Snapshot], str]:
     return pagination.keyset_page(lambda after, limit: snapshots.list(workspace, segment_id, after, limit),
                                   lambda s: s.snapshot_id, page_size, page_token, workspace, segment_id, "snapshots")
 
 
-def delete_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: SnapshotStore) -> None:
+def delete_snapshot(workspace: str, segment_id: str, snapshot_id: str, snapshots: Snapshots) -> None:
     if not snapshots.remove(workspace, segment_id, snapshot_id):
         raise NotFound(f"{_segment_name(workspace, segment_id)}/snapshots/{snapshot_id}")
 
 
 def list_snapshot_members(workspace: str, segment_id: str, snapshot_id: str, page_size: int, page_token: str,
-                          snapshots: SnapshotStore) -> MemberPage:
+                          snapshots: Snapshots) -> MemberPage:
     get_snapshot(workspace, segment_id, snapshot_id, snapshots)
     page, token = pagination.keyset_page(
         lambda after, limit: snapshots.member_ids(workspace, segment_id, snapshot_id, after, limit),

@@ -11,7 +11,6 @@ from svc_kit import pagination
 from svc_kit.errors import Aborted, AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from svc_kit.signing import LinkClaims
 
-from svc_audience.adapters.suppression_store import SuppressionStore
 from svc_audience.domain.suppression import (
     UNSUBSCRIBE_SOURCE,
     Entry,
@@ -23,6 +22,7 @@ from svc_audience.domain.suppression import (
     validated,
 )
 from svc_audience.service_layer.profiles import Clock
+from svc_audience.service_layer.ports import Suppressions
 
 NewId = Callable[[], str]
 
@@ -31,7 +31,7 @@ def _name(workspace: str, suppression_id: str) -> str:
     return f"workspaces/{workspace}/suppressions/{suppression_id}"
 
 
-def _load(store: SuppressionStore, workspace: str, suppression_id: str) -> Suppression:
+def _load(store: Suppressions, workspace: str, suppression_id: str) -> Suppression:
     found = store.get(workspace, suppression_id)
     if found is None:
         raise NotFound(_name(workspace, suppression_id))
@@ -43,7 +43,7 @@ def _new(workspace: str, entry: Entry, new_id: NewId, now: datetime) -> Suppress
                        entry.note, entry.source, entry.campaign, entry.expire_time, now, now, 1)
 
 
-def _insert(workspace: str, entry: Entry, store: SuppressionStore, now: datetime, new_id: NewId) -> Suppression:
+def _insert(workspace: str, entry: Entry, store: Suppressions, now: datetime, new_id: NewId) -> Suppression:
     """Adds the entry; an expired entry of the same key is replaced (it no longer
     exists as far as anyone can tell), a live one answers AlreadyExists naming it."""
     suppression = _new(workspace, entry, new_id, now)
@@ -58,19 +58,19 @@ def _insert(workspace: str, entry: Entry, store: SuppressionStore, now: datetime
     return suppression
 
 
-def create_suppression(workspace: str, entry: Entry, store: SuppressionStore, clock: Clock,
+def create_suppression(workspace: str, entry: Entry, store: Suppressions, clock: Clock,
                        new_id: NewId) -> Suppression:
     """One entry per subject and channel: a second answers ALREADY_EXISTS naming the first."""
     now = clock()
     return _insert(workspace, validated(entry, now), store, now, new_id)
 
 
-def get_suppression(workspace: str, suppression_id: str, store: SuppressionStore) -> Suppression:
+def get_suppression(workspace: str, suppression_id: str, store: Suppressions) -> Suppression:
     return _load(store, workspace, suppression_id)
 
 
 def list_suppressions(workspace: str, filter_text: str, page_size: int, page_token: str,
-                      store: SuppressionStore) -> tuple[list[Suppression], str]:
+                      store: Suppressions) -> tuple[list[Suppression], str]:
     """Newest first, a page at a time; the token only works with the same filter."""
     conditions = parse_suppression_filter(filter_text, workspace)
     return pagination.keyset_page(lambda before, limit: store.list(workspace, conditions, before, limit),
@@ -79,7 +79,7 @@ def list_suppressions(workspace: str, filter_text: str, page_size: int, page_tok
 
 
 def update_suppression(workspace: str, suppression_id: str, reason: Reason | None, note: str,
-                       expire_time: datetime | None, paths: frozenset[str], etag: str, store: SuppressionStore,
+                       expire_time: datetime | None, paths: frozenset[str], etag: str, store: Suppressions,
                        clock: Clock) -> Suppression:
     current = _load(store, workspace, suppression_id)
     current.check_etag(etag)
@@ -88,7 +88,7 @@ def update_suppression(workspace: str, suppression_id: str, reason: Reason | Non
     return updated
 
 
-def delete_suppression(workspace: str, suppression_id: str, etag: str, store: SuppressionStore) -> None:
+def delete_suppression(workspace: str, suppression_id: str, etag: str, store: Suppressions) -> None:
     current = _load(store, workspace, suppression_id)
     current.check_etag(etag)
     if not store.remove(workspace, suppression_id, current.version if etag else None):
@@ -98,7 +98,7 @@ def delete_suppression(workspace: str, suppression_id: str, etag: str, store: Su
 
 
 def export_suppressions(workspace: str, filter_text: str, batch_size: int,
-                        store: SuppressionStore) -> Iterator[Suppression]:
+                        store: Suppressions) -> Iterator[Suppression]:
     """Every entry the filter selects, from one database cursor (the filter is checked first)."""
     if not 0 <= batch_size <= 10_000:
         raise InvalidArgument(FieldViolation("batch_size", "from 1 to 10,000 (default 1,000)"))
@@ -130,7 +130,7 @@ class ImportRecord:
     entry: Entry
 
 
-def import_batch(workspace: str, records: list[ImportRecord], validate_only: bool, store: SuppressionStore,
+def import_batch(workspace: str, records: list[ImportRecord], validate_only: bool, store: Suppressions,
                  clock: Clock, new_id: NewId, summary: ImportSummary) -> None:
     """Adds or refreshes a batch with one read and bulk writes (chunks of at most
     90): a key that already has an entry gets the record's reason, note and
@@ -174,7 +174,7 @@ def import_batch(workspace: str, records: list[ImportRecord], validate_only: boo
             summary.inserted += 1
 
 
-def _apply_alone(workspace: str, entry: Entry, store: SuppressionStore, clock: Clock, new_id: NewId) -> bool:
+def _apply_alone(workspace: str, entry: Entry, store: Suppressions, clock: Clock, new_id: NewId) -> bool:
     """Adds or refreshes one entry; True when it refreshed an existing one."""
     now = clock()
     current = store.find(workspace, entry.key)
@@ -188,7 +188,7 @@ def _apply_alone(workspace: str, entry: Entry, store: SuppressionStore, clock: C
 # -- unsubscribe links -------------------------------------------------------------------------------------
 
 
-def unsubscribe(workspace: str, claims: LinkClaims, store: SuppressionStore, clock: Clock,
+def unsubscribe(workspace: str, claims: LinkClaims, store: Suppressions, clock: Clock,
                 new_id: NewId) -> Suppression:
     """What a verified unsubscribe link asks: the token's profile suppressed on its
     channel (UNSUBSCRIBED, source `unsubscribe-link`). Idempotent: when the

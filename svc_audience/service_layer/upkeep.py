@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from svc_kit.events.outbox import OutboxEntry
+from svc_kit.events.entry import OutboxEntry
 
-from svc_audience.adapters import events
-from svc_audience.adapters.membership_store import MembershipStore
-from svc_audience.adapters.repository import MongoProfileRepository
-from svc_audience.adapters.segment_store import SegmentStore
 from svc_audience.domain.segments import Segment, parse_definition
+from svc_audience.service_layer import segment_events as events
+from svc_audience.service_layer.ports import Memberships, Segments, StaleProfiles
 from svc_audience.service_layer.segments import segment_filter
 
 log = logging.getLogger("svc_audience.upkeep")
@@ -62,7 +60,7 @@ class PassReport:
 
 
 class SegmentUpkeep:
-    def __init__(self, profiles: MongoProfileRepository, segments: SegmentStore, memberships: MembershipStore,
+    def __init__(self, profiles: StaleProfiles, segments: Segments, memberships: Memberships,
                  publish: Publish, clock: Clock):
         self.profiles = profiles
         self.segments = segments

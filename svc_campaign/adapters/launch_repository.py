@@ -69,8 +69,8 @@ class SqlLaunchRepository:
         return [_from_row(r) for r in rows]
 
 
-class LaunchStore:
-    """Each call in its own short transaction (the runner talks to other
+class SqlLaunchStore:
+    """The launch runner's svc_campaign.service_layer.ports.LaunchStore. Each call in its own short transaction (the runner talks to other
     services between them and holds no transaction open meanwhile)."""
 
     def __init__(self, engine: Engine):

@@ -19,8 +19,9 @@ from marketing.notify.v1 import message_pb2
 from marketing.notify.v1 import notify_service_pb2 as notify_pb
 from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from svc_kit.channels import Channel
+from svc_kit.proto_enums import channel_to_proto
 
-from svc_campaign.service_layer.launch import Outgoing, PeerRefused, PeerUnavailable, Snapshot
+from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, Snapshot
 
 CALL_TIMEOUT = 30.0
 # A read that includes the analytics service's figures waits this long for them, then answers
@@ -42,7 +43,7 @@ class GrpcAudience:
     async def snapshot(self, segment: str, channel: Channel, snapshot_id: str, campaign: str) -> Snapshot:
         request = audience_pb.CreateSegmentSnapshotRequest(
             parent=segment, segment_snapshot_id=snapshot_id,
-            segment_snapshot=segment_pb2.SegmentSnapshot(channel=channel.to_proto(), campaign=campaign))
+            segment_snapshot=segment_pb2.SegmentSnapshot(channel=channel_to_proto(channel), campaign=campaign))
         try:
             taken = await self.stub.CreateSegmentSnapshot(request, timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as error:
@@ -72,7 +73,7 @@ class GrpcNotify:
                    messages: list[Outgoing]) -> tuple[int, int, int]:
         parent = f"workspaces/{workspace}"
         requests = [notify_pb.SendMessageRequest(parent=parent, message=message_pb2.Message(
-            channel=channel.to_proto(), recipient=m.recipient, idempotency_key=m.idempotency_key,
+            channel=channel_to_proto(channel), recipient=m.recipient, idempotency_key=m.idempotency_key,
             template=message_pb2.TemplateRef(template=template), campaign=campaign,
             category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for m in messages]
         try:

@@ -1,17 +1,17 @@
-"""Campaign repositories: the port, and its SQLAlchemy Core adapter (SQLite or
-PostgreSQL). Every method takes the workspace; no query runs without it."""
+"""The campaign repository over SQLAlchemy Core (SQLite or PostgreSQL); its interface
+is in svc_campaign.service_layer.unit_of_work. Every method takes the workspace; no
+query runs without it."""
 
 from __future__ import annotations
 
-import abc
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from svc_kit.errors import Aborted, AlreadyExists
-from svc_kit.tracing import current_trace_headers
+from svc_kit.errors import AlreadyExists
+from svc_kit.trace_context import current_trace_headers
 
 from svc_campaign.adapters import codec
 from svc_campaign.adapters.tables import campaign_labels, campaigns
@@ -21,56 +21,7 @@ from svc_campaign.domain.events import CREATED, CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Channel, State
-
-Cursor = tuple[datetime, str]  # (create_time, id) of the last campaign served
-
-
-class CampaignRepository(abc.ABC):
-    """Implementations append every campaign they add, save or remove to `seen`,
-    so the unit of work can move the events those campaigns recorded to the outbox."""
-
-    def __init__(self) -> None:
-        self.seen: list[Campaign] = []
-
-    @abc.abstractmethod
-    def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
-        """Stores a new campaign; AlreadyExists if its id or request id is taken."""
-
-    @abc.abstractmethod
-    def get(self, workspace: str, campaign_id: str) -> Campaign | None: ...
-
-    @abc.abstractmethod
-    def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
-        """The campaign a create with this idempotency key made, and that request's fingerprint."""
-
-    @abc.abstractmethod
-    def save(self, campaign: Campaign, expected_version: int) -> None:
-        """Writes a changed campaign and appends its new events to its history;
-        Aborted if someone else changed it since `expected_version`."""
-
-    @abc.abstractmethod
-    def remove(self, campaign: Campaign, expected_version: int) -> None:
-        """Deletes a campaign from the current view (its history, ending in
-        campaign_deleted, stays); Aborted if someone else changed it meanwhile."""
-
-    @abc.abstractmethod
-    def history(self, workspace: str, campaign_id: str, until: datetime | None = None,
-                after_version: int = 0, limit: int | None = None) -> list[CampaignEvent]:
-        """The campaign's events in version order: those after `after_version`,
-        that occurred at or before `until`, at most `limit` of them."""
-
-    @abc.abstractmethod
-    def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
-        """Campaigns in (create_time, id) order, strictly after the cursor."""
-
-    @abc.abstractmethod
-    def count(self, workspace: str, where: CampaignFilter) -> int: ...
-
-
-def concurrent_change(campaign: Campaign) -> Aborted:
-    return Aborted(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} was changed by another request; "
-                   "read it again and retry")
-
+from svc_campaign.service_layer.unit_of_work import CampaignRepository, Cursor, concurrent_change
 
 # Statements on the hot path are built once; SQLAlchemy caches their compiled form.
 _c = campaigns.c

@@ -5,7 +5,6 @@ transaction, read to answer who a campaign reaches."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,19 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.clock import utcnow
 
 from svc_campaign.adapters.tables import segment_cache_members, segment_cache_state
+from svc_campaign.service_layer.unit_of_work import CachedSegment
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 CURRENT, DELETED = "CURRENT", "DELETED"
 BATCH = 500
-
-
-@dataclass(frozen=True)
-class CachedSegment:
-    segment_id: str
-    state: str  # CURRENT, DELETED, or UNKNOWN when no event has arrived
-    size: int
-    event_time: datetime | None
-    update_time: datetime | None
 
 
 def apply_event(connection: Connection, event: Mapping[str, Any]) -> None:

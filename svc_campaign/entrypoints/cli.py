@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from svc_kit.app import run_tool
-from svc_kit.cli import add_migrate_command
+from svc_kit.cli import add_migrate_command, migrated_engine
 from svc_kit.config import Settings
 
 
@@ -20,23 +20,21 @@ Exit code 0 when done (or, with --check, when the projection matches), 1 when
 --check finds a difference, 2 on a configuration problem."""
 
 
-def _engine(settings: Settings):
-    from svc_campaign.bootstrap import tool_engine
+def _migrations():
+    from svc_campaign.migrate import MIGRATIONS
 
-    return tool_engine(settings)
-
-
-def _upgrade(settings: Settings) -> None:
-    from svc_campaign import migrate
-
-    migrate.upgrade(_engine(settings))
+    return MIGRATIONS
 
 
 def _replay(args: argparse.Namespace) -> int:
     from svc_campaign.adapters.projection_replay import replay
 
     def tool(settings: Settings) -> int:
-        report = replay(_engine(settings), check=args.check)
+        engine = migrated_engine(settings, _migrations())
+        try:
+            report = replay(engine, check=args.check)
+        finally:
+            engine.dispose()
         verb = "checked" if args.check else "rebuilt"
         print(f"{verb} {report.campaigns} campaigns from {report.events} events in {report.seconds:.2f} s")
         if args.check:
@@ -59,4 +57,4 @@ def register(subparsers) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     replay.add_argument("--check", action="store_true", help="compare the projection with the stream; write nothing")
     replay.set_defaults(run=_replay)
-    add_migrate_command(commands, "campaign", _upgrade)
+    add_migrate_command(commands, "campaign", _migrations)

@@ -7,7 +7,6 @@ thread hand-off would, so they run inline."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -19,7 +18,8 @@ from marketing.campaign.v1 import campaign_service_pb2 as pb
 from marketing.campaign.v1 import campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument
-from svc_kit.names import ResourceNameError, parse_name, parse_parent
+from svc_kit.executor import run_blocking
+from svc_kit.names import name_field, parent_field
 
 from svc_campaign.adapters.peers import ReportingDegraded
 from svc_campaign.domain import commands
@@ -32,18 +32,8 @@ from svc_campaign.service_layer.unit_of_work import UnitOfWork
 T = TypeVar("T")
 
 
-def _parent(value: str) -> str:
-    try:
-        return parse_parent(value)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation("parent", str(error))) from None
-
-
 def _name(value: str, field: str = "name") -> tuple[str, str]:
-    try:
-        return parse_name(value, "campaigns")
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
+    return name_field(value, "campaigns", field)
 
 
 def _child_name(value: str, child: str, field: str = "name") -> tuple[str, str]:
@@ -72,12 +62,10 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         self.analytics = analytics  # adapters.peers.GrpcAnalytics, or None: reporting is always degraded
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
-        if self.executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await run_blocking(self.executor, fn, *args)
 
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context):
-        workspace = _parent(request.parent)
+        workspace = parent_field(request.parent)
         if not request.HasField("campaign"):
             raise InvalidArgument(FieldViolation("campaign", "required"))
         cmd = commands.CreateCampaign(workspace, fields_from_proto(request.campaign), request.campaign_id,
@@ -132,7 +120,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         return stats
 
     async def ListCampaigns(self, request: pb.ListCampaignsRequest, context):
-        query = commands.ListCampaigns(_parent(request.parent), request.page_size, request.page_token, request.filter)
+        query = commands.ListCampaigns(parent_field(request.parent), request.page_size, request.page_token, request.filter)
         page = await self._run(handlers.list_campaigns, query, self.uow())
         return pb.ListCampaignsResponse(
             campaigns=[campaign_to_proto(c) for c in page.campaigns],

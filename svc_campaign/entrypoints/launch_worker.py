@@ -18,8 +18,9 @@ from svc_kit.clock import utcnow
 from svc_kit.events.inbox import InboxConsumer
 
 from svc_campaign.adapters.event_codec import TOPIC
-from svc_campaign.adapters.launch_repository import LaunchStore
+from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
 from svc_campaign.adapters.peers import GrpcAudience, GrpcNotify
+from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.service_layer.launch import LaunchRunner, follow_campaign
 
@@ -30,12 +31,13 @@ IDLE_SECONDS = 0.5
 
 def lifecycle_consumer(bus: Bus, engine: Engine) -> InboxConsumer:
     return InboxConsumer(bus, engine, campaign_inbox, TOPIC, SUBSCRIPTION, event_schemas.load("campaign.v1"),
-                         lambda connection, event, message: follow_campaign(connection, event, utcnow()))
+                         lambda connection, event, message: follow_campaign(
+                             SqlCampaignRepository(connection), SqlLaunchRepository(connection), event, utcnow()))
 
 
 class LaunchWorker:
     def __init__(self, engine: Engine, env: Mapping[str, str]):
-        self.store = LaunchStore(engine)
+        self.store = SqlLaunchStore(engine)
         self.env = env
         self.wake = threading.Event()
 

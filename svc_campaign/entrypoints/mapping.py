@@ -12,6 +12,7 @@ from google.type import money_pb2
 from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 
 from svc_campaign.adapters.event_codec import PRODUCER
 from svc_campaign.domain.events import CampaignEvent
@@ -41,9 +42,9 @@ class _Violations:
 
 
 def _channel(value: int, field: str, out: _Violations) -> Channel | None:
-    channel = Channel.from_proto(value)
+    channel = channel_from_proto(value)
     if channel is None:
-        out.add(field, f"must be one of {Channel.known_names()}")
+        out.add(field, f"must be one of {channel_proto_names()}")
     return channel
 
 
@@ -151,9 +152,9 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
         display_name=data.display_name,
         description=data.description,
         state=_STATE_TO_PROTO[campaign.state],
-        channels=[c.to_proto() for c in data.channels],
+        channels=[channel_to_proto(c) for c in data.channels],
         target_segments=list(data.target_segments),
-        contents=[campaign_pb2.ContentRef(channel=c.channel.to_proto(), template=c.template)
+        contents=[campaign_pb2.ContentRef(channel=channel_to_proto(c.channel), template=c.template)
                   for c in data.contents],
         labels=data.labels,
         create_time=_timestamp(campaign.create_time),
@@ -172,7 +173,7 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
     if data.budget is not None:
         message.budget.total.CopyFrom(_money_to_proto(data.budget.total))
         message.budget.allocations.extend(
-            campaign_pb2.ChannelAllocation(channel=a.channel.to_proto(), amount=_money_to_proto(a.amount))
+            campaign_pb2.ChannelAllocation(channel=channel_to_proto(a.channel), amount=_money_to_proto(a.amount))
             for a in data.budget.allocations
         )
     return message
@@ -213,7 +214,7 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
         state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{launch.state.value}"),
         last_error=launch.last_error)
     for t in launch.targets:
-        message.targets.add(segment=t.segment, channel=t.channel.to_proto(), template=t.template,
+        message.targets.add(segment=t.segment, channel=channel_to_proto(t.channel), template=t.template,
                             snapshot=t.snapshot, total=t.total, sent=t.sent, duplicates=t.duplicates,
                             refused=t.refused, error=t.error,
                             state=campaign_launch_pb2.LaunchTarget.State.Value(f"STATE_{t.state.value}"))

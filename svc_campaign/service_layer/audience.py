@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from svc_kit import pagination
 
-from svc_campaign.adapters.segment_cache import CachedSegment
 from svc_campaign.service_layer.handlers import _load
-from svc_campaign.service_layer.unit_of_work import UnitOfWork
+from svc_campaign.service_layer.unit_of_work import CachedSegment, UnitOfWork
 
 
 @dataclass(frozen=True)

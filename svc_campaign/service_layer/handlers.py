@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from svc_kit import pagination
-from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit.idempotency import check_request_id, create_once, fingerprint
 from svc_kit.names import RESOURCE_ID, format_name
 
 from svc_campaign.domain import commands
@@ -22,7 +21,6 @@ from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-MAX_REQUEST_ID = 128
 
 
 @dataclass(frozen=True)
@@ -43,47 +41,18 @@ def _load(uow: UnitOfWork, workspace: str, campaign_id: str) -> Campaign:
     return campaign
 
 
-def _fingerprint(cmd: commands.CreateCampaign) -> str:
-    payload = json.dumps([cmd.campaign_id, dataclasses.asdict(cmd.data)], sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _replay(found: tuple[Campaign, str], fingerprint: str, request_id: str) -> Campaign:
-    campaign, first_fingerprint = found
-    if first_fingerprint != fingerprint:
-        raise InvalidArgument(FieldViolation(
-            "request_id", f"{request_id!r} was already used for a different request (it created "
-                          f"{_name(campaign.workspace, campaign.id)}); use a new request_id"))
-    return campaign
-
-
 def create_campaign(cmd: commands.CreateCampaign, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Campaign:
     if cmd.campaign_id and not RESOURCE_ID.fullmatch(cmd.campaign_id):
         raise InvalidArgument(FieldViolation("campaign_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
-    if len(cmd.request_id) > MAX_REQUEST_ID:
-        raise InvalidArgument(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
-    fingerprint = _fingerprint(cmd)
-    with uow:
-        if cmd.request_id and (found := uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id)):
-            return _replay(found, fingerprint, cmd.request_id)
-        campaign = Campaign.create(cmd.workspace, cmd.campaign_id or new_id(), cmd.data, clock())
-        if cmd.validate_only:
-            return campaign
-        if uow.campaigns.get(cmd.workspace, campaign.id) is not None:
-            raise AlreadyExists(f"{_name(cmd.workspace, campaign.id)} already exists")
-        try:
-            uow.campaigns.add(campaign, cmd.request_id, fingerprint)
-            uow.commit()
-            return campaign
-        except AlreadyExists:
-            if not cmd.request_id:
-                raise
-    # A concurrent create with the same request_id won the race: answer as it did.
-    with uow:
-        found = uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id)
-        if found is None:
-            raise AlreadyExists(f"{_name(cmd.workspace, campaign.id)} already exists")
-        return _replay(found, fingerprint, cmd.request_id)
+    check_request_id(cmd.request_id)
+    return create_once(
+        uow, cmd.request_id, fingerprint(cmd.campaign_id, dataclasses.asdict(cmd.data)),
+        find=lambda: uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id),
+        build=lambda: Campaign.create(cmd.workspace, cmd.campaign_id or new_id(), cmd.data, clock()),
+        name=lambda campaign: _name(campaign.workspace, campaign.id),
+        exists=lambda campaign: uow.campaigns.get(cmd.workspace, campaign.id) is not None,
+        add=lambda campaign, request_id, fingerprint_: uow.campaigns.add(campaign, request_id, fingerprint_),
+        validate_only=cmd.validate_only)
 
 
 def get_campaign(workspace: str, campaign_id: str, uow: UnitOfWork, as_of: datetime | None = None) -> Campaign:

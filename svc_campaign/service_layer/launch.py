@@ -12,64 +12,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection
-
-from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, NotFound
 
-from svc_campaign.adapters.launch_repository import LaunchStore, SqlLaunchRepository
-from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.domain.launch import Launch, PageOutcome, idempotency_key, snapshot_id
 from svc_campaign.service_layer.handlers import _load
+from svc_campaign.service_layer.ports import (AudiencePort, LaunchStore, NotifyPort, Outgoing, PeerRefused,
+                                              PeerUnavailable)
+from svc_campaign.service_layer.unit_of_work import CampaignRepository, LaunchRepository
 
 log = logging.getLogger("svc_campaign.launch")
 PAGE_SIZE = 500
 LIFECYCLE = ("campaign_paused", "campaign_resumed", "campaign_cancelled", "campaign_completed", "campaign_deleted")
 
 
-class PeerUnavailable(Exception):
-    """Another service could not answer now; the step is tried again later."""
-
-
-class PeerRefused(Exception):
-    """Another service refused the step for good (gone, invalid)."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    name: str
-    size: int
-
-
-class AudiencePort(Protocol):
-    async def snapshot(self, segment: str, channel: Channel, snapshot_id: str, campaign: str) -> Snapshot: ...
-
-    async def members(self, snapshot: str, cursor: str, page_size: int) -> tuple[list[str], str]:
-        """Profile names of one page, and the cursor of the next ("" after the last)."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    recipient: str  # workspaces/{w}/profiles/{p}
-    idempotency_key: str
-
-
-class NotifyPort(Protocol):
-    async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
-                   messages: list[Outgoing]) -> tuple[int, int, int]:
-        """(accepted, duplicates, refused)."""
-
-
-def follow_campaign(connection: Connection, event: Mapping[str, Any], now: datetime) -> None:
-    """The inbox handler for the campaign's own events."""
+def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, event: Mapping[str, Any],
+                    now: datetime) -> None:
+    """The inbox handler for the campaign's own events (the repositories work in the inbox's transaction)."""
     workspace, campaign_id, event_type = event["workspace"], event["aggregate_id"], event["event_type"]
-    launches = SqlLaunchRepository(connection)
     if event_type == "campaign_started":
-        campaign = SqlCampaignRepository(connection).get(workspace, campaign_id)
+        campaign = campaigns.get(workspace, campaign_id)
         if campaign is None:
             return
         contents = {c.channel: c.template for c in campaign.fields.contents}

@@ -1,30 +1,107 @@
-"""Units of work: one transaction around a handler. The repository appends the
-changed campaigns' events to their stream; at commit the same events go into
-the outbox (as Avro envelopes for the campaign topic) in that transaction."""
+"""The unit of work a handler runs in (one transaction) and the repositories it
+holds. The repository appends the changed campaigns' events to their stream; at
+commit the unit of work hands the same events to the outbox in that transaction.
+svc_campaign.adapters.sql_unit_of_work implements them over SQLAlchemy."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Engine
+from svc_kit.errors import Aborted
 
-import event_schemas
-from svc_kit.events.outbox import Outbox, OutboxEntry
-from svc_kit.tracing import current_trace_headers
-
-from svc_campaign.adapters.launch_repository import SqlLaunchRepository
-from svc_campaign.adapters.segment_cache import SqlSegmentCache
-from svc_campaign.adapters import event_codec
-from svc_campaign.adapters.repository import CampaignRepository, SqlCampaignRepository
-from svc_campaign.adapters.tables import campaign_outbox
 from svc_campaign.domain.events import CampaignEvent
+from svc_campaign.domain.launch import Launch
+from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.queries import CampaignFilter
 
-OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1")})
+Cursor = tuple[datetime, str]  # (create_time, id) of the last campaign served
+
+
+class CampaignRepository(abc.ABC):
+    """Implementations append every campaign they add, save or remove to `seen`,
+    so the unit of work can move the events those campaigns recorded to the outbox."""
+
+    def __init__(self) -> None:
+        self.seen: list[Campaign] = []
+
+    @abc.abstractmethod
+    def add(self, campaign: Campaign, request_id: str = "", request_fingerprint: str = "") -> None:
+        """Stores a new campaign; AlreadyExists if its id or request id is taken."""
+
+    @abc.abstractmethod
+    def get(self, workspace: str, campaign_id: str) -> Campaign | None: ...
+
+    @abc.abstractmethod
+    def find_by_request_id(self, workspace: str, request_id: str) -> tuple[Campaign, str] | None:
+        """The campaign a create with this idempotency key made, and that request's fingerprint."""
+
+    @abc.abstractmethod
+    def save(self, campaign: Campaign, expected_version: int) -> None:
+        """Writes a changed campaign and appends its new events to its history;
+        Aborted if someone else changed it since `expected_version`."""
+
+    @abc.abstractmethod
+    def remove(self, campaign: Campaign, expected_version: int) -> None:
+        """Deletes a campaign from the current view (its history, ending in
+        campaign_deleted, stays); Aborted if someone else changed it meanwhile."""
+
+    @abc.abstractmethod
+    def history(self, workspace: str, campaign_id: str, until: datetime | None = None,
+                after_version: int = 0, limit: int | None = None) -> list[CampaignEvent]:
+        """The campaign's events in version order: those after `after_version`,
+        that occurred at or before `until`, at most `limit` of them."""
+
+    @abc.abstractmethod
+    def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
+        """Campaigns in (create_time, id) order, strictly after the cursor."""
+
+    @abc.abstractmethod
+    def count(self, workspace: str, where: CampaignFilter) -> int: ...
+
+
+def concurrent_change(campaign: Campaign) -> Aborted:
+    return Aborted(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} was changed by another request; "
+                   "read it again and retry")
+
+
+class LaunchRepository(Protocol):
+    def get(self, workspace: str, campaign_id: str) -> Launch | None: ...
+
+    def add(self, launch: Launch) -> bool:
+        """False when the campaign has a launch already (a start seen twice)."""
+
+    def save(self, launch: Launch) -> Launch:
+        """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
+
+
+@dataclass(frozen=True)
+class CachedSegment:
+    """One target segment as the local copy of its membership knows it."""
+
+    segment_id: str
+    state: str  # CURRENT, DELETED, or UNKNOWN when no event has arrived
+    size: int
+    event_time: datetime | None
+    update_time: datetime | None
+
+
+class SegmentCopy(Protocol):
+    """The reads on the local copy of target segments' membership."""
+
+    def segments(self, workspace: str, segment_ids: list[str]) -> list[CachedSegment]: ...
+
+    def size(self, workspace: str, segment_ids: list[str]) -> int: ...
+
+    def members(self, workspace: str, segment_ids: list[str], after: str, limit: int) -> list[str]: ...
 
 
 class UnitOfWork(abc.ABC):
     campaigns: CampaignRepository
+    audiences: SegmentCopy
+    launches: LaunchRepository
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -44,47 +121,3 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def rollback(self) -> None: ...
-
-
-class SqlUnitOfWork(UnitOfWork):
-    """One connection and one transaction per unit of work (SQLAlchemy Core:
-    the repository maps rows to the domain model itself)."""
-
-    def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None, outbox: Outbox = OUTBOX):
-        self.engine = engine
-        self.on_commit = on_commit  # told when events were committed (wakes the outbox relay)
-        self.outbox = outbox
-        self.topic = next(iter(outbox.schemas))
-
-    def __enter__(self) -> SqlUnitOfWork:
-        self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
-        self.campaigns = SqlCampaignRepository(self.connection)
-        self.audiences = SqlSegmentCache(self.connection)
-        self.launches = SqlLaunchRepository(self.connection)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        super().__exit__(*exc)
-        self.connection.close()
-
-    def _commit(self, events: list[CampaignEvent]) -> None:
-        if events:
-            trace_headers = current_trace_headers()
-            self.outbox.write(self.connection, [
-                OutboxEntry(
-                    event_id=e.event_id,
-                    topic=self.topic,
-                    key=e.campaign_id,
-                    record=event_codec.envelope(e, trace_headers.get("traceparent"), trace_headers.get("tracestate")),
-                    properties={**trace_headers, "event_type": e.type, "workspace": e.workspace},
-                )
-                for e in events
-            ])
-        self.transaction.commit()
-        if events and self.on_commit is not None:
-            self.on_commit()
-
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()

@@ -1,11 +1,10 @@
 """Content-addressed byte storage: a blob's address is the SHA-256 of its
 bytes, so the same bytes are stored once however many assets or renditions
-name them. The port, an in-memory adapter (tests) and the embedded filesystem
-adapter (`<state dir>/content-blobs/ab/cd/abcd...`, written atomically)."""
+name them. Two adapters of svc_content.service_layer.ports.BlobStore: in memory (tests)
+and the embedded filesystem (`<state dir>/content-blobs/ab/cd/abcd...`, written atomically)."""
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import os
 import re
@@ -20,19 +19,7 @@ def address(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class BlobStore(abc.ABC):
-    @abc.abstractmethod
-    def put(self, data: bytes) -> str:
-        """Stores `data` unless its address holds it already; the address."""
-
-    @abc.abstractmethod
-    def get(self, sha256: str) -> bytes | None: ...
-
-    @abc.abstractmethod
-    def exists(self, sha256: str) -> bool: ...
-
-
-class MemoryBlobStore(BlobStore):
+class MemoryBlobStore:
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
         self.writes = 0
@@ -51,7 +38,7 @@ class MemoryBlobStore(BlobStore):
         return sha256 in self.blobs
 
 
-class FilesystemBlobStore(BlobStore):
+class FilesystemBlobStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)

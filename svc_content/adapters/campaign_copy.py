@@ -17,7 +17,6 @@ from svc_kit.clock import utcnow
 from svc_kit.events.inbox import InboxConsumer
 
 from svc_content.adapters.tables import campaigns, content_inbox
-from svc_content.service_layer.ports import CampaignDirectory
 
 CAMPAIGN_TOPIC = "persistent://public/default/marketing.campaign.v1"
 SUBSCRIPTION = "svc_content-campaigns"
@@ -71,7 +70,7 @@ def _refers(reference: str, template_name: str) -> bool:
     return reference == template_name or reference.startswith(template_name + "/versions/")
 
 
-class LocalCampaigns(CampaignDirectory):
+class LocalCampaigns:
     """Answers from the copy (small indexed reads, run inline)."""
 
     def __init__(self, engine: Engine):

@@ -14,8 +14,8 @@ from marketing.audience.v1 import audience_service_pb2 as audience_pb
 from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2
+from svc_kit.errors import Unavailable
 
-from svc_content.service_layer.ports import AudienceDirectory, Unavailable
 from svc_content.templating.renderer import profile_namespace
 
 TIMEOUT = 10.0
@@ -59,7 +59,7 @@ class _Lazy:
         return self._stub
 
 
-class GrpcAudience(_Lazy, AudienceDirectory):
+class GrpcAudience(_Lazy):
     def __init__(self, channel: Callable[[], grpc.aio.Channel]):
         super().__init__(channel, audience_grpc.AudienceServiceStub)
         self._batch_get = True  # BatchGetProfiles until the service says it lacks it
@@ -113,3 +113,21 @@ class GrpcAudience(_Lazy, AudienceDirectory):
                     if membership.member:
                         out.setdefault(membership.profile.rsplit("/", 1)[-1], set()).add(segment_id)
         return out
+
+
+class NoAudience:
+    """For tools and tests that give every profile inline."""
+
+    async def profiles(self, workspace, profile_ids):
+        raise Unavailable("no audience service configured: give profiles inline (profile_data)")
+
+    async def memberships(self, workspace, segment_ids, profile_ids):
+        return {}
+
+
+class NoCampaigns:
+    async def campaign(self, workspace, campaign_id):
+        return {"id": campaign_id, "name": ""}
+
+    async def referencing(self, workspace, template_name):
+        return []

@@ -4,17 +4,15 @@ database the service's settings name."""
 from __future__ import annotations
 
 from svc_kit.cli import add_migrate_command
-from svc_kit.config import Settings
 
 
-def _upgrade(settings: Settings) -> None:
-    from svc_content import migrate
-    from svc_content.bootstrap import tool_engine
+def _migrations():
+    from svc_content.migrate import MIGRATIONS
 
-    migrate.upgrade(tool_engine(settings))
+    return MIGRATIONS
 
 
 def register(subparsers) -> None:
     content = subparsers.add_parser("content", help="migrate the database", description=__doc__)
     commands = content.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_migrate_command(commands, "content", _upgrade)
+    add_migrate_command(commands, "content", _migrations)

@@ -7,7 +7,6 @@ batch does not hold up health checks and short calls."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -18,11 +17,13 @@ from google.protobuf import empty_pb2
 from marketing.content.v1 import content_service_pb2 as pb
 from marketing.content.v1 import content_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit.executor import run_blocking
+from svc_kit.grpc_status import status_of
+from svc_kit.names import name_field, parent_field
 
-from svc_content.adapters.blobstore import BlobStore
 from svc_content.entrypoints import mapping
 from svc_content.service_layer import assets, handlers
-from svc_content.service_layer.ports import CampaignDirectory
+from svc_content.service_layer.ports import BlobStore, CampaignDirectory
 from svc_content.service_layer.rendering import RenderCall, RenderService, raise_for
 from svc_content.service_layer.unit_of_work import UnitOfWork
 from svc_content.templating.renderer import RecipientResult
@@ -39,7 +40,7 @@ def _required(request, field: str):
 def _campaign(value: str, workspace: str) -> str:
     if not value:
         return ""
-    campaign_workspace, campaign_id = mapping.resource(value, "campaigns", "campaign")
+    campaign_workspace, campaign_id = name_field(value, "campaigns", "campaign")
     if campaign_workspace != workspace:
         raise mapping.invalid("campaign", f"{value} is not in workspace {workspace!r}")
     return campaign_id
@@ -48,8 +49,8 @@ def _campaign(value: str, workspace: str) -> str:
 def _error_status(result: RecipientResult):
     field_name, _, message = result.error.partition(": ")
     if result.code == "NOT_FOUND":
-        return NotFound(message.removesuffix(" not found"), result.error).to_status()
-    return InvalidArgument(FieldViolation(field_name, message)).to_status()
+        return status_of(NotFound(message.removesuffix(" not found"), result.error))
+    return status_of(InvalidArgument(FieldViolation(field_name, message)))
 
 
 class ContentServicer(pb_grpc.ContentServiceServicer):
@@ -67,19 +68,15 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
         self.cpu = cpu
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await run_blocking(self.executor, fn, *args)
 
     async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.cpu is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.cpu, fn, *args)
+        return await run_blocking(self.cpu, fn, *args)
 
     # -- templates -------------------------------------------------------------------------------------
 
     async def CreateTemplate(self, request: pb.CreateTemplateRequest, context):
-        workspace = mapping.parent(request.parent)
+        workspace = parent_field(request.parent)
         template = _required(request, "template")
         cmd = handlers.CreateTemplate(workspace, mapping.channel_from_proto(template.channel),
                                       mapping.draft_from_proto(template), request.template_id, request.request_id,
@@ -89,11 +86,11 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
         return mapping.template_to_proto(created)
 
     async def GetTemplate(self, request: pb.GetTemplateRequest, context):
-        workspace, template_id = mapping.resource(request.name, "templates")
+        workspace, template_id = name_field(request.name, "templates")
         return mapping.template_to_proto(await self._run(handlers.get_template, workspace, template_id, self.uow()))
 
     async def ListTemplates(self, request: pb.ListTemplatesRequest, context):
-        workspace = mapping.parent(request.parent)
+        workspace = parent_field(request.parent)
         page = await self._run(handlers.list_templates, workspace, request.page_size, request.page_token,
                                request.filter, self.uow())
         return pb.ListTemplatesResponse(templates=[mapping.template_to_proto(t) for t in page.templates],
@@ -101,20 +98,20 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
 
     async def UpdateTemplate(self, request: pb.UpdateTemplateRequest, context):
         template = _required(request, "template")
-        workspace, template_id = mapping.resource(template.name, "templates", "template.name")
+        workspace, template_id = name_field(template.name, "templates", "template.name")
         cmd = handlers.UpdateTemplate(workspace, template_id, mapping.draft_from_proto(template),
                                       tuple(request.update_mask.paths), template.etag, request.validate_only)
         return mapping.template_to_proto(await self._cpu(handlers.update_template, cmd, self.uow(), self.clock))
 
     async def DeleteTemplate(self, request: pb.DeleteTemplateRequest, context):
-        workspace, template_id = mapping.resource(request.name, "templates")
+        workspace, template_id = name_field(request.name, "templates")
         await self._run(handlers.get_template, workspace, template_id, self.uow())  # NOT_FOUND before asking
         referencing = await self.campaigns.referencing(workspace, handlers.template_name(workspace, template_id))
         await self._run(handlers.delete_template, workspace, template_id, request.etag, referencing, self.uow())
         return empty_pb2.Empty()
 
     async def PublishTemplate(self, request: pb.PublishTemplateRequest, context):
-        workspace, template_id = mapping.resource(request.name, "templates")
+        workspace, template_id = name_field(request.name, "templates")
         cmd = handlers.PublishTemplate(workspace, template_id, request.etag, request.change_note, request.request_id)
         return mapping.version_to_proto(await self._run(handlers.publish_template, cmd, self.uow(), self.clock))
 
@@ -124,7 +121,7 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
                                                         self.uow()))
 
     async def ListTemplateVersions(self, request: pb.ListTemplateVersionsRequest, context):
-        workspace, template_id = mapping.resource(request.parent, "templates", "parent")
+        workspace, template_id = name_field(request.parent, "templates", "parent")
         page = await self._run(handlers.list_versions, workspace, template_id, request.page_size,
                                request.page_token, self.uow())
         return pb.ListTemplateVersionsResponse(template_versions=[mapping.version_to_proto(v) for v in page.versions],
@@ -170,7 +167,7 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
     # -- assets ----------------------------------------------------------------------------------------
 
     async def CreateAsset(self, request: pb.CreateAssetRequest, context):
-        workspace = mapping.parent(request.parent)
+        workspace = parent_field(request.parent)
         asset = _required(request, "asset")
         cmd = assets.CreateAsset(workspace, request.data, asset.content_type, asset.display_name, dict(asset.labels),
                                  request.asset_id, request.request_id)
@@ -178,7 +175,7 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
                                                       self.new_id), self.base_url)
 
     async def UploadAsset(self, request: pb.UploadAssetRequest, context):
-        workspace = mapping.parent(request.parent)
+        workspace = parent_field(request.parent)
         body = request.http_body
         cmd = assets.CreateAsset(workspace, body.data, body.content_type, request.display_name, {},
                                  request.asset_id, request.request_id)
@@ -186,12 +183,12 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
                                                       self.new_id), self.base_url)
 
     async def GetAsset(self, request: pb.GetAssetRequest, context):
-        workspace, asset_id = mapping.resource(request.name, "assets")
+        workspace, asset_id = name_field(request.name, "assets")
         return mapping.asset_to_proto(await self._run(assets.get_asset, workspace, asset_id, self.uow()),
                                       self.base_url)
 
     async def ListAssets(self, request: pb.ListAssetsRequest, context):
-        workspace = mapping.parent(request.parent)
+        workspace = parent_field(request.parent)
         page = await self._run(assets.list_assets, workspace, request.page_size, request.page_token,
                                request.filter, self.uow())
         return pb.ListAssetsResponse(assets=[mapping.asset_to_proto(a, self.base_url) for a in page.assets],
@@ -199,18 +196,18 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
 
     async def UpdateAsset(self, request: pb.UpdateAssetRequest, context):
         asset = _required(request, "asset")
-        workspace, asset_id = mapping.resource(asset.name, "assets", "asset.name")
+        workspace, asset_id = name_field(asset.name, "assets", "asset.name")
         updated = await self._run(assets.update_asset, workspace, asset_id, asset.display_name, dict(asset.labels),
                                   tuple(request.update_mask.paths), asset.etag, self.uow(), self.clock)
         return mapping.asset_to_proto(updated, self.base_url)
 
     async def DeleteAsset(self, request: pb.DeleteAssetRequest, context):
-        workspace, asset_id = mapping.resource(request.name, "assets")
+        workspace, asset_id = name_field(request.name, "assets")
         await self._run(assets.delete_asset, workspace, asset_id, request.etag, self.uow(), self.clock)
         return empty_pb2.Empty()
 
     async def DownloadAsset(self, request: pb.DownloadAssetRequest, context):
-        workspace, asset_id = mapping.resource(request.name, "assets")
+        workspace, asset_id = name_field(request.name, "assets")
         data, content_type = await self._cpu(assets.download_asset, workspace, asset_id, request.width,
                                              request.content_type, self.uow(), self.blobs)
         # Content-addressed bytes never change under a name: let browsers and proxies keep them.

@@ -10,9 +10,9 @@ from google.protobuf import json_format
 
 from marketing.common.v1 import message_content_pb2 as rendered_pb
 from marketing.content.v1 import asset_pb2, content_service_pb2 as pb, template_pb2
-from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
-from svc_kit.names import RESOURCE_ID, WORKSPACE_ID
+from svc_kit.names import WORKSPACE_ID, name_field
+from svc_kit.proto_enums import channel_from_proto, channel_to_proto  # noqa: F401 - the servicer reads channels here
 
 from svc_content.adapters.directories import profile_from_proto
 from svc_content.domain.model import (Asset, Content, EmailContent, InAppAction, InAppContent, PushContent,
@@ -28,30 +28,15 @@ def invalid(field: str, message: str) -> InvalidArgument:
     return InvalidArgument(FieldViolation(field, message))
 
 
-def parent(value: str, field: str = "parent") -> str:
-    prefix, _, workspace = value.partition("/")
-    if prefix != "workspaces" or not WORKSPACE_ID.fullmatch(workspace):
-        raise invalid(field, f"{value!r} is not a workspace name `workspaces/{{workspace}}`")
-    return workspace
-
-
-def resource(value: str, collection: str, field: str = "name") -> tuple[str, str]:
-    parts = value.split("/")
-    if (len(parts) != 4 or parts[0] != "workspaces" or parts[2] != collection
-            or not WORKSPACE_ID.fullmatch(parts[1]) or not RESOURCE_ID.fullmatch(parts[3])):
-        raise invalid(field, f"{value!r} is not a name `workspaces/{{workspace}}/{collection}/{{id}}`")
-    return parts[1], parts[3]
-
-
 def template_or_version(value: str, field: str = "name") -> tuple[str, str, int | None]:
     """`workspaces/W/templates/T` -> (W, T, None); `.../versions/N` -> (W, T, N)."""
     parts = value.split("/")
     if len(parts) == 6 and parts[4] == "versions":
-        workspace, template_id = resource("/".join(parts[:4]), "templates", field)
+        workspace, template_id = name_field("/".join(parts[:4]), "templates", field)
         if not parts[5].isdigit() or int(parts[5]) < 1 or len(parts[5]) > 9:
             raise invalid(field, f"{value!r}: versions count from 1")
         return workspace, template_id, int(parts[5])
-    workspace, template_id = resource(value, "templates", field)
+    workspace, template_id = name_field(value, "templates", field)
     return workspace, template_id, None
 
 
@@ -114,10 +99,6 @@ def draft_from_proto(message: template_pb2.Template) -> TemplateDraft:
                          dict(message.defaults))
 
 
-def channel_from_proto(value: int) -> Channel | None:
-    return Channel.from_proto(value)
-
-
 def _variants_to_proto(variants) -> list[template_pb2.Variant]:
     return [template_pb2.Variant(id=v.id, display_name=v.display_name, weight=v.weight,
                                  content=content_to_proto(v.content)) for v in variants]
@@ -127,7 +108,7 @@ def template_to_proto(template: Template) -> template_pb2.Template:
     draft = template.draft
     out = template_pb2.Template(
         name=template.name, display_name=draft.display_name, description=draft.description,
-        channel=template.channel.to_proto(), variants=_variants_to_proto(draft.variants),
+        channel=channel_to_proto(template.channel), variants=_variants_to_proto(draft.variants),
         latest_version=template.version_name(template.latest_version) if template.latest_version else "",
         unpublished_changes=template.unpublished_changes, variables=list(template.analysis.variables),
         segments=[f"workspaces/{template.workspace}/segments/{s}" for s in template.analysis.segments],
@@ -141,7 +122,7 @@ def template_to_proto(template: Template) -> template_pb2.Template:
 
 def version_to_proto(version: TemplateVersion) -> template_pb2.TemplateVersion:
     out = template_pb2.TemplateVersion(
-        name=version.name, channel=version.channel.to_proto(), variants=_variants_to_proto(version.variants),
+        name=version.name, channel=channel_to_proto(version.channel), variants=_variants_to_proto(version.variants),
         change_note=version.change_note, variables=list(version.analysis.variables),
         segments=[f"workspaces/{version.workspace}/segments/{s}" for s in version.analysis.segments],
         defaults=version.defaults)
@@ -201,7 +182,7 @@ def render_request(workspace: str, context: pb.RenderContext, field: str) -> Ren
             inline["name"] = f"workspaces/{workspace}/profiles/{profile_id}" if profile_id else ""
         message_id = ""
         if context.message:
-            ws, message_id = resource(context.message, "messages", f"{field}.message")
+            ws, message_id = name_field(context.message, "messages", f"{field}.message")
             if ws != workspace:
                 raise invalid(f"{field}.message", f"{context.message} is not in workspace {workspace!r}")
         data = {}

@@ -4,7 +4,6 @@ made), read, list, update, delete, download (a rendition made on first request).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,12 +11,13 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from svc_kit.idempotency import fingerprint, replayed, request_id_violation
 
-from svc_content.adapters import images
-from svc_content.adapters.blobstore import BlobStore
 from svc_content.domain import validation
 from svc_content.domain.model import Asset, Rendition
 from svc_content.domain.queries import AssetFilter
+from svc_content.service_layer import images
+from svc_content.service_layer.ports import BlobStore
 from svc_content.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
@@ -55,8 +55,8 @@ def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clo
     violations = []
     if cmd.asset_id and not ASSET_ID.fullmatch(cmd.asset_id):
         violations.append(FieldViolation("asset_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
-    if len(cmd.request_id) > validation.MAX_REQUEST_ID:
-        violations.append(FieldViolation("request_id", f"at most {validation.MAX_REQUEST_ID} characters"))
+    if (violation := request_id_violation(cmd.request_id)) is not None:
+        violations.append(violation)
     if len(cmd.display_name) > MAX_DISPLAY_NAME:
         violations.append(FieldViolation("asset.display_name", f"at most {MAX_DISPLAY_NAME} characters"))
     if not cmd.content_type:
@@ -67,12 +67,11 @@ def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clo
         raise InvalidArgument(violations)
     content_type, width, height = images.inspect(cmd.data, cmd.content_type)
     sha256 = hashlib.sha256(cmd.data).hexdigest()
-    fingerprint = hashlib.sha256(json.dumps([cmd.asset_id, sha256, cmd.display_name, cmd.labels or {},
-                                             content_type], sort_keys=True).encode()).hexdigest()
+    fingerprint_ = fingerprint(cmd.asset_id, sha256, cmd.display_name, cmd.labels or {}, content_type)
     if cmd.request_id:
         with uow:
             if found := uow.assets.find_by_request_id(cmd.workspace, cmd.request_id):
-                return _replayed(found, fingerprint, cmd.request_id)
+                return replayed(*found, fingerprint_, cmd.request_id, found[0].name)
     blobs.put(cmd.data)
     renditions = _standard_renditions(cmd.data, content_type, width, blobs)
     now = clock()
@@ -82,7 +81,7 @@ def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clo
         if uow.assets.get(cmd.workspace, asset.id, include_deleted=True) is not None:
             raise AlreadyExists(f"{asset.name} already exists")
         try:
-            uow.assets.add(asset, cmd.request_id, fingerprint)
+            uow.assets.add(asset, cmd.request_id, fingerprint_)
             uow.commit()
             return asset
         except AlreadyExists:
@@ -92,15 +91,7 @@ def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clo
         found = uow.assets.find_by_request_id(cmd.workspace, cmd.request_id)
         if found is None:
             raise AlreadyExists(f"{asset.name} already exists")
-        return _replayed(found, fingerprint, cmd.request_id)
-
-
-def _replayed(found: tuple[Asset, str], fingerprint: str, request_id: str) -> Asset:
-    asset, first = found
-    if first != fingerprint:
-        raise InvalidArgument(FieldViolation("request_id", f"{request_id!r} was already used for a different "
-                                                           f"upload (it made {asset.name}); use a new request_id"))
-    return asset
+        return replayed(*found, fingerprint_, cmd.request_id, found[0].name)
 
 
 def get_asset(workspace: str, asset_id: str, uow: UnitOfWork) -> Asset:

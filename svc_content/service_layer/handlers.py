@@ -4,8 +4,6 @@ versions, restore. Each runs in one unit of work; every draft is checked
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -13,10 +11,10 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.channels import Channel
-from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from svc_kit.idempotency import check_request_id, create_once, fingerprint, replayed
 
-from svc_content.adapters import codec
-from svc_content.domain import validation
+from svc_content.domain import codec, validation
 from svc_content.domain.model import (CONTENT_TYPES, Template, TemplateDraft, TemplateVersion)
 from svc_content.domain.queries import TemplateFilter
 from svc_content.service_layer.unit_of_work import UnitOfWork
@@ -38,24 +36,6 @@ def load(uow: UnitOfWork, workspace: str, template_id: str) -> Template:
     return template
 
 
-def _fingerprint(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _check_request_id(request_id: str) -> None:
-    if len(request_id) > validation.MAX_REQUEST_ID:
-        raise InvalidArgument(FieldViolation("request_id", f"at most {validation.MAX_REQUEST_ID} characters"))
-
-
-def _replayed(found, fingerprint: str, request_id: str, made: str):
-    thing, first = found
-    if first != fingerprint:
-        raise InvalidArgument(FieldViolation(
-            "request_id", f"{request_id!r} was already used for a different request (it made {made}); "
-                          "use a new request_id"))
-    return thing
-
-
 # -- create, read, list -----------------------------------------------------------------------------------
 
 
@@ -74,31 +54,18 @@ def create_template(cmd: CreateTemplate, uow: UnitOfWork, clock: Clock, new_id: 
         raise InvalidArgument(FieldViolation("template_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
     if cmd.channel is None:
         raise InvalidArgument(FieldViolation("template.channel", f"required: one of {Channel.known_names()}"))
-    _check_request_id(cmd.request_id)
+    check_request_id(cmd.request_id)
     draft, analysis = check_draft(cmd.draft, cmd.channel)
-    fingerprint = _fingerprint(cmd.template_id, cmd.channel.value, codec.body_to_json(
-        draft.content, draft.variants, draft.defaults), draft.display_name, draft.description, draft.labels)
     now = clock()
-    with uow:
-        if cmd.request_id and (found := uow.templates.find_by_request_id(cmd.workspace, cmd.request_id)):
-            return _replayed(found, fingerprint, cmd.request_id, found[0].name)
-        template = Template(cmd.workspace, cmd.template_id or new_id(), cmd.channel, draft, analysis, now, now)
-        if cmd.validate_only:
-            return template
-        if uow.templates.get(cmd.workspace, template.id) is not None:
-            raise AlreadyExists(f"{template.name} already exists")
-        try:
-            uow.templates.add(template, cmd.request_id, fingerprint)
-            uow.commit()
-            return template
-        except AlreadyExists:
-            if not cmd.request_id:
-                raise
-    with uow:  # a concurrent create with the same request_id won: answer as it did
-        found = uow.templates.find_by_request_id(cmd.workspace, cmd.request_id)
-        if found is None:
-            raise AlreadyExists(f"{template.name} already exists")
-        return _replayed(found, fingerprint, cmd.request_id, found[0].name)
+    return create_once(
+        uow, cmd.request_id, fingerprint(cmd.template_id, cmd.channel.value, codec.body_to_json(
+            draft.content, draft.variants, draft.defaults), draft.display_name, draft.description, draft.labels),
+        find=lambda: uow.templates.find_by_request_id(cmd.workspace, cmd.request_id),
+        build=lambda: Template(cmd.workspace, cmd.template_id or new_id(), cmd.channel, draft, analysis, now, now),
+        name=lambda template: template.name,
+        exists=lambda template: uow.templates.get(cmd.workspace, template.id) is not None,
+        add=lambda template, request_id, fingerprint_: uow.templates.add(template, request_id, fingerprint_),
+        validate_only=cmd.validate_only)
 
 
 def get_template(workspace: str, template_id: str, uow: UnitOfWork) -> Template:
@@ -237,14 +204,14 @@ class PublishTemplate:
 
 
 def publish_template(cmd: PublishTemplate, uow: UnitOfWork, clock: Clock) -> TemplateVersion:
-    _check_request_id(cmd.request_id)
+    check_request_id(cmd.request_id)
     if len(cmd.change_note) > validation.MAX_CHANGE_NOTE:
         raise InvalidArgument(FieldViolation("change_note", f"at most {validation.MAX_CHANGE_NOTE} characters"))
-    fingerprint = _fingerprint(cmd.change_note)
+    fingerprint_ = fingerprint(cmd.change_note)
     with uow:
         if cmd.request_id and (found := uow.templates.find_version_by_request_id(
                 cmd.workspace, cmd.template_id, cmd.request_id)):
-            return _replayed(found, fingerprint, cmd.request_id, found[0].name)
+            return replayed(*found, fingerprint_, cmd.request_id, found[0].name)
         template = load(uow, cmd.workspace, cmd.template_id)
         template.check_etag(cmd.etag)
         draft = template.draft
@@ -262,7 +229,7 @@ def publish_template(cmd: PublishTemplate, uow: UnitOfWork, clock: Clock) -> Tem
         version = TemplateVersion(cmd.workspace, cmd.template_id, template.latest_version + 1, template.channel,
                                   draft.content, draft.variants, dict(draft.defaults), cmd.change_note,
                                   template.analysis, clock())
-        uow.templates.add_version(version, cmd.request_id, fingerprint)
+        uow.templates.add_version(version, cmd.request_id, fingerprint_)
         expected = template.revision
         template.latest_version = version.number
         template.published_hash = draft.content_hash()

@@ -1,53 +1,41 @@
-"""What the content service asks other services: profiles and segment
-membership (audience), campaign names and references (campaign)."""
+"""What the content service needs from outside, one Protocol each: profiles and
+segment membership (audience), campaign names and references (campaign), and
+the store of asset bytes. Implementations are in svc_content.adapters, wired in
+svc_content.bootstrap; unit tests give fakes."""
 
 from __future__ import annotations
 
-import abc
+from typing import Protocol
 
-import grpc
+from svc_kit.errors import Unavailable
 
-from svc_kit.errors import ServiceError
-
-
-class Unavailable(ServiceError):
-    code = grpc.StatusCode.UNAVAILABLE
-    reason = "DEPENDENCY_UNAVAILABLE"
+__all__ = ["AudienceDirectory", "BlobStore", "CampaignDirectory", "Unavailable"]
 
 
-class AudienceDirectory(abc.ABC):
-    @abc.abstractmethod
+class AudienceDirectory(Protocol):
+    """Raises Unavailable when the audience service does not answer."""
+
     async def profiles(self, workspace: str, profile_ids: list[str]) -> dict[str, dict | None]:
         """profile id -> its `profile` namespace (templating.renderer.profile_namespace), None when not found."""
 
-    @abc.abstractmethod
     async def memberships(self, workspace: str, segment_ids: list[str], profile_ids: list[str]) -> dict[str, set[str]]:
         """profile id -> the ids among `segment_ids` of the segments it belongs to."""
 
 
-class CampaignDirectory(abc.ABC):
-    @abc.abstractmethod
+class CampaignDirectory(Protocol):
     async def campaign(self, workspace: str, campaign_id: str) -> dict | None:
         """The `campaign` namespace ({"id", "name"}), None when not found."""
 
-    @abc.abstractmethod
     async def referencing(self, workspace: str, template_name: str) -> list[str]:
         """Names of the scheduled, running or paused campaigns whose content is the template (or a version of it)."""
 
 
-class NoAudience(AudienceDirectory):
-    """For tools and tests that give every profile inline."""
+class BlobStore(Protocol):
+    """Content-addressed bytes: a blob's address is the SHA-256 of its bytes."""
 
-    async def profiles(self, workspace, profile_ids):
-        raise Unavailable("no audience service configured: give profiles inline (profile_data)")
+    def put(self, data: bytes) -> str:
+        """Stores `data` unless its address holds it already; the address."""
 
-    async def memberships(self, workspace, segment_ids, profile_ids):
-        return {}
+    def get(self, sha256: str) -> bytes | None: ...
 
-
-class NoCampaigns(CampaignDirectory):
-    async def campaign(self, workspace, campaign_id):
-        return {"id": campaign_id, "name": ""}
-
-    async def referencing(self, workspace, template_name):
-        return []
+    def exists(self, sha256: str) -> bool: ...

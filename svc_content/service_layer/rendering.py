@@ -8,14 +8,15 @@ recipient (`templating.renderer.render_batch`) on a worker thread."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from svc_kit.executor import run_blocking
 
 from svc_content.service_layer import handlers
 from svc_content.service_layer.ports import AudienceDirectory, CampaignDirectory
@@ -201,10 +202,4 @@ async def run_inline(fn, *args):
 
 
 def run_in(executor) -> Run:
-    if executor is None:
-        return run_inline
-
-    async def run(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-
-    return run
+    return partial(run_blocking, executor)

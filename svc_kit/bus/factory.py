@@ -13,19 +13,31 @@ from pathlib import Path
 
 from svc_kit.bus.port import Bus
 from svc_kit.config import ConfigError, state_dir
+from svc_kit.settings_spec import Variable
 
 COMPATIBILITY = "FULL"  # adding or removing optional fields (with defaults) only
 
+# An empty MKT_BUS is an error, as it always was, not the embedded bus.
+BUS = Variable("MKT_BUS", "text", "embedded", "the event bus: embedded (a SQLite log) or pulsar",
+               blank_is_unset=False)
+BUS_PATH = Variable("MKT_BUS_PATH", "path", None, "file of the embedded bus, shared by every process of the machine",
+                    shown_default="<state dir>/bus.sqlite3")
+PULSAR_URL = Variable("MKT_PULSAR_URL", "text", "", "Pulsar broker, pulsar://host:6650 (needed when MKT_BUS=pulsar)")
+PULSAR_ADMIN_URL = Variable("MKT_PULSAR_ADMIN_URL", "text", "",
+                            "Pulsar admin API, http://host:8080, for the schema compatibility policy "
+                            "(needed when MKT_BUS=pulsar)")
+VARIABLES = (BUS, BUS_PATH, PULSAR_URL, PULSAR_ADMIN_URL)
+
 
 def make_bus(env: Mapping[str, str]) -> Bus:
-    kind = env.get("MKT_BUS", "embedded")
+    kind = BUS.read(env)
     if kind == "embedded":
         from svc_kit.bus.embedded import EmbeddedBus
 
-        path = Path(env.get("MKT_BUS_PATH") or state_dir(env) / "bus.sqlite3")
+        path = Path(BUS_PATH.read(env) or state_dir(env) / "bus.sqlite3")
         return EmbeddedBus(path, compatibility=COMPATIBILITY)
     if kind == "pulsar":
-        url, admin = env.get("MKT_PULSAR_URL", ""), env.get("MKT_PULSAR_ADMIN_URL", "")
+        url, admin = PULSAR_URL.read(env), PULSAR_ADMIN_URL.read(env)
         if not url.startswith("pulsar://"):
             raise ConfigError(f"MKT_PULSAR_URL={url!r} must be a pulsar://host:port URL when MKT_BUS=pulsar")
         if not admin.startswith(("http://", "https://")):

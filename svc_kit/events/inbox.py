@@ -18,7 +18,7 @@ from svc_kit.bus.port import Bus, Message, SubscriptionOptions
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
-from svc_kit.tracing import extract_context
+from svc_kit.trace_context import extract_context
 
 log = logging.getLogger("svc_kit.inbox")
 _tracer = trace.get_tracer("svc_kit.events.consumer")

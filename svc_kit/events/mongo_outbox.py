@@ -17,7 +17,8 @@ from pymongo.collection import Collection
 
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
-from svc_kit.events.outbox import OutboxEntry, OutboxStore, Pending
+from svc_kit.events.entry import OutboxEntry
+from svc_kit.events.outbox import OutboxStore, Pending
 
 
 class MongoOutbox:

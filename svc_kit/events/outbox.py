@@ -21,6 +21,9 @@ from svc_kit.bus.port import Bus, OutgoingMessage
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
+from svc_kit.events.entry import OutboxEntry
+
+__all__ = ["Outbox", "OutboxEntry", "OutboxRelay", "Relay", "outbox_table", "start_relay"]
 
 log = logging.getLogger("svc_kit.outbox")
 
@@ -42,15 +45,6 @@ def outbox_table(metadata: MetaData, name: str) -> Table:
         Column("published_time", UTCDateTime),
         Index(f"ix_{name}_unpublished", "published_time", "position"),
     )
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    event_id: str
-    topic: str
-    key: str
-    record: Mapping[str, Any]
-    properties: Mapping[str, str]
 
 
 class Outbox:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import time, timedelta
 from svc_kit.channels import Channel
 
-from svc_notify.domain.config import (DomainRateLimit, FcmConfig, ProviderConfig, RateLimit, SmtpConfig,
-                                      TwilioConfig)
 from svc_notify.domain.model import Content, EmailContent, InAppContent, PushContent, SmsContent, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import (DomainRateLimit, FcmConfig, ProviderConfig, RateLimit, SmtpConfig,
+                                         TwilioConfig)
 
 
 def content_to_json(content: Content | None) -> dict | None:

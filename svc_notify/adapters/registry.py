@@ -12,10 +12,12 @@ import httpx
 
 from svc_kit.channels import Channel
 
-from svc_notify.adapters.senders import FcmSender, Sender, SmtpSender, TwilioSender
-from svc_notify.domain.config import FcmConfig, Provider, SmtpConfig, TwilioConfig
+from svc_notify.adapters.http_senders import FcmSender, TwilioSender
+from svc_notify.adapters.senders import Sender
+from svc_notify.adapters.smtp_sender import SmtpSender
+from svc_notify.domain.providers import (DEFAULT_PROVIDER_ID, FcmConfig, Provider, SmtpConfig, TwilioConfig,
+                                         default_provider)
 
-DEFAULT_PROVIDER_ID = "default-smtp"
 HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
@@ -43,13 +45,6 @@ class Secrets:
         if "/" not in name and path.is_file():
             return path.read_text().strip() or None
         return None
-
-
-def default_provider(workspace: str, smtp: SmtpConfig | None) -> Provider | None:
-    """The email provider of a workspace that has none of its own (MKT_NOTIFY_DEFAULT_SMTP)."""
-    if smtp is None:
-        return None
-    return Provider(workspace, DEFAULT_PROVIDER_ID, "Default SMTP (MKT_NOTIFY_DEFAULT_SMTP)", Channel.EMAIL, smtp)
 
 
 class ProviderRegistry:
@@ -106,6 +101,3 @@ class ProviderRegistry:
             await self._http.aclose()
             self._http = None
 
-
-def secrets_folder(env: Mapping[str, str], state_dir: Path) -> Path:
-    return Path(env.get("MKT_NOTIFY_SECRETS_DIR") or state_dir / "secrets")

@@ -1,5 +1,5 @@
 """The notify service's model: messages and their delivery state machine,
-delivery attempts, in-app inbox items, and rendered content.
+delivery attempts, and rendered content (in-app inbox items: domain/inbox.py).
 
 A message moves through
 
@@ -120,8 +120,20 @@ def etag_of(*parts: object) -> str:
     return hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
+class EtagChecked:
+    """A resource changed with optimistic concurrency: an etag given with a change must be the current one."""
+
+    name: str
+    etag: str
+
+    def check_etag(self, etag: str) -> None:
+        if etag and etag != self.etag:
+            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
+                          f"{self.etag!r}); read it again and retry")
+
+
 @dataclass
-class Message:
+class Message(EtagChecked):
     workspace: str
     id: str
     channel: Channel
@@ -192,11 +204,6 @@ class Message:
         self.update_time = now
         self.version += 1
 
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
-                          f"{self.etag!r}); read it again and retry")
-
     # the dispatcher's moves; each requires SENDING (the claim) unless said otherwise
 
     def claim(self, token: str, lease_until: datetime, now: datetime) -> None:
@@ -252,7 +259,7 @@ class Message:
         self.due_time = None
 
 
-# -- deliveries and inbox items ------------------------------------------------------------------------
+# -- deliveries ------------------------------------------------------------------------
 
 
 class DeliveryState(enum.Enum):
@@ -283,30 +290,3 @@ class Delivery:
     @property
     def name(self) -> str:
         return f"workspaces/{self.workspace}/messages/{self.message_id}/deliveries/{self.id}"
-
-
-@dataclass
-class InboxItem:
-    workspace: str
-    inbox: str  # the profile's external id
-    id: str
-    message_id: str
-    content: InAppContent
-    campaign: str = ""
-    read: bool = False
-    create_time: datetime | None = None
-    read_time: datetime | None = None
-    expire_time: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"workspaces/{self.workspace}/inboxes/{self.inbox}/items/{self.id}"
-
-
-@dataclass(frozen=True)
-class InboxSummary:
-    workspace: str
-    inbox: str
-    unread_count: int
-    total_count: int
-    update_time: datetime | None

@@ -18,68 +18,48 @@ from google.rpc import status_pb2
 
 from marketing.notify.v1 import notify_service_pb2 as pb
 from marketing.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
+from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
+from svc_kit.grpc_status import status_of
 from svc_kit.ids import new_id
-from svc_kit.names import ResourceNameError, parse_name, parse_parent
 
-from svc_notify.adapters import mime
-from svc_notify.adapters.registry import DEFAULT_PROVIDER_ID, ProviderRegistry, default_provider
-from svc_notify.adapters.senders import ConfigurationError, FcmSender, SmtpSender, TwilioSender
-from svc_notify.domain.model import EmailContent
-from svc_notify.domain.validation import EXTERNAL_ID
+from svc_notify.domain.providers import SmtpConfig
 from svc_notify.entrypoints import mapping
-from svc_notify.service_layer import callbacks, engagement, messages, providers
+from svc_notify.entrypoints import resource_names as names
+from svc_notify.service_layer import callbacks, engagement, messages, providers, settings
+from svc_notify.service_layer.ports import Secrets, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 log = logging.getLogger("svc_notify.api")
 REDIRECT_HEADER = "x-redirect-location"
+ENGAGEMENT_KINDS = {pb.RecordEngagementRequest.TYPE_OPEN: engagement.OPEN,
+                    pb.RecordEngagementRequest.TYPE_CLICK: engagement.CLICK}
 # A transparent 1x1 GIF, the open pixel's answer.
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
-def _parent(value: str, field: str = "parent") -> str:
-    try:
-        return parse_parent(value)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
-
-
-def _name(value: str, collection: str, field: str = "name") -> tuple[str, str]:
-    try:
-        return parse_name(value, collection)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
-
-
-def _inbox(value: str, field: str = "name") -> tuple[str, str]:
-    parts = value.split("/")
-    if len(parts) != 4 or parts[0] != "workspaces" or parts[2] != "inboxes" or not EXTERNAL_ID.fullmatch(parts[3]):
-        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/inboxes/{{profile}}`"))
-    return _parent("/".join(parts[:2]), field), parts[3]
-
-
-def _inbox_item(value: str, field: str = "name") -> tuple[str, str, str]:
-    inbox, slash, item = value.rpartition("/items/")
-    if not slash or not item or "/" in item:
-        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/inboxes/{{profile}}"
-                                                    "/items/{item}`"))
-    workspace, profile = _inbox(inbox, field)
-    return workspace, profile, item
-
-
 def _status(error: ServiceError) -> status_pb2.Status:
-    return error.to_status()
+    return status_of(error)
+
+
+def _user_agent(context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "user-agent" and isinstance(value, str):
+            return value
+    return ""
 
 
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
-                 executor: Executor | None, registry: ProviderRegistry, link_key: bytes | None = None,
-                 public_base_url: str = "", new_id_: Callable[[], str] = new_id):
+                 executor: Executor | None, secrets: Secrets, trial_senders: Callable[[], Senders],
+                 default_smtp: SmtpConfig | None = None, link_key: bytes | None = None, public_base_url: str = "",
+                 new_id_: Callable[[], str] = new_id):
         self.uow = uow_factory
         self.clock = clock
         self.executor = executor
-        self.registry = registry  # used by TestProvider and callbacks; the dispatcher has its own
+        self.secrets = secrets  # verify provider callbacks
+        self.trial_senders = trial_senders  # senders for TestProvider (the dispatcher has its own)
+        self.default_smtp = default_smtp
         self.link_key = link_key
         self.public_base_url = public_base_url
         self.new_id = new_id_
@@ -92,7 +72,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # -- messages ------------------------------------------------------------------------------------
 
     async def SendMessage(self, request: pb.SendMessageRequest, context):
-        workspace = _parent(request.parent)
+        workspace = names.parent(request.parent)
         if not request.HasField("message"):
             raise InvalidArgument(FieldViolation("message", "required"))
         draft = mapping.message_from_proto(workspace, request.message, "message.")
@@ -103,51 +83,31 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.SendMessageResponse(message=mapping.message_to_proto(result.message), duplicate=result.duplicate)
 
     async def BatchSendMessages(self, request: pb.BatchSendMessagesRequest, context):
-        workspace = _parent(request.parent)
-        if not request.requests:
-            raise InvalidArgument(FieldViolation("requests", "give 1 to 1,000 messages"))
-        if len(request.requests) > messages.MAX_BATCH:
-            raise InvalidArgument(FieldViolation("requests", f"at most {messages.MAX_BATCH:,} messages per batch"))
-        drafts: list = []
-        for i, item in enumerate(request.requests):
-            if item.parent and item.parent != request.parent:
-                drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].parent", "must be empty or equal the "
-                                                                                      "batch's parent")))
-            elif not item.HasField("message"):
-                drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].message", "required")))
-            else:
-                drafts.append(mapping.message_from_proto(workspace, item.message, f"requests[{i}].message."))
+        drafts = mapping.batch_drafts(names.parent(request.parent), request)
         results = await self._run(messages.send_messages, drafts, [r.validate_only for r in request.requests],
                                   self.uow(), self.clock, self.new_id)
-        out = pb.BatchSendMessagesResponse()
-        for result in results:
-            if isinstance(result, ServiceError):
-                out.results.append(pb.SendMessageResult(error=_status(result)))
-            else:
-                out.results.append(pb.SendMessageResult(message=mapping.message_to_proto(result.message),
-                                                        duplicate=result.duplicate))
-        return out
+        return pb.BatchSendMessagesResponse(results=[
+            pb.SendMessageResult(error=_status(r)) if isinstance(r, ServiceError) else
+            pb.SendMessageResult(message=mapping.message_to_proto(r.message), duplicate=r.duplicate)
+            for r in results])
 
     async def GetMessage(self, request: pb.GetMessageRequest, context):
-        workspace, message_id = _name(request.name, "messages")
+        workspace, message_id = names.resource(request.name, "messages")
         return mapping.message_to_proto(await self._run(messages.get_message, workspace, message_id, self.uow()))
 
     async def ListMessages(self, request: pb.ListMessagesRequest, context):
-        workspace = _parent(request.parent)
+        workspace = names.parent(request.parent)
         page, token = await self._run(messages.list_messages, workspace, request.filter, request.page_size,
                                       request.page_token, self.uow())
         return pb.ListMessagesResponse(messages=[mapping.message_to_proto(m) for m in page], next_page_token=token)
 
     async def CancelMessage(self, request: pb.CancelMessageRequest, context):
-        workspace, message_id = _name(request.name, "messages")
+        workspace, message_id = names.resource(request.name, "messages")
         return mapping.message_to_proto(await self._run(messages.cancel_message, workspace, message_id, request.etag,
                                                         self.uow(), self.clock))
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context):
-        if request.parent.endswith("/messages/-"):
-            workspace, message_id = _parent(request.parent.removesuffix("/messages/-")), None
-        else:
-            workspace, message_id = _name(request.parent, "messages", "parent")
+        workspace, message_id = names.deliveries_parent(request.parent)
         page, token = await self._run(messages.list_deliveries, workspace, message_id, request.filter,
                                       request.page_size, request.page_token, self.uow())
         return pb.ListDeliveriesResponse(deliveries=[mapping.delivery_to_proto(d) for d in page],
@@ -156,10 +116,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # -- engagement ----------------------------------------------------------------------------------
 
     async def RecordEngagement(self, request: pb.RecordEngagementRequest, context):
-        workspace, message_id = _name(request.name, "messages")
-        kinds = {pb.RecordEngagementRequest.TYPE_OPEN: engagement.OPEN,
-                 pb.RecordEngagementRequest.TYPE_CLICK: engagement.CLICK}
-        kind = kinds.get(request.type)
+        workspace, message_id = names.resource(request.name, "messages")
+        kind = ENGAGEMENT_KINDS.get(request.type)
         if kind is None:
             raise InvalidArgument(FieldViolation("type", "TYPE_OPEN or TYPE_CLICK"))
         url = engagement.check_link_url(request.url) if request.url else ""
@@ -168,19 +126,12 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                         request.user_agent, at, self.uow())
         return empty_pb2.Empty()
 
-    @staticmethod
-    def _user_agent(context) -> str:
-        for key, value in context.invocation_metadata() or ():
-            if key == "user-agent" and isinstance(value, str):
-                return value
-        return ""
-
     async def TrackClick(self, request: pb.TrackClickRequest, context):
-        workspace, message_id = _name(request.name, "messages")
+        workspace, message_id = names.resource(request.name, "messages")
         if request.url:
             engagement.check_link_url(request.url)
         url = await self._run(engagement.record_engagement, workspace, message_id, engagement.CLICK, request.token,
-                              self.link_key, request.url, self._user_agent(context), self.clock(), self.uow())
+                              self.link_key, request.url, _user_agent(context), self.clock(), self.uow())
         await context.send_initial_metadata(((REDIRECT_HEADER, url),))
         link = html.escape(url, quote=True)
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8",
@@ -188,9 +139,9 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
     async def TrackOpen(self, request: pb.TrackOpenRequest, context):
         try:
-            workspace, message_id = _name(request.name, "messages")
+            workspace, message_id = names.resource(request.name, "messages")
             await self._run(engagement.record_engagement, workspace, message_id, engagement.OPEN, request.token,
-                            self.link_key, "", self._user_agent(context), self.clock(), self.uow())
+                            self.link_key, "", _user_agent(context), self.clock(), self.uow())
         except ServiceError as error:  # the pixel always loads; nothing is recorded
             log.info("open not recorded for %s: %s", request.name, error.message)
         return httpbody_pb2.HttpBody(content_type="image/gif", data=PIXEL)
@@ -198,7 +149,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     # -- providers -----------------------------------------------------------------------------------
 
     async def CreateProvider(self, request: pb.CreateProviderRequest, context):
-        workspace = _parent(request.parent)
+        workspace = names.parent(request.parent)
         if not request.HasField("provider"):
             raise InvalidArgument(FieldViolation("provider", "required"))
         draft = mapping.provider_from_proto(workspace, request.provider_id, request.provider)
@@ -207,11 +158,11 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return mapping.provider_to_proto(created)
 
     async def GetProvider(self, request: pb.GetProviderRequest, context):
-        workspace, provider_id = _name(request.name, "providers")
+        workspace, provider_id = names.resource(request.name, "providers")
         return mapping.provider_to_proto(await self._run(providers.get_provider, workspace, provider_id, self.uow()))
 
     async def ListProviders(self, request: pb.ListProvidersRequest, context):
-        workspace = _parent(request.parent)
+        workspace = names.parent(request.parent)
         page, token = await self._run(providers.list_providers, workspace, request.filter, request.page_size,
                                       request.page_token, self.uow())
         return pb.ListProvidersResponse(providers=[mapping.provider_to_proto(p) for p in page], next_page_token=token)
@@ -219,114 +170,68 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     async def UpdateProvider(self, request: pb.UpdateProviderRequest, context):
         if not request.HasField("provider"):
             raise InvalidArgument(FieldViolation("provider", "required"))
-        workspace, provider_id = _name(request.provider.name, "providers", "provider.name")
+        workspace, provider_id = names.resource(request.provider.name, "providers", "provider.name")
         change = mapping.provider_from_proto(workspace, provider_id, request.provider)
         updated = await self._run(providers.update_provider, change, list(request.update_mask.paths),
                                   request.validate_only, request.provider.etag, self.uow(), self.clock)
         return mapping.provider_to_proto(updated)
 
     async def DeleteProvider(self, request: pb.DeleteProviderRequest, context):
-        workspace, provider_id = _name(request.name, "providers")
+        workspace, provider_id = names.resource(request.name, "providers")
         await self._run(providers.delete_provider, workspace, provider_id, request.etag, self.uow())
         return empty_pb2.Empty()
 
     async def TestProvider(self, request: pb.TestProviderRequest, context):
-        workspace, provider_id = _name(request.name, "providers")
+        workspace, provider_id = names.resource(request.name, "providers")
         provider = await self._run(providers.get_provider, workspace, provider_id, self.uow())
-        provider.check_etag(request.etag)
-        registry = ProviderRegistry(self.registry.secrets, status_callback_base="")
-        try:
-            try:
-                sender = registry.sender(provider)
-            except ConfigurationError as error:
-                return pb.TestProviderResponse(success=False, detail=f"not usable: {error}")
-            if not request.address:
-                outcome = await sender.check()
-            elif isinstance(sender, SmtpSender):
-                content = EmailContent(subject="Test message from the marketing platform",
-                                       text=f"This is a test of provider {provider.name}.")
-                sender_address = provider.config.from_address
-                msg_id = mime.message_id(self.new_id(), workspace, sender_address)
-                data = mime.build(content, sender_address, provider.config.from_name, request.address, msg_id,
-                                  self.clock())
-                outcome = await sender.send(sender_address, request.address, data, msg_id)
-            elif isinstance(sender, TwilioSender):
-                outcome = await sender.send(request.address, f"Test message from {provider.display_name}",
-                                            f"test/{self.new_id()}")
-            elif isinstance(sender, FcmSender):
-                outcome = await sender.send(request.address, "Test", f"Test message from {provider.display_name}",
-                                            {}, "", f"test/{self.new_id()}")
-            else:  # pragma: no cover
-                raise NotFound(provider.name)
-        finally:
-            await registry.close()
+        outcome = await providers.try_provider(provider, request.etag, request.address, self.trial_senders,
+                                               self.clock, self.new_id)
         return pb.TestProviderResponse(success=outcome.accepted, detail=outcome.response,
                                        provider_message_id=outcome.provider_message_id)
 
     async def ReceiveProviderCallback(self, request: pb.ReceiveProviderCallbackRequest, context):
-        workspace, provider_id = _name(request.name, "providers")
-        if provider_id == DEFAULT_PROVIDER_ID:
-            provider = default_provider(workspace, self.registry.default_smtp)
-        else:
-            provider = await self._run(self._provider_or_none, workspace, provider_id)
-        if provider is None:
-            raise NotFound(f"workspaces/{workspace}/providers/{provider_id}")
+        workspace, provider_id = names.resource(request.name, "providers")
         headers = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        body = request.http_body.data
-        reports, params = callbacks.parse(provider.kind, request.http_body.content_type, body)
-        secret = next((self.registry.secrets.get(name) for name in provider.secrets()), None)
-        callbacks.verify(provider.kind, secret, headers, f"{self.public_base_url}/v1/{request.name}:callback", body,
-                         params)
-        if reports:
-            await self._run(callbacks.apply, workspace, provider_id, reports, self.uow(), self.clock)
+        await self._run(callbacks.receive, workspace, provider_id, request.http_body.content_type,
+                        request.http_body.data, headers, f"{self.public_base_url}/v1/{request.name}:callback",
+                        self.uow(), self.clock, self.secrets, self.default_smtp)
         return empty_pb2.Empty()
-
-    def _provider_or_none(self, workspace: str, provider_id: str):
-        with self.uow() as uow:
-            return uow.repo.get_provider(workspace, provider_id)
 
     # -- sending rules -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _settings_name(value: str, field: str = "name") -> str:
-        workspace, slash, rest = value.rpartition("/")
-        if not slash or rest != "notifySettings":
-            raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/notifySettings`"))
-        return _parent(workspace, field)
-
     async def GetNotifySettings(self, request: pb.GetNotifySettingsRequest, context):
-        workspace = self._settings_name(request.name)
-        return mapping.settings_to_proto(await self._run(providers.get_settings, workspace, self.uow()))
+        workspace = names.settings(request.name)
+        return mapping.settings_to_proto(await self._run(settings.get_settings, workspace, self.uow()))
 
     async def UpdateNotifySettings(self, request: pb.UpdateNotifySettingsRequest, context):
         if not request.HasField("notify_settings"):
             raise InvalidArgument(FieldViolation("notify_settings", "required"))
-        workspace = self._settings_name(request.notify_settings.name, "notify_settings.name")
+        workspace = names.settings(request.notify_settings.name, "notify_settings.name")
         change = mapping.settings_from_proto(workspace, request.notify_settings)
-        updated = await self._run(providers.update_settings, change, list(request.update_mask.paths),
+        updated = await self._run(settings.update_settings, change, list(request.update_mask.paths),
                                   request.notify_settings.etag, self.uow(), self.clock)
         return mapping.settings_to_proto(updated)
 
     # -- inbox ---------------------------------------------------------------------------------------
 
     async def GetInbox(self, request: pb.GetInboxRequest, context):
-        workspace, inbox = _inbox(request.name)
+        workspace, inbox = names.inbox(request.name)
         return mapping.inbox_to_proto(await self._run(engagement.get_inbox, workspace, inbox, self.uow(), self.clock))
 
     async def ListInboxItems(self, request: pb.ListInboxItemsRequest, context):
-        workspace, inbox = _inbox(request.parent, "parent")
+        workspace, inbox = names.inbox(request.parent, "parent")
         page, token = await self._run(engagement.list_inbox_items, workspace, inbox, request.filter,
                                       request.page_size, request.page_token, self.uow(), self.clock)
         return pb.ListInboxItemsResponse(inbox_items=[mapping.inbox_item_to_proto(i) for i in page],
                                          next_page_token=token)
 
     async def MarkInboxItemsRead(self, request: pb.MarkInboxItemsReadRequest, context):
-        workspace, inbox = _inbox(request.inbox, "inbox")
+        workspace, inbox = names.inbox(request.inbox, "inbox")
         ids = None
         if request.items:
             ids = []
             for i, name in enumerate(request.items):
-                item_workspace, item_inbox, item_id = _inbox_item(name, f"items[{i}]")
+                item_workspace, item_inbox, item_id = names.inbox_item(name, f"items[{i}]")
                 if (item_workspace, item_inbox) != (workspace, inbox):
                     raise InvalidArgument(FieldViolation(f"items[{i}]", f"is not an item of {request.inbox}"))
                 ids.append(item_id)
@@ -334,6 +239,6 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         return pb.MarkInboxItemsReadResponse(marked_count=marked, unread_count=unread)
 
     async def DeleteInboxItem(self, request: pb.DeleteInboxItemRequest, context):
-        workspace, inbox, item_id = _inbox_item(request.name)
+        workspace, inbox, item_id = names.inbox_item(request.name)
         await self._run(engagement.delete_inbox_item, workspace, inbox, item_id, self.uow())
         return empty_pb2.Empty()

@@ -9,16 +9,18 @@ from google.protobuf import json_format, timestamp_pb2
 from google.type import dayofweek_pb2, timeofday_pb2
 
 from marketing.common.v1 import message_content_pb2
-from marketing.notify.v1 import inbox_pb2, message_pb2, notify_settings_pb2, provider_pb2
-from svc_kit.channels import Channel
+from marketing.notify.v1 import inbox_pb2, message_pb2, notify_service_pb2, notify_settings_pb2, provider_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
+from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 
 from svc_notify.adapters.content_proto import content_from_proto, content_to_proto, in_app_to_proto
-from svc_notify.domain.config import (DomainRateLimit, FcmConfig, NotifySettings, Provider, RateLimit, SmtpConfig,
-                                      TwilioConfig)
-from svc_notify.domain.model import Category, Delivery, InboxItem, InboxSummary, Message, TemplateSource
+from svc_notify.domain.inbox import InboxItem, InboxSummary
+from svc_notify.domain.model import Category, Delivery, Message, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import profile_id
+from svc_notify.service_layer.messages import MAX_BATCH
 
 _CATEGORY_IN = {message_content_pb2.MESSAGE_CATEGORY_UNSPECIFIED: Category.MARKETING,
                 message_content_pb2.MESSAGE_CATEGORY_MARKETING: Category.MARKETING,
@@ -55,7 +57,7 @@ def message_from_proto(workspace: str, m: message_pb2.Message, prefix: str) -> M
     """The draft of a message a caller sends (validated later), or the error its
     fields make impossible to read."""
     problems: list[FieldViolation] = []
-    channel = Channel.from_proto(m.channel)
+    channel = channel_from_proto(m.channel)
     category = _CATEGORY_IN.get(m.category)
     if category is None:
         problems.append(FieldViolation(prefix + "category", "MESSAGE_CATEGORY_MARKETING or "
@@ -91,9 +93,27 @@ def message_from_proto(workspace: str, m: message_pb2.Message, prefix: str) -> M
     return draft
 
 
+def batch_drafts(workspace: str, request: notify_service_pb2.BatchSendMessagesRequest) -> list:
+    """Each request's draft message, or the error that keeps it out of the batch."""
+    if not request.requests:
+        raise InvalidArgument(FieldViolation("requests", "give 1 to 1,000 messages"))
+    if len(request.requests) > MAX_BATCH:
+        raise InvalidArgument(FieldViolation("requests", f"at most {MAX_BATCH:,} messages per batch"))
+    drafts: list = []
+    for i, item in enumerate(request.requests):
+        if item.parent and item.parent != request.parent:
+            drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].parent", "must be empty or equal the "
+                                                                                  "batch's parent")))
+        elif not item.HasField("message"):
+            drafts.append(InvalidArgument(FieldViolation(f"requests[{i}].message", "required")))
+        else:
+            drafts.append(message_from_proto(workspace, item.message, f"requests[{i}].message."))
+    return drafts
+
+
 def message_to_proto(m: Message) -> message_pb2.Message:
     out = message_pb2.Message(
-        name=m.name, channel=m.channel.to_proto(), recipient=m.recipient_name, idempotency_key=m.idempotency_key,
+        name=m.name, channel=channel_to_proto(m.channel), recipient=m.recipient_name, idempotency_key=m.idempotency_key,
         category=_CATEGORY_OUT[m.category], campaign=m.campaign,
         state=message_pb2.Message.State.Value(f"STATE_{m.state.value}"), state_reason=m.state_reason,
         next_attempt_time=_ts(m.next_attempt_time), attempt_count=m.attempt_count,
@@ -144,7 +164,7 @@ def provider_from_proto(workspace: str, provider_id: str, p: provider_pb2.Provid
         f = p.fcm
         config = FcmConfig(f.base_url, f.project_id, f.service_account_secret)
     return Provider(
-        workspace, provider_id, p.display_name, Channel.from_proto(p.channel), config, p.priority,
+        workspace, provider_id, p.display_name, channel_from_proto(p.channel), config, p.priority,
         _rate_from_proto(p.rate_limit) if p.HasField("rate_limit") else None,
         tuple(DomainRateLimit(d.domain, _rate_from_proto(d.rate_limit)) for d in p.domain_rate_limits),
         p.disabled)
@@ -156,7 +176,7 @@ def _rate_to_proto(r: RateLimit) -> provider_pb2.RateLimit:
 
 def provider_to_proto(p: Provider) -> provider_pb2.Provider:
     out = provider_pb2.Provider(
-        name=p.name, display_name=p.display_name, channel=p.channel.to_proto(), priority=p.priority,
+        name=p.name, display_name=p.display_name, channel=channel_to_proto(p.channel), priority=p.priority,
         domain_rate_limits=[provider_pb2.DomainRateLimit(domain=d.domain, rate_limit=_rate_to_proto(d.rate_limit))
                             for d in p.domain_rate_limits],
         disabled=p.disabled, create_time=_ts(p.create_time), update_time=_ts(p.update_time), etag=p.etag)
@@ -205,18 +225,18 @@ def settings_from_proto(workspace: str, s: notify_settings_pb2.NotifySettings) -
                 days.add(int(day))  # google.type.DayOfWeek numbers Monday 1 .. Sunday 7, as ISO does
         channels = set()
         for channel in q.channels:
-            found = Channel.from_proto(channel)
+            found = channel_from_proto(channel)
             if found is None:
-                problems.append(FieldViolation(where + "channels", f"one of {Channel.known_names()}"))
+                problems.append(FieldViolation(where + "channels", f"one of {channel_proto_names()}"))
             else:
                 channels.add(found)
         quiet.append(QuietHours(start, end, frozenset(days), frozenset(channels)))
     caps = []
     for i, c in enumerate(s.frequency_caps):
-        channel = Channel.from_proto(c.channel) if c.channel else None
+        channel = channel_from_proto(c.channel) if c.channel else None
         if c.channel and channel is None:
             problems.append(FieldViolation(f"notify_settings.frequency_caps[{i}].channel",
-                                           f"one of {Channel.known_names()}, or unset for all"))
+                                           f"one of {channel_proto_names()}, or unset for all"))
         caps.append(FrequencyCap(c.max_messages, timedelta(seconds=c.period.seconds, microseconds=c.period.nanos // 1000),
                                  channel))
     if problems:
@@ -231,9 +251,9 @@ def settings_to_proto(s: NotifySettings) -> notify_settings_pb2.NotifySettings:
         out.quiet_hours.append(notify_settings_pb2.QuietHours(
             start_time=timeofday_pb2.TimeOfDay(hours=q.start.hour, minutes=q.start.minute, seconds=q.start.second),
             end_time=timeofday_pb2.TimeOfDay(hours=q.end.hour, minutes=q.end.minute, seconds=q.end.second),
-            days=sorted(q.days), channels=sorted(c.to_proto() for c in q.channels)))
+            days=sorted(q.days), channels=sorted(channel_to_proto(c) for c in q.channels)))
     for c in s.frequency_caps:
-        cap = notify_settings_pb2.FrequencyCap(channel=c.channel.to_proto() if c.channel else 0,
+        cap = notify_settings_pb2.FrequencyCap(channel=channel_to_proto(c.channel) if c.channel else 0,
                                                max_messages=c.max_messages)
         cap.period.FromTimedelta(c.period)
         out.frequency_caps.append(cap)

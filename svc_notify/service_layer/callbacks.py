@@ -25,18 +25,18 @@ import hmac
 import json
 import logging
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from svc_kit.errors import FieldViolation, InvalidArgument, Unimplemented
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, Unimplemented
 
 from svc_notify.domain import events
 from svc_notify.domain.model import BounceType, DeliveryState, Message, State
+from svc_notify.domain.providers import DEFAULT_PROVIDER_ID, Provider, SmtpConfig, default_provider
+from svc_notify.service_layer.ports import Clock, Secrets
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("svc_notify.callbacks")
-Clock = Callable[[], datetime]
 MAX_EVENTS = 1000
 DELIVERED, BOUNCED, COMPLAINED = "delivered", "bounced", "complained"
 # Twilio error codes meaning the number cannot ever receive: a hard bounce.
@@ -128,8 +128,8 @@ def parse(kind: str, content_type: str, body: bytes) -> tuple[list[Report], dict
 def _find(uow: UnitOfWork, workspace: str, reference: str) -> Message | None:
     prefix = f"workspaces/{workspace}/messages/"
     if reference.startswith(prefix):
-        return uow.repo.get_message(workspace, reference[len(prefix):])
-    return uow.repo.find_by_provider_message_id(workspace, reference)
+        return uow.messages.get(workspace, reference[len(prefix):])
+    return uow.messages.find_by_provider_message_id(workspace, reference)
 
 
 def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWork, clock: Clock) -> int:
@@ -144,7 +144,7 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                 log.warning("callback for an unknown message", extra={"reference": report.reference,
                                                                       "provider": provider_id})
                 continue
-            delivery = uow.repo.latest_delivery(workspace, message.id)
+            delivery = uow.deliveries.latest(workspace, message.id)
             expected = message.version
             provider_name = f"workspaces/{workspace}/providers/{provider_id}"
             if report.status == DELIVERED:
@@ -174,9 +174,27 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                     delivery.report_time = now
                     delivery.provider_response = f"{delivery.provider_response} | complaint: {report.detail}"[:4000]
             if message.version != expected:
-                uow.repo.save_message(message, expected)
+                uow.messages.save(message, expected)
             if delivery is not None:
-                uow.repo.save_delivery(delivery)
+                uow.deliveries.save(delivery)
             applied += 1
         uow.commit()
     return applied
+
+
+def receive(workspace: str, provider_id: str, content_type: str, body: bytes, headers: Mapping[str, str], url: str,
+            uow: UnitOfWork, clock: Clock, secrets: Secrets, default_smtp: SmtpConfig | None) -> int:
+    """A provider's status callback posted to `url`: parsed in the provider's format,
+    its signature verified, its reports applied; returns how many changed something."""
+    provider: Provider | None
+    if provider_id == DEFAULT_PROVIDER_ID:
+        provider = default_provider(workspace, default_smtp)
+    else:
+        with uow:
+            provider = uow.providers.get(workspace, provider_id)
+    if provider is None:
+        raise NotFound(f"workspaces/{workspace}/providers/{provider_id}")
+    reports, params = parse(provider.kind, content_type, body)
+    secret = next((secrets.get(name) for name in provider.secrets()), None)
+    verify(provider.kind, secret, headers, url, body, params)
+    return apply(workspace, provider_id, reports, uow, clock) if reports else 0

@@ -3,7 +3,6 @@ tracking links (each published once per message and kind)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -13,12 +12,12 @@ from svc_kit.filtering import parse_filter
 from svc_kit.link_tracking import verify_engagement
 from svc_kit.signing import SignatureError
 
-from svc_notify.adapters.repository import InboxFilter
 from svc_notify.domain import events
-from svc_notify.domain.model import InboxItem, InboxSummary
+from svc_notify.domain.inbox import InboxItem, InboxSummary
+from svc_notify.service_layer.ports import Clock
+from svc_notify.service_layer.repositories import InboxFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 INBOX_PAGE_DEFAULT = 20
 INBOX_PAGE_MAX = 100
 MAX_MARK = 1000
@@ -34,7 +33,7 @@ def _inbox_name(workspace: str, inbox: str) -> str:
 
 def get_inbox(workspace: str, inbox: str, uow: UnitOfWork, clock: Clock) -> InboxSummary:
     with uow:
-        return uow.repo.inbox_summary(workspace, inbox, clock())
+        return uow.inbox.summary(workspace, inbox, clock())
 
 
 def parse_inbox_filter(text: str) -> InboxFilter:
@@ -64,7 +63,7 @@ def list_inbox_items(workspace: str, inbox: str, filter_text: str, page_size: in
             raise InvalidArgument(FieldViolation("page_token", "not a token this service issued"))
         before = position[0]
     with uow:
-        rows = uow.repo.list_inbox_items(workspace, inbox, where, before, size + 1, clock())
+        rows = uow.inbox.list(workspace, inbox, where, before, size + 1, clock())
     page = rows[:size]
     return page, pagination.encode_token([page[-1].id], query_key) if len(rows) > size else ""
 
@@ -75,14 +74,14 @@ def mark_read(workspace: str, inbox: str, item_ids: list[str] | None, uow: UnitO
         raise InvalidArgument(FieldViolation("items", f"at most {MAX_MARK:,} items; leave empty to mark all"))
     now = clock()
     with uow:
-        marked = uow.repo.mark_read(workspace, inbox, item_ids, now)
+        marked = uow.inbox.mark_read(workspace, inbox, item_ids, now)
         uow.commit()
-        return marked, uow.repo.inbox_summary(workspace, inbox, now).unread_count
+        return marked, uow.inbox.summary(workspace, inbox, now).unread_count
 
 
 def delete_inbox_item(workspace: str, inbox: str, item_id: str, uow: UnitOfWork) -> None:
     with uow:
-        if not uow.repo.delete_inbox_item(workspace, inbox, item_id):
+        if not uow.inbox.delete(workspace, inbox, item_id):
             raise NotFound(f"{_inbox_name(workspace, inbox)}/items/{item_id}")
         uow.commit()
 
@@ -123,13 +122,13 @@ def record_engagement(workspace: str, message_id: str, kind: str, token: str, ke
         url = check_link_url(url or claims.url)
     name = f"workspaces/{workspace}/messages/{message_id}"
     with uow:
-        message = uow.repo.get_message(workspace, message_id)
+        message = uow.messages.get(workspace, message_id)
         if message is None:
             raise NotFound(name)
         if claims.workspace != workspace or claims.profile != message.recipient or \
                 claims.message not in ("", message_id):
             raise InvalidArgument(FieldViolation("token", f"was not issued for {name} and its recipient"))
-        if uow.repo.record_first(workspace, message_id, _FIRST_COLUMN[kind], at):
+        if uow.messages.record_first(workspace, message_id, _FIRST_COLUMN[kind], at):
             message.version += 1
             uow.record(events.event(_EVENT[kind], message, at, url=url, user_agent=user_agent[:512]))
             uow.commit()

@@ -12,12 +12,12 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from svc_kit.filtering import parse_filter
 
-from svc_notify.adapters.repository import DeliveryFilter, MessageFilter
 from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.validation import message_violations, profile_id
+from svc_notify.service_layer.ports import Clock
+from svc_notify.service_layer.repositories import DeliveryFilter, MessageFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 MAX_BATCH = 1000
 
@@ -82,16 +82,16 @@ def _store(workspace: str, indexes: list[int], fresh: dict[int, Message], valida
     """Stores the drafts of one workspace whose keys are free; the others get
     the message that holds their key (stored earlier, concurrently, or earlier in the batch)."""
     keys = {fresh[i].idempotency_key for i in indexes}
-    existing = uow.repo.messages_by_keys(workspace, keys)
+    existing = uow.messages.by_keys(workspace, keys)
     first_of_key: dict[str, int] = {}
     for i in indexes:
         key = fresh[i].idempotency_key
         if key not in existing and key not in first_of_key:
             first_of_key[key] = i
-    stored = uow.repo.add_messages([fresh[i] for i in first_of_key.values() if not validate_only[i]])
+    stored = uow.messages.add([fresh[i] for i in first_of_key.values() if not validate_only[i]])
     won = {key for key, i in first_of_key.items() if validate_only[i] or fresh[i].id in stored}
     if missing := keys - existing.keys() - won:  # a concurrent request with the key committed first
-        existing.update(uow.repo.messages_by_keys(workspace, missing))
+        existing.update(uow.messages.by_keys(workspace, missing))
     for i in indexes:
         key = fresh[i].idempotency_key
         first = first_of_key.get(key)
@@ -108,7 +108,7 @@ def _store(workspace: str, indexes: list[int], fresh: dict[int, Message], valida
 
 def get_message(workspace: str, message_id: str, uow: UnitOfWork) -> Message:
     with uow:
-        message = uow.repo.get_message(workspace, message_id)
+        message = uow.messages.get(workspace, message_id)
     if message is None:
         raise NotFound(_name(workspace, message_id))
     return message
@@ -116,13 +116,13 @@ def get_message(workspace: str, message_id: str, uow: UnitOfWork) -> Message:
 
 def cancel_message(workspace: str, message_id: str, etag: str, uow: UnitOfWork, clock: Clock) -> Message:
     with uow:
-        message = uow.repo.get_message(workspace, message_id)
+        message = uow.messages.get(workspace, message_id)
         if message is None:
             raise NotFound(_name(workspace, message_id))
         message.check_etag(etag)
         expected = message.version
         message.cancel(clock())
-        uow.repo.save_message(message, expected)
+        uow.messages.save(message, expected)
         uow.commit()
     return message
 
@@ -199,7 +199,7 @@ def list_messages(workspace: str, filter_text: str, page_size: int, page_token: 
     query_key = pagination.fingerprint(workspace, "messages", filter_text)
     before = _position(page_token, query_key)
     with uow:
-        rows = uow.repo.list_messages(workspace, where, before, size + 1)
+        rows = uow.messages.list(workspace, where, before, size + 1)
     return _page(rows, size, lambda m: m.id, query_key)
 
 
@@ -228,7 +228,7 @@ def list_deliveries(workspace: str, message_id: str | None, filter_text: str, pa
     query_key = pagination.fingerprint(workspace, message_id, "deliveries", filter_text)
     before = _position(page_token, query_key)
     with uow:
-        if message_id is not None and uow.repo.get_message(workspace, message_id) is None:
+        if message_id is not None and uow.messages.get(workspace, message_id) is None:
             raise NotFound(_name(workspace, message_id))
-        rows = uow.repo.list_deliveries(workspace, message_id, where, before, size + 1)
+        rows = uow.deliveries.list(workspace, message_id, where, before, size + 1)
     return _page(rows, size, lambda d: d.id, query_key)

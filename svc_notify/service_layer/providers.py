@@ -1,5 +1,6 @@
-"""Use cases of providers (create with an idempotency key, read, list, update
-with an update mask and etag, delete) and of the sending rules."""
+"""Use cases of providers: create with an idempotency key, read, list, update
+with an update mask and etag, delete, and try one out (connect, or send a test
+message) with senders of its own."""
 
 from __future__ import annotations
 
@@ -8,23 +9,22 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
 
-from svc_notify.adapters.repository import ProviderFilter
-from svc_notify.domain.config import KIND_NAME, NotifySettings, Provider
+from svc_notify.domain.model import EmailContent
+from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
+from svc_notify.service_layer.ports import Clock, ConfigurationError, OutgoingEmail, Outcome, Senders
+from svc_notify.service_layer.repositories import ProviderFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-Clock = Callable[[], datetime]
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_REQUEST_ID = 128
 PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
                             "domain_rate_limits", "disabled"})
-SETTINGS_PATHS = frozenset({"quiet_hours", "frequency_caps", "default_time_zone"})
 
 
 def _name(workspace: str, provider_id: str) -> str:
@@ -57,19 +57,19 @@ def create_provider(draft: Provider, provider_id: str, request_id: str, validate
     provider = _checked(dataclasses.replace(draft, id=provider_id or f"p{new_id()}", create_time=now,
                                             update_time=now, version=1))
     with uow:
-        if request_id and (found := uow.repo.find_provider_by_request(draft.workspace, request_id)):
+        if request_id and (found := uow.providers.find_by_request(draft.workspace, request_id)):
             return _replay(found, fingerprint, request_id)
         if validate_only:
             return provider
         try:
-            uow.repo.add_provider(provider, request_id, fingerprint)
+            uow.providers.add(provider, request_id, fingerprint)
             uow.commit()
             return provider
         except AlreadyExists:
             if not request_id:
                 raise
     with uow:  # a concurrent create with the same request_id came first: answer as it did
-        found = uow.repo.find_provider_by_request(draft.workspace, request_id)
+        found = uow.providers.find_by_request(draft.workspace, request_id)
     if found is None:
         raise AlreadyExists(f"{provider.name} already exists")
     return _replay(found, fingerprint, request_id)
@@ -85,7 +85,7 @@ def _replay(found: tuple[Provider, str], fingerprint: str, request_id: str) -> P
 
 def get_provider(workspace: str, provider_id: str, uow: UnitOfWork) -> Provider:
     with uow:
-        provider = uow.repo.get_provider(workspace, provider_id)
+        provider = uow.providers.get(workspace, provider_id)
     if provider is None:
         raise NotFound(_name(workspace, provider_id))
     return provider
@@ -119,7 +119,7 @@ def list_providers(workspace: str, filter_text: str, page_size: int, page_token:
             raise InvalidArgument(FieldViolation("page_token", "not a token this service issued"))
         after = (str(position[0]), position[1], str(position[2]))
     with uow:
-        rows = uow.repo.list_providers(workspace, where, after, size + 1)
+        rows = uow.providers.list(workspace, where, after, size + 1)
     page = rows[:size]
     token = ""
     if len(rows) > size:
@@ -138,7 +138,7 @@ def update_provider(change: Provider, paths: list[str], validate_only: bool, eta
         raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(PROVIDER_PATHS))}"
                                              + (f"; cannot change: {', '.join(unknown)}" if unknown else "")))
     with uow:
-        current = uow.repo.get_provider(change.workspace, change.id)
+        current = uow.providers.get(change.workspace, change.id)
         if current is None:
             raise NotFound(_name(change.workspace, change.id))
         current.check_etag(etag)
@@ -156,49 +156,46 @@ def update_provider(change: Provider, paths: list[str], validate_only: bool, eta
         updated = _checked(dataclasses.replace(current, **updates, update_time=clock(), version=current.version + 1))
         if validate_only:
             return updated
-        uow.repo.save_provider(updated, current.version)
+        uow.providers.save(updated, current.version)
         uow.commit()
     return updated
 
 
 def delete_provider(workspace: str, provider_id: str, etag: str, uow: UnitOfWork) -> None:
     with uow:
-        current = uow.repo.get_provider(workspace, provider_id)
+        current = uow.providers.get(workspace, provider_id)
         if current is None:
             raise NotFound(_name(workspace, provider_id))
         current.check_etag(etag)
-        if not uow.repo.remove_provider(workspace, provider_id, current.version if etag else None):
+        if not uow.providers.remove(workspace, provider_id, current.version if etag else None):
             raise NotFound(_name(workspace, provider_id))
         uow.commit()
 
 
-# -- sending rules -------------------------------------------------------------------------------------
-
-
-def get_settings(workspace: str, uow: UnitOfWork) -> NotifySettings:
-    with uow:
-        return uow.repo.get_settings(workspace)
-
-
-def update_settings(change: NotifySettings, paths: list[str], etag: str, uow: UnitOfWork,
-                    clock: Clock) -> NotifySettings:
-    wanted = set(SETTINGS_PATHS) if set(paths) == {"*"} else set(paths)
-    unknown = sorted(wanted - SETTINGS_PATHS)
-    if not wanted or unknown:
-        raise InvalidArgument(FieldViolation("update_mask", f"name fields among {', '.join(sorted(SETTINGS_PATHS))}"
-                                             + (f"; cannot change: {', '.join(unknown)}" if unknown else "")))
-    problems = change.violations()
-    if problems:
-        raise InvalidArgument(problems)
-    now = clock()
-    with uow:
-        current = uow.repo.get_settings(change.workspace)
-        current.check_etag(etag)
-        updated = dataclasses.replace(current, **{p: getattr(change, p) for p in wanted}, update_time=now,
-                                      version=current.version + 1)
-        uow.repo.save_settings(updated, current.version)
-        # Deferred messages waiting on the old rules are planned again under the new ones.
-        if uow.repo.replan_deferred(change.workspace, now):
-            uow.queued = True
-        uow.commit()
-    return updated
+async def try_provider(provider: Provider, etag: str, address: str, senders: Callable[[], Senders], clock: Clock,
+                       new_id: Callable[[], str]) -> Outcome:
+    """Connects and authenticates (no address), or sends a test message to `address`, with
+    senders of its own (closed afterwards); a provider that cannot be built is "not usable"."""
+    provider.check_etag(etag)
+    registry = senders()
+    try:
+        try:
+            sender = registry.sender(provider)
+        except ConfigurationError as error:
+            return Outcome.transient(f"not usable: {error}")
+        config = provider.config
+        if not address:
+            return await sender.check()
+        if isinstance(config, SmtpConfig):
+            content = EmailContent(subject="Test message from the marketing platform",
+                                   text=f"This is a test of provider {provider.name}.")
+            return await sender.send_email(OutgoingEmail.of(content, provider, address, new_id(), provider.workspace,
+                                                            clock()))
+        if isinstance(config, TwilioConfig):
+            return await sender.send(address, f"Test message from {provider.display_name}", f"test/{new_id()}")
+        if isinstance(config, FcmConfig):
+            return await sender.send(address, "Test", f"Test message from {provider.display_name}", {}, "",
+                                     f"test/{new_id()}")
+        raise NotFound(provider.name)  # pragma: no cover
+    finally:
+        await registry.close()

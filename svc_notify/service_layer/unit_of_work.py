@@ -1,26 +1,21 @@
-"""One transaction around a use case. Events recorded during it go into the
-outbox table (as Avro envelopes of the notify topic) in the same transaction,
-so a change and its events commit together or not at all."""
+"""One transaction around a use case, with a repository per aggregate. Events
+recorded during it are written with the changes (to the outbox), so a change
+and its events commit together or not at all. The SQL implementation lives in
+svc_notify.adapters.sql_unit_of_work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy import Engine
-
-from svc_kit.events.outbox import Outbox, OutboxEntry
-from svc_kit.tracing import current_trace_headers
-
-from svc_notify.adapters import event_codec
-from svc_notify.adapters.repository import NotifyRepository, SqlNotifyRepository
-from svc_notify.adapters.tables import outbox
 from svc_notify.domain.events import NotifyEvent
-
-OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA})
+from svc_notify.service_layer.repositories import (DeliveryRepository, InboxRepository, MessageRepository,
+                                                   ProviderRepository, SettingsRepository)
 
 
 class UnitOfWork:
-    repo: NotifyRepository
+    messages: MessageRepository
+    deliveries: DeliveryRepository
+    providers: ProviderRepository
+    settings: SettingsRepository
+    inbox: InboxRepository
 
     def __init__(self) -> None:
         self.events: list[NotifyEvent] = []
@@ -41,48 +36,3 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         raise NotImplementedError
-
-
-class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine, on_events: Callable[[], None] | None = None,
-                 on_queued: Callable[[], None] | None = None):
-        super().__init__()
-        self.engine = engine
-        self.on_events = on_events  # wakes the outbox relay
-        self.on_queued = on_queued  # wakes the dispatcher
-
-    def __enter__(self) -> SqlUnitOfWork:
-        super().__enter__()
-        self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
-        self.repo = SqlNotifyRepository(self.connection)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        super().__exit__(*exc)
-        self.connection.close()
-
-    def commit(self) -> None:
-        events, self.events = self.events, []
-        if events:
-            write_events(self.connection, events)
-        self.transaction.commit()
-        if events and self.on_events is not None:
-            self.on_events()
-        if self.queued and self.on_queued is not None:
-            self.on_queued()
-        self.queued = False
-
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
-
-
-def write_events(connection, events: list[NotifyEvent]) -> None:
-    trace = current_trace_headers()
-    OUTBOX.write(connection, [
-        OutboxEntry(event_id=e.event_id, topic=event_codec.TOPIC, key=e.message.name,
-                    record=event_codec.envelope(e, trace.get("traceparent"), trace.get("tracestate")),
-                    properties={**trace, "event_type": e.type, "workspace": e.message.workspace})
-        for e in events
-    ])

@@ -28,8 +28,9 @@ from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
-from svc_campaign.service_layer.unit_of_work import OUTBOX, SqlUnitOfWork, UnitOfWork
-from tests.databases import SQL_ENGINES, engine_fixtures
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork, ready_fields
 
 ANY = CampaignFilter()
@@ -51,9 +52,7 @@ sqlite_engine, postgres_engine = engine_fixtures("campaign", migrate.upgrade)
 
 
 def _sql_backend(name: str, engine: Engine) -> Backend:
-    with engine.begin() as connection:  # every test starts on empty tables
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_tables(engine, metadata)  # every test starts on empty tables
 
     def outbox() -> list[CampaignEvent]:
         with engine.connect() as connection:

@@ -21,7 +21,7 @@ from svc_content.adapters.tables import metadata, template_labels, template_vers
 from svc_content.domain.model import (Analysis, Asset, EmailContent, InAppAction, InAppContent, Rendition, Template,
                                       TemplateDraft, TemplateVersion, Variant)
 from svc_content.domain.queries import AssetFilter, TemplateFilter
-from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from svc_content.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -12,19 +12,20 @@ from sqlalchemy import Engine
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
-from svc_campaign.adapters.launch_repository import LaunchStore
+from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
+from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.domain import commands
 from svc_campaign.domain.launch import LaunchState
 from svc_campaign.service_layer import handlers
 from svc_campaign.service_layer.launch import follow_campaign
-from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.fakes import NOW, ready_fields
 from tests.unit.test_handlers import Clock, Ids
 
 
 def lifecycle(engine: Engine, campaign_id: str, event_type: str) -> None:
     with engine.begin() as connection:
-        follow_campaign(connection, {"workspace": "acme", "aggregate_id": campaign_id, "event_type": event_type},
+        follow_campaign(SqlCampaignRepository(connection), SqlLaunchRepository(connection), {"workspace": "acme", "aggregate_id": campaign_id, "event_type": event_type},
                         NOW)
 
 
@@ -34,7 +35,7 @@ def test_a_started_campaign_gets_one_launch_that_follows_its_lifecycle(engine):
         SqlUnitOfWork(engine), Clock(), Ids())
     lifecycle(engine, created.id, "campaign_started")
     lifecycle(engine, created.id, "campaign_started")  # redelivered: still one launch, untouched
-    store = LaunchStore(engine)
+    store = SqlLaunchStore(engine)
     launch = store.get("acme", created.id)
     assert launch.state is LaunchState.RUNNING and launch.version == 1
     assert [(t.segment.rsplit("/", 1)[1], t.channel) for t in launch.targets] == [

@@ -33,18 +33,21 @@ from svc_kit.tracing import traced_channel
 
 from svc_notify import migrate
 from svc_notify.adapters import event_codec
-from svc_notify.adapters.platform import (Audience, ContentRenderer, GrpcAudience, GrpcContent, Reach, Recipient,
-                                          Rendered, RenderRequest, Unavailable)
+from svc_notify.adapters.audience_client import GrpcAudience
+from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
-from svc_notify.adapters.repository import InboxFilter
+from svc_notify.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_notify.adapters.tables import metadata, outbox
-from svc_notify.domain.config import NotifySettings, Provider, RateLimit, SmtpConfig, TwilioConfig
 from svc_notify.domain.model import (Category, DeliveryState, EmailContent, InAppContent, Message, PushContent,
                                      SmsContent, State, TemplateSource)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.service_layer import messages
 from svc_notify.service_layer.dispatcher import DispatchConfig, Dispatcher
-from svc_notify.service_layer.unit_of_work import SqlUnitOfWork
+from svc_notify.service_layer.ports import (Audience, ContentRenderer, Reach, Recipient, Rendered, RenderRequest,
+                                            Unavailable)
+from svc_notify.service_layer.repositories import InboxFilter
 from tests.databases import empty_tables, migrated_engine
 
 CONFIG = DispatchConfig(retry_base=0.01, retry_cap=0.05, dependency_retry=0.2, hold_for_rate=0.0, max_attempts=3,
@@ -162,12 +165,12 @@ class Harness:
 
     def add_provider(self, provider: Provider) -> None:
         with self.uow() as uow:
-            uow.repo.add_provider(provider)
+            uow.providers.add(provider)
             uow.commit()
 
     def set_rules(self, rules: NotifySettings) -> None:
         with self.uow() as uow:
-            uow.repo.save_settings(rules, 0)
+            uow.settings.save(rules, 0)
             uow.commit()
 
 
@@ -243,7 +246,7 @@ def test_a_dispatcher_that_dies_after_the_hand_over_makes_the_message_go_again_w
     [message] = harness.send(harness.email("u-crash", "crash/1"))
     now = utcnow()
     with harness.uow() as uow:  # a dispatcher claims it and dies before recording anything
-        [claimed] = uow.repo.claim_due(now, 10, "dead-dispatcher", now + timedelta(seconds=120))
+        [claimed] = uow.messages.claim_due(now, 10, "dead-dispatcher", now + timedelta(seconds=120))
         uow.commit()
     assert run(harness.dispatcher()) == 0  # the lease holds: nobody else sends it
     later = lambda: utcnow() + timedelta(seconds=121)  # noqa: E731 - the lease has expired by then
@@ -273,7 +276,7 @@ def test_suppressed_recipients_unknown_profiles_and_in_app(harness):
     delivered = harness.get(in_app)
     assert delivered.state is State.DELIVERED and delivered.address == f"workspaces/{harness.workspace}/inboxes/u-app"
     with harness.uow() as uow:
-        [item] = uow.repo.list_inbox_items(harness.workspace, "u-app", InboxFilter(), None, 10, utcnow())
+        [item] = uow.inbox.list(harness.workspace, "u-app", InboxFilter(), None, 10, utcnow())
     assert item.content.title == "Welcome" and item.message_id == in_app.id
     kinds = [(e["event_type"], e["payload"].get("reason", "")) for e in harness.events()]
     assert ("message_suppressed", "SUPPRESSED") in kinds and ("message_suppressed", "NOT_FOUND") in kinds
@@ -373,10 +376,10 @@ def test_quiet_hours_and_frequency_caps_defer_marketing_but_not_transactional(ha
     assert harness.get(urgent).state is State.SENT
     # Outside quiet hours the cap (one email an hour) still holds: the transactional one counted.
     with harness.uow() as uow:
-        rules = uow.repo.get_settings(harness.workspace)
+        rules = uow.settings.get(harness.workspace)
         rules.quiet_hours, rules.version = (), 2
-        uow.repo.save_settings(rules, 1)
-        assert uow.repo.replan_deferred(harness.workspace, utcnow()) == 1
+        uow.settings.save(rules, 1)
+        assert uow.messages.replan_deferred(harness.workspace, utcnow()) == 1
         uow.commit()
     run(harness.dispatcher())
     capped = harness.get(quiet)

@@ -16,9 +16,11 @@ import pytest
 from devstack.servers.provider_sink import ProviderSinkProcess
 from devstack.servers.smtp_sink import SmtpSinkProcess
 from svc_notify.adapters import mime
-from svc_notify.adapters.senders import ConfigurationError, FcmSender, SmtpSender, TwilioSender
-from svc_notify.domain.config import FcmConfig, SmtpConfig, TwilioConfig
+from svc_notify.adapters.http_senders import FcmSender, TwilioSender
+from svc_notify.adapters.smtp_sender import SmtpSender
 from svc_notify.domain.model import EmailContent
+from svc_notify.domain.providers import FcmConfig, SmtpConfig, TwilioConfig
+from svc_notify.service_layer.ports import ConfigurationError
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 

@@ -19,15 +19,17 @@ from svc_kit.errors import Aborted, AlreadyExists
 
 from svc_notify import migrate
 from svc_notify.adapters import event_codec
-from svc_notify.adapters.repository import (RECLAIMED, DeliveryFilter, InboxFilter, MessageFilter, ProviderFilter,
-                                            SqlNotifyRepository)
+from svc_notify.adapters.repositories import (RECLAIMED, SqlDeliveryRepository, SqlInboxRepository,
+                                              SqlMessageRepository, SqlProviderRepository, SqlSettingsRepository)
+from svc_notify.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_notify.adapters.tables import metadata, outbox
 from svc_notify.domain import events
-from svc_notify.domain.config import NotifySettings, Provider, RateLimit, SmtpConfig, TwilioConfig
-from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAppContent, InboxItem, Message,
-                                     SmsContent, State)
+from svc_notify.domain.inbox import InboxItem
+from svc_notify.domain.model import Delivery, DeliveryState, EmailContent, InAppContent, Message, SmsContent, State
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
-from svc_notify.service_layer.unit_of_work import SqlUnitOfWork
+from svc_notify.domain.providers import Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
+from svc_notify.service_layer.repositories import DeliveryFilter, InboxFilter, MessageFilter, ProviderFilter
 from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
@@ -43,16 +45,24 @@ def engine(request) -> Engine:
     return empty_tables(request.getfixturevalue(request.param), metadata)  # every test starts on empty tables
 
 
-class Db:
-    """Runs repository calls each in its own committed transaction."""
+REPOSITORIES = {"messages": SqlMessageRepository, "deliveries": SqlDeliveryRepository,
+                "providers": SqlProviderRepository, "settings": SqlSettingsRepository, "inbox": SqlInboxRepository}
 
-    def __init__(self, engine: Engine):
+
+class Db:
+    """Runs repository calls each in its own committed transaction: `db.messages.add(...)`."""
+
+    def __init__(self, engine: Engine, repository: type | None = None):
         self.engine = engine
+        self.repository = repository
 
     def __getattr__(self, name):
+        if self.repository is None:
+            return Db(self.engine, REPOSITORIES[name])
+
         def call(*args, **kwargs):
             with self.engine.begin() as connection:
-                return getattr(SqlNotifyRepository(connection), name)(*args, **kwargs)
+                return getattr(self.repository(connection), name)(*args, **kwargs)
         return call
 
 
@@ -72,52 +82,52 @@ def msg(n: int, workspace="acme", key=None, due=NOW, **fields) -> Message:
 
 
 def test_an_idempotency_key_stores_one_message_per_workspace(db):
-    assert db.add_messages([msg(1), msg(2)]) == {"m0001", "m0002"}
-    assert db.add_messages([msg(3, key="key-1")]) == set()  # the key is taken
-    assert db.add_messages([msg(4, workspace="other", key="key-1")]) == {"m0004"}  # not in another workspace
-    found = db.messages_by_keys("acme", ["key-1", "key-9"])
+    assert db.messages.add([msg(1), msg(2)]) == {"m0001", "m0002"}
+    assert db.messages.add([msg(3, key="key-1")]) == set()  # the key is taken
+    assert db.messages.add([msg(4, workspace="other", key="key-1")]) == {"m0004"}  # not in another workspace
+    found = db.messages.by_keys("acme", ["key-1", "key-9"])
     assert list(found) == ["key-1"] and found["key-1"].id == "m0001"
-    stored = db.get_message("acme", "m0001")
+    stored = db.messages.get("acme", "m0001")
     assert stored == msg(1)
-    assert db.get_message("other", "m0001") is None
+    assert db.messages.get("other", "m0001") is None
 
 
 def test_claim_takes_due_waiting_messages_once(db):
     later = msg(3, send_time=NOW + timedelta(hours=1))
-    db.add_messages([msg(1), msg(2), later])
-    claimed = db.claim_due(NOW, 10, "lease-a", LEASE)
+    db.messages.add([msg(1), msg(2), later])
+    claimed = db.messages.claim_due(NOW, 10, "lease-a", LEASE)
     assert sorted(m.id for m in claimed) == ["m0001", "m0002"]
     assert all(m.state is State.SENDING and m.lease == "lease-a" and m.due_time == LEASE and m.version == 2
                for m in claimed)
-    assert db.claim_due(NOW, 10, "lease-b", LEASE) == []  # held
-    assert db.next_due_time() == LEASE
-    assert db.holding("acme", ["m0001", "m0002", "m0003"], "lease-a") == {"m0001", "m0002"}
-    assert db.holding("acme", ["m0001"], "lease-b") == set()
+    assert db.messages.claim_due(NOW, 10, "lease-b", LEASE) == []  # held
+    assert db.messages.next_due_time() == LEASE
+    assert db.messages.holding("acme", ["m0001", "m0002", "m0003"], "lease-a") == {"m0001", "m0002"}
+    assert db.messages.holding("acme", ["m0001"], "lease-b") == set()
 
 
 def test_a_claim_respects_its_limit_and_due_order(db):
-    db.add_messages([msg(i, due=NOW - timedelta(seconds=10 - i)) for i in range(5)])
-    first = db.claim_due(NOW, 2, "a", LEASE)
+    db.messages.add([msg(i, due=NOW - timedelta(seconds=10 - i)) for i in range(5)])
+    first = db.messages.claim_due(NOW, 2, "a", LEASE)
     assert sorted(m.id for m in first) == ["m0000", "m0001"]
 
 
 def test_an_expired_lease_is_claimed_again_and_says_so(db):
-    db.add_messages([msg(1)])
-    [first] = db.claim_due(NOW, 10, "dead", LEASE)
-    assert db.claim_due(LEASE - timedelta(seconds=1), 10, "b", LEASE + timedelta(minutes=2)) == []
-    [again] = db.claim_due(LEASE, 10, "b", LEASE + timedelta(minutes=2))
+    db.messages.add([msg(1)])
+    [first] = db.messages.claim_due(NOW, 10, "dead", LEASE)
+    assert db.messages.claim_due(LEASE - timedelta(seconds=1), 10, "b", LEASE + timedelta(minutes=2)) == []
+    [again] = db.messages.claim_due(LEASE, 10, "b", LEASE + timedelta(minutes=2))
     assert again.lease == "b" and again.state_reason == RECLAIMED and again.version == first.version + 1
     # The dead dispatcher can no longer record an outcome.
     first.mark_sent("smtp", "<x>", NOW)
-    assert db.finish([first], "dead") == 0
+    assert db.messages.finish([first], "dead") == 0
     again.mark_sent("smtp", "<y>", LEASE)
-    assert db.finish([again], "b") == 1
-    stored = db.get_message("acme", "m0001")
+    assert db.messages.finish([again], "b") == 1
+    stored = db.messages.get("acme", "m0001")
     assert (stored.state, stored.provider_message_id, stored.lease, stored.due_time) == (State.SENT, "<y>", "", None)
 
 
 def test_concurrent_claims_split_the_messages(engine, db):
-    db.add_messages([msg(i) for i in range(60)])
+    db.messages.add([msg(i) for i in range(60)])
     results: dict[str, list[str]] = {}
     barrier = threading.Barrier(3)
 
@@ -125,7 +135,7 @@ def test_concurrent_claims_split_the_messages(engine, db):
         mine = []
         barrier.wait()
         for _ in range(30):
-            mine += [m.id for m in db.claim_due(NOW, 7, name, LEASE)]
+            mine += [m.id for m in db.messages.claim_due(NOW, 7, name, LEASE)]
         results[name] = mine
 
     threads = [threading.Thread(target=claimer, args=(f"d{i}",)) for i in range(3)]
@@ -138,98 +148,98 @@ def test_concurrent_claims_split_the_messages(engine, db):
 
 
 def test_finish_writes_the_outcome_only_under_the_lease(db):
-    db.add_messages([msg(1), msg(2)])
-    claimed = {m.id: m for m in db.claim_due(NOW, 10, "t", LEASE)}
+    db.messages.add([msg(1), msg(2)])
+    claimed = {m.id: m for m in db.messages.claim_due(NOW, 10, "t", LEASE)}
     claimed["m0001"].defer(NOW + timedelta(seconds=30), "transient provider error", NOW)
     claimed["m0002"].fail("permanent provider error: 550", NOW)
-    assert db.finish(list(claimed.values()), "other") == 0
-    assert db.finish(list(claimed.values()), "t") == 2
-    one, two = db.get_message("acme", "m0001"), db.get_message("acme", "m0002")
+    assert db.messages.finish(list(claimed.values()), "other") == 0
+    assert db.messages.finish(list(claimed.values()), "t") == 2
+    one, two = db.messages.get("acme", "m0001"), db.messages.get("acme", "m0002")
     assert (one.state, one.next_attempt_time, one.lease) == (State.DEFERRED, NOW + timedelta(seconds=30), "")
     assert (two.state, two.due_time, two.state_reason) == (State.FAILED, None, "permanent provider error: 550")
-    assert db.claim_due(NOW + timedelta(seconds=30), 10, "u", LEASE)[0].id == "m0001"
+    assert db.messages.claim_due(NOW + timedelta(seconds=30), 10, "u", LEASE)[0].id == "m0001"
 
 
 def test_save_checks_the_version(db):
-    db.add_messages([msg(1)])
-    m = db.get_message("acme", "m0001")
+    db.messages.add([msg(1)])
+    m = db.messages.get("acme", "m0001")
     m.cancel(NOW)
-    db.save_message(m, 1)
+    db.messages.save(m, 1)
     with pytest.raises(Aborted):
-        db.save_message(m, 1)
-    assert db.get_message("acme", "m0001").state is State.CANCELLED
+        db.messages.save(m, 1)
+    assert db.messages.get("acme", "m0001").state is State.CANCELLED
 
 
 def test_lists_are_newest_first_in_keyset_pages_and_filter(db):
-    db.add_messages([msg(i, channel=Channel.SMS if i % 2 else Channel.EMAIL,
+    db.messages.add([msg(i, channel=Channel.SMS if i % 2 else Channel.EMAIL,
                          content=SmsContent("x") if i % 2 else EmailContent(subject="s", text="t"),
                          campaign="workspaces/acme/campaigns/c1" if i < 3 else "") for i in range(6)])
-    db.add_messages([msg(9, workspace="other")])
-    page = db.list_messages("acme", MessageFilter(), None, 4)
+    db.messages.add([msg(9, workspace="other")])
+    page = db.messages.list("acme", MessageFilter(), None, 4)
     assert [m.id for m in page] == ["m0005", "m0004", "m0003", "m0002"]
-    assert [m.id for m in db.list_messages("acme", MessageFilter(), "m0002", 4)] == ["m0001", "m0000"]
-    assert [m.id for m in db.list_messages("acme", MessageFilter(channel=Channel.SMS), None, 10)] == [
+    assert [m.id for m in db.messages.list("acme", MessageFilter(), "m0002", 4)] == ["m0001", "m0000"]
+    assert [m.id for m in db.messages.list("acme", MessageFilter(channel=Channel.SMS), None, 10)] == [
         "m0005", "m0003", "m0001"]
-    assert [m.id for m in db.list_messages("acme", MessageFilter(campaign="workspaces/acme/campaigns/c1",
+    assert [m.id for m in db.messages.list("acme", MessageFilter(campaign="workspaces/acme/campaigns/c1",
                                                                   states=frozenset({State.QUEUED})), None, 10)] == [
         "m0002", "m0001", "m0000"]
-    assert [m.id for m in db.list_messages("acme", MessageFilter(recipient="u-4", idempotency_key="key-4"),
+    assert [m.id for m in db.messages.list("acme", MessageFilter(recipient="u-4", idempotency_key="key-4"),
                                            None, 10)] == ["m0004"]
-    assert db.list_messages("acme", MessageFilter(create_time=((">", NOW),)), None, 10) == []
-    assert len(db.list_messages("acme", MessageFilter(create_time=((">=", NOW),)), None, 10)) == 6
-    assert db.list_messages("acme", MessageFilter(excluded_states=frozenset({State.QUEUED})), None, 10) == []
+    assert db.messages.list("acme", MessageFilter(create_time=((">", NOW),)), None, 10) == []
+    assert len(db.messages.list("acme", MessageFilter(create_time=((">=", NOW),)), None, 10)) == 6
+    assert db.messages.list("acme", MessageFilter(excluded_states=frozenset({State.QUEUED})), None, 10) == []
 
 
 def test_recent_sends_per_recipient_and_provider_ids(db):
-    db.add_messages([msg(1, recipient="ann"), msg(2, recipient="ann"), msg(3, recipient="bob")])
-    for m in db.claim_due(NOW, 10, "t", LEASE):
+    db.messages.add([msg(1, recipient="ann"), msg(2, recipient="ann"), msg(3, recipient="bob")])
+    for m in db.messages.claim_due(NOW, 10, "t", LEASE):
         m.mark_sent("p", f"pid-{m.id}", NOW - timedelta(hours=int(m.id[-1])))
-        db.finish([m], "t")
-    sends = db.sends_since("acme", ["ann", "bob", "cat"], NOW - timedelta(hours=2, minutes=30))
+        db.messages.finish([m], "t")
+    sends = db.messages.sends_since("acme", ["ann", "bob", "cat"], NOW - timedelta(hours=2, minutes=30))
     assert sorted(sends) == ["ann"] and sorted(t for t, _ in sends["ann"]) == [
         NOW - timedelta(hours=2), NOW - timedelta(hours=1)]
-    assert db.find_by_provider_message_id("acme", "pid-m0003").id == "m0003"
-    assert db.find_by_provider_message_id("other", "pid-m0003") is None
+    assert db.messages.find_by_provider_message_id("acme", "pid-m0003").id == "m0003"
+    assert db.messages.find_by_provider_message_id("other", "pid-m0003") is None
 
 
 def test_first_engagement_is_recorded_once(db):
-    db.add_messages([msg(1)])
-    assert db.record_first("acme", "m0001", "first_click_time", NOW) is True
-    assert db.record_first("acme", "m0001", "first_click_time", NOW + timedelta(seconds=1)) is False
-    assert db.record_first("other", "m0001", "first_open_time", NOW) is False
-    assert db.get_message("acme", "m0001").first_click_time == NOW
+    db.messages.add([msg(1)])
+    assert db.messages.record_first("acme", "m0001", "first_click_time", NOW) is True
+    assert db.messages.record_first("acme", "m0001", "first_click_time", NOW + timedelta(seconds=1)) is False
+    assert db.messages.record_first("other", "m0001", "first_open_time", NOW) is False
+    assert db.messages.get("acme", "m0001").first_click_time == NOW
 
 
 def test_deferred_by_pacing_are_planned_again(db):
-    db.add_messages([msg(1), msg(2), msg(3)])
-    claimed = {m.id: m for m in db.claim_due(NOW, 10, "t", LEASE)}
+    db.messages.add([msg(1), msg(2), msg(3)])
+    claimed = {m.id: m for m in db.messages.claim_due(NOW, 10, "t", LEASE)}
     claimed["m0001"].defer(NOW + timedelta(hours=8), "quiet hours until 2026-06-11 08:00 Europe/Paris", NOW)
     claimed["m0002"].defer(NOW + timedelta(hours=8), "frequency cap of 1 per 1 d on all channels reached", NOW)
     claimed["m0003"].defer(NOW + timedelta(hours=8), "transient provider error", NOW)
-    db.finish(list(claimed.values()), "t")
-    assert db.replan_deferred("acme", NOW) == 2
-    assert sorted(m.id for m in db.claim_due(NOW, 10, "u", LEASE)) == ["m0001", "m0002"]
+    db.messages.finish(list(claimed.values()), "t")
+    assert db.messages.replan_deferred("acme", NOW) == 2
+    assert sorted(m.id for m in db.messages.claim_due(NOW, 10, "u", LEASE)) == ["m0001", "m0002"]
 
 
 # -- deliveries ----------------------------------------------------------------------------------------
 
 
 def test_deliveries_per_message_and_for_the_workspace(db):
-    db.add_messages([msg(1), msg(2)])
+    db.messages.add([msg(1), msg(2)])
     items = [Delivery("acme", mid, f"d{n}", n, "smtp", state, "a@example.com", "", "451", start_time=NOW)
              for n, (mid, state) in enumerate([("m0001", DeliveryState.RETRYABLE_FAILURE),
                                                ("m0001", DeliveryState.ACCEPTED), ("m0002", DeliveryState.ACCEPTED)])]
-    db.add_deliveries(items)
-    assert [d.id for d in db.list_deliveries("acme", "m0001", DeliveryFilter(), None, 10)] == ["d1", "d0"]
-    assert [d.id for d in db.list_deliveries("acme", None, DeliveryFilter(), None, 2)] == ["d2", "d1"]
-    assert [d.id for d in db.list_deliveries("acme", None, DeliveryFilter(
+    db.deliveries.add(items)
+    assert [d.id for d in db.deliveries.list("acme", "m0001", DeliveryFilter(), None, 10)] == ["d1", "d0"]
+    assert [d.id for d in db.deliveries.list("acme", None, DeliveryFilter(), None, 2)] == ["d2", "d1"]
+    assert [d.id for d in db.deliveries.list("acme", None, DeliveryFilter(
         states=frozenset({DeliveryState.RETRYABLE_FAILURE})), None, 10)] == ["d0"]
-    assert db.list_deliveries("other", None, DeliveryFilter(), None, 10) == []
-    latest = db.latest_delivery("acme", "m0001")
+    assert db.deliveries.list("other", None, DeliveryFilter(), None, 10) == []
+    latest = db.deliveries.latest("acme", "m0001")
     assert latest.id == "d1"
     latest.state, latest.report_time = DeliveryState.DELIVERED, NOW
-    db.save_delivery(latest)
-    assert db.latest_delivery("acme", "m0001") == latest
+    db.deliveries.save(latest)
+    assert db.deliveries.latest("acme", "m0001") == latest
 
 
 # -- providers and rules -------------------------------------------------------------------------------
@@ -242,44 +252,44 @@ def provider(pid: str, channel=Channel.EMAIL, priority=0, **fields) -> Provider:
 
 
 def test_providers(db):
-    db.add_provider(provider("b", priority=2, rate_limit=RateLimit(5, 10)), "req-1", "fp")
-    db.add_provider(provider("a", priority=2))
-    db.add_provider(provider("sms", Channel.SMS, disabled=True))
-    db.add_provider(provider("c", priority=1))
+    db.providers.add(provider("b", priority=2, rate_limit=RateLimit(5, 10)), "req-1", "fp")
+    db.providers.add(provider("a", priority=2))
+    db.providers.add(provider("sms", Channel.SMS, disabled=True))
+    db.providers.add(provider("c", priority=1))
     with pytest.raises(AlreadyExists):
-        db.add_provider(provider("a"))
+        db.providers.add(provider("a"))
     with pytest.raises(AlreadyExists):
-        db.add_provider(provider("z"), "req-1", "fp")
-    assert db.get_provider("acme", "b") == provider("b", priority=2, rate_limit=RateLimit(5, 10))
-    assert db.get_provider("other", "b") is None
-    assert db.find_provider_by_request("acme", "req-1")[0].id == "b"
-    everything = db.list_providers("acme", ProviderFilter(), None, 10)
+        db.providers.add(provider("z"), "req-1", "fp")
+    assert db.providers.get("acme", "b") == provider("b", priority=2, rate_limit=RateLimit(5, 10))
+    assert db.providers.get("other", "b") is None
+    assert db.providers.find_by_request("acme", "req-1")[0].id == "b"
+    everything = db.providers.list("acme", ProviderFilter(), None, 10)
     assert [p.id for p in everything] == ["c", "a", "b", "sms"]  # EMAIL before SMS, then priority, then id
-    assert [p.id for p in db.list_providers("acme", ProviderFilter(), ("EMAIL", 2, "a"), 10)] == ["b", "sms"]
-    assert [p.id for p in db.list_providers("acme", ProviderFilter(disabled=True), None, 10)] == ["sms"]
-    assert [p.id for p in db.channel_providers("acme")] == ["c", "a", "b"]
-    changed = db.get_provider("acme", "a")
+    assert [p.id for p in db.providers.list("acme", ProviderFilter(), ("EMAIL", 2, "a"), 10)] == ["b", "sms"]
+    assert [p.id for p in db.providers.list("acme", ProviderFilter(disabled=True), None, 10)] == ["sms"]
+    assert [p.id for p in db.providers.enabled("acme")] == ["c", "a", "b"]
+    changed = db.providers.get("acme", "a")
     changed.display_name, changed.version = "Renamed", 2
-    db.save_provider(changed, 1)
+    db.providers.save(changed, 1)
     with pytest.raises(Aborted):
-        db.save_provider(changed, 1)
-    assert db.remove_provider("acme", "a", 1) is False
-    assert db.remove_provider("acme", "a", 2) is True
-    assert db.remove_provider("acme", "c", None) is True
+        db.providers.save(changed, 1)
+    assert db.providers.remove("acme", "a", 1) is False
+    assert db.providers.remove("acme", "a", 2) is True
+    assert db.providers.remove("acme", "c", None) is True
 
 
 def test_settings_start_empty_and_keep_their_version(db):
-    empty = db.get_settings("acme")
+    empty = db.settings.get("acme")
     assert (empty.quiet_hours, empty.frequency_caps, empty.version) == ((), (), 0)
     rules = NotifySettings("acme", (QuietHours(time(21), time(8), frozenset({1, 2}), frozenset({Channel.SMS})),),
                            (FrequencyCap(3, timedelta(days=1), Channel.EMAIL),), "Europe/Paris", NOW, 1)
-    db.save_settings(rules, 0)
-    assert db.get_settings("acme") == rules
+    db.settings.save(rules, 0)
+    assert db.settings.get("acme") == rules
     with pytest.raises(Aborted):
-        db.save_settings(rules, 0)
+        db.settings.save(rules, 0)
     rules.version = 2
-    db.save_settings(rules, 1)
-    assert db.get_settings("acme").version == 2 and db.get_settings("other").version == 0
+    db.settings.save(rules, 1)
+    assert db.settings.get("acme").version == 2 and db.settings.get("other").version == 0
 
 
 # -- inbox ---------------------------------------------------------------------------------------------
@@ -289,26 +299,26 @@ def test_inboxes(db):
     items = [InboxItem("acme", "u-1", f"i{n}", f"m{n}", InAppContent(f"t{n}", "b", actions=(("Open", "app://x"),)),
                        "workspaces/acme/campaigns/c" if n == 2 else "", create_time=NOW + timedelta(seconds=n),
                        expire_time=NOW - timedelta(seconds=1) if n == 3 else None) for n in range(4)]
-    db.add_inbox_items(items)
-    db.add_inbox_items([InboxItem("acme", "u-1", "i9", "m1", InAppContent("again"), create_time=NOW)])  # same message
-    db.add_inbox_items([InboxItem("acme", "u-2", "j1", "mx", InAppContent("other"), create_time=NOW)])
-    live = db.list_inbox_items("acme", "u-1", InboxFilter(), None, 10, NOW)
+    db.inbox.add(items)
+    db.inbox.add([InboxItem("acme", "u-1", "i9", "m1", InAppContent("again"), create_time=NOW)])  # same message
+    db.inbox.add([InboxItem("acme", "u-2", "j1", "mx", InAppContent("other"), create_time=NOW)])
+    live = db.inbox.list("acme", "u-1", InboxFilter(), None, 10, NOW)
     assert [i.id for i in live] == ["i2", "i1", "i0"]  # newest first; expired left out; no duplicate
     assert live[0].content.actions == (("Open", "app://x"),)
-    assert [i.id for i in db.list_inbox_items("acme", "u-1", InboxFilter(), "i2", 1, NOW)] == ["i1"]
-    summary = db.inbox_summary("acme", "u-1", NOW)
+    assert [i.id for i in db.inbox.list("acme", "u-1", InboxFilter(), "i2", 1, NOW)] == ["i1"]
+    summary = db.inbox.summary("acme", "u-1", NOW)
     assert (summary.unread_count, summary.total_count, summary.update_time) == (3, 3, NOW + timedelta(seconds=2))
-    assert db.mark_read("acme", "u-1", ["i0", "j1"], NOW) == 1
-    assert db.mark_read("acme", "u-1", ["i0"], NOW) == 0
-    assert [i.id for i in db.list_inbox_items("acme", "u-1", InboxFilter(read=False), None, 10, NOW)] == ["i2", "i1"]
-    assert [i.id for i in db.list_inbox_items("acme", "u-1", InboxFilter(campaign="workspaces/acme/campaigns/c"),
+    assert db.inbox.mark_read("acme", "u-1", ["i0", "j1"], NOW) == 1
+    assert db.inbox.mark_read("acme", "u-1", ["i0"], NOW) == 0
+    assert [i.id for i in db.inbox.list("acme", "u-1", InboxFilter(read=False), None, 10, NOW)] == ["i2", "i1"]
+    assert [i.id for i in db.inbox.list("acme", "u-1", InboxFilter(campaign="workspaces/acme/campaigns/c"),
                                               None, 10, NOW)] == ["i2"]
-    assert db.mark_read("acme", "u-1", None, NOW) == 2
-    assert db.inbox_summary("acme", "u-1", NOW).unread_count == 0
-    assert db.delete_inbox_item("acme", "u-1", "i1") is True
-    assert db.delete_inbox_item("acme", "u-1", "i1") is False
-    assert db.delete_inbox_item("acme", "u-2", "i0") is False
-    assert db.inbox_summary("acme", "u-9", NOW).total_count == 0
+    assert db.inbox.mark_read("acme", "u-1", None, NOW) == 2
+    assert db.inbox.summary("acme", "u-1", NOW).unread_count == 0
+    assert db.inbox.delete("acme", "u-1", "i1") is True
+    assert db.inbox.delete("acme", "u-1", "i1") is False
+    assert db.inbox.delete("acme", "u-2", "i0") is False
+    assert db.inbox.summary("acme", "u-9", NOW).total_count == 0
 
 
 # -- the outbox and the schema -------------------------------------------------------------------------
@@ -317,11 +327,11 @@ def test_inboxes(db):
 def test_events_commit_with_the_change_in_the_outbox(engine):
     m = msg(1)
     with SqlUnitOfWork(engine) as uow:
-        uow.repo.add_messages([m])
+        uow.messages.add([m])
         uow.record(events.event(events.SENT, m, NOW, provider="workspaces/acme/providers/p", attempt=1))
         uow.commit()
     with SqlUnitOfWork(engine) as uow:  # rolled back: neither the change nor its event
-        uow.repo.add_messages([msg(2)])
+        uow.messages.add([msg(2)])
         uow.record(events.event(events.FAILED, msg(2), NOW, reason="x"))
     with engine.connect() as connection:
         rows = connection.execute(select(outbox)).all()

@@ -27,7 +27,7 @@ from svc_campaign import migrate
 from svc_campaign.adapters.tables import campaign_outbox
 from svc_campaign.domain import commands
 from svc_campaign.service_layer import handlers
-from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.contract.test_bus import BusFactory, bus_factory  # noqa: F401 - the adapters fixture
 from tests.fakes import ready_fields
 

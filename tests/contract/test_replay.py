@@ -19,7 +19,7 @@ from svc_campaign.adapters.tables import campaign_labels, campaigns
 from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.service_layer import handlers
-from svc_campaign.service_layer.unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.fakes import NOW, ready_fields
 from tests.unit.test_handlers import Clock, Ids
 

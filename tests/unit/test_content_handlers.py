@@ -15,11 +15,11 @@ from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 
 from svc_content import migrate
-from svc_content.adapters import images
+from svc_content.service_layer import images
 from svc_content.adapters.blobstore import MemoryBlobStore
 from svc_content.domain.model import EmailContent, SmsContent, TemplateDraft, Variant
 from svc_content.service_layer import assets, handlers
-from svc_content.service_layer.unit_of_work import SqlUnitOfWork
+from svc_content.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.databases import sqlite_engine_fixture
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

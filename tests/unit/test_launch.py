@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from svc_kit.channels import Channel
 
 from svc_campaign.domain.launch import Launch, LaunchState, TargetState
-from svc_campaign.service_layer.launch import LaunchRunner, PeerRefused, PeerUnavailable, Snapshot
+from svc_campaign.service_layer.launch import LaunchRunner
+from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable, Snapshot
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

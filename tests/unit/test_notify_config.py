@@ -7,8 +7,9 @@ import pytest
 
 from svc_kit.config import ConfigError, load_settings
 from svc_kit.services import BY_NAME
-from svc_notify.adapters.registry import Secrets, default_provider
+from svc_notify.adapters.registry import Secrets
 from svc_notify.config import load
+from svc_notify.domain.providers import default_provider
 
 
 def settings(tmp_path, **env):

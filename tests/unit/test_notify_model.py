@@ -15,11 +15,11 @@ import pytest
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted, FailedPrecondition, InvalidArgument, Unimplemented
 from svc_notify.adapters import mime
-from svc_notify.domain.config import (DomainRateLimit, NotifySettings, Provider, RateLimit, SmtpConfig,
-                                      TwilioConfig)
 from svc_notify.domain.model import (BounceType, Category, EmailContent, Message, SmsContent, State,
                                      TemplateSource)
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.providers import DomainRateLimit, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import message_violations
 from svc_notify.service_layer import callbacks
 

@@ -1,21 +1,19 @@
-"""A workspace's delivery configuration: its providers (how each channel
-reaches the world, at what pace) and its sending rules (quiet hours,
-frequency caps, default time zone), with their validation."""
+"""A workspace's providers: how each channel reaches the world (SMTP, a
+Twilio-style SMS API, an FCM-style push API), at what pace, with their
+validation; and the default email provider of a workspace that has none."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from svc_kit.channels import Channel
-from svc_kit.errors import Aborted, FieldViolation
+from svc_kit.errors import FieldViolation
 
-from svc_notify.domain.model import etag_of
-from svc_notify.domain.pacing import FrequencyCap, QuietHours
+from svc_notify.domain.model import EtagChecked, etag_of
 
 SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -27,9 +25,8 @@ ACCOUNT_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_DISPLAY_NAME = 200
 MAX_CONNECTIONS = 50
-MAX_RULES = 20
-MAX_CAP_PERIOD = timedelta(days=366)
 SECURITIES = ("STARTTLS", "NONE", "TLS")
+DEFAULT_PROVIDER_ID = "default-smtp"
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ KIND_NAME: dict[type, str] = {SmtpConfig: "smtp", TwilioConfig: "twilio", FcmCon
 
 
 @dataclass
-class Provider:
+class Provider(EtagChecked):
     workspace: str
     id: str
     display_name: str
@@ -115,11 +112,6 @@ class Provider:
     @property
     def kind(self) -> str:
         return KIND_NAME[type(self.config)] if self.config is not None else ""
-
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
-                          f"{self.etag!r}); read it again and retry")
 
     def secrets(self) -> tuple[str, ...]:
         c = self.config
@@ -241,66 +233,8 @@ def _rate_violations(r: RateLimit, p: str) -> list[FieldViolation]:
     return problems
 
 
-# -- sending rules -------------------------------------------------------------------------------------
-
-
-def zone_of(name: str) -> ZoneInfo | None:
-    if not name:
+def default_provider(workspace: str, smtp: SmtpConfig | None) -> Provider | None:
+    """The email provider of a workspace that has none of its own (MKT_NOTIFY_DEFAULT_SMTP)."""
+    if smtp is None:
         return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-@dataclass
-class NotifySettings:
-    workspace: str
-    quiet_hours: tuple[QuietHours, ...] = ()
-    frequency_caps: tuple[FrequencyCap, ...] = ()
-    default_time_zone: str = ""
-    update_time: datetime | None = None
-    version: int = 0  # 0: never written (the defaults)
-
-    @property
-    def name(self) -> str:
-        return f"workspaces/{self.workspace}/notifySettings"
-
-    @property
-    def etag(self) -> str:
-        return etag_of(self.workspace, "notifySettings", self.version)
-
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Aborted(f"etag {etag!r} is stale: {self.name} changed since it was read (current etag "
-                          f"{self.etag!r}); read it again and retry")
-
-    def zone_for(self, profile_zone: str) -> ZoneInfo:
-        """The recipient's time zone: the profile's, else the workspace default, else UTC."""
-        return zone_of(profile_zone) or zone_of(self.default_time_zone) or ZoneInfo("UTC")
-
-    def violations(self, prefix: str = "notify_settings.") -> list[FieldViolation]:
-        problems: list[FieldViolation] = []
-        if len(self.quiet_hours) > MAX_RULES:
-            problems.append(FieldViolation(prefix + "quiet_hours", f"at most {MAX_RULES} periods"))
-        for i, q in enumerate(self.quiet_hours):
-            if q.start == q.end:
-                problems.append(FieldViolation(f"{prefix}quiet_hours[{i}].end_time",
-                                               "must differ from start_time (a period spanning midnight ends "
-                                               "before it starts)"))
-            if any(not 1 <= d <= 7 for d in q.days):
-                problems.append(FieldViolation(f"{prefix}quiet_hours[{i}].days", "MONDAY to SUNDAY"))
-        if len(self.frequency_caps) > MAX_RULES:
-            problems.append(FieldViolation(prefix + "frequency_caps", f"at most {MAX_RULES} caps"))
-        for i, cap in enumerate(self.frequency_caps):
-            if cap.max_messages < 1:
-                problems.append(FieldViolation(f"{prefix}frequency_caps[{i}].max_messages", "must be at least 1"))
-            if not timedelta(0) < cap.period <= MAX_CAP_PERIOD:
-                problems.append(FieldViolation(f"{prefix}frequency_caps[{i}].period",
-                                               "required: more than 0 s, at most 366 days"))
-        if self.default_time_zone and zone_of(self.default_time_zone) is None:
-            problems.append(FieldViolation(prefix + "default_time_zone",
-                                           f"{self.default_time_zone!r} is not an IANA time zone such as "
-                                           "Europe/Paris"))
-        return problems
-
+    return Provider(workspace, DEFAULT_PROVIDER_ID, "Default SMTP (MKT_NOTIFY_DEFAULT_SMTP)", Channel.EMAIL, smtp)

@@ -1,0 +1,67 @@
+"""The unit of work over SQLAlchemy: one connection and one transaction; at
+commit the campaigns' new events go into the outbox (as Avro envelopes for the
+campaign topic) in that transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+import event_schemas
+from svc_kit.events.outbox import Outbox, OutboxEntry
+from svc_kit.trace_context import current_trace_headers
+
+from svc_campaign.adapters import event_codec
+from svc_campaign.adapters.launch_repository import SqlLaunchRepository
+from svc_campaign.adapters.repository import SqlCampaignRepository
+from svc_campaign.adapters.segment_cache import SqlSegmentCache
+from svc_campaign.adapters.tables import campaign_outbox
+from svc_campaign.domain.events import CampaignEvent
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1")})
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """One connection and one transaction per unit of work (SQLAlchemy Core:
+    the repository maps rows to the domain model itself)."""
+
+    def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None, outbox: Outbox = OUTBOX):
+        self.engine = engine
+        self.on_commit = on_commit  # told when events were committed (wakes the outbox relay)
+        self.outbox = outbox
+        self.topic = next(iter(outbox.schemas))
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.campaigns = SqlCampaignRepository(self.connection)
+        self.audiences = SqlSegmentCache(self.connection)
+        self.launches = SqlLaunchRepository(self.connection)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.connection.close()
+
+    def _commit(self, events: list[CampaignEvent]) -> None:
+        if events:
+            trace_headers = current_trace_headers()
+            self.outbox.write(self.connection, [
+                OutboxEntry(
+                    event_id=e.event_id,
+                    topic=self.topic,
+                    key=e.campaign_id,
+                    record=event_codec.envelope(e, trace_headers.get("traceparent"), trace_headers.get("tracestate")),
+                    properties={**trace_headers, "event_type": e.type, "workspace": e.workspace},
+                )
+                for e in events
+            ])
+        self.transaction.commit()
+        if events and self.on_commit is not None:
+            self.on_commit()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()

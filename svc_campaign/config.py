@@ -1,0 +1,17 @@
+"""The campaign service's configuration: every environment variable it reads
+(VARIABLES; docs/configuration.md lists them), checked at start. Its bootstrap
+reads them through svc_kit (migrations, bus, clients), where they are declared."""
+
+from __future__ import annotations
+
+from svc_kit.bus import factory as bus
+from svc_kit.clients import target_variable
+from svc_kit.config import service_variables
+from svc_kit import migrations as relational
+from svc_kit.services import BY_NAME
+
+SERVICE = BY_NAME["campaign"]
+
+VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
+             + (target_variable("audience"), target_variable("notify"), target_variable("analytics"))
+             + bus.VARIABLES)

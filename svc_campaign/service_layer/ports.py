@@ -1,0 +1,58 @@
+"""What the campaign service needs from outside, one Protocol each: the audience
+service (segment snapshots and their members), the notify service (sending a
+page of messages) and the store of launches the runner advances; with the values
+and errors they exchange. Implementations are in svc_campaign.adapters (peers,
+launch_repository), wired in bootstrap and the launch worker; unit tests give fakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from svc_kit.channels import Channel
+
+from svc_campaign.domain.launch import Launch
+
+
+class PeerUnavailable(Exception):
+    """Another service could not answer now; the step is tried again later."""
+
+
+class PeerRefused(Exception):
+    """Another service refused the step for good (gone, invalid)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    size: int
+
+
+class AudiencePort(Protocol):
+    async def snapshot(self, segment: str, channel: Channel, snapshot_id: str, campaign: str) -> Snapshot: ...
+
+    async def members(self, snapshot: str, cursor: str, page_size: int) -> tuple[list[str], str]:
+        """Profile names of one page, and the cursor of the next ("" after the last)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    recipient: str  # workspaces/{w}/profiles/{p}
+    idempotency_key: str
+
+
+class NotifyPort(Protocol):
+    async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
+                   messages: list[Outgoing]) -> tuple[int, int, int]:
+        """(accepted, duplicates, refused)."""
+
+
+class LaunchStore(Protocol):
+    """Each call in its own short transaction: the runner holds none open while it talks to other services."""
+
+    def due(self, now: datetime, limit: int = 10) -> list[Launch]: ...
+
+    def save(self, launch: Launch) -> Launch:
+        """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
+

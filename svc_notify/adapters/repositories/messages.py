@@ -1,0 +1,184 @@
+"""Messages in SQL (SQLite or PostgreSQL), and the dispatcher's claim: one conditional
+UPDATE, so two dispatchers never hold the same message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import bindparam, case, func, literal, or_, select, tuple_, update
+
+from svc_kit.channels import Channel
+from svc_kit.errors import Aborted
+
+from svc_notify.adapters import codec
+from svc_notify.adapters.repositories.sql import SqlRepository, time_terms
+from svc_notify.adapters.tables import messages
+from svc_notify.domain.model import Category, Message, State
+from svc_notify.domain.pacing import PACING_REASONS
+from svc_notify.service_layer.repositories import MessageFilter, MessageRepository
+
+RECLAIMED = ("the lease of a previous dispatcher expired before it recorded the outcome; sending again "
+             "(at-least-once at the provider boundary)")
+_m = messages.c
+_GET = select(messages).where(_m.workspace == bindparam("workspace"), _m.id == bindparam("id"))
+_FINISH_COLUMNS = ("state", "state_reason", "due_time", "attempt_count", "provider", "provider_message_id",
+                   "address", "template_version", "variant", "update_time", "sent_time", "deliver_time", "version")
+_FINISH = (update(messages)
+           .where(_m.workspace == bindparam("w_workspace"), _m.id == bindparam("w_id"),
+                  _m.lease == bindparam("w_lease"), _m.state == State.SENDING.value)
+           .values({**{c: bindparam(c) for c in _FINISH_COLUMNS}, "lease": None}))
+_SAVE = (update(messages)
+         .where(_m.workspace == bindparam("w_workspace"), _m.id == bindparam("w_id"),
+                _m.version == bindparam("w_version"))
+         .values({c: bindparam(c) for c in (*_FINISH_COLUMNS, "first_open_time", "first_click_time", "lease")}))
+_WAITING_OR_SENDING = (State.QUEUED.value, State.DEFERRED.value, State.SENDING.value)
+
+
+class SqlMessageRepository(SqlRepository, MessageRepository):
+    def add(self, new: list[Message]) -> set[str]:
+        if not new:
+            return set()
+        statement = self.insert(messages).on_conflict_do_nothing().returning(_m.id)
+        rows = [self._message_row(m) for m in new]
+        return set(self.connection.execute(statement, rows).scalars())
+
+    def get(self, workspace: str, message_id: str) -> Message | None:
+        row = self.connection.execute(_GET, {"workspace": workspace, "id": message_id}).first()
+        return _message(row) if row else None
+
+    def by_keys(self, workspace: str, keys: Iterable[str]) -> dict[str, Message]:
+        keys = list(set(keys))
+        found: dict[str, Message] = {}
+        for start in range(0, len(keys), 500):
+            query = select(messages).where(_m.workspace == workspace, _m.idempotency_key.in_(keys[start:start + 500]))
+            for row in self.connection.execute(query):
+                found[row.idempotency_key] = _message(row)
+        return found
+
+    def list(self, workspace: str, where: MessageFilter, before: str | None, limit: int) -> list[Message]:
+        conditions = [_m.workspace == workspace]
+        if where.states is not None:
+            conditions.append(_m.state.in_([s.value for s in where.states]))
+        if where.excluded_states:
+            conditions.append(_m.state.not_in([s.value for s in where.excluded_states]))
+        if where.channel is not None:
+            conditions.append(_m.channel == where.channel.value)
+        if where.campaign is not None:
+            conditions.append(_m.campaign == where.campaign)
+        if where.recipient is not None:
+            conditions.append(_m.recipient == where.recipient)
+        if where.idempotency_key is not None:
+            conditions.append(_m.idempotency_key == where.idempotency_key)
+        conditions += time_terms(_m.create_time, where.create_time)
+        if before:
+            conditions.append(_m.id < before)
+        query = select(messages).where(*conditions).order_by(_m.id.desc()).limit(limit)
+        return [_message(r) for r in self.connection.execute(query)]
+
+    def save(self, message: Message, expected_version: int) -> None:
+        row = self._message_row(message)
+        params = {c: row[c] for c in (*_FINISH_COLUMNS, "first_open_time", "first_click_time", "lease")}
+        result = self.connection.execute(_SAVE, params | {"w_workspace": message.workspace, "w_id": message.id,
+                                                          "w_version": expected_version})
+        if result.rowcount != 1:
+            raise Aborted(f"{message.name} was changed meanwhile; read it again and retry")
+
+    def claim_due(self, now: datetime, limit: int, token: str, lease_until: datetime) -> list[Message]:
+        due = (select(_m.workspace, _m.id)
+               .where(_m.due_time <= now, _m.state.in_(_WAITING_OR_SENDING))
+               .order_by(_m.due_time).limit(limit))
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (update(messages)
+                     .where(tuple_(_m.workspace, _m.id).in_(due), _m.due_time <= now,
+                            _m.state.in_(_WAITING_OR_SENDING))
+                     .values(state=State.SENDING.value, lease=token, due_time=lease_until, update_time=now,
+                             version=_m.version + 1,
+                             state_reason=case((_m.state == State.SENDING.value, literal(RECLAIMED)),
+                                               else_=literal("")))
+                     .returning(*messages.c))
+        return [_message(r) for r in self.connection.execute(statement)]
+
+    def next_due_time(self) -> datetime | None:
+        return self.connection.execute(
+            select(func.min(_m.due_time)).where(_m.due_time.is_not(None))).scalar_one_or_none()
+
+    def holding(self, workspace: str, message_ids: list[str], token: str) -> set[str]:
+        held: set[str] = set()
+        for start in range(0, len(message_ids), 500):
+            query = select(_m.id).where(_m.workspace == workspace, _m.id.in_(message_ids[start:start + 500]),
+                                        _m.lease == token, _m.state == State.SENDING.value)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            held.update(self.connection.execute(query).scalars())
+        return held
+
+    def finish(self, done: list[Message], token: str) -> int:
+        if not done:
+            return 0
+        rows = []
+        for message in done:
+            row = self._message_row(message)
+            rows.append({c: row[c] for c in _FINISH_COLUMNS} | {
+                "w_workspace": message.workspace, "w_id": message.id, "w_lease": token})
+        return self.connection.execute(_FINISH, rows).rowcount
+
+    def sends_since(self, workspace: str, recipients: Iterable[str],
+                    since: datetime) -> dict[str, list[tuple[datetime, Channel]]]:
+        recipients = list(set(recipients))
+        found: dict[str, list[tuple[datetime, Channel]]] = {}
+        for start in range(0, len(recipients), 500):
+            query = select(_m.recipient, _m.channel, _m.sent_time).where(
+                _m.workspace == workspace, _m.recipient.in_(recipients[start:start + 500]), _m.sent_time >= since)
+            for recipient, channel, sent in self.connection.execute(query):
+                found.setdefault(recipient, []).append((sent, Channel(channel)))
+        return found
+
+    def replan_deferred(self, workspace: str, now: datetime) -> int:
+        paced = or_(*(_m.state_reason.startswith(prefix) for prefix in PACING_REASONS))
+        return self.connection.execute(
+            update(messages).where(_m.workspace == workspace, _m.state == State.DEFERRED.value, _m.due_time > now,
+                                   paced).values(due_time=now)).rowcount
+
+    def find_by_provider_message_id(self, workspace: str, provider_message_id: str) -> Message | None:
+        row = self.connection.execute(select(messages).where(
+            _m.workspace == workspace, _m.provider_message_id == provider_message_id).limit(1)).first()
+        return _message(row) if row else None
+
+    def record_first(self, workspace: str, message_id: str, column: str, at: datetime) -> bool:
+        if column not in ("first_open_time", "first_click_time"):
+            raise ValueError(column)
+        target = messages.c[column]
+        result = self.connection.execute(
+            update(messages).where(_m.workspace == workspace, _m.id == message_id, target.is_(None))
+            .values({column: at, "version": _m.version + 1, "update_time": at}))
+        return result.rowcount == 1
+
+    @staticmethod
+    def _message_row(m: Message) -> dict:
+        return {
+            "workspace": m.workspace, "id": m.id, "idempotency_key": m.idempotency_key,
+            "channel": m.channel.value, "recipient": m.recipient, "category": m.category.value,
+            "campaign": m.campaign, "template": codec.template_to_json(m.template),
+            "content": codec.content_to_json(m.content), "send_time": m.send_time, "labels": dict(m.labels),
+            "state": m.state.value, "state_reason": m.state_reason, "due_time": m.due_time,
+            "lease": m.lease or None, "attempt_count": m.attempt_count, "provider": m.provider,
+            "provider_message_id": m.provider_message_id, "address": m.address,
+            "template_version": m.template_version, "variant": m.variant, "create_time": m.create_time,
+            "update_time": m.update_time, "sent_time": m.sent_time, "deliver_time": m.deliver_time,
+            "first_open_time": m.first_open_time, "first_click_time": m.first_click_time, "version": m.version,
+        }
+
+
+def _message(r) -> Message:
+    return Message(
+        workspace=r.workspace, id=r.id, channel=Channel(r.channel), recipient=r.recipient,
+        idempotency_key=r.idempotency_key, category=Category(r.category), campaign=r.campaign,
+        template=codec.template_from_json(r.template), content=codec.content_from_json(r.content),
+        send_time=r.send_time, labels=dict(r.labels or {}), state=State(r.state), state_reason=r.state_reason,
+        due_time=r.due_time, attempt_count=r.attempt_count, provider=r.provider,
+        provider_message_id=r.provider_message_id, address=r.address, template_version=r.template_version,
+        variant=r.variant, create_time=r.create_time, update_time=r.update_time, sent_time=r.sent_time,
+        deliver_time=r.deliver_time, first_open_time=r.first_open_time, first_click_time=r.first_click_time,
+        version=r.version, lease=r.lease or "")

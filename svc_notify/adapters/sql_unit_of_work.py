@@ -1,0 +1,70 @@
+"""The unit of work over SQLAlchemy: one connection and transaction, the SQL
+repositories on it, and recorded events written to the outbox table (as Avro
+envelopes of the notify topic) in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+
+from svc_kit.events.outbox import Outbox, OutboxEntry
+from svc_kit.tracing import current_trace_headers
+
+from svc_notify.adapters import event_codec
+from svc_notify.adapters.repositories import (SqlDeliveryRepository, SqlInboxRepository, SqlMessageRepository,
+                                              SqlProviderRepository, SqlSettingsRepository)
+from svc_notify.adapters.tables import outbox
+from svc_notify.domain.events import NotifyEvent
+from svc_notify.service_layer.unit_of_work import UnitOfWork
+
+OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA})
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine, on_events: Callable[[], None] | None = None,
+                 on_queued: Callable[[], None] | None = None):
+        super().__init__()
+        self.engine = engine
+        self.on_events = on_events  # wakes the outbox relay
+        self.on_queued = on_queued  # wakes the dispatcher
+
+    def __enter__(self) -> SqlUnitOfWork:
+        super().__enter__()
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.messages = SqlMessageRepository(self.connection)
+        self.deliveries = SqlDeliveryRepository(self.connection)
+        self.providers = SqlProviderRepository(self.connection)
+        self.settings = SqlSettingsRepository(self.connection)
+        self.inbox = SqlInboxRepository(self.connection)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.connection.close()
+
+    def commit(self) -> None:
+        events, self.events = self.events, []
+        if events:
+            write_events(self.connection, events)
+        self.transaction.commit()
+        if events and self.on_events is not None:
+            self.on_events()
+        if self.queued and self.on_queued is not None:
+            self.on_queued()
+        self.queued = False
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()
+
+
+def write_events(connection, events: list[NotifyEvent]) -> None:
+    trace = current_trace_headers()
+    OUTBOX.write(connection, [
+        OutboxEntry(event_id=e.event_id, topic=event_codec.TOPIC, key=e.message.name,
+                    record=event_codec.envelope(e, trace.get("traceparent"), trace.get("tracestate")),
+                    properties={**trace, "event_type": e.type, "workspace": e.message.workspace})
+        for e in events
+    ])

@@ -1,0 +1,59 @@
+"""Recording outcomes: small transactions, only for the messages whose lease
+this pass still holds, with their deliveries, inbox items and events (outbox)
+in the same transaction. A failing database is retried for a while: what was
+handed to a provider and not recorded would go out again once its lease expires."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from svc_notify.domain.model import State
+from svc_notify.service_layer.dispatch.work import Settled
+from svc_notify.service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger("svc_notify.dispatcher")
+RECORD_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, None)  # pauses between attempts to record outcomes
+
+
+class Recorder:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork]):
+        self.uow = uow_factory
+
+    async def record(self, token: str, outcomes: list[Settled]) -> None:
+        """Records the outcomes and empties the list."""
+        if not outcomes:
+            return
+        batch = list(outcomes)
+        outcomes.clear()
+        for delay in RECORD_RETRIES:
+            try:
+                await asyncio.to_thread(self._write, token, batch)
+                return
+            except Exception:  # noqa: BLE001 - retried, then left to the lease
+                if delay is None:
+                    raise
+                log.exception("recording %d outcomes failed; retrying in %.1f s", len(batch), delay)
+                await asyncio.sleep(delay)
+
+    def _write(self, token: str, outcomes: list[Settled]) -> None:
+        with self.uow() as uow:
+            held: set[tuple[str, str]] = set()
+            by_workspace: dict[str, list[str]] = {}
+            for o in outcomes:
+                by_workspace.setdefault(o.message.workspace, []).append(o.message.id)
+            for workspace, ids in by_workspace.items():
+                held |= {(workspace, i) for i in uow.messages.holding(workspace, ids, token)}
+            kept = [o for o in outcomes if (o.message.workspace, o.message.id) in held]
+            if len(kept) < len(outcomes):
+                lost = [o.message.name for o in outcomes if (o.message.workspace, o.message.id) not in held]
+                log.warning("lease lost before recording %d outcomes (another dispatcher took them over): %s",
+                            len(lost), ", ".join(lost[:5]))
+            uow.messages.finish([o.message for o in kept], token)
+            uow.deliveries.add([d for o in kept for d in o.deliveries])
+            uow.inbox.add([i for o in kept for i in o.inbox])
+            uow.record(*(e for o in kept for e in o.events))
+            if any(o.message.state is State.DEFERRED for o in kept):
+                uow.queued = True
+            uow.commit()
