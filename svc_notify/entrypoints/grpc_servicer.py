@@ -4,7 +4,6 @@ threads, so a batch insert never holds up the event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from google.rpc import status_pb2
 from marketing.notify.v1 import notify_service_pb2 as pb
 from marketing.notify.v1 import notify_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
+from svc_kit.executor import run_blocking
 from svc_kit.grpc_status import status_of
 from svc_kit.ids import new_id
 
@@ -65,9 +65,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.new_id = new_id_
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
-        if self.executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await run_blocking(self.executor, fn, *args)
 
     # -- messages ------------------------------------------------------------------------------------
 

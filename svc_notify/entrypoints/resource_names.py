@@ -4,23 +4,13 @@ an INVALID_ARGUMENT naming the field."""
 from __future__ import annotations
 
 from svc_kit.errors import FieldViolation, InvalidArgument
-from svc_kit.names import ResourceNameError, parse_name, parse_parent
+from svc_kit.names import name_field as resource
+from svc_kit.names import parent_field as parent
 
 from svc_notify.domain.validation import EXTERNAL_ID
 
 
-def parent(value: str, field: str = "parent") -> str:
-    try:
-        return parse_parent(value)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
-
-
-def resource(value: str, collection: str, field: str = "name") -> tuple[str, str]:
-    try:
-        return parse_name(value, collection)
-    except ResourceNameError as error:
-        raise InvalidArgument(FieldViolation(field, str(error))) from None
+__all__ = ["deliveries_parent", "inbox", "inbox_item", "parent", "resource", "settings"]
 
 
 def inbox(value: str, field: str = "name") -> tuple[str, str]:

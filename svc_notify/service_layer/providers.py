@@ -5,15 +5,14 @@ message) with senders of its own."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 from collections.abc import Callable
 
 from svc_kit import pagination
 from svc_kit.channels import Channel
-from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
+from svc_kit.idempotency import check_request_id, create_once, fingerprint
 
 from svc_notify.domain.model import EmailContent
 from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
@@ -22,7 +21,6 @@ from svc_notify.service_layer.repositories import ProviderFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
-MAX_REQUEST_ID = 128
 PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
                             "domain_rate_limits", "disabled"})
 
@@ -39,48 +37,25 @@ def _checked(provider: Provider) -> Provider:
 
 
 def _fingerprint(provider: Provider, provider_id: str) -> str:
-    data = [provider_id, provider.display_name, provider.channel.value if provider.channel else None,
-            provider.kind, dataclasses.asdict(provider.config) if provider.config else None, provider.priority,
-            dataclasses.asdict(provider.rate_limit) if provider.rate_limit else None,
-            [dataclasses.asdict(d) for d in provider.domain_rate_limits], provider.disabled]
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return fingerprint(provider_id, provider.display_name, provider.channel.value if provider.channel else None,
+                       provider.kind, dataclasses.asdict(provider.config) if provider.config else None,
+                       provider.priority, dataclasses.asdict(provider.rate_limit) if provider.rate_limit else None,
+                       [dataclasses.asdict(d) for d in provider.domain_rate_limits], provider.disabled)
 
 
 def create_provider(draft: Provider, provider_id: str, request_id: str, validate_only: bool, uow: UnitOfWork,
                     clock: Clock, new_id: Callable[[], str]) -> Provider:
     if provider_id and not PROVIDER_ID.fullmatch(provider_id):
         raise InvalidArgument(FieldViolation("provider_id", "1-63 characters [a-z][a-z0-9-]*"))
-    if len(request_id) > MAX_REQUEST_ID:
-        raise InvalidArgument(FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters"))
-    fingerprint = _fingerprint(draft, provider_id)
+    check_request_id(request_id)
     now = clock()
     provider = _checked(dataclasses.replace(draft, id=provider_id or f"p{new_id()}", create_time=now,
                                             update_time=now, version=1))
-    with uow:
-        if request_id and (found := uow.providers.find_by_request(draft.workspace, request_id)):
-            return _replay(found, fingerprint, request_id)
-        if validate_only:
-            return provider
-        try:
-            uow.providers.add(provider, request_id, fingerprint)
-            uow.commit()
-            return provider
-        except AlreadyExists:
-            if not request_id:
-                raise
-    with uow:  # a concurrent create with the same request_id came first: answer as it did
-        found = uow.providers.find_by_request(draft.workspace, request_id)
-    if found is None:
-        raise AlreadyExists(f"{provider.name} already exists")
-    return _replay(found, fingerprint, request_id)
-
-
-def _replay(found: tuple[Provider, str], fingerprint: str, request_id: str) -> Provider:
-    provider, first = found
-    if first != fingerprint:
-        raise InvalidArgument(FieldViolation("request_id", f"{request_id!r} was already used for a different "
-                                                           f"request (it created {provider.name}); use a new one"))
-    return provider
+    return create_once(uow, request_id, _fingerprint(draft, provider_id),
+                       find=lambda: uow.providers.find_by_request(draft.workspace, request_id),
+                       build=lambda: provider, name=lambda p: p.name,
+                       exists=lambda p: uow.providers.get(p.workspace, p.id) is not None,
+                       add=lambda p, *key: uow.providers.add(p, *key), validate_only=validate_only)
 
 
 def get_provider(workspace: str, provider_id: str, uow: UnitOfWork) -> Provider:
