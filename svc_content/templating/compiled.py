@@ -21,7 +21,7 @@ context; on a batch of recipients most of that work is the same every time.
 
 Every expression is still evaluated by python-liquid (conditions, filters,
 truthiness, errors), so the output equals `template.render(**namespace)`:
-tests/unit/test_content_rendering.py checks it on a corpus, bench/render.py
+tests/unit/content/test_rendering.py checks it on a corpus, bench/render.py
 on every benchmark recipient. The resource limits hold: loops are
 python-liquid's, output is counted per block and checked per field."""
 

@@ -21,7 +21,7 @@ from svc_campaign.domain.model import CampaignFields
 from svc_campaign.service_layer import handlers
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
 from tests.fakes import NOW, ready_fields
-from tests.unit.test_handlers import Clock, Ids
+from tests.unit.campaign.test_handlers import Clock, Ids
 
 
 def deleted(i: int) -> bool:

@@ -18,7 +18,7 @@ from svc_campaign.domain.model import CampaignFields
 from svc_campaign.entrypoints.segment_cache_consumer import SEGMENT_TOPIC, segment_cache_consumer
 from svc_campaign.service_layer import audience, handlers
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
-from tests.unit.test_handlers import Clock, Ids
+from tests.unit.campaign.test_handlers import Clock, Ids
 
 SCHEMA = event_schemas.load("segment.v1")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

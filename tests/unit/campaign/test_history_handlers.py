@@ -12,7 +12,7 @@ from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.service_layer import handlers
 from tests.fakes import NOW, FakeUnitOfWork, ready_fields
-from tests.unit.test_handlers import Clock, Ids
+from tests.unit.campaign.test_handlers import Clock, Ids
 
 
 @pytest.fixture
