@@ -1,18 +1,53 @@
-"""Runs `buf lint` on proto/ with the googleapis protos that
-googleapis-common-protos ships, so no schema registry is needed."""
+"""`buf lint` on proto/, then `buf breaking` against the released API, with the
+googleapis protos that googleapis-common-protos ships, so no schema registry is
+needed.
+
+The released API is proto/ at the commit named in proto/BASELINE. Every change
+is checked against it (WIRE_JSON: what breaks a gRPC or a REST client). Move the
+baseline forward when a compatible API change is released; a breaking change
+needs a new package version (marketing.<service>.v2), not a new baseline."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
 from devstack.tools.paths import PROTO_DIR, REPO, googleapis_include
 
 BUF = REPO / "node_modules" / ".bin" / "buf"
+BASELINE = PROTO_DIR / "BASELINE"
 GOOGLEAPIS_DIRS = ("google/api", "google/type", "google/rpc")
+
+
+def _workspace(work: Path, protos: Path) -> Path:
+    """A buf workspace in `work`: the protos as one module, googleapis as another."""
+    shutil.copytree(protos, work / "proto", ignore=shutil.ignore_patterns("buf.yaml", "BASELINE"))
+    for rel in GOOGLEAPIS_DIRS:
+        for proto in (googleapis_include() / rel).glob("*.proto"):
+            target = work / "googleapis" / rel / proto.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(proto, target)
+    config = (PROTO_DIR / "buf.yaml").read_text()
+    (work / "buf.yaml").write_text("version: v2\nmodules:\n  - path: proto\n  - path: googleapis\n"
+                                   + config[config.index("lint:"):])
+    return work
+
+
+def _released_protos(commit: str, into: Path) -> Path | None:
+    """proto/ as it was at `commit`, or None (with a message) when git cannot give it."""
+    archive = subprocess.run(["git", "archive", "--format=tar", commit, "proto"], cwd=REPO, capture_output=True)
+    if archive.returncode != 0:
+        print(f"buf breaking: cannot read proto/ at {commit} (proto/BASELINE): "
+              f"{archive.stderr.decode(errors='replace').strip()} -- a full clone is needed", file=sys.stderr)
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "proto"
 
 
 def main() -> int:
@@ -20,22 +55,19 @@ def main() -> int:
         print("buf is missing: run `npm ci` (make does this)", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copytree(PROTO_DIR, work / "proto")
-        for rel in GOOGLEAPIS_DIRS:
-            for proto in (googleapis_include() / rel).glob("*.proto"):
-                target = work / "googleapis" / rel / proto.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(proto, target)
-        config = (PROTO_DIR / "buf.yaml").read_text()
-        lint = config[config.index("lint:"):]
-        (work / "buf.yaml").write_text(
-            "version: v2\nmodules:\n  - path: proto\n  - path: googleapis\n" + lint
-        )
-        (work / "proto" / "buf.yaml").unlink()
-        result = subprocess.run([str(BUF), "lint", "proto"], cwd=work)
-    if result.returncode == 0:
+        current = _workspace(Path(tmp) / "current", PROTO_DIR)
+        if subprocess.run([str(BUF), "lint", "proto"], cwd=current).returncode != 0:
+            return 1
         print("buf lint: clean")
+        commit = BASELINE.read_text().split()[0]
+        released = _released_protos(commit, Path(tmp) / "released-git")
+        if released is None:
+            return 1
+        _workspace(Path(tmp) / "released", released)
+        result = subprocess.run([str(BUF), "breaking", "proto", "--against", str(Path(tmp) / "released" / "proto")],
+                                cwd=current)
+    if result.returncode == 0:
+        print(f"buf breaking: compatible with the released API (proto/ at {commit[:12]})")
     return result.returncode
 
 
