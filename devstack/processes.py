@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
@@ -10,6 +11,15 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+
+
+def cache_home(variable: str, folder: str) -> Path:
+    """Where a build or download is cached outside the repo: $<variable> when set, else
+    ~/.cache/marketing-platform/<folder> (or under $XDG_CACHE_HOME)."""
+    configured = os.environ.get(variable)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marketing-platform" / folder
 
 
 def free_port() -> int:

@@ -71,7 +71,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from devstack.processes import file_lock, go_binary, tail
+from devstack.processes import cache_home, file_lock, go_binary, tail
 from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground
 
 KINDS = ("nx", "ferretdb")
@@ -125,11 +125,7 @@ def ferretdb_version() -> str:
 
 def ferretdb_home() -> Path:
     """The cache of FerretDB builds: one subfolder per digest of the wrapper's sources and build flags."""
-    configured = os.environ.get(HOME_VARIABLE)
-    if configured:
-        return Path(configured).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "marketing-platform" / f"ferretdb-{ferretdb_version()}"
+    return cache_home(HOME_VARIABLE, f"ferretdb-{ferretdb_version()}")
 
 
 def _source_digest() -> str:

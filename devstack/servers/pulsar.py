@@ -41,7 +41,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.processes import file_lock, free_port, tail
+from devstack.processes import cache_home, file_lock, free_port, tail
 from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground
 
 SOURCE_DIR = Path(__file__).resolve().parent / "pulsar"
@@ -94,11 +94,7 @@ def pulsar_version() -> str:
 
 
 def pulsar_home() -> Path:
-    configured = os.environ.get(HOME_VARIABLE)
-    if configured:
-        return Path(configured).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "marketing-platform" / f"pulsar-{pulsar_version()}"
+    return cache_home(HOME_VARIABLE, f"pulsar-{pulsar_version()}")
 
 
 def _pom_digest() -> str:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.processes import file_lock, go_binary
+from devstack.processes import cache_home, file_lock, go_binary
 
 VERSION = "v4.3.2"
 MODULE = "helm.sh/helm/v4"
@@ -46,11 +46,7 @@ class HelmUnavailable(RuntimeError):
 
 
 def helm_home() -> Path:
-    configured = os.environ.get(HOME_VARIABLE)
-    if configured:
-        return Path(configured).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "marketing-platform" / f"helm-{VERSION}"
+    return cache_home(HOME_VARIABLE, f"helm-{VERSION}")
 
 
 def helm_binary() -> Path:
