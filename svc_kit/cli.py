@@ -22,6 +22,12 @@ def migrated_engine(settings: Settings, migrations: Migrations) -> Engine:
     return open_engine(settings, migrations, migrate_schema=True)
 
 
+def service_commands(subparsers, service_name: str, summary: str, description: str):
+    """`mkt <service>`: the service's group of commands; returns the group, to add commands to."""
+    group = subparsers.add_parser(service_name, help=summary, description=description)
+    return group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
 def add_migrate_command(commands, service_name: str, migrations: Callable[[], Migrations]) -> None:
     """`mkt <service> migrate`: brings the service's database to the newest schema; configuration
     and start-up problems end it with one line and exit code 2."""

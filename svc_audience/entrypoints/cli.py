@@ -7,6 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
+from svc_kit.cli import service_commands
 from svc_kit.config import ConfigError, EnvReader
 from svc_kit.services import BY_NAME
 
@@ -33,9 +34,8 @@ def _common(command: argparse.ArgumentParser, format_help: str) -> None:
 
 
 def register(subparsers) -> None:
-    audience = subparsers.add_parser("audience", help="import profiles; import and export the suppression list",
-                                     description=__doc__)
-    commands = audience.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = service_commands(subparsers, "audience", "import profiles; import and export the suppression list",
+                                __doc__)
 
     profiles = commands.add_parser("import", help="import profiles from a CSV or NDJSON file",
                                    description=profile_files.__doc__, formatter_class=RAW)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 
 from svc_kit.app import run_tool
-from svc_kit.cli import add_migrate_command, migrated_engine
+from svc_kit.cli import add_migrate_command, migrated_engine, service_commands
 from svc_kit.config import Settings
 
 
@@ -49,9 +49,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    campaign = subparsers.add_parser("campaign", help="rebuild the projection; migrate the database",
-                                     description=__doc__)
-    commands = campaign.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = service_commands(subparsers, "campaign", "rebuild the projection; migrate the database", __doc__)
     replay = commands.add_parser("replay", help="rebuild the projection from the event stream (progress bar)",
                                  description=REPLAY_HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

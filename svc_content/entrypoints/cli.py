@@ -3,7 +3,7 @@ database the service's settings name."""
 
 from __future__ import annotations
 
-from svc_kit.cli import add_migrate_command
+from svc_kit.cli import add_migrate_command, service_commands
 
 
 def _migrations():
@@ -13,6 +13,5 @@ def _migrations():
 
 
 def register(subparsers) -> None:
-    content = subparsers.add_parser("content", help="migrate the database", description=__doc__)
-    commands = content.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = service_commands(subparsers, "content", "migrate the database", __doc__)
     add_migrate_command(commands, "content", _migrations)

@@ -3,7 +3,7 @@ database the service's settings name."""
 
 from __future__ import annotations
 
-from svc_kit.cli import add_migrate_command
+from svc_kit.cli import add_migrate_command, service_commands
 
 
 def _migrations():
@@ -13,6 +13,5 @@ def _migrations():
 
 
 def register(subparsers) -> None:
-    notify = subparsers.add_parser("notify", help="migrate the database", description=__doc__)
-    commands = notify.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = service_commands(subparsers, "notify", "migrate the database", __doc__)
     add_migrate_command(commands, "notify", _migrations)
