@@ -100,6 +100,21 @@ async def test_a_slow_analytics_service_is_not_waited_for():
     assert stats.degraded_reason == "the analytics service did not answer within 0.3 s (DEADLINE_EXCEEDED)"
 
 
+async def test_with_the_default_deadline_an_analytics_service_5_s_late_costs_at_most_1_3_s():
+    server, port = await _server(Reports(delay=5.0))
+    try:
+        analytics = GrpcAnalytics(lambda: grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
+        assert analytics.timeout == 1.0
+        servicer, name = _servicer(analytics)
+        started = time.monotonic()
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+        took = time.monotonic() - started
+    finally:
+        await server.stop(0)
+    assert took < 1.3, took
+    assert stats.reporting_degraded and stats.campaign.display_name == "Spring sale"
+
+
 async def test_without_an_analytics_client_reporting_is_degraded():
     servicer, name = _servicer(None)
     stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
