@@ -3,18 +3,25 @@ faithful to the port: rows are kept as inserted (a duplicate that slips past
 existing_ids is stored twice) and every count is of DISTINCT event ids, as the
 ClickHouse adapters count with uniqExact/uniq states. `asynchronous_erasure`
 holds erasures back until `complete_erasures()`, as ALTER ... DELETE on
-ClickHouse 18.16 does."""
+ClickHouse 18.16 does. FakeUnitOfWork keeps funnels and erasure records in
+memory, visible only once committed."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from svc_kit.errors import Aborted, AlreadyExists
+
+from svc_analytics.domain.erasure import Erasure
+from svc_analytics.domain.funnel import Funnel
 from svc_analytics.domain.model import CLICKED, AggregateRow, MetricRow, StoredEvent
 from svc_analytics.service_layer.ports import EventQuery
+from svc_analytics.service_layer.unit_of_work import ErasureRepository, FunnelRepository, UnitOfWork
 
 
 def _matches(event: StoredEvent, query: EventQuery, times: bool = True) -> bool:
@@ -198,3 +205,82 @@ class InMemoryEventStore:
             for i in range(best):
                 reached[i] += 1
         return reached
+
+
+class FakeFunnelRepository(FunnelRepository):
+    """Funnels in a dict, copied in and out as a database would."""
+
+    def __init__(self):
+        self.rows: dict[tuple[str, str], tuple[Funnel, str, str]] = {}  # -> (funnel, request id, fingerprint)
+
+    def add(self, funnel, request_id="", request_fingerprint=""):
+        if (funnel.workspace, funnel.id) in self.rows:
+            raise AlreadyExists(f"workspaces/{funnel.workspace}/funnels/{funnel.id} already exists")
+        if request_id and self.find_by_request_id(funnel.workspace, request_id):
+            raise AlreadyExists(f"request id {request_id!r} was used")
+        self.rows[(funnel.workspace, funnel.id)] = (copy.deepcopy(funnel), request_id, request_fingerprint)
+
+    def get(self, workspace, funnel_id):
+        row = self.rows.get((workspace, funnel_id))
+        return copy.deepcopy(row[0]) if row else None
+
+    def find_by_request_id(self, workspace, request_id):
+        for funnel, rid, fingerprint in self.rows.values():
+            if funnel.workspace == workspace and rid == request_id:
+                return copy.deepcopy(funnel), fingerprint
+        return None
+
+    def _check_version(self, funnel, expected_version):
+        row = self.rows.get((funnel.workspace, funnel.id))
+        if row is None or row[0].version != expected_version:
+            raise Aborted(f"workspaces/{funnel.workspace}/funnels/{funnel.id} was changed by another request")
+        return row
+
+    def save(self, funnel, expected_version):
+        row = self._check_version(funnel, expected_version)
+        self.rows[(funnel.workspace, funnel.id)] = (copy.deepcopy(funnel), row[1], row[2])
+
+    def remove(self, funnel, expected_version):
+        self._check_version(funnel, expected_version)
+        del self.rows[(funnel.workspace, funnel.id)]
+
+    def list(self, workspace, where, after, limit):
+        funnels = sorted((f for f, _, _ in self.rows.values() if f.workspace == workspace and where.matches(f)),
+                         key=lambda f: (f.create_time, f.id))
+        if after is not None:
+            funnels = [f for f in funnels if (f.create_time, f.id) > after]
+        return [copy.deepcopy(f) for f in funnels[:limit]]
+
+
+class FakeErasureRepository(ErasureRepository):
+    def __init__(self):
+        self.rows: dict[tuple[str, str], Erasure] = {}
+
+    def get(self, workspace, profile):
+        return self.rows.get((workspace, profile))
+
+    def put(self, erasure):
+        self.rows[(erasure.workspace, erasure.profile)] = erasure
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """Changes become visible only at commit (a rollback drops them), like a transaction."""
+
+    def __init__(self):
+        self.committed_funnels = FakeFunnelRepository()
+        self.committed_erasures = FakeErasureRepository()
+        self.commits = 0
+
+    def __enter__(self):
+        self.funnels = copy.deepcopy(self.committed_funnels)
+        self.erasures = copy.deepcopy(self.committed_erasures)
+        return self
+
+    def commit(self):
+        self.committed_funnels, self.committed_erasures = self.funnels, self.erasures
+        self.funnels = copy.deepcopy(self.committed_funnels)
+        self.erasures = copy.deepcopy(self.committed_erasures)
+        self.commits += 1
+
+    def rollback(self):
+        pass
