@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from google.api import httpbody_pb2
+from google.protobuf import empty_pb2
 
 from marketing.analytics.v1 import analytics_service_pb2 as pb
 from marketing.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
-from svc_kit.errors import NotFound
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.names import parent_field
 
@@ -21,8 +22,11 @@ from svc_analytics.domain.ingest import DEFAULT_RETENTION, check_count
 from svc_analytics.domain.model import DEFAULT_ATTRIBUTION_WINDOW
 from svc_analytics.entrypoints import mapping
 from svc_analytics.entrypoints.report_csv import report_csv
+from svc_analytics.service_layer import funnels
+from svc_analytics.service_layer.event_queries import aggregate_events, list_events
 from svc_analytics.service_layer.ingest import ingest_events
 from svc_analytics.service_layer.ports import EventStore
+from svc_analytics.service_layer.unit_of_work import UnitOfWork
 from svc_analytics.service_layer.reports import campaign_report
 from svc_analytics.service_layer.writer import EventWriter
 
@@ -37,6 +41,7 @@ class Dependencies:
     executor: Executor | None
     attribution_window: timedelta = DEFAULT_ATTRIBUTION_WINDOW
     retention: timedelta = DEFAULT_RETENTION
+    uow: Callable[[], UnitOfWork] | None = None  # funnels; None: the funnel RPCs answer UNIMPLEMENTED
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
@@ -76,3 +81,71 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def ExportCampaignReport(self, request: pb.ExportCampaignReportRequest, context):
         report = await self._report(request)
         return httpbody_pb2.HttpBody(content_type="text/csv; charset=utf-8", data=report_csv(report).encode())
+
+    async def ListEvents(self, request: pb.ListEventsRequest, context):
+        workspace = parent_field(request.parent)
+        page = await self._run(list_events, self.deps.store, workspace, request.filter, request.page_size,
+                               request.page_token)
+        return pb.ListEventsResponse(events=[mapping.event_to_proto(e) for e in page.events],
+                                     next_page_token=page.next_page_token)
+
+    async def AggregateEvents(self, request: pb.AggregateEventsRequest, context):
+        workspace = parent_field(request.parent)
+        start, end = mapping.interval(request.interval)
+        page = await self._run(aggregate_events, self.deps.store, workspace, start, end,
+                               mapping.granularity_from_proto(request.granularity),
+                               mapping.dimensions_from_proto(request.group_by), request.time_zone, request.filter,
+                               self.deps.clock, request.page_size, request.page_token)
+        return pb.AggregateEventsResponse(rows=[mapping.aggregate_row_to_proto(workspace, r) for r in page.rows],
+                                          next_page_token=page.next_page_token,
+                                          data_time=mapping.timestamp(page.data_time))
+
+    # -- funnels --------------------------------------------------------------------------------------
+
+    def _uow(self) -> UnitOfWork:
+        if self.deps.uow is None:
+            raise Unimplemented("funnels need the analytics database, which this server was started without")
+        return self.deps.uow()
+
+    async def CreateFunnel(self, request: pb.CreateFunnelRequest, context):
+        workspace = parent_field(request.parent)
+        if not request.HasField("funnel"):
+            raise InvalidArgument(FieldViolation("funnel", "required"))
+        funnel = await self._run(funnels.create_funnel, workspace, mapping.funnel_fields_from_proto(request.funnel),
+                                 self._uow(), self.deps.clock, funnel_id=request.funnel_id,
+                                 request_id=request.request_id, validate_only=request.validate_only)
+        return mapping.funnel_to_proto(funnel)
+
+    async def GetFunnel(self, request: pb.GetFunnelRequest, context):
+        workspace, funnel_id = mapping.funnel_name(request.name)
+        return mapping.funnel_to_proto(await self._run(funnels.get_funnel, workspace, funnel_id, self._uow()))
+
+    async def ListFunnels(self, request: pb.ListFunnelsRequest, context):
+        workspace = parent_field(request.parent)
+        page = await self._run(funnels.list_funnels, workspace, self._uow(), page_size=request.page_size,
+                               page_token=request.page_token, filter_=request.filter)
+        return pb.ListFunnelsResponse(funnels=[mapping.funnel_to_proto(f) for f in page.funnels],
+                                      next_page_token=page.next_page_token)
+
+    async def UpdateFunnel(self, request: pb.UpdateFunnelRequest, context):
+        if not request.HasField("funnel"):
+            raise InvalidArgument(FieldViolation("funnel", "required"))
+        workspace, funnel_id = mapping.funnel_name(request.funnel.name, "funnel.name")
+        funnel = await self._run(funnels.update_funnel, workspace, funnel_id,
+                                 mapping.funnel_fields_from_proto(request.funnel), set(request.update_mask.paths),
+                                 self._uow(), self.deps.clock, request.funnel.etag)
+        return mapping.funnel_to_proto(funnel)
+
+    async def DeleteFunnel(self, request: pb.DeleteFunnelRequest, context):
+        workspace, funnel_id = mapping.funnel_name(request.name)
+        await self._run(funnels.delete_funnel, workspace, funnel_id, self._uow(), request.etag)
+        return empty_pb2.Empty()
+
+    async def RunFunnel(self, request: pb.RunFunnelRequest, context):
+        workspace, funnel_id = mapping.funnel_name(request.name)
+        start, end = mapping.interval(request.interval)
+        run = await self._run(funnels.run_funnel, workspace, funnel_id, start, end, self._uow(), self.deps.store,
+                              self.deps.clock, request.filter)
+        return pb.RunFunnelResponse(steps=[mapping.step_result_to_proto(s) for s in run.steps],
+                                    interval=mapping.interval_to_proto(run.start, run.end),
+                                    data_time=mapping.timestamp(run.data_time))

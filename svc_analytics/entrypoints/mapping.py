@@ -12,13 +12,14 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from google.type import interval_pb2, money_pb2
 
 from marketing.analytics.v1 import campaign_report_pb2 as report_pb2
-from marketing.analytics.v1 import event_pb2
+from marketing.analytics.v1 import event_pb2, funnel_pb2
 from marketing.common.v1 import attribute_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.proto_enums import channel_from_proto, channel_to_proto
 
 from svc_analytics.domain.ingest import DraftEvent
-from svc_analytics.domain.model import StoredEvent
+from svc_analytics.domain.funnel import Funnel, FunnelFields, FunnelStep, StepResult
+from svc_analytics.domain.model import AggregateRow, StoredEvent
 from svc_analytics.domain.report import CampaignReport, Metrics
 
 TEST_NOTE = "two-proportion z-test, two-sided p-value; significant when p < 0.05 with enough sample in each arm"
@@ -79,6 +80,10 @@ def interval(message: interval_pb2.Interval, field: str = "interval") -> tuple[d
     start = instant(message.start_time, f"{field}.start_time") if message.HasField("start_time") else None
     end = instant(message.end_time, f"{field}.end_time") if message.HasField("end_time") else None
     return start, end
+
+
+def interval_to_proto(start: datetime | None, end: datetime | None) -> interval_pb2.Interval:
+    return interval_pb2.Interval(start_time=timestamp(start), end_time=timestamp(end))
 
 
 def micros_of(money: money_pb2.Money) -> int:
@@ -192,3 +197,67 @@ def report_to_proto(r: CampaignReport) -> report_pb2.CampaignReport:
             metric=_METRIC.get(c.metric, c.metric), rate=c.rate, control_rate=c.control_rate,
             difference=c.difference, p_value=c.p_value, significant=c.significant, enough_sample=c.enough_sample,
             note=TEST_NOTE) for c in r.comparisons])
+
+
+# -- aggregation --------------------------------------------------------------------------------------
+
+GRANULARITY = {event_pb2.TIME_GRANULARITY_UNSPECIFIED: "DAY", event_pb2.TIME_GRANULARITY_HOUR: "HOUR",
+               event_pb2.TIME_GRANULARITY_DAY: "DAY", event_pb2.TIME_GRANULARITY_WEEK: "WEEK",
+               event_pb2.TIME_GRANULARITY_MONTH: "MONTH", event_pb2.TIME_GRANULARITY_TOTAL: "TOTAL"}
+DIMENSION = {event_pb2.EVENT_DIMENSION_EVENT_TYPE: "type", event_pb2.EVENT_DIMENSION_CAMPAIGN: "campaign",
+             event_pb2.EVENT_DIMENSION_CHANNEL: "channel", event_pb2.EVENT_DIMENSION_VARIANT: "variant"}
+
+
+def granularity_from_proto(value: int) -> str:
+    return GRANULARITY.get(value, "?")
+
+
+def dimensions_from_proto(values) -> list[str]:
+    return [DIMENSION.get(v, "?") for v in values]
+
+
+def aggregate_row_to_proto(workspace: str, r: AggregateRow) -> event_pb2.AggregationRow:
+    return event_pb2.AggregationRow(
+        start_time=timestamp(r.start), end_time=timestamp(r.end), event_type=r.type,
+        campaign=name_of(workspace, "campaigns", r.campaign), channel=_channel(r.channel), variant=r.variant,
+        event_count=r.events, unique_profiles=r.profiles, value_sums=amounts(r.value_micros))
+
+
+# -- funnels ------------------------------------------------------------------------------------------
+
+
+def funnel_name(value: str, field: str = "name") -> tuple[str, str]:
+    parts = value.split("/")
+    if len(parts) != 4 or parts[0] != "workspaces" or parts[2] != "funnels" or not parts[1] or not parts[3]:
+        raise InvalidArgument(FieldViolation(field, f"{value!r} is not `workspaces/{{workspace}}/funnels/{{funnel}}`"))
+    return parts[1], parts[3]
+
+
+def funnel_fields_from_proto(f: funnel_pb2.Funnel) -> FunnelFields:
+    return FunnelFields(
+        display_name=f.display_name, description=f.description,
+        steps=tuple(FunnelStep(s.event_type, s.display_name, s.filter) for s in f.steps),
+        conversion_window=f.conversion_window.ToTimedelta() if f.HasField("conversion_window") else None,
+        labels=dict(f.labels))
+
+
+def funnel_to_proto(f: Funnel) -> funnel_pb2.Funnel:
+    window = duration_pb2.Duration()
+    window.FromTimedelta(f.conversion_window)
+    return funnel_pb2.Funnel(
+        name=name_of(f.workspace, "funnels", f.id), display_name=f.fields.display_name,
+        description=f.fields.description,
+        steps=[funnel_pb2.FunnelStep(display_name=s.display_name, event_type=s.event_type, filter=s.filter)
+               for s in f.fields.steps],
+        conversion_window=window, labels=dict(f.fields.labels), create_time=timestamp(f.create_time),
+        update_time=timestamp(f.update_time), etag=f.etag)
+
+
+def step_result_to_proto(s: StepResult) -> funnel_pb2.FunnelStepResult:
+    out = funnel_pb2.FunnelStepResult(index=s.index, display_name=s.display_name, profiles=s.profiles,
+                                      conversion_rate=s.conversion_rate,
+                                      step_conversion_rate=s.step_conversion_rate)
+    median = getattr(s, "median_time_from_previous", None)
+    if median is not None:
+        out.median_time_from_previous.FromTimedelta(median)
+    return out

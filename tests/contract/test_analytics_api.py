@@ -199,3 +199,32 @@ async def test_bus_events_are_stored_once_and_reported_per_variant_and_in_csv(ru
     assert fields == ["name"]
     producer.close()
     bus.close()
+
+
+async def test_events_are_listed_newest_first_in_pages_and_aggregated(running):
+    now = datetime.now(UTC)
+    events = [event(f"v{i}", "page_viewed" if i < 3 else "purchase", profile="p1" if i % 2 == 0 else "p2",
+                    event_time=stamp(now - timedelta(minutes=10 - i))) for i in range(4)]
+    assert (await running.stub.IngestEvents(pb.IngestEventsRequest(parent=WS, events=events))).accepted == 4
+    first = await running.stub.ListEvents(pb.ListEventsRequest(parent=WS, page_size=1,
+                                                               filter=f'profile = "{WS}/profiles/p1"'))
+    second = await running.stub.ListEvents(pb.ListEventsRequest(parent=WS, page_size=1, page_token=first.next_page_token,
+                                                                filter=f'profile = "{WS}/profiles/p1"'))
+    assert [e.event_id for e in first.events] + [e.event_id for e in second.events] == ["v2", "v0"]
+    assert second.next_page_token == ""
+    _, fields = await refused(running.stub.ListEvents(pb.ListEventsRequest(parent=WS, filter="colour = red")),
+                              grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["filter"]
+
+    from google.type import interval_pb2
+    window = interval_pb2.Interval(start_time=stamp(now - timedelta(hours=1)), end_time=stamp(now + timedelta(hours=1)))
+    totals = await running.stub.AggregateEvents(pb.AggregateEventsRequest(
+        parent=WS, interval=window, granularity=event_pb2.TIME_GRANULARITY_TOTAL,
+        group_by=[event_pb2.EVENT_DIMENSION_EVENT_TYPE]))
+    assert {(r.event_type, r.event_count, r.unique_profiles) for r in totals.rows} == {
+        ("page_viewed", 3, 2), ("purchase", 1, 1)}
+    _, fields = await refused(running.stub.AggregateEvents(pb.AggregateEventsRequest(
+        parent=WS, interval=window, group_by=[event_pb2.EVENT_DIMENSION_UNSPECIFIED])),
+        grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["group_by[0]"]
+    await refused(running.stub.AggregateEvents(pb.AggregateEventsRequest(parent=WS)), grpc.StatusCode.INVALID_ARGUMENT)
