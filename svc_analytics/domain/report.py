@@ -26,8 +26,8 @@ from svc_analytics.domain.model import (BOUNCED, CLICKED, COMPLAINED, DELIVERED,
                                         UNSUBSCRIBED, MetricRow)
 
 CONTROL = "control"
-METRIC_CONVERSIONS = "conversions"
-METRIC_CLICKS = "clicks"
+METRIC_CONVERSIONS = "conversion_rate"
+METRIC_CLICKS = "click_rate"
 
 
 def rate(numerator: int, denominator: int) -> float:
@@ -148,7 +148,7 @@ class VariantComparison:
     channel: Channel | None
     variant: str
     control: str
-    metric: str  # "conversions" or "clicks"
+    metric: str  # "conversion_rate" or "click_rate"
     rate: float
     control_rate: float
     difference: float  # rate - control_rate

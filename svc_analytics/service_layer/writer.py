@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from svc_analytics.domain.model import StoredEvent
-from svc_analytics.service_layer.enrichment import EnrichmentSettings, enrich
+from svc_analytics.service_layer.enrichment import EnrichmentSettings, RecentSends, enrich
 from svc_analytics.service_layer.ports import EventStore, TrackedEvents
 
 DEFAULT_MAX_BATCH = 5000
@@ -63,6 +63,7 @@ class EventWriter:
         self._write_lock = threading.Lock()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._recent_sends = RecentSends()
 
     # -- the two ways in ----------------------------------------------------------------------------------
 
@@ -165,9 +166,10 @@ class EventWriter:
                     seen.add(key)
                     mine.append(event)
             fresh.append(mine)
-        batch = enrich(self.store, [e for mine in fresh for e in mine], self.settings)
+        batch = enrich(self.store, [e for mine in fresh for e in mine], self.settings, self._recent_sends)
         if batch:
             self.store.insert(batch)
+            self._recent_sends.remember(batch)
         outcomes, at = [], 0
         for call, mine in zip(calls, fresh, strict=True):
             stored = batch[at:at + len(mine)]

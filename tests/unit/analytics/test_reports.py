@@ -118,7 +118,7 @@ def test_per_channel_variant_and_provider():
 def test_variants_are_compared_with_the_control_on_conversions_when_there_are_any():
     [comparison] = report().comparisons
     assert (comparison.channel, comparison.variant, comparison.control, comparison.metric) == (
-        EMAIL, "b", "control", "conversions")
+        EMAIL, "b", "control", "conversion_rate")
     assert comparison.rate == 10 / 970 and comparison.control_rate == 0.0
     assert comparison.difference == pytest.approx(10 / 970)
     assert comparison.p_value == significance.two_proportion_z_test(10, 970, 0, 950).p_value < 0.05
@@ -131,7 +131,7 @@ def test_without_conversions_the_comparison_is_on_clicks_and_the_control_is_the_
     by_variant = {c.variant: c for c in report(rows).comparisons}
     assert set(by_variant) == {"v2", "v3"} and by_variant["v2"].control == "v1"
     v2 = by_variant["v2"]
-    assert v2.metric == "clicks" and round(v2.p_value, 4) == 0.0014 and v2.significant
+    assert v2.metric == "click_rate" and round(v2.p_value, 4) == 0.0014 and v2.significant
     assert not by_variant["v3"].enough_sample and not by_variant["v3"].significant
 
 

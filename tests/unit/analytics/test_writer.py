@@ -198,3 +198,42 @@ def test_the_goal_types_are_a_setting(store):
                             ev("p1", "purchase", NOW + timedelta(hours=2), profile="alice")])
     by_id = {e.event_id: e for e in outcome.stored}
     assert by_id["s1"].attributed and not by_id["p1"].attributed
+
+
+class CountingLists(InMemoryEventStore):
+    def __init__(self):
+        super().__init__()
+        self.list_calls = 0
+
+    def list(self, query, limit, after=None):
+        self.list_calls += 1
+        return super().list(query, limit, after)
+
+
+def test_sends_the_writer_stored_are_remembered_so_opens_need_no_query():
+    store = CountingLists()
+    writer = EventWriter(store)
+    writer.enqueue([sent(message=f"m{i}") for i in range(50)])
+    writer.flush()
+    writer.enqueue([engagement(f"o{i}", OPENED, 3 if i % 2 else 60, message=f"m{i}") for i in range(50)])
+    flagged = {e.event_id: e.machine for e in writer.flush().stored}
+    assert store.list_calls == 0
+    assert flagged == {f"o{i}": bool(i % 2) for i in range(50)}
+
+
+def test_a_send_stored_elsewhere_is_looked_up_once_per_message():
+    store = CountingLists()
+    store.insert([sent(message="m1")])
+    writer = EventWriter(store)
+    writer.enqueue([engagement("o1", OPENED, 3), engagement("o2", OPENED, 4), engagement("c1", CLICKED, 5)])
+    assert all(e.machine for e in writer.flush().stored)
+    assert store.list_calls == 1
+
+
+def test_a_zero_delay_judges_by_user_agent_alone():
+    store = CountingLists()
+    store.insert([sent(message="m1")])
+    writer = EventWriter(store, settings=EnrichmentSettings(machine_delay=timedelta(0)))
+    writer.enqueue([engagement("o1", OPENED, 1), engagement("o2", OPENED, 1, user_agent="Mozilla/5.0")])
+    assert [e.machine for e in writer.flush().stored] == [False, True]
+    assert store.list_calls == 0
