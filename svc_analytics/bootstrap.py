@@ -17,10 +17,12 @@ from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit.server import Mounted
 
 from svc_analytics import config, migrate
+from svc_analytics.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_analytics.adapters.tracked_events import OUTBOX, OutboxTrackedEvents
 from svc_analytics.entrypoints.consumers import audience_consumer, campaign_consumer, notify_consumer
 from svc_analytics.entrypoints.grpc_servicer import AnalyticsServicer, Dependencies
 from svc_analytics.service_layer.enrichment import EnrichmentSettings
+from svc_analytics.service_layer.erasure import erase_profile
 from svc_analytics.service_layer.ports import EventStore
 from svc_analytics.service_layer.writer import EventWriter
 
@@ -55,14 +57,18 @@ def mount(settings: Settings, store: EventStore | None = None) -> Mounted:
     writer.start()
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="analytics")
     servicer = AnalyticsServicer(Dependencies(store, writer, utcnow, executor,
-                                              attribution_window=enrichment.attribution_window))
+                                              attribution_window=enrichment.attribution_window,
+                                              uow=lambda: SqlUnitOfWork(engine)))
 
     def write(events) -> None:
         writer.write(events, tracked=False)
 
     consumers = [notify_consumer(bus, engine, write, utcnow, batch_size),
                  campaign_consumer(bus, engine, write, utcnow, batch_size),
-                 audience_consumer(bus, engine, write, store, store.erase_profile, utcnow)]
+                 audience_consumer(bus, engine, write, store,
+                                   lambda workspace, profile: erase_profile(workspace, profile, store,
+                                                                            SqlUnitOfWork(engine), utcnow),
+                                   utcnow)]
     relay_thread, stop_relay = start_relay(relay)
     stop = threading.Event()
     threads = [threading.Thread(target=c.run, args=(stop,), name=c.subscription, daemon=True) for c in consumers]

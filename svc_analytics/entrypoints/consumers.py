@@ -1,6 +1,7 @@
 """The analytics service's bus consumers, each a thread started by bootstrap, each idempotent
-through the inbox (svc_kit.events.inbox): an event id is recorded in the same transaction in
-which its rows are written to the event store, so a redelivered event changes nothing.
+through the inbox (svc_kit.events.inbox) and the writer's dedupe: an event id in the inbox is
+skipped, and an id the store already holds is not stored again, so a redelivered event changes
+nothing.
 
 - notify (marketing.notify.v1): every message event, one row each (source notify);
 - campaign (marketing.campaign.v1): lifecycle events (campaign_started, ...);
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine, select
 
 import event_schemas
 from svc_kit.bus.port import Bus, Message
@@ -47,29 +48,51 @@ Rows = Callable[[Mapping[str, Any]], list[StoredEvent]]
 
 
 class StoringConsumer(InboxConsumer):
-    """An InboxConsumer whose handler turns each new event into rows; the rows of a batch are
-    written (synchronously) inside the inbox transaction, so the batch is acknowledged only once
-    stored, and a failed write leaves it to be redelivered."""
+    """An InboxConsumer that stores each new event's rows. A batch is handled in three steps: the ids
+    the inbox already holds are left out; the rows of the others are written (the writer drops ids
+    the store already holds, so an event stored by a run that died before its inbox commit is not
+    stored twice); then the ids go into the inbox and the messages are acknowledged. The store write
+    happens outside the inbox transaction, so no database lock is held while it runs (an ingest call
+    writing its event_tracked outbox rows never waits for a consumer). A failure nacks the batch."""
 
     def __init__(self, bus: Bus, engine: Engine, topic: str, subscription: str, schema_name: str, rows: Rows,
                  write: Callable[[list[StoredEvent]], Any], max_batch: int = 1000):
         self._rows_of = rows
         self._write = write
-        self._collected: list[StoredEvent] = []
         self.max_batch = max_batch
         super().__init__(bus, engine, analytics_inbox, topic, subscription, event_schemas.load(schema_name),
-                         self._collect)
+                         lambda connection, value, message: None)
 
-    def _collect(self, connection: Connection, value: Mapping[str, Any], message: Message) -> None:
-        self._collected.extend(self._rows_of(value))
+    def _seen(self, event_ids: list[str]) -> set[str]:
+        inbox = self.inbox
+        with self.engine.connect() as connection:
+            return set(connection.execute(select(inbox.c.event_id).where(
+                inbox.c.subscription == self.subscription, inbox.c.event_id.in_(event_ids))).scalars())
 
-    def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
-        self._collected = []
-        firsts = super()._process(connection, messages)
-        if self._collected:
-            self._write(self._collected)
-        self._collected = []
-        return firsts
+    def handle(self, message: Message) -> None:
+        self.handle_batch([message])
+
+    def handle_batch(self, messages: list[Message]) -> None:
+        try:
+            seen = self._seen(sorted({m.value["event_id"] for m in messages}))
+            rows: list[StoredEvent] = []
+            for message in messages:
+                event_id = message.value["event_id"]
+                if event_id not in seen:
+                    seen.add(event_id)
+                    rows += self._rows_of(message.value)
+            if rows:
+                self._write(rows)
+        except Exception:  # noqa: BLE001 - redelivered later
+            log.exception("%s: storing %d events failed; they will be redelivered", self.subscription,
+                          len(messages))
+            for message in messages:
+                self.consumer.nack(message)
+            return
+        if len(messages) == 1:
+            super().handle(messages[0])
+        else:
+            super().handle_batch(messages)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -115,5 +138,5 @@ def audience_consumer(bus: Bus, engine: Engine, write, store: EventStore, erase:
                                       bus_events.occurred(value), clock())]
         return []
 
-    # One message at a time: an erasure must not wait for, or be undone with, other events' rows.
+    # One message at a time: an erasure is not held up by, or retried with, other events.
     return StoringConsumer(bus, engine, AUDIENCE_TOPIC, AUDIENCE_SUBSCRIPTION, "audience.v1", rows, write, 1)

@@ -14,16 +14,16 @@ from google.protobuf import empty_pb2
 
 from marketing.analytics.v1 import analytics_service_pb2 as pb
 from marketing.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, Unimplemented
+from svc_kit.errors import FieldViolation, InvalidArgument, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.names import parent_field
 
 from svc_analytics.domain.ingest import DEFAULT_RETENTION, check_count
 from svc_analytics.domain.model import DEFAULT_ATTRIBUTION_WINDOW
 from svc_analytics.entrypoints import mapping
-from svc_analytics.entrypoints.report_csv import report_csv
 from svc_analytics.service_layer import funnels
-from svc_analytics.service_layer.event_queries import aggregate_events, list_events
+from svc_analytics.service_layer.events import aggregate_events, get_event, list_events
+from svc_analytics.service_layer.export import report_csv_lines
 from svc_analytics.service_layer.ingest import ingest_events
 from svc_analytics.service_layer.ports import EventStore
 from svc_analytics.service_layer.unit_of_work import UnitOfWork
@@ -63,10 +63,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
 
     async def GetEvent(self, request: pb.GetEventRequest, context):
         workspace, event_id = mapping.event_name(request.name)
-        event = await self._run(self.deps.store.get, workspace, event_id)
-        if event is None:
-            raise NotFound(request.name)
-        return mapping.event_to_proto(event)
+        return mapping.event_to_proto(await self._run(get_event, self.deps.store, workspace, event_id))
 
     async def _report(self, request):
         workspace, campaign = mapping.report_name(request.name)
@@ -80,12 +77,13 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
 
     async def ExportCampaignReport(self, request: pb.ExportCampaignReportRequest, context):
         report = await self._report(request)
-        return httpbody_pb2.HttpBody(content_type="text/csv; charset=utf-8", data=report_csv(report).encode())
+        return httpbody_pb2.HttpBody(content_type="text/csv; charset=utf-8",
+                                     data="".join(report_csv_lines(report)).encode())
 
     async def ListEvents(self, request: pb.ListEventsRequest, context):
         workspace = parent_field(request.parent)
-        page = await self._run(list_events, self.deps.store, workspace, request.filter, request.page_size,
-                               request.page_token)
+        page = await self._run(list_events, self.deps.store, workspace, page_size=request.page_size,
+                               page_token=request.page_token, filter_=request.filter)
         return pb.ListEventsResponse(events=[mapping.event_to_proto(e) for e in page.events],
                                      next_page_token=page.next_page_token)
 
@@ -93,9 +91,11 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         workspace = parent_field(request.parent)
         start, end = mapping.interval(request.interval)
         page = await self._run(aggregate_events, self.deps.store, workspace, start, end,
-                               mapping.granularity_from_proto(request.granularity),
-                               mapping.dimensions_from_proto(request.group_by), request.time_zone, request.filter,
-                               self.deps.clock, request.page_size, request.page_token)
+                               data_time=self.deps.clock(),
+                               granularity=mapping.granularity_from_proto(request.granularity),
+                               time_zone=request.time_zone,
+                               group_by=tuple(mapping.dimensions_from_proto(request.group_by)),
+                               filter_=request.filter, page_size=request.page_size, page_token=request.page_token)
         return pb.AggregateEventsResponse(rows=[mapping.aggregate_row_to_proto(workspace, r) for r in page.rows],
                                           next_page_token=page.next_page_token,
                                           data_time=mapping.timestamp(page.data_time))

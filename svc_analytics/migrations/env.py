@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from svc_analytics.adapters import funnel_tables  # noqa: F401 - its tables join the metadata
 from svc_analytics.adapters.tables import metadata
 from svc_kit.migrations import run_env
 

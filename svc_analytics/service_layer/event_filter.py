@@ -43,6 +43,15 @@ def _channel(value: str, field: str) -> Channel:
         raise _error(f"unknown channel {value!r}; one of {Channel.known_names()}", field) from None
 
 
+_COLLECTIONS = {"profile": "profiles", "campaign": "campaigns", "message": "messages"}
+
+
+def _bare(workspace: str, key: str, value: str) -> str:
+    """A resource name of the workspace (`workspaces/{w}/profiles/{p}`) as the bare id the store keeps."""
+    prefix = f"workspaces/{workspace}/{_COLLECTIONS[key]}/" if key in _COLLECTIONS else None
+    return value[len(prefix):] if prefix and value.startswith(prefix) else value
+
+
 def parse_event_filter(workspace: str, text: str, field: str = "filter",
                        allowed: tuple[str, ...] = (*_EQUAL_FIELDS, "event_time")) -> EventQuery:
     """The query `text` asks for in `workspace`; `allowed` narrows the fields (RunFunnel has its own
@@ -70,7 +79,7 @@ def parse_event_filter(workspace: str, text: str, field: str = "filter",
         if key in values:
             raise _error(f"{name} is named twice; the terms are joined by AND", field)
         values[key] = (term.value,) if key == "types" else _channel(term.value, field) if key == "channel" \
-            else term.value
+            else _bare(workspace, key, term.value)
     query = EventQuery(workspace, **values)
     if query.start is not None and query.end is not None and query.end <= query.start:
         raise _error("event_time: the interval is empty", field)

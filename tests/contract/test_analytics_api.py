@@ -228,3 +228,58 @@ async def test_events_are_listed_newest_first_in_pages_and_aggregated(running):
         grpc.StatusCode.INVALID_ARGUMENT)
     assert fields == ["group_by[0]"]
     await refused(running.stub.AggregateEvents(pb.AggregateEventsRequest(parent=WS)), grpc.StatusCode.INVALID_ARGUMENT)
+
+
+def audience_envelope(event_id: str, event_type: str, profile: str, **payload) -> dict:
+    return {"event_id": event_id, "event_type": event_type, "workspace": "acme", "aggregate_id": profile,
+            "aggregate_version": 0, "occurred_at": datetime.now(UTC), "producer": "svc_audience", "traceparent": None,
+            "tracestate": None, "payload": ("marketing.audience.v1.ProfileErased",
+                                            {"profile": f"{WS}/profiles/{profile}", **payload})}
+
+
+async def test_an_unsubscribe_is_the_campaigns_on_the_last_message_and_an_erasure_erases(running):
+    bus = make_bus(running.env)
+    notify = bus.producer(NOTIFY_TOPIC, event_schemas.load("notify.v1"))
+    audience = bus.producer("persistent://public/default/marketing.audience.v1", event_schemas.load("audience.v1"))
+    sent = datetime.now(UTC) - timedelta(hours=2)
+    notify.send("m7", notify_envelope("s7", "message_sent", "m7", "p7", "b", sent))
+    await wait_for(lambda: any(e.event_id == "s7" for e in running.store.rows))
+    for _ in range(2):  # redelivered: counted once
+        audience.send("p7", audience_envelope("u7", "profile_unsubscribed", "p7", channel="EMAIL",
+                                              campaign=f"{WS}/campaigns/spring"))
+    await wait_for(lambda: any(e.event_id == "u7" for e in running.store.rows))
+    [unsubscribed] = [e for e in running.store.rows if e.event_id == "u7"]
+    assert (unsubscribed.type, unsubscribed.message, unsubscribed.variant, unsubscribed.campaign) == (
+        "message_unsubscribed", "m7", "b", "spring")
+    report = await running.stub.GetCampaignReport(pb.GetCampaignReportRequest(name=f"{WS}/campaigns/spring/report"))
+    assert {v.variant: v.metrics.unsubscribed for v in report.variants} == {"b": 1}
+
+    audience.send("p7", audience_envelope("x7", "profile_erased", "p7"))
+    await wait_for(lambda: not any(e.profile == "p7" for e in running.store.rows))
+    notify.close()
+    audience.close()
+    bus.close()
+
+
+async def test_funnels_are_saved_and_run(running):
+    from google.type import interval_pb2
+    from marketing.analytics.v1 import funnel_pb2
+    now = datetime.now(UTC)
+    steps = [funnel_pb2.FunnelStep(event_type="page_viewed"), funnel_pb2.FunnelStep(event_type="purchase")]
+    created = await running.stub.CreateFunnel(pb.CreateFunnelRequest(
+        parent=WS, funnel_id="buyers", funnel=funnel_pb2.Funnel(display_name="Buyers", steps=steps)))
+    assert created.name == f"{WS}/funnels/buyers" and created.etag
+    _, fields = await refused(running.stub.CreateFunnel(pb.CreateFunnelRequest(
+        parent=WS, funnel=funnel_pb2.Funnel(display_name="", steps=steps[:1]))), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "funnel.display_name" in fields
+    events = [event("f1", "page_viewed", "p1", event_time=stamp(now - timedelta(minutes=9))),
+              event("f2", "purchase", "p1", event_time=stamp(now - timedelta(minutes=8))),
+              event("f3", "page_viewed", "p2", event_time=stamp(now - timedelta(minutes=7)))]
+    await running.stub.IngestEvents(pb.IngestEventsRequest(parent=WS, events=events))
+    run = await running.stub.RunFunnel(pb.RunFunnelRequest(name=created.name, interval=interval_pb2.Interval(
+        start_time=stamp(now - timedelta(hours=1)), end_time=stamp(now))))
+    assert [s.profiles for s in run.steps] == [2, 1]
+    assert [f.name for f in (await running.stub.ListFunnels(pb.ListFunnelsRequest(parent=WS))).funnels] == [
+        created.name]
+    await running.stub.DeleteFunnel(pb.DeleteFunnelRequest(name=created.name, etag=created.etag))
+    await refused(running.stub.GetFunnel(pb.GetFunnelRequest(name=created.name)), grpc.StatusCode.NOT_FOUND)
