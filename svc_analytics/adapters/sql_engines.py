@@ -100,13 +100,13 @@ class EmbeddedChdb:
         values = ",".join("(" + ",".join(_value(v) for v in row) + ")" for row in rows)
         self.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")
 
-
-def _value(value: object) -> str:
-    return utc_text(value) if isinstance(value, datetime) else literal(value)
-
     def close(self) -> None:
         with self._lock:
             self._session.close()
+
+
+def _value(value: object) -> str:
+    return utc_text(value) if isinstance(value, datetime) else literal(value)
 
 
 def identifier(name: str) -> str:
