@@ -14,9 +14,11 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
 from svc_kit.events.outbox import OutboxRelay, start_relay
-from svc_kit.server import Mounted
+from svc_kit.server import Mounted, StartupError
 
 from svc_analytics import config, migrate
+from svc_analytics.adapters.columnar_event_store import ColumnarEventStore
+from svc_analytics.adapters.sql_engines import open_engine
 from svc_analytics.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_analytics.adapters.tracked_events import OUTBOX, OutboxTrackedEvents
 from svc_analytics.entrypoints.consumers import audience_consumer, campaign_consumer, notify_consumer
@@ -35,10 +37,14 @@ def store_url(settings: Settings) -> str:
 
 
 def open_store(settings: Settings) -> EventStore:
-    from svc_analytics.adapters.event_store import open_event_store
-
-    store = open_event_store(store_url(settings))
-    store.migrate()
+    url = store_url(settings)
+    try:
+        store = ColumnarEventStore(open_engine(url))
+        store.migrate()
+    except Exception as error:  # noqa: BLE001 - any driver error: one line, not a traceback
+        raise StartupError(f"analytics event store {url.split('@')[-1]} cannot be opened: "
+                           f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+                           ) from None
     return store
 
 
