@@ -30,6 +30,7 @@ from svc_analytics.service_layer.ports import DIMENSIONS, GRANULARITIES, EventQu
 _SELECT_EVENT = ("SELECT workspace, event_id, type, toUInt32(event_time), event_us, toUInt32(receive_time), "
                  "receive_us, source, profile, campaign, channel, message, variant, provider, machine, attributed, "
                  "value_micros, currency, properties FROM events")
+_IDS_PER_QUERY = 1000
 _MICROS = "(toUInt64(event_time) * 1000000 + event_us)"
 
 # Bucket start (epoch seconds) per granularity, in the time zone {tz}.
@@ -120,11 +121,15 @@ class ColumnarEventStore:
     # -- reading events -------------------------------------------------------------------------------
 
     def existing_ids(self, workspace: str, event_ids: Sequence[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        rows = self.engine.execute(f"SELECT DISTINCT event_id FROM events WHERE workspace = {string(workspace)} "
-                                   f"AND event_id IN {in_list(sorted(set(event_ids)))}")
-        return {row[0] for row in rows}
+        wanted = sorted(set(event_ids))
+        found: set[str] = set()
+        # In slices: a ClickHouse server refuses query text over max_query_size (256 KiB by default).
+        for first in range(0, len(wanted), _IDS_PER_QUERY):
+            rows = self.engine.execute(
+                f"SELECT DISTINCT event_id FROM events WHERE workspace = {string(workspace)} "
+                f"AND event_id IN {in_list(wanted[first:first + _IDS_PER_QUERY])}")
+            found.update(row[0] for row in rows)
+        return found
 
     def get(self, workspace: str, event_id: str) -> StoredEvent | None:
         rows = self.engine.execute(f"{_SELECT_EVENT} WHERE workspace = {string(workspace)} "

@@ -162,6 +162,8 @@ def test_ten_thousand_rows_insert_in_one_call(store, workspace):
     assert int(store.engine.execute(
         f"SELECT count() FROM events WHERE workspace = {sql_literals.string(workspace)}")[0][0]) == 10_000
     assert store.get(workspace, "bulk-09999") == events[-1]
+    long_ids = [f"{e.event_id}-{'x' * 40}" for e in events]  # ~600 KB of ids: more than one query's worth
+    assert store.existing_ids(workspace, [e.event_id for e in events] + long_ids) == {e.event_id for e in events}
 
 
 # -- campaign report -----------------------------------------------------------------------------------------------
@@ -364,3 +366,50 @@ def test_erase_profile_deletes_its_events_and_takes_it_out_of_reports(store, wor
     assert rows["purchase"].revenue_micros == {"EUR": 1_000_000}
     assert store.list(EventQuery(workspace=workspace, profile="gone"), 10) == []
     store.erase_profile(workspace, "nobody")  # nothing to do, no error
+
+
+# -- the engines ----------------------------------------------------------------------------------------------------
+
+# What ClickHouse 18.16 refuses and chdb (engine 26.x) accepts: the store's SQL avoids all of it.
+# When the server is upgraded past a gap, its check fails here and the store may use the feature.
+ENGINE_GAPS = {
+    "toStartOfInterval": "SELECT toStartOfInterval(now(), INTERVAL 15 minute)",
+    "DateTime64": "SELECT toDateTime64('2026-01-01 00:00:00.123', 3)",
+    "JSONExtract": "SELECT JSONExtractString('{\"a\": \"b\"}', 'a')",
+    "window functions": "SELECT number, sum(number) OVER (ORDER BY number) FROM numbers(3)",
+    "WITH FILL": "SELECT number AS n FROM numbers(5) WHERE number IN (1, 3) ORDER BY n WITH FILL",
+    "sumMap with String keys": "SELECT sumMap(k, v) FROM (SELECT ['EUR'] AS k, [toInt64(1)] AS v)",
+    "LowCardinality columns": "CREATE TABLE IF NOT EXISTS gap_probe (s LowCardinality(String)) ENGINE = Memory",
+    "toStartOfWeek": "SELECT toStartOfWeek(now())",
+}
+
+
+@pytest.mark.parametrize("gap", sorted(ENGINE_GAPS))
+def test_sql_the_store_avoids(store, gap):
+    version = store.engine.execute("SELECT version()")[0][0]
+    if store.engine.name == "clickhouse" and version.startswith("18."):
+        with pytest.raises(Exception):  # noqa: B017 - each engine's own error type
+            store.engine.execute(ENGINE_GAPS[gap])
+    else:
+        store.engine.execute(ENGINE_GAPS[gap])
+    store.engine.execute("DROP TABLE IF EXISTS gap_probe")
+
+
+@pytest.mark.clickhouse
+def test_throwaway_clickhouse_server_lifecycle(clickhouse_server):
+    from devstack.servers.clickhouse import ThrowawayClickHouse
+
+    server = ThrowawayClickHouse().start()
+    folder = server.folder
+    try:
+        assert server.running and server.url.startswith("clickhouse://127.0.0.1:")
+        config = (folder / "config.xml").read_text()
+        assert "<listen_host>127.0.0.1</listen_host>" in config
+        assert "<ip>127.0.0.1</ip>" in (folder / "users.xml").read_text()
+        store = ColumnarEventStore.from_url(server.url.rsplit("/", 1)[0] + "/lifecycle")
+        store.migrate()
+        assert applied_versions(store.engine) == set(range(1, len(MIGRATIONS) + 1))
+        store.close()
+    finally:
+        server.stop()
+    assert not server.running and not folder.exists()
