@@ -99,8 +99,9 @@ def _bucket_end(start: datetime, granularity: str, zone: ZoneInfo) -> datetime:
 class ColumnarEventStore:
     """svc_analytics.service_layer.ports.EventStore on a SqlEngine (ClickHouse server or chdb)."""
 
-    def __init__(self, engine: SqlEngine):
+    def __init__(self, engine: SqlEngine, erase_wait: float = 10.0):
         self.engine = engine
+        self.erase_wait = erase_wait  # seconds erase_profile waits for the report rows' deletion
 
     @classmethod
     def from_url(cls, url: str) -> ColumnarEventStore:
@@ -246,18 +247,21 @@ class ColumnarEventStore:
     def erase_profile(self, workspace: str, profile: str) -> None:
         """Deletes the profile's events and takes them out of the campaign report.
 
-        events: `ALTER TABLE events DELETE WHERE ...`, a mutation (asynchronous on 18.16: poll
-        profile_event_count until it is 0).
+        events: `ALTER TABLE events DELETE WHERE ...`, a mutation: asynchronous on 18.16, so
+        callers poll profile_event_count until it is 0.
 
         campaign_hourly holds uniqExact states, from which one profile cannot be subtracted, so
-        the groups the profile's events fell in are rebuilt: the (campaign, hour) pairs of its
-        campaign events are read first; their rows are deleted from campaign_hourly (another
-        mutation), and then rebuilt from the events of those campaign hours, less the profile's,
-        with the view's own SELECT. A mutation only touches the parts that existed when it was
-        issued, so the rebuilt rows, inserted after it, are not deleted by it, whichever runs
-        first. Events of those hours that arrive while this runs may be counted twice in the
-        rebuilt groups (distinct ids still count once; revenue sums could double); erasures are
-        rare and the window is short."""
+        the groups its events fell in are rebuilt. The (campaign, hour) pairs of its campaign
+        events are read first; those groups' rows are deleted from campaign_hourly (a mutation,
+        waited for up to `erase_wait` seconds), then rebuilt from the events of those campaign
+        hours, less the profile's, with the view's own SELECT (so the events mutation need not
+        have run). A mutation only touches the parts that existed when it was issued, so the
+        rebuilt rows are never deleted by it; waiting for it first keeps the old and rebuilt
+        rows from being read together (distinct counts would be right, revenue sums doubled).
+        While it runs the affected groups read low (or, past the wait, revenue high) for a
+        moment; the end state is exact either way. Events of those hours arriving during the
+        rebuild can be counted in both the view's rows and the rebuilt ones: distinct counts
+        stay right, revenue could count them twice; erasures are rare and the window short."""
         who = f"workspace = {string(workspace)} AND profile = {string(profile)}"
         touched = self.engine.execute(
             f"SELECT campaign, groupUniqArray(toUInt32(toStartOfHour(event_time))) FROM events "
@@ -270,6 +274,7 @@ class ColumnarEventStore:
             for campaign, hours in touched)
         self.engine.execute(f"ALTER TABLE campaign_hourly DELETE WHERE workspace = {string(workspace)} "
                             f"AND ({groups})")
+        self.wait_for_mutations("campaign_hourly", self.erase_wait)
         source_groups = groups.replace("toUInt32(hour)", "toUInt32(toStartOfHour(event_time))")
         self.engine.execute(
             "INSERT INTO campaign_hourly (workspace, campaign, channel, variant, provider, type, currency, hour, events, "
@@ -278,16 +283,19 @@ class ColumnarEventStore:
                 condition=f" AND workspace = {string(workspace)} AND profile != {string(profile)} "
                           f"AND ({source_groups})"))
 
-    def wait_for_mutations(self, timeout: float = 30.0) -> bool:
-        """Whether every pending mutation (ALTER ... DELETE) has finished within `timeout` seconds."""
+    def wait_for_mutations(self, table: str = "", timeout: float = 30.0) -> bool:
+        """Whether the pending mutations (ALTER ... DELETE) of `table` (all tables: "") finished
+        within `timeout` seconds."""
+        which = f" AND table = {string(table)}" if table else ""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             rows = self.engine.execute("SELECT count() FROM system.mutations WHERE database = currentDatabase() "
-                                       "AND is_done = 0")
+                                       f"AND is_done = 0{which}")
             if int(rows[0][0]) == 0:
                 return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.05)
-        return False
 
 
 def _conditions(query: EventQuery) -> list[str]:
