@@ -202,29 +202,38 @@ class ColumnarEventStore:
         dimensions = [d for d in DIMENSIONS if d in group_by]
         bucket = _BUCKETS[granularity].format(tz=string(zone.key)) if granularity != "TOTAL" else "toUInt32(0)"
         keys = ["bucket", *dimensions]
-        # One row per event id (a duplicate that slipped through counts once, its value too).
+        grouping = ", ".join(keys)
+        # One row per event id: a duplicate that slipped through counts once, its value too.
+        deduplicated = (f"(SELECT event_time, type, campaign, channel, variant, profile, currency, value_micros "
+                        f"FROM events WHERE {' AND '.join(_conditions(query))}{{extra}} LIMIT 1 BY event_id)")
+        selected = f"{bucket} AS bucket{''.join(', ' + d for d in dimensions)}"
         rows = self.engine.execute(
-            f"SELECT {bucket} AS bucket{''.join(', ' + d for d in dimensions)}, count() AS events, "
-            f"uniqExactIf(profile, profile != '') AS profiles, groupArray(currency) AS currencies, "
-            f"groupArray(value_micros) AS amounts "
-            f"FROM (SELECT event_time, type, campaign, channel, variant, profile, currency, value_micros FROM events "
-            f"WHERE {' AND '.join(_conditions(query))} LIMIT 1 BY event_id) "
-            f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)} LIMIT {integer(offset)}, {integer(limit)}")
+            f"SELECT {selected}, count(), uniqExactIf(profile, profile != '') "
+            f"FROM {deduplicated.format(extra='')} "
+            f"GROUP BY {grouping} ORDER BY {grouping} LIMIT {integer(offset)}, {integer(limit)}")
+        if not rows:
+            return []
+        # Values per currency in rows of their own (18.16's sumMap takes numeric keys only), for the
+        # page's buckets only.
+        money: dict[tuple, dict[str, int]] = {}
+        page_buckets = in_list(sorted({int(row[0]) for row in rows}))
+        for *key, currency, total in self.engine.execute(
+                f"SELECT {selected}, currency, sum(value_micros) "
+                f"FROM {deduplicated.format(extra=' AND currency != ' + string(''))} "
+                f"GROUP BY {grouping}, currency HAVING bucket IN {page_buckets}"):
+            money.setdefault((int(key[0]), *key[1:]), {})[currency] = int(total)
         result = []
         for row in rows:
-            values = dict(zip([*keys, "events", "profiles", "currencies", "amounts"], row, strict=True))
+            values = dict(zip([*keys, "events", "profiles"], row, strict=True))
             start = end = None
             if granularity != "TOTAL":
                 start = _utc(values["bucket"])
                 end = _bucket_end(start, granularity, zone)
-            money: dict[str, int] = {}
-            for currency, amount in zip(values["currencies"], values["amounts"], strict=True):
-                if currency:
-                    money[currency] = money.get(currency, 0) + int(amount)
             result.append(AggregateRow(start=start, end=end, type=values.get("type", ""),
                                        campaign=values.get("campaign", ""), channel=_channel(values.get("channel", "")),
                                        variant=values.get("variant", ""), events=int(values["events"]),
-                                       profiles=int(values["profiles"]), value_micros=money))
+                                       profiles=int(values["profiles"]),
+                                       value_micros=money.get((int(row[0]), *row[1:len(keys)]), {})))
         return result
 
     def funnel(self, query: EventQuery, steps: Sequence[str], window: timedelta) -> list[int]:

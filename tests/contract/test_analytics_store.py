@@ -210,6 +210,9 @@ def test_campaign_metrics_revenue_per_currency_and_variants(store, workspace):
     assert rows[("A", "purchase")].revenue_micros == {"EUR": 12_500_000, "USD": 7_000_000}
     assert rows[("A", "purchase")].events == 3 and rows[("A", "purchase")].profiles == 2
     assert rows[("B", "purchase")].revenue_micros == {"EUR": 1_000_000}
+    by_variant = store.aggregate(EventQuery(workspace=workspace), "TOTAL", ("variant",), "UTC", 10, 0)
+    assert [(r.variant, r.events, r.value_micros) for r in by_variant] == [
+        ("A", 3, {"EUR": 12_500_000, "USD": 7_000_000}), ("B", 1, {"EUR": 1_000_000})]
 
 
 def test_late_events_land_in_their_event_time_hour(store, workspace):
