@@ -168,8 +168,9 @@ class ColumnarEventStore:
 
     def campaign_metrics(self, workspace: str, campaign: str, start: datetime | None,
                          end: datetime | None) -> list[MetricRow]:
-        """From campaign_hourly, so `start` and `end` count at hour granularity: the hour holding
-        `start` is included, and so is the hour holding `end` unless `end` is on the hour."""
+        """Counts from campaign_hourly, revenue from campaign_revenue (each event id once), both at
+        hour granularity: the hour holding `start` is included, and so is the hour holding `end`
+        unless `end` is on the hour."""
         where = [f"workspace = {string(workspace)}", f"campaign = {string(campaign)}"]
         if start is not None:
             where.append(f"hour >= toStartOfHour({date_time(start)})")
@@ -181,9 +182,15 @@ class ColumnarEventStore:
             f"uniqExactIfMerge(human_profiles) FROM campaign_hourly WHERE {' AND '.join(where)} "
             f"GROUP BY {keys} ORDER BY {keys}")
         revenue: dict[tuple, dict[str, int]] = {}
+        revenue_where = where[:2]
+        if start is not None:
+            revenue_where.append(f"event_time >= toStartOfHour({date_time(start)})")
+        if end is not None:
+            revenue_where.append(f"toStartOfHour(event_time) < {date_time(end)}")
         for *key, currency, total in self.engine.execute(
-                f"SELECT {keys}, currency, sumMerge(revenue) FROM campaign_hourly "
-                f"WHERE {' AND '.join(where)} AND currency != '' GROUP BY {keys}, currency"):
+                f"SELECT {keys}, currency, sum(value_micros) FROM (SELECT {keys}, currency, value_micros "
+                f"FROM campaign_revenue WHERE {' AND '.join(revenue_where)} LIMIT 1 BY event_id) "
+                f"GROUP BY {keys}, currency"):
             revenue.setdefault(tuple(key), {})[currency] = int(total)
         return [MetricRow(type=type_, channel=_channel(channel), variant=variant, provider=provider,
                           events=int(events), profiles=int(profiles), human_events=int(human_events),
@@ -256,8 +263,9 @@ class ColumnarEventStore:
     def erase_profile(self, workspace: str, profile: str) -> None:
         """Deletes the profile's events and takes them out of the campaign report.
 
-        events: `ALTER TABLE events DELETE WHERE ...`, a mutation: asynchronous on 18.16, so
-        callers poll profile_event_count until it is 0.
+        events and campaign_revenue (one row per event): `ALTER TABLE ... DELETE WHERE
+        workspace AND profile`, mutations, asynchronous on 18.16, so callers poll
+        profile_event_count until it is 0.
 
         campaign_hourly holds uniqExact states, from which one profile cannot be subtracted, so
         the groups its events fell in are rebuilt. The (campaign, hour) pairs of its campaign
@@ -265,17 +273,18 @@ class ColumnarEventStore:
         waited for up to `erase_wait` seconds), then rebuilt from the events of those campaign
         hours, less the profile's, with the view's own SELECT (so the events mutation need not
         have run). A mutation only touches the parts that existed when it was issued, so the
-        rebuilt rows are never deleted by it; waiting for it first keeps the old and rebuilt
-        rows from being read together (distinct counts would be right, revenue sums doubled).
-        While it runs the affected groups read low (or, past the wait, revenue high) for a
-        moment; the end state is exact either way. Events of those hours arriving during the
-        rebuild can be counted in both the view's rows and the rebuilt ones: distinct counts
-        stay right, revenue could count them twice; erasures are rare and the window short."""
+        rebuilt rows are never deleted by it. Waiting for it first means the report stops
+        counting the profile when this returns; past the wait the rebuild goes ahead anyway:
+        old and rebuilt rows read together count as before the erasure (merged uniqExact
+        states are a union), never more, until the mutation has run. Events of those hours
+        arriving during the rebuild may sit in both the view's rows and the rebuilt ones:
+        distinct counts stay right."""
         who = f"workspace = {string(workspace)} AND profile = {string(profile)}"
         touched = self.engine.execute(
             f"SELECT campaign, groupUniqArray(toUInt32(toStartOfHour(event_time))) FROM events "
             f"WHERE {who} AND campaign != '' GROUP BY campaign")
         self.engine.execute(f"ALTER TABLE events DELETE WHERE {who}")
+        self.engine.execute(f"ALTER TABLE campaign_revenue DELETE WHERE {who}")
         if not touched:
             return
         groups = " OR ".join(
@@ -286,8 +295,8 @@ class ColumnarEventStore:
         self.wait_for_mutations("campaign_hourly", self.erase_wait)
         source_groups = groups.replace("toUInt32(hour)", "toUInt32(toStartOfHour(event_time))")
         self.engine.execute(
-            "INSERT INTO campaign_hourly (workspace, campaign, channel, variant, provider, type, currency, hour, events, "
-            "profiles, human_events, human_profiles, revenue) "
+            "INSERT INTO campaign_hourly (workspace, campaign, channel, variant, provider, type, hour, "
+            "events, profiles, human_events, human_profiles) "
             + CAMPAIGN_HOURLY_SELECT.format(
                 condition=f" AND workspace = {string(workspace)} AND profile != {string(profile)} "
                           f"AND ({source_groups})"))

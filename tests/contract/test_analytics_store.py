@@ -201,15 +201,22 @@ def test_campaign_metrics_count_distinct_events_and_profiles(store, workspace):
 def test_campaign_metrics_revenue_per_currency_and_variants(store, workspace):
     common = dict(campaign="c1", channel=Channel.EMAIL, attributed=True)
     store.insert([
-        event(workspace, "b1", "purchase", profile="p1", variant="A", value_micros=10_000_000, currency="EUR", **common),
+        event(workspace, "b1", "purchase", profile="p1", variant="A", value_micros=10_000_000, currency="EUR",
+              **common),
         event(workspace, "b2", "purchase", profile="p2", variant="A", value_micros=2_500_000, currency="EUR", **common),
         event(workspace, "b3", "purchase", profile="p2", variant="A", value_micros=7_000_000, currency="USD", **common),
         event(workspace, "b4", "purchase", profile="p3", variant="B", value_micros=1_000_000, currency="EUR", **common),
     ])
+    store.insert([event(workspace, "b1", "purchase", profile="p1", variant="A", value_micros=10_000_000,
+                        currency="EUR", **common)])  # a duplicate that slipped through adds nothing
     rows = {(r.variant, r.type): r for r in store.campaign_metrics(workspace, "c1", None, None)}
     assert rows[("A", "purchase")].revenue_micros == {"EUR": 12_500_000, "USD": 7_000_000}
     assert rows[("A", "purchase")].events == 3 and rows[("A", "purchase")].profiles == 2
     assert rows[("B", "purchase")].revenue_micros == {"EUR": 1_000_000}
+    assert store.campaign_metrics(workspace, "c1", T0 + timedelta(hours=1), None) == []
+    within = store.campaign_metrics(workspace, "c1", T0 + timedelta(minutes=30), T0 + timedelta(minutes=31))
+    assert {r.variant: r.revenue_micros for r in within} == {"A": {"EUR": 12_500_000, "USD": 7_000_000},
+                                                              "B": {"EUR": 1_000_000}}  # whole hours
     by_variant = store.aggregate(EventQuery(workspace=workspace), "TOTAL", ("variant",), "UTC", 10, 0)
     assert [(r.variant, r.events, r.value_micros) for r in by_variant] == [
         ("A", 3, {"EUR": 12_500_000, "USD": 7_000_000}), ("B", 1, {"EUR": 1_000_000})]
