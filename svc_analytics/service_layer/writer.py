@@ -60,8 +60,10 @@ class EventWriter:
         self._pending_events = 0
         self._oldest = 0.0  # monotonic time the oldest pending call was queued
         self._cond = threading.Condition()
-        self._write_lock = threading.Lock()
+        # Reentrant: a Future's done-callback runs in the writing thread and may enqueue (and flush) again.
+        self._write_lock = threading.RLock()
         self._stop = False
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._recent_sends = RecentSends()
 
@@ -79,7 +81,7 @@ class EventWriter:
         """Queues the events; the Future resolves to their WriteOutcome once stored (or to the error)."""
         future: Future = Future()
         with self._cond:
-            if self._stop and self._thread is not None:
+            if self._closed:
                 raise RuntimeError("the event writer is closed")
             if not self._pending:
                 self._oldest = time.monotonic()
@@ -110,7 +112,7 @@ class EventWriter:
     def close(self, timeout: float = 10.0) -> None:
         """Stops the timer and writes what is still queued."""
         with self._cond:
-            self._stop = True
+            self._stop = self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
