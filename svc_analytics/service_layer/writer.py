@@ -77,6 +77,11 @@ class EventWriter:
             outcomes = self._write_batch(calls)
         return outcomes[-1]
 
+    def preview(self, events: Sequence[StoredEvent]) -> WriteOutcome:
+        """How many of the events `write` would store and how many it would skip, storing nothing."""
+        fresh = self._fresh([events])[0]
+        return WriteOutcome(len(fresh), len(events) - len(fresh))
+
     def enqueue(self, events: Sequence[StoredEvent]) -> Future:
         """Queues the events; the Future resolves to their WriteOutcome once stored (or to the error)."""
         future: Future = Future()
@@ -152,22 +157,27 @@ class EventWriter:
                 call.future.set_result(outcome)
         return outcomes
 
-    def _store(self, calls: list[_Call]) -> list[WriteOutcome]:
+    def _fresh(self, batches: list[Sequence[StoredEvent]]) -> list[list[StoredEvent]]:
+        """Each batch's events whose id is neither stored nor seen earlier in the batches."""
         by_workspace: dict[str, set[str]] = defaultdict(set)
-        for call in calls:
-            for event in call.events:
+        for events in batches:
+            for event in events:
                 by_workspace[event.workspace].add(event.event_id)
         seen = {(workspace, event_id) for workspace, ids in by_workspace.items()
                 for event_id in self.store.existing_ids(workspace, sorted(ids))}
         fresh: list[list[StoredEvent]] = []
-        for call in calls:
+        for events in batches:
             mine = []
-            for event in call.events:
+            for event in events:
                 key = (event.workspace, event.event_id)
                 if key not in seen:
                     seen.add(key)
                     mine.append(event)
             fresh.append(mine)
+        return fresh
+
+    def _store(self, calls: list[_Call]) -> list[WriteOutcome]:
+        fresh = self._fresh([call.events for call in calls])
         batch = enrich(self.store, [e for mine in fresh for e in mine], self.settings, self._recent_sends)
         if batch:
             self.store.insert(batch)
