@@ -6,10 +6,12 @@ background thread started by `start()` keeps the time; `flush()` writes at
 once, for tests and shutdown). `enqueue` answers a Future of the call's
 WriteOutcome, so a consumer can acknowledge its messages once they are stored.
 
-IngestEvents calls `write`, which stores its events synchronously, together
-with whatever was queued, so both paths share one dedupe: the call learns how
-many of its events were new and how many duplicates, and its new events are
-published as `event_tracked` (TrackedEvents) after the insert.
+`write(events, tracked=...)` stores its events synchronously, together with
+whatever was queued, so both paths share one dedupe, and answers how many were
+new and how many duplicates. IngestEvents writes with tracked=True: its new
+(behaviour) events are published as `event_tracked` (TrackedEvents) after the
+insert. A bus consumer that acknowledges inside its inbox transaction may
+write synchronously too, with tracked=False.
 
 Dedupe per batch: ids already stored (one existing_ids query per workspace)
 and repeats within the batch are dropped; writes are serialised by a lock, so
