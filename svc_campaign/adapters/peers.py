@@ -32,6 +32,10 @@ REPORT_TIMEOUT = 1.0
 # Beyond the gRPC deadline, a guard on the whole call (channel set-up included) so that nothing
 # (a name lookup, a stuck connect) makes the read later than its deadline plus this.
 REPORT_GUARD = 0.1
+# The stats read's channel tries to reconnect soon after analytics went away, so reporting is degraded
+# for about a second after it is back, not for gRPC's default backoff (up to two minutes).
+REPORT_CHANNEL_OPTIONS = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
+                          ("grpc.max_reconnect_backoff_ms", 1000))
 REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
             grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
 
