@@ -109,7 +109,7 @@ class AnalyticsServiceServicer:
     """
 
     def IngestEvents(self, request, context):
-        """Stores up to 1,000 events; duplicates (by `event_id`) are skipped and
+        """Stores up to 500 events; duplicates (by `event_id`) are skipped and
         invalid events reported, without failing the others.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
