@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else. `make run` and `make test` call it.
 #   devstack/install.sh run    Python environment for running the platform
-#   devstack/install.sh test   ... plus dev tools (buf from npm) and PostgreSQL 15
+#   devstack/install.sh test   ... plus dev tools (buf from npm), PostgreSQL 15 and ClickHouse
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -71,6 +71,17 @@ if [ "$mode" = test ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
     else
       echo "PostgreSQL 15 is missing: sudo apt-get install postgresql-15" >&2
+      exit 1
+    fi
+  fi
+  # ClickHouse 18.16 for the analytics store's contract tests (devstack/servers/clickhouse.py runs
+  # it with its own config; the package's service is not used).
+  if ! command -v clickhouse-server >/dev/null && [ ! -x /usr/sbin/clickhouse-server ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing ClickHouse from Debian"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
+    else
+      echo "ClickHouse is missing: sudo apt-get install clickhouse-server" >&2
       exit 1
     fi
   fi

@@ -1,4 +1,11 @@
-from svc_kit.app import main
-from svc_kit.placeholder import mount_placeholder
+"""python -m svc_analytics    serve the analytics API"""
 
-main("analytics", mount_placeholder)
+import sys
+
+if sys.argv[1:] not in ([], ["serve"]):
+    sys.exit(__doc__)
+
+from svc_kit.app import main
+from svc_analytics.bootstrap import mount
+
+main("analytics", mount)

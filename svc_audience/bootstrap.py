@@ -73,6 +73,10 @@ def mount(settings: Settings) -> Mounted:
         outbox.write([events.erasure_entry(profile, utcnow())])
         relay.wake.set()
 
+    def record_unsubscribe(claims, now) -> None:
+        outbox.write([events.unsubscribe_entry(claims, now)])
+        relay.wake.set()
+
     segments = SegmentStore(database)
     segments.ensure_indexes()
     suppressions = SuppressionStore(database)
@@ -94,7 +98,8 @@ def mount(settings: Settings) -> Mounted:
     servicer = AudienceServicer(Dependencies(repository, segments, suppressions, snapshots, utcnow, new_id, executor,
                                              record_erasure, link_signing_key=link_signing_key,
                                              upkeep=upkeep, lookalikes=lookalikes,
-                                             wake_lookalike_worker=lookalike_worker.wake.set))
+                                             wake_lookalike_worker=lookalike_worker.wake.set,
+                                             record_unsubscribe=record_unsubscribe))
     stop = threading.Event()
     erasures = ErasureConsumer(bus, repository, snapshots, upkeep)
     behaviour = BehaviourConsumer(bus, repository, utcnow)

@@ -17,8 +17,8 @@ from svc_kit.ids import new_id
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
-from svc_campaign import migrate
-from svc_campaign.adapters.peers import GrpcAnalytics
+from svc_campaign import config, migrate
+from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
@@ -44,7 +44,8 @@ def mount(settings: Settings) -> Mounted:
     bus = make_bus(settings.env)
     relay = OutboxRelay(engine, OUTBOX, bus)
     service_target(settings.env, "analytics")  # a malformed MKT_ANALYTICS_TARGET stops the start
-    analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics"))
+    analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics", REPORT_CHANNEL_OPTIONS),
+                              config.REPORT_DEADLINE.read(settings.env))
     servicer = build_servicer(engine, executor, on_commit=relay.wake.set, analytics=analytics)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)

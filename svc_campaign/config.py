@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from svc_kit.bus import factory as bus
 from svc_kit.clients import target_variable
-from svc_kit.config import service_variables
+from svc_kit.config import Variable, service_variables
 from svc_kit import migrations as relational
 from svc_kit.services import BY_NAME
 
 SERVICE = BY_NAME["campaign"]
+REPORT_DEADLINE = Variable(SERVICE.env_prefix + "REPORT_DEADLINE_SECONDS", "seconds", 1.0,
+                           "how long GetCampaignStats waits for the analytics service's report before it answers "
+                           "without it (reportingDegraded)")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
              + (target_variable("audience"), target_variable("notify"), target_variable("analytics"))
-             + bus.VARIABLES)
+             + bus.VARIABLES + (REPORT_DEADLINE,))

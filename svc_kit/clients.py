@@ -7,7 +7,8 @@ Calls stay plain: mutual TLS, retries and circuit breaking are the mesh's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 
@@ -35,6 +36,6 @@ def service_target(env: Mapping[str, str], service: str) -> str:
     return f"127.0.0.1:{grpc_port(spec).read(env)}"
 
 
-def service_channel(env: Mapping[str, str], service: str) -> grpc.aio.Channel:
-    """An aio channel to `service` that carries the caller's trace context."""
-    return traced_channel(service_target(env, service))
+def service_channel(env: Mapping[str, str], service: str, options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
+    """An aio channel to `service` that carries the caller's trace context; `options` are gRPC channel arguments."""
+    return traced_channel(service_target(env, service), options)

@@ -44,7 +44,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
                 "templates (Liquid sandbox, MJML, versions, variants), assets and rendering implemented"),
-    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, (), _PLANNED),
+    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, ("*",),
+                "events (ingest from the API and the bus, listing, aggregation), campaign reports with variant "
+                "comparison and CSV export, funnels implemented"),
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, (), _PLANNED),

@@ -3,6 +3,9 @@ trace context carried in gRPC metadata on incoming and outgoing calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import grpc
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -95,7 +98,8 @@ class TraceContextClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.a
         return await self._call(continuation, client_call_details, request)
 
 
-def traced_channel(target: str) -> grpc.aio.Channel:
+def traced_channel(target: str, options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
     """A plaintext channel for service-to-service calls: the mesh adds mTLS,
-    retries and circuit breaking, so the client stays plain."""
-    return grpc.aio.insecure_channel(target, interceptors=[TraceContextClientInterceptor()])
+    retries and circuit breaking, so the client stays plain. `options` are gRPC
+    channel arguments (for example a shorter reconnect backoff)."""
+    return grpc.aio.insecure_channel(target, options=list(options), interceptors=[TraceContextClientInterceptor()])

@@ -11,6 +11,10 @@ MKT_TEST_PULSAR_URL (binary protocol, pulsar://host:6650) and
 MKT_TEST_PULSAR_ADMIN_URL (REST, http://host:8080) when both are set, else a
 throwaway standalone broker (devstack.servers.pulsar.ThrowawayPulsar).
 
+ClickHouse: the same for the `clickhouse_server` fixture (and the `clickhouse` marker), with
+the server at MKT_TEST_CLICKHOUSE_URL (native protocol, clickhouse://host:9000/default) when
+set, else a throwaway Debian clickhouse-server (devstack.servers.clickhouse).
+
 MongoDB wire protocol: there is no mongod; `nx_server` (nx-27017 on SQLite) and
 `ferretdb_server` (FerretDB 1.x on SQLite, built once with Go) are throwaway
 servers from devstack.servers.mongo, one each per session; `mongo_server` is each in
@@ -36,6 +40,7 @@ from devstack.servers.pulsar import PulsarUnavailable, ThrowawayPulsar, pulsar_v
 POSTGRES_URL_VARIABLE = "MKT_TEST_POSTGRES_URL"
 PULSAR_URL_VARIABLE = "MKT_TEST_PULSAR_URL"
 PULSAR_ADMIN_URL_VARIABLE = "MKT_TEST_PULSAR_ADMIN_URL"
+CLICKHOUSE_URL_VARIABLE = "MKT_TEST_CLICKHOUSE_URL"
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,44 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
                   f"{throwaway.service_url}, admin {throwaway.admin_url} (log {throwaway.log_path})")
     try:
         yield PulsarServer(throwaway.service_url, throwaway.admin_url)
+    finally:
+        throwaway.stop()
+
+
+@dataclass(frozen=True)
+class ClickHouseServer:
+    url: str  # clickhouse://host:port/default (native protocol)
+
+    def database_url(self, name: str) -> str:
+        """The URL of database `name` on this server (the analytics store creates it when missing)."""
+        return f"{self.url.rsplit('/', 1)[0]}/{name}"
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(request) -> Iterator[ClickHouseServer]:
+    external = os.environ.get(CLICKHOUSE_URL_VARIABLE)
+    if external:
+        try:
+            from svc_analytics.adapters.sql_engines import ClickHouseServer as Engine
+
+            probe = Engine(external)
+            probe.execute("SELECT 1")
+            probe.close()
+        except Exception as error:  # noqa: BLE001 - any failure means the server is out of reach
+            _unavailable("ClickHouse", f"{CLICKHOUSE_URL_VARIABLE}={external!r} is out of reach: {error}")
+        yield ClickHouseServer(external)
+        return
+    from devstack.servers.clickhouse import ClickHouseUnavailable, ThrowawayClickHouse
+
+    throwaway = ThrowawayClickHouse()
+    try:
+        throwaway.start()
+    except ClickHouseUnavailable as error:
+        _unavailable("ClickHouse", str(error))
+    _say(request, f"ClickHouse started in {throwaway.startup_seconds:.1f} s: {throwaway.url} "
+                  f"(HTTP {throwaway.http_url})")
+    try:
+        yield ClickHouseServer(throwaway.url)
     finally:
         throwaway.stop()
 

@@ -6,9 +6,12 @@ variants, and a campaign; starts it (the launch snapshots the segment and
 hands the messages to the notify service, which renders each one through the
 content service and sends it to the local SMTP sink); shows the delivered
 emails with their personal content, tracking links and unsubscribe link; then
-follows one unsubscribe link and shows that profile suppressed.
+a few recipients open their email, one clicks and buys (a purchase ingested
+through the analytics API), one unsubscribes (shown suppressed); and ends with
+the campaign's report from the analytics service, per variant, as a table.
 
     python -m devstack.tools.demo [--edge http://127.0.0.1:8080] [--workspace NAME] [--timeout 120]
+                                  [--read-time 11]
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import os
 import re
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +34,10 @@ from pathlib import Path
 from devstack.servers import smtp_sink
 from svc_kit.config import EnvReader
 
+# What a person's mail app or browser sends; analytics reports scanners and privacy proxies apart.
+BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.5 Safari/605.1.15")
+REPORT_COLUMNS = ("sent", "delivered", "opened", "clicked", "unsubscribed", "converted")
 PEOPLE = [("ada", "Ada", 420), ("grace", "Grace", 310), ("alan", "Alan", 275), ("edsger", "Edsger", 120),
           ("barbara", "Barbara", 515), ("ken", "Ken", 60), ("donald", "Donald", 230), ("frances", "Frances", 180),
           ("john", "John", 140), ("margaret", "Margaret", 390), ("tim", "Tim", 90), ("radia", "Radia", 205),
@@ -135,10 +144,11 @@ def delivered(store: Path, ws: str, expected: int, timeout: float) -> list[email
     return wait_for(f"{expected} emails in the SMTP sink ({store})", mine, timeout)
 
 
-def show(messages: list[email.message.EmailMessage]) -> str:
+def show(messages: list[email.message.EmailMessage]) -> tuple[str, str, list[str]]:
     step(f"{len(messages)} emails in the local SMTP sink")
     unsubscribe = ""
     click = ""
+    pixels = []
     for message in sorted(messages, key=lambda m: m["To"]):
         html = message.get_body(("html",)).get_content()
         text = message.get_body(("plain",)).get_content()
@@ -149,10 +159,11 @@ def show(messages: list[email.message.EmailMessage]) -> str:
         for link in links:
             print(f"    link: {link[:100]}{'...' if len(link) > 100 else ''}")
         click = click or next((link for link in links if ":click?" in link), "")
+        pixels += [unescape(src) for src in re.findall(r'<img [^>]*src="([^"]+:open\?[^"]+)"', html)]
         unsubscribe = unsubscribe or re.sub(r"^<|>$", "", message["List-Unsubscribe"].split(",")[0].strip())
     variants = {"a" if m["Subject"].startswith("Spring sale") else "b" for m in messages}
     print(f"  variants seen: {', '.join(sorted(variants))} (each recipient always gets the same one)")
-    return click, unsubscribe
+    return click, unsubscribe, pixels
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -160,16 +171,81 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def follow_click(link: str) -> None:
+def report_delivery(edge: Edge, ws: str, messages: list[email.message.EmailMessage]) -> None:
+    """What a real email provider does by webhook; the local SMTP sink has no such thing."""
+    step("the email provider reports the deliveries (its webhook to the notify service)")
+    names = sorted({m["X-Notify-Message"] for m in messages if m["X-Notify-Message"]})
+    edge.call("POST", f"/v1/workspaces/{ws}/providers/default-smtp:callback",
+              raw=json.dumps({"events": [{"message": name, "type": "delivered"} for name in names]}).encode())
+    print(f"  {len(names)} delivered")
+
+
+def open_emails(pixels: list[str], count: int = 5) -> None:
+    step(f"{min(count, len(pixels))} recipients open their email (their mail app loads the open pixel)")
+    for pixel in pixels[:count]:
+        request = urllib.request.Request(pixel, headers={"user-agent": BROWSER})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                print(f"  {response.status} {response.headers.get('content-type')}")
+        except urllib.error.HTTPError as answer:
+            print(f"  {answer.code}: {answer.read().decode()[:300]}")
+
+
+def follow_click(link: str) -> str:
+    """Clicks as a browser would; returns the profile the link was for (`who=` of the destination)."""
     step("one recipient clicks the tracked link (recorded once, then redirected)")
+    request = urllib.request.Request(link, headers={"user-agent": BROWSER})
     try:
-        with urllib.request.build_opener(_NoRedirect).open(link, timeout=30) as response:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=30) as response:
             print(f"  {response.status} (no redirect?)")
     except urllib.error.HTTPError as answer:
         if answer.code == 302:
-            print(f"  {answer.code} Location: {answer.headers.get('Location')}")
-        else:
-            print(f"  {answer.code}: {answer.read().decode()[:300]}")
+            location = answer.headers.get("Location") or ""
+            print(f"  {answer.code} Location: {location}")
+            return location.rpartition("who=")[2]
+        print(f"  {answer.code}: {answer.read().decode()[:300]}")
+    return ""
+
+
+def purchase(edge: Edge, ws: str, campaign: str, profile: str, timeout: float) -> None:
+    step(f"{profile} buys (the shop sends the purchase to the analytics API)")
+    # A purchase is credited, when it is stored, to the buyer's last click: let the click reach analytics
+    # first (in life the purchase comes minutes later; here the click is still on its way over the bus).
+    wait_for("the click to reach analytics", lambda: int(((edge.call(
+        "GET", f"/v1/{campaign}/report", missing_ok=True) or {}).get("totals") or {}).get("clicked", 0)) > 0, timeout)
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    answer = edge.call("POST", f"/v1/workspaces/{ws}/events:ingest", {"events": [{
+        "eventId": f"order-{uuid.uuid4().hex[:12]}", "type": "purchase",
+        "profile": f"workspaces/{ws}/profiles/{profile}", "eventTime": now,
+        "value": {"currencyCode": "EUR", "units": "49", "nanos": 900000000},
+        "properties": [{"key": "sku", "stringValue": "SPRING-TEE"}]}]})
+    print(f"  accepted {answer.get('accepted', 0)}, duplicates {answer.get('duplicates', 0)}")
+
+
+def report(edge: Edge, campaign: str, expected: dict[str, int], timeout: float) -> dict:
+    """The campaign's report once the analytics service has counted what the demo did."""
+    step("the campaign's report (analytics service)")
+    path = f"/v1/{campaign}/report"
+    print(f"  curl {edge.base}{path}")
+
+    def counted():
+        body = edge.call("GET", path, missing_ok=True)
+        totals = (body or {}).get("totals", {})
+        return body if all(int(totals.get(k, 0)) >= v for k, v in expected.items()) else None
+
+    body = wait_for("the report to count the campaign", counted, timeout)
+    print(table(body))
+    return body
+
+
+def table(body: dict) -> str:
+    rows = [("variant", *REPORT_COLUMNS)]
+    for v in sorted(body.get("variants", []), key=lambda v: v.get("variant", "")):
+        rows.append((v.get("variant") or "-", *(str(int(v["metrics"].get(k, 0))) for k in REPORT_COLUMNS)))
+    rows.append(("total", *(str(int(body.get("totals", {}).get(k, 0))) for k in REPORT_COLUMNS)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  " + "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in
+                                       enumerate(zip(row, widths))) for row in rows)
 
 
 def unsubscribe(edge: Edge, ws: str, link: str) -> None:
@@ -193,16 +269,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--smtp-store", type=Path, default=smtp_sink.default_store(env),
                         help="the SMTP sink's store (default: the one `make run` uses)")
+    parser.add_argument("--read-time", type=float, default=11.0,
+                        help="seconds the recipients take before they open and click (analytics counts opens and "
+                             "clicks within 10 s of the send as a scanner's)")
     args = parser.parse_args(argv)
     edge = Edge(args.edge)
     segment, template = setup(edge, args.workspace)
-    launch(edge, args.workspace, segment, template, args.timeout)
+    campaign = launch(edge, args.workspace, segment, template, args.timeout)
     expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)
     messages = delivered(args.smtp_store, args.workspace, expected, args.timeout)
-    click, link = show(messages)
-    if click:
-        follow_click(click)
+    click, link, pixels = show(messages)
+    report_delivery(edge, args.workspace, messages)
+    time.sleep(args.read_time)
+    open_emails(pixels)
+    buyer = follow_click(click) if click else ""
+    if buyer:
+        purchase(edge, args.workspace, campaign, buyer, args.timeout)
     unsubscribe(edge, args.workspace, link)
+    report(edge, campaign, {"delivered": expected, "opened": 1, "clicked": 1 if buyer else 0,
+                            "converted": 1 if buyer else 0, "unsubscribed": 1}, args.timeout)
     print("\ndemo: done")
     return 0
 

@@ -67,3 +67,10 @@ class EventStore(Protocol):
 
     def profile_event_count(self, workspace: str, profile: str) -> int:
         """How many events of the profile are still stored (0 once an erasure has completed)."""
+
+
+class TrackedEvents(Protocol):
+    """Where accepted behaviour events are announced (`event_tracked`, through the outbox)."""
+
+    def publish(self, events: Sequence[StoredEvent]) -> None:
+        """Called once per write, after the events were stored, with the new ones only."""

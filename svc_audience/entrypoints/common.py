@@ -41,6 +41,8 @@ class Dependencies:
     upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
     lookalikes: Any = None  # adapters.lookalike_store.LookalikeStore; None: lookalike RPCs answer UNIMPLEMENTED
     wake_lookalike_worker: Callable[[], None] | None = None
+    # Announces an unsubscribe link's use (profile_unsubscribed through the outbox); None: not announced.
+    record_unsubscribe: Callable[[Any, datetime], None] | None = None
 
 
 class Rpcs:

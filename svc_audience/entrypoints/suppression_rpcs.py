@@ -199,7 +199,7 @@ class SuppressionRpcs(Rpcs):
         workspace = parent_field(request.parent)
         claims = self._link_claims(request.token)
         entry = await self._run(handlers.unsubscribe, workspace, claims, self.suppressions, self.clock,
-                                self.new_id)
+                                self.new_id, self.deps.record_unsubscribe)
         return suppression_to_proto(entry)
 
     async def GetUnsubscribePage(self, request: pb.GetUnsubscribePageRequest, context):

@@ -189,10 +189,12 @@ def _apply_alone(workspace: str, entry: Entry, store: Suppressions, clock: Clock
 
 
 def unsubscribe(workspace: str, claims: LinkClaims, store: Suppressions, clock: Clock,
-                new_id: NewId) -> Suppression:
+                new_id: NewId, announce: Callable[[LinkClaims, datetime], None] | None = None) -> Suppression:
     """What a verified unsubscribe link asks: the token's profile suppressed on its
     channel (UNSUBSCRIBED, source `unsubscribe-link`). Idempotent: when the
-    profile already has a live entry on that channel, that entry is the answer."""
+    profile already has a live entry on that channel, that entry is the answer.
+    Every use of the link is announced (`profile_unsubscribed`), so the campaign
+    whose link it was counts the unsubscribe even when an entry existed already."""
     if claims.workspace != workspace:
         raise InvalidArgument(FieldViolation("token", f"was issued for another workspace than {workspace!r}"))
     now = clock()
@@ -200,12 +202,15 @@ def unsubscribe(workspace: str, claims: LinkClaims, store: Suppressions, clock: 
                             UNSUBSCRIBE_SOURCE, claims.campaign), now, prefix="token.")
     existing = store.find(workspace, entry.key)
     if existing is not None and existing.active(now):
-        return existing
-    try:
-        return _insert(workspace, entry, store, now, new_id)
-    except AlreadyExists:  # a second click raced the first one
-        existing = store.find(workspace, entry.key)
-        if existing is None:
-            raise
-        return existing
+        result = existing
+    else:
+        try:
+            result = _insert(workspace, entry, store, now, new_id)
+        except AlreadyExists:  # a second click raced the first one
+            result = store.find(workspace, entry.key)
+            if result is None:
+                raise
+    if announce is not None:
+        announce(claims, now)
+    return result
 

@@ -6,6 +6,8 @@ or "answer without it" (the stats read)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from marketing.analytics.v1 import analytics_service_pb2 as analytics_pb
@@ -21,12 +23,19 @@ from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from svc_kit.channels import Channel
 from svc_kit.proto_enums import channel_to_proto
 
-from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, Snapshot
+from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, ReportingDegraded, Snapshot
 
 CALL_TIMEOUT = 30.0
 # A read that includes the analytics service's figures waits this long for them, then answers
-# without them (reporting degraded) rather than fail or hang.
-REPORT_TIMEOUT = 2.0
+# without them (reporting degraded) rather than fail or hang (MKT_CAMPAIGN_REPORT_DEADLINE_SECONDS).
+REPORT_TIMEOUT = 1.0
+# Beyond the gRPC deadline, a guard on the whole call (channel set-up included) so that nothing
+# (a name lookup, a stuck connect) makes the read later than its deadline plus this.
+REPORT_GUARD = 0.1
+# The stats read's channel tries to reconnect soon after analytics went away, so reporting is degraded
+# for about a second after it is back, not for gRPC's default backoff (up to two minutes).
+REPORT_CHANNEL_OPTIONS = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
+                          ("grpc.max_reconnect_backoff_ms", 1000))
 REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
             grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
 
@@ -86,10 +95,6 @@ class GrpcNotify:
         return len(answer.results) - refused - duplicates, duplicates, refused
 
 
-class ReportingDegraded(Exception):
-    """The analytics service gave no report; the message says why, for people."""
-
-
 def degraded_reason(error: grpc.aio.AioRpcError, timeout: float) -> str:
     code, details = error.code(), (error.details() or "").strip()
     said = f"{code.name}: {details}" if details else code.name
@@ -105,8 +110,8 @@ def degraded_reason(error: grpc.aio.AioRpcError, timeout: float) -> str:
 
 
 class GrpcAnalytics:
-    """A campaign's report, with a short deadline. The channel is made on first use, on the
-    server's event loop."""
+    """ReportingPort over gRPC: a campaign's report, with a short deadline. The channel is made
+    on first use, on the server's event loop."""
 
     def __init__(self, channel_factory, timeout: float = REPORT_TIMEOUT):
         self._channel_factory = channel_factory
@@ -116,8 +121,13 @@ class GrpcAnalytics:
     async def report(self, name: str) -> campaign_report_pb2.CampaignReport:
         if self._stub is None:
             self._stub = analytics_grpc.AnalyticsServiceStub(self._channel_factory())
+        call = self._stub.GetCampaignReport(analytics_pb.GetCampaignReportRequest(name=name), timeout=self.timeout)
         try:
-            return await self._stub.GetCampaignReport(analytics_pb.GetCampaignReportRequest(name=name),
-                                                      timeout=self.timeout)
+            return await asyncio.wait_for(call, self.timeout + REPORT_GUARD)
         except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:  # analytics answered: nothing recorded yet
+                return campaign_report_pb2.CampaignReport(name=name, campaign=name.removesuffix("/report"))
             raise ReportingDegraded(degraded_reason(error, self.timeout)) from None
+        except asyncio.TimeoutError:
+            call.cancel()
+            raise ReportingDegraded(f"the analytics service did not answer within {self.timeout:g} s") from None

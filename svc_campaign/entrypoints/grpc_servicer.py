@@ -21,12 +21,12 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
-from svc_campaign.adapters.peers import ReportingDegraded
 from svc_campaign.domain import commands
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, fields_from_proto,
                                               update_paths)
 from svc_campaign.service_layer import audience, handlers, launch
+from svc_campaign.service_layer.ports import ReportingDegraded, ReportingPort
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -54,12 +54,12 @@ def _instant(stamp, field: str) -> datetime:
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
-                 executor: Executor | None, analytics=None):
+                 executor: Executor | None, analytics: ReportingPort | None = None):
         self.uow = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
-        self.analytics = analytics  # adapters.peers.GrpcAnalytics, or None: reporting is always degraded
+        self.analytics = analytics  # None: reporting is always degraded
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)

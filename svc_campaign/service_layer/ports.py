@@ -1,6 +1,7 @@
 """What the campaign service needs from outside, one Protocol each: the audience
 service (segment snapshots and their members), the notify service (sending a
-page of messages) and the store of launches the runner advances; with the values
+page of messages), the analytics service (a campaign's report, for the stats
+read) and the store of launches the runner advances; with the values
 and errors they exchange. Implementations are in svc_campaign.adapters (peers,
 launch_repository), wired in bootstrap and the launch worker; unit tests give fakes."""
 
@@ -46,6 +47,17 @@ class NotifyPort(Protocol):
     async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
                    messages: list[Outgoing]) -> tuple[int, int, int]:
         """(accepted, duplicates, refused)."""
+
+
+class ReportingDegraded(Exception):
+    """The analytics service gave no report in time; the message says why, for people."""
+
+
+class ReportingPort(Protocol):
+    async def report(self, name: str) -> object:
+        """The report `workspaces/{w}/campaigns/{c}/report` as the analytics API gives it (the
+        entrypoint embeds it in CampaignStats unchanged), within the adapter's deadline; else
+        ReportingDegraded, never another error and never later than the deadline."""
 
 
 class LaunchStore(Protocol):

@@ -7,7 +7,7 @@ from svc_kit.channels import Channel
 
 from svc_notify.domain.model import Content, EmailContent, InAppContent, PushContent, SmsContent, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
-from svc_notify.domain.providers import (DomainRateLimit, FcmConfig, ProviderConfig, RateLimit, SmtpConfig,
+from svc_notify.domain.providers import (DomainRateLimit, FcmConfig, ProviderConfig, RateLimit, SmtpConfig, UnitCost,
                                          TwilioConfig)
 
 
@@ -109,3 +109,11 @@ def caps_to_json(caps: tuple[FrequencyCap, ...]) -> list:
 def caps_from_json(items: list) -> tuple[FrequencyCap, ...]:
     return tuple(FrequencyCap(c["max_messages"], timedelta(seconds=c["period_seconds"]),
                               Channel(c["channel"]) if c["channel"] else None) for c in items)
+
+
+def unit_cost_to_json(c: UnitCost | None) -> dict | None:
+    return None if c is None else {"micros": c.micros, "currency": c.currency}
+
+
+def unit_cost_from_json(d: dict | None) -> UnitCost | None:
+    return None if not d else UnitCost(int(d["micros"]), str(d["currency"]))

@@ -13,7 +13,8 @@ TOPIC = "persistent://public/default/marketing.notify.v1"
 PRODUCER = "svc_notify"
 SCHEMA = event_schemas.load("notify.v1")
 _STRING_FIELDS = {
-    "message_sent": ("provider", "provider_message_id", "address", "template_version", "variant"),
+    "message_queued": (),
+    "message_sent": ("provider", "provider_message_id", "address", "template_version", "variant", "cost_currency"),
     "message_delivered": ("provider", "provider_message_id"),
     "message_failed": ("reason", "provider", "provider_response"),
     "message_suppressed": ("reason", "suppression"),
@@ -22,11 +23,14 @@ _STRING_FIELDS = {
     "message_opened": ("user_agent",),
     "message_clicked": ("url", "user_agent"),
 }
-_INT_FIELDS = {"message_sent": ("attempt",), "message_failed": ("attempt",)}
+_INT_FIELDS = {"message_sent": ("attempt", "cost_micros"), "message_failed": ("attempt",)}
+# message_queued travels as a MessageSent with only `message` set: a new union branch would not be FULL compatible.
+_RECORD = {"message_queued": "message_sent"}
 
 
 def record_name(event_type: str) -> str:
     """message_sent -> marketing.notify.v1.MessageSent"""
+    event_type = _RECORD.get(event_type, event_type)
     return f"{NAMESPACE}." + "".join(part.capitalize() for part in event_type.split("_"))
 
 
@@ -34,7 +38,8 @@ def payload(event: NotifyEvent) -> dict[str, Any]:
     m = event.message
     record: dict[str, Any] = {"message": {
         "message": m.name, "channel": m.channel, "recipient": m.recipient, "category": m.category,
-        "campaign": m.campaign, "idempotency_key": m.idempotency_key, "labels": dict(m.labels)}}
+        "campaign": m.campaign, "idempotency_key": m.idempotency_key, "labels": dict(m.labels),
+        "variant": m.variant}}
     for name in _STRING_FIELDS[event.type]:
         record[name] = str(event.data.get(name) or "")
     for name in _INT_FIELDS.get(event.type, ()):

@@ -88,6 +88,7 @@ providers = Table(
     Column("version", Integer, nullable=False),
     Column("request_id", String(128)),
     Column("request_fingerprint", String(64)),
+    Column("unit_cost", JSON),  # {"micros": int, "currency": "EUR"}; NULL: free
     Index("ix_notify_providers_order", "workspace", "channel", "priority", "id"),
     Index("uq_notify_providers_request", "workspace", "request_id", unique=True),
 )

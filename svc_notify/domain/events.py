@@ -11,6 +11,7 @@ from svc_kit.ids import new_id
 
 from svc_notify.domain.model import Message
 
+QUEUED = "message_queued"
 SENT = "message_sent"
 DELIVERED = "message_delivered"
 FAILED = "message_failed"
@@ -19,7 +20,7 @@ BOUNCED = "message_bounced"
 COMPLAINED = "message_complained"
 OPENED = "message_opened"
 CLICKED = "message_clicked"
-TYPES = (SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED)
+TYPES = (QUEUED, SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED)
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ class MessageRef:
     idempotency_key: str
     labels: dict[str, str]
     version: int
+    variant: str = ""
 
     @classmethod
     def of(cls, m: Message) -> MessageRef:
         return cls(m.workspace, m.id, m.name, m.channel.value, m.recipient_name, m.category.value, m.campaign,
-                   m.idempotency_key, dict(m.labels), m.version)
+                   m.idempotency_key, dict(m.labels), m.version,
+                   m.variant or (m.template.variant if m.template else ""))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,17 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class UnitCost:
+    """What one message sent through a provider costs, in millionths of `currency` (ISO 4217)."""
+
+    micros: int
+    currency: str
+
+
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True)
 class DomainRateLimit:
     domain: str
     rate_limit: RateLimit
@@ -100,6 +111,7 @@ class Provider(EtagChecked):
     create_time: datetime | None = None
     update_time: datetime | None = None
     version: int = 1
+    unit_cost: UnitCost | None = None  # None: free
 
     @property
     def name(self) -> str:
@@ -151,6 +163,11 @@ class Provider(EtagChecked):
             bad("priority", "must not be negative")
         if self.rate_limit is not None:
             problems += _rate_violations(self.rate_limit, prefix + "rate_limit.")
+        if self.unit_cost is not None:
+            if not CURRENCY.fullmatch(self.unit_cost.currency):
+                bad("unit_cost.currency_code", "required: an ISO 4217 code such as EUR")
+            if self.unit_cost.micros < 0:
+                bad("unit_cost", "must not be negative")
         seen: set[str] = set()
         for i, limit in enumerate(self.domain_rate_limits):
             where = f"domain_rate_limits[{i}]."

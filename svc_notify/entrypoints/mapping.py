@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from google.protobuf import json_format, timestamp_pb2
-from google.type import dayofweek_pb2, timeofday_pb2
+from google.type import dayofweek_pb2, money_pb2, timeofday_pb2
 
 from marketing.common.v1 import message_content_pb2
 from marketing.notify.v1 import inbox_pb2, message_pb2, notify_service_pb2, notify_settings_pb2, provider_pb2
@@ -17,7 +17,8 @@ from svc_notify.adapters.content_proto import content_from_proto, content_to_pro
 from svc_notify.domain.inbox import InboxItem, InboxSummary
 from svc_notify.domain.model import Category, Delivery, Message, TemplateSource
 from svc_notify.domain.pacing import FrequencyCap, QuietHours
-from svc_notify.domain.providers import DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig
+from svc_notify.domain.providers import (DomainRateLimit, FcmConfig, Provider, RateLimit, SmtpConfig, TwilioConfig,
+                                        UnitCost)
 from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import profile_id
 from svc_notify.service_layer.messages import MAX_BATCH
@@ -167,7 +168,16 @@ def provider_from_proto(workspace: str, provider_id: str, p: provider_pb2.Provid
         workspace, provider_id, p.display_name, channel_from_proto(p.channel), config, p.priority,
         _rate_from_proto(p.rate_limit) if p.HasField("rate_limit") else None,
         tuple(DomainRateLimit(d.domain, _rate_from_proto(d.rate_limit)) for d in p.domain_rate_limits),
-        p.disabled)
+        p.disabled, unit_cost=_unit_cost_from_proto(p.unit_cost) if p.HasField("unit_cost") else None)
+
+
+def _unit_cost_from_proto(m: money_pb2.Money) -> UnitCost:
+    return UnitCost(m.units * 1_000_000 + m.nanos // 1000, m.currency_code)
+
+
+def _unit_cost_to_proto(c: UnitCost) -> money_pb2.Money:
+    units, micros = divmod(c.micros, 1_000_000)
+    return money_pb2.Money(currency_code=c.currency, units=units, nanos=micros * 1000)
 
 
 def _rate_to_proto(r: RateLimit) -> provider_pb2.RateLimit:
@@ -182,6 +192,8 @@ def provider_to_proto(p: Provider) -> provider_pb2.Provider:
         disabled=p.disabled, create_time=_ts(p.create_time), update_time=_ts(p.update_time), etag=p.etag)
     if p.rate_limit is not None:
         out.rate_limit.CopyFrom(_rate_to_proto(p.rate_limit))
+    if p.unit_cost is not None:
+        out.unit_cost.CopyFrom(_unit_cost_to_proto(p.unit_cost))
     c = p.config
     if isinstance(c, SmtpConfig):
         out.smtp.CopyFrom(provider_pb2.SmtpConfig(

@@ -12,6 +12,7 @@ from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from svc_kit.filtering import parse_filter
 
+from svc_notify.domain import events
 from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.validation import message_violations, profile_id
 from svc_notify.service_layer.ports import Clock
@@ -90,6 +91,8 @@ def _store(workspace: str, indexes: list[int], fresh: dict[int, Message], valida
             first_of_key[key] = i
     stored = uow.messages.add([fresh[i] for i in first_of_key.values() if not validate_only[i]])
     won = {key for key, i in first_of_key.items() if validate_only[i] or fresh[i].id in stored}
+    uow.record(*(events.event(events.QUEUED, fresh[i], fresh[i].create_time) for i in first_of_key.values()
+                 if not validate_only[i] and fresh[i].id in stored))
     if missing := keys - existing.keys() - won:  # a concurrent request with the key committed first
         existing.update(uow.messages.by_keys(workspace, missing))
     for i in indexes:

@@ -22,7 +22,7 @@ from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
-                            "domain_rate_limits", "disabled"})
+                            "domain_rate_limits", "disabled", "unit_cost"})
 
 
 def _name(workspace: str, provider_id: str) -> str:
@@ -40,7 +40,8 @@ def _fingerprint(provider: Provider, provider_id: str) -> str:
     return fingerprint(provider_id, provider.display_name, provider.channel.value if provider.channel else None,
                        provider.kind, dataclasses.asdict(provider.config) if provider.config else None,
                        provider.priority, dataclasses.asdict(provider.rate_limit) if provider.rate_limit else None,
-                       [dataclasses.asdict(d) for d in provider.domain_rate_limits], provider.disabled)
+                       [dataclasses.asdict(d) for d in provider.domain_rate_limits], provider.disabled,
+                       dataclasses.asdict(provider.unit_cost) if provider.unit_cost else None)
 
 
 def create_provider(draft: Provider, provider_id: str, request_id: str, validate_only: bool, uow: UnitOfWork,

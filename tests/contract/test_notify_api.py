@@ -257,3 +257,21 @@ async def test_tracking_and_callbacks(stub):
         inbox=f"{WS}/inboxes/u-1", items=[f"{WS}/inboxes/u-2/items/x"])), grpc.StatusCode.INVALID_ARGUMENT)
     await refused(stub.DeleteInboxItem(pb.DeleteInboxItemRequest(name=f"{WS}/inboxes/u-1/items/x")),
                   grpc.StatusCode.NOT_FOUND)
+
+
+async def test_a_providers_unit_cost_is_stored_changed_and_checked(stub):
+    from google.type import money_pb2
+    cost = money_pb2.Money(currency_code="EUR", units=0, nanos=1_500_000)
+    created = await stub.CreateProvider(pb.CreateProviderRequest(parent=WS, provider=smtp_provider(unit_cost=cost),
+                                                                 provider_id="priced"))
+    assert created.unit_cost == cost
+    assert (await stub.GetProvider(pb.GetProviderRequest(name=created.name))).unit_cost == cost
+    change = provider_pb2.Provider(name=created.name, etag=created.etag,
+                                   unit_cost=money_pb2.Money(currency_code="USD", units=1))
+    updated = await stub.UpdateProvider(pb.UpdateProviderRequest(
+        provider=change, update_mask=field_mask_pb2.FieldMask(paths=["unit_cost"])))
+    assert (updated.unit_cost.currency_code, updated.unit_cost.units) == ("USD", 1)
+    _, fields = await refused(stub.CreateProvider(pb.CreateProviderRequest(
+        parent=WS, provider=smtp_provider(unit_cost=money_pb2.Money(currency_code="eur", units=-1)))),
+        grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(fields) == {"provider.unit_cost", "provider.unit_cost.currency_code"}

@@ -81,6 +81,9 @@ def running(tmp_path_factory) -> RunningPlatform:
     env["MKT_MONGO_PORT"] = next(ports)
     env["MKT_SMTP_SINK_PORT"] = next(ports)  # the local email, SMS and push providers (devstack sinks)
     env["MKT_PROVIDER_SINK_PORT"] = next(ports)
+    # Tests open and click seconds after the send: count those as a person's, not a scanner's.
+    env["MKT_ANALYTICS_MACHINE_DELAY_SECONDS"] = "0"
+    env["MKT_ANALYTICS_BATCH_DELAY_SECONDS"] = "0.1"
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}

@@ -19,7 +19,7 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     with contextlib.redirect_stdout(out):
         assert demo.main(["--edge", f"http://127.0.0.1:{running.edge_port}", "--workspace", "demo-e2e",
                           "--smtp-store", str(running.platform.state_dir / smtp_sink.STORE_NAME),
-                          "--timeout", "90"]) == 0
+                          "--timeout", "90", "--read-time", "0"]) == 0
     text = out.getvalue()
     assert "12 emails in the local SMTP sink" in text  # ltv >= 100: all but ken and tim
     assert "variants seen: a, b" in text
@@ -27,3 +27,8 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     assert ":click?token=" in text
     assert "302 Location: https://shop.example.com/spring?who=" in text  # the click is recorded, then redirected
     assert "reachable on email now? False (REASON_SUPPRESSED)" in text
+    assert "accepted 1, duplicates 0" in text  # the buyer's purchase, ingested through the analytics API
+    table = text[text.index("== the campaign's report"):]
+    assert "variant  sent  delivered  opened  clicked  unsubscribed  converted" in table
+    total = next(line.split() for line in table.splitlines() if line.strip().startswith("total"))
+    assert total[1:] == ["12", "12", "5", "1", "1", "1"]

@@ -100,6 +100,37 @@ async def test_a_slow_analytics_service_is_not_waited_for():
     assert stats.degraded_reason == "the analytics service did not answer within 0.3 s (DEADLINE_EXCEEDED)"
 
 
+async def test_with_the_default_deadline_an_analytics_service_5_s_late_costs_at_most_1_3_s():
+    server, port = await _server(Reports(delay=5.0))
+    try:
+        analytics = GrpcAnalytics(lambda: grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
+        assert analytics.timeout == 1.0
+        servicer, name = _servicer(analytics)
+        started = time.monotonic()
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+        took = time.monotonic() - started
+    finally:
+        await server.stop(0)
+    assert took < 1.3, took
+    assert stats.reporting_degraded and stats.campaign.display_name == "Spring sale"
+
+
+class NoEvents(analytics_service_pb2_grpc.AnalyticsServiceServicer):
+    async def GetCampaignReport(self, request, context):
+        await context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name}: no events were recorded")
+
+
+async def test_a_campaign_analytics_has_no_events_of_gets_a_report_of_zeros_not_degraded():
+    server, port = await _server(NoEvents())
+    try:
+        servicer, name = _servicer(_analytics(port))
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    finally:
+        await server.stop(0)
+    assert not stats.reporting_degraded
+    assert stats.report.name == name.removesuffix("/stats") + "/report" and stats.report.totals.sent == 0
+
+
 async def test_without_an_analytics_client_reporting_is_degraded():
     servicer, name = _servicer(None)
     stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)

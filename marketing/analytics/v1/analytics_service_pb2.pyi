@@ -3,6 +3,7 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -108,6 +109,16 @@ class AggregateEventsResponse(_message.Message):
     def __init__(self, rows: _Optional[_Iterable[_Union[_event_pb2.AggregationRow, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., data_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetCampaignReportRequest(_message.Message):
+    __slots__ = ("name", "interval", "conversion_event_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    CONVERSION_EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    interval: _interval_pb2.Interval
+    conversion_event_type: str
+    def __init__(self, name: _Optional[str] = ..., interval: _Optional[_Union[_interval_pb2.Interval, _Mapping]] = ..., conversion_event_type: _Optional[str] = ...) -> None: ...
+
+class ExportCampaignReportRequest(_message.Message):
     __slots__ = ("name", "interval", "conversion_event_type")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_FIELD_NUMBER: _ClassVar[int]

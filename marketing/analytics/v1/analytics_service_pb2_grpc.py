@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.analytics.v1 import analytics_service_pb2 as marketing_dot_analytics_dot_v1_dot_analytics__service__pb2
 from marketing.analytics.v1 import campaign_report_pb2 as marketing_dot_analytics_dot_v1_dot_campaign__report__pb2
@@ -65,6 +66,11 @@ class AnalyticsServiceStub:
                 request_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.GetCampaignReportRequest.SerializeToString,
                 response_deserializer=marketing_dot_analytics_dot_v1_dot_campaign__report__pb2.CampaignReport.FromString,
                 _registered_method=True)
+        self.ExportCampaignReport = channel.unary_unary(
+                '/marketing.analytics.v1.AnalyticsService/ExportCampaignReport',
+                request_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportCampaignReportRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.CreateFunnel = channel.unary_unary(
                 '/marketing.analytics.v1.AnalyticsService/CreateFunnel',
                 request_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.CreateFunnelRequest.SerializeToString,
@@ -103,7 +109,7 @@ class AnalyticsServiceServicer:
     """
 
     def IngestEvents(self, request, context):
-        """Stores up to 1,000 events; duplicates (by `event_id`) are skipped and
+        """Stores up to 500 events; duplicates (by `event_id`) are skipped and
         invalid events reported, without failing the others.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -134,6 +140,14 @@ class AnalyticsServiceServicer:
 
     def GetCampaignReport(self, request, context):
         """Returns a campaign's report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportCampaignReport(self, request, context):
+        """Exports a campaign's report as CSV (`text/csv`): one row for the
+        totals, then one per channel, variant and provider.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -208,6 +222,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetCampaignReport,
                     request_deserializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.GetCampaignReportRequest.FromString,
                     response_serializer=marketing_dot_analytics_dot_v1_dot_campaign__report__pb2.CampaignReport.SerializeToString,
+            ),
+            'ExportCampaignReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportCampaignReport,
+                    request_deserializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportCampaignReportRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'CreateFunnel': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateFunnel,
@@ -377,6 +396,33 @@ class AnalyticsService:
             '/marketing.analytics.v1.AnalyticsService/GetCampaignReport',
             marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.GetCampaignReportRequest.SerializeToString,
             marketing_dot_analytics_dot_v1_dot_campaign__report__pb2.CampaignReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportCampaignReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.analytics.v1.AnalyticsService/ExportCampaignReport',
+            marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportCampaignReportRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

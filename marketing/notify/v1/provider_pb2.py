@@ -25,10 +25,11 @@ _sym_db = _symbol_database.Default()
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_channel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketing/notify/v1/provider.proto\x12\x13marketing.notify.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketing/common/v1/channel.proto\"\x89\x05\n\x08Provider\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x05\xe2\x41\x02\x02\x05\x12/\n\x04smtp\x18\x04 \x01(\x0b\x32\x1f.marketing.notify.v1.SmtpConfigH\x00\x12\x33\n\x06twilio\x18\x05 \x01(\x0b\x32!.marketing.notify.v1.TwilioConfigH\x00\x12-\n\x03\x66\x63m\x18\x06 \x01(\x0b\x32\x1e.marketing.notify.v1.FcmConfigH\x00\x12\x10\n\x08priority\x18\x07 \x01(\x05\x12\x32\n\nrate_limit\x18\x08 \x01(\x0b\x32\x1e.marketing.notify.v1.RateLimit\x12@\n\x12\x64omain_rate_limits\x18\t \x03(\x0b\x32$.marketing.notify.v1.DomainRateLimit\x12\x10\n\x08\x64isabled\x18\n \x01(\x08\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\r \x01(\t:b\xea\x41_\n\x1bmarketing.platform/Provider\x12+workspaces/{workspace}/providers/{provider}*\tproviders2\x08providerB\x08\n\x06\x63onfig\"\xc5\x02\n\nSmtpConfig\x12\x12\n\x04host\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04port\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12:\n\x08security\x18\x03 \x01(\x0e\x32(.marketing.notify.v1.SmtpConfig.Security\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x17\n\x0fpassword_secret\x18\x05 \x01(\t\x12\x1a\n\x0c\x66rom_address\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tfrom_name\x18\x07 \x01(\t\x12\x17\n\x0fmax_connections\x18\x08 \x01(\x05\"`\n\x08Security\x12\x18\n\x14SECURITY_UNSPECIFIED\x10\x00\x12\x11\n\rSECURITY_NONE\x10\x01\x12\x15\n\x11SECURITY_STARTTLS\x10\x02\x12\x10\n\x0cSECURITY_TLS\x10\x03\"\x90\x01\n\x0cTwilioConfig\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12\x19\n\x0b\x61\x63\x63ount_sid\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x61uth_token_secret\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x66rom_number\x18\x04 \x01(\t\x12\x1d\n\x15messaging_service_sid\x18\x05 \x01(\t\"]\n\tFcmConfig\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12\x18\n\nproject_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x16service_account_secret\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"7\n\tRateLimit\x12\x1b\n\x13messages_per_second\x18\x01 \x01(\x01\x12\r\n\x05\x62urst\x18\x02 \x01(\x05\"U\n\x0f\x44omainRateLimit\x12\x0e\n\x06\x64omain\x18\x01 \x01(\t\x12\x32\n\nrate_limit\x18\x02 \x01(\x0b\x32\x1e.marketing.notify.v1.RateLimitB\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketing/notify/v1/provider.proto\x12\x13marketing.notify.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a!marketing/common/v1/channel.proto\"\xb0\x05\n\x08Provider\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x05\xe2\x41\x02\x02\x05\x12/\n\x04smtp\x18\x04 \x01(\x0b\x32\x1f.marketing.notify.v1.SmtpConfigH\x00\x12\x33\n\x06twilio\x18\x05 \x01(\x0b\x32!.marketing.notify.v1.TwilioConfigH\x00\x12-\n\x03\x66\x63m\x18\x06 \x01(\x0b\x32\x1e.marketing.notify.v1.FcmConfigH\x00\x12\x10\n\x08priority\x18\x07 \x01(\x05\x12\x32\n\nrate_limit\x18\x08 \x01(\x0b\x32\x1e.marketing.notify.v1.RateLimit\x12@\n\x12\x64omain_rate_limits\x18\t \x03(\x0b\x32$.marketing.notify.v1.DomainRateLimit\x12\x10\n\x08\x64isabled\x18\n \x01(\x08\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\r \x01(\t\x12%\n\tunit_cost\x18\x0e \x01(\x0b\x32\x12.google.type.Money:b\xea\x41_\n\x1bmarketing.platform/Provider\x12+workspaces/{workspace}/providers/{provider}*\tproviders2\x08providerB\x08\n\x06\x63onfig\"\xc5\x02\n\nSmtpConfig\x12\x12\n\x04host\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04port\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12:\n\x08security\x18\x03 \x01(\x0e\x32(.marketing.notify.v1.SmtpConfig.Security\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x17\n\x0fpassword_secret\x18\x05 \x01(\t\x12\x1a\n\x0c\x66rom_address\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tfrom_name\x18\x07 \x01(\t\x12\x17\n\x0fmax_connections\x18\x08 \x01(\x05\"`\n\x08Security\x12\x18\n\x14SECURITY_UNSPECIFIED\x10\x00\x12\x11\n\rSECURITY_NONE\x10\x01\x12\x15\n\x11SECURITY_STARTTLS\x10\x02\x12\x10\n\x0cSECURITY_TLS\x10\x03\"\x90\x01\n\x0cTwilioConfig\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12\x19\n\x0b\x61\x63\x63ount_sid\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x61uth_token_secret\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x66rom_number\x18\x04 \x01(\t\x12\x1d\n\x15messaging_service_sid\x18\x05 \x01(\t\"]\n\tFcmConfig\x12\x10\n\x08\x62\x61se_url\x18\x01 \x01(\t\x12\x18\n\nproject_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x16service_account_secret\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"7\n\tRateLimit\x12\x1b\n\x13messages_per_second\x18\x01 \x01(\x01\x12\r\n\x05\x62urst\x18\x02 \x01(\x05\"U\n\x0f\x44omainRateLimit\x12\x0e\n\x06\x64omain\x18\x01 \x01(\t\x12\x32\n\nrate_limit\x18\x02 \x01(\x0b\x32\x1e.marketing.notify.v1.RateLimitB\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -62,18 +63,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FCMCONFIG'].fields_by_name['project_id']._serialized_options = b'\342A\001\002'
   _globals['_FCMCONFIG'].fields_by_name['service_account_secret']._loaded_options = None
   _globals['_FCMCONFIG'].fields_by_name['service_account_secret']._serialized_options = b'\342A\001\002'
-  _globals['_PROVIDER']._serialized_start=188
-  _globals['_PROVIDER']._serialized_end=837
-  _globals['_SMTPCONFIG']._serialized_start=840
-  _globals['_SMTPCONFIG']._serialized_end=1165
-  _globals['_SMTPCONFIG_SECURITY']._serialized_start=1069
-  _globals['_SMTPCONFIG_SECURITY']._serialized_end=1165
-  _globals['_TWILIOCONFIG']._serialized_start=1168
-  _globals['_TWILIOCONFIG']._serialized_end=1312
-  _globals['_FCMCONFIG']._serialized_start=1314
-  _globals['_FCMCONFIG']._serialized_end=1407
-  _globals['_RATELIMIT']._serialized_start=1409
-  _globals['_RATELIMIT']._serialized_end=1464
-  _globals['_DOMAINRATELIMIT']._serialized_start=1466
-  _globals['_DOMAINRATELIMIT']._serialized_end=1551
+  _globals['_PROVIDER']._serialized_start=213
+  _globals['_PROVIDER']._serialized_end=901
+  _globals['_SMTPCONFIG']._serialized_start=904
+  _globals['_SMTPCONFIG']._serialized_end=1229
+  _globals['_SMTPCONFIG_SECURITY']._serialized_start=1133
+  _globals['_SMTPCONFIG_SECURITY']._serialized_end=1229
+  _globals['_TWILIOCONFIG']._serialized_start=1232
+  _globals['_TWILIOCONFIG']._serialized_end=1376
+  _globals['_FCMCONFIG']._serialized_start=1378
+  _globals['_FCMCONFIG']._serialized_end=1471
+  _globals['_RATELIMIT']._serialized_start=1473
+  _globals['_RATELIMIT']._serialized_end=1528
+  _globals['_DOMAINRATELIMIT']._serialized_start=1530
+  _globals['_DOMAINRATELIMIT']._serialized_end=1615
 # @@protoc_insertion_point(module_scope)

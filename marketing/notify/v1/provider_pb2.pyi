@@ -3,6 +3,7 @@ import datetime
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import money_pb2 as _money_pb2
 from marketing.common.v1 import channel_pb2 as _channel_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -14,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Provider(_message.Message):
-    __slots__ = ("name", "display_name", "channel", "smtp", "twilio", "fcm", "priority", "rate_limit", "domain_rate_limits", "disabled", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "channel", "smtp", "twilio", "fcm", "priority", "rate_limit", "domain_rate_limits", "disabled", "create_time", "update_time", "etag", "unit_cost")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +29,7 @@ class Provider(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    UNIT_COST_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     channel: _channel_pb2.Channel
@@ -41,7 +43,8 @@ class Provider(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., smtp: _Optional[_Union[SmtpConfig, _Mapping]] = ..., twilio: _Optional[_Union[TwilioConfig, _Mapping]] = ..., fcm: _Optional[_Union[FcmConfig, _Mapping]] = ..., priority: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., domain_rate_limits: _Optional[_Iterable[_Union[DomainRateLimit, _Mapping]]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    unit_cost: _money_pb2.Money
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., smtp: _Optional[_Union[SmtpConfig, _Mapping]] = ..., twilio: _Optional[_Union[TwilioConfig, _Mapping]] = ..., fcm: _Optional[_Union[FcmConfig, _Mapping]] = ..., priority: _Optional[int] = ..., rate_limit: _Optional[_Union[RateLimit, _Mapping]] = ..., domain_rate_limits: _Optional[_Iterable[_Union[DomainRateLimit, _Mapping]]] = ..., disabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., unit_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class SmtpConfig(_message.Message):
     __slots__ = ("host", "port", "security", "username", "password_secret", "from_address", "from_name", "max_connections")

@@ -74,10 +74,10 @@ def _provider_row(p: Provider) -> dict:
             "config": codec.config_to_json(p.config), "priority": p.priority,
             "rate_limit": codec.rate_to_json(p.rate_limit),
             "domain_rate_limits": codec.domain_limits_to_json(p.domain_rate_limits), "disabled": p.disabled,
-            "update_time": p.update_time, "version": p.version}
+            "unit_cost": codec.unit_cost_to_json(p.unit_cost), "update_time": p.update_time, "version": p.version}
 
 
 def _provider(r) -> Provider:
     return Provider(r.workspace, r.id, r.display_name, Channel(r.channel), codec.config_from_json(r.kind, r.config),
                     r.priority, codec.rate_from_json(r.rate_limit), codec.domain_limits_from_json(r.domain_rate_limits),
-                    r.disabled, r.create_time, r.update_time, r.version)
+                    r.disabled, r.create_time, r.update_time, r.version, codec.unit_cost_from_json(r.unit_cost))

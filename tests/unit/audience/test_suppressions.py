@@ -340,6 +340,29 @@ def test_unsubscribe_is_idempotent_and_stays_in_its_workspace(store):
         handlers.unsubscribe("other", claims, store, clock, new_id)
 
 
+def test_every_use_of_an_unsubscribe_link_is_announced_but_a_refused_one_is_not(store):
+    clock, new_id, announced = Clock(), ids(), []
+    claims = LinkClaims("acme", "u-1", Channel.EMAIL, "spring", T0)
+    announce = lambda c, now: announced.append((c, now))  # noqa: E731
+    handlers.unsubscribe("acme", claims, store, clock, new_id, announce)
+    handlers.unsubscribe("acme", claims, store, clock, new_id, announce)  # the entry exists: still announced
+    with pytest.raises(InvalidArgument):
+        handlers.unsubscribe("other", claims, store, clock, new_id, announce)
+    assert [c for c, _ in announced] == [claims, claims]
+
+
+def test_the_unsubscribe_event_names_profile_channel_and_campaign_and_fits_the_schema():
+    from svc_audience.adapters import events
+    entry = events.unsubscribe_entry(LinkClaims("acme", "u-1", Channel.SMS, "spring", T0), T0)
+    assert entry.key == "u-1" and entry.topic == events.TOPIC
+    assert entry.record["event_type"] == "profile_unsubscribed"
+    decoded = events.SCHEMA.decode(events.SCHEMA.encode(entry.record))
+    assert decoded["payload"] == {"profile": "workspaces/acme/profiles/u-1", "channel": "SMS",
+                                  "campaign": "workspaces/acme/campaigns/spring"}
+    no_campaign = events.unsubscribe_entry(LinkClaims("acme", "u-1", None, "", T0), T0)
+    assert events.SCHEMA.decode(events.SCHEMA.encode(no_campaign.record))["payload"]["campaign"] == ""
+
+
 def test_an_import_meeting_another_writer_applies_its_records_again(store):
     clock, new_id = Clock(), ids()
     raced = {"done": False}
