@@ -4,7 +4,6 @@ else `reporting_degraded` with the reason (svc_campaign/adapters/peers.py GrpcAn
 from __future__ import annotations
 
 import asyncio
-import time
 
 import grpc
 import pytest
@@ -27,9 +26,11 @@ class Reports(analytics_service_pb2_grpc.AnalyticsServiceServicer):
 
     def __init__(self, delay: float = 0.0):
         self.delay = delay
+        self.answered = 0  # reports that waited out their delay
 
     async def GetCampaignReport(self, request, context):
         await asyncio.sleep(self.delay)
+        self.answered += 1
         return campaign_report_pb2.CampaignReport(
             name=request.name, totals=campaign_report_pb2.ReportMetrics(sent=120, delivered=118))
 
@@ -86,33 +87,34 @@ async def test_an_analytics_service_that_is_down_means_reporting_degraded():
     assert stats.degraded_reason.startswith("the analytics service is unavailable (UNAVAILABLE")
 
 
+# The stats answer while the slow report is still being prepared (`answered` is still 0): the
+# caller's deadline, not the report, ends the wait; the reason names the deadline that did.
 async def test_a_slow_analytics_service_is_not_waited_for():
-    server, port = await _server(Reports(delay=2.0))
+    reports = Reports(delay=2.0)
+    server, port = await _server(reports)
     try:
         servicer, name = _servicer(_analytics(port, timeout=0.3))
-        started = time.monotonic()
         stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
-        took = time.monotonic() - started
+        assert reports.answered == 0
     finally:
         await server.stop(0)
-    assert took < 1.0, took
     assert stats.reporting_degraded
     assert stats.degraded_reason == "the analytics service did not answer within 0.3 s (DEADLINE_EXCEEDED)"
 
 
-async def test_with_the_default_deadline_an_analytics_service_5_s_late_costs_at_most_1_3_s():
-    server, port = await _server(Reports(delay=5.0))
+async def test_by_default_an_analytics_service_5_s_late_is_given_up_on_after_1_s():
+    reports = Reports(delay=5.0)
+    server, port = await _server(reports)
     try:
         analytics = GrpcAnalytics(lambda: grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
         assert analytics.timeout == 1.0
         servicer, name = _servicer(analytics)
-        started = time.monotonic()
         stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
-        took = time.monotonic() - started
+        assert reports.answered == 0
     finally:
         await server.stop(0)
-    assert took < 1.3, took
     assert stats.reporting_degraded and stats.campaign.display_name == "Spring sale"
+    assert stats.degraded_reason == "the analytics service did not answer within 1 s (DEADLINE_EXCEEDED)"
 
 
 class NoEvents(analytics_service_pb2_grpc.AnalyticsServiceServicer):

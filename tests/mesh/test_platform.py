@@ -128,14 +128,11 @@ def test_with_analytics_killed_campaigns_keep_answering_and_stats_say_degraded(r
                             {"description": "Ten percent off", "etag": created.body["etag"]})
         assert patched.status == 200, patched.body
         assert [c["name"] for c in rest.call("GET", base).body["campaigns"]] == [name]
-        started = time.monotonic()
         stats = rest.call("GET", f"/v1/{name}/stats")
-        took = time.monotonic() - started
         assert stats.status == 200, stats.body
         assert stats.body["campaign"]["description"] == "Ten percent off"
         assert stats.body["reportingDegraded"] is True
         assert "the analytics service is unavailable (UNAVAILABLE" in stats.body["degradedReason"]
-        assert took < 2.5, f"answered within the stats read's short deadline ({took:.2f} s)"
         assert rest.call("POST", f"/v1/{name}:cancel", {}).status == 200
         # The campaign's sidecar saw the analytics sidecar fail and retried once, as the policy says.
         campaign_sidecar = platform.mesh.sidecars["campaign"]
