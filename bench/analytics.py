@@ -211,6 +211,20 @@ class AnalyticsProcess:
         self.log.close()
 
 
+def compare_counts(published: dict[str, int], service_rows: int, service_types: dict[str, int], raw_rows: int,
+                   raw_types: dict[str, int]) -> list[str]:
+    """What disagrees between the events published (per type), the service's table (rows, distinct
+    ids per type) and the raw table (rows per type); [] when all agree."""
+    count = sum(published.values())
+    failures = []
+    if service_rows != count or service_types != published:
+        failures.append(f"the service stored {service_rows} rows, per type {service_types}; "
+                        f"published {count}, per type {published}")
+    if raw_rows != count or raw_types != service_types:
+        failures.append(f"raw inserts: {raw_rows} rows, per type {raw_types}; service: {service_types}")
+    return failures
+
+
 def type_counts(db: Client, distinct: bool) -> dict[str, int]:
     counted = "uniqExact(event_id)" if distinct else "count()"
     return {t: int(n) for t, n in db.execute(f"SELECT type, {counted} FROM events GROUP BY type")}
@@ -290,12 +304,8 @@ def run_ingest(server_url: str, folder: Path, count: int, campaigns: int) -> tup
     service = through_service(server_url, folder, batch, timeout=max(120.0, count / 200))
     batch_size = int(BATCH_SIZE.default)
     raw = raw_inserts(server_url, batch_size)
-    lines, failures = [], []
-    if service["rows"] != count or service["types"] != dict(expected):
-        failures.append(f"the service stored {service['rows']} rows, per type {service['types']}; "
-                        f"published {count}, per type {dict(expected)}")
-    if raw["rows"] != count or raw["types"] != service["types"]:
-        failures.append(f"raw inserts: {raw['rows']} rows, per type {raw['types']}; service: {service['types']}")
+    lines = []
+    failures = compare_counts(dict(expected), service["rows"], service["types"], raw["rows"], raw["types"])
     service_rate, raw_rate = count / service["seconds"], raw["rows"] / raw["seconds"]
     ratio = service_rate / raw_rate
     lines.append(f"ingest ({bus_name} bus)  raw clickhouse-driver {raw_rate:,.0f} events/s  "
