@@ -1,4 +1,4 @@
-"""bench/analytics runs end to end in a few seconds (2,000 events through the analytics service,
+"""bench/analytics runs end to end in a few seconds (12,000 events through the analytics service,
 40,000 generated for the reports on the ClickHouse server and on chdb): it prints every figure and
 the summary, and the service stored exactly what was published, per event type the same counts as
 the raw inserts (a disagreement makes it exit 1 and print CHECK FAILED; speeds are printed, never
@@ -23,10 +23,13 @@ def test_analytics_benchmark_prints_every_figure_and_the_service_counts_equal_ra
     out = capsys.readouterr().out
     assert "CHECK FAILED" not in out, out
     assert re.search(r"^ingest \(embedded bus\)  raw clickhouse-driver [\d,]+ events/s  service [\d,]+ events/s  "
-                     r"ratio \d+\.\d\d  \(service CPU [\d.]+ s for 2,000 events; counts equal: yes\)$", out, re.M), out
+                     r"ratio \d+\.\d\d  \(service CPU [\d.]+ s for 12,000 events; counts equal: yes\)$", out, re.M), out
     assert re.search(r"^analytics service peak RSS [\d,]+ MiB$", out, re.M), out
     for engine in ("ClickHouse server", "chdb"):
-        assert re.search(rf"^report \({engine}\)  40,000 events across 20 campaigns \(generated in \d+ s\)  "
+        assert re.search(rf"^report \({engine}\)  40,000 events across 20 campaigns \(generated in \d+ s; "
+                         r"campaign_hourly in \d+ parts\)  GetCampaignReport p50 [\d.]+ ms  p95 [\d.]+ ms$",
+                         out, re.M), out
+        assert re.search(rf"^report \({engine}, after OPTIMIZE FINAL: \d+ parts, \d+ s\)  "
                          r"GetCampaignReport p50 [\d.]+ ms  p95 [\d.]+ ms$", out, re.M), out
     assert re.search(r"^  targets: ingest ratio >= 0\.6: \d+\.\d\d (PASS|MISS)$", out, re.M), out
     assert re.search(r"^  targets: report p95 on the ClickHouse server <= 100 ms: [\d.]+ ms (PASS|MISS) "
