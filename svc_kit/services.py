@@ -44,10 +44,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
                 "templates (Liquid sandbox, MJML, versions, variants), assets and rendering implemented"),
-    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104,
-                ("IngestEvents", "GetEvent", "ListEvents", "AggregateEvents", "GetCampaignReport",
-                 "ExportCampaignReport", "CreateFunnel", "GetFunnel", "ListFunnels", "UpdateFunnel", "DeleteFunnel",
-                 "RunFunnel"),
+    ServiceSpec("analytics", "marketing.analytics.v1.AnalyticsService", 50054, 9104, ("*",),
                 "events (ingest from the API and the bus, listing, aggregation), campaign reports with variant "
                 "comparison and CSV export, funnels implemented"),
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),

@@ -26,6 +26,7 @@ import re
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -170,6 +171,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def report_delivery(edge: Edge, ws: str, messages: list[email.message.EmailMessage]) -> None:
+    """What a real email provider does by webhook; the local SMTP sink has no such thing."""
+    step("the email provider reports the deliveries (its webhook to the notify service)")
+    names = sorted({m["X-Notify-Message"] for m in messages if m["X-Notify-Message"]})
+    edge.call("POST", f"/v1/workspaces/{ws}/providers/default-smtp:callback",
+              raw=json.dumps({"events": [{"message": name, "type": "delivered"} for name in names]}).encode())
+    print(f"  {len(names)} delivered")
+
+
 def open_emails(pixels: list[str], count: int = 5) -> None:
     step(f"{min(count, len(pixels))} recipients open their email (their mail app loads the open pixel)")
     for pixel in pixels[:count]:
@@ -197,9 +207,13 @@ def follow_click(link: str) -> str:
     return ""
 
 
-def purchase(edge: Edge, ws: str, profile: str) -> None:
+def purchase(edge: Edge, ws: str, campaign: str, profile: str, timeout: float) -> None:
     step(f"{profile} buys (the shop sends the purchase to the analytics API)")
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    # A purchase is credited, when it is stored, to the buyer's last click: let the click reach analytics
+    # first (in life the purchase comes minutes later; here the click is still on its way over the bus).
+    wait_for("the click to reach analytics", lambda: int(((edge.call(
+        "GET", f"/v1/{campaign}/report", missing_ok=True) or {}).get("totals") or {}).get("clicked", 0)) > 0, timeout)
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     answer = edge.call("POST", f"/v1/workspaces/{ws}/events:ingest", {"events": [{
         "eventId": f"order-{uuid.uuid4().hex[:12]}", "type": "purchase",
         "profile": f"workspaces/{ws}/profiles/{profile}", "eventTime": now,
@@ -265,11 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)
     messages = delivered(args.smtp_store, args.workspace, expected, args.timeout)
     click, link, pixels = show(messages)
+    report_delivery(edge, args.workspace, messages)
     time.sleep(args.read_time)
     open_emails(pixels)
     buyer = follow_click(click) if click else ""
     if buyer:
-        purchase(edge, args.workspace, buyer)
+        purchase(edge, args.workspace, campaign, buyer, args.timeout)
     unsubscribe(edge, args.workspace, link)
     report(edge, campaign, {"delivered": expected, "opened": 1, "clicked": 1 if buyer else 0,
                             "converted": 1 if buyer else 0, "unsubscribed": 1}, args.timeout)

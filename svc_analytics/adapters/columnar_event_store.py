@@ -30,6 +30,7 @@ from svc_analytics.service_layer.ports import DIMENSIONS, GRANULARITIES, EventQu
 _SELECT_EVENT = ("SELECT workspace, event_id, type, toUInt32(event_time), event_us, toUInt32(receive_time), "
                  "receive_us, source, profile, campaign, channel, message, variant, provider, machine, attributed, "
                  "value_micros, currency, properties FROM events")
+_IDS_PER_QUERY = 1000
 _MICROS = "(toUInt64(event_time) * 1000000 + event_us)"
 
 # Bucket start (epoch seconds) per granularity, in the time zone {tz}.
@@ -98,8 +99,9 @@ def _bucket_end(start: datetime, granularity: str, zone: ZoneInfo) -> datetime:
 class ColumnarEventStore:
     """svc_analytics.service_layer.ports.EventStore on a SqlEngine (ClickHouse server or chdb)."""
 
-    def __init__(self, engine: SqlEngine):
+    def __init__(self, engine: SqlEngine, erase_wait: float = 10.0):
         self.engine = engine
+        self.erase_wait = erase_wait  # seconds erase_profile waits for the report rows' deletion
 
     @classmethod
     def from_url(cls, url: str) -> ColumnarEventStore:
@@ -120,11 +122,15 @@ class ColumnarEventStore:
     # -- reading events -------------------------------------------------------------------------------
 
     def existing_ids(self, workspace: str, event_ids: Sequence[str]) -> set[str]:
-        if not event_ids:
-            return set()
-        rows = self.engine.execute(f"SELECT DISTINCT event_id FROM events WHERE workspace = {string(workspace)} "
-                                   f"AND event_id IN {in_list(sorted(set(event_ids)))}")
-        return {row[0] for row in rows}
+        wanted = sorted(set(event_ids))
+        found: set[str] = set()
+        # In slices: a ClickHouse server refuses query text over max_query_size (256 KiB by default).
+        for first in range(0, len(wanted), _IDS_PER_QUERY):
+            rows = self.engine.execute(
+                f"SELECT DISTINCT event_id FROM events WHERE workspace = {string(workspace)} "
+                f"AND event_id IN {in_list(wanted[first:first + _IDS_PER_QUERY])}")
+            found.update(row[0] for row in rows)
+        return found
 
     def get(self, workspace: str, event_id: str) -> StoredEvent | None:
         rows = self.engine.execute(f"{_SELECT_EVENT} WHERE workspace = {string(workspace)} "
@@ -162,8 +168,9 @@ class ColumnarEventStore:
 
     def campaign_metrics(self, workspace: str, campaign: str, start: datetime | None,
                          end: datetime | None) -> list[MetricRow]:
-        """From campaign_hourly, so `start` and `end` count at hour granularity: the hour holding
-        `start` is included, and so is the hour holding `end` unless `end` is on the hour."""
+        """Counts from campaign_hourly, revenue from campaign_revenue (each event id once), both at
+        hour granularity: the hour holding `start` is included, and so is the hour holding `end`
+        unless `end` is on the hour."""
         where = [f"workspace = {string(workspace)}", f"campaign = {string(campaign)}"]
         if start is not None:
             where.append(f"hour >= toStartOfHour({date_time(start)})")
@@ -175,9 +182,15 @@ class ColumnarEventStore:
             f"uniqExactIfMerge(human_profiles) FROM campaign_hourly WHERE {' AND '.join(where)} "
             f"GROUP BY {keys} ORDER BY {keys}")
         revenue: dict[tuple, dict[str, int]] = {}
+        revenue_where = where[:2]
+        if start is not None:
+            revenue_where.append(f"event_time >= toStartOfHour({date_time(start)})")
+        if end is not None:
+            revenue_where.append(f"toStartOfHour(event_time) < {date_time(end)}")
         for *key, currency, total in self.engine.execute(
-                f"SELECT {keys}, currency, sumMerge(revenue) FROM campaign_hourly "
-                f"WHERE {' AND '.join(where)} AND currency != '' GROUP BY {keys}, currency"):
+                f"SELECT {keys}, currency, sum(value_micros) FROM (SELECT {keys}, currency, value_micros "
+                f"FROM campaign_revenue WHERE {' AND '.join(revenue_where)} LIMIT 1 BY event_id) "
+                f"GROUP BY {keys}, currency"):
             revenue.setdefault(tuple(key), {})[currency] = int(total)
         return [MetricRow(type=type_, channel=_channel(channel), variant=variant, provider=provider,
                           events=int(events), profiles=int(profiles), human_events=int(human_events),
@@ -196,29 +209,38 @@ class ColumnarEventStore:
         dimensions = [d for d in DIMENSIONS if d in group_by]
         bucket = _BUCKETS[granularity].format(tz=string(zone.key)) if granularity != "TOTAL" else "toUInt32(0)"
         keys = ["bucket", *dimensions]
-        # One row per event id (a duplicate that slipped through counts once, its value too).
+        grouping = ", ".join(keys)
+        # One row per event id: a duplicate that slipped through counts once, its value too.
+        deduplicated = (f"(SELECT event_time, type, campaign, channel, variant, profile, currency, value_micros "
+                        f"FROM events WHERE {' AND '.join(_conditions(query))}{{extra}} LIMIT 1 BY event_id)")
+        selected = f"{bucket} AS bucket{''.join(', ' + d for d in dimensions)}"
         rows = self.engine.execute(
-            f"SELECT {bucket} AS bucket{''.join(', ' + d for d in dimensions)}, count() AS events, "
-            f"uniqExactIf(profile, profile != '') AS profiles, groupArray(currency) AS currencies, "
-            f"groupArray(value_micros) AS amounts "
-            f"FROM (SELECT event_time, type, campaign, channel, variant, profile, currency, value_micros FROM events "
-            f"WHERE {' AND '.join(_conditions(query))} LIMIT 1 BY event_id) "
-            f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)} LIMIT {integer(offset)}, {integer(limit)}")
+            f"SELECT {selected}, count(), uniqExactIf(profile, profile != '') "
+            f"FROM {deduplicated.format(extra='')} "
+            f"GROUP BY {grouping} ORDER BY {grouping} LIMIT {integer(offset)}, {integer(limit)}")
+        if not rows:
+            return []
+        # Values per currency in rows of their own (18.16's sumMap takes numeric keys only), for the
+        # page's buckets only.
+        money: dict[tuple, dict[str, int]] = {}
+        page_buckets = in_list(sorted({int(row[0]) for row in rows}))
+        for *key, currency, total in self.engine.execute(
+                f"SELECT {selected}, currency, sum(value_micros) "
+                f"FROM {deduplicated.format(extra=' AND currency != ' + string(''))} "
+                f"GROUP BY {grouping}, currency HAVING bucket IN {page_buckets}"):
+            money.setdefault((int(key[0]), *key[1:]), {})[currency] = int(total)
         result = []
         for row in rows:
-            values = dict(zip([*keys, "events", "profiles", "currencies", "amounts"], row, strict=True))
+            values = dict(zip([*keys, "events", "profiles"], row, strict=True))
             start = end = None
             if granularity != "TOTAL":
                 start = _utc(values["bucket"])
                 end = _bucket_end(start, granularity, zone)
-            money: dict[str, int] = {}
-            for currency, amount in zip(values["currencies"], values["amounts"], strict=True):
-                if currency:
-                    money[currency] = money.get(currency, 0) + int(amount)
             result.append(AggregateRow(start=start, end=end, type=values.get("type", ""),
                                        campaign=values.get("campaign", ""), channel=_channel(values.get("channel", "")),
                                        variant=values.get("variant", ""), events=int(values["events"]),
-                                       profiles=int(values["profiles"]), value_micros=money))
+                                       profiles=int(values["profiles"]),
+                                       value_micros=money.get((int(row[0]), *row[1:len(keys)]), {})))
         return result
 
     def funnel(self, query: EventQuery, steps: Sequence[str], window: timedelta) -> list[int]:
@@ -241,23 +263,28 @@ class ColumnarEventStore:
     def erase_profile(self, workspace: str, profile: str) -> None:
         """Deletes the profile's events and takes them out of the campaign report.
 
-        events: `ALTER TABLE events DELETE WHERE ...`, a mutation (asynchronous on 18.16: poll
-        profile_event_count until it is 0).
+        events and campaign_revenue (one row per event): `ALTER TABLE ... DELETE WHERE
+        workspace AND profile`, mutations, asynchronous on 18.16, so callers poll
+        profile_event_count until it is 0.
 
         campaign_hourly holds uniqExact states, from which one profile cannot be subtracted, so
-        the groups the profile's events fell in are rebuilt: the (campaign, hour) pairs of its
-        campaign events are read first; their rows are deleted from campaign_hourly (another
-        mutation), and then rebuilt from the events of those campaign hours, less the profile's,
-        with the view's own SELECT. A mutation only touches the parts that existed when it was
-        issued, so the rebuilt rows, inserted after it, are not deleted by it, whichever runs
-        first. Events of those hours that arrive while this runs may be counted twice in the
-        rebuilt groups (distinct ids still count once; revenue sums could double); erasures are
-        rare and the window is short."""
+        the groups its events fell in are rebuilt. The (campaign, hour) pairs of its campaign
+        events are read first; those groups' rows are deleted from campaign_hourly (a mutation,
+        waited for up to `erase_wait` seconds), then rebuilt from the events of those campaign
+        hours, less the profile's, with the view's own SELECT (so the events mutation need not
+        have run). A mutation only touches the parts that existed when it was issued, so the
+        rebuilt rows are never deleted by it. Waiting for it first means the report stops
+        counting the profile when this returns; past the wait the rebuild goes ahead anyway:
+        old and rebuilt rows read together count as before the erasure (merged uniqExact
+        states are a union), never more, until the mutation has run. Events of those hours
+        arriving during the rebuild may sit in both the view's rows and the rebuilt ones:
+        distinct counts stay right."""
         who = f"workspace = {string(workspace)} AND profile = {string(profile)}"
         touched = self.engine.execute(
             f"SELECT campaign, groupUniqArray(toUInt32(toStartOfHour(event_time))) FROM events "
             f"WHERE {who} AND campaign != '' GROUP BY campaign")
         self.engine.execute(f"ALTER TABLE events DELETE WHERE {who}")
+        self.engine.execute(f"ALTER TABLE campaign_revenue DELETE WHERE {who}")
         if not touched:
             return
         groups = " OR ".join(
@@ -265,24 +292,28 @@ class ColumnarEventStore:
             for campaign, hours in touched)
         self.engine.execute(f"ALTER TABLE campaign_hourly DELETE WHERE workspace = {string(workspace)} "
                             f"AND ({groups})")
+        self.wait_for_mutations("campaign_hourly", self.erase_wait)
         source_groups = groups.replace("toUInt32(hour)", "toUInt32(toStartOfHour(event_time))")
         self.engine.execute(
-            "INSERT INTO campaign_hourly (workspace, campaign, channel, variant, provider, type, currency, hour, events, "
-            "profiles, human_events, human_profiles, revenue) "
+            "INSERT INTO campaign_hourly (workspace, campaign, channel, variant, provider, type, hour, "
+            "events, profiles, human_events, human_profiles) "
             + CAMPAIGN_HOURLY_SELECT.format(
                 condition=f" AND workspace = {string(workspace)} AND profile != {string(profile)} "
                           f"AND ({source_groups})"))
 
-    def wait_for_mutations(self, timeout: float = 30.0) -> bool:
-        """Whether every pending mutation (ALTER ... DELETE) has finished within `timeout` seconds."""
+    def wait_for_mutations(self, table: str = "", timeout: float = 30.0) -> bool:
+        """Whether the pending mutations (ALTER ... DELETE) of `table` (all tables: "") finished
+        within `timeout` seconds."""
+        which = f" AND table = {string(table)}" if table else ""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             rows = self.engine.execute("SELECT count() FROM system.mutations WHERE database = currentDatabase() "
-                                       "AND is_done = 0")
+                                       f"AND is_done = 0{which}")
             if int(rows[0][0]) == 0:
                 return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.05)
-        return False
 
 
 def _conditions(query: EventQuery) -> list[str]:

@@ -9,12 +9,15 @@ no LowCardinality (18.16 needs a setting), no TTL, codecs or skip indexes.
 * events: one row per stored event, MergeTree partitioned by month of event_time and ordered
   by (workspace, event_time, event_id); properties as JSON text.
 * campaign_hourly: AggregatingMergeTree of the campaign report per (workspace, campaign,
-  channel, variant, provider, type, currency, hour), filled by campaign_hourly_mv from every
-  event with a campaign: uniqExact states of event ids and profiles, for all events and human
-  ones (machine = 0), and a sum state of value_micros. Revenue is kept in per-currency rows
-  because 18.16's sumMap takes numeric keys only; the uniqExact states of a group's currency
-  rows merge into exact distinct counts all the same. campaign_metrics reads it
-  back with the -Merge combinators, so an event id stored twice still counts once."""
+  channel, variant, provider, type, hour), filled by campaign_hourly_mv from every event with
+  a campaign: uniqExact states of event ids and profiles, for all events and for human ones
+  (machine = 0). campaign_metrics reads it back with the -Merge combinators, so an event id
+  stored twice still counts once.
+* campaign_revenue: the campaign events that carry a value (currency set), one row each,
+  filled by campaign_revenue_mv. Revenue is summed per currency from it reading each event id
+  once, so a duplicate does not double it, which a sum state cannot promise (and 18.16's
+  sumMap takes numeric keys only, so not currency codes). Valued events (conversions) are few.
+"""
 
 from __future__ import annotations
 
@@ -61,38 +64,57 @@ CREATE TABLE IF NOT EXISTS campaign_hourly (
     variant String,
     provider String,
     type String,
-    currency String,
     hour DateTime('UTC'),
     events AggregateFunction(uniqExact, String),
     profiles AggregateFunction(uniqExactIf, String, UInt8),
     human_events AggregateFunction(uniqExactIf, String, UInt8),
-    human_profiles AggregateFunction(uniqExactIf, String, UInt8),
-    revenue AggregateFunction(sum, Int64)
+    human_profiles AggregateFunction(uniqExactIf, String, UInt8)
 ) ENGINE = AggregatingMergeTree()
 PARTITION BY toYYYYMM(hour)
-ORDER BY (workspace, campaign, channel, variant, provider, type, currency, hour)
+ORDER BY (workspace, campaign, channel, variant, provider, type, hour)
 """
 
 # The SELECT the view runs on every inserted block; erase_profile re-runs it to rebuild groups.
 CAMPAIGN_HOURLY_SELECT = """
 SELECT
-    workspace, campaign, channel, variant, provider, type, currency,
+    workspace, campaign, channel, variant, provider, type,
     toStartOfHour(event_time) AS hour,
     uniqExactState(event_id) AS events,
     uniqExactIfState(profile, profile != '') AS profiles,
     uniqExactIfState(event_id, machine = 0) AS human_events,
-    uniqExactIfState(profile, machine = 0 AND profile != '') AS human_profiles,
-    sumState(value_micros) AS revenue
+    uniqExactIfState(profile, machine = 0 AND profile != '') AS human_profiles
 FROM events
 WHERE campaign != ''{condition}
-GROUP BY workspace, campaign, channel, variant, provider, type, currency, hour
+GROUP BY workspace, campaign, channel, variant, provider, type, hour
+"""
+
+_CAMPAIGN_REVENUE = """
+CREATE TABLE IF NOT EXISTS campaign_revenue (
+    workspace String,
+    campaign String,
+    channel String,
+    variant String,
+    provider String,
+    type String,
+    currency String,
+    event_time DateTime('UTC'),
+    event_id String,
+    profile String,
+    value_micros Int64
+) ENGINE = MergeTree()
+PARTITION BY toYYYYMM(event_time)
+ORDER BY (workspace, campaign, event_time, event_id)
 """
 
 MIGRATIONS: list[list[str]] = [
     [_EVENTS],
     [_CAMPAIGN_HOURLY,
      "CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_hourly_mv TO campaign_hourly AS "
-     + CAMPAIGN_HOURLY_SELECT.format(condition="")],
+     + CAMPAIGN_HOURLY_SELECT.format(condition=""),
+     _CAMPAIGN_REVENUE,
+     "CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_revenue_mv TO campaign_revenue AS "
+     "SELECT workspace, campaign, channel, variant, provider, type, currency, event_time, event_id, profile, "
+     "value_micros FROM events WHERE campaign != '' AND currency != ''"],
 ]
 
 _MIGRATIONS_TABLE = """

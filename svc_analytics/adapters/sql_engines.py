@@ -76,6 +76,9 @@ class ClickHouseServer:
 
 
 class EmbeddedChdb:
+    """chdb in this process. chdb keeps one embedded server per process: a second EmbeddedChdb on
+    another folder fails until the first is closed (the same folder may be opened again)."""
+
     name = "chdb"
 
     def __init__(self, folder: str | Path):
@@ -116,13 +119,18 @@ def identifier(name: str) -> str:
     return f"`{name}`"
 
 
+def embedded_url(state_dir: str | Path) -> str:
+    """The store `make run` uses: chdb with its data in <state dir>/analytics-chdb."""
+    return f"chdb://{Path(state_dir).resolve() / 'analytics-chdb'}"
+
+
 def open_engine(url: str) -> SqlEngine:
     """`clickhouse://host:port/database` for a server, `chdb:///absolute/folder` (or `chdb:relative/folder`)
     for the embedded engine."""
     if url.startswith("clickhouse://"):
         return ClickHouseServer(url)
     if url.startswith("chdb:"):
-        folder = unquote(url.removeprefix("chdb:").removeprefix("//"))
+        folder = url.removeprefix("chdb:").removeprefix("//")
         if not folder:
             raise ValueError("chdb: needs a folder, e.g. chdb:///var/lib/mkt/analytics")
         return EmbeddedChdb(folder)

@@ -19,6 +19,7 @@ from svc_analytics.domain.model import SOURCE_API, StoredEvent
 
 MAX_EVENTS_PER_CALL = 500
 MAX_PROPERTIES_BYTES = 32 * 1024  # JSON-encoded, UTF-8
+MAX_PROPERTIES = 100
 MAX_FUTURE = timedelta(hours=24)
 DEFAULT_RETENTION = timedelta(days=395)
 MAX_SOURCE = 128
@@ -113,6 +114,8 @@ def event_violation(draft: DraftEvent, now: datetime, retention: timedelta) -> t
         return "variant", "at most 63 characters [A-Za-z0-9._-]"
     if len(draft.source) > MAX_SOURCE:
         return "source", f"at most {MAX_SOURCE} characters"
+    if len(draft.properties) > MAX_PROPERTIES:
+        return "properties", f"at most {MAX_PROPERTIES} properties, got {len(draft.properties)}"
     size = _properties_size(draft.properties)
     if size is None:
         return "properties", "must be JSON values (strings, numbers, booleans, lists, objects)"

@@ -7,7 +7,6 @@ conditions on properties are not supported by the store's queries yet."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 
 from svc_kit.channels import Channel
@@ -85,11 +84,3 @@ def parse_event_filter(workspace: str, text: str, field: str = "filter",
         raise _error("event_time: the interval is empty", field)
     return query
 
-
-def within(query: EventQuery, start: datetime | None, end: datetime | None) -> EventQuery:
-    """The query narrowed to [start, end)."""
-    if start is not None and (query.start is None or start > query.start):
-        query = dataclasses.replace(query, start=start)
-    if end is not None and (query.end is None or end < query.end):
-        query = dataclasses.replace(query, end=end)
-    return query

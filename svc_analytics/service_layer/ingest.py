@@ -23,7 +23,7 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class IngestResult:
-    accepted: int  # events stored by this call (with validate_only: events that would be, duplicates included)
+    accepted: int  # events stored by this call (with validate_only: that it would store)
     duplicates: int  # events whose id was stored before
     rejected: list[RejectedEvent]
 
@@ -34,6 +34,7 @@ def ingest_events(workspace: str, drafts: list[DraftEvent], writer: EventWriter,
     if not checked.accepted:
         raise InvalidArgument([r.violation for r in checked.rejected])
     if validate_only:
-        return IngestResult(len(checked.accepted), 0, checked.rejected)
-    outcome = writer.write(checked.accepted, tracked=True)
+        outcome = writer.preview(checked.accepted)
+    else:
+        outcome = writer.write(checked.accepted, tracked=True)
     return IngestResult(outcome.new, outcome.duplicates, checked.rejected)

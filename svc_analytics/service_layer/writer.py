@@ -6,10 +6,12 @@ background thread started by `start()` keeps the time; `flush()` writes at
 once, for tests and shutdown). `enqueue` answers a Future of the call's
 WriteOutcome, so a consumer can acknowledge its messages once they are stored.
 
-IngestEvents calls `write`, which stores its events synchronously, together
-with whatever was queued, so both paths share one dedupe: the call learns how
-many of its events were new and how many duplicates, and its new events are
-published as `event_tracked` (TrackedEvents) after the insert.
+`write(events, tracked=...)` stores its events synchronously, together with
+whatever was queued, so both paths share one dedupe, and answers how many were
+new and how many duplicates. IngestEvents writes with tracked=True: its new
+(behaviour) events are published as `event_tracked` (TrackedEvents) after the
+insert. A bus consumer that acknowledges inside its inbox transaction may
+write synchronously too, with tracked=False.
 
 Dedupe per batch: ids already stored (one existing_ids query per workspace)
 and repeats within the batch are dropped; writes are serialised by a lock, so
@@ -60,8 +62,10 @@ class EventWriter:
         self._pending_events = 0
         self._oldest = 0.0  # monotonic time the oldest pending call was queued
         self._cond = threading.Condition()
-        self._write_lock = threading.Lock()
+        # Reentrant: a Future's done-callback runs in the writing thread and may enqueue (and flush) again.
+        self._write_lock = threading.RLock()
         self._stop = False
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._recent_sends = RecentSends()
 
@@ -75,11 +79,16 @@ class EventWriter:
             outcomes = self._write_batch(calls)
         return outcomes[-1]
 
+    def preview(self, events: Sequence[StoredEvent]) -> WriteOutcome:
+        """How many of the events `write` would store and how many it would skip, storing nothing."""
+        fresh = self._fresh([events])[0]
+        return WriteOutcome(len(fresh), len(events) - len(fresh))
+
     def enqueue(self, events: Sequence[StoredEvent]) -> Future:
         """Queues the events; the Future resolves to their WriteOutcome once stored (or to the error)."""
         future: Future = Future()
         with self._cond:
-            if self._stop and self._thread is not None:
+            if self._closed:
                 raise RuntimeError("the event writer is closed")
             if not self._pending:
                 self._oldest = time.monotonic()
@@ -110,7 +119,7 @@ class EventWriter:
     def close(self, timeout: float = 10.0) -> None:
         """Stops the timer and writes what is still queued."""
         with self._cond:
-            self._stop = True
+            self._stop = self._closed = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -150,22 +159,27 @@ class EventWriter:
                 call.future.set_result(outcome)
         return outcomes
 
-    def _store(self, calls: list[_Call]) -> list[WriteOutcome]:
+    def _fresh(self, batches: list[Sequence[StoredEvent]]) -> list[list[StoredEvent]]:
+        """Each batch's events whose id is neither stored nor seen earlier in the batches."""
         by_workspace: dict[str, set[str]] = defaultdict(set)
-        for call in calls:
-            for event in call.events:
+        for events in batches:
+            for event in events:
                 by_workspace[event.workspace].add(event.event_id)
         seen = {(workspace, event_id) for workspace, ids in by_workspace.items()
                 for event_id in self.store.existing_ids(workspace, sorted(ids))}
         fresh: list[list[StoredEvent]] = []
-        for call in calls:
+        for events in batches:
             mine = []
-            for event in call.events:
+            for event in events:
                 key = (event.workspace, event.event_id)
                 if key not in seen:
                     seen.add(key)
                     mine.append(event)
             fresh.append(mine)
+        return fresh
+
+    def _store(self, calls: list[_Call]) -> list[WriteOutcome]:
+        fresh = self._fresh([call.events for call in calls])
         batch = enrich(self.store, [e for mine in fresh for e in mine], self.settings, self._recent_sends)
         if batch:
             self.store.insert(batch)

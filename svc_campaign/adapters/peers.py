@@ -121,6 +121,8 @@ class GrpcAnalytics:
         try:
             return await asyncio.wait_for(call, self.timeout + REPORT_GUARD)
         except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:  # analytics answered: nothing recorded yet
+                return campaign_report_pb2.CampaignReport(name=name, campaign=name.removesuffix("/report"))
             raise ReportingDegraded(degraded_reason(error, self.timeout)) from None
         except asyncio.TimeoutError:
             call.cancel()

@@ -115,6 +115,22 @@ async def test_with_the_default_deadline_an_analytics_service_5_s_late_costs_at_
     assert stats.reporting_degraded and stats.campaign.display_name == "Spring sale"
 
 
+class NoEvents(analytics_service_pb2_grpc.AnalyticsServiceServicer):
+    async def GetCampaignReport(self, request, context):
+        await context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name}: no events were recorded")
+
+
+async def test_a_campaign_analytics_has_no_events_of_gets_a_report_of_zeros_not_degraded():
+    server, port = await _server(NoEvents())
+    try:
+        servicer, name = _servicer(_analytics(port))
+        stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)
+    finally:
+        await server.stop(0)
+    assert not stats.reporting_degraded
+    assert stats.report.name == name.removesuffix("/stats") + "/report" and stats.report.totals.sent == 0
+
+
 async def test_without_an_analytics_client_reporting_is_degraded():
     servicer, name = _servicer(None)
     stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name=name), None)

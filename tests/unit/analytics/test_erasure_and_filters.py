@@ -9,7 +9,7 @@ from svc_kit.errors import InvalidArgument, NotFound
 
 from svc_analytics.domain.model import StoredEvent
 from svc_analytics.service_layer.erasure import erase_profile, erasure_status
-from svc_analytics.service_layer.event_filter import parse_event_filter, within
+from svc_analytics.service_layer.event_filter import parse_event_filter
 from svc_analytics.service_layer.ports import EventQuery
 from tests.fakes_analytics import FakeUnitOfWork, InMemoryEventStore
 
@@ -62,8 +62,3 @@ def test_bad_event_filters(text):
         parse_event_filter("acme", text)
     assert error.value.violations[0].field == "filter"
 
-
-def test_within_narrows_the_interval():
-    query = EventQuery("acme", start=NOW, end=NOW + timedelta(days=10))
-    narrowed = within(query, NOW - timedelta(days=1), NOW + timedelta(days=5))
-    assert (narrowed.start, narrowed.end) == (NOW, NOW + timedelta(days=5))

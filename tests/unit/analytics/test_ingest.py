@@ -54,6 +54,7 @@ def ingest(store, published, drafts, **kw):
     (draft(event_time=datetime(2026, 6, 1, 11, 0)), "event_time"),
     (draft(properties={"blob": "x" * (32 * 1024)}), "properties"),
     (draft(properties={"when": datetime(2026, 1, 1)}), "properties"),
+    (draft(properties={f"k{i}": i for i in range(101)}), "properties"),
     (draft(profile="workspaces/acme/profiles/alice"), "profile"),
     (draft(campaign="Spring_Sale"), "campaign"),
     (draft(message="msg/1"), "message"),
@@ -118,8 +119,12 @@ def test_accepted_events_are_published_as_tracked_once(store, published):
 
 def test_validate_only_stores_and_publishes_nothing(store, published):
     result = ingest(store, published, [draft("a"), draft(type="")], validate_only=True)
-    assert (result.accepted, len(result.rejected)) == (1, 1)
+    assert (result.accepted, result.duplicates, len(result.rejected)) == (1, 0, 1)
     assert store.rows == [] and published.batches == []
+    ingest(store, published, [draft("a")])
+    result = ingest(store, published, [draft("a"), draft("b"), draft("b")], validate_only=True)
+    assert (result.accepted, result.duplicates) == (1, 2)
+    assert [e.event_id for e in store.rows] == ["a"] and len(published.batches) == 1
 
 
 def test_value_and_properties_are_kept(store, published):

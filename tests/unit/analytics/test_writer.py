@@ -237,3 +237,13 @@ def test_a_zero_delay_judges_by_user_agent_alone():
     writer.enqueue([engagement("o1", OPENED, 1), engagement("o2", OPENED, 1, user_agent="Mozilla/5.0")])
     assert [e.machine for e in writer.flush().stored] == [False, True]
     assert store.list_calls == 0
+
+
+def test_a_done_callback_may_enqueue_again_and_a_closed_writer_refuses(store):
+    writer = EventWriter(store, max_batch=1)
+    follow_up = []
+    writer.enqueue([ev("a")]).add_done_callback(lambda _: follow_up.append(writer.enqueue([ev("b")])))
+    assert [e.event_id for e in store.rows] == ["a", "b"] and follow_up[0].result(0).new == 1
+    writer.close()
+    with pytest.raises(RuntimeError):
+        writer.enqueue([ev("c")])
