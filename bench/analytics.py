@@ -4,7 +4,8 @@ chdb, and the service's peak memory, in one run.
 
 - ingest: N notify message events (sent, delivered, opened, clicked per message, across the
   campaigns) are published on the bus (the embedded bus; Pulsar when MKT_TEST_PULSAR_URL and
-  MKT_TEST_PULSAR_ADMIN_URL are set) under the service's subscription, then the analytics service
+  MKT_TEST_PULSAR_ADMIN_URL are set: a broker whose svc_analytics-notify subscription has no
+  backlog, or the count check fails) under the service's subscription, then the analytics service
   (`python -m svc_analytics`, a process of its own, its event store in a database of the ClickHouse
   server) is started and consumes them through its notify consumer: inbox, batching writer
   (dedupe, machine flags), insert. The rate is taken from the first batch seen in the store to
