@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience bench-analytics mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -55,6 +55,12 @@ bench: install-test
 # 2 cores); a smaller run: make bench-audience BENCH_ARGS="--profiles 100000"
 bench-audience: install-test
 	$(PY) -m bench.audience $(BENCH_ARGS)
+
+# The analytics service's ingest against raw clickhouse-driver, and GetCampaignReport over 10,000,000
+# events on the ClickHouse server and chdb (a few minutes on 2 cores); a smaller run:
+# make bench-analytics BENCH_ARGS="--report-events 1000000"
+bench-analytics: install-test
+	$(PY) -m bench.analytics $(BENCH_ARGS)
 
 clean:
 	rm -rf .state .pytest_cache build
