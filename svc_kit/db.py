@@ -73,3 +73,35 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class SqlTransaction:
+    """What every SQLAlchemy unit of work shares: one connection and one transaction
+    per `with`, repositories opened on that connection (`open_repositories`), and a
+    rollback of whatever was not committed when the block ends. Put it first among the
+    bases of a service's unit of work, whose abstract class supplies the rollback-on-exit."""
+
+    def __init__(self, engine: Engine):
+        super().__init__()
+        self.engine = engine
+
+    def open_repositories(self, connection) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        super().__enter__()
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.open_repositories(self.connection)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.connection.close()
+
+    def commit(self) -> None:
+        self.transaction.commit()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from svc_kit.db import SqlTransaction
+
 import event_schemas
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.trace_context import current_trace_headers
@@ -23,27 +25,23 @@ from svc_campaign.service_layer.unit_of_work import UnitOfWork
 OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1")})
 
 
-class SqlUnitOfWork(UnitOfWork):
+class SqlUnitOfWork(SqlTransaction, UnitOfWork):
     """One connection and one transaction per unit of work (SQLAlchemy Core:
     the repository maps rows to the domain model itself)."""
 
     def __init__(self, engine: Engine, on_commit: Callable[[], None] | None = None, outbox: Outbox = OUTBOX):
-        self.engine = engine
+        super().__init__(engine)
         self.on_commit = on_commit  # told when events were committed (wakes the outbox relay)
         self.outbox = outbox
         self.topic = next(iter(outbox.schemas))
 
-    def __enter__(self) -> SqlUnitOfWork:
-        self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
-        self.campaigns = SqlCampaignRepository(self.connection)
-        self.audiences = SqlSegmentCache(self.connection)
-        self.launches = SqlLaunchRepository(self.connection)
-        return self
+    def open_repositories(self, connection) -> None:
+        self.campaigns = SqlCampaignRepository(connection)
+        self.audiences = SqlSegmentCache(connection)
+        self.launches = SqlLaunchRepository(connection)
 
-    def __exit__(self, *exc) -> None:
-        super().__exit__(*exc)
-        self.connection.close()
+    def commit(self) -> None:
+        UnitOfWork.commit(self)  # collects the changed campaigns' events, then calls _commit
 
     def _commit(self, events: list[CampaignEvent]) -> None:
         if events:
@@ -61,7 +59,3 @@ class SqlUnitOfWork(UnitOfWork):
         self.transaction.commit()
         if events and self.on_commit is not None:
             self.on_commit()
-
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()

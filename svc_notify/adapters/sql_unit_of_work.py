@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from svc_kit.db import SqlTransaction
+
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.tracing import current_trace_headers
 
@@ -21,28 +23,19 @@ from svc_notify.service_layer.unit_of_work import UnitOfWork
 OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA})
 
 
-class SqlUnitOfWork(UnitOfWork):
+class SqlUnitOfWork(SqlTransaction, UnitOfWork):
     def __init__(self, engine: Engine, on_events: Callable[[], None] | None = None,
                  on_queued: Callable[[], None] | None = None):
-        super().__init__()
-        self.engine = engine
+        super().__init__(engine)
         self.on_events = on_events  # wakes the outbox relay
         self.on_queued = on_queued  # wakes the dispatcher
 
-    def __enter__(self) -> SqlUnitOfWork:
-        super().__enter__()
-        self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
-        self.messages = SqlMessageRepository(self.connection)
-        self.deliveries = SqlDeliveryRepository(self.connection)
-        self.providers = SqlProviderRepository(self.connection)
-        self.settings = SqlSettingsRepository(self.connection)
-        self.inbox = SqlInboxRepository(self.connection)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        super().__exit__(*exc)
-        self.connection.close()
+    def open_repositories(self, connection) -> None:
+        self.messages = SqlMessageRepository(connection)
+        self.deliveries = SqlDeliveryRepository(connection)
+        self.providers = SqlProviderRepository(connection)
+        self.settings = SqlSettingsRepository(connection)
+        self.inbox = SqlInboxRepository(connection)
 
     def commit(self) -> None:
         events, self.events = self.events, []
@@ -54,10 +47,6 @@ class SqlUnitOfWork(UnitOfWork):
         if self.queued and self.on_queued is not None:
             self.on_queued()
         self.queued = False
-
-    def rollback(self) -> None:
-        if self.transaction.is_active:
-            self.transaction.rollback()
 
 
 def write_events(connection, events: list[NotifyEvent]) -> None:
