@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -50,6 +51,28 @@ def decode_token(token: str, query: str) -> list[Any] | None:
             FieldViolation("page_token", "was issued for a different filter or parent; start again without a token")
         )
     return position
+
+
+def timed_keyset_page(fetch: Callable[[tuple[datetime, str] | None, int], list[T]],
+                      key: Callable[[T], tuple[datetime, str]], requested_size: int, token: str,
+                      query_key: str) -> tuple[list[T], str]:
+    """One page of a list ordered by (time, id): `fetch(after, limit)` reads `limit` rows past the
+    position `after` (None for the start), in the list's own direction; `query_key` is the
+    fingerprint of what the token must be used with again."""
+    size = page_size(requested_size)
+    position = decode_token(token, query_key)
+    after = None
+    if position is not None:
+        try:
+            after = (datetime.fromisoformat(position[0]), str(position[1]))
+        except (IndexError, TypeError, ValueError):
+            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
+    rows = fetch(after, size + 1)
+    page = rows[:size]
+    if len(rows) <= size:
+        return page, ""
+    time, last_id = key(page[-1])
+    return page, encode_token([time.isoformat(), last_id], query_key)
 
 
 def keyset_page(fetch: Callable[[str, int], list[T]], key: Callable[[T], str], requested_size: int, token: str,

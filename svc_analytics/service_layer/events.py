@@ -47,20 +47,10 @@ class EventPage:
 
 def list_events(store: EventStore, workspace: str, *, page_size: int = 0, page_token: str = "",
                 filter_: str = "") -> EventPage:
-    size = pagination.page_size(page_size)
     query = parse_event_filter(workspace, filter_)
-    key = _query_key(query)
-    position = pagination.decode_token(page_token, key)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (IndexError, TypeError, ValueError):
-            raise _not_a_token() from None
-    rows = store.list(query, size + 1, after)
-    page = rows[:size]
-    token = pagination.encode_token([page[-1].event_time.isoformat(), page[-1].event_id], key) \
-        if len(rows) > size else ""
+    page, token = pagination.timed_keyset_page(lambda after, limit: store.list(query, limit, after),
+                                               lambda e: (e.event_time, e.event_id), page_size, page_token,
+                                               _query_key(query))
     return EventPage(page, token)
 
 

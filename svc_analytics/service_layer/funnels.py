@@ -76,22 +76,12 @@ class FunnelPage:
 def list_funnels(workspace: str, uow: UnitOfWork, *, page_size: int = 0, page_token: str = "",
                  filter_: str = "") -> FunnelPage:
     """Oldest first, keyset-paged by (create_time, id)."""
-    size = pagination.page_size(page_size)
     where = FunnelFilter.parse(filter_)
-    query_key = pagination.fingerprint(workspace, "funnels", where.key())
-    position = pagination.decode_token(page_token, query_key)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (IndexError, TypeError, ValueError):
-            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
     with uow:
-        rows = uow.funnels.list(workspace, where, after, size + 1)
-    page = rows[:size]
-    token = ""
-    if len(rows) > size:
-        token = pagination.encode_token([page[-1].create_time.isoformat(), page[-1].id], query_key)
+        page, token = pagination.timed_keyset_page(
+            lambda after, limit: uow.funnels.list(workspace, where, after, limit),
+            lambda f: (f.create_time, f.id), page_size, page_token,
+            pagination.fingerprint(workspace, "funnels", where.key()))
     return FunnelPage(page, token)
 
 

@@ -108,24 +108,12 @@ def _query_key(workspace: str, where: CampaignFilter) -> str:
 
 
 def list_campaigns(query: commands.ListCampaigns, uow: UnitOfWork) -> Page:
-    size = pagination.page_size(query.page_size)
     where = CampaignFilter.parse(query.filter)
-    query_key = _query_key(query.workspace, where)
-    position = pagination.decode_token(query.page_token, query_key)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (IndexError, TypeError, ValueError):
-            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
     with uow:
-        rows = uow.campaigns.list(query.workspace, where, after, size + 1)
+        page, token = pagination.timed_keyset_page(
+            lambda after, limit: uow.campaigns.list(query.workspace, where, after, limit),
+            lambda c: (c.create_time, c.id), query.page_size, query.page_token, _query_key(query.workspace, where))
         total = uow.campaigns.count(query.workspace, where)
-    page, more = rows[:size], len(rows) > size
-    token = ""
-    if more:
-        last = page[-1]
-        token = pagination.encode_token([last.create_time.isoformat(), last.id], query_key)
     return Page(page, token, total)
 
 

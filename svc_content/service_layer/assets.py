@@ -109,21 +109,12 @@ class AssetPage:
 
 
 def list_assets(workspace: str, page_size: int, page_token: str, filter_text: str, uow: UnitOfWork) -> AssetPage:
-    size = pagination.page_size(page_size)
     where = AssetFilter.parse(filter_text)
-    query_key = pagination.fingerprint(workspace, "assets", where.key())
-    position = pagination.decode_token(page_token, query_key)
-    before = None
-    if position is not None:
-        try:
-            before = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (IndexError, TypeError, ValueError):
-            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
-    with uow:
-        rows = uow.assets.list(workspace, where, before, size + 1)
-    page = rows[:size]
-    token = (pagination.encode_token([page[-1].create_time.isoformat(), page[-1].id], query_key)
-             if len(rows) > size else "")
+    with uow:  # newest first: the position is the last asset served, the next page is before it
+        page, token = pagination.timed_keyset_page(
+            lambda before, limit: uow.assets.list(workspace, where, before, limit),
+            lambda a: (a.create_time, a.id), page_size, page_token,
+            pagination.fingerprint(workspace, "assets", where.key()))
     return AssetPage(page, token)
 
 

@@ -82,23 +82,13 @@ class TemplatePage:
 
 def list_templates(workspace: str, page_size: int, page_token: str, filter_text: str,
                    uow: UnitOfWork) -> TemplatePage:
-    size = pagination.page_size(page_size)
     where = TemplateFilter.parse(filter_text)
-    query_key = pagination.fingerprint(workspace, "templates", where.key())
-    position = pagination.decode_token(page_token, query_key)
-    after = None
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position[0]), str(position[1]))
-        except (IndexError, TypeError, ValueError):
-            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued")) from None
     with uow:
-        rows = uow.templates.list(workspace, where, after, size + 1)
+        page, token = pagination.timed_keyset_page(
+            lambda after, limit: uow.templates.list(workspace, where, after, limit),
+            lambda t: (t.create_time, t.id), page_size, page_token,
+            pagination.fingerprint(workspace, "templates", where.key()))
         total = uow.templates.count(workspace, where)
-    page = rows[:size]
-    token = ""
-    if len(rows) > size:
-        token = pagination.encode_token([page[-1].create_time.isoformat(), page[-1].id], query_key)
     return TemplatePage(page, token, total)
 
 
