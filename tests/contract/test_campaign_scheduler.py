@@ -6,15 +6,21 @@ the launch from handing anyone over."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, MetaData, Table, insert, select
+
+from svc_kit.db import make_engine
+
+from svc_campaign import migrate
 
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
-from svc_campaign.adapters.tables import campaign_events
+from svc_campaign.adapters.tables import campaign_events, campaigns
 from svc_campaign.domain import commands
 from svc_campaign.domain.launch import LaunchState, TargetState
 from svc_campaign.domain.values import Schedule, State
@@ -155,3 +161,25 @@ def test_a_changed_end_reaches_the_running_launch(engine):
         SqlUnitOfWork(engine), At(START))
     follow("campaign_updated")
     assert SqlLaunchStore(engine).get("acme", campaign_id).end_time == sooner.end_time
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_campaigns_scheduled_before_the_migration_become_due_at_their_start(backend, request, tmp_path):
+    url = (f"sqlite:///{tmp_path / 'old.sqlite3'}" if backend == "sqlite" else
+           request.getfixturevalue("postgres_server").create_database(f"scheduler_migration_{os.getpid()}"))
+    engine = make_engine(url)
+    migrate.upgrade(engine, "0003")
+    row = {"display_name": "Old", "description": "", "channels": ["EMAIL"], "budget": None,
+           "target_segments": [], "contents": [], "labels": {}, "version": 2, "create_time": NOW,
+           "update_time": NOW, "state_time": NOW}
+    old_campaigns = Table("campaigns", MetaData(), autoload_with=engine)
+    with engine.begin() as connection:
+        for campaign_id, state_name in (("old-scheduled", "SCHEDULED"), ("old-draft", "DRAFT")):
+            connection.execute(insert(old_campaigns).values(
+                workspace="acme", id=campaign_id, state=state_name,
+                schedule={"start_time": START.isoformat(), "end_time": None, "time_zone": "UTC"}, **row))
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        due = dict(connection.execute(select(campaigns.c.id, campaigns.c.due_time)).all())
+    engine.dispose()
+    assert due == {"old-scheduled": START, "old-draft": None}
