@@ -22,6 +22,7 @@ from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
+from svc_campaign.entrypoints.scheduler import Scheduler
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
 
 WORKER_THREADS = 8
@@ -46,7 +47,14 @@ def mount(settings: Settings) -> Mounted:
     service_target(settings.env, "analytics")  # a malformed MKT_ANALYTICS_TARGET stops the start
     analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics", REPORT_CHANNEL_OPTIONS),
                               config.REPORT_DEADLINE.read(settings.env))
-    servicer = build_servicer(engine, executor, on_commit=relay.wake.set, analytics=analytics)
+    # One process per SQLite file; replicas on PostgreSQL each run a scheduler (service_layer/scheduler.py).
+    scheduler = Scheduler(lambda: SqlUnitOfWork(engine, relay.wake.set), utcnow, config.SCHEDULER_POLL.read(settings.env))
+
+    def committed() -> None:
+        relay.wake.set()
+        scheduler.wake.set()  # a campaign (re)scheduled here may be due before the next poll
+
+    servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)
@@ -55,7 +63,8 @@ def mount(settings: Settings) -> Mounted:
     background = [threading.Thread(target=cache_consumer.run, args=(stop_background,), name="segment-cache",
                                    daemon=True),
                   threading.Thread(target=lifecycle.run, args=(stop_background,), name="launch-plans", daemon=True),
-                  threading.Thread(target=launches.run, args=(stop_background,), name="launches", daemon=True)]
+                  threading.Thread(target=launches.run, args=(stop_background,), name="launches", daemon=True),
+                  threading.Thread(target=scheduler.run, args=(stop_background,), name="scheduler", daemon=True)]
     for thread in background:
         thread.start()
 
@@ -64,6 +73,7 @@ def mount(settings: Settings) -> Mounted:
         stop_background.set()
         relay.wake.set()
         launches.wake.set()
+        scheduler.wake.set()
         relay_thread.join(timeout=10)
         for thread in background:
             thread.join(timeout=10)

@@ -14,7 +14,10 @@ SERVICE = BY_NAME["campaign"]
 REPORT_DEADLINE = Variable(SERVICE.env_prefix + "REPORT_DEADLINE_SECONDS", "seconds", 1.0,
                            "how long GetCampaignStats waits for the analytics service's report before it answers "
                            "without it (reportingDegraded)")
+SCHEDULER_POLL = Variable(SERVICE.env_prefix + "SCHEDULER_POLL_SECONDS", "seconds", 15.0,
+                          "how often the scheduler looks for campaigns whose start time has come (it also wakes "
+                          "at the next start time it knows of, and when this process schedules a campaign)")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
              + (target_variable("audience"), target_variable("notify"), target_variable("analytics"))
-             + bus.VARIABLES + (REPORT_DEADLINE,))
+             + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL))

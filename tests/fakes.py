@@ -155,6 +155,16 @@ class FakeCampaignRepository(CampaignRepository):
     def count(self, workspace: str, where: CampaignFilter) -> int:
         return len(self._matching(workspace, where))
 
+    def claim_due(self, now: datetime, limit: int) -> list[Campaign]:
+        due = sorted((row.campaign for row in self._visible().values()
+                      if row.campaign.due_time is not None and row.campaign.due_time <= now),
+                     key=lambda c: c.due_time)
+        return [_copy(c) for c in due[:limit]]
+
+    def next_due_time(self) -> datetime | None:
+        return min((row.campaign.due_time for row in self._visible().values()
+                    if row.campaign.due_time is not None), default=None)
+
 
 class FakeUnitOfWork(UnitOfWork):
     """A unit of work over a FakeDatabase (a new one unless given, so several can share one)."""

@@ -26,13 +26,13 @@ def _from_row(row) -> Launch:
     targets = [Target(**{**t, "channel": Channel(t["channel"]), "state": TargetState(t["state"])})
                for t in row.targets]
     return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
-                  row.next_attempt_time, row.version, row.update_time, row.start_time)
+                  row.next_attempt_time, row.version, row.update_time, row.start_time, row.end_time)
 
 
 def _values(launch: Launch) -> dict:
     return {"state": launch.state.value, "targets": _targets_json(launch), "attempts": launch.attempts,
             "last_error": launch.last_error, "next_attempt_time": launch.next_attempt_time,
-            "update_time": launch.update_time}
+            "update_time": launch.update_time, "end_time": launch.end_time}
 
 
 class SqlLaunchRepository:

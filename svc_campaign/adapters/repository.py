@@ -144,6 +144,16 @@ class SqlCampaignRepository(CampaignRepository):
         query = query.order_by(_c.create_time, _c.id).limit(limit)
         return [self._campaign(row) for row in self.connection.execute(query)]
 
+    def claim_due(self, now: datetime, limit: int) -> list[Campaign]:
+        query = select(campaigns).where(_c.due_time <= now).order_by(_c.due_time).limit(limit)
+        if self.connection.dialect.name == "postgresql":
+            # Rows another replica holds are skipped, not waited for; it moves them out of due in its transaction.
+            query = query.with_for_update(skip_locked=True)
+        return [self._campaign(row) for row in self.connection.execute(query)]
+
+    def next_due_time(self) -> datetime | None:
+        return self.connection.execute(select(func.min(_c.due_time))).scalar_one()
+
     def count(self, workspace: str, where: CampaignFilter) -> int:
         query = select(func.count()).select_from(campaigns).where(*self._conditions(workspace, where))
         return self.connection.execute(query).scalar_one()
@@ -182,6 +192,7 @@ class SqlCampaignRepository(CampaignRepository):
             "version": campaign.version,
             "update_time": campaign.update_time,
             "state_time": campaign.state_time,
+            "due_time": campaign.due_time,
         }
 
     def _write_labels(self, campaign: Campaign) -> None:

@@ -31,9 +31,12 @@ campaigns = Table(
     Column("state_time", UTCDateTime, nullable=False),
     Column("request_id", String(128)),
     Column("request_fingerprint", String(64)),
+    # When the scheduler starts the campaign: schedule.start_time while SCHEDULED, else NULL.
+    Column("due_time", UTCDateTime),
     Index("ix_campaigns_workspace_created", "workspace", "create_time", "id"),
     Index("ix_campaigns_workspace_state", "workspace", "state"),
     Index("uq_campaigns_workspace_request", "workspace", "request_id", unique=True),
+    Index("ix_campaigns_due", "due_time"),
 )
 
 campaign_labels = Table(
@@ -110,5 +113,6 @@ campaign_launches = Table(
     Column("version", Integer, nullable=False),
     Column("start_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),
+    Column("end_time", UTCDateTime),  # the schedule's end: no member is handed over after it
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )

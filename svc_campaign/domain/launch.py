@@ -67,13 +67,15 @@ class Launch:
     version: int = 0
     update_time: datetime | None = None
     start_time: datetime | None = None
+    end_time: datetime | None = None  # the campaign schedule's end: nothing is handed over after it
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
-             now: datetime) -> Launch:
+             now: datetime, end_time: datetime | None = None) -> Launch:
         targets = [Target(segment, channel, template) for segment in segments
                    for channel, template in sorted(contents.items(), key=lambda c: c[0].value)]
-        launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now)
+        launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now,
+                     end_time=end_time)
         launch._settle()
         return launch
 
@@ -104,6 +106,24 @@ class Launch:
     def target_failed(self, index: int, why: str, now: datetime) -> None:
         self.targets[index] = replace(self.targets[index], state=TargetState.FAILED, error=why)
         self._progressed(now)
+
+    def window_over(self, now: datetime) -> bool:
+        return self.end_time is not None and now >= self.end_time
+
+    def cut_short(self, now: datetime) -> None:
+        """The schedule ended before every member was handed over: the targets still pending fail with the
+        count left unsent, and the launch completes. Messages already handed to notify are not recalled."""
+        for i, target in enumerate(self.targets):
+            if target.state is TargetState.PENDING:
+                left = "all members" if not target.snapshot else (
+                    f"{max(target.total - target.sent - target.duplicates - target.refused, 0)} members")
+                self.targets[i] = replace(target, state=TargetState.FAILED,
+                                          error=f"cut short: the schedule ended at {self.end_time.isoformat()} "
+                                                f"with {left} not handed over")
+        self.last_error = f"the schedule ended at {self.end_time.isoformat()} before the launch finished"
+        self.state = LaunchState.COMPLETED
+        self.next_attempt_time = None
+        self.update_time = now
 
     def hold_up(self, why: str, now: datetime) -> None:
         """A transient problem: try again later, waiting longer each time."""

@@ -146,6 +146,13 @@ class Campaign:
         self.version = event.version
 
     @property
+    def due_time(self) -> datetime | None:
+        """When the scheduler starts this campaign: its start time while it is SCHEDULED."""
+        if self.state is not State.SCHEDULED or self.deleted or self.fields.schedule is None:
+            return None
+        return self.fields.schedule.start_time
+
+    @property
     def etag(self) -> str:
         digest = hashlib.blake2b(f"{self.workspace}/{self.id}/{self.version}".encode(), digest_size=8)
         return digest.hexdigest()

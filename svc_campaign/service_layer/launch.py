@@ -2,11 +2,14 @@
 
 `follow_campaign` runs inside the inbox transaction of the campaign's own
 events: `campaign_started` plans the launch, the other lifecycle events pause,
-resume or end it. `LaunchRunner` advances due launches one step at a time —
+resume or end it, and `campaign_updated` carries a changed schedule end onto
+the launch. `LaunchRunner` advances due launches one step at a time —
 take a target's snapshot, or hand one page of its members to the notify
 service — saving after each step, so a launch stopped anywhere resumes from
 its last saved step. A page handed over twice is harmless: each message
-carries its idempotency key, and the notify service sends a key once."""
+carries its idempotency key, and the notify service sends a key once. Past the
+schedule's end time the runner hands nothing more over: the launch completes,
+its unfinished targets fail with the count left unsent (Launch.cut_short)."""
 
 from __future__ import annotations
 
@@ -37,13 +40,23 @@ def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, e
         if campaign is None:
             return
         contents = {c.channel: c.template for c in campaign.fields.contents}
-        if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now)):
+        if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now,
+                                    _end_time(campaign))):
             log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
+    elif event_type == "campaign_updated":  # schedule.end_time may change while the campaign runs
+        launch, campaign = launches.get(workspace, campaign_id), campaigns.get(workspace, campaign_id)
+        if launch is not None and campaign is not None and launch.end_time != _end_time(campaign):
+            launch.end_time = _end_time(campaign)
+            launches.save(launch)
     elif event_type in LIFECYCLE:
         launch = launches.get(workspace, campaign_id)
         if launch is not None:
             launch.campaign_changed(event_type, now)
             launches.save(launch)
+
+
+def _end_time(campaign) -> datetime | None:
+    return campaign.fields.schedule.end_time if campaign.fields.schedule else None
 
 
 def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
@@ -79,6 +92,10 @@ class LaunchRunner:
     async def step(self, launch: Launch) -> Launch:
         index = launch.current()
         if index is None:
+            return launch
+        if launch.window_over(self.clock()):
+            log.info("launch of %s cut short: its schedule ended at %s", launch.name, launch.end_time.isoformat())
+            launch.cut_short(self.clock())
             return launch
         target = launch.targets[index]
         campaign = f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}"

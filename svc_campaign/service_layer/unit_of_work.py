@@ -61,6 +61,16 @@ class CampaignRepository(abc.ABC):
     @abc.abstractmethod
     def count(self, workspace: str, where: CampaignFilter) -> int: ...
 
+    @abc.abstractmethod
+    def claim_due(self, now: datetime, limit: int) -> list[Campaign]:
+        """Scheduled campaigns whose start time is at or before `now`, earliest first, in every workspace.
+        On PostgreSQL the rows stay locked for this transaction and rows another transaction holds are
+        skipped, so replicas never claim one campaign together."""
+
+    @abc.abstractmethod
+    def next_due_time(self) -> datetime | None:
+        """The earliest start time of a scheduled campaign, in every workspace."""
+
 
 def concurrent_change(campaign: Campaign) -> Aborted:
     return Aborted(f"workspaces/{campaign.workspace}/campaigns/{campaign.id} was changed by another request; "

@@ -162,3 +162,20 @@ def test_cancel_ends_the_launch_and_nothing_restarts_it():
     assert launch.state is LaunchState.CANCELLED and launch.current() is None
     empty = Launch.plan("acme", "c6", (), {Channel.EMAIL: "t"}, NOW)
     assert empty.state is LaunchState.COMPLETED
+
+
+def test_past_the_schedule_end_nothing_more_is_handed_over():
+    clock = Clock()
+    launch = Launch.plan("acme", "c4", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW,
+                         end_time=NOW + timedelta(minutes=1))
+    store, notify = FakeStore(launch), FakeNotify()
+    runner = LaunchRunner(store, FakeAudience({"workspaces/acme/segments/a": profiles("p", 300)}), notify, clock,
+                          page_size=100)
+    asyncio.run(runner.run_due())  # snapshot
+    asyncio.run(runner.run_due())  # first page
+    clock.now += timedelta(minutes=1)
+    run(runner, store, clock)
+    (target,) = store.launch.targets
+    assert store.launch.state is LaunchState.COMPLETED and store.launch.next_attempt_time is None
+    assert target.state is TargetState.FAILED and "200 members not handed over" in target.error
+    assert len(notify.sent) == 100

@@ -1,0 +1,66 @@
+"""The scheduler's use cases: start the campaigns whose start time has come.
+
+A due campaign starts through the same transition as `:start`, so its
+`campaign_started` event plans the launch exactly as a manual start does. The
+claim and the move to RUNNING happen in one unit of work: once it commits the
+campaign is no longer due, and while it runs another replica on PostgreSQL
+skips the claimed rows (FOR UPDATE SKIP LOCKED). On SQLite one campaign process
+is assumed; even so the repository's version check refuses a second start.
+A start missed while no process ran is simply due when one comes back, and
+fires once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from svc_kit.errors import Aborted, FailedPrecondition
+
+from svc_campaign.domain.model import Campaign
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger("svc_campaign.scheduler")
+BATCH = 50
+
+
+def start_due_campaigns(uow: UnitOfWork, clock: Callable[[], datetime], limit: int = BATCH) -> list[Campaign]:
+    """Starts up to `limit` due campaigns in one transaction; returns those it started."""
+    now = clock()
+    started = []
+    with uow:
+        for campaign in uow.campaigns.claim_due(now, limit):
+            expected = campaign.version
+            try:
+                campaign.transition("start", now)
+            except FailedPrecondition as problem:  # the claim reads SCHEDULED rows only: not expected
+                log.warning("scheduled start of %s refused: %s", campaign.id, problem)
+                continue
+            uow.campaigns.save(campaign, expected)
+            started.append(campaign)
+        if started:
+            uow.commit()
+    for campaign in started:
+        log.info("workspaces/%s/campaigns/%s started by its schedule (start time %s)", campaign.workspace,
+                 campaign.id, campaign.fields.schedule.start_time.isoformat())
+    return started
+
+
+def next_due_time(uow: UnitOfWork) -> datetime | None:
+    with uow:
+        return uow.campaigns.next_due_time()
+
+
+def run_pass(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
+             limit: int = BATCH) -> int:
+    """Starts every due campaign, a batch per transaction; a batch another writer raced is retried next pass."""
+    total = 0
+    while True:
+        try:
+            started = start_due_campaigns(uow_factory(), clock, limit)
+        except Aborted as problem:
+            log.info("scheduler pass raced another writer: %s", problem)
+            return total
+        total += len(started)
+        if len(started) < limit:
+            return total
