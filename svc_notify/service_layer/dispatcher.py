@@ -70,7 +70,7 @@ class Dispatcher:
         self.pacer = Pacer(uow_factory, audience, config, clock)
         self.renderer = Renderer(content, config, clock)
         self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng)
-        self.recorder = Recorder(uow_factory)
+        self.recorder = Recorder(uow_factory, clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 

@@ -91,6 +91,10 @@ class ChannelSender:
             sender = self.registry.sender(provider)
         except ConfigurationError as error:
             return self._after_failure(message, provider, Outcome.transient(f"provider not usable: {error}"), [])
+        if message.due_time is not None and self.clock() > message.due_time - self.config.lease / 2:
+            # Late in its lease, a message may be reclaimed or cancelled (CancelCampaignMessages) by the
+            # time the provider has it: hand it over only well inside the lease, else try again.
+            return deferred(message, self.clock(), 0, "the lease ran short before the hand-over; tried again")
         message.attempt_count += 1
         start = self.clock()
         # Each adapter bounds its own calls (SMTP command and HTTP timeouts), well inside the lease.
