@@ -110,5 +110,9 @@ campaign_launches = Table(
     Column("version", Integer, nullable=False),
     Column("start_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),
+    # A hold, release or cancel of the campaign's messages the notify service has yet to make.
+    Column("pending_action", String(8)),
+    Column("cancelled_messages", Integer, nullable=False, server_default="0"),
+    Column("handed_over_messages", Integer, nullable=False, server_default="0"),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
