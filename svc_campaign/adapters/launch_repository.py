@@ -28,7 +28,7 @@ def _from_row(row) -> Launch:
     return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
                   row.next_attempt_time, row.version, row.update_time, row.start_time,
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
-                  row.handed_over_messages)
+                  row.handed_over_messages, row.messages_held)
 
 
 def _values(launch: Launch) -> dict:
@@ -36,7 +36,8 @@ def _values(launch: Launch) -> dict:
             "last_error": launch.last_error, "next_attempt_time": launch.next_attempt_time,
             "update_time": launch.update_time,
             "pending_action": launch.pending_action.value if launch.pending_action else None,
-            "cancelled_messages": launch.cancelled_messages, "handed_over_messages": launch.handed_over_messages}
+            "cancelled_messages": launch.cancelled_messages, "handed_over_messages": launch.handed_over_messages,
+            "messages_held": launch.messages_held}
 
 
 class SqlLaunchRepository:

@@ -92,6 +92,7 @@ class Launch:
     pending_action: MessagesAction | None = None  # to make in the notify service
     cancelled_messages: int = 0
     handed_over_messages: int = 0
+    messages_held: bool = False  # the notify service holds them (a hold made, no release since)
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
@@ -163,9 +164,10 @@ class Launch:
 
     def action_done(self, action: MessagesAction, now: datetime, outcome: CancelOutcome | None = None) -> None:
         """The notify service made `action` (a cancel reports its counts)."""
-        if outcome is not None:
-            self.cancelled_messages += outcome.cancelled
-            self.handed_over_messages = outcome.handed_over
+        if outcome is not None:  # the notify service's figures, the same when a call is repeated
+            self.cancelled_messages, self.handed_over_messages = outcome.cancelled, outcome.handed_over
+        if action is not MessagesAction.CANCEL:
+            self.messages_held = action is MessagesAction.HOLD
         if self.pending_action is action:
             self.pending_action = None
         self.attempts = 0

@@ -231,4 +231,5 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
             f"MESSAGES_ACTION_{launch.pending_action.value}")
     message.cancelled_message_count = launch.cancelled_messages
     message.handed_over_message_count = launch.handed_over_messages
+    message.messages_held = launch.messages_held
     return message

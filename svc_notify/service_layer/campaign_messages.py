@@ -5,13 +5,15 @@ repeated after a lost answer does no harm.
 
 Cancel and a dispatcher sending the same message: the cancel takes only
 messages no dispatcher holds under a live lease (the claim's own rule), and a
-dispatcher hands a message over only well inside its lease. A message a
-dispatcher holds is "handed over" for the count; if the dispatcher defers it
-instead of sending it, recording that outcome finds the campaign cancelled and
-cancels the message then (dispatch/recording.py)."""
+dispatcher hands a message over only well inside its lease. The cancel then
+waits a little for the messages dispatchers hold to settle: sent (handed
+over), or deferred, which recording finds cancelled and cancels
+(dispatch/recording.py). One still held when the wait ends counts as handed over."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,12 +26,14 @@ from svc_notify.service_layer.repositories import MessageRepository
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 HELD, CANCELLED = "HELD", "CANCELLED"
+SETTLE_SECONDS = 5.0  # how long a cancel waits for the messages dispatchers hold (well inside a call's deadline)
+SETTLE_POLL = 0.1
 
 
 @dataclass(frozen=True)
 class CancelledCampaign:
-    cancelled: int  # by this call
-    handed_over: int  # handed to a provider before, or being handed over now (not cancelled)
+    cancelled: int  # the campaign's messages cancelled, by this call or before
+    handed_over: int  # handed to a provider, or still held by a dispatcher when the cancel stopped waiting
 
 
 def _check(workspace: str, campaign: str) -> None:
@@ -44,18 +48,24 @@ def cancel_waiting(messages: MessageRepository, workspace: str, campaign: str, n
     return [events.event(events.CANCELLED, m, now, reason=m.state_reason) for m in cancelled]
 
 
-def cancel_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork, clock: Clock) -> CancelledCampaign:
+def cancel_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork, clock: Clock,
+                             settle: float = SETTLE_SECONDS,
+                             sleep: Callable[[float], None] = time.sleep) -> CancelledCampaign:
     _check(workspace, campaign)
     with uow:  # first, and committed: from now on no dispatcher claims them, and one recording sees it
         uow.messages.hold_campaign(workspace, campaign, clock(), cancelled=True)
         uow.commit()
-    now = clock()
-    with uow:
-        cancelled = cancel_waiting(uow.messages, workspace, campaign, now)
-        handed_over = uow.messages.count_handed_over(workspace, campaign, now)
-        uow.record(*cancelled)
-        uow.commit()
-    return CancelledCampaign(len(cancelled), handed_over)
+    waited = 0.0
+    while True:
+        now = clock()
+        with uow:
+            uow.record(*cancel_waiting(uow.messages, workspace, campaign, now))
+            cancelled, handed_over, sending = uow.messages.campaign_counts(workspace, campaign, now)
+            uow.commit()
+        if not sending or waited >= settle:
+            return CancelledCampaign(cancelled, handed_over + sending)
+        sleep(SETTLE_POLL)
+        waited += SETTLE_POLL
 
 
 def hold_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork, clock: Clock) -> bool:

@@ -107,8 +107,8 @@ class MessageRepository(abc.ABC):
         transactions recording outcomes of the campaign's messages."""
 
     @abc.abstractmethod
-    def count_handed_over(self, workspace: str, campaign: str, now: datetime) -> int:
-        """The campaign's messages handed to a provider, or being handed over under a live lease."""
+    def campaign_counts(self, workspace: str, campaign: str, now: datetime) -> tuple[int, int, int]:
+        """The campaign's messages (cancelled, handed to a provider, held by a dispatcher under a live lease)."""
 
     @abc.abstractmethod
     def hold_campaign(self, workspace: str, campaign: str, now: datetime, cancelled: bool = False) -> None:
@@ -117,6 +117,10 @@ class MessageRepository(abc.ABC):
     @abc.abstractmethod
     def release_campaign(self, workspace: str, campaign: str) -> None:
         """Ends a hold, unless the campaign was cancelled."""
+
+    @abc.abstractmethod
+    def held_campaigns(self) -> list[tuple[str, str]]:
+        """(workspace, campaign) of every campaign held or cancelled."""
 
     @abc.abstractmethod
     def campaign_hold(self, workspace: str, campaign: str) -> str:

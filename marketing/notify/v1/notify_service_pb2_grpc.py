@@ -213,8 +213,9 @@ class NotifyServiceServicer:
 
     def CancelCampaignMessages(self, request, context):
         """Cancels every message of a campaign not yet handed to a provider
-        (QUEUED, DEFERRED, or SENDING whose dispatcher's lease has expired), and
-        tells how many had already been handed over. Idempotent.
+        (QUEUED, DEFERRED, or SENDING whose dispatcher's lease has expired, and
+        any a dispatcher defers later), and tells how many had already been
+        handed over. Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

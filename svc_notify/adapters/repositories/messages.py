@@ -127,11 +127,14 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
                      .returning(*messages.c))
         return [_message(r) for r in self.connection.execute(statement)]
 
-    def count_handed_over(self, workspace: str, campaign: str, now: datetime) -> int:
-        sending = and_(_m.state == State.SENDING.value, _m.due_time > now)
-        return self.connection.execute(select(func.count()).where(
-            _m.workspace == workspace, _m.campaign == campaign,
-            or_(_m.state.in_(_HANDED_OVER), sending))).scalar_one()
+    def campaign_counts(self, workspace: str, campaign: str, now: datetime) -> tuple[int, int, int]:
+        kind = case((_m.state == State.CANCELLED.value, literal("cancelled")),
+                    (_m.state.in_(_HANDED_OVER), literal("handed_over")),
+                    (and_(_m.state == State.SENDING.value, _m.due_time > now), literal("sending")),
+                    else_=literal("other"))
+        counts = dict(self.connection.execute(select(kind, func.count()).where(
+            _m.workspace == workspace, _m.campaign == campaign).group_by(kind)).all())
+        return counts.get("cancelled", 0), counts.get("handed_over", 0), counts.get("sending", 0)
 
     def hold_campaign(self, workspace: str, campaign: str, now: datetime, cancelled: bool = False) -> None:
         statement = self.insert(campaign_holds).on_conflict_do_nothing()
@@ -144,6 +147,9 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
     def release_campaign(self, workspace: str, campaign: str) -> None:
         self.connection.execute(delete(campaign_holds).where(
             _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)))
+
+    def held_campaigns(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.connection.execute(select(_h.workspace, _h.campaign))]
 
     def campaign_hold(self, workspace: str, campaign: str) -> str:
         cancelled = self.connection.execute(select(_h.cancelled).where(

@@ -162,11 +162,13 @@ def test_pause_holds_the_sending_and_resume_carries_on():
     asyncio.run(runner.run_due())  # first page
     store.launch.campaign_changed("campaign_paused", clock.now)
     assert asyncio.run(runner.run_due()) == 1 and notify.held == {"workspaces/acme/campaigns/c3"}  # the hold
+    assert store.launch.messages_held
     assert asyncio.run(runner.run_due()) == 0 and len(notify.sent) == 100
     store.launch.campaign_changed("campaign_resumed", clock.now)
     run(runner, store, clock)
     assert len(notify.sent) == 1000 and store.launch.state is LaunchState.COMPLETED
     assert [a for a, _ in notify.actions] == ["hold", "release"] and notify.held == set()
+    assert not store.launch.messages_held
 
 
 def test_a_page_handed_over_again_after_a_crash_sends_nothing_twice():
@@ -257,5 +259,5 @@ def test_lifecycle_events_map_to_messages_actions():
         launch.campaign_changed(event, NOW)
         assert launch.pending_action is action, event
     launch.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(3, 2))
-    launch.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(0, 4))  # a repeated call after a lost answer
-    assert (launch.pending_action, launch.cancelled_messages, launch.handed_over_messages) == (None, 3, 4)
+    launch.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(4, 1))  # a repeated call after a lost answer
+    assert (launch.pending_action, launch.cancelled_messages, launch.handed_over_messages) == (None, 4, 1)
