@@ -158,6 +158,15 @@ def test_hold_keeps_the_campaign_s_messages_until_released(harness):
     assert {harness.get(m).state for m in [*first, *more]} == {State.SENT}
 
 
+def test_a_page_that_arrives_after_the_cancel_is_cancelled_at_once(harness):
+    cancel(harness)
+    late = send(harness, 2)
+    assert {harness.get(m).state for m in late} == {State.CANCELLED}
+    assert Counter(e["event_type"] for e in harness.events()) == {"message_queued": 2, "message_cancelled": 2}
+    assert send(harness, 1, name="summer")[0].state is State.QUEUED
+    assert (cancel(harness).cancelled, run(harness.dispatcher())) == (2, 1)
+
+
 def test_a_cancelled_campaign_cannot_be_released(harness):
     [message] = send(harness, 1)
     name = campaign(harness)
