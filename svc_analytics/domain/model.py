@@ -28,7 +28,9 @@ COMPLAINED = "message_complained"
 OPENED = "message_opened"
 CLICKED = "message_clicked"
 UNSUBSCRIBED = "message_unsubscribed"
-MESSAGE_TYPES = (QUEUED, SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED, UNSUBSCRIBED)
+CANCELLED = "message_cancelled"  # not sent: its campaign was cancelled first (stored; not in a report's figures yet)
+MESSAGE_TYPES = (QUEUED, SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED, UNSUBSCRIBED,
+                 CANCELLED)
 
 DEFAULT_GOAL = "purchase"  # the conversion event type unless a report asks for another
 DEFAULT_ATTRIBUTION_WINDOW = timedelta(days=5)

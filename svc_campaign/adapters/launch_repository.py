@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
 from svc_campaign.adapters.tables import campaign_launches
-from svc_campaign.domain.launch import Launch, LaunchState, Target, TargetState
+from svc_campaign.domain.launch import Launch, LaunchState, MessagesAction, Target, TargetState
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -26,13 +26,18 @@ def _from_row(row) -> Launch:
     targets = [Target(**{**t, "channel": Channel(t["channel"]), "state": TargetState(t["state"])})
                for t in row.targets]
     return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
-                  row.next_attempt_time, row.version, row.update_time, row.start_time, row.end_time)
+                  row.next_attempt_time, row.version, row.update_time, row.start_time, row.end_time,
+                  MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
+                  row.handed_over_messages, row.messages_held)
 
 
 def _values(launch: Launch) -> dict:
     return {"state": launch.state.value, "targets": _targets_json(launch), "attempts": launch.attempts,
             "last_error": launch.last_error, "next_attempt_time": launch.next_attempt_time,
-            "update_time": launch.update_time, "end_time": launch.end_time}
+            "update_time": launch.update_time, "end_time": launch.end_time,
+            "pending_action": launch.pending_action.value if launch.pending_action else None,
+            "cancelled_messages": launch.cancelled_messages, "handed_over_messages": launch.handed_over_messages,
+            "messages_held": launch.messages_held}
 
 
 class SqlLaunchRepository:
@@ -64,7 +69,7 @@ class SqlLaunchRepository:
     def due(self, now: datetime, limit: int) -> list[Launch]:
         c = campaign_launches.c
         rows = self.connection.execute(select(campaign_launches).where(
-            c.state == LaunchState.RUNNING.value, c.next_attempt_time <= now
+            or_(c.state == LaunchState.RUNNING.value, c.pending_action.is_not(None)), c.next_attempt_time <= now
         ).order_by(c.next_attempt_time).limit(limit))
         return [_from_row(r) for r in rows]
 

@@ -23,6 +23,7 @@ from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from svc_kit.channels import Channel
 from svc_kit.proto_enums import channel_to_proto
 
+from svc_campaign.domain.launch import CancelOutcome
 from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, ReportingDegraded, Snapshot
 
 CALL_TIMEOUT = 30.0
@@ -93,6 +94,28 @@ class GrpcNotify:
         refused = sum(1 for r in answer.results if r.error.code != 0)
         duplicates = sum(1 for r in answer.results if r.error.code == 0 and r.duplicate)
         return len(answer.results) - refused - duplicates, duplicates, refused
+
+    async def cancel(self, workspace: str, campaign: str) -> CancelOutcome:
+        try:
+            done = await self.stub.CancelCampaignMessages(notify_pb.CancelCampaignMessagesRequest(
+                parent=f"workspaces/{workspace}", campaign=campaign), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, "cancelling the messages in the notify service") from None
+        return CancelOutcome(done.cancelled_count, done.handed_over_count)
+
+    async def hold(self, workspace: str, campaign: str) -> None:
+        try:
+            await self.stub.HoldCampaignMessages(notify_pb.HoldCampaignMessagesRequest(
+                parent=f"workspaces/{workspace}", campaign=campaign), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, "holding the messages in the notify service") from None
+
+    async def release(self, workspace: str, campaign: str) -> None:
+        try:
+            await self.stub.ReleaseCampaignMessages(notify_pb.ReleaseCampaignMessagesRequest(
+                parent=f"workspaces/{workspace}", campaign=campaign), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, "releasing the messages in the notify service") from None
 
 
 def degraded_reason(error: grpc.aio.AioRpcError, timeout: float) -> str:

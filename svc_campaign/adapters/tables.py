@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKeyConstraint, Index, Integer, MetaData, String, Table,
+                        Text, false)
 
 from svc_kit.db import UTCDateTime
 from svc_kit.events.inbox import inbox_table
@@ -114,5 +115,10 @@ campaign_launches = Table(
     Column("start_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),
     Column("end_time", UTCDateTime),  # the schedule's end: no member is handed over after it
+    # A hold, release or cancel of the campaign's messages the notify service has yet to make.
+    Column("pending_action", String(8)),
+    Column("cancelled_messages", Integer, nullable=False, server_default="0"),
+    Column("handed_over_messages", Integer, nullable=False, server_default="0"),
+    Column("messages_held", Boolean, nullable=False, server_default=false()),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )

@@ -1,7 +1,13 @@
 """The launch of a started campaign, as a resumable plan: one target per
 target segment and channel, each moving from a snapshot to pages of messages
 handed to the notify service. Pure: the runner does the talking and feeds the
-outcomes back here."""
+outcomes back here.
+
+The campaign's lifecycle reaches the messages already handed over too: a
+pause holds them in the notify service, a resume releases them, a cancel
+cancels those no provider has yet. The campaign's state is the source of
+truth: its change is recorded here as a pending action, which the runner
+makes until the notify service answers."""
 
 from __future__ import annotations
 
@@ -20,6 +26,22 @@ class LaunchState(enum.Enum):
     PAUSED = "PAUSED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
+
+
+class MessagesAction(enum.Enum):
+    HOLD = "HOLD"
+    RELEASE = "RELEASE"
+    CANCEL = "CANCEL"
+
+
+ACTION_OF = {"campaign_paused": MessagesAction.HOLD, "campaign_resumed": MessagesAction.RELEASE,
+             "campaign_cancelled": MessagesAction.CANCEL, "campaign_deleted": MessagesAction.CANCEL}
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    cancelled: int
+    handed_over: int
 
 
 class TargetState(enum.Enum):
@@ -68,6 +90,10 @@ class Launch:
     update_time: datetime | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None  # the campaign schedule's end: nothing is handed over after it
+    pending_action: MessagesAction | None = None  # to make in the notify service
+    cancelled_messages: int = 0
+    handed_over_messages: int = 0
+    messages_held: bool = False  # the notify service holds them (a hold made, no release since)
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
@@ -134,7 +160,14 @@ class Launch:
 
     def campaign_changed(self, event_type: str, now: datetime) -> None:
         """Follows the campaign's lifecycle: pause holds the sending, resume
-        carries on, cancel or complete ends it."""
+        carries on, cancel or complete ends it; and asks the same of the
+        messages handed over (pending_action), even once the launch is done."""
+        action = ACTION_OF.get(event_type)
+        if action is not None and self.pending_action is not MessagesAction.CANCEL and not (
+                self.state is LaunchState.CANCELLED and self.pending_action is None):
+            self.pending_action = action  # a later change replaces one not yet made; nothing undoes a cancel
+            self.next_attempt_time = now
+            self.attempts, self.update_time = 0, now
         if self.state in (LaunchState.COMPLETED, LaunchState.CANCELLED):
             return
         if event_type == "campaign_paused":
@@ -149,6 +182,19 @@ class Launch:
             self.state = LaunchState.COMPLETED
         self.update_time = now
 
+    def action_done(self, action: MessagesAction, now: datetime, outcome: CancelOutcome | None = None) -> None:
+        """The notify service made `action` (a cancel reports its counts)."""
+        if outcome is not None:  # the notify service's figures, the same when a call is repeated
+            self.cancelled_messages, self.handed_over_messages = outcome.cancelled, outcome.handed_over
+        if action is not MessagesAction.CANCEL:
+            self.messages_held = action is MessagesAction.HOLD
+        if self.pending_action is action:
+            self.pending_action = None
+        self.attempts = 0
+        self.last_error = ""
+        self.update_time = now
+        self.next_attempt_time = now if self.state is LaunchState.RUNNING or self.pending_action else None
+
     def _progressed(self, now: datetime) -> None:
         self.attempts = 0
         self.last_error = ""
@@ -159,7 +205,8 @@ class Launch:
     def _settle(self) -> None:
         if self.state is LaunchState.RUNNING and all(t.state is not TargetState.PENDING for t in self.targets):
             self.state = LaunchState.COMPLETED
-            self.next_attempt_time = None
+            if self.pending_action is None:
+                self.next_attempt_time = None
 
     @property
     def progress(self) -> tuple[int, int, int]:

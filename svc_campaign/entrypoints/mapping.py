@@ -226,4 +226,10 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
         message.progress.update_time.FromDatetime(launch.update_time)
     if launch.next_attempt_time and launch.last_error:
         message.next_attempt_time.FromDatetime(launch.next_attempt_time)
+    if launch.pending_action is not None:
+        message.pending_messages_action = campaign_launch_pb2.CampaignLaunch.MessagesAction.Value(
+            f"MESSAGES_ACTION_{launch.pending_action.value}")
+    message.cancelled_message_count = launch.cancelled_messages
+    message.handed_over_message_count = launch.handed_over_messages
+    message.messages_held = launch.messages_held
     return message

@@ -4,8 +4,10 @@
 events: `campaign_started` plans the launch, the other lifecycle events pause,
 resume or end it, and `campaign_updated` carries a changed schedule end onto
 the launch. `LaunchRunner` advances due launches one step at a time —
-take a target's snapshot, or hand one page of its members to the notify
-service — saving after each step, so a launch stopped anywhere resumes from
+take a target's snapshot, hand one page of its members to the notify
+service, or make a pending hold, release or cancel of the campaign's messages
+there (retried until the notify service answers) — saving after each step, so
+a launch stopped anywhere resumes from
 its last saved step. A page handed over twice is harmless: each message
 carries its idempotency key, and the notify service sends a key once. Past the
 schedule's end time the runner hands nothing more over: the launch completes,
@@ -20,7 +22,7 @@ from typing import Any
 
 from svc_kit.errors import Aborted, NotFound
 
-from svc_campaign.domain.launch import Launch, PageOutcome, idempotency_key, snapshot_id
+from svc_campaign.domain.launch import Launch, MessagesAction, PageOutcome, idempotency_key, snapshot_id
 from svc_campaign.service_layer.handlers import _load
 from svc_campaign.service_layer.ports import (AudiencePort, LaunchStore, NotifyPort, Outgoing, PeerRefused,
                                               PeerUnavailable)
@@ -90,6 +92,8 @@ class LaunchRunner:
         return moved
 
     async def step(self, launch: Launch) -> Launch:
+        if launch.pending_action is not None:
+            return await self._messages_action(launch)
         index = launch.current()
         if index is None:
             return launch
@@ -119,4 +123,20 @@ class LaunchRunner:
             log.warning("launch of %s: %s on %s failed: %s", campaign, target.segment, target.channel.value,
                         problem)
             launch.target_failed(index, str(problem), self.clock())
+        return launch
+
+    async def _messages_action(self, launch: Launch) -> Launch:
+        action, campaign = launch.pending_action, launch.name
+        try:
+            if action is MessagesAction.CANCEL:
+                launch.action_done(action, self.clock(), await self.notify.cancel(launch.workspace, campaign))
+            elif action is MessagesAction.HOLD:
+                await self.notify.hold(launch.workspace, campaign)
+                launch.action_done(action, self.clock())
+            else:
+                await self.notify.release(launch.workspace, campaign)
+                launch.action_done(action, self.clock())
+        except (PeerUnavailable, PeerRefused) as problem:  # the campaign's state stands: try again later
+            log.warning("%s of the messages of %s waits: %s", action.value.lower(), campaign, problem)
+            launch.hold_up(str(problem), self.clock())
         return launch

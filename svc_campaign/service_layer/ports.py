@@ -13,7 +13,7 @@ from typing import Protocol
 
 from svc_kit.channels import Channel
 
-from svc_campaign.domain.launch import Launch
+from svc_campaign.domain.launch import CancelOutcome, Launch
 
 
 class PeerUnavailable(Exception):
@@ -47,6 +47,14 @@ class NotifyPort(Protocol):
     async def send(self, workspace: str, campaign: str, channel: Channel, template: str,
                    messages: list[Outgoing]) -> tuple[int, int, int]:
         """(accepted, duplicates, refused)."""
+
+    async def cancel(self, workspace: str, campaign: str) -> CancelOutcome:
+        """Cancels the campaign's messages no provider has yet (idempotent)."""
+
+    async def hold(self, workspace: str, campaign: str) -> None:
+        """The notify service keeps the campaign's messages until released (idempotent)."""
+
+    async def release(self, workspace: str, campaign: str) -> None: ...
 
 
 class ReportingDegraded(Exception):

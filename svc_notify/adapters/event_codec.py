@@ -22,10 +22,12 @@ _STRING_FIELDS = {
     "message_complained": ("address", "provider", "detail"),
     "message_opened": ("user_agent",),
     "message_clicked": ("url", "user_agent"),
+    "message_cancelled": ("reason",),
 }
 _INT_FIELDS = {"message_sent": ("attempt", "cost_micros"), "message_failed": ("attempt",)}
 # message_queued travels as a MessageSent with only `message` set: a new union branch would not be FULL compatible.
-_RECORD = {"message_queued": "message_sent"}
+# message_cancelled (with its campaign) travels as a MessageFailed record with only `message` and `reason`.
+_RECORD = {"message_queued": "message_sent", "message_cancelled": "message_failed"}
 
 
 def record_name(event_type: str) -> str:

@@ -48,6 +48,18 @@ messages = Table(
     Index("ix_notify_messages_due", "due_time"),
     Index("ix_notify_messages_recipient_sent", "workspace", "recipient", "sent_time"),
     Index("ix_notify_messages_provider_id", "workspace", "provider_message_id"),
+    Index("ix_notify_messages_campaign", "workspace", "campaign", "state"),
+)
+
+# Campaigns whose messages the dispatcher skips: until released (a paused campaign), or for good
+# (`cancelled`: a message deferred after the cancel, by a dispatcher that was sending it, is cancelled then).
+campaign_holds = Table(
+    "notify_campaign_holds",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("campaign", String(200), primary_key=True),
+    Column("cancelled", Boolean, nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
 )
 
 # Every hand-over of a message to a provider, and what the provider later reported.

@@ -20,7 +20,8 @@ BOUNCED = "message_bounced"
 COMPLAINED = "message_complained"
 OPENED = "message_opened"
 CLICKED = "message_clicked"
-TYPES = (QUEUED, SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED)
+CANCELLED = "message_cancelled"
+TYPES = (QUEUED, SENT, DELIVERED, FAILED, SUPPRESSED, BOUNCED, COMPLAINED, OPENED, CLICKED, CANCELLED)
 
 
 @dataclass(frozen=True)

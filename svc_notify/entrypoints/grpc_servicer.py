@@ -25,7 +25,7 @@ from svc_kit.ids import new_id
 from svc_notify.domain.providers import SmtpConfig
 from svc_notify.entrypoints import mapping
 from svc_notify.entrypoints import resource_names as names
-from svc_notify.service_layer import callbacks, engagement, messages, providers, settings
+from svc_notify.service_layer import callbacks, campaign_messages, engagement, messages, providers, settings
 from svc_notify.service_layer.ports import Secrets, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
@@ -103,6 +103,23 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         workspace, message_id = names.resource(request.name, "messages")
         return mapping.message_to_proto(await self._run(messages.cancel_message, workspace, message_id, request.etag,
                                                         self.uow(), self.clock))
+
+    async def CancelCampaignMessages(self, request: pb.CancelCampaignMessagesRequest, context):
+        workspace = names.parent(request.parent)
+        done = await self._run(campaign_messages.cancel_campaign_messages, workspace, request.campaign, self.uow(),
+                               self.clock)
+        return pb.CancelCampaignMessagesResponse(cancelled_count=done.cancelled, handed_over_count=done.handed_over)
+
+    async def HoldCampaignMessages(self, request: pb.HoldCampaignMessagesRequest, context):
+        workspace = names.parent(request.parent)
+        held = await self._run(campaign_messages.hold_campaign_messages, workspace, request.campaign, self.uow(),
+                               self.clock)
+        return pb.CampaignMessagesHold(campaign=request.campaign, held=held)
+
+    async def ReleaseCampaignMessages(self, request: pb.ReleaseCampaignMessagesRequest, context):
+        workspace = names.parent(request.parent)
+        held = await self._run(campaign_messages.release_campaign_messages, workspace, request.campaign, self.uow())
+        return pb.CampaignMessagesHold(campaign=request.campaign, held=held)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context):
         workspace, message_id = names.deliveries_parent(request.parent)

@@ -48,6 +48,7 @@ from svc_notify.service_layer.dispatch.rate_limits import RateLimits
 from svc_notify.service_layer.dispatch.recording import Recorder
 from svc_notify.service_layer.dispatch.rendering import Renderer
 from svc_notify.service_layer.dispatch.sending import ChannelSender
+from svc_notify.service_layer.dispatch.stops import CampaignStops
 from svc_notify.service_layer.dispatch.work import DispatchConfig, Settled, deferred
 from svc_notify.service_layer.ports import Audience, ContentRenderer, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
@@ -69,8 +70,9 @@ class Dispatcher:
         self.claimer = Claimer(uow_factory, config)
         self.pacer = Pacer(uow_factory, audience, config, clock)
         self.renderer = Renderer(content, config, clock)
-        self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng)
-        self.recorder = Recorder(uow_factory)
+        self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng,
+                                    CampaignStops(uow_factory))
+        self.recorder = Recorder(uow_factory, clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 

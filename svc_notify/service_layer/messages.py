@@ -15,6 +15,7 @@ from svc_kit.filtering import parse_filter
 from svc_notify.domain import events
 from svc_notify.domain.model import Delivery, DeliveryState, Message, State
 from svc_notify.domain.validation import message_violations, profile_id
+from svc_notify.service_layer import campaign_messages
 from svc_notify.service_layer.ports import Clock
 from svc_notify.service_layer.repositories import DeliveryFilter, MessageFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
@@ -89,10 +90,19 @@ def _store(workspace: str, indexes: list[int], fresh: dict[int, Message], valida
         key = fresh[i].idempotency_key
         if key not in existing and key not in first_of_key:
             first_of_key[key] = i
+    # A page of a launch that arrives after its campaign was cancelled (CancelCampaignMessages) is cancelled.
+    stopped = {c for c in {fresh[i].campaign for i in first_of_key.values()}
+               if c and uow.messages.campaign_hold(workspace, c) == campaign_messages.CANCELLED}
+    for i in first_of_key.values():
+        if fresh[i].campaign in stopped:
+            fresh[i].cancel(fresh[i].create_time)
+            fresh[i].state_reason = f"cancelled with {fresh[i].campaign}"
     stored = uow.messages.add([fresh[i] for i in first_of_key.values() if not validate_only[i]])
     won = {key for key, i in first_of_key.items() if validate_only[i] or fresh[i].id in stored}
-    uow.record(*(events.event(events.QUEUED, fresh[i], fresh[i].create_time) for i in first_of_key.values()
-                 if not validate_only[i] and fresh[i].id in stored))
+    added = [fresh[i] for i in first_of_key.values() if not validate_only[i] and fresh[i].id in stored]
+    uow.record(*(events.event(events.QUEUED, m, m.create_time) for m in added))
+    uow.record(*(events.event(events.CANCELLED, m, m.create_time, reason=m.state_reason) for m in added
+                 if m.state is State.CANCELLED))
     if missing := keys - existing.keys() - won:  # a concurrent request with the key committed first
         existing.update(uow.messages.by_keys(workspace, missing))
     for i in indexes:

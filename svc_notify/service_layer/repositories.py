@@ -100,6 +100,33 @@ class MessageRepository(abc.ABC):
         due now (so the dispatcher plans them under new rules); returns how many."""
 
     @abc.abstractmethod
+    def cancel_campaign(self, workspace: str, campaign: str, now: datetime, reason: str,
+                        wait_for_senders: bool = True) -> list[Message]:
+        """CANCELLED: the campaign's messages not handed over (QUEUED, DEFERRED, SENDING whose lease
+        expired by `now`); returns them as they are now. With `wait_for_senders`, first waits for
+        transactions recording outcomes of the campaign's messages."""
+
+    @abc.abstractmethod
+    def campaign_counts(self, workspace: str, campaign: str, now: datetime) -> tuple[int, int, int]:
+        """The campaign's messages (cancelled, handed to a provider, held by a dispatcher under a live lease)."""
+
+    @abc.abstractmethod
+    def hold_campaign(self, workspace: str, campaign: str, now: datetime, cancelled: bool = False) -> None:
+        """From now on the claim skips the campaign's messages (idempotent); for good when `cancelled`."""
+
+    @abc.abstractmethod
+    def release_campaign(self, workspace: str, campaign: str) -> None:
+        """Ends a hold, unless the campaign was cancelled."""
+
+    @abc.abstractmethod
+    def held_campaigns(self) -> list[tuple[str, str]]:
+        """(workspace, campaign) of every campaign held or cancelled."""
+
+    @abc.abstractmethod
+    def campaign_hold(self, workspace: str, campaign: str) -> str:
+        """"" (none), "HELD" or "CANCELLED"."""
+
+    @abc.abstractmethod
     def find_by_provider_message_id(self, workspace: str, provider_message_id: str) -> Message | None: ...
 
     @abc.abstractmethod

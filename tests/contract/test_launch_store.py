@@ -15,7 +15,7 @@ from svc_kit.errors import Aborted
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.domain import commands
-from svc_campaign.domain.launch import LaunchState
+from svc_campaign.domain.launch import CancelOutcome, LaunchState, MessagesAction
 from svc_campaign.service_layer import handlers
 from svc_campaign.service_layer.launch import follow_campaign
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
@@ -50,9 +50,21 @@ def test_a_started_campaign_gets_one_launch_that_follows_its_lifecycle(engine):
         store.save(launch)  # written from a stale read
 
     lifecycle(engine, created.id, "campaign_paused")
-    assert store.get("acme", created.id).state is LaunchState.PAUSED and store.due(NOW) == []
+    paused = store.get("acme", created.id)
+    assert paused.state is LaunchState.PAUSED and paused.pending_action is MessagesAction.HOLD
+    [due] = store.due(NOW)  # paused, but its messages in notify are still to be held
+    due.action_done(MessagesAction.HOLD, NOW)
+    store.save(due)
+    assert store.get("acme", created.id).pending_action is None and store.due(NOW) == []
     lifecycle(engine, created.id, "campaign_resumed")
     assert store.get("acme", created.id).state is LaunchState.RUNNING
     lifecycle(engine, created.id, "campaign_cancelled")
-    assert store.get("acme", created.id).state is LaunchState.CANCELLED
+    cancelled = store.get("acme", created.id)
+    assert cancelled.state is LaunchState.CANCELLED and cancelled.pending_action is MessagesAction.CANCEL
+    [due] = store.due(NOW)
+    due.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(40, 2))
+    store.save(due)
+    done = store.get("acme", created.id)
+    assert (done.pending_action, done.cancelled_messages, done.handed_over_messages) == (None, 40, 2)
+    assert store.due(NOW + timedelta(days=1)) == []
     assert store.get("other", created.id) is None

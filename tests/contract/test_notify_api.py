@@ -275,3 +275,24 @@ async def test_a_providers_unit_cost_is_stored_changed_and_checked(stub):
         parent=WS, provider=smtp_provider(unit_cost=money_pb2.Money(currency_code="eur", units=-1)))),
         grpc.StatusCode.INVALID_ARGUMENT)
     assert set(fields) == {"provider.unit_cost", "provider.unit_cost.currency_code"}
+
+
+async def test_a_campaign_s_messages_are_held_released_and_cancelled(stub):
+    spring = f"{WS}/campaigns/spring"
+    sent = [(await stub.SendMessage(pb.SendMessageRequest(parent=WS, message=email(
+        f"u-{i}", f"spring/u-{i}/EMAIL/launch", campaign=spring)))).message for i in range(3)]
+    held = await stub.HoldCampaignMessages(pb.HoldCampaignMessagesRequest(parent=WS, campaign=spring))
+    assert (held.campaign, held.held) == (spring, True)
+    released = await stub.ReleaseCampaignMessages(pb.ReleaseCampaignMessagesRequest(parent=WS, campaign=spring))
+    assert not released.held
+    done = await stub.CancelCampaignMessages(pb.CancelCampaignMessagesRequest(parent=WS, campaign=spring))
+    assert (done.cancelled_count, done.handed_over_count) == (3, 0)
+    again = await stub.CancelCampaignMessages(pb.CancelCampaignMessagesRequest(parent=WS, campaign=spring))
+    assert (again.cancelled_count, again.handed_over_count) == (3, 0)
+    for message in sent:
+        assert (await stub.GetMessage(pb.GetMessageRequest(name=message.name))).state == (
+            message_pb2.Message.STATE_CANCELLED)
+    assert (await stub.ReleaseCampaignMessages(pb.ReleaseCampaignMessagesRequest(parent=WS, campaign=spring))).held
+    _, fields = await refused(stub.CancelCampaignMessages(pb.CancelCampaignMessagesRequest(
+        parent=WS, campaign="workspaces/other/campaigns/spring")), grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["campaign"]

@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignLaunch(_message.Message):
-    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time")
+    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time", "pending_messages_action", "cancelled_message_count", "handed_over_message_count", "messages_held")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[CampaignLaunch.State]
@@ -28,19 +28,37 @@ class CampaignLaunch(_message.Message):
     STATE_PAUSED: CampaignLaunch.State
     STATE_COMPLETED: CampaignLaunch.State
     STATE_CANCELLED: CampaignLaunch.State
+    class MessagesAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MESSAGES_ACTION_UNSPECIFIED: _ClassVar[CampaignLaunch.MessagesAction]
+        MESSAGES_ACTION_HOLD: _ClassVar[CampaignLaunch.MessagesAction]
+        MESSAGES_ACTION_RELEASE: _ClassVar[CampaignLaunch.MessagesAction]
+        MESSAGES_ACTION_CANCEL: _ClassVar[CampaignLaunch.MessagesAction]
+    MESSAGES_ACTION_UNSPECIFIED: CampaignLaunch.MessagesAction
+    MESSAGES_ACTION_HOLD: CampaignLaunch.MessagesAction
+    MESSAGES_ACTION_RELEASE: CampaignLaunch.MessagesAction
+    MESSAGES_ACTION_CANCEL: CampaignLaunch.MessagesAction
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    PENDING_MESSAGES_ACTION_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OVER_MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_HELD_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: CampaignLaunch.State
     targets: _containers.RepeatedCompositeFieldContainer[LaunchTarget]
     progress: _operation_pb2.Progress
     last_error: str
     next_attempt_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    pending_messages_action: CampaignLaunch.MessagesAction
+    cancelled_message_count: int
+    handed_over_message_count: int
+    messages_held: bool
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_messages_action: _Optional[_Union[CampaignLaunch.MessagesAction, str]] = ..., cancelled_message_count: _Optional[int] = ..., handed_over_message_count: _Optional[int] = ..., messages_held: _Optional[bool] = ...) -> None: ...
 
 class LaunchTarget(_message.Message):
     __slots__ = ("segment", "channel", "template", "snapshot", "total", "sent", "duplicates", "refused", "state", "error")

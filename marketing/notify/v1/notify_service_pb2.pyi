@@ -307,3 +307,43 @@ class DeleteInboxItemRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelCampaignMessagesRequest(_message.Message):
+    __slots__ = ("parent", "campaign")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    campaign: str
+    def __init__(self, parent: _Optional[str] = ..., campaign: _Optional[str] = ...) -> None: ...
+
+class CancelCampaignMessagesResponse(_message.Message):
+    __slots__ = ("cancelled_count", "handed_over_count")
+    CANCELLED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OVER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    cancelled_count: int
+    handed_over_count: int
+    def __init__(self, cancelled_count: _Optional[int] = ..., handed_over_count: _Optional[int] = ...) -> None: ...
+
+class HoldCampaignMessagesRequest(_message.Message):
+    __slots__ = ("parent", "campaign")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    campaign: str
+    def __init__(self, parent: _Optional[str] = ..., campaign: _Optional[str] = ...) -> None: ...
+
+class ReleaseCampaignMessagesRequest(_message.Message):
+    __slots__ = ("parent", "campaign")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    campaign: str
+    def __init__(self, parent: _Optional[str] = ..., campaign: _Optional[str] = ...) -> None: ...
+
+class CampaignMessagesHold(_message.Message):
+    __slots__ = ("campaign", "held")
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    campaign: str
+    held: bool
+    def __init__(self, campaign: _Optional[str] = ..., held: _Optional[bool] = ...) -> None: ...

@@ -67,6 +67,21 @@ class NotifyServiceStub:
                 request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelMessageRequest.SerializeToString,
                 response_deserializer=marketing_dot_notify_dot_v1_dot_message__pb2.Message.FromString,
                 _registered_method=True)
+        self.CancelCampaignMessages = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/CancelCampaignMessages',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesRequest.SerializeToString,
+                response_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesResponse.FromString,
+                _registered_method=True)
+        self.HoldCampaignMessages = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/HoldCampaignMessages',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.HoldCampaignMessagesRequest.SerializeToString,
+                response_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.FromString,
+                _registered_method=True)
+        self.ReleaseCampaignMessages = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/ReleaseCampaignMessages',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.ReleaseCampaignMessagesRequest.SerializeToString,
+                response_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.FromString,
+                _registered_method=True)
         self.ListDeliveries = channel.unary_unary(
                 '/marketing.notify.v1.NotifyService/ListDeliveries',
                 request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.ListDeliveriesRequest.SerializeToString,
@@ -191,6 +206,31 @@ class NotifyServiceServicer:
 
     def CancelMessage(self, request, context):
         """QUEUED or DEFERRED -> CANCELLED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelCampaignMessages(self, request, context):
+        """Cancels every message of a campaign not yet handed to a provider
+        (QUEUED, DEFERRED, or SENDING whose dispatcher's lease has expired, and
+        any a dispatcher defers later), and tells how many had already been
+        handed over. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HoldCampaignMessages(self, request, context):
+        """Holds a campaign's messages: the dispatcher skips them until they are
+        released. Messages accepted while the hold lasts wait too. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseCampaignMessages(self, request, context):
+        """Releases a campaign's held messages: they go out again. Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -353,6 +393,21 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.CancelMessage,
                     request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelMessageRequest.FromString,
                     response_serializer=marketing_dot_notify_dot_v1_dot_message__pb2.Message.SerializeToString,
+            ),
+            'CancelCampaignMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelCampaignMessages,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesRequest.FromString,
+                    response_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesResponse.SerializeToString,
+            ),
+            'HoldCampaignMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.HoldCampaignMessages,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.HoldCampaignMessagesRequest.FromString,
+                    response_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.SerializeToString,
+            ),
+            'ReleaseCampaignMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseCampaignMessages,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.ReleaseCampaignMessagesRequest.FromString,
+                    response_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.SerializeToString,
             ),
             'ListDeliveries': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeliveries,
@@ -577,6 +632,87 @@ class NotifyService:
             '/marketing.notify.v1.NotifyService/CancelMessage',
             marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelMessageRequest.SerializeToString,
             marketing_dot_notify_dot_v1_dot_message__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelCampaignMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/CancelCampaignMessages',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesRequest.SerializeToString,
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.CancelCampaignMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HoldCampaignMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/HoldCampaignMessages',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.HoldCampaignMessagesRequest.SerializeToString,
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseCampaignMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/ReleaseCampaignMessages',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.ReleaseCampaignMessagesRequest.SerializeToString,
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.CampaignMessagesHold.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, literal, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, or_, select, tuple_, update
 
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
 from svc_notify.adapters import codec
 from svc_notify.adapters.repositories.sql import SqlRepository, time_terms
-from svc_notify.adapters.tables import messages
+from svc_notify.adapters.tables import campaign_holds, messages
 from svc_notify.domain.model import Category, Message, State
 from svc_notify.domain.pacing import PACING_REASONS
 from svc_notify.service_layer.repositories import MessageFilter, MessageRepository
@@ -33,6 +33,11 @@ _SAVE = (update(messages)
                 _m.version == bindparam("w_version"))
          .values({c: bindparam(c) for c in (*_FINISH_COLUMNS, "first_open_time", "first_click_time", "lease")}))
 _WAITING_OR_SENDING = (State.QUEUED.value, State.DEFERRED.value, State.SENDING.value)
+_WAITING = (State.QUEUED.value, State.DEFERRED.value)
+_HANDED_OVER = (State.SENT.value, State.DELIVERED.value, State.BOUNCED.value)
+_h = campaign_holds.c
+_NOT_HELD = ~exists(select(literal(1)).where(_h.workspace == _m.workspace, _h.campaign == _m.campaign)
+                    .correlate(messages))
 
 
 class SqlMessageRepository(SqlRepository, MessageRepository):
@@ -86,7 +91,7 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
 
     def claim_due(self, now: datetime, limit: int, token: str, lease_until: datetime) -> list[Message]:
         due = (select(_m.workspace, _m.id)
-               .where(_m.due_time <= now, _m.state.in_(_WAITING_OR_SENDING))
+               .where(_m.due_time <= now, _m.state.in_(_WAITING_OR_SENDING), _NOT_HELD)
                .order_by(_m.due_time).limit(limit))
         if self.dialect == "postgresql":
             due = due.with_for_update(skip_locked=True)
@@ -102,7 +107,54 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
 
     def next_due_time(self) -> datetime | None:
         return self.connection.execute(
-            select(func.min(_m.due_time)).where(_m.due_time.is_not(None))).scalar_one_or_none()
+            select(func.min(_m.due_time)).where(_m.due_time.is_not(None), _NOT_HELD)).scalar_one_or_none()
+
+    def cancel_campaign(self, workspace: str, campaign: str, now: datetime, reason: str,
+                        wait_for_senders: bool = True) -> list[Message]:
+        # One conditional UPDATE, like the claim: a message a dispatcher holds under a live lease is
+        # not touched (it is being handed over), and one cancelled here is never claimed after.
+        not_handed_over = or_(_m.state.in_(_WAITING), and_(_m.state == State.SENDING.value, _m.due_time <= now))
+        if wait_for_senders and self.dialect == "postgresql":
+            # Wait for dispatchers recording outcomes of this campaign's messages right now: a message one
+            # of them defers is then seen DEFERRED (and cancelled), not SENDING under its old lease.
+            self.connection.execute(select(_m.id).where(
+                _m.workspace == workspace, _m.campaign == campaign, _m.state.in_(_WAITING_OR_SENDING))
+                .order_by(_m.id).with_for_update())
+        statement = (update(messages)
+                     .where(_m.workspace == workspace, _m.campaign == campaign, not_handed_over)
+                     .values(state=State.CANCELLED.value, state_reason=reason, due_time=None, lease=None,
+                             update_time=now, version=_m.version + 1)
+                     .returning(*messages.c))
+        return [_message(r) for r in self.connection.execute(statement)]
+
+    def campaign_counts(self, workspace: str, campaign: str, now: datetime) -> tuple[int, int, int]:
+        kind = case((_m.state == State.CANCELLED.value, literal("cancelled")),
+                    (_m.state.in_(_HANDED_OVER), literal("handed_over")),
+                    (and_(_m.state == State.SENDING.value, _m.due_time > now), literal("sending")),
+                    else_=literal("other"))
+        counts = dict(self.connection.execute(select(kind, func.count()).where(
+            _m.workspace == workspace, _m.campaign == campaign).group_by(kind)).all())
+        return counts.get("cancelled", 0), counts.get("handed_over", 0), counts.get("sending", 0)
+
+    def hold_campaign(self, workspace: str, campaign: str, now: datetime, cancelled: bool = False) -> None:
+        statement = self.insert(campaign_holds).on_conflict_do_nothing()
+        self.connection.execute(statement, {"workspace": workspace, "campaign": campaign, "cancelled": cancelled,
+                                            "create_time": now})
+        if cancelled:
+            self.connection.execute(update(campaign_holds).where(
+                _h.workspace == workspace, _h.campaign == campaign).values(cancelled=True))
+
+    def release_campaign(self, workspace: str, campaign: str) -> None:
+        self.connection.execute(delete(campaign_holds).where(
+            _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)))
+
+    def held_campaigns(self) -> list[tuple[str, str]]:
+        return [tuple(r) for r in self.connection.execute(select(_h.workspace, _h.campaign))]
+
+    def campaign_hold(self, workspace: str, campaign: str) -> str:
+        cancelled = self.connection.execute(select(_h.cancelled).where(
+            _h.workspace == workspace, _h.campaign == campaign)).scalar_one_or_none()
+        return "" if cancelled is None else "CANCELLED" if cancelled else "HELD"
 
     def holding(self, workspace: str, message_ids: list[str], token: str) -> set[str]:
         held: set[str] = set()

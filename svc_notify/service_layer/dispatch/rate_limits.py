@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from svc_notify.domain.pacing import TokenBucket
 from svc_notify.domain.providers import Provider
@@ -52,10 +52,11 @@ class RateLimits:
     def rate_of(self, key: tuple) -> float:
         return self.buckets[key].rate
 
-    async def wait_turn(self, provider: Provider, domain: str, hold_for: float,
-                        rng: Callable[[], float]) -> tuple[float, str] | None:
+    async def wait_turn(self, provider: Provider, domain: str, hold_for: float, rng: Callable[[], float],
+                        stop: Callable[[], Awaitable[str]] | None = None) -> tuple[float, str] | None:
         """None once a token is taken (after waiting at most `hold_for` seconds);
-        else how long to defer the message (spread over the refill) and why."""
+        else how long to defer the message (spread over the refill) and why.
+        `stop` (asked before each wait) gives a reason to stop waiting at once, or ""."""
         while True:
             wait, bucket = self.take(provider, domain)
             if wait == 0:
@@ -64,4 +65,6 @@ class RateLimits:
                 spread = rng() / max(self.rate_of(bucket), 0.001)
                 what = f"the rate limit of {provider.name}" + (f" for {domain}" if len(bucket) == 4 else "")
                 return wait + spread, f"{what}; next token in {wait:.1f} s"
+            if stop is not None and (why := await stop()):
+                return 0.0, why
             await asyncio.sleep(wait)

@@ -1,6 +1,7 @@
 """Recording outcomes: small transactions, only for the messages whose lease
 this pass still holds, with their deliveries, inbox items and events (outbox)
-in the same transaction. A failing database is retried for a while: what was
+in the same transaction. A message deferred while its campaign was cancelled
+is cancelled in that transaction (campaign_messages). A failing database is retried for a while: what was
 handed to a provider and not recorded would go out again once its lease expires."""
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
-from svc_notify.domain.model import State
+from svc_notify.domain.model import WAITING, State
+from svc_notify.service_layer.campaign_messages import CANCELLED, cancel_waiting
 from svc_notify.service_layer.dispatch.work import Settled
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
@@ -18,8 +21,9 @@ RECORD_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, None)  # pauses between attempt
 
 
 class Recorder:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork]):
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime]):
         self.uow = uow_factory
+        self.clock = clock
 
     async def record(self, token: str, outcomes: list[Settled]) -> None:
         """Records the outcomes and empties the list."""
@@ -54,6 +58,11 @@ class Recorder:
             uow.deliveries.add([d for o in kept for d in o.deliveries])
             uow.inbox.add([i for o in kept for i in o.inbox])
             uow.record(*(e for o in kept for e in o.events))
+            for workspace, campaign in {(o.message.workspace, o.message.campaign) for o in kept
+                                        if o.message.campaign and o.message.state in WAITING}:
+                if uow.messages.campaign_hold(workspace, campaign) == CANCELLED:
+                    uow.record(*cancel_waiting(uow.messages, workspace, campaign, self.clock(),
+                                                wait_for_senders=False))
             if any(o.message.state is State.DEFERRED for o in kept):
                 uow.queued = True
             uow.commit()

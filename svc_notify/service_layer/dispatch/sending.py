@@ -22,6 +22,7 @@ from svc_notify.domain.model import (Delivery, DeliveryState, EmailContent, InAp
 from svc_notify.domain.pacing import retry_delay
 from svc_notify.domain.providers import Provider
 from svc_notify.service_layer.dispatch.rate_limits import RateLimits
+from svc_notify.service_layer.dispatch.stops import CampaignStops
 from svc_notify.service_layer.dispatch.work import DispatchConfig, Settled, Work, addresses, deferred
 from svc_notify.service_layer.ports import AnySender, ConfigurationError, OutgoingEmail, Outcome, Senders
 
@@ -36,7 +37,8 @@ def _delivery_state(outcome: Outcome) -> DeliveryState:
 
 class ChannelSender:
     def __init__(self, registry: Senders, limits: RateLimits, config: DispatchConfig,
-                 clock: Callable[[], datetime], rng: Callable[[], float]):
+                 clock: Callable[[], datetime], rng: Callable[[], float], stops: CampaignStops | None = None):
+        self.stops = stops
         self.registry = registry
         self.limits = limits
         self.config = config
@@ -84,13 +86,20 @@ class ChannelSender:
         provider = providers[message.attempt_count % len(providers)]  # the next one on each retry
         to = addresses(work.recipient, message.channel)
         domain = to[0].rpartition("@")[2].lower() if message.channel is Channel.EMAIL else ""
-        held = await self.limits.wait_turn(provider, domain, self.config.hold_for_rate, self.rng)
+        stop = (lambda: self._stopped(message)) if self.stops is not None else None
+        held = await self.limits.wait_turn(provider, domain, self.config.hold_for_rate, self.rng, stop)
         if held is not None:
             return deferred(message, self.clock(), *held)
+        if why := await self._stopped(message):
+            return deferred(message, self.clock(), 0, why)
         try:
             sender = self.registry.sender(provider)
         except ConfigurationError as error:
             return self._after_failure(message, provider, Outcome.transient(f"provider not usable: {error}"), [])
+        if message.due_time is not None and self.clock() > message.due_time - self.config.lease / 2:
+            # Late in its lease, a message may be reclaimed or cancelled (CancelCampaignMessages) by the
+            # time the provider has it: hand it over only well inside the lease, else try again.
+            return deferred(message, self.clock(), 0, "the lease ran short before the hand-over; tried again")
         message.attempt_count += 1
         start = self.clock()
         # Each adapter bounds its own calls (SMTP command and HTTP timeouts), well inside the lease.
@@ -113,6 +122,11 @@ class ChannelSender:
         message.address = to[0]
         worst = next((o for _, o in outcomes if not o.permanent), outcomes[0][1])
         return self._after_failure(message, provider, worst, deliveries)
+
+    async def _stopped(self, message: Message) -> str:
+        if self.stops is not None and await self.stops.stopped(message):
+            return f"{message.campaign} is held (paused or cancelled) in the notify service"
+        return ""
 
     def _after_failure(self, message: Message, provider: Provider | None, outcome: Outcome,
                        deliveries: list[Delivery]) -> Settled:

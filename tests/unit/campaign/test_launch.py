@@ -1,6 +1,8 @@
 """The launch saga with fake peers: pages, idempotency keys, transient and
 permanent failures, pause and resume, and a launch resumed after a crash
-that hands a page over twice without sending anything twice."""
+that hands a page over twice without sending anything twice; pause, resume
+and cancel reaching the messages in the notify service, retried while it is
+out of reach."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from svc_kit.channels import Channel
 
-from svc_campaign.domain.launch import Launch, LaunchState, TargetState
+from svc_campaign.domain.launch import CancelOutcome, Launch, LaunchState, MessagesAction, TargetState
 from svc_campaign.service_layer.launch import LaunchRunner
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable, Snapshot
 
@@ -30,7 +32,8 @@ class FakeStore:
         self.launch = launch
 
     def due(self, now):
-        ready = self.launch.state is LaunchState.RUNNING and self.launch.next_attempt_time <= now
+        ready = ((self.launch.state is LaunchState.RUNNING or self.launch.pending_action is not None)
+                 and self.launch.next_attempt_time is not None and self.launch.next_attempt_time <= now)
         return [replace(self.launch, targets=list(self.launch.targets))] if ready else []
 
     def save(self, launch):
@@ -64,6 +67,31 @@ class FakeNotify:
     def __init__(self):
         self.sent: dict[str, str] = {}
         self.calls = 0
+        self.actions: list[tuple[str, str]] = []  # (what, campaign)
+        self.held: set[str] = set()
+        self.cancelled: set[str] = set()  # keys
+        self.failures: list[Exception] = []  # raised by the next hold, release or cancel calls
+
+    def _maybe_fail(self):
+        if self.failures:
+            raise self.failures.pop(0)
+
+    async def cancel(self, workspace, campaign):
+        self._maybe_fail()
+        self.actions.append(("cancel", campaign))
+        waiting = [k for k in self.sent if k not in self.cancelled]
+        self.cancelled.update(waiting[5:])  # the first five were handed to a provider already
+        return CancelOutcome(len(waiting[5:]), min(5, len(self.sent)))
+
+    async def hold(self, workspace, campaign):
+        self._maybe_fail()
+        self.actions.append(("hold", campaign))
+        self.held.add(campaign)
+
+    async def release(self, workspace, campaign):
+        self._maybe_fail()
+        self.actions.append(("release", campaign))
+        self.held.discard(campaign)
 
     async def send(self, workspace, campaign, channel, template, messages):
         self.calls += 1
@@ -133,10 +161,14 @@ def test_pause_holds_the_sending_and_resume_carries_on():
     asyncio.run(runner.run_due())  # snapshot
     asyncio.run(runner.run_due())  # first page
     store.launch.campaign_changed("campaign_paused", clock.now)
+    assert asyncio.run(runner.run_due()) == 1 and notify.held == {"workspaces/acme/campaigns/c3"}  # the hold
+    assert store.launch.messages_held
     assert asyncio.run(runner.run_due()) == 0 and len(notify.sent) == 100
     store.launch.campaign_changed("campaign_resumed", clock.now)
     run(runner, store, clock)
     assert len(notify.sent) == 1000 and store.launch.state is LaunchState.COMPLETED
+    assert [a for a, _ in notify.actions] == ["hold", "release"] and notify.held == set()
+    assert not store.launch.messages_held
 
 
 def test_a_page_handed_over_again_after_a_crash_sends_nothing_twice():
@@ -179,3 +211,70 @@ def test_past_the_schedule_end_nothing_more_is_handed_over():
     assert store.launch.state is LaunchState.COMPLETED and store.launch.next_attempt_time is None
     assert target.state is TargetState.FAILED and "200 members not handed over" in target.error
     assert len(notify.sent) == 100
+
+
+def started(campaign_id: str, members: int = 300):
+    clock = Clock()
+    launch = Launch.plan("acme", campaign_id, ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    store, notify = FakeStore(launch), FakeNotify()
+    runner = LaunchRunner(store, FakeAudience({"workspaces/acme/segments/a": profiles("p", members)}), notify,
+                          clock, page_size=100)
+    return clock, store, notify, runner
+
+
+def test_cancel_mid_launch_cancels_the_messages_in_notify_and_records_the_counts():
+    clock, store, notify, runner = started("c7")
+    asyncio.run(runner.run_due())  # snapshot
+    asyncio.run(runner.run_due())  # first page: 100 messages in notify
+    store.launch.campaign_changed("campaign_cancelled", clock.now)
+    assert store.launch.pending_action is MessagesAction.CANCEL
+    assert asyncio.run(runner.run_due()) == 1
+    done = store.launch
+    assert notify.actions == [("cancel", "workspaces/acme/campaigns/c7")] and len(notify.sent) == 100
+    assert (done.state, done.pending_action, done.cancelled_messages, done.handed_over_messages) == (
+        LaunchState.CANCELLED, None, 95, 5)
+    assert done.next_attempt_time is None and asyncio.run(runner.run_due()) == 0
+    done.campaign_changed("campaign_deleted", clock.now)  # deleting it later asks nothing more of notify
+    assert done.pending_action is None
+
+
+def test_a_cancel_after_the_launch_handed_everything_over_still_reaches_notify():
+    clock, store, notify, runner = started("c8", members=150)
+    run(runner, store, clock)
+    assert store.launch.state is LaunchState.COMPLETED and len(notify.sent) == 150
+    store.launch.campaign_changed("campaign_paused", clock.now)
+    store.launch.campaign_changed("campaign_cancelled", clock.now)  # before the hold was made: cancel wins
+    store.launch.campaign_changed("campaign_resumed", clock.now)  # (cannot happen; nothing undoes a cancel)
+    asyncio.run(runner.run_due())
+    assert notify.actions == [("cancel", "workspaces/acme/campaigns/c8")]
+    assert store.launch.state is LaunchState.COMPLETED and store.launch.cancelled_messages == 145
+
+
+def test_notify_out_of_reach_the_action_is_retried_with_backoff_until_it_answers():
+    clock, store, notify, runner = started("c9")
+    asyncio.run(runner.run_due())
+    asyncio.run(runner.run_due())
+    store.launch.campaign_changed("campaign_paused", clock.now)
+    notify.failures = [PeerUnavailable("notify: UNAVAILABLE"), PeerRefused("notify: PERMISSION_DENIED")]
+    asyncio.run(runner.run_due())
+    assert store.launch.pending_action is MessagesAction.HOLD and store.launch.last_error == "notify: UNAVAILABLE"
+    assert store.launch.state is LaunchState.PAUSED and asyncio.run(runner.run_due()) == 0  # backing off
+    clock.now += timedelta(seconds=1)
+    asyncio.run(runner.run_due())
+    assert store.launch.last_error == "notify: PERMISSION_DENIED" and store.launch.attempts == 2
+    clock.now += timedelta(seconds=2)
+    asyncio.run(runner.run_due())
+    assert store.launch.pending_action is None and store.launch.last_error == "" and notify.held
+    assert asyncio.run(runner.run_due()) == 0 and len(notify.sent) == 100  # paused: no more pages
+
+
+def test_lifecycle_events_map_to_messages_actions():
+    launch = Launch.plan("acme", "c10", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    for event, action in [("campaign_paused", MessagesAction.HOLD), ("campaign_resumed", MessagesAction.RELEASE),
+                          ("campaign_completed", MessagesAction.RELEASE), ("campaign_cancelled", MessagesAction.CANCEL),
+                          ("campaign_resumed", MessagesAction.CANCEL)]:
+        launch.campaign_changed(event, NOW)
+        assert launch.pending_action is action, event
+    launch.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(3, 2))
+    launch.action_done(MessagesAction.CANCEL, NOW, CancelOutcome(4, 1))  # a repeated call after a lost answer
+    assert (launch.pending_action, launch.cancelled_messages, launch.handed_over_messages) == (None, 4, 1)
