@@ -19,5 +19,6 @@ SCHEDULER_POLL = Variable(SERVICE.env_prefix + "SCHEDULER_POLL_SECONDS", "second
                           "at the next start time it knows of, and when this process schedules a campaign)")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
-             + (target_variable("audience"), target_variable("notify"), target_variable("analytics"))
+             + (target_variable("audience"), target_variable("notify"), target_variable("analytics"),
+                target_variable("content"))
              + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL))

@@ -1,5 +1,5 @@
 """The campaign service's calls to its peers over gRPC: the launch's to the
-audience and notify services, and the stats read's to the analytics service.
+audience, content (preflight render) and notify services, and the stats read's to the analytics service.
 Plain calls: the mesh retries and breaks circuits; here an answer is sorted
 into "try this step again later" or "this step cannot succeed" (the launch),
 or "answer without it" (the stats read)."""
@@ -17,6 +17,8 @@ from marketing.audience.v1 import audience_service_pb2 as audience_pb
 from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.audience.v1 import segment_pb2
 from marketing.common.v1 import message_content_pb2
+from marketing.content.v1 import content_service_pb2 as content_pb
+from marketing.content.v1 import content_service_pb2_grpc as content_grpc
 from marketing.notify.v1 import message_pb2
 from marketing.notify.v1 import notify_service_pb2 as notify_pb
 from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
@@ -73,6 +75,28 @@ class GrpcAudience:
         except grpc.aio.AioRpcError as error:
             raise _sorted(error, f"members of {snapshot}") from None
         return [m.profile for m in page.members], page.next_page_token
+
+
+    async def release(self, snapshot: str) -> None:
+        try:
+            await self.stub.DeleteSegmentSnapshot(audience_pb.DeleteSegmentSnapshotRequest(name=snapshot),
+                                                  timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:  # released before a crash kept the step
+                raise _sorted(error, f"release of {snapshot}") from None
+
+
+class GrpcContent:
+    def __init__(self, channel: grpc.aio.Channel):
+        self.stub = content_grpc.ContentServiceStub(channel)
+
+    async def render(self, template: str, profile: str, campaign: str) -> None:
+        try:
+            await self.stub.RenderTemplate(content_pb.RenderTemplateRequest(
+                name=template, context=content_pb.RenderContext(profile=profile), campaign=campaign, tracking=True),
+                timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"preflight render of {template} for {profile}") from None
 
 
 class GrpcNotify:

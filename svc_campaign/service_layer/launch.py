@@ -11,7 +11,19 @@ a launch stopped anywhere resumes from
 its last saved step. A page handed over twice is harmless: each message
 carries its idempotency key, and the notify service sends a key once. Past the
 schedule's end time the runner hands nothing more over: the launch completes,
-its unfinished targets fail with the count left unsent (Launch.cut_short)."""
+its unfinished targets fail with the count left unsent (Launch.cut_short).
+
+The steps, in order and each recorded in the launch's step log: freeze every
+target's snapshot, preflight-render one member per target (its template on
+its channel) in the content service, schedule the deliveries in notify a page
+at a time, initialise tracking. The last is recorded but calls nothing: the
+analytics service counts a campaign from the delivery events notify publishes
+and needs no set-up today. A step that fails for good (PeerRefused, a
+preflight render error) starts the compensations in reverse order, each also
+a saved step: void tracking (nothing to undo in analytics today), cancel the
+messages queued in notify (its CancelCampaignMessages, idempotent), release
+the snapshots (the audience service's DeleteSegmentSnapshot); the launch
+then shows FAILED with the failed step and the reason."""
 
 from __future__ import annotations
 
@@ -22,10 +34,11 @@ from typing import Any
 
 from svc_kit.errors import Aborted, NotFound
 
-from svc_campaign.domain.launch import Launch, MessagesAction, PageOutcome, idempotency_key, snapshot_id
+from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
+                                        snapshot_id)
 from svc_campaign.service_layer.handlers import _load
-from svc_campaign.service_layer.ports import (AudiencePort, LaunchStore, NotifyPort, Outgoing, PeerRefused,
-                                              PeerUnavailable)
+from svc_campaign.service_layer.ports import (AudiencePort, ContentPort, LaunchStore, NotifyPort, Outgoing,
+                                              PeerRefused, PeerUnavailable)
 from svc_campaign.service_layer.unit_of_work import CampaignRepository, LaunchRepository
 
 log = logging.getLogger("svc_campaign.launch")
@@ -73,9 +86,10 @@ def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
 
 class LaunchRunner:
     def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
-                 clock: Callable[[], datetime], page_size: int = PAGE_SIZE):
+                 clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE):
         self.store = store
         self.audience = audience
+        self.content = content
         self.notify = notify
         self.clock = clock
         self.page_size = page_size
@@ -94,35 +108,69 @@ class LaunchRunner:
     async def step(self, launch: Launch) -> Launch:
         if launch.pending_action is not None:
             return await self._messages_action(launch)
-        index = launch.current()
-        if index is None:
+        step = launch.next_step()
+        if step is None:
             return launch
+        kind, index = step
+        if kind in (Step.VOID_TRACKING, Step.CANCEL_MESSAGES, Step.RELEASE_SNAPSHOT):
+            return await self._compensate(launch, kind)
         if launch.window_over(self.clock()):
             log.info("launch of %s cut short: its schedule ended at %s", launch.name, launch.end_time.isoformat())
             launch.cut_short(self.clock())
             return launch
-        target = launch.targets[index]
-        campaign = f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}"
+        campaign = launch.name
         try:
-            if not target.snapshot:
+            if kind is Step.INIT_TRACKING:
+                launch.tracking_done(self.clock(), "nothing to set up: analytics counts the delivery events")
+                return launch
+            target = launch.targets[index]
+            if kind is Step.FREEZE_SNAPSHOT:
                 taken = await self.audience.snapshot(target.segment, target.channel,
                                                      snapshot_id(launch.campaign_id, target.channel), campaign)
                 launch.snapshot_taken(index, taken.name, taken.size, self.clock())
-                return launch
-            profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
-            outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel))
-                        for p in profiles]
-            sent, duplicates, refused = (await self.notify.send(launch.workspace, campaign, target.channel,
-                                                                target.template, outgoing)
-                                         if outgoing else (0, 0, 0))
-            launch.page_sent(index, PageOutcome(sent, duplicates, refused, cursor), self.clock())
+            elif kind is Step.PREFLIGHT_RENDER:
+                sample, _ = await self.audience.members(target.snapshot, "", 1)
+                if sample:
+                    await self.content.render(target.template, sample[0], campaign)
+                launch.preflight_passed(index, self.clock(),
+                                        f"rendered for {sample[0]}" if sample else "no member to render for")
+            else:
+                profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
+                outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel))
+                            for p in profiles]
+                sent, duplicates, refused = (await self.notify.send(launch.workspace, campaign, target.channel,
+                                                                    target.template, outgoing)
+                                             if outgoing else (0, 0, 0))
+                launch.page_sent(index, PageOutcome(sent, duplicates, refused, cursor), self.clock())
         except PeerUnavailable as problem:
-            log.warning("launch of %s waits: %s", campaign, problem)
-            launch.hold_up(str(problem), self.clock())
+            log.warning("launch of %s waits at %s: %s", campaign, kind.value, problem)
+            launch.hold_up(str(problem), self.clock(), step)
         except PeerRefused as problem:
-            log.warning("launch of %s: %s on %s failed: %s", campaign, target.segment, target.channel.value,
-                        problem)
-            launch.target_failed(index, str(problem), self.clock())
+            log.warning("launch of %s: %s failed for good, compensating: %s", campaign, kind.value, problem)
+            launch.step_failed(kind, index, str(problem), self.clock())
+        return launch
+
+    async def _compensate(self, launch: Launch, kind: Step) -> Launch:
+        campaign = launch.name
+        try:
+            if kind is Step.VOID_TRACKING:
+                launch.compensated(kind, StepOutcome.DONE, self.clock(), "nothing was set up in analytics")
+            elif kind is Step.CANCEL_MESSAGES:
+                outcome = await self.notify.cancel(launch.workspace, campaign)
+                launch.cancelled_messages, launch.handed_over_messages = outcome.cancelled, outcome.handed_over
+                launch.compensated(kind, StepOutcome.DONE, self.clock(),
+                                   f"{outcome.cancelled} cancelled, {outcome.handed_over} already handed over")
+            else:
+                snapshots = [t.snapshot for t in launch.targets if t.snapshot]
+                for snapshot in snapshots:
+                    await self.audience.release(snapshot)
+                launch.compensated(kind, StepOutcome.DONE, self.clock(), ", ".join(snapshots))
+        except PeerUnavailable as problem:
+            log.warning("compensation %s of %s waits: %s", kind.value, campaign, problem)
+            launch.hold_up(str(problem), self.clock(), (kind, None))
+        except PeerRefused as problem:
+            log.warning("compensation %s of %s not possible: %s", kind.value, campaign, problem)
+            launch.compensated(kind, StepOutcome.NOT_POSSIBLE, self.clock(), str(problem))
         return launch
 
     async def _messages_action(self, launch: Launch) -> Launch:

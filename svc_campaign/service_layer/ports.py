@@ -1,5 +1,6 @@
 """What the campaign service needs from outside, one Protocol each: the audience
-service (segment snapshots and their members), the notify service (sending a
+service (segment snapshots and their members), the content service (the launch's preflight render),
+the notify service (sending a
 page of messages), the analytics service (a campaign's report, for the stats
 read) and the store of launches the runner advances; with the values
 and errors they exchange. Implementations are in svc_campaign.adapters (peers,
@@ -35,6 +36,15 @@ class AudiencePort(Protocol):
 
     async def members(self, snapshot: str, cursor: str, page_size: int) -> tuple[list[str], str]:
         """Profile names of one page, and the cursor of the next ("" after the last)."""
+
+    async def release(self, snapshot: str) -> None:
+        """Deletes a failed launch's frozen snapshot (idempotent: one already gone counts as released)."""
+
+
+class ContentPort(Protocol):
+    async def render(self, template: str, profile: str, campaign: str) -> None:
+        """Renders `template` for one member as a real send would (the launch's preflight); PeerRefused when
+        the template cannot render (missing, broken, invalid for the member)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from svc_campaign.service_layer import handlers, scheduler
 from svc_campaign.service_layer.launch import LaunchRunner, follow_campaign
 from tests.fakes import NOW, ready_fields
 from tests.unit.campaign.test_handlers import Ids
-from tests.unit.campaign.test_launch import FakeAudience, FakeNotify, profiles
+from tests.unit.campaign.test_launch import FakeAudience, FakeContent, FakeNotify, profiles
 
 START = NOW + timedelta(hours=2)
 
@@ -128,8 +128,8 @@ def test_the_schedule_end_stops_the_launch_handing_members_over(engine):
     clock = At(START)
     notify = FakeNotify()
     audience = FakeAudience({"workspaces/acme/segments/vip": profiles("p", 250)})
-    runner = LaunchRunner(store, audience, notify, clock, page_size=100)
-    for _ in range(3):  # both snapshots, then one page of EMAIL
+    runner = LaunchRunner(store, audience, notify, clock, FakeContent(), page_size=100)
+    for _ in range(5):  # both snapshots, both preflight renders, then one page of EMAIL
         asyncio.run(runner.run_due())
     assert len(notify.sent) == 100
 
