@@ -1,5 +1,5 @@
-"""Launches in the campaign database: one row per campaign, the targets as
-JSON, written with a version check so two workers never both advance one."""
+"""Launches in the campaign database: one row per campaign, the targets and the
+saga's step log as JSON, written with a version check so two workers never both advance one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
 from svc_campaign.adapters.tables import campaign_launches
-from svc_campaign.domain.launch import Launch, LaunchState, MessagesAction, Target, TargetState
+from svc_campaign.domain.launch import (Launch, LaunchState, MessagesAction, Step, StepOutcome, StepRecord, Target,
+                                        TargetState)
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -22,13 +23,25 @@ def _targets_json(launch: Launch) -> list[dict]:
     return [{**vars(t), "channel": t.channel.value, "state": t.state.value} for t in launch.targets]
 
 
+def _steps_json(launch: Launch) -> list[dict]:
+    return [{"step": r.step.value, "target": r.target, "outcome": r.outcome.value, "time": r.time.isoformat(),
+             "detail": r.detail} for r in launch.steps]
+
+
+def _steps(rows: list[dict] | None) -> list[StepRecord]:
+    return [StepRecord(Step(r["step"]), r["target"], StepOutcome(r["outcome"]), datetime.fromisoformat(r["time"]),
+                       r["detail"]) for r in rows or ()]
+
+
 def _from_row(row) -> Launch:
     targets = [Target(**{**t, "channel": Channel(t["channel"]), "state": TargetState(t["state"])})
                for t in row.targets]
     return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
                   row.next_attempt_time, row.version, row.update_time, row.start_time, row.end_time,
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
-                  row.handed_over_messages, row.messages_held)
+                  row.handed_over_messages, row.messages_held, _steps(row.steps), row.tracking_initialised,
+                  Step(row.failed_step) if row.failed_step else None, row.failure_reason,
+                  [Step(c) for c in row.compensations or ()])
 
 
 def _values(launch: Launch) -> dict:
@@ -37,7 +50,10 @@ def _values(launch: Launch) -> dict:
             "update_time": launch.update_time, "end_time": launch.end_time,
             "pending_action": launch.pending_action.value if launch.pending_action else None,
             "cancelled_messages": launch.cancelled_messages, "handed_over_messages": launch.handed_over_messages,
-            "messages_held": launch.messages_held}
+            "messages_held": launch.messages_held, "steps": _steps_json(launch),
+            "tracking_initialised": launch.tracking_initialised,
+            "failed_step": launch.failed_step.value if launch.failed_step else None,
+            "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations]}
 
 
 class SqlLaunchRepository:
@@ -69,7 +85,8 @@ class SqlLaunchRepository:
     def due(self, now: datetime, limit: int) -> list[Launch]:
         c = campaign_launches.c
         rows = self.connection.execute(select(campaign_launches).where(
-            or_(c.state == LaunchState.RUNNING.value, c.pending_action.is_not(None)), c.next_attempt_time <= now
+            or_(c.state.in_((LaunchState.RUNNING.value, LaunchState.COMPENSATING.value)),
+                c.pending_action.is_not(None)), c.next_attempt_time <= now
         ).order_by(c.next_attempt_time).limit(limit))
         return [_from_row(r) for r in rows]
 

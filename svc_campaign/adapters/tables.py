@@ -120,5 +120,11 @@ campaign_launches = Table(
     Column("cancelled_messages", Integer, nullable=False, server_default="0"),
     Column("handed_over_messages", Integer, nullable=False, server_default="0"),
     Column("messages_held", Boolean, nullable=False, server_default=false()),
+    # The saga's step log: [{step, target, outcome, time, detail}], oldest first (None before 0006).
+    Column("steps", JSON),
+    Column("tracking_initialised", Boolean, nullable=False, server_default=false()),
+    Column("failed_step", String(24)),  # the step that failed for good
+    Column("failure_reason", Text, nullable=False, server_default=""),
+    Column("compensations", JSON),  # the compensations still to make, in order
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )

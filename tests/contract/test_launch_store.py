@@ -15,7 +15,7 @@ from svc_kit.errors import Aborted
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.domain import commands
-from svc_campaign.domain.launch import CancelOutcome, LaunchState, MessagesAction
+from svc_campaign.domain.launch import CancelOutcome, LaunchState, MessagesAction, Step, StepOutcome, StepRecord
 from svc_campaign.service_layer import handlers
 from svc_campaign.service_layer.launch import follow_campaign
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
@@ -68,3 +68,38 @@ def test_a_started_campaign_gets_one_launch_that_follows_its_lifecycle(engine):
     assert (done.pending_action, done.cancelled_messages, done.handed_over_messages) == (None, 40, 2)
     assert store.due(NOW + timedelta(days=1)) == []
     assert store.get("other", created.id) is None
+
+
+def test_the_step_log_and_a_failure_being_compensated_survive_a_restart(engine):
+    created = handlers.create_campaign(commands.CreateCampaign("acme", ready_fields(
+        target_segments=("workspaces/acme/segments/vip",))), SqlUnitOfWork(engine), Clock(), Ids())
+    lifecycle(engine, created.id, "campaign_started")
+    store = SqlLaunchStore(engine)
+    launch = store.get("acme", created.id)
+    assert launch.steps == [] and not launch.tracking_initialised and launch.failed_step is None
+    launch.snapshot_taken(0, "workspaces/acme/segments/vip/snapshots/s1", 42, NOW)
+    launch.preflight_passed(0, NOW + timedelta(seconds=1), "rendered for workspaces/acme/profiles/p1")
+    launch.hold_up("notify: UNAVAILABLE", NOW + timedelta(seconds=2), (Step.SCHEDULE_DELIVERIES, 0))
+    store.save(launch)
+    again = store.get("acme", created.id)
+    assert again.steps == launch.steps and again.targets[0].rendered and not again.targets[1].rendered
+    assert [(r.step, r.target, r.outcome) for r in again.steps] == [
+        (Step.FREEZE_SNAPSHOT, 0, StepOutcome.DONE), (Step.PREFLIGHT_RENDER, 0, StepOutcome.DONE),
+        (Step.SCHEDULE_DELIVERIES, 0, StepOutcome.RETRYING)]
+    assert again.steps[1].time == NOW + timedelta(seconds=1) and again.steps[2].detail == "notify: UNAVAILABLE"
+
+    again.step_failed(Step.PREFLIGHT_RENDER, 1, "content: INVALID_ARGUMENT unknown variable", NOW)
+    store.save(again)
+    failing = store.get("acme", created.id)
+    assert failing.state is LaunchState.COMPENSATING and failing.compensations == [
+        Step.CANCEL_MESSAGES, Step.RELEASE_SNAPSHOT]
+    assert (failing.failed_step, failing.failure_reason) == (
+        Step.PREFLIGHT_RENDER, "content: INVALID_ARGUMENT unknown variable")
+    assert [x.campaign_id for x in store.due(NOW)] == [created.id]  # compensating: due until compensated
+    failing.compensated(Step.CANCEL_MESSAGES, StepOutcome.DONE, NOW, "3 cancelled")
+    failing.compensated(Step.RELEASE_SNAPSHOT, StepOutcome.NOT_POSSIBLE, NOW, "audience: PERMISSION_DENIED")
+    store.save(failing)
+    failed = store.get("acme", created.id)
+    assert failed.state is LaunchState.FAILED and failed.compensations == [] and store.due(NOW) == []
+    assert failed.steps[-1] == StepRecord(Step.RELEASE_SNAPSHOT, None, StepOutcome.NOT_POSSIBLE, NOW,
+                                          "audience: PERMISSION_DENIED")
