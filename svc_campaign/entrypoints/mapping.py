@@ -209,10 +209,22 @@ def campaign_audience_to_proto(found) -> campaign_audience_pb2.CampaignAudience:
 
 def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
     """From domain.launch.Launch."""
+    shown = "FAILED" if launch.state.value == "COMPENSATING" else launch.state.value
     message = campaign_launch_pb2.CampaignLaunch(
         name=f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}/launch",
-        state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{launch.state.value}"),
-        last_error=launch.last_error)
+        state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{shown}"),
+        last_error=launch.last_error, failure_reason=launch.failure_reason,
+        compensating=launch.state.value == "COMPENSATING")
+    step_of = campaign_launch_pb2.CampaignLaunch.Step.Value
+    if launch.failed_step is not None:
+        message.failed_step = step_of(f"STEP_{launch.failed_step.value}")
+    for record in launch.steps:
+        entry = message.steps.add(
+            step=step_of(f"STEP_{record.step.value}"), detail=record.detail,
+            outcome=campaign_launch_pb2.LaunchStepRecord.Outcome.Value(f"OUTCOME_{record.outcome.value}"))
+        if record.target is not None:
+            entry.target = record.target
+        entry.time.FromDatetime(record.time)
     for t in launch.targets:
         message.targets.add(segment=t.segment, channel=channel_to_proto(t.channel), template=t.template,
                             snapshot=t.snapshot, total=t.total, sent=t.sent, duplicates=t.duplicates,

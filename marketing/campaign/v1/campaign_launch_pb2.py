@@ -29,7 +29,7 @@ from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_c
 from marketing.common.v1 import operation_pb2 as marketing_dot_common_dot_v1_dot_operation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+marketing/campaign/v1/campaign_launch.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketing/common/v1/channel.proto\x1a#marketing/common/v1/operation.proto\"\xee\x06\n\x0e\x43\x61mpaignLaunch\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\x05state\x18\x02 \x01(\x0e\x32+.marketing.campaign.v1.CampaignLaunch.StateB\x04\xe2\x41\x01\x03\x12:\n\x07targets\x18\x03 \x03(\x0b\x32#.marketing.campaign.v1.LaunchTargetB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x04 \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12;\n\x11next_attempt_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12[\n\x17pending_messages_action\x18\x07 \x01(\x0e\x32\x34.marketing.campaign.v1.CampaignLaunch.MessagesActionB\x04\xe2\x41\x01\x03\x12%\n\x17\x63\x61ncelled_message_count\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\'\n\x19handed_over_message_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rmessages_held\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\"m\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_RUNNING\x10\x01\x12\x10\n\x0cSTATE_PAUSED\x10\x02\x12\x13\n\x0fSTATE_COMPLETED\x10\x03\x12\x13\n\x0fSTATE_CANCELLED\x10\x04\"\x84\x01\n\x0eMessagesAction\x12\x1f\n\x1bMESSAGES_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14MESSAGES_ACTION_HOLD\x10\x01\x12\x1b\n\x17MESSAGES_ACTION_RELEASE\x10\x02\x12\x1a\n\x16MESSAGES_ACTION_CANCEL\x10\x03:|\xea\x41y\n!marketing.platform/CampaignLaunch\x12\x32workspaces/{workspace}/campaigns/{campaign}/launch*\x10\x63\x61mpaignLaunches2\x0e\x63\x61mpaignLaunch\"\x9c\x03\n\x0cLaunchTarget\x12\x30\n\x07segment\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12-\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x39\n\x08snapshot\x18\x04 \x01(\tB\'\xfa\x41$\n\"marketing.platform/SegmentSnapshot\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x0c\n\x04sent\x18\x06 \x01(\x03\x12\x12\n\nduplicates\x18\x07 \x01(\x03\x12\x0f\n\x07refused\x18\x08 \x01(\x03\x12\x38\n\x05state\x18\t \x01(\x0e\x32).marketing.campaign.v1.LaunchTarget.State\x12\r\n\x05\x65rror\x18\n \x01(\t\"S\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_PENDING\x10\x01\x12\x0e\n\nSTATE_DONE\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03\x42\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+marketing/campaign/v1/campaign_launch.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketing/common/v1/channel.proto\x1a#marketing/common/v1/operation.proto\"\x96\n\n\x0e\x43\x61mpaignLaunch\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\x05state\x18\x02 \x01(\x0e\x32+.marketing.campaign.v1.CampaignLaunch.StateB\x04\xe2\x41\x01\x03\x12:\n\x07targets\x18\x03 \x03(\x0b\x32#.marketing.campaign.v1.LaunchTargetB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x04 \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12;\n\x11next_attempt_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12[\n\x17pending_messages_action\x18\x07 \x01(\x0e\x32\x34.marketing.campaign.v1.CampaignLaunch.MessagesActionB\x04\xe2\x41\x01\x03\x12%\n\x17\x63\x61ncelled_message_count\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\'\n\x19handed_over_message_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rmessages_held\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x45\n\x0b\x66\x61iled_step\x18\x0b \x01(\x0e\x32*.marketing.campaign.v1.CampaignLaunch.StepB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x66\x61ilure_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63ompensating\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03\x12<\n\x05steps\x18\x0e \x03(\x0b\x32\'.marketing.campaign.v1.LaunchStepRecordB\x04\xe2\x41\x01\x03\"\x7f\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_RUNNING\x10\x01\x12\x10\n\x0cSTATE_PAUSED\x10\x02\x12\x13\n\x0fSTATE_COMPLETED\x10\x03\x12\x13\n\x0fSTATE_CANCELLED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05\"\xd4\x01\n\x04Step\x12\x14\n\x10STEP_UNSPECIFIED\x10\x00\x12\x18\n\x14STEP_FREEZE_SNAPSHOT\x10\x01\x12\x19\n\x15STEP_PREFLIGHT_RENDER\x10\x02\x12\x1c\n\x18STEP_SCHEDULE_DELIVERIES\x10\x03\x12\x16\n\x12STEP_INIT_TRACKING\x10\x04\x12\x16\n\x12STEP_VOID_TRACKING\x10\x05\x12\x18\n\x14STEP_CANCEL_MESSAGES\x10\x06\x12\x19\n\x15STEP_RELEASE_SNAPSHOT\x10\x07\"\x84\x01\n\x0eMessagesAction\x12\x1f\n\x1bMESSAGES_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14MESSAGES_ACTION_HOLD\x10\x01\x12\x1b\n\x17MESSAGES_ACTION_RELEASE\x10\x02\x12\x1a\n\x16MESSAGES_ACTION_CANCEL\x10\x03:|\xea\x41y\n!marketing.platform/CampaignLaunch\x12\x32workspaces/{workspace}/campaigns/{campaign}/launch*\x10\x63\x61mpaignLaunches2\x0e\x63\x61mpaignLaunch\"\xfc\x02\n\x10LaunchStepRecord\x12\x38\n\x04step\x18\x01 \x01(\x0e\x32*.marketing.campaign.v1.CampaignLaunch.Step\x12\x13\n\x06target\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12@\n\x07outcome\x18\x03 \x01(\x0e\x32/.marketing.campaign.v1.LaunchStepRecord.Outcome\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x91\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n\x13OUTCOME_IN_PROGRESS\x10\x01\x12\x10\n\x0cOUTCOME_DONE\x10\x02\x12\x14\n\x10OUTCOME_RETRYING\x10\x03\x12\x12\n\x0eOUTCOME_FAILED\x10\x04\x12\x18\n\x14OUTCOME_NOT_POSSIBLE\x10\x05\x42\t\n\x07_target\"\x9c\x03\n\x0cLaunchTarget\x12\x30\n\x07segment\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12-\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x39\n\x08snapshot\x18\x04 \x01(\tB\'\xfa\x41$\n\"marketing.platform/SegmentSnapshot\x12\r\n\x05total\x18\x05 \x01(\x03\x12\x0c\n\x04sent\x18\x06 \x01(\x03\x12\x12\n\nduplicates\x18\x07 \x01(\x03\x12\x0f\n\x07refused\x18\x08 \x01(\x03\x12\x38\n\x05state\x18\t \x01(\x0e\x32).marketing.campaign.v1.LaunchTarget.State\x12\r\n\x05\x65rror\x18\n \x01(\t\"S\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_PENDING\x10\x01\x12\x0e\n\nSTATE_DONE\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03\x42\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,6 +57,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNLAUNCH'].fields_by_name['handed_over_message_count']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGNLAUNCH'].fields_by_name['messages_held']._loaded_options = None
   _globals['_CAMPAIGNLAUNCH'].fields_by_name['messages_held']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['failed_step']._loaded_options = None
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['failed_step']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['failure_reason']._loaded_options = None
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['failure_reason']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['compensating']._loaded_options = None
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['compensating']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['steps']._loaded_options = None
+  _globals['_CAMPAIGNLAUNCH'].fields_by_name['steps']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGNLAUNCH']._loaded_options = None
   _globals['_CAMPAIGNLAUNCH']._serialized_options = b'\352Ay\n!marketing.platform/CampaignLaunch\0222workspaces/{workspace}/campaigns/{campaign}/launch*\020campaignLaunches2\016campaignLaunch'
   _globals['_LAUNCHTARGET'].fields_by_name['segment']._loaded_options = None
@@ -64,13 +72,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LAUNCHTARGET'].fields_by_name['snapshot']._loaded_options = None
   _globals['_LAUNCHTARGET'].fields_by_name['snapshot']._serialized_options = b'\372A$\n\"marketing.platform/SegmentSnapshot'
   _globals['_CAMPAIGNLAUNCH']._serialized_start=236
-  _globals['_CAMPAIGNLAUNCH']._serialized_end=1114
-  _globals['_CAMPAIGNLAUNCH_STATE']._serialized_start=744
-  _globals['_CAMPAIGNLAUNCH_STATE']._serialized_end=853
-  _globals['_CAMPAIGNLAUNCH_MESSAGESACTION']._serialized_start=856
-  _globals['_CAMPAIGNLAUNCH_MESSAGESACTION']._serialized_end=988
-  _globals['_LAUNCHTARGET']._serialized_start=1117
-  _globals['_LAUNCHTARGET']._serialized_end=1529
-  _globals['_LAUNCHTARGET_STATE']._serialized_start=1446
-  _globals['_LAUNCHTARGET_STATE']._serialized_end=1529
+  _globals['_CAMPAIGNLAUNCH']._serialized_end=1538
+  _globals['_CAMPAIGNLAUNCH_STATE']._serialized_start=935
+  _globals['_CAMPAIGNLAUNCH_STATE']._serialized_end=1062
+  _globals['_CAMPAIGNLAUNCH_STEP']._serialized_start=1065
+  _globals['_CAMPAIGNLAUNCH_STEP']._serialized_end=1277
+  _globals['_CAMPAIGNLAUNCH_MESSAGESACTION']._serialized_start=1280
+  _globals['_CAMPAIGNLAUNCH_MESSAGESACTION']._serialized_end=1412
+  _globals['_LAUNCHSTEPRECORD']._serialized_start=1541
+  _globals['_LAUNCHSTEPRECORD']._serialized_end=1921
+  _globals['_LAUNCHSTEPRECORD_OUTCOME']._serialized_start=1765
+  _globals['_LAUNCHSTEPRECORD_OUTCOME']._serialized_end=1910
+  _globals['_LAUNCHTARGET']._serialized_start=1924
+  _globals['_LAUNCHTARGET']._serialized_end=2336
+  _globals['_LAUNCHTARGET_STATE']._serialized_start=2253
+  _globals['_LAUNCHTARGET_STATE']._serialized_end=2336
 # @@protoc_insertion_point(module_scope)

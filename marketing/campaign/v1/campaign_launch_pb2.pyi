@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignLaunch(_message.Message):
-    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time", "pending_messages_action", "cancelled_message_count", "handed_over_message_count", "messages_held")
+    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time", "pending_messages_action", "cancelled_message_count", "handed_over_message_count", "messages_held", "failed_step", "failure_reason", "compensating", "steps")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[CampaignLaunch.State]
@@ -23,11 +23,31 @@ class CampaignLaunch(_message.Message):
         STATE_PAUSED: _ClassVar[CampaignLaunch.State]
         STATE_COMPLETED: _ClassVar[CampaignLaunch.State]
         STATE_CANCELLED: _ClassVar[CampaignLaunch.State]
+        STATE_FAILED: _ClassVar[CampaignLaunch.State]
     STATE_UNSPECIFIED: CampaignLaunch.State
     STATE_RUNNING: CampaignLaunch.State
     STATE_PAUSED: CampaignLaunch.State
     STATE_COMPLETED: CampaignLaunch.State
     STATE_CANCELLED: CampaignLaunch.State
+    STATE_FAILED: CampaignLaunch.State
+    class Step(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STEP_UNSPECIFIED: _ClassVar[CampaignLaunch.Step]
+        STEP_FREEZE_SNAPSHOT: _ClassVar[CampaignLaunch.Step]
+        STEP_PREFLIGHT_RENDER: _ClassVar[CampaignLaunch.Step]
+        STEP_SCHEDULE_DELIVERIES: _ClassVar[CampaignLaunch.Step]
+        STEP_INIT_TRACKING: _ClassVar[CampaignLaunch.Step]
+        STEP_VOID_TRACKING: _ClassVar[CampaignLaunch.Step]
+        STEP_CANCEL_MESSAGES: _ClassVar[CampaignLaunch.Step]
+        STEP_RELEASE_SNAPSHOT: _ClassVar[CampaignLaunch.Step]
+    STEP_UNSPECIFIED: CampaignLaunch.Step
+    STEP_FREEZE_SNAPSHOT: CampaignLaunch.Step
+    STEP_PREFLIGHT_RENDER: CampaignLaunch.Step
+    STEP_SCHEDULE_DELIVERIES: CampaignLaunch.Step
+    STEP_INIT_TRACKING: CampaignLaunch.Step
+    STEP_VOID_TRACKING: CampaignLaunch.Step
+    STEP_CANCEL_MESSAGES: CampaignLaunch.Step
+    STEP_RELEASE_SNAPSHOT: CampaignLaunch.Step
     class MessagesAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MESSAGES_ACTION_UNSPECIFIED: _ClassVar[CampaignLaunch.MessagesAction]
@@ -48,6 +68,10 @@ class CampaignLaunch(_message.Message):
     CANCELLED_MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     HANDED_OVER_MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_HELD_FIELD_NUMBER: _ClassVar[int]
+    FAILED_STEP_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    COMPENSATING_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: CampaignLaunch.State
     targets: _containers.RepeatedCompositeFieldContainer[LaunchTarget]
@@ -58,7 +82,39 @@ class CampaignLaunch(_message.Message):
     cancelled_message_count: int
     handed_over_message_count: int
     messages_held: bool
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_messages_action: _Optional[_Union[CampaignLaunch.MessagesAction, str]] = ..., cancelled_message_count: _Optional[int] = ..., handed_over_message_count: _Optional[int] = ..., messages_held: _Optional[bool] = ...) -> None: ...
+    failed_step: CampaignLaunch.Step
+    failure_reason: str
+    compensating: bool
+    steps: _containers.RepeatedCompositeFieldContainer[LaunchStepRecord]
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_messages_action: _Optional[_Union[CampaignLaunch.MessagesAction, str]] = ..., cancelled_message_count: _Optional[int] = ..., handed_over_message_count: _Optional[int] = ..., messages_held: _Optional[bool] = ..., failed_step: _Optional[_Union[CampaignLaunch.Step, str]] = ..., failure_reason: _Optional[str] = ..., compensating: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[LaunchStepRecord, _Mapping]]] = ...) -> None: ...
+
+class LaunchStepRecord(_message.Message):
+    __slots__ = ("step", "target", "outcome", "time", "detail")
+    class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        OUTCOME_UNSPECIFIED: _ClassVar[LaunchStepRecord.Outcome]
+        OUTCOME_IN_PROGRESS: _ClassVar[LaunchStepRecord.Outcome]
+        OUTCOME_DONE: _ClassVar[LaunchStepRecord.Outcome]
+        OUTCOME_RETRYING: _ClassVar[LaunchStepRecord.Outcome]
+        OUTCOME_FAILED: _ClassVar[LaunchStepRecord.Outcome]
+        OUTCOME_NOT_POSSIBLE: _ClassVar[LaunchStepRecord.Outcome]
+    OUTCOME_UNSPECIFIED: LaunchStepRecord.Outcome
+    OUTCOME_IN_PROGRESS: LaunchStepRecord.Outcome
+    OUTCOME_DONE: LaunchStepRecord.Outcome
+    OUTCOME_RETRYING: LaunchStepRecord.Outcome
+    OUTCOME_FAILED: LaunchStepRecord.Outcome
+    OUTCOME_NOT_POSSIBLE: LaunchStepRecord.Outcome
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    step: CampaignLaunch.Step
+    target: int
+    outcome: LaunchStepRecord.Outcome
+    time: _timestamp_pb2.Timestamp
+    detail: str
+    def __init__(self, step: _Optional[_Union[CampaignLaunch.Step, str]] = ..., target: _Optional[int] = ..., outcome: _Optional[_Union[LaunchStepRecord.Outcome, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LaunchTarget(_message.Message):
     __slots__ = ("segment", "channel", "template", "snapshot", "total", "sent", "duplicates", "refused", "state", "error")

@@ -1,0 +1,29 @@
+"""A launch as GetCampaignLaunch shows it: a failing launch is FAILED (compensating while it undoes its steps)
+with the failed step, the reason and the step log."""
+
+from __future__ import annotations
+
+from svc_kit.channels import Channel
+
+from marketing.campaign.v1 import campaign_launch_pb2 as pb
+from svc_campaign.domain.launch import Launch, Step, StepOutcome
+from svc_campaign.entrypoints.mapping import campaign_launch_to_proto
+from tests.unit.campaign.test_launch import NOW
+
+
+def test_a_failed_launch_shows_the_failed_step_the_reason_and_its_log():
+    launch = Launch.plan("acme", "c1", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW)
+    launch.snapshot_taken(0, "workspaces/acme/segments/a/snapshots/s", 3, NOW)
+    launch.step_failed(Step.PREFLIGHT_RENDER, 0, "content: INVALID_ARGUMENT", NOW)
+    compensating = campaign_launch_to_proto(launch)
+    assert compensating.state == pb.CampaignLaunch.STATE_FAILED and compensating.compensating
+    assert compensating.failed_step == pb.CampaignLaunch.STEP_PREFLIGHT_RENDER
+    assert compensating.failure_reason == "content: INVALID_ARGUMENT"
+    launch.compensated(Step.RELEASE_SNAPSHOT, StepOutcome.DONE, NOW)
+    failed = campaign_launch_to_proto(launch)
+    assert failed.state == pb.CampaignLaunch.STATE_FAILED and not failed.compensating
+    assert [(s.step, s.HasField("target") and s.target, s.outcome) for s in failed.steps] == [
+        (pb.CampaignLaunch.STEP_FREEZE_SNAPSHOT, 0, pb.LaunchStepRecord.OUTCOME_DONE),
+        (pb.CampaignLaunch.STEP_PREFLIGHT_RENDER, 0, pb.LaunchStepRecord.OUTCOME_FAILED),
+        (pb.CampaignLaunch.STEP_RELEASE_SNAPSHOT, False, pb.LaunchStepRecord.OUTCOME_DONE)]
+    assert failed.steps[0].time.ToDatetime().replace(tzinfo=NOW.tzinfo) == NOW
