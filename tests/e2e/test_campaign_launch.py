@@ -1,6 +1,8 @@
 """Starting a campaign launches it: a frozen snapshot of each target segment's
-reachable members (audience service), then their messages handed to the
-notify service, with progress readable on the campaign's `launch`."""
+reachable members (audience service), a preflight render (content service),
+then their messages handed to the notify service, with progress and the step
+log readable on the campaign's `launch`; a launch whose step fails for good is
+compensated and shows FAILED with the step and the reason."""
 
 from __future__ import annotations
 
@@ -51,21 +53,37 @@ def test_a_started_campaign_snapshots_its_segments_and_hands_messages_over(runni
     call(running.rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
          {"displayName": "Fans", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
     assert running.rest.call("GET", f"/v1/workspaces/{ws}/campaigns/nope/launch").status == 404
+    template = call(running.rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
+        "displayName": "Welcome", "channel": "CHANNEL_EMAIL",
+        "content": {"email": {"subject": "Welcome", "html": "<p>Hi</p>", "text": "Hi"}}})
+    call(running.rest, "POST", f"/v1/{template['name']}:publish", {})
 
-    name = started_campaign(running.rest, ws, [f"workspaces/{ws}/segments/fans",
-                                               f"workspaces/{ws}/segments/missing"])
-    launch = launch_when(running.rest, name, lambda body: body["targets"][0].get("snapshot")
-                         and body["targets"][1].get("state") == "STATE_FAILED")
+    # a target segment that is gone fails the launch at its snapshot: the snapshot already frozen is released
+    failed = started_campaign(running.rest, ws, [f"workspaces/{ws}/segments/fans",
+                                                 f"workspaces/{ws}/segments/missing"])
+    launch = launch_when(running.rest, failed, lambda body: body["state"] == "STATE_FAILED"
+                         and not body.get("compensating"))
     fans, missing = launch["targets"]
     assert fans["snapshot"].startswith(f"workspaces/{ws}/segments/fans/snapshots/launch-")
     assert fans["total"] == "7"  # ltv >= 30 is p03..p11; p04 and p08 have no consent
-    assert "NOT_FOUND" in missing["error"]
+    assert missing["state"] == "STATE_FAILED" and "NOT_FOUND" in missing["error"]
+    assert launch["failedStep"] == "STEP_FREEZE_SNAPSHOT" and "NOT_FOUND" in launch["failureReason"]
+    assert [(s["step"], s["outcome"]) for s in launch["steps"]][-2:] == [
+        ("STEP_FREEZE_SNAPSHOT", "OUTCOME_FAILED"), ("STEP_RELEASE_SNAPSHOT", "OUTCOME_DONE")]
+    assert running.rest.call("GET", f"/v1/{fans['snapshot']}").status == 404
+    assert "progress" not in launch or launch["progress"].get("done", "0") == "0"
+
+    name = started_campaign(running.rest, ws, [f"workspaces/{ws}/segments/fans"])
+    launch = launch_when(running.rest, name, lambda body: body["targets"][0].get("snapshot"))
+    assert launch["targets"][0]["total"] == "7"
     # the notify service takes the messages, or (until it does) the launch waits and says why
     launch = launch_when(running.rest, name, lambda body: body["targets"][0].get("state") == "STATE_DONE"
                          or "notify" in body.get("lastError", ""))
     if launch["targets"][0].get("state") == "STATE_DONE":
         assert launch["state"] == "STATE_COMPLETED"
         assert int(launch["targets"][0].get("sent", 0)) + int(launch["targets"][0].get("duplicates", 0)) == 7
+        assert [s["step"] for s in launch["steps"]] == [
+            "STEP_FREEZE_SNAPSHOT", "STEP_PREFLIGHT_RENDER", "STEP_SCHEDULE_DELIVERIES", "STEP_INIT_TRACKING"]
     else:
         assert launch["state"] == "STATE_RUNNING" and launch["nextAttemptTime"]
     paused = call(running.rest, "POST", f"/v1/{name}:pause", {})
