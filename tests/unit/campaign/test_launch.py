@@ -409,3 +409,20 @@ def test_a_crash_after_any_saved_step_resumes_from_it_sending_each_member_once(c
     run(LaunchRunner(store2, audience, notify, clock2, FakeContent(), page_size=100), store2, clock2)
     assert store2.launch.state is LaunchState.COMPLETED
     assert len(notify.sent) == 500 and sorted(notify.sent.values()) == sorted(profiles("p", 250) + profiles("q", 250))
+
+
+@pytest.mark.parametrize("compensations_made", [0, 1])
+def test_a_crash_while_compensating_resumes_the_compensations_left(compensations_made):
+    clock, store, audience, notify, content, runner = saga(f"crash-comp{compensations_made}")
+    fail_at("a later page", store, audience, notify, content)
+    while store.launch.state is not LaunchState.COMPENSATING:
+        asyncio.run(runner.run_due())
+    for _ in range(compensations_made):
+        asyncio.run(runner.run_due())
+    saved = store.launch
+    assert len(saved.compensations) == 2 - compensations_made
+    store2 = FakeStore(saved)
+    run(LaunchRunner(store2, audience, notify, clock, FakeContent(), page_size=100), store2, clock)
+    assert store2.launch.state is LaunchState.FAILED and store2.launch.compensations == []
+    assert notify.queued() == [] and audience.snapshots == {}
+    assert [r.step for r in store2.launch.steps][-2:] == [Step.CANCEL_MESSAGES, Step.RELEASE_SNAPSHOT]
