@@ -236,13 +236,6 @@ class Launch:
             self.state = LaunchState.FAILED
             self.next_attempt_time = now if self.pending_action else None
 
-    def target_failed(self, index: int, why: str, now: datetime) -> None:
-        """A target's step failed for good (kept for callers naming no step): the launch fails."""
-        target = self.targets[index]
-        step = (Step.FREEZE_SNAPSHOT if not target.snapshot else
-                Step.PREFLIGHT_RENDER if not target.rendered else Step.SCHEDULE_DELIVERIES)
-        self.step_failed(step, index, why, now)
-
     def _record(self, step: Step, index: int | None, outcome: StepOutcome, now: datetime, detail: str) -> None:
         """Appends to the log; a step's later record replaces its own earlier one (pages, retries) so the log
         stays one line per step and target."""
