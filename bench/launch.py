@@ -95,7 +95,8 @@ def record(i: int) -> pb.ProfileRecord:
 def import_profiles(port: int, count: int) -> pb.ImportProfilesResponse:
     def stream():
         for start in range(0, count, IMPORT_MESSAGE_RECORDS):
-            message = pb.ImportProfilesRequest(records=[record(i) for i in range(start, min(start + IMPORT_MESSAGE_RECORDS, count))])
+            end = min(start + IMPORT_MESSAGE_RECORDS, count)
+            message = pb.ImportProfilesRequest(records=[record(i) for i in range(start, end)])
             if start == 0:
                 message.parent = f"workspaces/{WORKSPACE}"
             yield message
@@ -301,8 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     strangers = len(set(got) - expected)
     floor_ok = len(floor_got) == floor_n and sum(floor_got.values()) == floor_n
     exact = not (duplicates or missing or strangers) and floor_ok
-    print(f"exactly once: {len(got):,} of {n:,} recipients got their email; {duplicates} duplicates, {missing} missing, "
-          f"{strangers} unexpected; floor {len(floor_got):,} of {floor_n:,}" + ("" if exact else " -- FAILED"))
+    print(f"exactly once: {len(got):,} of {n:,} recipients got their email; {duplicates} duplicates, "
+          f"{missing} missing, {strangers} unexpected; floor {len(floor_got):,} of {floor_n:,}"
+          + ("" if exact else " -- FAILED"))
     return 0 if exact else 1
 
 
