@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from svc_kit.errors import Aborted, FailedPrecondition
+from svc_kit.errors import Aborted, FailedPrecondition, NotFound
 
-from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, exhausted_channels, is_complete
+from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Tally, exhausted_channels, is_complete
 from svc_campaign.domain.values import State
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
@@ -73,6 +73,25 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
         uow.commit()
     log.info("workspaces/%s/campaigns/%s: %s by its upkeep", workspace, campaign_id, action)
     return action
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A campaign's delivery tally as the stats show it."""
+
+    tally: Tally
+    pause_reason: str  # BUDGET_EXHAUSTED while paused by the upkeep, else empty
+
+
+def get_delivery(workspace: str, campaign_id: str, uow: UnitOfWork) -> Delivery:
+    with uow:
+        campaign = uow.campaigns.get(workspace, campaign_id)
+        if campaign is None:
+            raise NotFound(f"workspaces/{workspace}/campaigns/{campaign_id}")
+        reason = uow.deliveries.pause_reason(workspace, campaign_id)
+        paused_here = (reason is not None and campaign.state is State.PAUSED
+                       and reason[1] == campaign.state_time)
+        return Delivery(uow.deliveries.tally(workspace, campaign_id), reason[0] if paused_here else "")
 
 
 def run_pass(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], limit: int = BATCH) -> Outcome:

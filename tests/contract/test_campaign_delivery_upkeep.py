@@ -144,6 +144,7 @@ def test_an_exhausted_allocation_pauses_and_a_raised_budget_resumes(engine):
     consumer.handle(event("message_sent", campaign_id, "m3", cost_micros=4000, cost_currency="EUR"))
     assert upkeep.run_pass(uow, At(START)).paused == [campaign_id]
     assert state(engine, campaign_id) is State.PAUSED
+    assert upkeep.get_delivery("acme", campaign_id, SqlUnitOfWork(engine)).pause_reason == "BUDGET_EXHAUSTED"
     assert upkeep.run_pass(uow, At(START)) == upkeep.Outcome()
 
     raised = replace(budget, allocations=(ChannelAllocation(Channel.EMAIL, Money("EUR", Decimal("5"))),))
@@ -152,6 +153,7 @@ def test_an_exhausted_allocation_pauses_and_a_raised_budget_resumes(engine):
                                                      frozenset({"budget"}), ""), SqlUnitOfWork(engine), At(START))
     assert upkeep.run_pass(uow, At(START)).resumed == [campaign_id]
     assert state(engine, campaign_id) is State.RUNNING
+    assert upkeep.get_delivery("acme", campaign_id, SqlUnitOfWork(engine)).pause_reason == ""
     assert outbox_types(engine)[-3:] == ["campaign_paused", "campaign_updated", "campaign_resumed"]
 
 

@@ -6,7 +6,7 @@ it with reason BUDGET_EXHAUSTED; a raised budget resumes only that pause."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from svc_campaign.domain import commands
@@ -22,48 +22,30 @@ BUDGET = Budget(Money("EUR", Decimal("10")), (ChannelAllocation(Channel.EMAIL, M
                                               ChannelAllocation(Channel.SMS, Money("EUR", Decimal("0")))))
 
 
-class FakeTally:
+class Launches:
+    """The launch repository's read, over a dict."""
+
     def __init__(self):
-        self.tallies: dict[str, Tally] = {}
-        self.reasons: dict[str, tuple[str, datetime]] = {}
-        self.launches: dict[str, Launch] = {}
+        self.by_id: dict[str, Launch] = {}
+
+    def get(self, workspace, campaign_id):
+        return self.by_id.get(campaign_id)
 
 
-class TallyUnitOfWork(FakeUnitOfWork):
-    def __init__(self, database: FakeDatabase, tally: FakeTally):
+class LaunchUnitOfWork(FakeUnitOfWork):
+    def __init__(self, database: FakeDatabase, launches: Launches):
         super().__init__(database)
-        self.fake = tally
-        self.deliveries = self
-        self.launches = self
-
-    def get(self, workspace, campaign_id):  # the launch repository's read
-        return self.fake.launches.get(campaign_id)
-
-    def tally(self, workspace, campaign_id):
-        return self.fake.tallies.get(campaign_id, Tally())
-
-    def live_campaigns(self, limit):
-        return [(r.campaign.workspace, r.campaign.id) for r in self.database.campaigns.values()
-                if r.campaign.state in (State.RUNNING, State.PAUSED)][:limit]
-
-    def pause_reason(self, workspace, campaign_id):
-        return self.fake.reasons.get(campaign_id)
-
-    def set_pause_reason(self, workspace, campaign_id, reason, pause_time):
-        self.fake.reasons[campaign_id] = (reason, pause_time)
-
-    def clear_pause_reason(self, workspace, campaign_id):
-        self.fake.reasons.pop(campaign_id, None)
+        self.launches = launches
 
 
 def running(end=END, budget=BUDGET):
-    database, tally = FakeDatabase(), FakeTally()
+    database, launches = FakeDatabase(), Launches()
     fields = ready_fields(start=START, schedule=Schedule(START, end, "Europe/Paris"), budget=budget)
     handlers.create_campaign(commands.CreateCampaign("acme", fields, "c1"), FakeUnitOfWork(database),
                              lambda: NOW, lambda: "x")
     handlers.change_state(commands.ChangeState("acme", "c1", "schedule"), FakeUnitOfWork(database), lambda: NOW)
     handlers.change_state(commands.ChangeState("acme", "c1", "start"), FakeUnitOfWork(database), lambda: START)
-    return database, tally, (lambda: TallyUnitOfWork(database, tally))
+    return database, launches, (lambda: LaunchUnitOfWork(database, launches))
 
 
 def launch(handed_over: int, state=LaunchState.COMPLETED) -> Launch:
@@ -81,16 +63,16 @@ def eur(channel: Channel, amount: str) -> Spend:
 
 
 def test_completes_when_every_handed_over_message_is_final_and_the_window_is_over():
-    database, tally, uow = running()
-    tally.launches["c1"] = launch(3, LaunchState.RUNNING)
-    tally.tallies["c1"] = Tally(known=3, final=3)
+    database, launches, uow = running()
+    launches.by_id["c1"] = launch(3, LaunchState.RUNNING)
+    database.tallies["c1"] = Tally(known=3, final=3)
     assert upkeep.run_pass(uow, lambda: END).completed == []  # the launch is still handing over
-    tally.launches["c1"] = launch(3)
-    tally.tallies["c1"] = Tally(known=2, final=2)
+    launches.by_id["c1"] = launch(3)
+    database.tallies["c1"] = Tally(known=2, final=2)
     assert upkeep.run_pass(uow, lambda: END).completed == []  # a message handed over is not reported yet
-    tally.tallies["c1"] = Tally(known=3, final=2)
+    database.tallies["c1"] = Tally(known=3, final=2)
     assert upkeep.run_pass(uow, lambda: END).completed == []
-    tally.tallies["c1"] = Tally(known=3, final=3)
+    database.tallies["c1"] = Tally(known=3, final=3)
     assert upkeep.run_pass(uow, lambda: END - timedelta(seconds=1)).completed == []  # window not over
     assert upkeep.run_pass(uow, lambda: END).completed == ["c1"]
     assert state(database) is State.COMPLETED
@@ -99,19 +81,19 @@ def test_completes_when_every_handed_over_message_is_final_and_the_window_is_ove
 
 
 def test_without_an_end_time_it_completes_once_the_launch_is_done():
-    database, tally, uow = running(end=None)
-    tally.launches["c1"] = launch(1)
-    tally.tallies["c1"] = Tally(known=1, final=1)
+    database, launches, uow = running(end=None)
+    launches.by_id["c1"] = launch(1)
+    database.tallies["c1"] = Tally(known=1, final=1)
     assert upkeep.run_pass(uow, lambda: START).completed == ["c1"]
 
 
 def test_an_exhausted_allocation_pauses_and_only_that_pause_resumes_on_a_raised_budget():
-    database, tally, uow = running()
-    tally.tallies["c1"] = Tally(known=2, spend=(eur(Channel.EMAIL, "1.99"), eur(Channel.SMS, "5")))
+    database, launches, uow = running()
+    database.tallies["c1"] = Tally(known=2, spend=(eur(Channel.EMAIL, "1.99"), eur(Channel.SMS, "5")))
     assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome()  # SMS's zero allocation sets no limit
-    tally.tallies["c1"] = Tally(known=2, spend=(eur(Channel.EMAIL, "2"),))
+    database.tallies["c1"] = Tally(known=2, spend=(eur(Channel.EMAIL, "2"),))
     assert upkeep.run_pass(uow, lambda: START).paused == ["c1"]
-    assert state(database) is State.PAUSED and tally.reasons["c1"][0] == BUDGET_EXHAUSTED
+    assert state(database) is State.PAUSED and database.pause_reasons["c1"][0] == BUDGET_EXHAUSTED
     assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome()
 
     campaign = database.campaigns[("acme", "c1")].campaign
@@ -119,7 +101,7 @@ def test_an_exhausted_allocation_pauses_and_only_that_pause_resumes_on_a_raised_
     handlers.update_campaign(commands.UpdateCampaign("acme", "c1", replace(campaign.fields, budget=raised),
                                                      frozenset({"budget"})), FakeUnitOfWork(database), lambda: START)
     assert upkeep.run_pass(uow, lambda: START).resumed == ["c1"]
-    assert state(database) is State.RUNNING and "c1" not in tally.reasons
+    assert state(database) is State.RUNNING and "c1" not in database.pause_reasons
 
     handlers.change_state(commands.ChangeState("acme", "c1", "pause"), FakeUnitOfWork(database), lambda: START)
     assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome()  # a caller's pause stays
