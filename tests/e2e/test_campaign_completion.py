@@ -1,7 +1,9 @@
 """A campaign launched to a few recipients completes by itself once the email
 provider's webhook reports every message delivered (no `:complete`), and a
 consumer of the campaign topic sees campaign_completed; its stats show the
-messages reported and final."""
+messages reported and final. A campaign sending through a paid provider pauses
+itself (BUDGET_EXHAUSTED) once its email allocation is spent, and resumes when
+the budget is raised."""
 
 from __future__ import annotations
 
@@ -63,3 +65,38 @@ def test_a_launched_campaign_completes_by_itself_once_every_message_is_delivered
     finally:
         bus.close()
     assert seen == ["campaign_created", "campaign_scheduled", "campaign_started", "campaign_completed"]
+
+
+def test_a_spent_allocation_pauses_the_campaign_and_a_raised_budget_resumes_it(running):
+    ws, rest = f"bud-{uuid.uuid4().hex[:8]}", running.rest
+    segment, template = audience_and_template(rest, ws)
+    call(rest, "POST", f"/v1/workspaces/{ws}/providers?providerId=paid-smtp", {
+        "displayName": "Paid relay", "channel": "CHANNEL_EMAIL",
+        "smtp": {"host": "127.0.0.1", "port": int(running.platform.env["MKT_SMTP_SINK_PORT"]),
+                 "security": "SECURITY_NONE", "fromAddress": "news@example.com"},
+        "unitCost": {"currencyCode": "EUR", "nanos": 10_000_000}})  # 0.01 EUR a message
+    start = datetime.now(UTC) + timedelta(seconds=3)
+    budget = {"total": {"currencyCode": "EUR", "units": "1"},
+              "allocations": [{"channel": "CHANNEL_EMAIL", "amount": {"currencyCode": "EUR", "nanos": 20_000_000}}]}
+    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+        "displayName": "Budgeted", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
+        "contents": [{"channel": "CHANNEL_EMAIL", "template": template}], "budget": budget,
+        "schedule": {"startTime": iso(start), "timeZone": "Europe/Paris"}})
+    name = campaign["name"]
+    call(rest, "POST", f"/v1/{name}:schedule", {})
+
+    def budget_pause():
+        stats = call(rest, "GET", f"/v1/{name}/stats")
+        return stats.get("pauseReason") == "BUDGET_EXHAUSTED" and stats
+
+    paused = eventually(budget_pause, "the budget pause", timeout=90)
+    assert paused["campaign"]["state"] == "STATE_PAUSED"
+    [spend] = paused["spend"]
+    assert spend["channel"] == "CHANNEL_EMAIL" and spend["spent"]["currencyCode"] == "EUR"
+    assert int(spend["spent"].get("nanos", 0)) >= 20_000_000
+
+    raised = {**budget, "allocations": [{"channel": "CHANNEL_EMAIL", "amount": {"currencyCode": "EUR",
+                                                                                "nanos": 500_000_000}}]}
+    call(rest, "PATCH", f"/v1/{name}?updateMask=budget", {"budget": raised})
+    eventually(lambda: call(rest, "GET", f"/v1/{name}")["state"] == "STATE_RUNNING", "the resume", timeout=30)
+    assert call(rest, "GET", f"/v1/{name}/stats").get("pauseReason", "") == ""
