@@ -50,9 +50,9 @@ class FakeDeliveryTally:
     def tally(self, workspace: str, campaign_id: str) -> Tally:
         return self.database.tallies.get(campaign_id, Tally())
 
-    def live_campaigns(self, limit: int) -> list[tuple[str, str]]:
-        return [(r.campaign.workspace, r.campaign.id) for r in self.database.campaigns.values()
-                if r.campaign.state in (State.RUNNING, State.PAUSED)][:limit]
+    def live_campaigns(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        return sorted(k for k, r in self.database.campaigns.items()
+                      if r.campaign.state in (State.RUNNING, State.PAUSED) and (after is None or k > after))[:limit]
 
     def pause_reason(self, workspace: str, campaign_id: str) -> tuple[str, datetime] | None:
         return self.database.pause_reasons.get(campaign_id)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, delete, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.channels import Channel
@@ -73,11 +73,13 @@ class SqlDeliveryTally:
     def tally(self, workspace: str, campaign_id: str) -> Tally:
         return tally(self.connection, workspace, campaign_id)
 
-    def live_campaigns(self, limit: int) -> list[tuple[str, str]]:
-        """(workspace, id) of RUNNING and PAUSED campaigns, in every workspace."""
+    def live_campaigns(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        """(workspace, id) of RUNNING and PAUSED campaigns in every workspace, in that order, after `after`."""
         c = campaigns.c
-        rows = self.connection.execute(select(c.workspace, c.id).where(c.state.in_(("RUNNING", "PAUSED")))
-                                       .order_by(c.update_time).limit(limit))
+        query = select(c.workspace, c.id).where(c.state.in_(("RUNNING", "PAUSED")))
+        if after is not None:
+            query = query.where(tuple_(c.workspace, c.id) > tuple_(*after))
+        rows = self.connection.execute(query.order_by(c.workspace, c.id).limit(limit))
         return [(r.workspace, r.id) for r in rows]
 
     def pause_reason(self, workspace: str, campaign_id: str) -> tuple[str, datetime] | None:

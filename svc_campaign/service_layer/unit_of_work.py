@@ -115,8 +115,8 @@ class DeliveryTally(Protocol):
 
     def tally(self, workspace: str, campaign_id: str) -> Tally: ...
 
-    def live_campaigns(self, limit: int) -> list[tuple[str, str]]:
-        """(workspace, id) of RUNNING and PAUSED campaigns, in every workspace."""
+    def live_campaigns(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        """(workspace, id) of RUNNING and PAUSED campaigns in every workspace, in that order, after `after`."""
 
     def pause_reason(self, workspace: str, campaign_id: str) -> tuple[str, datetime] | None:
         """The reason of the pause the service made itself, and that pause's time."""

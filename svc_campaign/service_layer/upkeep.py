@@ -95,15 +95,25 @@ def get_delivery(workspace: str, campaign_id: str, uow: UnitOfWork) -> Delivery:
 
 
 def run_pass(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], limit: int = BATCH) -> Outcome:
+    """Judges every live campaign, a page of `limit` at a time."""
     outcome = Outcome()
-    with uow_factory() as uow:
-        live = uow.deliveries.live_campaigns(limit)
-    for workspace, campaign_id in live:
-        try:
-            action = check_campaign(uow_factory(), workspace, campaign_id, clock)
-        except (Aborted, FailedPrecondition) as problem:  # a caller changed it meanwhile: judged again next pass
-            log.info("upkeep of workspaces/%s/campaigns/%s raced a change: %s", workspace, campaign_id, problem)
-            continue
-        {"complete": outcome.completed, "pause": outcome.paused, "resume": outcome.resumed}.get(
-            action, []).append(campaign_id)
-    return outcome
+    after = None
+    while True:
+        with uow_factory() as uow:
+            live = uow.deliveries.live_campaigns(after, limit)
+        for workspace, campaign_id in live:
+            _judge(uow_factory, workspace, campaign_id, clock, outcome)
+        if len(live) < limit:
+            return outcome
+        after = live[-1]
+
+
+def _judge(uow_factory: Callable[[], UnitOfWork], workspace: str, campaign_id: str,
+           clock: Callable[[], datetime], outcome: Outcome) -> None:
+    try:
+        action = check_campaign(uow_factory(), workspace, campaign_id, clock)
+    except (Aborted, FailedPrecondition) as problem:  # a caller changed it meanwhile: judged again next pass
+        log.info("upkeep of workspaces/%s/campaigns/%s raced a change: %s", workspace, campaign_id, problem)
+        return
+    {"complete": outcome.completed, "pause": outcome.paused, "resume": outcome.resumed}.get(
+        action, []).append(campaign_id)

@@ -100,6 +100,9 @@ def test_each_event_counts_once_and_a_bounce_after_delivery_stays_one_final_mess
     assert consumer.processed == 6 and consumer.duplicates == 1
     with SqlUnitOfWork(engine) as uow:
         tally = uow.deliveries.tally("acme", campaign_id)
+        assert uow.deliveries.live_campaigns(None, 10) == [("acme", campaign_id)]
+        assert uow.deliveries.live_campaigns(("acme", campaign_id[:-1]), 10) == [("acme", campaign_id)]
+        assert uow.deliveries.live_campaigns(("acme", campaign_id), 10) == []
     assert (tally.known, tally.final) == (2, 1)
     [spend] = tally.spend
     assert (spend.channel, spend.currency, spend.sent, spend.money.amount) == (Channel.EMAIL, "EUR", 1,

@@ -114,3 +114,17 @@ def test_the_total_stops_every_spending_channel():
     assert exhausted_channels(None, spend) == []
     other_currency = Tally(spend=(Spend(Channel.EMAIL, "USD", 1, 50_000_000),))
     assert exhausted_channels(BUDGET, other_currency) == []
+
+
+def test_a_pass_pages_through_every_live_campaign():
+    database, launches, uow = running(end=None)
+    for i in range(2, 6):
+        fields = ready_fields(start=START, schedule=Schedule(START, None, "Europe/Paris"))
+        handlers.create_campaign(commands.CreateCampaign("acme", fields, f"c{i}"), FakeUnitOfWork(database),
+                                 lambda: NOW, lambda: "x")
+        handlers.change_state(commands.ChangeState("acme", f"c{i}", "schedule"), FakeUnitOfWork(database), lambda: NOW)
+        handlers.change_state(commands.ChangeState("acme", f"c{i}", "start"), FakeUnitOfWork(database), lambda: START)
+    for i in range(1, 6):
+        launches.by_id[f"c{i}"] = replace(launch(1), campaign_id=f"c{i}")
+        database.tallies[f"c{i}"] = Tally(known=1, final=1)
+    assert upkeep.run_pass(uow, lambda: START, limit=2).completed == ["c1", "c2", "c3", "c4", "c5"]
