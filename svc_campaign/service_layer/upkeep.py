@@ -55,19 +55,18 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
                 action = "complete"
             elif exhausted:
                 action = "pause"
-                campaign.transition(action, now)
-                uow.deliveries.set_pause_reason(workspace, campaign_id, BUDGET_EXHAUSTED, campaign.state_time)
-                log.info("workspaces/%s/campaigns/%s paused: budget exhausted on %s", workspace, campaign_id,
-                         ", ".join(c.value for c in exhausted))
         elif not exhausted:
             reason = uow.deliveries.pause_reason(workspace, campaign_id)
             if reason is not None and reason[0] == BUDGET_EXHAUSTED and reason[1] == campaign.state_time:
                 action = "resume"
         if not action:
             return ""
-        if action != "pause":
-            campaign.transition(action, now)
-        if action == "resume":
+        campaign.transition(action, now)
+        if action == "pause":
+            uow.deliveries.set_pause_reason(workspace, campaign_id, BUDGET_EXHAUSTED, campaign.state_time)
+            log.info("workspaces/%s/campaigns/%s pauses: budget exhausted on %s", workspace, campaign_id,
+                     ", ".join(c.value for c in exhausted))
+        elif action == "resume":
             uow.deliveries.clear_pause_reason(workspace, campaign_id)
         uow.campaigns.save(campaign, expected)
         uow.commit()
