@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience bench-analytics mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience bench-analytics bench-launch mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -61,6 +61,12 @@ bench-audience: install-test
 # make bench-analytics BENCH_ARGS="--report-events 1000000"
 bench-analytics: install-test
 	$(PY) -m bench.analytics $(BENCH_ARGS)
+
+# One email campaign to 100,000 recipients on the whole platform (embedded defaults), scheduled ahead
+# and started by the scheduler, against a python-liquid + aiosmtplib floor; a smaller run:
+# make bench-launch BENCH_ARGS="--recipients 10000"
+bench-launch: install-test
+	$(PY) -m bench.launch $(BENCH_ARGS)
 
 clean:
 	rm -rf .state .pytest_cache build

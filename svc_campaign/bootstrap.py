@@ -20,10 +20,12 @@ from svc_kit.server import Mounted
 from svc_campaign import config, migrate
 from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
+from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.scheduler import Scheduler
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
+from svc_campaign.entrypoints.upkeep import Upkeep
 
 WORKER_THREADS = 8
 
@@ -50,6 +52,8 @@ def mount(settings: Settings) -> Mounted:
     # One process per SQLite file; replicas on PostgreSQL each run a scheduler (service_layer/scheduler.py).
     scheduler = Scheduler(lambda: SqlUnitOfWork(engine, relay.wake.set), utcnow, config.SCHEDULER_POLL.read(settings.env))
 
+    upkeep = Upkeep(lambda: SqlUnitOfWork(engine, relay.wake.set), utcnow, config.UPKEEP_POLL.read(settings.env))
+
     def committed() -> None:
         relay.wake.set()
         scheduler.wake.set()  # a campaign (re)scheduled here may be due before the next poll
@@ -58,13 +62,17 @@ def mount(settings: Settings) -> Mounted:
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)
+    deliveries = delivery_consumer(bus, engine)
     launches = LaunchWorker(engine, settings.env)
     stop_background = threading.Event()
     background = [threading.Thread(target=cache_consumer.run, args=(stop_background,), name="segment-cache",
                                    daemon=True),
                   threading.Thread(target=lifecycle.run, args=(stop_background,), name="launch-plans", daemon=True),
                   threading.Thread(target=launches.run, args=(stop_background,), name="launches", daemon=True),
-                  threading.Thread(target=scheduler.run, args=(stop_background,), name="scheduler", daemon=True)]
+                  threading.Thread(target=scheduler.run, args=(stop_background,), name="scheduler", daemon=True),
+                  threading.Thread(target=deliveries.run, args=(stop_background,), name="delivery-tally",
+                                   daemon=True),
+                  threading.Thread(target=upkeep.run, args=(stop_background,), name="upkeep", daemon=True)]
     for thread in background:
         thread.start()
 
@@ -74,11 +82,13 @@ def mount(settings: Settings) -> Mounted:
         relay.wake.set()
         launches.wake.set()
         scheduler.wake.set()
+        upkeep.wake.set()
         relay_thread.join(timeout=10)
         for thread in background:
             thread.join(timeout=10)
         cache_consumer.consumer.close()
         lifecycle.consumer.close()
+        deliveries.consumer.close()
         relay.close()
         bus.close()
         if executor is not None:

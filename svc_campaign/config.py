@@ -17,8 +17,12 @@ REPORT_DEADLINE = Variable(SERVICE.env_prefix + "REPORT_DEADLINE_SECONDS", "seco
 SCHEDULER_POLL = Variable(SERVICE.env_prefix + "SCHEDULER_POLL_SECONDS", "seconds", 15.0,
                           "how often the scheduler looks for campaigns whose start time has come (it also wakes "
                           "at the next start time it knows of, and when this process schedules a campaign)")
+UPKEEP_POLL = Variable(SERVICE.env_prefix + "UPKEEP_POLL_SECONDS", "seconds", 5.0,
+                       "how often the service looks for running campaigns that are done (all messages final, "
+                       "window over: they complete) or whose spend reached a channel's allocation (they pause "
+                       "with reason BUDGET_EXHAUSTED, and resume once the budget is raised)")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
              + (target_variable("audience"), target_variable("notify"), target_variable("analytics"),
                 target_variable("content"))
-             + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL))
+             + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL, UPKEEP_POLL))

@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from svc_kit.errors import AlreadyExists
 
+from svc_campaign.domain.delivery import Tally
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.queries import CampaignFilter
-from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
 from svc_campaign.service_layer.unit_of_work import CampaignRepository, Cursor, UnitOfWork, concurrent_change
 
 Key = tuple[str, str]  # (workspace, campaign id)
@@ -36,6 +37,31 @@ class FakeDatabase:
     campaigns: dict[Key, StoredCampaign] = field(default_factory=dict)
     events: list[CampaignEvent] = field(default_factory=list)  # the committed history
     outbox: list[CampaignEvent] = field(default_factory=list)
+    tallies: dict[str, Tally] = field(default_factory=dict)  # campaign id -> delivery tally
+    pause_reasons: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+
+class FakeDeliveryTally:
+    """The delivery tally's reads and pause reasons over a FakeDatabase (written at once, not at commit)."""
+
+    def __init__(self, database: FakeDatabase):
+        self.database = database
+
+    def tally(self, workspace: str, campaign_id: str) -> Tally:
+        return self.database.tallies.get(campaign_id, Tally())
+
+    def live_campaigns(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        return sorted(k for k, r in self.database.campaigns.items()
+                      if r.campaign.state in (State.RUNNING, State.PAUSED) and (after is None or k > after))[:limit]
+
+    def pause_reason(self, workspace: str, campaign_id: str) -> tuple[str, datetime] | None:
+        return self.database.pause_reasons.get(campaign_id)
+
+    def set_pause_reason(self, workspace: str, campaign_id: str, reason: str, pause_time: datetime) -> None:
+        self.database.pause_reasons[campaign_id] = (reason, pause_time)
+
+    def clear_pause_reason(self, workspace: str, campaign_id: str) -> None:
+        self.database.pause_reasons.pop(campaign_id, None)
 
 
 def _copy(campaign: Campaign) -> Campaign:
@@ -172,6 +198,7 @@ class FakeUnitOfWork(UnitOfWork):
     def __init__(self, database: FakeDatabase | None = None):
         self.database = database if database is not None else FakeDatabase()
         self.campaigns = FakeCampaignRepository(self.database)
+        self.deliveries = FakeDeliveryTally(self.database)
         self.committed_events: list[CampaignEvent] = []
         self.commits = 0
 

@@ -2,8 +2,10 @@
 (`make run` in another terminal), through the REST edge only.
 
 Creates a workspace's profiles, a segment, an email template with two
-variants, and a campaign; starts it (the launch snapshots the segment and
-hands the messages to the notify service, which renders each one through the
+variants, and a campaign scheduled a few seconds ahead (`--lead`, no `:start`);
+the campaign service's scheduler starts it by itself at its start time, and
+the demo shows it RUNNING and its launch's progress (the launch snapshots the
+segment and hands the messages to the notify service, which renders each one through the
 content service and sends it to the local SMTP sink); shows the delivered
 emails with their personal content, tracking links and unsubscribe link; then
 a few recipients open their email, one clicks and buys (a purchase ingested
@@ -11,7 +13,7 @@ through the analytics API), one unsubscribes (shown suppressed); and ends with
 the campaign's report from the analytics service, per variant, as a table.
 
     python -m devstack.tools.demo [--edge http://127.0.0.1:8080] [--workspace NAME] [--timeout 120]
-                                  [--read-time 11]
+                                  [--lead 5] [--read-time 11]
 """
 
 from __future__ import annotations
@@ -114,18 +116,36 @@ def setup(edge: Edge, ws: str) -> tuple[str, str]:
     return segment["name"], template["name"]
 
 
-def launch(edge: Edge, ws: str, segment: str, template: str, timeout: float) -> str:
-    step("campaign: schedule and start")
-    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+def launch(edge: Edge, ws: str, segment: str, template: str, timeout: float, lead: float) -> str:
+    step(f"campaign: scheduled {lead:.0f} s ahead; the scheduler starts it by itself")
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + lead))
     campaign = edge.call("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Spring sale", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
-    for action in ("schedule", "start"):
-        state = edge.call("POST", f"/v1/{campaign['name']}:{action}", {})["state"]
-        print(f"  :{action} -> {state}")
+    state = edge.call("POST", f"/v1/{campaign['name']}:schedule", {})["state"]
+    print(f"  startTime {start}: :schedule -> {state} (no :start)")
+
+    def running():
+        body = edge.call("GET", f"/v1/{campaign['name']}")
+        return body if body["state"] != "STATE_SCHEDULED" else None
+
+    began = time.monotonic()
+    state = wait_for("the scheduler to start the campaign", running, timeout + lead)["state"]
+    print(f"  {time.strftime('%H:%M:%SZ', time.gmtime())}: {state} by itself, "
+          f"{time.monotonic() - began:.1f} s after :schedule")
+    if state not in ("STATE_RUNNING", "STATE_COMPLETED"):  # a small campaign may be over at first sight
+        raise SystemExit(f"demo: the scheduler left the campaign {state}, not STATE_RUNNING")
+    shown = set()
+
     def completed():  # the launch is planned from the campaign's own `campaign_started` event, a moment later
         body = edge.call("GET", f"/v1/{campaign['name']}/launch", missing_ok=True)
+        if body:
+            progress = (body["state"], tuple((t.get("total", "0"), t.get("sent", "0")) for t in body["targets"]))
+            if progress not in shown:
+                shown.add(progress)
+                print(f"  launch {body['state']}: " + ", ".join(
+                    f"{t.get('sent', '0')} of {t.get('total', '0')} handed to notify" for t in body["targets"]))
         return body if body and body["state"] == "STATE_COMPLETED" else None
 
     done = wait_for("the launch", completed, timeout)
@@ -267,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edge", default=f"http://127.0.0.1:{EnvReader(env).port('MKT_EDGE_PORT', 8080)}")
     parser.add_argument("--workspace", default=f"demo-{time.strftime('%H%M%S')}")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--lead", type=float, default=5.0,
+                        help="seconds ahead the campaign is scheduled; the scheduler starts it then")
     parser.add_argument("--smtp-store", type=Path, default=smtp_sink.default_store(env),
                         help="the SMTP sink's store (default: the one `make run` uses)")
     parser.add_argument("--read-time", type=float, default=11.0,
@@ -275,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     edge = Edge(args.edge)
     segment, template = setup(edge, args.workspace)
-    campaign = launch(edge, args.workspace, segment, template, args.timeout)
+    campaign = launch(edge, args.workspace, segment, template, args.timeout, args.lead)
     expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)
     messages = delivered(args.smtp_store, args.workspace, expected, args.timeout)
     click, link, pixels = show(messages)

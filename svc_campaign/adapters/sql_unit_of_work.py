@@ -15,6 +15,7 @@ from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.trace_context import current_trace_headers
 
 from svc_campaign.adapters import event_codec
+from svc_campaign.adapters.delivery_tally import SqlDeliveryTally
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.segment_cache import SqlSegmentCache
@@ -39,6 +40,7 @@ class SqlUnitOfWork(SqlTransaction, UnitOfWork):
         self.campaigns = SqlCampaignRepository(connection)
         self.audiences = SqlSegmentCache(connection)
         self.launches = SqlLaunchRepository(connection)
+        self.deliveries = SqlDeliveryTally(connection)
 
     def commit(self) -> None:
         UnitOfWork.commit(self)  # collects the changed campaigns' events, then calls _commit

@@ -128,3 +128,40 @@ campaign_launches = Table(
     Column("compensations", JSON),  # the compensations still to make, in order
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
+
+
+# What notify's delivery events tell about a campaign's messages (adapters/delivery_tally.py):
+# one row per message (final once a final event arrived: a bounce after a delivery stays final) ...
+campaign_delivery_messages = Table(
+    "campaign_delivery_messages",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("message_id", String(63), primary_key=True),
+    Column("campaign_id", String(63), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Index("ix_campaign_delivery_messages_campaign", "workspace", "campaign_id", "final"),
+)
+
+# ... the spend per campaign, channel and currency (message_sent's cost_micros) ...
+campaign_channel_spend = Table(
+    "campaign_channel_spend",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("campaign_id", String(63), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("sent", Integer, nullable=False),
+    Column("spent_micros", BigInteger, nullable=False),
+)
+
+# ... and why the service paused a campaign itself (BUDGET_EXHAUSTED), so it resumes it itself.
+campaign_pause_reasons = Table(
+    "campaign_pause_reasons",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("campaign_id", String(63), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("pause_time", UTCDateTime, nullable=False),
+)

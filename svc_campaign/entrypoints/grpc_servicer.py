@@ -23,9 +23,9 @@ from svc_kit.names import name_field, parent_field
 
 from svc_campaign.domain import commands
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
-                                              campaign_launch_to_proto, campaign_to_proto, fields_from_proto,
-                                              update_paths)
-from svc_campaign.service_layer import audience, handlers, launch
+                                              campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
+                                              fields_from_proto, update_paths)
+from svc_campaign.service_layer import audience, handlers, launch, upkeep
 from svc_campaign.service_layer.ports import ReportingDegraded, ReportingPort
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
@@ -109,6 +109,8 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         workspace, campaign_id = _child_name(request.name, "stats")
         campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
         stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=campaign_to_proto(campaign))
+        delivery = await self._run(upkeep.get_delivery, workspace, campaign_id, self.uow())
+        delivery_to_stats(delivery.tally, delivery.pause_reason, stats)
         if self.analytics is None:
             stats.reporting_degraded, stats.degraded_reason = True, "no analytics service is configured"
             return stats

@@ -9,12 +9,13 @@ from decimal import Decimal
 from google.protobuf import timestamp_pb2
 from google.type import money_pb2
 
-from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2
+from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2, campaign_stats_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.names import format_name
 from svc_kit.proto_enums import channel_from_proto, channel_proto_names, channel_to_proto
 
 from svc_campaign.adapters.event_codec import PRODUCER
+from svc_campaign.domain.delivery import Tally
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
@@ -245,3 +246,12 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
     message.handed_over_message_count = launch.handed_over_messages
     message.messages_held = launch.messages_held
     return message
+
+
+def delivery_to_stats(tally: Tally, pause_reason: str, stats: campaign_stats_pb2.CampaignStats) -> None:
+    """The delivery tally's figures into a CampaignStats."""
+    stats.spend.extend(campaign_stats_pb2.ChannelSpend(channel=channel_to_proto(s.channel),
+                                                       spent=_money_to_proto(s.money), messages_sent=s.sent)
+                       for s in tally.spend)
+    stats.pause_reason = pause_reason
+    stats.messages_known, stats.messages_final = tally.known, tally.final

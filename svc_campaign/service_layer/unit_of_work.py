@@ -12,6 +12,7 @@ from typing import Protocol
 
 from svc_kit.errors import Aborted
 
+from svc_campaign.domain.delivery import Tally
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.launch import Launch
 from svc_campaign.domain.model import Campaign
@@ -108,10 +109,28 @@ class SegmentCopy(Protocol):
     def members(self, workspace: str, segment_ids: list[str], after: str, limit: int) -> list[str]: ...
 
 
+class DeliveryTally(Protocol):
+    """What notify's delivery events told about campaigns' messages and spend, and the pauses the
+    service made itself (adapters/delivery_tally.py)."""
+
+    def tally(self, workspace: str, campaign_id: str) -> Tally: ...
+
+    def live_campaigns(self, after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        """(workspace, id) of RUNNING and PAUSED campaigns in every workspace, in that order, after `after`."""
+
+    def pause_reason(self, workspace: str, campaign_id: str) -> tuple[str, datetime] | None:
+        """The reason of the pause the service made itself, and that pause's time."""
+
+    def set_pause_reason(self, workspace: str, campaign_id: str, reason: str, pause_time: datetime) -> None: ...
+
+    def clear_pause_reason(self, workspace: str, campaign_id: str) -> None: ...
+
+
 class UnitOfWork(abc.ABC):
     campaigns: CampaignRepository
     audiences: SegmentCopy
     launches: LaunchRepository
+    deliveries: DeliveryTally
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 
 import pytest
 
@@ -19,8 +20,11 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     with contextlib.redirect_stdout(out):
         assert demo.main(["--edge", f"http://127.0.0.1:{running.edge_port}", "--workspace", "demo-e2e",
                           "--smtp-store", str(running.platform.state_dir / smtp_sink.STORE_NAME),
-                          "--timeout", "90", "--read-time", "0"]) == 0
+                          "--timeout", "90", "--lead", "3", "--read-time", "0"]) == 0
     text = out.getvalue()
+    assert ":schedule -> STATE_SCHEDULED (no :start)" in text
+    assert re.search(r"STATE_RUNNING by itself, \d+\.\d s after :schedule", text), text
+    assert "launch STATE_COMPLETED: 12 of 12 handed to notify" in text
     assert "12 emails in the local SMTP sink" in text  # ltv >= 100: all but ken and tim
     assert "variants seen: a, b" in text
     assert "To: ada@example.com" in text and "Ada" in text

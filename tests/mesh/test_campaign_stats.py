@@ -13,7 +13,9 @@ from marketing.analytics.v1 import analytics_service_pb2_grpc, campaign_report_p
 from marketing.campaign.v1 import campaign_service_pb2 as pb
 from svc_campaign.adapters.peers import GrpcAnalytics
 from svc_campaign.domain import commands
+from svc_campaign.domain.delivery import Spend, Tally
 from svc_campaign.domain.model import CampaignFields
+from svc_campaign.domain.values import Channel
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.service_layer import handlers
 from svc_kit.errors import NotFound
@@ -143,3 +145,16 @@ async def test_an_unknown_campaign_is_not_found_without_asking_analytics():
     servicer, _ = _servicer(_analytics(free_port()))
     with pytest.raises(NotFound):
         await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name="workspaces/acme/campaigns/nope/stats"), None)
+
+
+async def test_the_stats_carry_the_spend_per_channel_and_the_message_counts():
+    database = FakeDatabase()
+    campaign = handlers.create_campaign(commands.CreateCampaign("acme", CampaignFields(display_name="Spring sale")),
+                                        FakeUnitOfWork(database), lambda: NOW, lambda: "c1")
+    database.tallies[campaign.id] = Tally(known=3, final=2, spend=(Spend(Channel.SMS, "EUR", 2, 1_250_000),))
+    servicer = CampaignServicer(lambda: FakeUnitOfWork(database), lambda: NOW, lambda: "x", None, None)
+    stats = await servicer.GetCampaignStats(pb.GetCampaignStatsRequest(name="workspaces/acme/campaigns/c1/stats"), None)
+    [spend] = stats.spend
+    assert (spend.channel, spend.spent.currency_code, spend.spent.units, spend.spent.nanos, spend.messages_sent) == (
+        2, "EUR", 1, 250_000_000, 2)
+    assert (stats.messages_known, stats.messages_final, stats.pause_reason) == (3, 2, "")

@@ -25,10 +25,12 @@ _sym_db = _symbol_database.Default()
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from marketing.analytics.v1 import campaign_report_pb2 as marketing_dot_analytics_dot_v1_dot_campaign__report__pb2
+from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
+from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_channel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*marketing/campaign/v1/campaign_stats.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a,marketing/analytics/v1/campaign_report.proto\x1a$marketing/campaign/v1/campaign.proto\"\xd3\x02\n\rCampaignStats\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x03\x12<\n\x06report\x18\x03 \x01(\x0b\x32&.marketing.analytics.v1.CampaignReportB\x04\xe2\x41\x01\x03\x12 \n\x12reporting_degraded\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65graded_reason\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03:v\xea\x41s\n marketing.platform/CampaignStats\x12\x31workspaces/{workspace}/campaigns/{campaign}/stats*\rcampaignStats2\rcampaignStatsB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*marketing/campaign/v1/campaign_stats.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a,marketing/analytics/v1/campaign_report.proto\x1a\x17google/type/money.proto\x1a$marketing/campaign/v1/campaign.proto\x1a!marketing/common/v1/channel.proto\"\xe5\x03\n\rCampaignStats\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x03\x12<\n\x06report\x18\x03 \x01(\x0b\x32&.marketing.analytics.v1.CampaignReportB\x04\xe2\x41\x01\x03\x12 \n\x12reporting_degraded\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x64\x65graded_reason\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x38\n\x05spend\x18\x06 \x03(\x0b\x32#.marketing.campaign.v1.ChannelSpendB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cpause_reason\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0emessages_known\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0emessages_final\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03:v\xea\x41s\n marketing.platform/CampaignStats\x12\x31workspaces/{workspace}/campaigns/{campaign}/stats*\rcampaignStats2\rcampaignStats\"w\n\x0c\x43hannelSpend\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12!\n\x05spent\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12\x15\n\rmessages_sent\x18\x03 \x01(\x03\x42\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,8 +48,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSTATS'].fields_by_name['reporting_degraded']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGNSTATS'].fields_by_name['degraded_reason']._loaded_options = None
   _globals['_CAMPAIGNSTATS'].fields_by_name['degraded_reason']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNSTATS'].fields_by_name['spend']._loaded_options = None
+  _globals['_CAMPAIGNSTATS'].fields_by_name['spend']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNSTATS'].fields_by_name['pause_reason']._loaded_options = None
+  _globals['_CAMPAIGNSTATS'].fields_by_name['pause_reason']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNSTATS'].fields_by_name['messages_known']._loaded_options = None
+  _globals['_CAMPAIGNSTATS'].fields_by_name['messages_known']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGNSTATS'].fields_by_name['messages_final']._loaded_options = None
+  _globals['_CAMPAIGNSTATS'].fields_by_name['messages_final']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGNSTATS']._loaded_options = None
   _globals['_CAMPAIGNSTATS']._serialized_options = b'\352As\n marketing.platform/CampaignStats\0221workspaces/{workspace}/campaigns/{campaign}/stats*\rcampaignStats2\rcampaignStats'
-  _globals['_CAMPAIGNSTATS']._serialized_start=214
-  _globals['_CAMPAIGNSTATS']._serialized_end=553
+  _globals['_CAMPAIGNSTATS']._serialized_start=274
+  _globals['_CAMPAIGNSTATS']._serialized_end=759
+  _globals['_CHANNELSPEND']._serialized_start=761
+  _globals['_CHANNELSPEND']._serialized_end=880
 # @@protoc_insertion_point(module_scope)

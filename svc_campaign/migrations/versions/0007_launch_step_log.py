@@ -1,16 +1,16 @@
 """launches: the saga's step log (each step with its time and outcome), whether tracking was initialised,
 the step that failed for good with its reason, and the compensations still to make
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-04
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""What a campaign's delivery tally means for it: whether every message is
+final and the window is over (it completes), and which channels spent their
+allocation (it pauses with reason BUDGET_EXHAUSTED until the budget is raised).
+Pure: the tally comes from notify's delivery events (adapters/delivery_tally.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from svc_campaign.domain.launch import Launch, LaunchState
+from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.values import Budget, Channel, Money, State
+
+BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+MICROS = Decimal(1_000_000)
+
+# notify event type -> whether the message is final after it (None: says nothing about the message)
+QUEUED, SENT = "message_queued", "message_sent"
+FINAL_EVENTS = frozenset({"message_delivered", "message_bounced", "message_failed", "message_suppressed",
+                          "message_cancelled"})
+
+
+def finality(event_type: str) -> bool | None:
+    if event_type in FINAL_EVENTS:
+        return True
+    if event_type in (QUEUED, SENT):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class Spend:
+    channel: Channel
+    currency: str
+    sent: int
+    micros: int
+
+    @property
+    def money(self) -> Money:
+        return Money(self.currency, Decimal(self.micros) / MICROS)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A campaign's messages as the events seen so far report them."""
+
+    known: int = 0  # distinct messages any event named
+    final: int = 0
+    spend: tuple[Spend, ...] = field(default_factory=tuple)
+
+    def spent(self, currency: str, channel: Channel | None = None) -> Decimal:
+        return sum((s.money.amount for s in self.spend
+                    if s.currency == currency and (channel is None or s.channel is channel)), Decimal(0))
+
+
+def handed_over(launch: Launch) -> int:
+    """Messages the launch made in notify: those it created and those a retried page found there already."""
+    return sum(t.sent + t.duplicates for t in launch.targets)
+
+
+def is_complete(campaign: Campaign, launch: Launch | None, tally: Tally, now: datetime) -> bool:
+    """RUNNING, its launch has handed over every message, each of them is final and the window is over."""
+    if campaign.state is not State.RUNNING or campaign.deleted or launch is None:
+        return False
+    if launch.state is not LaunchState.COMPLETED:
+        return False
+    end = campaign.fields.schedule.end_time if campaign.fields.schedule else None
+    if end is not None and end > now:
+        return False
+    return tally.known >= handed_over(launch) and tally.final == tally.known
+
+
+def exhausted_channels(budget: Budget | None, tally: Tally) -> list[Channel]:
+    """Channels whose spend reached their allocation; every spending channel once the total is reached.
+    A zero amount sets no limit."""
+    if budget is None:
+        return []
+    exhausted = {a.channel for a in budget.allocations
+                 if a.amount.amount > 0 and tally.spent(a.amount.currency, a.channel) >= a.amount.amount}
+    if budget.total.amount > 0 and tally.spent(budget.total.currency) >= budget.total.amount:
+        exhausted |= {s.channel for s in tally.spend}
+    return sorted(exhausted, key=lambda c: c.value)

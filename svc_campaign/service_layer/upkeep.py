@@ -1,0 +1,118 @@
+"""The upkeep pass over live campaigns, from the tally of notify's delivery
+events (domain/delivery.py):
+
+- a RUNNING campaign whose launch handed over every message, whose messages are
+  all final and whose window is over completes, through the same transition as
+  `:complete` (so `campaign_completed` is published through the outbox);
+- a RUNNING campaign with a channel whose spend reached its allocation pauses
+  through the same transition as `:pause` (its messages are then held in
+  notify), and the reason BUDGET_EXHAUSTED is recorded with the pause's time;
+- a campaign still PAUSED by that very pause (its state time is the pause's
+  time: a manual resume and pause since then is the caller's) resumes once no
+  channel is exhausted any more, that is once its budget was raised.
+
+Each campaign is judged in its own unit of work; the repository's version check
+makes a race with a caller or another replica harmless (the pass retries later),
+so the pass is idempotent and safe on several replicas."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from svc_kit.errors import Aborted, FailedPrecondition, NotFound
+
+from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Tally, exhausted_channels, is_complete
+from svc_campaign.domain.values import State
+from svc_campaign.service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger("svc_campaign.upkeep")
+BATCH = 500
+
+
+@dataclass
+class Outcome:
+    completed: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+
+
+def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Callable[[], datetime]) -> str:
+    """Completes, pauses or resumes one campaign if it is due; returns the action taken ('' for none)."""
+    with uow:
+        campaign = uow.campaigns.get(workspace, campaign_id)
+        if campaign is None or campaign.state not in (State.RUNNING, State.PAUSED):
+            return ""
+        now = clock()
+        tally = uow.deliveries.tally(workspace, campaign_id)
+        exhausted = exhausted_channels(campaign.fields.budget, tally)
+        expected = campaign.version
+        action = ""
+        if campaign.state is State.RUNNING:
+            if is_complete(campaign, uow.launches.get(workspace, campaign_id), tally, now):
+                action = "complete"
+            elif exhausted:
+                action = "pause"
+        elif not exhausted:
+            reason = uow.deliveries.pause_reason(workspace, campaign_id)
+            if reason is not None and reason[0] == BUDGET_EXHAUSTED and reason[1] == campaign.state_time:
+                action = "resume"
+        if not action:
+            return ""
+        campaign.transition(action, now)
+        if action == "pause":
+            uow.deliveries.set_pause_reason(workspace, campaign_id, BUDGET_EXHAUSTED, campaign.state_time)
+            log.info("workspaces/%s/campaigns/%s pauses: budget exhausted on %s", workspace, campaign_id,
+                     ", ".join(c.value for c in exhausted))
+        elif action == "resume":
+            uow.deliveries.clear_pause_reason(workspace, campaign_id)
+        uow.campaigns.save(campaign, expected)
+        uow.commit()
+    log.info("workspaces/%s/campaigns/%s: %s by its upkeep", workspace, campaign_id, action)
+    return action
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A campaign's delivery tally as the stats show it."""
+
+    tally: Tally
+    pause_reason: str  # BUDGET_EXHAUSTED while paused by the upkeep, else empty
+
+
+def get_delivery(workspace: str, campaign_id: str, uow: UnitOfWork) -> Delivery:
+    with uow:
+        campaign = uow.campaigns.get(workspace, campaign_id)
+        if campaign is None:
+            raise NotFound(f"workspaces/{workspace}/campaigns/{campaign_id}")
+        reason = uow.deliveries.pause_reason(workspace, campaign_id)
+        paused_here = (reason is not None and campaign.state is State.PAUSED
+                       and reason[1] == campaign.state_time)
+        return Delivery(uow.deliveries.tally(workspace, campaign_id), reason[0] if paused_here else "")
+
+
+def run_pass(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], limit: int = BATCH) -> Outcome:
+    """Judges every live campaign, a page of `limit` at a time."""
+    outcome = Outcome()
+    after = None
+    while True:
+        with uow_factory() as uow:
+            live = uow.deliveries.live_campaigns(after, limit)
+        for workspace, campaign_id in live:
+            _judge(uow_factory, workspace, campaign_id, clock, outcome)
+        if len(live) < limit:
+            return outcome
+        after = live[-1]
+
+
+def _judge(uow_factory: Callable[[], UnitOfWork], workspace: str, campaign_id: str,
+           clock: Callable[[], datetime], outcome: Outcome) -> None:
+    try:
+        action = check_campaign(uow_factory(), workspace, campaign_id, clock)
+    except (Aborted, FailedPrecondition) as problem:  # a caller changed it meanwhile: judged again next pass
+        log.info("upkeep of workspaces/%s/campaigns/%s raced a change: %s", workspace, campaign_id, problem)
+        return
+    {"complete": outcome.completed, "pause": outcome.paused, "resume": outcome.resumed}.get(
+        action, []).append(campaign_id)
