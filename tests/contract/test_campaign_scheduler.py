@@ -112,7 +112,7 @@ def test_a_start_missed_while_down_fires_once_when_the_scheduler_comes_back(engi
         loop.wake.set()
         thread.join(5)
     assert sorted(started_events(engine)) == sorted(many)
-    assert loop.seconds_to_next_due() == 0.05  # nothing due: the poll interval
+    assert loop.seconds_to_next_pass() == 0.05  # nothing due: the poll interval
 
 
 def test_the_schedule_end_stops_the_launch_handing_members_over(engine):

@@ -38,8 +38,8 @@ def test_due_campaigns_start_in_batches_and_publish_campaign_started_once():
 def test_the_loop_sleeps_until_the_next_start_but_no_longer_than_the_poll():
     database = setup(1)
     clock = lambda: START - timedelta(seconds=4)  # noqa: E731
-    assert Scheduler(lambda: FakeUnitOfWork(database), clock, poll_seconds=15).seconds_to_next_due() == 4
-    assert Scheduler(lambda: FakeUnitOfWork(database), clock, poll_seconds=2).seconds_to_next_due() == 2
+    assert Scheduler(lambda: FakeUnitOfWork(database), clock, poll_seconds=15).seconds_to_next_pass() == 4
+    assert Scheduler(lambda: FakeUnitOfWork(database), clock, poll_seconds=2).seconds_to_next_pass() == 2
     late = lambda: START + timedelta(hours=1)  # noqa: E731
-    assert Scheduler(lambda: FakeUnitOfWork(database), late, poll_seconds=15).seconds_to_next_due() == 0
-    assert Scheduler(lambda: FakeUnitOfWork(FakeDatabase()), late, 15).seconds_to_next_due() == 15
+    assert Scheduler(lambda: FakeUnitOfWork(database), late, poll_seconds=15).seconds_to_next_pass() == 0
+    assert Scheduler(lambda: FakeUnitOfWork(FakeDatabase()), late, 15).seconds_to_next_pass() == 15
