@@ -45,7 +45,7 @@ def campaign(running):
     edge = demo.Edge(f"http://127.0.0.1:{running.edge_port}")
     with contextlib.redirect_stdout(io.StringIO()):
         segment, template = demo.setup(edge, ws)
-        name = demo.launch(edge, ws, segment, template, 90)
+        name = demo.launch(edge, ws, segment, template, 90, lead=3)
         expected = sum(1 for _, _, ltv in demo.PEOPLE if ltv >= 100)
         messages = demo.delivered(running.platform.state_dir / smtp_sink.STORE_NAME, ws, expected, 90)
         click, unsubscribe_link, pixels = demo.show(messages)
