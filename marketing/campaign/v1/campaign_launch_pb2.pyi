@@ -117,7 +117,7 @@ class LaunchStepRecord(_message.Message):
     def __init__(self, step: _Optional[_Union[CampaignLaunch.Step, str]] = ..., target: _Optional[int] = ..., outcome: _Optional[_Union[LaunchStepRecord.Outcome, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LaunchTarget(_message.Message):
-    __slots__ = ("segment", "channel", "template", "snapshot", "total", "sent", "duplicates", "refused", "state", "error")
+    __slots__ = ("segment", "channel", "template", "snapshot", "total", "sent", "duplicates", "refused", "state", "error", "last_send_time")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[LaunchTarget.State]
@@ -138,6 +138,7 @@ class LaunchTarget(_message.Message):
     REFUSED_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEND_TIME_FIELD_NUMBER: _ClassVar[int]
     segment: str
     channel: _channel_pb2.Channel
     template: str
@@ -148,4 +149,5 @@ class LaunchTarget(_message.Message):
     refused: int
     state: LaunchTarget.State
     error: str
-    def __init__(self, segment: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., template: _Optional[str] = ..., snapshot: _Optional[str] = ..., total: _Optional[int] = ..., sent: _Optional[int] = ..., duplicates: _Optional[int] = ..., refused: _Optional[int] = ..., state: _Optional[_Union[LaunchTarget.State, str]] = ..., error: _Optional[str] = ...) -> None: ...
+    last_send_time: _timestamp_pb2.Timestamp
+    def __init__(self, segment: _Optional[str] = ..., channel: _Optional[_Union[_channel_pb2.Channel, str]] = ..., template: _Optional[str] = ..., snapshot: _Optional[str] = ..., total: _Optional[int] = ..., sent: _Optional[int] = ..., duplicates: _Optional[int] = ..., refused: _Optional[int] = ..., state: _Optional[_Union[LaunchTarget.State, str]] = ..., error: _Optional[str] = ..., last_send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

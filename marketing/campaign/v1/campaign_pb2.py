@@ -26,10 +26,11 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
+from google.type import timeofday_pb2 as google_dot_type_dot_timeofday__pb2
 from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_channel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$marketing/campaign/v1/campaign.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a!marketing/common/v1/channel.proto\"\x83\x07\n\x08\x43\x61mpaign\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12:\n\x05state\x18\x04 \x01(\x0e\x32%.marketing.campaign.v1.Campaign.StateB\x04\xe2\x41\x01\x03\x12.\n\x08\x63hannels\x18\x05 \x03(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x31\n\x08schedule\x18\x06 \x01(\x0b\x32\x1f.marketing.campaign.v1.Schedule\x12-\n\x06\x62udget\x18\x07 \x01(\x0b\x32\x1d.marketing.campaign.v1.Budget\x12\x17\n\x0ftarget_segments\x18\x08 \x03(\t\x12\x33\n\x08\x63ontents\x18\t \x03(\x0b\x32!.marketing.campaign.v1.ContentRef\x12;\n\x06labels\x18\n \x03(\x0b\x32+.marketing.campaign.v1.Campaign.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nstate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x93\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTATE_DRAFT\x10\x01\x12\x13\n\x0fSTATE_SCHEDULED\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x10\n\x0cSTATE_PAUSED\x10\x04\x12\x13\n\x0fSTATE_COMPLETED\x10\x05\x12\x13\n\x0fSTATE_CANCELLED\x10\x06:b\xea\x41_\n\x1bmarketing.platform/Campaign\x12+workspaces/{workspace}/campaigns/{campaign}*\tcampaigns2\x08\x63\x61mpaign\"{\n\x08Schedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x03 \x01(\t\"j\n\x06\x42udget\x12!\n\x05total\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12=\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32(.marketing.campaign.v1.ChannelAllocation\"f\n\x11\x43hannelAllocation\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\"M\n\nContentRef\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x02 \x01(\t\"\xe3\x02\n\rCampaignEvent\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x15\n\rchanged_paths\x18\x07 \x03(\t\x12\x31\n\x08\x63\x61mpaign\x18\x08 \x01(\x0b\x32\x1f.marketing.campaign.v1.Campaign:\x80\x01\xea\x41}\n marketing.platform/CampaignEvent\x12:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\x0e\x63\x61mpaignEvents2\rcampaignEventB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$marketing/campaign/v1/campaign.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x1bgoogle/type/timeofday.proto\x1a!marketing/common/v1/channel.proto\"\x83\x07\n\x08\x43\x61mpaign\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12:\n\x05state\x18\x04 \x01(\x0e\x32%.marketing.campaign.v1.Campaign.StateB\x04\xe2\x41\x01\x03\x12.\n\x08\x63hannels\x18\x05 \x03(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x31\n\x08schedule\x18\x06 \x01(\x0b\x32\x1f.marketing.campaign.v1.Schedule\x12-\n\x06\x62udget\x18\x07 \x01(\x0b\x32\x1d.marketing.campaign.v1.Budget\x12\x17\n\x0ftarget_segments\x18\x08 \x03(\t\x12\x33\n\x08\x63ontents\x18\t \x03(\x0b\x32!.marketing.campaign.v1.ContentRef\x12;\n\x06labels\x18\n \x03(\x0b\x32+.marketing.campaign.v1.Campaign.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nstate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x93\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTATE_DRAFT\x10\x01\x12\x13\n\x0fSTATE_SCHEDULED\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x10\n\x0cSTATE_PAUSED\x10\x04\x12\x13\n\x0fSTATE_COMPLETED\x10\x05\x12\x13\n\x0fSTATE_CANCELLED\x10\x06:b\xea\x41_\n\x1bmarketing.platform/Campaign\x12+workspaces/{workspace}/campaigns/{campaign}*\tcampaigns2\x08\x63\x61mpaign\"\xc8\x01\n\x08Schedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12/\n\x0fsend_local_time\x18\x05 \x01(\x0b\x32\x16.google.type.TimeOfDay\x12\x1a\n\x12max_sends_per_hour\x18\x06 \x01(\x05\"\xec\x01\n\x06\x42udget\x12!\n\x05total\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12=\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32(.marketing.campaign.v1.ChannelAllocation\x12\x34\n\x06pacing\x18\x03 \x01(\x0e\x32$.marketing.campaign.v1.Budget.Pacing\"J\n\x06Pacing\x12\x16\n\x12PACING_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPACING_EVEN\x10\x01\x12\x17\n\x13PACING_FRONT_LOADED\x10\x02\"f\n\x11\x43hannelAllocation\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\"M\n\nContentRef\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x02 \x01(\t\"\xe3\x02\n\rCampaignEvent\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x15\n\rchanged_paths\x18\x07 \x03(\t\x12\x31\n\x08\x63\x61mpaign\x18\x08 \x01(\x0b\x32\x1f.marketing.campaign.v1.Campaign:\x80\x01\xea\x41}\n marketing.platform/CampaignEvent\x12:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\x0e\x63\x61mpaignEvents2\rcampaignEventB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,20 +58,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNEVENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_CAMPAIGNEVENT']._loaded_options = None
   _globals['_CAMPAIGNEVENT']._serialized_options = b'\352A}\n marketing.platform/CampaignEvent\022:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\016campaignEvents2\rcampaignEvent'
-  _globals['_CAMPAIGN']._serialized_start=217
-  _globals['_CAMPAIGN']._serialized_end=1116
-  _globals['_CAMPAIGN_LABELSENTRY']._serialized_start=821
-  _globals['_CAMPAIGN_LABELSENTRY']._serialized_end=866
-  _globals['_CAMPAIGN_STATE']._serialized_start=869
-  _globals['_CAMPAIGN_STATE']._serialized_end=1016
-  _globals['_SCHEDULE']._serialized_start=1118
-  _globals['_SCHEDULE']._serialized_end=1241
-  _globals['_BUDGET']._serialized_start=1243
-  _globals['_BUDGET']._serialized_end=1349
-  _globals['_CHANNELALLOCATION']._serialized_start=1351
-  _globals['_CHANNELALLOCATION']._serialized_end=1453
-  _globals['_CONTENTREF']._serialized_start=1455
-  _globals['_CONTENTREF']._serialized_end=1532
-  _globals['_CAMPAIGNEVENT']._serialized_start=1535
-  _globals['_CAMPAIGNEVENT']._serialized_end=1890
+  _globals['_CAMPAIGN']._serialized_start=246
+  _globals['_CAMPAIGN']._serialized_end=1145
+  _globals['_CAMPAIGN_LABELSENTRY']._serialized_start=850
+  _globals['_CAMPAIGN_LABELSENTRY']._serialized_end=895
+  _globals['_CAMPAIGN_STATE']._serialized_start=898
+  _globals['_CAMPAIGN_STATE']._serialized_end=1045
+  _globals['_SCHEDULE']._serialized_start=1148
+  _globals['_SCHEDULE']._serialized_end=1348
+  _globals['_BUDGET']._serialized_start=1351
+  _globals['_BUDGET']._serialized_end=1587
+  _globals['_BUDGET_PACING']._serialized_start=1513
+  _globals['_BUDGET_PACING']._serialized_end=1587
+  _globals['_CHANNELALLOCATION']._serialized_start=1589
+  _globals['_CHANNELALLOCATION']._serialized_end=1691
+  _globals['_CONTENTREF']._serialized_start=1693
+  _globals['_CONTENTREF']._serialized_end=1770
+  _globals['_CAMPAIGNEVENT']._serialized_start=1773
+  _globals['_CAMPAIGNEVENT']._serialized_end=2128
 # @@protoc_insertion_point(module_scope)

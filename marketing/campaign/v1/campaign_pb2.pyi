@@ -4,6 +4,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import money_pb2 as _money_pb2
+from google.type import timeofday_pb2 as _timeofday_pb2
 from marketing.common.v1 import channel_pb2 as _channel_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -70,22 +71,36 @@ class Campaign(_message.Message):
     def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., state: _Optional[_Union[Campaign.State, str]] = ..., channels: _Optional[_Iterable[_Union[_channel_pb2.Channel, str]]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., target_segments: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[_Union[ContentRef, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("start_time", "end_time", "time_zone")
+    __slots__ = ("start_time", "end_time", "time_zone", "send_local_time", "max_sends_per_hour")
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SEND_LOCAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    MAX_SENDS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     time_zone: str
-    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    send_local_time: _timeofday_pb2.TimeOfDay
+    max_sends_per_hour: int
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., send_local_time: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., max_sends_per_hour: _Optional[int] = ...) -> None: ...
 
 class Budget(_message.Message):
-    __slots__ = ("total", "allocations")
+    __slots__ = ("total", "allocations", "pacing")
+    class Pacing(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        PACING_UNSPECIFIED: _ClassVar[Budget.Pacing]
+        PACING_EVEN: _ClassVar[Budget.Pacing]
+        PACING_FRONT_LOADED: _ClassVar[Budget.Pacing]
+    PACING_UNSPECIFIED: Budget.Pacing
+    PACING_EVEN: Budget.Pacing
+    PACING_FRONT_LOADED: Budget.Pacing
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     ALLOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    PACING_FIELD_NUMBER: _ClassVar[int]
     total: _money_pb2.Money
     allocations: _containers.RepeatedCompositeFieldContainer[ChannelAllocation]
-    def __init__(self, total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ...) -> None: ...
+    pacing: Budget.Pacing
+    def __init__(self, total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., allocations: _Optional[_Iterable[_Union[ChannelAllocation, _Mapping]]] = ..., pacing: _Optional[_Union[Budget.Pacing, str]] = ...) -> None: ...
 
 class ChannelAllocation(_message.Message):
     __slots__ = ("channel", "amount")
