@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule
 
 
 def _time(value: datetime | None) -> str | None:
@@ -17,14 +17,24 @@ def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:
     if schedule is None:
         return None
     return {"start_time": _time(schedule.start_time), "end_time": _time(schedule.end_time),
-            "time_zone": schedule.time_zone}
+            "time_zone": schedule.time_zone, "send_local_time": time_of_day_to_text(schedule.send_local_time),
+            "max_sends_per_hour": schedule.max_sends_per_hour}
+
+
+def time_of_day_to_text(value: time | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def time_of_day_from_text(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
 
 
 def schedule_from_json(data: dict[str, Any] | None) -> Schedule | None:
     if data is None:
         return None
     parse = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
-    return Schedule(parse(data["start_time"]), parse(data["end_time"]), data["time_zone"])
+    return Schedule(parse(data["start_time"]), parse(data["end_time"]), data["time_zone"],
+                    time_of_day_from_text(data.get("send_local_time")), data.get("max_sends_per_hour", 0))
 
 
 def budget_to_json(budget: Budget | None) -> dict[str, Any] | None:
@@ -37,6 +47,7 @@ def budget_to_json(budget: Budget | None) -> dict[str, Any] | None:
             {"channel": a.channel.value, "currency": a.amount.currency, "amount": str(a.amount.amount)}
             for a in budget.allocations
         ],
+        "pacing": budget.pacing.value,
     }
 
 
@@ -47,6 +58,7 @@ def budget_from_json(data: dict[str, Any] | None) -> Budget | None:
         Money(data["currency"], Decimal(data["total"])),
         tuple(ChannelAllocation(Channel(a["channel"]), Money(a["currency"], Decimal(a["amount"])))
               for a in data["allocations"]),
+        Pacing(data.get("pacing", Pacing.NONE.value)),
     )
 
 

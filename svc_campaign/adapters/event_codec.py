@@ -12,7 +12,8 @@ from typing import Any
 
 from svc_campaign.domain.events import CREATED, DELETED, UPDATED, CampaignEvent
 from svc_campaign.domain.model import CampaignFields
-from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
+from svc_campaign.adapters.codec import time_of_day_from_text, time_of_day_to_text
+from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule
 
 NAMESPACE = "marketing.campaign.v1"
 TOPIC = "persistent://public/default/marketing.campaign.v1"
@@ -39,13 +40,16 @@ def fields_record(data: CampaignFields, time: TimeOut = _same) -> dict[str, Any]
     schedule = None
     if data.schedule is not None:
         s = data.schedule
-        schedule = {"start_time": time(s.start_time), "end_time": time(s.end_time), "time_zone": s.time_zone}
+        schedule = {"start_time": time(s.start_time), "end_time": time(s.end_time), "time_zone": s.time_zone,
+                    "send_local_time": time_of_day_to_text(s.send_local_time),
+                    "max_sends_per_hour": s.max_sends_per_hour}
     budget = None
     if data.budget is not None:
         b = data.budget
         budget = {"currency": b.total.currency, "total": str(b.total.amount),
                   "allocations": [{"channel": a.channel.value, "currency": a.amount.currency,
-                                   "amount": str(a.amount.amount)} for a in b.allocations]}
+                                   "amount": str(a.amount.amount)} for a in b.allocations],
+                  "pacing": b.pacing.value}
     return {
         "display_name": data.display_name,
         "description": data.description,
@@ -61,12 +65,14 @@ def fields_record(data: CampaignFields, time: TimeOut = _same) -> dict[str, Any]
 def fields_from_record(record: dict[str, Any]) -> CampaignFields:
     schedule = None
     if (s := record.get("schedule")) is not None:
-        schedule = Schedule(_time_in(s.get("start_time")), _time_in(s.get("end_time")), s.get("time_zone", ""))
+        schedule = Schedule(_time_in(s.get("start_time")), _time_in(s.get("end_time")), s.get("time_zone", ""),
+                            time_of_day_from_text(s.get("send_local_time")), s.get("max_sends_per_hour", 0))
     budget = None
     if (b := record.get("budget")) is not None:
         budget = Budget(Money(b["currency"], Decimal(b["total"])),
                         tuple(ChannelAllocation(Channel(a["channel"]), Money(a["currency"], Decimal(a["amount"])))
-                              for a in b.get("allocations", [])))
+                              for a in b.get("allocations", [])),
+                        Pacing(b.get("pacing", Pacing.NONE.value)))
     return CampaignFields(
         display_name=record["display_name"],
         description=record.get("description", ""),

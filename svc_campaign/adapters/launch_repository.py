@@ -12,15 +12,40 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
+from svc_campaign.adapters.codec import time_of_day_from_text, time_of_day_to_text
 from svc_campaign.adapters.tables import campaign_launches
 from svc_campaign.domain.launch import (Launch, LaunchState, MessagesAction, Step, StepOutcome, StepRecord, Target,
                                         TargetState)
+from svc_campaign.domain.send_times import SendOptions
+from svc_campaign.domain.values import Pacing
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _targets_json(launch: Launch) -> list[dict]:
-    return [{**vars(t), "channel": t.channel.value, "state": t.state.value} for t in launch.targets]
+    return [{**vars(t), "channel": t.channel.value, "state": t.state.value,
+             "last_send_time": t.last_send_time.isoformat() if t.last_send_time else None} for t in launch.targets]
+
+
+def _target(data: dict) -> Target:
+    last = data.get("last_send_time")
+    return Target(**{**data, "channel": Channel(data["channel"]), "state": TargetState(data["state"]),
+                     "last_send_time": datetime.fromisoformat(last) if last else None})
+
+
+def _options_json(options: SendOptions) -> dict | None:
+    if options == SendOptions():
+        return None
+    return {"send_local_time": time_of_day_to_text(options.send_local_time),
+            "max_sends_per_hour": options.max_sends_per_hour, "pacing": options.pacing.value,
+            "time_zone": options.time_zone}
+
+
+def _options(data: dict | None) -> SendOptions:
+    if not data:
+        return SendOptions()
+    return SendOptions(time_of_day_from_text(data.get("send_local_time")), data.get("max_sends_per_hour", 0),
+                       Pacing(data.get("pacing", Pacing.NONE.value)), data.get("time_zone", ""))
 
 
 def _steps_json(launch: Launch) -> list[dict]:
@@ -34,14 +59,13 @@ def _steps(rows: list[dict] | None) -> list[StepRecord]:
 
 
 def _from_row(row) -> Launch:
-    targets = [Target(**{**t, "channel": Channel(t["channel"]), "state": TargetState(t["state"])})
-               for t in row.targets]
+    targets = [_target(t) for t in row.targets]
     return Launch(row.workspace, row.campaign_id, targets, LaunchState(row.state), row.attempts, row.last_error,
                   row.next_attempt_time, row.version, row.update_time, row.start_time, row.end_time,
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
                   row.handed_over_messages, row.messages_held, _steps(row.steps), row.tracking_initialised,
                   Step(row.failed_step) if row.failed_step else None, row.failure_reason,
-                  [Step(c) for c in row.compensations or ()])
+                  [Step(c) for c in row.compensations or ()], _options(row.send_options))
 
 
 def _values(launch: Launch) -> dict:
@@ -53,7 +77,8 @@ def _values(launch: Launch) -> dict:
             "messages_held": launch.messages_held, "steps": _steps_json(launch),
             "tracking_initialised": launch.tracking_initialised,
             "failed_step": launch.failed_step.value if launch.failed_step else None,
-            "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations]}
+            "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations],
+            "send_options": _options_json(launch.send_options)}
 
 
 class SqlLaunchRepository:

@@ -29,6 +29,7 @@ from svc_campaign.domain.launch import CancelOutcome
 from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, ReportingDegraded, Snapshot
 
 CALL_TIMEOUT = 30.0
+PROFILES_PER_BATCH = 1000  # BatchGetProfiles' limit
 # A read that includes the analytics service's figures waits this long for them, then answers
 # without them (reporting degraded) rather than fail or hang (MKT_CAMPAIGN_REPORT_DEADLINE_SECONDS).
 REPORT_TIMEOUT = 1.0
@@ -85,6 +86,18 @@ class GrpcAudience:
             if error.code() != grpc.StatusCode.NOT_FOUND:  # released before a crash kept the step
                 raise _sorted(error, f"release of {snapshot}") from None
 
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        zones: dict[str, str] = {}
+        for start in range(0, len(profiles), PROFILES_PER_BATCH):
+            try:
+                found = await self.stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                    parent=f"workspaces/{workspace}", names=profiles[start:start + PROFILES_PER_BATCH],
+                    allow_missing=True), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "the recipients' time zones") from None
+            zones.update((p.name, p.time_zone) for p in found.profiles)
+        return zones
+
 
 class GrpcContent:
     def __init__(self, channel: grpc.aio.Channel):
@@ -110,6 +123,9 @@ class GrpcNotify:
             channel=channel_to_proto(channel), recipient=m.recipient, idempotency_key=m.idempotency_key,
             template=message_pb2.TemplateRef(template=template), campaign=campaign,
             category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for m in messages]
+        for request, m in zip(requests, messages):
+            if m.send_time is not None:  # notify holds the message until then
+                request.message.send_time.FromDatetime(m.send_time)
         try:
             answer = await self.stub.BatchSendMessages(notify_pb.BatchSendMessagesRequest(
                 parent=parent, requests=requests), timeout=CALL_TIMEOUT)

@@ -126,6 +126,8 @@ campaign_launches = Table(
     Column("failed_step", String(24)),  # the step that failed for good
     Column("failure_reason", Text, nullable=False, server_default=""),
     Column("compensations", JSON),  # the compensations still to make, in order
+    # When the messages go out (domain/send_times.py SendOptions; None: as soon as allowed). Migration 0010.
+    Column("send_options", JSON),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
 

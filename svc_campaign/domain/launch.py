@@ -24,6 +24,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from svc_campaign.domain.send_times import SendOptions, due_time
 from svc_campaign.domain.values import Channel
 
 MAX_BACKOFF = timedelta(seconds=60)
@@ -103,6 +104,7 @@ class Target:
     state: TargetState = TargetState.PENDING
     error: str = ""
     rendered: bool = False  # the preflight render of one member passed
+    last_send_time: datetime | None = None  # the latest due time planned for its messages so far
 
     @property
     def snapshot_id(self) -> str:
@@ -139,14 +141,15 @@ class Launch:
     failed_step: Step | None = None
     failure_reason: str = ""
     compensations: list[Step] = field(default_factory=list)  # still to make, in order
+    send_options: SendOptions = SendOptions()  # when the messages go out (domain/send_times.py)
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
-             now: datetime, end_time: datetime | None = None) -> Launch:
+             now: datetime, end_time: datetime | None = None, send_options: SendOptions = SendOptions()) -> Launch:
         targets = [Target(segment, channel, template) for segment in segments
                    for channel, template in sorted(contents.items(), key=lambda c: c[0].value)]
         launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now,
-                     end_time=end_time)
+                     end_time=end_time, send_options=send_options)
         launch._settle()
         return launch
 
@@ -189,16 +192,63 @@ class Launch:
         self._record(Step.PREFLIGHT_RENDER, index, StepOutcome.DONE, now, detail)
         self._progressed(now)
 
-    def page_sent(self, index: int, outcome: PageOutcome, now: datetime) -> None:
+    def due_times(self, index: int, profiles: list[str], zones: dict[str, str] | None = None
+                  ) -> list[datetime | None]:
+        """When each of `profiles`, the next page of target `index`, is due (None: as soon as allowed); `zones`
+        gives the profiles' time zones when the options send at local time."""
+        first, total, zones = self.position(index), self.planned_total, zones or {}
+        start = self.start_time or self.update_time
+        return [due_time(start, self.end_time, first + i, total, self.send_options, zones.get(p, ""))
+                for i, p in enumerate(profiles)]
+
+    def past_end(self, due: list[datetime | None]) -> int | None:
+        """Position in `due` of the first message due at or after the schedule's end (None: every one is
+        before it); none from there on is handed over (Launch.planned_past_end)."""
+        if self.end_time is None:
+            return None
+        return next((i for i, d in enumerate(due) if d is not None and d >= self.end_time), None)
+
+    @property
+    def planned_total(self) -> int:
+        """Messages the launch plans: the members of every target's snapshot."""
+        return sum(t.total for t in self.targets)
+
+    def position(self, index: int) -> int:
+        """Plan position of target `index`'s next member: the members of the targets before it, then those of
+        this target already handed over (accepted, duplicate or refused)."""
         target = self.targets[index]
+        return sum(t.total for t in self.targets[:index]) + target.sent + target.duplicates + target.refused
+
+    def page_sent(self, index: int, outcome: PageOutcome, now: datetime,
+                  last_send_time: datetime | None = None) -> None:
+        target = self._counted(index, outcome, last_send_time)
         self.targets[index] = target = replace(
-            target, sent=target.sent + outcome.sent, duplicates=target.duplicates + outcome.duplicates,
-            refused=target.refused + outcome.refused, cursor=outcome.next_cursor,
-            state=TargetState.PENDING if outcome.next_cursor else TargetState.DONE)
+            target, state=TargetState.PENDING if outcome.next_cursor else TargetState.DONE)
         self._record(Step.SCHEDULE_DELIVERIES, index,
                      StepOutcome.IN_PROGRESS if outcome.next_cursor else StepOutcome.DONE, now,
                      f"{target.sent} accepted, {target.duplicates} duplicates, {target.refused} refused")
         self._progressed(now)
+
+    def planned_past_end(self, index: int, outcome: PageOutcome, now: datetime,
+                         last_send_time: datetime | None = None) -> None:
+        """A page of target `index` reached members due at or after the schedule's end: those before them
+        were handed over (`outcome`); the launch ends there as when the end time passes (cut_short), the
+        members left counted as not handed over."""
+        target = self._counted(index, outcome, last_send_time)
+        self._record(Step.SCHEDULE_DELIVERIES, index, StepOutcome.DONE, now,
+                     f"{target.sent} accepted, {target.duplicates} duplicates, {target.refused} refused; the "
+                     "next would be due after the schedule's end")
+        self.cut_short(now, planned=True)
+
+    def _counted(self, index: int, outcome: PageOutcome, last_send_time: datetime | None) -> Target:
+        target = self.targets[index]
+        latest = target.last_send_time
+        if last_send_time is not None and (latest is None or last_send_time > latest):
+            latest = last_send_time
+        self.targets[index] = target = replace(
+            target, sent=target.sent + outcome.sent, duplicates=target.duplicates + outcome.duplicates,
+            refused=target.refused + outcome.refused, cursor=outcome.next_cursor, last_send_time=latest)
+        return target
 
     def tracking_done(self, now: datetime, detail: str = "") -> None:
         self.tracking_initialised = True
@@ -248,17 +298,21 @@ class Launch:
     def window_over(self, now: datetime) -> bool:
         return self.end_time is not None and now >= self.end_time
 
-    def cut_short(self, now: datetime) -> None:
-        """The schedule ended before every member was handed over: the targets still pending fail with the
-        count left unsent, and the launch completes. Messages already handed to notify are not recalled."""
+    def cut_short(self, now: datetime, planned: bool = False) -> None:
+        """The schedule ended before every member was handed over (or, `planned`, the members left would be due
+        after its end): the targets still pending fail with the count left unsent, and the launch completes.
+        Messages already handed to notify are not recalled."""
+        end = self.end_time.isoformat()
         for i, target in enumerate(self.targets):
             if target.state is TargetState.PENDING:
                 left = "all members" if not target.snapshot else (
                     f"{max(target.total - target.sent - target.duplicates - target.refused, 0)} members")
-                self.targets[i] = replace(target, state=TargetState.FAILED,
-                                          error=f"cut short: the schedule ended at {self.end_time.isoformat()} "
-                                                f"with {left} not handed over")
-        self.last_error = f"the schedule ended at {self.end_time.isoformat()} before the launch finished"
+                self.targets[i] = replace(target, state=TargetState.FAILED, error=(
+                    f"cut short: {left} not handed over, due after the schedule's end at {end}" if planned else
+                    f"cut short: the schedule ended at {end} with {left} not handed over"))
+        self.last_error = (f"the send times planned reach past the schedule's end at {end}: the members due after "
+                           "it are not handed over" if planned else
+                           f"the schedule ended at {end} before the launch finished")
         self.state = LaunchState.COMPLETED
         self.next_attempt_time = None
         self.update_time = now

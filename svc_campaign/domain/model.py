@@ -64,6 +64,7 @@ class CampaignFields:
             *v.check_channels(self.channels),
             *v.check_schedule(self.schedule),
             *v.check_budget(self.budget),
+            *v.check_send_times(self.schedule, self.budget),
             *v.check_references("target_segments", self.target_segments, "segments", workspace),
             *v.check_contents(self.contents, workspace),
             *v.check_labels(self.labels),

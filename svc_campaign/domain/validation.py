@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from svc_kit.errors import FieldViolation
 from svc_kit.names import WORKSPACE_ID, ResourceNameError, parse_name
 
-from svc_campaign.domain.values import Budget, Channel, ContentRef, Schedule
+from svc_campaign.domain.values import Budget, Channel, ContentRef, Pacing, Schedule
 
 MAX_DISPLAY_NAME = 200
 MAX_DESCRIPTION = 5000
@@ -20,6 +21,9 @@ MAX_REFERENCES = 50
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 LABEL_VALUE = re.compile(r"[a-zA-Z0-9_.-]{0,63}")
 CURRENCY = re.compile(r"[A-Z]{3}")
+# A window with a local send time lasts at least this long: a day, so that every zone's occurrence of the
+# time lies in it, plus an hour for a day that a daylight-saving change makes 25 hours long.
+LOCAL_TIME_WINDOW = timedelta(hours=25)
 
 _P = "campaign."
 
@@ -71,6 +75,33 @@ def check_schedule(schedule: Schedule | None) -> list[FieldViolation]:
                                       f"{schedule.time_zone!r} is not an IANA time zone such as Europe/Paris"))
     if schedule.start_time and schedule.end_time and schedule.end_time <= schedule.start_time:
         out.append(FieldViolation(_P + "schedule.end_time", "must be after schedule.start_time"))
+    return out
+
+
+def check_send_times(schedule: Schedule | None, budget: Budget | None) -> list[FieldViolation]:
+    """When messages go out: send at local time, throttle and pacing, and how they combine."""
+    schedule = schedule or Schedule()
+    pacing = budget.pacing if budget else Pacing.NONE
+    out = []
+    if schedule.max_sends_per_hour < 0:
+        out.append(FieldViolation(_P + "schedule.max_sends_per_hour", "must not be negative (0: no limit)"))
+    if pacing is not Pacing.NONE and schedule.end_time is None:
+        out.append(FieldViolation(_P + "budget.pacing",
+                                  f"PACING_{pacing.value} needs schedule.end_time: it spreads the sends up to it"))
+    if schedule.send_local_time is not None:
+        if pacing is not Pacing.NONE:
+            out.append(FieldViolation(_P + "schedule.send_local_time",
+                                      f"cannot be combined with budget.pacing PACING_{pacing.value}: the recipients' "
+                                      "local time decides when each message goes"))
+        if schedule.max_sends_per_hour:
+            out.append(FieldViolation(_P + "schedule.send_local_time",
+                                      "cannot be combined with schedule.max_sends_per_hour"))
+        if schedule.start_time and schedule.end_time and (
+                schedule.start_time < schedule.end_time < schedule.start_time + LOCAL_TIME_WINDOW):
+            out.append(FieldViolation(_P + "schedule.end_time",
+                                      "with schedule.send_local_time the window from start_time to end_time must "
+                                      "last at least 25 hours, so that every time zone's "
+                                      f"{schedule.send_local_time.isoformat()} lies inside it"))
     return out
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 
 from svc_kit.channels import Channel
 
-__all__ = ["Budget", "Channel", "ChannelAllocation", "ContentRef", "Money", "Schedule", "State"]
+__all__ = ["Budget", "Channel", "ChannelAllocation", "ContentRef", "Money", "Pacing", "Schedule", "State"]
 
 
 class State(enum.Enum):
@@ -40,10 +40,19 @@ class ChannelAllocation:
     amount: Money
 
 
+class Pacing(enum.Enum):
+    """How a campaign's sends spread over its window (domain/send_times.py)."""
+
+    NONE = "NONE"  # every message as soon as allowed
+    EVEN = "EVEN"  # evenly from the launch's start to the schedule's end
+    FRONT_LOADED = "FRONT_LOADED"  # front-heavy: half of the messages in the first quarter
+
+
 @dataclass(frozen=True)
 class Budget:
     total: Money
     allocations: tuple[ChannelAllocation, ...] = ()
+    pacing: Pacing = Pacing.NONE
 
     @property
     def allocated(self) -> Decimal:
@@ -55,6 +64,8 @@ class Schedule:
     start_time: datetime | None = None
     end_time: datetime | None = None
     time_zone: str = ""
+    send_local_time: time | None = None  # each message at this time of day in its recipient's zone
+    max_sends_per_hour: int = 0  # 0: no limit
 
 
 @dataclass(frozen=True)

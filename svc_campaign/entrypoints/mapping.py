@@ -3,11 +3,11 @@ violations named by their path in the request."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, time
 from decimal import Decimal
 
 from google.protobuf import timestamp_pb2
-from google.type import money_pb2
+from google.type import money_pb2, timeofday_pb2
 
 from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2, campaign_stats_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
@@ -18,13 +18,18 @@ from svc_campaign.adapters.event_codec import PRODUCER
 from svc_campaign.domain.delivery import Tally
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
-from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule, State
+from svc_campaign.domain.values import (Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule,
+                                        State)
 
 _STATE_TO_PROTO = {state: campaign_pb2.Campaign.State.Value(f"STATE_{state.value}") for state in State}
+_PACING_TO_PROTO = {Pacing.NONE: campaign_pb2.Budget.PACING_UNSPECIFIED, Pacing.EVEN: campaign_pb2.Budget.PACING_EVEN,
+                    Pacing.FRONT_LOADED: campaign_pb2.Budget.PACING_FRONT_LOADED}
+_PACING_FROM_PROTO = {number: pacing for pacing, number in _PACING_TO_PROTO.items()}
 
 WRITABLE_PATHS = frozenset({
     "display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
-    "schedule.time_zone", "budget", "target_segments", "contents", "labels",
+    "schedule.time_zone", "schedule.send_local_time", "schedule.max_sends_per_hour", "budget", "target_segments",
+    "contents", "labels",
 })
 OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag"})
 NANOS = Decimal(1_000_000_000)
@@ -57,6 +62,15 @@ def _time(message: timestamp_pb2.Timestamp, field: str, out: _Violations):
         return None
 
 
+def _time_of_day(message: timeofday_pb2.TimeOfDay, field: str, out: _Violations) -> time | None:
+    t = message
+    if not (0 <= t.hours <= 23 and 0 <= t.minutes <= 59 and 0 <= t.seconds <= 59 and 0 <= t.nanos <= 999_999_999):
+        out.add(field, f"{t.hours:02d}:{t.minutes:02d}:{t.seconds:02d} (nanos {t.nanos}) is not a time of day "
+                       "from 00:00:00 to 23:59:59")
+        return None
+    return time(t.hours, t.minutes, t.seconds, t.nanos // 1000)
+
+
 def _money(message: money_pb2.Money, field: str, out: _Violations) -> Money | None:
     units, nanos = message.units, message.nanos
     if not -999_999_999 <= nanos <= 999_999_999 or (units > 0 > nanos) or (units < 0 < nanos):
@@ -76,6 +90,9 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
             _time(s.start_time, p + "schedule.start_time", out) if s.HasField("start_time") else None,
             _time(s.end_time, p + "schedule.end_time", out) if s.HasField("end_time") else None,
             s.time_zone,
+            _time_of_day(s.send_local_time, p + "schedule.send_local_time", out)
+            if s.HasField("send_local_time") else None,
+            s.max_sends_per_hour,
         )
     budget = None
     if message.HasField("budget"):
@@ -93,8 +110,11 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
                     out.add(at + ".amount", "required")
                 if channel and amount:
                     allocations.append(ChannelAllocation(channel, amount))
-            if total:
-                budget = Budget(total, tuple(allocations))
+            pacing = _PACING_FROM_PROTO.get(b.pacing)
+            if pacing is None:
+                out.add(p + "budget.pacing", "must be PACING_UNSPECIFIED, PACING_EVEN or PACING_FRONT_LOADED")
+            if total and pacing:
+                budget = Budget(total, tuple(allocations), pacing)
     contents = []
     for i, ref in enumerate(message.contents):
         channel = _channel(ref.channel, f"{p}contents[{i}].channel", out)
@@ -171,12 +191,18 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
             message.schedule.start_time.CopyFrom(_timestamp(s.start_time))
         if s.end_time:
             message.schedule.end_time.CopyFrom(_timestamp(s.end_time))
+        if s.send_local_time is not None:
+            t = s.send_local_time
+            message.schedule.send_local_time.CopyFrom(timeofday_pb2.TimeOfDay(
+                hours=t.hour, minutes=t.minute, seconds=t.second, nanos=t.microsecond * 1000))
+        message.schedule.max_sends_per_hour = s.max_sends_per_hour
     if data.budget is not None:
         message.budget.total.CopyFrom(_money_to_proto(data.budget.total))
         message.budget.allocations.extend(
             campaign_pb2.ChannelAllocation(channel=channel_to_proto(a.channel), amount=_money_to_proto(a.amount))
             for a in data.budget.allocations
         )
+        message.budget.pacing = _PACING_TO_PROTO[data.budget.pacing]
     return message
 
 
@@ -227,10 +253,12 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
             entry.target = record.target
         entry.time.FromDatetime(record.time)
     for t in launch.targets:
-        message.targets.add(segment=t.segment, channel=channel_to_proto(t.channel), template=t.template,
-                            snapshot=t.snapshot, total=t.total, sent=t.sent, duplicates=t.duplicates,
-                            refused=t.refused, error=t.error,
-                            state=campaign_launch_pb2.LaunchTarget.State.Value(f"STATE_{t.state.value}"))
+        entry = message.targets.add(
+            segment=t.segment, channel=channel_to_proto(t.channel), template=t.template, snapshot=t.snapshot,
+            total=t.total, sent=t.sent, duplicates=t.duplicates, refused=t.refused, error=t.error,
+            state=campaign_launch_pb2.LaunchTarget.State.Value(f"STATE_{t.state.value}"))
+        if t.last_send_time is not None:
+            entry.last_send_time.FromDatetime(t.last_send_time)
     done, total, failed = launch.progress
     message.progress.done, message.progress.total, message.progress.failed = done, total, failed
     if launch.start_time:

@@ -36,6 +36,7 @@ from svc_kit.errors import Aborted, NotFound
 
 from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
                                         snapshot_id)
+from svc_campaign.domain.send_times import SendOptions
 from svc_campaign.service_layer.handlers import _load
 from svc_campaign.service_layer.ports import (AudiencePort, ContentPort, LaunchStore, NotifyPort, Outgoing,
                                               PeerRefused, PeerUnavailable)
@@ -56,12 +57,13 @@ def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, e
             return
         contents = {c.channel: c.template for c in campaign.fields.contents}
         if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now,
-                                    _end_time(campaign))):
+                                    _end_time(campaign), _send_options(campaign))):
             log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
-    elif event_type == "campaign_updated":  # schedule.end_time may change while the campaign runs
+    elif event_type == "campaign_updated":  # schedule.end_time and budget.pacing may change while it runs
         launch, campaign = launches.get(workspace, campaign_id), campaigns.get(workspace, campaign_id)
-        if launch is not None and campaign is not None and launch.end_time != _end_time(campaign):
-            launch.end_time = _end_time(campaign)
+        if launch is not None and campaign is not None and (
+                (launch.end_time, launch.send_options) != (_end_time(campaign), _send_options(campaign))):
+            launch.end_time, launch.send_options = _end_time(campaign), _send_options(campaign)
             launches.save(launch)
     elif event_type in LIFECYCLE:
         launch = launches.get(workspace, campaign_id)
@@ -72,6 +74,10 @@ def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, e
 
 def _end_time(campaign) -> datetime | None:
     return campaign.fields.schedule.end_time if campaign.fields.schedule else None
+
+
+def _send_options(campaign) -> SendOptions:
+    return SendOptions.of(campaign.fields.schedule, campaign.fields.budget)
 
 
 def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
@@ -135,13 +141,7 @@ class LaunchRunner:
                 launch.preflight_passed(index, self.clock(),
                                         f"rendered for {sample[0]}" if sample else "no member to render for")
             else:
-                profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
-                outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel))
-                            for p in profiles]
-                sent, duplicates, refused = (await self.notify.send(launch.workspace, campaign, target.channel,
-                                                                    target.template, outgoing)
-                                             if outgoing else (0, 0, 0))
-                launch.page_sent(index, PageOutcome(sent, duplicates, refused, cursor), self.clock())
+                await self._schedule_page(launch, index)
         except PeerUnavailable as problem:
             log.warning("launch of %s waits at %s: %s", campaign, kind.value, problem)
             launch.hold_up(str(problem), self.clock(), step)
@@ -149,6 +149,29 @@ class LaunchRunner:
             log.warning("launch of %s: %s failed for good, compensating: %s", campaign, kind.value, problem)
             launch.step_failed(kind, index, str(problem), self.clock())
         return launch
+
+    async def _schedule_page(self, launch: Launch, index: int) -> None:
+        """Hands the next page of target `index` to notify, each message with its due time (domain/send_times.py);
+        members due at or after the schedule's end are not handed over and end the launch."""
+        target = launch.targets[index]
+        profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
+        zones = (await self.audience.time_zones(launch.workspace, profiles)
+                 if profiles and launch.send_options.local else {})
+        due = launch.due_times(index, profiles, zones)
+        late = launch.past_end(due)
+        handed = profiles if late is None else profiles[:late]
+        outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel), when)
+                    for p, when in zip(handed, due)]
+        sent, duplicates, refused = (await self.notify.send(launch.workspace, launch.name, target.channel,
+                                                            target.template, outgoing)
+                                     if outgoing else (0, 0, 0))
+        latest = max((d for d in due[:len(handed)] if d is not None), default=None)
+        if late is None:
+            launch.page_sent(index, PageOutcome(sent, duplicates, refused, cursor), self.clock(), latest)
+        else:
+            log.info("launch of %s: member %d of the plan would be due after the schedule's end, cut short",
+                     launch.name, launch.position(index) + late)
+            launch.planned_past_end(index, PageOutcome(sent, duplicates, refused, cursor), self.clock(), latest)
 
     async def _compensate(self, launch: Launch, kind: Step) -> Launch:
         campaign = launch.name

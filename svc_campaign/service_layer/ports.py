@@ -40,6 +40,10 @@ class AudiencePort(Protocol):
     async def release(self, snapshot: str) -> None:
         """Deletes a failed launch's frozen snapshot (idempotent: one already gone counts as released)."""
 
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        """The profiles' time zones (IANA names as the profiles hold them, possibly empty) by profile name; a
+        profile gone is left out. Asked only when a launch sends at the recipients' local time."""
+
 
 class ContentPort(Protocol):
     async def render(self, template: str, profile: str, campaign: str) -> None:
@@ -51,6 +55,7 @@ class ContentPort(Protocol):
 class Outgoing:
     recipient: str  # workspaces/{w}/profiles/{p}
     idempotency_key: str
+    send_time: datetime | None = None  # not before this (None: as soon as allowed)
 
 
 class NotifyPort(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import fastavro
@@ -18,7 +18,7 @@ from svc_kit.bus.schema import EventSchema
 from svc_campaign.adapters import event_codec
 from svc_campaign.domain.events import EVENT_TYPES, CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
-from svc_campaign.domain.values import Budget, Channel, ContentRef, Money, Schedule
+from svc_campaign.domain.values import Budget, Channel, ContentRef, Money, Pacing, Schedule
 from tests.fakes import ready_fields
 
 SCHEMA = event_schemas.load("campaign.v1")
@@ -65,7 +65,15 @@ def _sample_events() -> list[CampaignEvent]:
                                contents=(ContentRef(Channel.PUSH, "workspaces/globex/templates/p"),)),
                 {"schedule.time_zone", "budget", "contents"}, now())
     bare.transition("cancel", now())
-    return spring.events + bare.events
+
+    # When messages go out: throttled and paced, then at the recipients' local time.
+    timed = Campaign.create("acme", "timed", ready_fields(
+        start=START, schedule=Schedule(START, START + timedelta(days=2), "Europe/Paris", None, 250),
+        budget=Budget(Money("EUR", Decimal("10")), pacing=Pacing.FRONT_LOADED)), T0)
+    timed.update(ready_fields(start=START, schedule=Schedule(START, START + timedelta(days=2), "Europe/Paris",
+                                                             time(9, 30, 5, 250000)),
+                              budget=Budget(Money("EUR", Decimal("10")))), {"schedule", "budget"}, now())
+    return spring.events + bare.events + timed.events
 
 
 EVENTS = _sample_events()
@@ -99,8 +107,8 @@ def test_json_payload_shapes():
     created.delete(T0)
     fields = {"display_name": "X", "description": "", "channels": [],
               "schedule": {"start_time": "2026-04-01T09:30:15.654321+02:00", "end_time": None,
-                           "time_zone": "Europe/Paris"},
-              "budget": {"currency": "EUR", "total": "10.50", "allocations": []},
+                           "time_zone": "Europe/Paris", "send_local_time": None, "max_sends_per_hour": 0},
+              "budget": {"currency": "EUR", "total": "10.50", "allocations": [], "pacing": "NONE"},
               "target_segments": [], "contents": [], "labels": {"a": "b"}}
 
     assert [event_codec.payload_record(e) for e in created.events] == [
@@ -109,6 +117,16 @@ def test_json_payload_shapes():
         {"from_state": "DRAFT", "to_state": "CANCELLED"},
         {"last_state": "CANCELLED"},
     ]
+
+
+def test_a_payload_written_before_send_times_reads_as_sending_as_soon_as_allowed():
+    old = {"fields": {"display_name": "X", "schedule": {"start_time": None, "end_time": None, "time_zone": "UTC"},
+                      "budget": {"currency": "EUR", "total": "1", "allocations": []}}}
+
+    fields = event_codec.event_from_payload("e", "campaign_created", "acme", "x", 1, T0, old).data["fields"]
+
+    assert (fields.schedule.send_local_time, fields.schedule.max_sends_per_hour) == (None, 0)
+    assert fields.budget.pacing is Pacing.NONE
 
 
 # -- Avro envelopes (the campaign topic) ----------------------------------------------------------------
@@ -159,7 +177,7 @@ def test_topic():
 
 # The wire format of campaign.v1. A change of this value changes what consumers read: the schema must
 # evolve compatibly (see event_schemas/__init__.py); update the value only together with that review.
-CANONICAL_FINGERPRINT = "5ed81fdbddc0b87b"
+CANONICAL_FINGERPRINT = "c46fcd10a6da8290"
 
 
 def test_the_schema_canonical_form_is_stable():
