@@ -49,13 +49,14 @@ class SendOptions:
     send_local_time: time | None = None
     max_sends_per_hour: int = 0  # 0: no limit
     pacing: Pacing = Pacing.NONE
-    time_zone: str = ""  # the campaign's zone: the fallback for a recipient without a valid one
+    time_zone: str = ""  # with send_local_time: the campaign's zone, the fallback for a recipient's
 
     @classmethod
     def of(cls, schedule: Schedule | None, budget: Budget | None) -> SendOptions:
         schedule = schedule or Schedule()
-        return cls(schedule.send_local_time, max(schedule.max_sends_per_hour, 0),
-                   budget.pacing if budget else Pacing.NONE, schedule.time_zone)
+        local = schedule.send_local_time
+        return cls(local, max(schedule.max_sends_per_hour, 0), budget.pacing if budget else Pacing.NONE,
+                   schedule.time_zone if local is not None else "")  # the zone matters to local time only
 
     @property
     def planned(self) -> bool:

@@ -154,4 +154,5 @@ def test_options_are_taken_from_the_schedule_and_the_budget():
     schedule = Schedule(START, START + 30 * H, "Europe/Paris", NINE, 0)
     budget = Budget(Money("EUR", 0), pacing=Pacing.EVEN)
     assert SendOptions.of(schedule, budget) == SendOptions(NINE, 0, Pacing.EVEN, "Europe/Paris")
+    assert SendOptions.of(Schedule(START, None, "Europe/Paris", None, 7), None) == SendOptions(max_sends_per_hour=7)
     assert SendOptions.of(None, None) == SendOptions()
