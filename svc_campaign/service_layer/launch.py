@@ -23,7 +23,13 @@ preflight render error) starts the compensations in reverse order, each also
 a saved step: void tracking (nothing to undo in analytics today), cancel the
 messages queued in notify (its CancelCampaignMessages, idempotent), release
 the snapshots (the audience service's DeleteSegmentSnapshot); the launch
-then shows FAILED with the failed step and the reason."""
+then shows FAILED with the failed step and the reason.
+
+Each message handed over carries its due time when the campaign sends at the
+recipients' local time, throttles or paces (domain/send_times.py; the zones
+come from the audience service's profiles); notify holds it until then. A
+member who would be due at or after the schedule's end is not handed over:
+the launch stops there (Launch.planned_past_end)."""
 
 from __future__ import annotations
 
