@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
+from svc_campaign.adapters.codec import ab_run_from_json, ab_run_to_json
 from svc_campaign.adapters.tables import campaign_launches
 from svc_campaign.domain.launch import (Launch, LaunchState, MessagesAction, Step, StepOutcome, StepRecord, Target,
                                         TargetState)
@@ -41,7 +42,7 @@ def _from_row(row) -> Launch:
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
                   row.handed_over_messages, row.messages_held, _steps(row.steps), row.tracking_initialised,
                   Step(row.failed_step) if row.failed_step else None, row.failure_reason,
-                  [Step(c) for c in row.compensations or ()])
+                  [Step(c) for c in row.compensations or ()], ab_run_from_json(row.ab_test))
 
 
 def _values(launch: Launch) -> dict:
@@ -53,7 +54,8 @@ def _values(launch: Launch) -> dict:
             "messages_held": launch.messages_held, "steps": _steps_json(launch),
             "tracking_initialised": launch.tracking_initialised,
             "failed_step": launch.failed_step.value if launch.failed_step else None,
-            "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations]}
+            "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations],
+            "ab_test": ab_run_to_json(launch.ab)}
 
 
 class SqlLaunchRepository:

@@ -26,6 +26,7 @@ campaigns = Table(
     Column("contents", JSON, nullable=False),
     # Labels are read from this column; campaign_labels indexes them for filters.
     Column("labels", JSON, nullable=False),
+    Column("ab_test", JSON),  # the A/B test's settings (0009)
     Column("version", Integer, nullable=False),
     Column("create_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),
@@ -126,6 +127,8 @@ campaign_launches = Table(
     Column("failed_step", String(24)),  # the step that failed for good
     Column("failure_reason", Text, nullable=False, server_default=""),
     Column("compensations", JSON),  # the compensations still to make, in order
+    # The A/B test: its settings at the start, phase, arms, decide time and decision (0009).
+    Column("ab_test", JSON),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
 

@@ -76,7 +76,11 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def GetCampaign(self, request: pb.GetCampaignRequest, context):
         workspace, campaign_id = _name(request.name)
         as_of = _instant(request.as_of, "as_of") if request.HasField("as_of") else None
-        return campaign_to_proto(await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of))
+        campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of)
+        decision = None
+        if as_of is None and campaign.fields.ab_test is not None:  # the decision is kept on the launch
+            decision = await self._run(launch.ab_test_decision, workspace, campaign_id, self.uow())
+        return campaign_to_proto(campaign, decision)
 
     async def ListCampaignEvents(self, request: pb.ListCampaignEventsRequest, context):
         workspace, campaign_id = _name(request.parent, "parent")

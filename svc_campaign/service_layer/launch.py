@@ -23,7 +23,15 @@ preflight render error) starts the compensations in reverse order, each also
 a saved step: void tracking (nothing to undo in analytics today), cancel the
 messages queued in notify (its CancelCampaignMessages, idempotent), release
 the snapshots (the audience service's DeleteSegmentSnapshot); the launch
-then shows FAILED with the failed step and the reason."""
+then shows FAILED with the failed step and the reason.
+
+A campaign with an A/B test: the preflight also reads the template's variants
+from the content service (fewer than two fails the step for good) and renders
+the sample member in each; the deliveries go in two passes around
+DECIDE_AB_TEST, which reads the test's figures through AbTestFiguresPort (the
+analytics service's report): only at the decide time, or every POLL before it
+with `decide_when_significant`. While the analytics service cannot answer,
+the step waits and retries (no winner is chosen without figures)."""
 
 from __future__ import annotations
 
@@ -34,11 +42,13 @@ from typing import Any
 
 from svc_kit.errors import Aborted, NotFound
 
+from svc_campaign.domain import ab_test
+from svc_campaign.domain.ab_test import Phase
 from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
                                         snapshot_id)
 from svc_campaign.service_layer.handlers import _load
-from svc_campaign.service_layer.ports import (AudiencePort, ContentPort, LaunchStore, NotifyPort, Outgoing,
-                                              PeerRefused, PeerUnavailable)
+from svc_campaign.service_layer.ports import (AbTestFiguresPort, AudiencePort, ContentPort, LaunchStore, NotifyPort,
+                                              Outgoing, PeerRefused, PeerUnavailable)
 from svc_campaign.service_layer.unit_of_work import CampaignRepository, LaunchRepository
 
 log = logging.getLogger("svc_campaign.launch")
@@ -56,7 +66,7 @@ def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, e
             return
         contents = {c.channel: c.template for c in campaign.fields.contents}
         if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now,
-                                    _end_time(campaign))):
+                                    _end_time(campaign), campaign.fields.ab_test)):
             log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
     elif event_type == "campaign_updated":  # schedule.end_time may change while the campaign runs
         launch, campaign = launches.get(workspace, campaign_id), campaigns.get(workspace, campaign_id)
@@ -84,10 +94,19 @@ def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
     return launch
 
 
+def ab_test_decision(workspace: str, campaign_id: str, uow):
+    """The decision of the campaign's A/B test, None before it is made (or without a test)."""
+    with uow:
+        launch = uow.launches.get(workspace, campaign_id)
+    return launch.ab.decision if launch is not None and launch.ab is not None else None
+
+
 class LaunchRunner:
     def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
-                 clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE):
+                 clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE,
+                 figures: AbTestFiguresPort | None = None):
         self.store = store
+        self.figures = figures  # None: an A/B test waits at its decision (the worker always gives one)
         self.audience = audience
         self.content = content
         self.notify = notify
@@ -123,21 +142,30 @@ class LaunchRunner:
             if kind is Step.INIT_TRACKING:
                 launch.tracking_done(self.clock(), "nothing to set up: analytics counts the delivery events")
                 return launch
+            if kind is Step.DECIDE_AB_TEST:
+                await self._decide(launch)
+                return launch
             target = launch.targets[index]
             if kind is Step.FREEZE_SNAPSHOT:
                 taken = await self.audience.snapshot(target.segment, target.channel,
                                                      snapshot_id(launch.campaign_id, target.channel), campaign)
                 launch.snapshot_taken(index, taken.name, taken.size, self.clock())
             elif kind is Step.PREFLIGHT_RENDER:
+                if launch.ab is not None and not launch.ab.arms:
+                    arms = await self.content.variants(target.template)
+                    if len(arms) < 2:
+                        raise PeerRefused(f"the A/B test needs a template with at least two variants (of weight "
+                                          f"above 0); {target.template} has {len(arms)}")
+                    launch.variants_found(arms)
                 sample, _ = await self.audience.members(target.snapshot, "", 1)
-                if sample:
-                    await self.content.render(target.template, sample[0], campaign)
+                for variant in (launch.ab.arms if launch.ab is not None else ("",)) if sample else ():
+                    await self.content.render(target.template, sample[0], campaign, variant)
+                arms = f" as {', '.join(launch.ab.arms)}" if launch.ab is not None else ""
                 launch.preflight_passed(index, self.clock(),
-                                        f"rendered for {sample[0]}" if sample else "no member to render for")
+                                        f"rendered for {sample[0]}{arms}" if sample else "no member to render for")
             else:
                 profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
-                outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel))
-                            for p in profiles]
+                outgoing = self._outgoing(launch, target.channel, profiles)
                 sent, duplicates, refused = (await self.notify.send(launch.workspace, campaign, target.channel,
                                                                     target.template, outgoing)
                                              if outgoing else (0, 0, 0))
@@ -149,6 +177,44 @@ class LaunchRunner:
             log.warning("launch of %s: %s failed for good, compensating: %s", campaign, kind.value, problem)
             launch.step_failed(kind, index, str(problem), self.clock())
         return launch
+
+    @staticmethod
+    def _outgoing(launch: Launch, channel, profiles: list[str]) -> list[Outgoing]:
+        """The page's messages: every member's, or with an A/B test the test share's (each with its arm's
+        variant) in the first pass and the others' (with the winner) in the second. One key per member and
+        channel whatever the pass, so a member never gets two."""
+        out = []
+        for profile in profiles:
+            profile_id = profile.rsplit("/", 1)[-1]
+            variant = ""
+            if launch.ab is not None:
+                arm = launch.ab.arm_of(launch.campaign_id, profile_id)
+                if (arm is None) == (launch.ab.phase is Phase.TEST):
+                    continue  # not in this pass
+                variant = arm or launch.ab.decision.winner
+            out.append(Outgoing(profile, idempotency_key(launch.campaign_id, profile_id, channel), variant))
+        return out
+
+    async def _decide(self, launch: Launch) -> None:
+        """DECIDE_AB_TEST: the winner once the wait is over (or earlier, on a significant result)."""
+        ab, now = launch.ab, self.clock()
+        if ab.decide_time is None:  # defensive: waiting since the test share was handed over
+            ab.decide_time = now + ab.wait
+        if now < ab.decide_time and not ab.decide_when_significant:
+            launch.ab_waits(now, f"waiting until {ab.decide_time.isoformat()}")
+            return
+        if self.figures is None:
+            raise PeerUnavailable("no analytics service to read the A/B test's figures from")
+        channel = launch.targets[0].channel
+        figures = await self.figures.figures(launch.name, channel, ab.goal_metric)
+        decision = ab_test.decide(ab.arms, figures, now, ab.decide_time, ab.decide_when_significant)
+        if decision is None:
+            shown = ", ".join(f"{f.variant} {f.goal_count}/{f.base}" for f in figures.variants) or "no figures yet"
+            launch.ab_waits(now, f"no significant difference yet ({shown}); deciding at {ab.decide_time.isoformat()}"
+                                 " at the latest")
+            return
+        log.info("A/B test of %s: %s wins (%s)", launch.name, decision.winner, decision.reason.value)
+        launch.ab_decided(decision, now)
 
     async def _compensate(self, launch: Launch, kind: Step) -> Launch:
         campaign = launch.name
