@@ -158,7 +158,9 @@ class LaunchRunner:
                                           f"above 0); {target.template} has {len(arms)}")
                     launch.variants_found(arms)
                 sample, _ = await self.audience.members(target.snapshot, "", 1)
-                for variant in (launch.ab.arms if launch.ab is not None else ("",)) if sample else ():
+                if sample and launch.ab is None:
+                    await self.content.render(target.template, sample[0], campaign)
+                for variant in launch.ab.arms if sample and launch.ab is not None else ():
                     await self.content.render(target.template, sample[0], campaign, variant)
                 arms = f" as {', '.join(launch.ab.arms)}" if launch.ab is not None else ""
                 launch.preflight_passed(index, self.clock(),
