@@ -122,3 +122,45 @@ def test_bad_ab_test_settings_name_the_field(ab, contents, field):
 def test_good_ab_test_settings_pass():
     campaign_with(AbTest(20, timedelta(hours=1)))
     campaign_with(AbTest(0.5, timedelta(0), decide_when_significant=True))
+
+
+def test_the_ab_test_changes_while_scheduled_but_not_once_running():
+    from svc_kit.errors import FailedPrecondition
+
+    from svc_campaign.domain.values import State
+    from tests.fakes import ready_fields
+
+    fields = ready_fields(start=NOW + timedelta(days=1), channels=(Channel.EMAIL,), budget=None,
+                          contents=(ContentRef(Channel.EMAIL, "workspaces/acme/templates/t"),))
+    campaign = Campaign.create("acme", "c1", fields, NOW)
+    campaign.transition("schedule", NOW)
+    campaign.update(CampaignFields(ab_test=AbTest(20, timedelta(hours=1))), {"ab_test"}, NOW)
+    assert campaign.fields.ab_test == AbTest(20, timedelta(hours=1))
+    campaign.transition("start", NOW)
+    assert campaign.state is State.RUNNING
+    with pytest.raises(FailedPrecondition, match="ab_test cannot change"):
+        campaign.update(CampaignFields(ab_test=AbTest(50, timedelta(hours=1))), {"ab_test"}, NOW)
+
+
+def test_the_ab_test_maps_to_and_from_protobuf_with_its_decision():
+    from marketing.campaign.v1 import campaign_pb2
+
+    from svc_campaign.domain.ab_test import Decision
+    from svc_campaign.entrypoints.mapping import campaign_to_proto, fields_from_proto
+
+    message = campaign_pb2.Campaign(display_name="x", ab_test=campaign_pb2.AbTest(
+        test_share_percent=20, goal_metric=campaign_pb2.AbTest.GOAL_METRIC_OPENS, decide_when_significant=True))
+    message.ab_test.wait.FromTimedelta(timedelta(minutes=5))
+    fields = fields_from_proto(message)
+    assert fields.ab_test == AbTest(20, timedelta(minutes=5), ab_test.GoalMetric.OPENS, True)
+    assert fields_from_proto(campaign_pb2.Campaign(display_name="x", ab_test=campaign_pb2.AbTest(
+        test_share_percent=20))).ab_test.goal_metric is ab_test.GoalMetric.CLICKS  # unspecified: clicks
+    campaign = Campaign.create("acme", "c1", fields, NOW)
+    decision = Decision("b", Reason.NO_DATA, LATER, 1.0, "a", (VariantFigures("a", 5, 4, 0), VariantFigures("b", 6)))
+    shown = campaign_to_proto(campaign, decision)
+    assert shown.ab_test == message.ab_test
+    assert (shown.ab_test_decision.winner, shown.ab_test_decision.reason, shown.ab_test_decision.control) == (
+        "b", campaign_pb2.AbTestDecision.REASON_NO_DATA, "a")
+    assert shown.ab_test_decision.decide_time.ToDatetime(tzinfo=UTC) == LATER
+    assert [(f.variant, f.sent, f.delivered) for f in shown.ab_test_decision.variants] == [("a", 5, 4), ("b", 6, 0)]
+    assert not campaign_to_proto(campaign).HasField("ab_test_decision")
