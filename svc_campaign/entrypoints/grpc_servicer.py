@@ -15,13 +15,14 @@ from typing import TypeVar
 from google.protobuf import empty_pb2
 
 from marketing.campaign.v1 import campaign_service_pb2 as pb
-from marketing.campaign.v1 import campaign_stats_pb2
+from marketing.campaign.v1 import campaign_pb2, campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
 from svc_campaign.domain import commands
+from svc_campaign.domain.model import Campaign
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
                                               fields_from_proto, update_paths)
@@ -64,6 +65,17 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
 
+    async def _shown(self, campaigns: list[Campaign]) -> list[campaign_pb2.Campaign]:
+        """The campaigns as the API shows them, each with its A/B test's decision once made (kept on its
+        launch: read only for campaigns with a test)."""
+        tested = [(c.workspace, c.id) for c in campaigns if c.fields.ab_test is not None and c.state.value not in
+                  ("DRAFT", "SCHEDULED")]
+        decisions = await self._run(launch.ab_test_decisions, tested, self.uow()) if tested else {}
+        return [campaign_to_proto(c, decisions.get((c.workspace, c.id))) for c in campaigns]
+
+    async def _one(self, campaign: Campaign) -> campaign_pb2.Campaign:
+        return (await self._shown([campaign]))[0]
+
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context):
         workspace = parent_field(request.parent)
         if not request.HasField("campaign"):
@@ -77,10 +89,8 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         workspace, campaign_id = _name(request.name)
         as_of = _instant(request.as_of, "as_of") if request.HasField("as_of") else None
         campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of)
-        decision = None
-        if as_of is None and campaign.fields.ab_test is not None:  # the decision is kept on the launch
-            decision = await self._run(launch.ab_test_decision, workspace, campaign_id, self.uow())
-        return campaign_to_proto(campaign, decision)
+        # the decision is kept on the launch, as of now only
+        return campaign_to_proto(campaign) if as_of is not None else await self._one(campaign)
 
     async def ListCampaignEvents(self, request: pb.ListCampaignEventsRequest, context):
         workspace, campaign_id = _name(request.parent, "parent")
@@ -112,7 +122,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         in time, else `reporting_degraded` with the reason (never an error because of analytics)."""
         workspace, campaign_id = _child_name(request.name, "stats")
         campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
-        stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=campaign_to_proto(campaign))
+        stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=await self._one(campaign))
         delivery = await self._run(upkeep.get_delivery, workspace, campaign_id, self.uow())
         delivery_to_stats(delivery.tally, delivery.pause_reason, stats)
         if self.analytics is None:
@@ -129,7 +139,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         query = commands.ListCampaigns(parent_field(request.parent), request.page_size, request.page_token, request.filter)
         page = await self._run(handlers.list_campaigns, query, self.uow())
         return pb.ListCampaignsResponse(
-            campaigns=[campaign_to_proto(c) for c in page.campaigns],
+            campaigns=await self._shown(page.campaigns),
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -141,7 +151,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         paths = update_paths(list(request.update_mask.paths))
         cmd = commands.UpdateCampaign(workspace, campaign_id, fields_from_proto(request.campaign), paths,
                                       request.campaign.etag)
-        return campaign_to_proto(await self._run(handlers.update_campaign, cmd, self.uow(), self.clock))
+        return await self._one(await self._run(handlers.update_campaign, cmd, self.uow(), self.clock))
 
     async def DeleteCampaign(self, request: pb.DeleteCampaignRequest, context):
         workspace, campaign_id = _name(request.name)
@@ -152,7 +162,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def _change_state(self, action: str, request):
         workspace, campaign_id = _name(request.name)
         cmd = commands.ChangeState(workspace, campaign_id, action, request.etag)
-        return campaign_to_proto(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+        return await self._one(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
 
     async def ScheduleCampaign(self, request, context):
         return await self._change_state("schedule", request)

@@ -43,7 +43,7 @@ from typing import Any
 from svc_kit.errors import Aborted, NotFound
 
 from svc_campaign.domain import ab_test
-from svc_campaign.domain.ab_test import Phase
+from svc_campaign.domain.ab_test import Decision, Phase
 from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
                                         snapshot_id)
 from svc_campaign.service_layer.handlers import _load
@@ -94,11 +94,15 @@ def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
     return launch
 
 
-def ab_test_decision(workspace: str, campaign_id: str, uow):
-    """The decision of the campaign's A/B test, None before it is made (or without a test)."""
+def ab_test_decisions(keys: list[tuple[str, str]], uow) -> dict[tuple[str, str], Decision]:
+    """The decisions of these campaigns' A/B tests ((workspace, campaign id) each), for those made."""
+    found = {}
     with uow:
-        launch = uow.launches.get(workspace, campaign_id)
-    return launch.ab.decision if launch is not None and launch.ab is not None else None
+        for workspace, campaign_id in keys:
+            launch = uow.launches.get(workspace, campaign_id)
+            if launch is not None and launch.ab is not None and launch.ab.decision is not None:
+                found[workspace, campaign_id] = launch.ab.decision
+    return found
 
 
 class LaunchRunner:

@@ -127,6 +127,8 @@ def test_an_ab_test_sends_the_winner_to_the_remainder(running):
     assert {v for a, v in sent.items() if a not in test_share} == {"b"}  # the remainder all got the winner
 
     decision = call(rest, "GET", f"/v1/{name}")["abTestDecision"]
+    (listed,) = call(rest, "GET", f"/v1/workspaces/{ws}/campaigns")["campaigns"]
+    assert listed["abTestDecision"] == decision
     assert decision["winner"] == "b" and decision["reason"] == "REASON_WAIT_ELAPSED"
     assert decision["control"] == "control"
     assert instant(decision["decideTime"]) >= instant(waiting["abTestDecideTime"])
