@@ -122,14 +122,15 @@ def _compare(one: VariantFigures, control: VariantFigures) -> Comparison:
                       p < SIGNIFICANCE and one.base >= MIN_SAMPLE and control.base >= MIN_SAMPLE)
 
 
-def decide(arms: tuple[str, ...], figures: Figures, now: datetime, decide_time: datetime,
+def decide(arms: tuple[str, ...], figures: Figures, now: datetime, decide_time: datetime | None,
            when_significant: bool) -> Decision | None:
     """The winner, or None while the test goes on.
 
     Early (before `decide_time`, with `when_significant`): a variant significantly better than the control
     wins (the best of them); the control wins when every other variant is significantly worse. Once the wait
     is over: the best rate wins, a tie goes to the control (else to the first arm); with no goal event at all
-    the control wins (NO_DATA)."""
+    the control wins (NO_DATA). No `decide_time` (a zero wait) with `when_significant`: only a significant
+    result decides."""
     reported = {f.variant: f for f in figures.variants}
     per_arm = tuple(reported.get(a, VariantFigures(a)) for a in arms)
     by_arm = {f.variant: f for f in per_arm}
@@ -148,7 +149,7 @@ def decide(arms: tuple[str, ...], figures: Figures, now: datetime, decide_time: 
         if comparisons and all(c.significant and by_arm[a].rate < by_arm[control].rate
                                for a, c in comparisons.items()):
             return decision(control, Reason.SIGNIFICANT, max(c.p_value for c in comparisons.values()))
-    if now < decide_time:
+    if (now < decide_time) if decide_time is not None else when_significant:
         return None
     if not any(f.goal_count for f in per_arm):
         return decision(control, Reason.NO_DATA, 1.0)
@@ -184,7 +185,14 @@ class AbTestRun:
     def arm_of(self, campaign_id: str, profile_id: str) -> str | None:
         return arm_of(campaign_id, profile_id, self.test_share_percent, self.arms)
 
+    def start_waiting(self, now: datetime) -> None:
+        """The test share is handed over: the wait starts (no decide time with a zero wait: only a significant
+        result decides)."""
+        self.phase = Phase.WAITING
+        self.decide_time = now + self.wait if self.wait else None
+
     def next_check(self, now: datetime) -> datetime:
         """When a waiting test next reads its figures."""
-        assert self.decide_time is not None
+        if self.decide_time is None:
+            return now + POLL
         return min(self.decide_time, now + POLL) if self.decide_when_significant else self.decide_time

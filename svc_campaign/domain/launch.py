@@ -217,8 +217,7 @@ class Launch:
         self._record(Step.SCHEDULE_DELIVERIES, index, StepOutcome.DONE if last else StepOutcome.IN_PROGRESS, now,
                      f"{part}{target.sent} accepted, {target.duplicates} duplicates, {target.refused} refused")
         if testing and all(t.tested or t.state is not TargetState.PENDING for t in self.targets):
-            self.ab.phase = Phase.WAITING
-            self.ab.decide_time = now + self.ab.wait
+            self.ab.start_waiting(now)
         self._progressed(now)
 
     def variants_found(self, arms: tuple[str, ...]) -> None:

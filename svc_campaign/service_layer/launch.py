@@ -204,9 +204,7 @@ class LaunchRunner:
     async def _decide(self, launch: Launch) -> None:
         """DECIDE_AB_TEST: the winner once the wait is over (or earlier, on a significant result)."""
         ab, now = launch.ab, self.clock()
-        if ab.decide_time is None:  # defensive: waiting since the test share was handed over
-            ab.decide_time = now + ab.wait
-        if now < ab.decide_time and not ab.decide_when_significant:
+        if ab.decide_time is not None and now < ab.decide_time and not ab.decide_when_significant:
             launch.ab_waits(now, f"waiting until {ab.decide_time.isoformat()}")
             return
         if self.figures is None:
@@ -216,8 +214,9 @@ class LaunchRunner:
         decision = ab_test.decide(ab.arms, figures, now, ab.decide_time, ab.decide_when_significant)
         if decision is None:
             shown = ", ".join(f"{f.variant} {f.goal_count}/{f.base}" for f in figures.variants) or "no figures yet"
-            launch.ab_waits(now, f"no significant difference yet ({shown}); deciding at {ab.decide_time.isoformat()}"
-                                 " at the latest")
+            until = (f"deciding at {ab.decide_time.isoformat()} at the latest" if ab.decide_time
+                     else "waiting for a significant result")
+            launch.ab_waits(now, f"no significant difference yet ({shown}); {until}")
             return
         log.info("A/B test of %s: %s wins (%s)", launch.name, decision.winner, decision.reason.value)
         launch.ab_decided(decision, now)

@@ -164,3 +164,12 @@ def test_the_ab_test_maps_to_and_from_protobuf_with_its_decision():
     assert shown.ab_test_decision.decide_time.ToDatetime(tzinfo=UTC) == LATER
     assert [(f.variant, f.sent, f.delivered) for f in shown.ab_test_decision.variants] == [("a", 5, 4), ("b", 6, 0)]
     assert not campaign_to_proto(campaign).HasField("ab_test_decision")
+
+
+def test_with_no_decide_time_only_a_significant_result_decides():
+    assert decide(("a", "b"), figures(("a", 10, 1), ("b", 10, 5)), LATER, None, True) is None
+    found = figures(("a", 500, 20), ("b", 500, 60))
+    assert decide(("a", "b"), found, LATER, None, True).reason is Reason.SIGNIFICANT
+    run = ab_test.AbTestRun.of(AbTest(20, timedelta(0), decide_when_significant=True))
+    run.start_waiting(NOW)
+    assert run.decide_time is None and run.next_check(NOW) == NOW + ab_test.POLL
