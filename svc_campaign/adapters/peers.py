@@ -41,6 +41,9 @@ REPORT_GUARD = 0.1
 # for about a second after it is back, not for gRPC's default backoff (up to two minutes).
 REPORT_CHANNEL_OPTIONS = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
                           ("grpc.max_reconnect_backoff_ms", 1000))
+# :schedule and :start of a campaign with an A/B test read its template's variants this long at most, then go
+# ahead without the check (the launch's preflight makes it again).
+VARIANTS_TIMEOUT = 3.0
 REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
             grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
 
@@ -89,8 +92,9 @@ class GrpcAudience:
 
 
 class GrpcContent:
-    def __init__(self, channel: grpc.aio.Channel):
+    def __init__(self, channel: grpc.aio.Channel, timeout: float = CALL_TIMEOUT):
         self.stub = content_grpc.ContentServiceStub(channel)
+        self.timeout = timeout
 
     async def render(self, template: str, profile: str, campaign: str, variant: str = "") -> None:
         try:
@@ -104,11 +108,11 @@ class GrpcContent:
     async def variants(self, template: str) -> tuple[str, ...]:
         """Of the latest published version, as notify sends it."""
         try:
-            found = await self.stub.GetTemplate(content_pb.GetTemplateRequest(name=template), timeout=CALL_TIMEOUT)
+            found = await self.stub.GetTemplate(content_pb.GetTemplateRequest(name=template), timeout=self.timeout)
             if not found.latest_version:
                 raise PeerRefused(f"{template} is not published")
             version = await self.stub.GetTemplateVersion(content_pb.GetTemplateVersionRequest(
-                name=found.latest_version), timeout=CALL_TIMEOUT)
+                name=found.latest_version), timeout=self.timeout)
         except grpc.aio.AioRpcError as error:
             raise _sorted(error, f"the variants of {template}") from None
         return tuple(v.id for v in version.variants if v.weight > 0)
@@ -193,6 +197,21 @@ class GrpcAnalytics:
         except asyncio.TimeoutError:
             call.cancel()
             raise ReportingDegraded(f"the analytics service did not answer within {self.timeout:g} s") from None
+
+
+class GrpcTemplateVariants:
+    """The variants check of :schedule and :start (`variants` of GrpcContent) with a short deadline; the
+    channel is made on first use, on the server's event loop."""
+
+    def __init__(self, channel_factory, timeout: float = VARIANTS_TIMEOUT):
+        self._channel_factory = channel_factory
+        self._content: GrpcContent | None = None
+        self.timeout = timeout
+
+    async def variants(self, template: str) -> tuple[str, ...]:
+        if self._content is None:
+            self._content = GrpcContent(self._channel_factory(), self.timeout)
+        return await self._content.variants(template)
 
 
 # The report's figures of each goal metric: (count field, comparison metric name).

@@ -17,17 +17,17 @@ from google.protobuf import empty_pb2
 from marketing.campaign.v1 import campaign_service_pb2 as pb
 from marketing.campaign.v1 import campaign_pb2, campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
 from svc_campaign.domain import commands
-from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.model import TRANSITIONS, Campaign
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
                                               fields_from_proto, update_paths)
 from svc_campaign.service_layer import audience, handlers, launch, upkeep
-from svc_campaign.service_layer.ports import ReportingDegraded, ReportingPort
+from svc_campaign.service_layer.ports import ContentPort, ReportingDegraded, ReportingPort
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -55,12 +55,14 @@ def _instant(stamp, field: str) -> datetime:
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
-                 executor: Executor | None, analytics: ReportingPort | None = None):
+                 executor: Executor | None, analytics: ReportingPort | None = None,
+                 content: ContentPort | None = None):
         self.uow = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
         self.analytics = analytics  # None: reporting is always degraded
+        self.content = content  # None: an A/B test's variants are checked at the launch's preflight only
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
@@ -162,7 +164,20 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def _change_state(self, action: str, request):
         workspace, campaign_id = _name(request.name)
         cmd = commands.ChangeState(workspace, campaign_id, action, request.etag)
+        if action in ("schedule", "start") and self.content is not None:
+            await self._check_ab_test(action, workspace, campaign_id)
         return await self._one(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+
+    async def _check_ab_test(self, action: str, workspace: str, campaign_id: str) -> None:
+        """An A/B test's template has the variants it needs (before the state change, which checks the rest)."""
+        campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
+        if campaign.fields.ab_test is None or campaign.state not in TRANSITIONS[action][0]:
+            return
+        missing = await launch.ab_test_readiness(campaign, self.content)
+        if missing:
+            details = "; ".join(f"{m.field}: {m.description}" for m in missing)
+            raise FailedPrecondition(f"the campaign cannot {action}: {details}", missing,
+                                     violation_type="LAUNCH_READINESS", metadata={"state": campaign.state.value})
 
     async def ScheduleCampaign(self, request, context):
         return await self._change_state("schedule", request)

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from svc_kit.errors import Aborted, NotFound
+from svc_kit.errors import Aborted, FieldViolation, NotFound
 
 from svc_campaign.domain import ab_test
 from svc_campaign.domain.ab_test import Decision, Phase
@@ -103,6 +103,25 @@ def ab_test_decisions(keys: list[tuple[str, str]], uow) -> dict[tuple[str, str],
             if launch is not None and launch.ab is not None and launch.ab.decision is not None:
                 found[workspace, campaign_id] = launch.ab.decision
     return found
+
+
+async def ab_test_readiness(campaign, content: ContentPort | None) -> list[FieldViolation]:
+    """An A/B test needs a template with two variants or more: checked at :schedule and :start when the
+    content service answers (the launch's preflight checks again, whatever happened to the template since)."""
+    if campaign.fields.ab_test is None or content is None or len(campaign.fields.contents) != 1:
+        return []
+    template = campaign.fields.contents[0].template
+    try:
+        arms = await content.variants(template)
+    except PeerUnavailable as problem:
+        log.warning("variants of %s not checked (the launch's preflight will): %s", template, problem)
+        return []
+    except PeerRefused as problem:
+        return [FieldViolation("campaign.contents[0].template", f"the A/B test cannot read its variants: {problem}")]
+    if len(arms) < 2:
+        return [FieldViolation("campaign.ab_test", f"an A/B test needs a template with at least two variants (of "
+                                                   f"weight above 0); {template} has {len(arms)}")]
+    return []
 
 
 class LaunchRunner:

@@ -2,7 +2,8 @@
 share (20%, split between the variants), a recipient of variant `b` clicks, and once the wait is over the
 rest of the audience gets `b`; the decision, its figures and its time are on the campaign. A kill -9 of the
 campaign service while the test waits resumes the wait and sends the rest once. A test share outside
-(0, 100) answers 400 naming the field."""
+(0, 100) answers 400 naming the field; :schedule of an A/B test whose template has no variants answers
+400 FAILED_PRECONDITION."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from html import unescape
 import pytest
 
 from devstack.tools import demo
-from tests.e2e.test_campaign_schedule import call, emails_of, eventually
+from tests.e2e.test_campaign_schedule import audience_and_template, call, emails_of, eventually
 
 pytestmark = pytest.mark.e2e
 MEMBERS = 100  # a 20% test share: about ten per variant
@@ -176,3 +177,20 @@ def test_a_test_share_outside_0_to_100_is_400_naming_the_field(running):
     response = rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Bad", "abTest": {"testSharePercent": 20, "wait": "-5s"}})
     assert response.status == 400 and "campaign.ab_test.wait" in str(response.body)
+
+
+def test_scheduling_an_ab_test_of_a_template_without_variants_is_a_failed_precondition(running):
+    ws, rest = f"abn-{uuid.uuid4().hex[:8]}", running.rest
+    segment, template = audience_and_template(rest, ws)  # one content, no variants
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+        "displayName": "A/B", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
+        "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
+        "schedule": {"startTime": start, "timeZone": "UTC"}, "abTest": {"testSharePercent": 20, "wait": "60s"}})
+    response = rest.call("POST", f"/v1/{campaign['name']}:schedule", {})
+    assert response.status == 400 and response.body["code"] == 9, response.body  # FAILED_PRECONDITION
+    assert "at least two variants" in response.body["message"] and "has 0" in response.body["message"]
+    assert call(rest, "GET", f"/v1/{campaign['name']}")["state"] == "STATE_DRAFT"
+    # without the A/B test it schedules
+    call(rest, "PATCH", f"/v1/{campaign['name']}?updateMask=ab_test", {})
+    assert call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})["state"] == "STATE_SCHEDULED"
