@@ -192,3 +192,30 @@ def test_a_template_with_one_variant_fails_the_preflight_and_sends_nothing():
     failed = store.launch
     assert failed.failed_step is Step.PREFLIGHT_RENDER and "at least two variants" in failed.failure_reason
     assert "has 1" in failed.failure_reason and not notify.sent
+
+
+def test_schedule_and_start_check_the_variants_when_content_answers():
+    from svc_campaign.domain.model import Campaign, CampaignFields
+    from svc_campaign.domain.values import ContentRef
+    from svc_campaign.service_layer.launch import ab_test_readiness
+    from svc_campaign.service_layer.ports import PeerRefused
+
+    def campaign(ab=AbTest(20, timedelta(hours=1))):
+        return Campaign.create("acme", "c9", CampaignFields(display_name="x", ab_test=ab, contents=(
+            ContentRef(Channel.EMAIL, TEMPLATE),)), NOW)
+
+    class Down(VariantContent):
+        def __init__(self, problem):
+            super().__init__()
+            self.problem = problem
+
+        async def variants(self, template):
+            raise self.problem
+
+    assert asyncio.run(ab_test_readiness(campaign(), VariantContent())) == []
+    assert asyncio.run(ab_test_readiness(campaign(None), VariantContent(()))) == []  # no test: no check
+    [one] = asyncio.run(ab_test_readiness(campaign(), VariantContent(("only",))))
+    assert one.field == "campaign.ab_test" and "has 1" in one.description
+    assert asyncio.run(ab_test_readiness(campaign(), Down(PeerUnavailable("content: UNAVAILABLE")))) == []
+    [gone] = asyncio.run(ab_test_readiness(campaign(), Down(PeerRefused("not published"))))
+    assert gone.field == "campaign.contents[0].template" and "not published" in gone.description
