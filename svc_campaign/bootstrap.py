@@ -18,7 +18,7 @@ from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
 from svc_campaign import config, migrate
-from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics
+from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
@@ -31,8 +31,8 @@ WORKER_THREADS = 8
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
-                   on_commit=None, analytics=None) -> CampaignServicer:
-    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics)
+                   on_commit=None, analytics=None, content=None) -> CampaignServicer:
+    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -58,7 +58,8 @@ def mount(settings: Settings) -> Mounted:
         relay.wake.set()
         scheduler.wake.set()  # a campaign (re)scheduled here may be due before the next poll
 
-    servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics)
+    content = GrpcTemplateVariants(lambda: service_channel(settings.env, "content"))  # an A/B test's variants
+    servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics, content=content)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)

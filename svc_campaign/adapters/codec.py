@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule
+from svc_campaign.domain.ab_test import AbTestRun, Decision, Phase, Reason, VariantFigures
+from svc_campaign.domain.values import (AbTest, Budget, Channel, ChannelAllocation, ContentRef, GoalMetric, Money,
+                                        Pacing, Schedule)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -68,3 +70,56 @@ def contents_to_json(contents: tuple[ContentRef, ...]) -> list[dict[str, str]]:
 
 def contents_from_json(data: list[dict[str, str]]) -> tuple[ContentRef, ...]:
     return tuple(ContentRef(Channel(c["channel"]), c["template"]) for c in data)
+
+
+def ab_test_to_json(ab_test: AbTest | None) -> dict[str, Any] | None:
+    if ab_test is None:
+        return None
+    return {"test_share_percent": ab_test.test_share_percent, "wait_seconds": ab_test.wait.total_seconds(),
+            "goal_metric": ab_test.goal_metric.value, "decide_when_significant": ab_test.decide_when_significant}
+
+
+def ab_test_from_json(data: dict[str, Any] | None) -> AbTest | None:
+    if data is None:
+        return None
+    return AbTest(float(data["test_share_percent"]), timedelta(seconds=data.get("wait_seconds", 0)),
+                  GoalMetric(data.get("goal_metric", GoalMetric.CLICKS.value)),
+                  bool(data.get("decide_when_significant", False)))
+
+
+def decision_to_json(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {"winner": decision.winner, "reason": decision.reason.value, "decide_time": _time(decision.decide_time),
+            "p_value": decision.p_value, "control": decision.control,
+            "variants": [{"variant": f.variant, "sent": f.sent, "delivered": f.delivered, "goal_count": f.goal_count}
+                         for f in decision.variants]}
+
+
+def decision_from_json(data: dict[str, Any] | None) -> Decision | None:
+    if data is None:
+        return None
+    return Decision(data["winner"], Reason(data["reason"]), datetime.fromisoformat(data["decide_time"]),
+                    float(data["p_value"]), data["control"],
+                    tuple(VariantFigures(f["variant"], f["sent"], f["delivered"], f["goal_count"])
+                          for f in data["variants"]))
+
+
+def ab_run_to_json(run: AbTestRun | None) -> dict[str, Any] | None:
+    """A launch's A/B test (the campaign_launches.ab_test column)."""
+    if run is None:
+        return None
+    return {**ab_test_to_json(AbTest(run.test_share_percent, run.wait, run.goal_metric,
+                                     run.decide_when_significant)),
+            "phase": run.phase.value, "arms": list(run.arms), "decide_time": _time(run.decide_time),
+            "decision": decision_to_json(run.decision), "checks": run.checks}
+
+
+def ab_run_from_json(data: dict[str, Any] | None) -> AbTestRun | None:
+    if data is None:
+        return None
+    run = AbTestRun.of(ab_test_from_json(data))
+    run.phase, run.arms = Phase(data["phase"]), tuple(data["arms"])
+    run.decide_time = datetime.fromisoformat(data["decide_time"]) if data.get("decide_time") else None
+    run.decision, run.checks = decision_from_json(data.get("decision")), data.get("checks", 0)
+    return run

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
 
-from svc_campaign.adapters.codec import time_of_day_from_text, time_of_day_to_text
+from svc_campaign.adapters.codec import ab_run_from_json, ab_run_to_json, time_of_day_from_text, time_of_day_to_text
 from svc_campaign.adapters.tables import campaign_launches
 from svc_campaign.domain.launch import (Launch, LaunchState, MessagesAction, Step, StepOutcome, StepRecord, Target,
                                         TargetState)
@@ -65,7 +65,7 @@ def _from_row(row) -> Launch:
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
                   row.handed_over_messages, row.messages_held, _steps(row.steps), row.tracking_initialised,
                   Step(row.failed_step) if row.failed_step else None, row.failure_reason,
-                  [Step(c) for c in row.compensations or ()], _options(row.send_options))
+                  [Step(c) for c in row.compensations or ()], _options(row.send_options), ab_run_from_json(row.ab_test))
 
 
 def _values(launch: Launch) -> dict:
@@ -78,7 +78,8 @@ def _values(launch: Launch) -> dict:
             "tracking_initialised": launch.tracking_initialised,
             "failed_step": launch.failed_step.value if launch.failed_step else None,
             "failure_reason": launch.failure_reason, "compensations": [c.value for c in launch.compensations],
-            "send_options": _options_json(launch.send_options)}
+            "send_options": _options_json(launch.send_options),
+            "ab_test": ab_run_to_json(launch.ab)}
 
 
 class SqlLaunchRepository:

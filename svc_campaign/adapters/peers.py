@@ -25,7 +25,9 @@ from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
 from svc_kit.channels import Channel
 from svc_kit.proto_enums import channel_to_proto
 
+from svc_campaign.domain.ab_test import Comparison, Figures, VariantFigures
 from svc_campaign.domain.launch import CancelOutcome
+from svc_campaign.domain.values import GoalMetric
 from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavailable, ReportingDegraded, Snapshot
 
 CALL_TIMEOUT = 30.0
@@ -40,6 +42,9 @@ REPORT_GUARD = 0.1
 # for about a second after it is back, not for gRPC's default backoff (up to two minutes).
 REPORT_CHANNEL_OPTIONS = (("grpc.initial_reconnect_backoff_ms", 250), ("grpc.min_reconnect_backoff_ms", 250),
                           ("grpc.max_reconnect_backoff_ms", 1000))
+# :schedule and :start of a campaign with an A/B test read its template's variants this long at most, then go
+# ahead without the check (the launch's preflight makes it again).
+VARIANTS_TIMEOUT = 3.0
 REFUSALS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
             grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.OUT_OF_RANGE}
 
@@ -100,16 +105,30 @@ class GrpcAudience:
 
 
 class GrpcContent:
-    def __init__(self, channel: grpc.aio.Channel):
+    def __init__(self, channel: grpc.aio.Channel, timeout: float = CALL_TIMEOUT):
         self.stub = content_grpc.ContentServiceStub(channel)
+        self.timeout = timeout
 
-    async def render(self, template: str, profile: str, campaign: str) -> None:
+    async def render(self, template: str, profile: str, campaign: str, variant: str = "") -> None:
         try:
             await self.stub.RenderTemplate(content_pb.RenderTemplateRequest(
-                name=template, context=content_pb.RenderContext(profile=profile), campaign=campaign, tracking=True),
-                timeout=CALL_TIMEOUT)
+                name=template, context=content_pb.RenderContext(profile=profile), campaign=campaign, tracking=True,
+                variant=variant), timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as error:
-            raise _sorted(error, f"preflight render of {template} for {profile}") from None
+            shown = f" as variant {variant}" if variant else ""
+            raise _sorted(error, f"preflight render of {template} for {profile}{shown}") from None
+
+    async def variants(self, template: str) -> tuple[str, ...]:
+        """Of the latest published version, as notify sends it."""
+        try:
+            found = await self.stub.GetTemplate(content_pb.GetTemplateRequest(name=template), timeout=self.timeout)
+            if not found.latest_version:
+                raise PeerRefused(f"{template} is not published")
+            version = await self.stub.GetTemplateVersion(content_pb.GetTemplateVersionRequest(
+                name=found.latest_version), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"the variants of {template}") from None
+        return tuple(v.id for v in version.variants if v.weight > 0)
 
 
 class GrpcNotify:
@@ -121,7 +140,7 @@ class GrpcNotify:
         parent = f"workspaces/{workspace}"
         requests = [notify_pb.SendMessageRequest(parent=parent, message=message_pb2.Message(
             channel=channel_to_proto(channel), recipient=m.recipient, idempotency_key=m.idempotency_key,
-            template=message_pb2.TemplateRef(template=template), campaign=campaign,
+            template=message_pb2.TemplateRef(template=template, variant=m.variant), campaign=campaign,
             category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for m in messages]
         for request, m in zip(requests, messages):
             if m.send_time is not None:  # notify holds the message until then
@@ -194,3 +213,50 @@ class GrpcAnalytics:
         except asyncio.TimeoutError:
             call.cancel()
             raise ReportingDegraded(f"the analytics service did not answer within {self.timeout:g} s") from None
+
+
+class GrpcTemplateVariants:
+    """The variants check of :schedule and :start (`variants` of GrpcContent) with a short deadline; the
+    channel is made on first use, on the server's event loop."""
+
+    def __init__(self, channel_factory, timeout: float = VARIANTS_TIMEOUT):
+        self._channel_factory = channel_factory
+        self._content: GrpcContent | None = None
+        self.timeout = timeout
+
+    async def variants(self, template: str) -> tuple[str, ...]:
+        if self._content is None:
+            self._content = GrpcContent(self._channel_factory(), self.timeout)
+        return await self._content.variants(template)
+
+
+# The report's figures of each goal metric: (count field, comparison metric name).
+GOAL_FIELDS = {GoalMetric.CLICKS: ("clicked", "click_rate"), GoalMetric.CONVERSIONS: ("converted", "conversion_rate"),
+               GoalMetric.OPENS: ("opened", "open_rate")}
+
+
+class GrpcAbTestFigures:
+    """AbTestFiguresPort on the analytics service's GetCampaignReport: the figures per variant of the
+    campaign's channel, and the report's comparisons when they are on the test's goal metric (the report
+    compares conversions when the campaign has any, else clicks; the domain computes the others). Every
+    problem is "try again later": no winner is chosen without figures."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout: float = CALL_TIMEOUT):
+        self.stub = analytics_grpc.AnalyticsServiceStub(channel)
+        self.timeout = timeout
+
+    async def figures(self, campaign: str, channel: Channel, metric: GoalMetric) -> Figures:
+        try:
+            report = await self.stub.GetCampaignReport(analytics_pb.GetCampaignReportRequest(
+                name=f"{campaign}/report"), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:  # nothing recorded yet
+                return Figures()
+            raise PeerUnavailable(f"the A/B test's figures: {degraded_reason(error, self.timeout)}") from None
+        count, rate_name = GOAL_FIELDS[metric]
+        wanted = channel_to_proto(channel)
+        variants = tuple(VariantFigures(v.variant, v.metrics.sent, v.metrics.delivered, getattr(v.metrics, count))
+                         for v in report.variants if v.channel == wanted and v.variant)
+        comparisons = tuple(Comparison(c.variant, c.control, c.p_value, c.significant)
+                            for c in report.comparisons if c.channel == wanted and c.metric == rate_name)
+        return Figures(variants, comparisons)

@@ -26,6 +26,7 @@ campaigns = Table(
     Column("contents", JSON, nullable=False),
     # Labels are read from this column; campaign_labels indexes them for filters.
     Column("labels", JSON, nullable=False),
+    Column("ab_test", JSON),  # the A/B test's settings (0009)
     Column("version", Integer, nullable=False),
     Column("create_time", UTCDateTime, nullable=False),
     Column("update_time", UTCDateTime, nullable=False),
@@ -128,6 +129,8 @@ campaign_launches = Table(
     Column("compensations", JSON),  # the compensations still to make, in order
     # When the messages go out (domain/send_times.py SendOptions; None: as soon as allowed). Migration 0010.
     Column("send_options", JSON),
+    # The A/B test: its settings at the start, phase, arms, decide time and decision (0009).
+    Column("ab_test", JSON),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
 

@@ -16,7 +16,13 @@ initialise tracking. Each step is idempotent and recorded with its time and
 outcome. A step that fails for good makes the launch COMPENSATING: the
 compensations run in reverse (void tracking, cancel the messages queued in
 notify, release the snapshots), each recorded, and the launch ends FAILED
-naming the failed step and the reason."""
+naming the failed step and the reason.
+
+With an A/B test (`ab`, domain/ab_test.py) the targets are handed over in
+two passes: the test share with each member's variant, then, once
+DECIDE_AB_TEST chose the winner (at the decide time, or earlier on a
+significant result), the rest with the winner. The decide time is saved, so
+a launch stopped while it waits resumes waiting for the same moment."""
 
 from __future__ import annotations
 
@@ -24,8 +30,9 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from svc_campaign.domain.ab_test import AbTestRun, Decision, Phase
 from svc_campaign.domain.send_times import SendOptions, due_time
-from svc_campaign.domain.values import Channel
+from svc_campaign.domain.values import AbTest, Channel
 
 MAX_BACKOFF = timedelta(seconds=60)
 FIRST_BACKOFF = timedelta(seconds=1)
@@ -45,6 +52,7 @@ class Step(enum.Enum):
     PREFLIGHT_RENDER = "PREFLIGHT_RENDER"
     SCHEDULE_DELIVERIES = "SCHEDULE_DELIVERIES"
     INIT_TRACKING = "INIT_TRACKING"
+    DECIDE_AB_TEST = "DECIDE_AB_TEST"  # an A/B test's decision, between its two passes
     # compensations, made in this order (the reverse of the steps they undo)
     VOID_TRACKING = "VOID_TRACKING"
     CANCEL_MESSAGES = "CANCEL_MESSAGES"
@@ -105,6 +113,7 @@ class Target:
     error: str = ""
     rendered: bool = False  # the preflight render of one member passed
     last_send_time: datetime | None = None  # the latest due time planned for its messages so far
+    tested: bool = False  # with an A/B test: the test share's pass is over (the cursor starts again)
 
     @property
     def snapshot_id(self) -> str:
@@ -142,14 +151,17 @@ class Launch:
     failure_reason: str = ""
     compensations: list[Step] = field(default_factory=list)  # still to make, in order
     send_options: SendOptions = SendOptions()  # when the messages go out (domain/send_times.py)
+    ab: AbTestRun | None = None  # the A/B test, if the campaign has one
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
-             now: datetime, end_time: datetime | None = None, send_options: SendOptions = SendOptions()) -> Launch:
+             now: datetime, end_time: datetime | None = None, send_options: SendOptions = SendOptions(),
+             ab_test: AbTest | None = None) -> Launch:
         targets = [Target(segment, channel, template) for segment in segments
                    for channel, template in sorted(contents.items(), key=lambda c: c[0].value)]
         launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now,
-                     end_time=end_time, send_options=send_options)
+                     end_time=end_time, send_options=send_options,
+                     ab=AbTestRun.of(ab_test) if ab_test is not None else None)
         launch._settle()
         return launch
 
@@ -172,6 +184,11 @@ class Launch:
         for i in pending:
             if not self.targets[i].rendered:
                 return Step.PREFLIGHT_RENDER, i
+        if self.ab is not None and self.ab.phase is not Phase.REMAINDER:
+            untested = [i for i in pending if not self.targets[i].tested]
+            if self.ab.phase is Phase.TEST and untested:
+                return Step.SCHEDULE_DELIVERIES, untested[0]
+            return Step.DECIDE_AB_TEST, None
         if pending:
             return Step.SCHEDULE_DELIVERIES, pending[0]
         return None if self.tracking_initialised else (Step.INIT_TRACKING, None)
@@ -221,12 +238,17 @@ class Launch:
 
     def page_sent(self, index: int, outcome: PageOutcome, now: datetime,
                   last_send_time: datetime | None = None) -> None:
+        testing = self.ab is not None and self.ab.phase is Phase.TEST
+        last = not outcome.next_cursor
         target = self._counted(index, outcome, last_send_time)
         self.targets[index] = target = replace(
-            target, state=TargetState.PENDING if outcome.next_cursor else TargetState.DONE)
-        self._record(Step.SCHEDULE_DELIVERIES, index,
-                     StepOutcome.IN_PROGRESS if outcome.next_cursor else StepOutcome.DONE, now,
-                     f"{target.sent} accepted, {target.duplicates} duplicates, {target.refused} refused")
+            target, tested=target.tested or (testing and last),
+            state=TargetState.DONE if last and not testing else TargetState.PENDING)
+        part = "" if self.ab is None else ("test share: " if testing else f"rest with {self.ab.decision.winner}: ")
+        self._record(Step.SCHEDULE_DELIVERIES, index, StepOutcome.DONE if last else StepOutcome.IN_PROGRESS, now,
+                     f"{part}{target.sent} accepted, {target.duplicates} duplicates, {target.refused} refused")
+        if testing and all(t.tested or t.state is not TargetState.PENDING for t in self.targets):
+            self.ab.start_waiting(now)
         self._progressed(now)
 
     def planned_past_end(self, index: int, outcome: PageOutcome, now: datetime,
@@ -249,6 +271,28 @@ class Launch:
             target, sent=target.sent + outcome.sent, duplicates=target.duplicates + outcome.duplicates,
             refused=target.refused + outcome.refused, cursor=outcome.next_cursor, last_send_time=latest)
         return target
+
+    def variants_found(self, arms: tuple[str, ...]) -> None:
+        """The A/B test's arms: the template's variants, found at the preflight."""
+        assert self.ab is not None
+        self.ab.arms = tuple(arms)
+
+    def ab_decided(self, decision: Decision, now: datetime) -> None:
+        """The winner is chosen: the rest of the audience gets it."""
+        assert self.ab is not None
+        self.ab.decision, self.ab.phase = decision, Phase.REMAINDER
+        figures = ", ".join(f"{f.variant} {f.goal_count}/{f.base}" for f in decision.variants)
+        self._record(Step.DECIDE_AB_TEST, None, StepOutcome.DONE, now,
+                     f"{decision.winner} wins ({decision.reason.value}, p={decision.p_value:.3g}; {figures})")
+        self._progressed(now)
+
+    def ab_waits(self, now: datetime, detail: str) -> None:
+        """No decision yet: read the figures again at the next check (at the latest, the decide time)."""
+        assert self.ab is not None
+        self.ab.checks += 1
+        self._record(Step.DECIDE_AB_TEST, None, StepOutcome.IN_PROGRESS, now, detail)
+        self.attempts, self.last_error, self.update_time = 0, "", now
+        self.next_attempt_time = self.ab.next_check(now)
 
     def tracking_done(self, now: datetime, detail: str = "") -> None:
         self.tracking_initialised = True

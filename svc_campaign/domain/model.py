@@ -17,7 +17,7 @@ from svc_campaign.domain import validation as v
 from svc_kit.ids import new_id
 
 from svc_campaign.domain.events import CREATED, DELETED, STATE_EVENTS, UPDATED, CampaignEvent
-from svc_campaign.domain.values import Budget, Channel, ContentRef, Schedule, State
+from svc_campaign.domain.values import AbTest, Budget, Channel, ContentRef, Schedule, State
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
@@ -32,7 +32,7 @@ TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
 
 # Fields a caller may change, per state. Scheduled campaigns stay launch-ready.
 _ALL = frozenset({"display_name", "description", "channels", "schedule", "budget", "target_segments",
-                  "contents", "labels"})
+                  "contents", "labels", "ab_test"})
 _LIVE = frozenset({"display_name", "description", "labels", "budget", "schedule.end_time"})
 EDITABLE: dict[State, frozenset[str]] = {
     State.DRAFT: _ALL,
@@ -56,6 +56,7 @@ class CampaignFields:
     target_segments: tuple[str, ...] = ()
     contents: tuple[ContentRef, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    ab_test: AbTest | None = None
 
     def violations(self, workspace: str) -> list[FieldViolation]:
         return [
@@ -68,6 +69,7 @@ class CampaignFields:
             *v.check_references("target_segments", self.target_segments, "segments", workspace),
             *v.check_contents(self.contents, workspace),
             *v.check_labels(self.labels),
+            *v.check_ab_test(self.ab_test, self.contents),
         ]
 
     def with_paths(self, source: CampaignFields, paths: set[str]) -> CampaignFields:

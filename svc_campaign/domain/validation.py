@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from svc_kit.errors import FieldViolation
 from svc_kit.names import WORKSPACE_ID, ResourceNameError, parse_name
 
-from svc_campaign.domain.values import Budget, Channel, ContentRef, Pacing, Schedule
+from svc_campaign.domain.values import AbTest, Budget, Channel, ContentRef, Pacing, Schedule
 
 MAX_DISPLAY_NAME = 200
 MAX_DESCRIPTION = 5000
@@ -173,3 +173,23 @@ def check_workspace(workspace: str) -> list[FieldViolation]:
     if not WORKSPACE_ID.fullmatch(workspace):
         return [FieldViolation("parent", "workspace id must be 1-63 characters [a-z][a-z0-9-]*")]
     return []
+
+
+def check_ab_test(ab_test: AbTest | None, contents: tuple[ContentRef, ...]) -> list[FieldViolation]:
+    if ab_test is None:
+        return []
+    field = _P + "ab_test"
+    out = []
+    share = ab_test.test_share_percent
+    if not 0 < share < 100:  # NaN fails too
+        out.append(FieldViolation(field + ".test_share_percent",
+                                  f"must lie strictly between 0 and 100 (a percentage such as 20), got {share:g}"))
+    if ab_test.wait.total_seconds() < 0:
+        out.append(FieldViolation(field + ".wait", "must not be negative"))
+    elif not ab_test.wait and not ab_test.decide_when_significant:
+        out.append(FieldViolation(field + ".wait", "required (for example 3600s) unless decide_when_significant "
+                                                   "is set: the test needs time to show a winner"))
+    if len(contents) > 1:
+        out.append(FieldViolation(field, f"an A/B test needs a campaign with one content (one template), this one "
+                                         f"has {len(contents)}"))
+    return out

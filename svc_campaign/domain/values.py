@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from svc_kit.channels import Channel
 
-__all__ = ["Budget", "Channel", "ChannelAllocation", "ContentRef", "Money", "Pacing", "Schedule", "State"]
+__all__ = ["AbTest", "Budget", "Channel", "ChannelAllocation", "ContentRef", "Money", "GoalMetric", "Pacing", "Schedule",
+           "State"]
 
 
 class State(enum.Enum):
@@ -72,3 +73,22 @@ class Schedule:
 class ContentRef:
     channel: Channel
     template: str  # workspaces/{workspace}/templates/{template}
+
+
+class GoalMetric(enum.Enum):
+    """What an A/B test's variants are compared on, per delivered message."""
+
+    CLICKS = "CLICKS"
+    CONVERSIONS = "CONVERSIONS"
+    OPENS = "OPENS"
+
+
+@dataclass(frozen=True)
+class AbTest:
+    """A test share of the audience gets the template's variants, split evenly; after `wait` (or as soon as
+    the difference is significant, with `decide_when_significant`) the rest gets the winner."""
+
+    test_share_percent: float
+    wait: timedelta = timedelta(0)
+    goal_metric: GoalMetric = GoalMetric.CLICKS
+    decide_when_significant: bool = False

@@ -15,18 +15,19 @@ from typing import TypeVar
 from google.protobuf import empty_pb2
 
 from marketing.campaign.v1 import campaign_service_pb2 as pb
-from marketing.campaign.v1 import campaign_stats_pb2
+from marketing.campaign.v1 import campaign_pb2, campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
 from svc_campaign.domain import commands
+from svc_campaign.domain.model import TRANSITIONS, Campaign
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
                                               fields_from_proto, update_paths)
 from svc_campaign.service_layer import audience, handlers, launch, upkeep
-from svc_campaign.service_layer.ports import ReportingDegraded, ReportingPort
+from svc_campaign.service_layer.ports import ContentPort, ReportingDegraded, ReportingPort
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -54,15 +55,28 @@ def _instant(stamp, field: str) -> datetime:
 
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
-                 executor: Executor | None, analytics: ReportingPort | None = None):
+                 executor: Executor | None, analytics: ReportingPort | None = None,
+                 content: ContentPort | None = None):
         self.uow = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
         self.analytics = analytics  # None: reporting is always degraded
+        self.content = content  # None: an A/B test's variants are checked at the launch's preflight only
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
+
+    async def _shown(self, campaigns: list[Campaign]) -> list[campaign_pb2.Campaign]:
+        """The campaigns as the API shows them, each with its A/B test's decision once made (kept on its
+        launch: read only for campaigns with a test)."""
+        tested = [(c.workspace, c.id) for c in campaigns if c.fields.ab_test is not None and c.state.value not in
+                  ("DRAFT", "SCHEDULED")]
+        decisions = await self._run(launch.ab_test_decisions, tested, self.uow()) if tested else {}
+        return [campaign_to_proto(c, decisions.get((c.workspace, c.id))) for c in campaigns]
+
+    async def _one(self, campaign: Campaign) -> campaign_pb2.Campaign:
+        return (await self._shown([campaign]))[0]
 
     async def CreateCampaign(self, request: pb.CreateCampaignRequest, context):
         workspace = parent_field(request.parent)
@@ -76,7 +90,9 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def GetCampaign(self, request: pb.GetCampaignRequest, context):
         workspace, campaign_id = _name(request.name)
         as_of = _instant(request.as_of, "as_of") if request.HasField("as_of") else None
-        return campaign_to_proto(await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of))
+        campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), as_of)
+        # the decision is kept on the launch, as of now only
+        return campaign_to_proto(campaign) if as_of is not None else await self._one(campaign)
 
     async def ListCampaignEvents(self, request: pb.ListCampaignEventsRequest, context):
         workspace, campaign_id = _name(request.parent, "parent")
@@ -108,7 +124,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         in time, else `reporting_degraded` with the reason (never an error because of analytics)."""
         workspace, campaign_id = _child_name(request.name, "stats")
         campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
-        stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=campaign_to_proto(campaign))
+        stats = campaign_stats_pb2.CampaignStats(name=request.name, campaign=await self._one(campaign))
         delivery = await self._run(upkeep.get_delivery, workspace, campaign_id, self.uow())
         delivery_to_stats(delivery.tally, delivery.pause_reason, stats)
         if self.analytics is None:
@@ -125,7 +141,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         query = commands.ListCampaigns(parent_field(request.parent), request.page_size, request.page_token, request.filter)
         page = await self._run(handlers.list_campaigns, query, self.uow())
         return pb.ListCampaignsResponse(
-            campaigns=[campaign_to_proto(c) for c in page.campaigns],
+            campaigns=await self._shown(page.campaigns),
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -137,7 +153,7 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         paths = update_paths(list(request.update_mask.paths))
         cmd = commands.UpdateCampaign(workspace, campaign_id, fields_from_proto(request.campaign), paths,
                                       request.campaign.etag)
-        return campaign_to_proto(await self._run(handlers.update_campaign, cmd, self.uow(), self.clock))
+        return await self._one(await self._run(handlers.update_campaign, cmd, self.uow(), self.clock))
 
     async def DeleteCampaign(self, request: pb.DeleteCampaignRequest, context):
         workspace, campaign_id = _name(request.name)
@@ -148,7 +164,20 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
     async def _change_state(self, action: str, request):
         workspace, campaign_id = _name(request.name)
         cmd = commands.ChangeState(workspace, campaign_id, action, request.etag)
-        return campaign_to_proto(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+        if action in ("schedule", "start") and self.content is not None:
+            await self._check_ab_test(action, workspace, campaign_id)
+        return await self._one(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+
+    async def _check_ab_test(self, action: str, workspace: str, campaign_id: str) -> None:
+        """An A/B test's template has the variants it needs (before the state change, which checks the rest)."""
+        campaign = await self._run(handlers.get_campaign, workspace, campaign_id, self.uow(), None)
+        if campaign.fields.ab_test is None or campaign.state not in TRANSITIONS[action][0]:
+            return
+        missing = await launch.ab_test_readiness(campaign, self.content)
+        if missing:
+            details = "; ".join(f"{m.field}: {m.description}" for m in missing)
+            raise FailedPrecondition(f"the campaign cannot {action}: {details}", missing,
+                                     violation_type="LAUNCH_READINESS", metadata={"state": campaign.state.value})
 
     async def ScheduleCampaign(self, request, context):
         return await self._change_state("schedule", request)

@@ -1,6 +1,7 @@
 """The launch saga's two threads: one follows the campaign's own events into
 launch plans (through the inbox), one advances due launches by talking to the
-audience, content and notify services."""
+audience, content and notify services (and the analytics service for an A/B
+test's figures)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from svc_kit.events.inbox import InboxConsumer
 
 from svc_campaign.adapters.event_codec import TOPIC
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
-from svc_campaign.adapters.peers import GrpcAudience, GrpcContent, GrpcNotify
+from svc_campaign.adapters.peers import GrpcAbTestFigures, GrpcAudience, GrpcContent, GrpcNotify
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.service_layer.launch import LaunchRunner, follow_campaign
@@ -46,8 +47,9 @@ class LaunchWorker:
 
     async def _run(self, stop: threading.Event) -> None:
         audience, notify = service_channel(self.env, "audience"), service_channel(self.env, "notify")
-        content = service_channel(self.env, "content")
-        runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow, GrpcContent(content))
+        content, analytics = service_channel(self.env, "content"), service_channel(self.env, "analytics")
+        runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow, GrpcContent(content),
+                              figures=GrpcAbTestFigures(analytics))
         try:
             while not stop.is_set():
                 try:
@@ -62,3 +64,4 @@ class LaunchWorker:
             await audience.close()
             await notify.close()
             await content.close()
+            await analytics.close()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, time
 from decimal import Decimal
 
-from google.protobuf import timestamp_pb2
+from datetime import timedelta
+
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.type import money_pb2, timeofday_pb2
 
 from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2, campaign_stats_pb2
@@ -18,8 +20,9 @@ from svc_campaign.adapters.event_codec import PRODUCER
 from svc_campaign.domain.delivery import Tally
 from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.domain.model import Campaign, CampaignFields
-from svc_campaign.domain.values import (Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule,
-                                        State)
+from svc_campaign.domain.ab_test import Decision
+from svc_campaign.domain.values import (AbTest, Budget, Channel, ChannelAllocation, ContentRef, GoalMetric, Money,
+                                        Pacing, Schedule, State)
 
 _STATE_TO_PROTO = {state: campaign_pb2.Campaign.State.Value(f"STATE_{state.value}") for state in State}
 _PACING_TO_PROTO = {Pacing.NONE: campaign_pb2.Budget.PACING_UNSPECIFIED, Pacing.EVEN: campaign_pb2.Budget.PACING_EVEN,
@@ -29,9 +32,12 @@ _PACING_FROM_PROTO = {number: pacing for pacing, number in _PACING_TO_PROTO.item
 WRITABLE_PATHS = frozenset({
     "display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
     "schedule.time_zone", "schedule.send_local_time", "schedule.max_sends_per_hour", "budget", "target_segments",
-    "contents", "labels",
+    "contents", "labels", "ab_test",
 })
-OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag"})
+OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag",
+                               "ab_test_decision"})
+_GOAL_FROM_PROTO = {campaign_pb2.AbTest.GOAL_METRIC_UNSPECIFIED: GoalMetric.CLICKS,
+                    **{campaign_pb2.AbTest.GoalMetric.Value(f"GOAL_METRIC_{g.value}"): g for g in GoalMetric}}
 NANOS = Decimal(1_000_000_000)
 
 
@@ -120,6 +126,15 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
         channel = _channel(ref.channel, f"{p}contents[{i}].channel", out)
         if channel:
             contents.append(ContentRef(channel, ref.template))
+    ab_test = None
+    if message.HasField("ab_test"):
+        a = message.ab_test
+        goal = _GOAL_FROM_PROTO.get(a.goal_metric)
+        if goal is None:
+            out.add(p + "ab_test.goal_metric", "must be GOAL_METRIC_CLICKS, GOAL_METRIC_CONVERSIONS or "
+                                               "GOAL_METRIC_OPENS")
+        ab_test = AbTest(a.test_share_percent, a.wait.ToTimedelta() if a.HasField("wait") else timedelta(0),
+                         goal or GoalMetric.CLICKS, a.decide_when_significant)
     out.raise_if_any()
     return CampaignFields(
         display_name=message.display_name,
@@ -130,6 +145,7 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
         target_segments=tuple(message.target_segments),
         contents=tuple(contents),
         labels=dict(message.labels),
+        ab_test=ab_test,
     )
 
 
@@ -166,7 +182,23 @@ def _timestamp(value) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
+def _ab_test_to_proto(ab_test: AbTest, message: campaign_pb2.AbTest) -> None:
+    message.test_share_percent = ab_test.test_share_percent
+    message.wait.FromTimedelta(ab_test.wait)
+    message.goal_metric = campaign_pb2.AbTest.GoalMetric.Value(f"GOAL_METRIC_{ab_test.goal_metric.value}")
+    message.decide_when_significant = ab_test.decide_when_significant
+
+
+def ab_test_decision_to_proto(decision: Decision, message: campaign_pb2.AbTestDecision) -> None:
+    message.winner, message.control, message.p_value = decision.winner, decision.control, decision.p_value
+    message.reason = campaign_pb2.AbTestDecision.Reason.Value(f"REASON_{decision.reason.value}")
+    message.decide_time.FromDatetime(decision.decide_time)
+    message.variants.extend(campaign_pb2.AbTestDecision.VariantFigures(
+        variant=f.variant, sent=f.sent, delivered=f.delivered, goal_count=f.goal_count, rate=f.rate)
+        for f in decision.variants)
+
+
+def campaign_to_proto(campaign: Campaign, decision: Decision | None = None) -> campaign_pb2.Campaign:
     data = campaign.fields
     message = campaign_pb2.Campaign(
         name=format_name(campaign.workspace, "campaigns", campaign.id),
@@ -203,6 +235,10 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
             for a in data.budget.allocations
         )
         message.budget.pacing = _PACING_TO_PROTO[data.budget.pacing]
+    if data.ab_test is not None:
+        _ab_test_to_proto(data.ab_test, message.ab_test)
+    if decision is not None:
+        ab_test_decision_to_proto(decision, message.ab_test_decision)
     return message
 
 
@@ -273,6 +309,11 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
     message.cancelled_message_count = launch.cancelled_messages
     message.handed_over_message_count = launch.handed_over_messages
     message.messages_held = launch.messages_held
+    if launch.ab is not None:
+        message.ab_test_phase = campaign_launch_pb2.CampaignLaunch.AbTestPhase.Value(
+            f"AB_TEST_PHASE_{launch.ab.phase.value}")
+        if launch.ab.decide_time is not None:
+            message.ab_test_decide_time.FromDatetime(launch.ab.decide_time)
     return message
 
 

@@ -29,7 +29,15 @@ Each message handed over carries its due time when the campaign sends at the
 recipients' local time, throttles or paces (domain/send_times.py; the zones
 come from the audience service's profiles); notify holds it until then. A
 member who would be due at or after the schedule's end is not handed over:
-the launch stops there (Launch.planned_past_end)."""
+the launch stops there (Launch.planned_past_end).
+
+A campaign with an A/B test: the preflight also reads the template's variants
+from the content service (fewer than two fails the step for good) and renders
+the sample member in each; the deliveries go in two passes around
+DECIDE_AB_TEST, which reads the test's figures through AbTestFiguresPort (the
+analytics service's report): only at the decide time, or every POLL before it
+with `decide_when_significant`. While the analytics service cannot answer,
+the step waits and retries (no winner is chosen without figures)."""
 
 from __future__ import annotations
 
@@ -38,14 +46,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from svc_kit.errors import Aborted, NotFound
+from svc_kit.errors import Aborted, FieldViolation, NotFound
 
+from svc_campaign.domain import ab_test
+from svc_campaign.domain.ab_test import Decision, Phase
 from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
                                         snapshot_id)
 from svc_campaign.domain.send_times import SendOptions
 from svc_campaign.service_layer.handlers import _load
-from svc_campaign.service_layer.ports import (AudiencePort, ContentPort, LaunchStore, NotifyPort, Outgoing,
-                                              PeerRefused, PeerUnavailable)
+from svc_campaign.service_layer.ports import (AbTestFiguresPort, AudiencePort, ContentPort, LaunchStore, NotifyPort,
+                                              Outgoing, PeerRefused, PeerUnavailable)
 from svc_campaign.service_layer.unit_of_work import CampaignRepository, LaunchRepository
 
 log = logging.getLogger("svc_campaign.launch")
@@ -63,7 +73,7 @@ def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, e
             return
         contents = {c.channel: c.template for c in campaign.fields.contents}
         if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now,
-                                    _end_time(campaign), _send_options(campaign))):
+                                    _end_time(campaign), _send_options(campaign), campaign.fields.ab_test)):
             log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
     elif event_type == "campaign_updated":  # schedule.end_time and budget.pacing may change while it runs
         launch, campaign = launches.get(workspace, campaign_id), campaigns.get(workspace, campaign_id)
@@ -96,10 +106,42 @@ def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
     return launch
 
 
+def ab_test_decisions(keys: list[tuple[str, str]], uow) -> dict[tuple[str, str], Decision]:
+    """The decisions of these campaigns' A/B tests ((workspace, campaign id) each), for those made."""
+    found = {}
+    with uow:
+        for workspace, campaign_id in keys:
+            launch = uow.launches.get(workspace, campaign_id)
+            if launch is not None and launch.ab is not None and launch.ab.decision is not None:
+                found[workspace, campaign_id] = launch.ab.decision
+    return found
+
+
+async def ab_test_readiness(campaign, content: ContentPort | None) -> list[FieldViolation]:
+    """An A/B test needs a template with two variants or more: checked at :schedule and :start when the
+    content service answers (the launch's preflight checks again, whatever happened to the template since)."""
+    if campaign.fields.ab_test is None or content is None or len(campaign.fields.contents) != 1:
+        return []
+    template = campaign.fields.contents[0].template
+    try:
+        arms = await content.variants(template)
+    except PeerUnavailable as problem:
+        log.warning("variants of %s not checked (the launch's preflight will): %s", template, problem)
+        return []
+    except PeerRefused as problem:
+        return [FieldViolation("campaign.contents[0].template", f"the A/B test cannot read its variants: {problem}")]
+    if len(arms) < 2:
+        return [FieldViolation("campaign.ab_test", f"an A/B test needs a template with at least two variants (of "
+                                                   f"weight above 0); {template} has {len(arms)}")]
+    return []
+
+
 class LaunchRunner:
     def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
-                 clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE):
+                 clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE,
+                 figures: AbTestFiguresPort | None = None):
         self.store = store
+        self.figures = figures  # None: an A/B test waits at its decision (the worker always gives one)
         self.audience = audience
         self.content = content
         self.notify = notify
@@ -135,17 +177,29 @@ class LaunchRunner:
             if kind is Step.INIT_TRACKING:
                 launch.tracking_done(self.clock(), "nothing to set up: analytics counts the delivery events")
                 return launch
+            if kind is Step.DECIDE_AB_TEST:
+                await self._decide(launch)
+                return launch
             target = launch.targets[index]
             if kind is Step.FREEZE_SNAPSHOT:
                 taken = await self.audience.snapshot(target.segment, target.channel,
                                                      snapshot_id(launch.campaign_id, target.channel), campaign)
                 launch.snapshot_taken(index, taken.name, taken.size, self.clock())
             elif kind is Step.PREFLIGHT_RENDER:
+                if launch.ab is not None and not launch.ab.arms:
+                    arms = await self.content.variants(target.template)
+                    if len(arms) < 2:
+                        raise PeerRefused(f"the A/B test needs a template with at least two variants (of weight "
+                                          f"above 0); {target.template} has {len(arms)}")
+                    launch.variants_found(arms)
                 sample, _ = await self.audience.members(target.snapshot, "", 1)
-                if sample:
+                if sample and launch.ab is None:
                     await self.content.render(target.template, sample[0], campaign)
+                for variant in launch.ab.arms if sample and launch.ab is not None else ():
+                    await self.content.render(target.template, sample[0], campaign, variant)
+                arms = f" as {', '.join(launch.ab.arms)}" if launch.ab is not None else ""
                 launch.preflight_passed(index, self.clock(),
-                                        f"rendered for {sample[0]}" if sample else "no member to render for")
+                                        f"rendered for {sample[0]}{arms}" if sample else "no member to render for")
             else:
                 await self._schedule_page(launch, index)
         except PeerUnavailable as problem:
@@ -157,17 +211,21 @@ class LaunchRunner:
         return launch
 
     async def _schedule_page(self, launch: Launch, index: int) -> None:
-        """Hands the next page of target `index` to notify, each message with its due time (domain/send_times.py);
-        members due at or after the schedule's end are not handed over and end the launch."""
+        """Hands the next page of target `index` to notify, each message with its due time (domain/send_times.py)
+        and, with an A/B test, its variant; members due at or after the schedule's end are not handed over and
+        end the launch."""
         target = launch.targets[index]
         profiles, cursor = await self.audience.members(target.snapshot, target.cursor, self.page_size)
-        zones = (await self.audience.time_zones(launch.workspace, profiles)
-                 if profiles and launch.send_options.local else {})
-        due = launch.due_times(index, profiles, zones)
+        chosen = self._this_pass(launch, profiles)
+        recipients = [p for p, _ in chosen]
+        zones = (await self.audience.time_zones(launch.workspace, recipients)
+                 if recipients and launch.send_options.local else {})
+        due = launch.due_times(index, recipients, zones)
         late = launch.past_end(due)
-        handed = profiles if late is None else profiles[:late]
-        outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel), when)
-                    for p, when in zip(handed, due)]
+        handed = chosen if late is None else chosen[:late]
+        outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel),
+                             send_time=when, variant=variant)
+                    for (p, variant), when in zip(handed, due)]
         sent, duplicates, refused = (await self.notify.send(launch.workspace, launch.name, target.channel,
                                                             target.template, outgoing)
                                      if outgoing else (0, 0, 0))
@@ -178,6 +236,42 @@ class LaunchRunner:
             log.info("launch of %s: member %d of the plan would be due after the schedule's end, cut short",
                      launch.name, launch.position(index) + late)
             launch.planned_past_end(index, PageOutcome(sent, duplicates, refused, cursor), self.clock(), latest)
+
+    @staticmethod
+    def _this_pass(launch: Launch, profiles: list[str]) -> list[tuple[str, str]]:
+        """The page's members this pass sends to, each with the variant to send ("": the recipient's assigned
+        one): every member, or with an A/B test the test share (each with its arm's variant) in the first pass
+        and the others (with the winner) in the second. The idempotency key is one per member and channel
+        whatever the pass, so a member never gets two."""
+        if launch.ab is None:
+            return [(p, "") for p in profiles]
+        chosen = []
+        for profile in profiles:
+            arm = launch.ab.arm_of(launch.campaign_id, profile.rsplit("/", 1)[-1])
+            if (arm is None) == (launch.ab.phase is Phase.TEST):
+                continue  # not in this pass
+            chosen.append((profile, arm or launch.ab.decision.winner))
+        return chosen
+
+    async def _decide(self, launch: Launch) -> None:
+        """DECIDE_AB_TEST: the winner once the wait is over (or earlier, on a significant result)."""
+        ab, now = launch.ab, self.clock()
+        if ab.decide_time is not None and now < ab.decide_time and not ab.decide_when_significant:
+            launch.ab_waits(now, f"waiting until {ab.decide_time.isoformat()}")
+            return
+        if self.figures is None:
+            raise PeerUnavailable("no analytics service to read the A/B test's figures from")
+        channel = launch.targets[0].channel
+        figures = await self.figures.figures(launch.name, channel, ab.goal_metric)
+        decision = ab_test.decide(ab.arms, figures, now, ab.decide_time, ab.decide_when_significant)
+        if decision is None:
+            shown = ", ".join(f"{f.variant} {f.goal_count}/{f.base}" for f in figures.variants) or "no figures yet"
+            until = (f"deciding at {ab.decide_time.isoformat()} at the latest" if ab.decide_time
+                     else "waiting for a significant result")
+            launch.ab_waits(now, f"no significant difference yet ({shown}); {until}")
+            return
+        log.info("A/B test of %s: %s wins (%s)", launch.name, decision.winner, decision.reason.value)
+        launch.ab_decided(decision, now)
 
     async def _compensate(self, launch: Launch, kind: Step) -> Launch:
         campaign = launch.name

@@ -14,7 +14,9 @@ from typing import Protocol
 
 from svc_kit.channels import Channel
 
+from svc_campaign.domain.ab_test import Figures
 from svc_campaign.domain.launch import CancelOutcome, Launch
+from svc_campaign.domain.values import GoalMetric
 
 
 class PeerUnavailable(Exception):
@@ -46,9 +48,13 @@ class AudiencePort(Protocol):
 
 
 class ContentPort(Protocol):
-    async def render(self, template: str, profile: str, campaign: str) -> None:
-        """Renders `template` for one member as a real send would (the launch's preflight); PeerRefused when
-        the template cannot render (missing, broken, invalid for the member)."""
+    async def render(self, template: str, profile: str, campaign: str, variant: str = "") -> None:
+        """Renders `template` for one member as a real send would (the launch's preflight), as `variant` when
+        given; PeerRefused when the template cannot render (missing, broken, invalid for the member)."""
+
+    async def variants(self, template: str) -> tuple[str, ...]:
+        """The ids of the variants a send of `template` (its latest published version) can get: those of
+        weight above 0, in the template's order; PeerRefused when it is missing or unpublished."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Outgoing:
     recipient: str  # workspaces/{w}/profiles/{p}
     idempotency_key: str
     send_time: datetime | None = None  # not before this (None: as soon as allowed)
+    variant: str = ""  # the template variant to send; the recipient's assigned one when empty
 
 
 class NotifyPort(Protocol):
@@ -81,6 +88,12 @@ class ReportingPort(Protocol):
         """The report `workspaces/{w}/campaigns/{c}/report` as the analytics API gives it (the
         entrypoint embeds it in CampaignStats unchanged), within the adapter's deadline; else
         ReportingDegraded, never another error and never later than the deadline."""
+
+
+class AbTestFiguresPort(Protocol):
+    async def figures(self, campaign: str, channel: Channel, metric: GoalMetric) -> Figures:
+        """The campaign's figures per variant on `channel` for `metric`, from the analytics service (empty
+        when it has recorded nothing yet); PeerUnavailable when it cannot answer now."""
 
 
 class LaunchStore(Protocol):

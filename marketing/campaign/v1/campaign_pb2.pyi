@@ -2,6 +2,7 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.type import money_pb2 as _money_pb2
 from google.type import timeofday_pb2 as _timeofday_pb2
@@ -16,7 +17,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Campaign(_message.Message):
-    __slots__ = ("name", "display_name", "description", "state", "channels", "schedule", "budget", "target_segments", "contents", "labels", "create_time", "update_time", "state_time", "etag")
+    __slots__ = ("name", "display_name", "description", "state", "channels", "schedule", "budget", "target_segments", "contents", "labels", "create_time", "update_time", "state_time", "etag", "ab_test", "ab_test_decision")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Campaign.State]
@@ -54,6 +55,8 @@ class Campaign(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    AB_TEST_FIELD_NUMBER: _ClassVar[int]
+    AB_TEST_DECISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -68,7 +71,70 @@ class Campaign(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     state_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., state: _Optional[_Union[Campaign.State, str]] = ..., channels: _Optional[_Iterable[_Union[_channel_pb2.Channel, str]]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., target_segments: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[_Union[ContentRef, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    ab_test: AbTest
+    ab_test_decision: AbTestDecision
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., state: _Optional[_Union[Campaign.State, str]] = ..., channels: _Optional[_Iterable[_Union[_channel_pb2.Channel, str]]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., target_segments: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[_Union[ContentRef, _Mapping]]] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., ab_test: _Optional[_Union[AbTest, _Mapping]] = ..., ab_test_decision: _Optional[_Union[AbTestDecision, _Mapping]] = ...) -> None: ...
+
+class AbTest(_message.Message):
+    __slots__ = ("test_share_percent", "wait", "goal_metric", "decide_when_significant")
+    class GoalMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        GOAL_METRIC_UNSPECIFIED: _ClassVar[AbTest.GoalMetric]
+        GOAL_METRIC_CLICKS: _ClassVar[AbTest.GoalMetric]
+        GOAL_METRIC_CONVERSIONS: _ClassVar[AbTest.GoalMetric]
+        GOAL_METRIC_OPENS: _ClassVar[AbTest.GoalMetric]
+    GOAL_METRIC_UNSPECIFIED: AbTest.GoalMetric
+    GOAL_METRIC_CLICKS: AbTest.GoalMetric
+    GOAL_METRIC_CONVERSIONS: AbTest.GoalMetric
+    GOAL_METRIC_OPENS: AbTest.GoalMetric
+    TEST_SHARE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    GOAL_METRIC_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_WHEN_SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    test_share_percent: float
+    wait: _duration_pb2.Duration
+    goal_metric: AbTest.GoalMetric
+    decide_when_significant: bool
+    def __init__(self, test_share_percent: _Optional[float] = ..., wait: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., goal_metric: _Optional[_Union[AbTest.GoalMetric, str]] = ..., decide_when_significant: _Optional[bool] = ...) -> None: ...
+
+class AbTestDecision(_message.Message):
+    __slots__ = ("winner", "decide_time", "reason", "p_value", "variants", "control")
+    class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        REASON_UNSPECIFIED: _ClassVar[AbTestDecision.Reason]
+        REASON_SIGNIFICANT: _ClassVar[AbTestDecision.Reason]
+        REASON_WAIT_ELAPSED: _ClassVar[AbTestDecision.Reason]
+        REASON_NO_DATA: _ClassVar[AbTestDecision.Reason]
+    REASON_UNSPECIFIED: AbTestDecision.Reason
+    REASON_SIGNIFICANT: AbTestDecision.Reason
+    REASON_WAIT_ELAPSED: AbTestDecision.Reason
+    REASON_NO_DATA: AbTestDecision.Reason
+    class VariantFigures(_message.Message):
+        __slots__ = ("variant", "sent", "delivered", "goal_count", "rate")
+        VARIANT_FIELD_NUMBER: _ClassVar[int]
+        SENT_FIELD_NUMBER: _ClassVar[int]
+        DELIVERED_FIELD_NUMBER: _ClassVar[int]
+        GOAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+        RATE_FIELD_NUMBER: _ClassVar[int]
+        variant: str
+        sent: int
+        delivered: int
+        goal_count: int
+        rate: float
+        def __init__(self, variant: _Optional[str] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., goal_count: _Optional[int] = ..., rate: _Optional[float] = ...) -> None: ...
+    WINNER_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
+    winner: str
+    decide_time: _timestamp_pb2.Timestamp
+    reason: AbTestDecision.Reason
+    p_value: float
+    variants: _containers.RepeatedCompositeFieldContainer[AbTestDecision.VariantFigures]
+    control: str
+    def __init__(self, winner: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[_Union[AbTestDecision.Reason, str]] = ..., p_value: _Optional[float] = ..., variants: _Optional[_Iterable[_Union[AbTestDecision.VariantFigures, _Mapping]]] = ..., control: _Optional[str] = ...) -> None: ...
 
 class Schedule(_message.Message):
     __slots__ = ("start_time", "end_time", "time_zone", "send_local_time", "max_sends_per_hour")
