@@ -17,14 +17,15 @@ def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:
     if schedule is None:
         return None
     return {"start_time": _time(schedule.start_time), "end_time": _time(schedule.end_time),
-            "time_zone": schedule.time_zone}
+            "time_zone": schedule.time_zone, "recurrence": schedule.recurrence}
 
 
 def schedule_from_json(data: dict[str, Any] | None) -> Schedule | None:
     if data is None:
         return None
     parse = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
-    return Schedule(parse(data["start_time"]), parse(data["end_time"]), data["time_zone"])
+    return Schedule(parse(data["start_time"]), parse(data["end_time"]), data["time_zone"],
+                    data.get("recurrence") or "")
 
 
 def budget_to_json(budget: Budget | None) -> dict[str, Any] | None:

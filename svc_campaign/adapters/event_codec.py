@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from svc_campaign.domain.events import CREATED, DELETED, UPDATED, CampaignEvent
+from svc_campaign.domain.events import CREATED, DELETED, STARTED, UPDATED, CampaignEvent
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
 
@@ -40,6 +40,8 @@ def fields_record(data: CampaignFields, time: TimeOut = _same) -> dict[str, Any]
     if data.schedule is not None:
         s = data.schedule
         schedule = {"start_time": time(s.start_time), "end_time": time(s.end_time), "time_zone": s.time_zone}
+        if s.recurrence:  # absent otherwise, so the stored payloads of one-off campaigns keep their shape
+            schedule["recurrence"] = s.recurrence
     budget = None
     if data.budget is not None:
         b = data.budget
@@ -61,7 +63,8 @@ def fields_record(data: CampaignFields, time: TimeOut = _same) -> dict[str, Any]
 def fields_from_record(record: dict[str, Any]) -> CampaignFields:
     schedule = None
     if (s := record.get("schedule")) is not None:
-        schedule = Schedule(_time_in(s.get("start_time")), _time_in(s.get("end_time")), s.get("time_zone", ""))
+        schedule = Schedule(_time_in(s.get("start_time")), _time_in(s.get("end_time")), s.get("time_zone", ""),
+                            s.get("recurrence") or "")
     budget = None
     if (b := record.get("budget")) is not None:
         budget = Budget(Money(b["currency"], Decimal(b["total"])),
@@ -86,7 +89,10 @@ def payload_record(event: CampaignEvent, time: TimeOut = _iso) -> dict[str, Any]
         return {"changed_paths": list(event.data["paths"]), "fields": fields_record(event.data["fields"], time)}
     if event.type == DELETED:
         return {"last_state": event.data["last_state"]}
-    return {"from_state": event.data["from_state"], "to_state": event.data["to_state"]}
+    record = {"from_state": event.data["from_state"], "to_state": event.data["to_state"]}
+    if event.type == STARTED:
+        record |= {"run": event.data.get("run"), "occurrence_time": time(event.data.get("occurrence_time"))}
+    return record
 
 
 def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_id: str, version: int,
@@ -97,6 +103,8 @@ def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_
         data = {"paths": list(payload["changed_paths"]), "fields": fields_from_record(payload["fields"])}
     else:
         data = dict(payload)
+        if event_type == STARTED:  # from before recurring runs: neither (the model reads run 1 at its time)
+            data["run"], data["occurrence_time"] = data.get("run"), _time_in(data.get("occurrence_time"))
     return CampaignEvent(event_id, event_type, workspace, campaign_id, version, occurred_at, data)
 
 

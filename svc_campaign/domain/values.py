@@ -55,6 +55,11 @@ class Schedule:
     start_time: datetime | None = None
     end_time: datetime | None = None
     time_zone: str = ""
+    recurrence: str = ""  # an RFC 5545 RRULE read in time_zone from start_time (domain/recurrence.py); "" once
+
+    @property
+    def recurring(self) -> bool:
+        return bool(self.recurrence)
 
 
 @dataclass(frozen=True)
