@@ -24,7 +24,7 @@ _STATE_TO_PROTO = {state: campaign_pb2.Campaign.State.Value(f"STATE_{state.value
 
 WRITABLE_PATHS = frozenset({
     "display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
-    "schedule.time_zone", "budget", "target_segments", "contents", "labels",
+    "schedule.time_zone", "schedule.recurrence", "budget", "target_segments", "contents", "labels",
 })
 OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag"})
 NANOS = Decimal(1_000_000_000)
@@ -76,6 +76,7 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
             _time(s.start_time, p + "schedule.start_time", out) if s.HasField("start_time") else None,
             _time(s.end_time, p + "schedule.end_time", out) if s.HasField("end_time") else None,
             s.time_zone,
+            s.recurrence.strip(),
         )
     budget = None
     if message.HasField("budget"):
@@ -167,6 +168,7 @@ def campaign_to_proto(campaign: Campaign) -> campaign_pb2.Campaign:
         s = data.schedule
         message.schedule.SetInParent()
         message.schedule.time_zone = s.time_zone
+        message.schedule.recurrence = s.recurrence
         if s.start_time:
             message.schedule.start_time.CopyFrom(_timestamp(s.start_time))
         if s.end_time:
@@ -208,11 +210,13 @@ def campaign_audience_to_proto(found) -> campaign_audience_pb2.CampaignAudience:
     return message
 
 
-def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
-    """From domain.launch.Launch."""
+def campaign_launch_to_proto(launch, listed: bool = False) -> campaign_launch_pb2.CampaignLaunch:
+    """From domain.launch.Launch; named `.../launches/{run}` when `listed` (ListCampaignLaunches), else
+    `.../launch` (GetCampaignLaunch: the newest run)."""
     shown = "FAILED" if launch.state.value == "COMPENSATING" else launch.state.value
+    campaign = f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}"
     message = campaign_launch_pb2.CampaignLaunch(
-        name=f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}/launch",
+        name=f"{campaign}/launches/{launch.run}" if listed else f"{campaign}/launch", run=launch.run,
         state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{shown}"),
         last_error=launch.last_error, failure_reason=launch.failure_reason,
         compensating=launch.state.value == "COMPENSATING")
@@ -245,6 +249,8 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
     message.cancelled_message_count = launch.cancelled_messages
     message.handed_over_message_count = launch.handed_over_messages
     message.messages_held = launch.messages_held
+    if launch.occurrence_time:
+        message.occurrence_time.FromDatetime(launch.occurrence_time)
     return message
 
 

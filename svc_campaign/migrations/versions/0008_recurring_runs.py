@@ -46,8 +46,11 @@ def upgrade() -> None:
 
 def _primary_key(columns: list[str]) -> None:
     connection = op.get_bind()
-    if connection.dialect.name == "sqlite":  # no ALTER of a primary key: the table is copied
-        with op.batch_alter_table("campaign_launches", recreate="always") as batch:
+    if connection.dialect.name == "sqlite":  # no ALTER of a primary key: the table is copied with the new one
+        reflected = [sa.Column(name, sa.Integer() if name == "run" else sa.String(63), primary_key=name in columns,
+                               nullable=False, **({"server_default": "1"} if name == "run" else {}))
+                     for name in ("workspace", "campaign_id", "run")]
+        with op.batch_alter_table("campaign_launches", recreate="always", reflect_args=reflected) as batch:
             batch.create_primary_key("pk_campaign_launches", columns)
         return
     name = sa.inspect(connection).get_pk_constraint("campaign_launches")["name"]
