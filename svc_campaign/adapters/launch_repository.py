@@ -102,8 +102,8 @@ class SqlLaunchRepository:
         statement = _INSERT[self.connection.dialect.name](campaign_launches).values(
             workspace=launch.workspace, campaign_id=launch.campaign_id, run=launch.run,
             occurrence_time=launch.occurrence_time, version=1, start_time=launch.start_time,
-            **_values(launch)).on_conflict_do_nothing()
-        return self.connection.execute(statement).rowcount == 1
+            **_values(launch)).on_conflict_do_nothing().returning(campaign_launches.c.run)
+        return self.connection.execute(statement).first() is not None  # an INSERT's rowcount is not reliable
 
     def save(self, launch: Launch) -> Launch:
         """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
