@@ -153,7 +153,8 @@ class Recurrence:
                     hour=0, minute=0, second=0, microsecond=0)).after(local_start.replace(
                     hour=0, minute=0, second=0, microsecond=0), inc=True) is None:
                 raise _refuse(f"{rule!r} never fires: no day matches {';'.join(days)}")
-        recurrence = cls(rule, start.astimezone(UTC), zone, end, until, evaluated)
+        # DTSTART has whole seconds (RFC 5545): a start at 09:00:00.4 fires its first occurrence at 09:00:00
+        recurrence = cls(rule, start.astimezone(UTC).replace(microsecond=0), zone, end, until, evaluated)
         recurrence._check()
         return recurrence
 
