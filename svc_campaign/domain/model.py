@@ -14,7 +14,7 @@ from typing import Any
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
 
 from svc_campaign.domain import validation as v
-from svc_campaign.domain.recurrence import recurrence
+from svc_campaign.domain.recurrence import next_occurrence, recurrence
 from svc_kit.ids import new_id
 
 from svc_campaign.domain.events import CREATED, DELETED, STARTED, STATE_EVENTS, UPDATED, CampaignEvent
@@ -160,6 +160,10 @@ class Campaign:
         s = self.fields.schedule
         return recurrence(s.recurrence, s.start_time, s.time_zone, s.end_time)
 
+    def _next_occurrence(self, after: datetime | None) -> datetime | None:
+        s = self.fields.schedule
+        return next_occurrence(s.recurrence, s.start_time, s.time_zone, s.end_time, after)
+
     @property
     def due_time(self) -> datetime | None:
         """When the scheduler starts this campaign's next run: its start time while it is SCHEDULED; for a
@@ -171,16 +175,16 @@ class Campaign:
         if not schedule.recurring:
             return schedule.start_time if self.state is State.SCHEDULED else None
         if self.state is State.SCHEDULED:
-            return self._recurrence().first()
+            return self._next_occurrence(None)
         if self.state is State.RUNNING and self.last_run_time is not None:
-            return self._recurrence().next_after(self.last_run_time)
+            return self._next_occurrence(self.last_run_time)
         return None
 
     @property
     def has_more_runs(self) -> bool:
         """A recurring campaign whose rule still has an occurrence to come (or one due now)."""
         return self.recurring and self.state in (State.RUNNING, State.PAUSED) and (
-            self.last_run_time is None or self._recurrence().next_after(self.last_run_time) is not None)
+            self.last_run_time is None or self._next_occurrence(self.last_run_time) is not None)
 
     def fire(self, now: datetime) -> None:
         """The scheduler starts the run that is due: SCHEDULED -> RUNNING, or a recurring campaign's next

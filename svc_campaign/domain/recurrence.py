@@ -237,6 +237,15 @@ def recurrence(rule: str, start: datetime, time_zone: str, end: datetime | None 
     return _parsed(rule, start, time_zone, end)
 
 
+@lru_cache(maxsize=4096)
+def next_occurrence(rule: str, start: datetime, time_zone: str, end: datetime | None,
+                    after: datetime | None) -> datetime | None:
+    """The rule's first occurrence (after None) or its first strictly after `after`, remembered: the
+    scheduler and the upkeep ask the same question of a running campaign until its next run fires."""
+    found = recurrence(rule, start, time_zone, end)
+    return found.first() if after is None else found.next_after(after)
+
+
 def violations(rule: str, start: datetime | None, time_zone: str, end: datetime | None) -> list[FieldViolation]:
     """What is wrong with a campaign's rule. Without a start time yet only the rule's own form and its
     gaps are checked (against a start at the beginning of 2030, in the campaign's zone)."""
@@ -249,4 +258,4 @@ def violations(rule: str, start: datetime | None, time_zone: str, end: datetime 
     return []
 
 
-__all__ = ["FIELD", "MIN_GAP", "Recurrence", "recurrence", "violations"]
+__all__ = ["FIELD", "MIN_GAP", "Recurrence", "next_occurrence", "recurrence", "violations"]
