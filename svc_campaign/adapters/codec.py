@@ -20,7 +20,7 @@ def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:
         return None
     return {"start_time": _time(schedule.start_time), "end_time": _time(schedule.end_time),
             "time_zone": schedule.time_zone, "send_local_time": time_of_day_to_text(schedule.send_local_time),
-            "max_sends_per_hour": schedule.max_sends_per_hour}
+            "max_sends_per_hour": schedule.max_sends_per_hour, "recurrence": schedule.recurrence}
 
 
 def time_of_day_to_text(value: time | None) -> str | None:
@@ -36,7 +36,8 @@ def schedule_from_json(data: dict[str, Any] | None) -> Schedule | None:
         return None
     parse = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
     return Schedule(parse(data["start_time"]), parse(data["end_time"]), data["time_zone"],
-                    time_of_day_from_text(data.get("send_local_time")), data.get("max_sends_per_hour", 0))
+                    time_of_day_from_text(data.get("send_local_time")), data.get("max_sends_per_hour", 0),
+                    data.get("recurrence") or "")
 
 
 def budget_to_json(budget: Budget | None) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from svc_campaign.adapters import codec
-from svc_campaign.domain.events import CREATED, DELETED, UPDATED, CampaignEvent
+from svc_campaign.domain.events import CREATED, DELETED, STARTED, UPDATED, CampaignEvent
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.adapters.codec import time_of_day_from_text, time_of_day_to_text
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule
@@ -44,6 +44,8 @@ def fields_record(data: CampaignFields, time: TimeOut = _same) -> dict[str, Any]
         schedule = {"start_time": time(s.start_time), "end_time": time(s.end_time), "time_zone": s.time_zone,
                     "send_local_time": time_of_day_to_text(s.send_local_time),
                     "max_sends_per_hour": s.max_sends_per_hour}
+        if s.recurrence:  # absent otherwise, so the stored payloads of one-off campaigns keep their shape
+            schedule["recurrence"] = s.recurrence
     budget = None
     if data.budget is not None:
         b = data.budget
@@ -72,7 +74,8 @@ def fields_from_record(record: dict[str, Any]) -> CampaignFields:
     schedule = None
     if (s := record.get("schedule")) is not None:
         schedule = Schedule(_time_in(s.get("start_time")), _time_in(s.get("end_time")), s.get("time_zone", ""),
-                            time_of_day_from_text(s.get("send_local_time")), s.get("max_sends_per_hour", 0))
+                            time_of_day_from_text(s.get("send_local_time")), s.get("max_sends_per_hour", 0),
+                            s.get("recurrence") or "")
     budget = None
     if (b := record.get("budget")) is not None:
         budget = Budget(Money(b["currency"], Decimal(b["total"])),
@@ -99,7 +102,10 @@ def payload_record(event: CampaignEvent, time: TimeOut = _iso) -> dict[str, Any]
         return {"changed_paths": list(event.data["paths"]), "fields": fields_record(event.data["fields"], time)}
     if event.type == DELETED:
         return {"last_state": event.data["last_state"]}
-    return {"from_state": event.data["from_state"], "to_state": event.data["to_state"]}
+    record = {"from_state": event.data["from_state"], "to_state": event.data["to_state"]}
+    if event.type == STARTED:
+        record |= {"run": event.data.get("run"), "occurrence_time": time(event.data.get("occurrence_time"))}
+    return record
 
 
 def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_id: str, version: int,
@@ -110,6 +116,8 @@ def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_
         data = {"paths": list(payload["changed_paths"]), "fields": fields_from_record(payload["fields"])}
     else:
         data = dict(payload)
+        if event_type == STARTED:  # from before recurring runs: neither (the model reads run 1 at its time)
+            data["run"], data["occurrence_time"] = data.get("run"), _time_in(data.get("occurrence_time"))
     return CampaignEvent(event_id, event_type, workspace, campaign_id, version, occurred_at, data)
 
 

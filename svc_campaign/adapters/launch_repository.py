@@ -1,12 +1,13 @@
-"""Launches in the campaign database: one row per campaign, the targets and the
-saga's step log as JSON, written with a version check so two workers never both advance one."""
+"""Launches in the campaign database: one row per run of a campaign (a recurring campaign has one per
+occurrence), the targets and the saga's step log as JSON, written with a version check so two workers
+never both advance one."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.channels import Channel
@@ -65,7 +66,8 @@ def _from_row(row) -> Launch:
                   MessagesAction(row.pending_action) if row.pending_action else None, row.cancelled_messages,
                   row.handed_over_messages, row.messages_held, _steps(row.steps), row.tracking_initialised,
                   Step(row.failed_step) if row.failed_step else None, row.failure_reason,
-                  [Step(c) for c in row.compensations or ()], _options(row.send_options), ab_run_from_json(row.ab_test))
+                  [Step(c) for c in row.compensations or ()], _options(row.send_options), ab_run_from_json(row.ab_test),
+                  run=row.run, occurrence_time=row.occurrence_time)
 
 
 def _values(launch: Launch) -> dict:
@@ -86,26 +88,59 @@ class SqlLaunchRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def get(self, workspace: str, campaign_id: str) -> Launch | None:
-        row = self.connection.execute(select(campaign_launches).where(
-            campaign_launches.c.workspace == workspace, campaign_launches.c.campaign_id == campaign_id)).first()
+    def get(self, workspace: str, campaign_id: str, run: int | None = None) -> Launch | None:
+        """The launch of `run`, or of the newest run."""
+        c = campaign_launches.c
+        query = select(campaign_launches).where(c.workspace == workspace, c.campaign_id == campaign_id)
+        query = query.where(c.run == run) if run is not None else query.order_by(c.run.desc()).limit(1)
+        row = self.connection.execute(query).first()
         return _from_row(row) if row else None
 
+    def list(self, workspace: str, campaign_id: str, before_run: int | None, limit: int) -> list[Launch]:
+        """The campaign's launches, newest run first, those of runs before `before_run` (all when None)."""
+        c = campaign_launches.c
+        query = select(campaign_launches).where(c.workspace == workspace, c.campaign_id == campaign_id)
+        if before_run is not None:
+            query = query.where(c.run < before_run)
+        return [_from_row(r) for r in self.connection.execute(query.order_by(c.run.desc()).limit(limit))]
+
+    def live(self, workspace: str, campaign_id: str) -> list[Launch]:
+        """The campaign's launches still sending, undoing or with a call to notify pending, newest first."""
+        c = campaign_launches.c
+        rows = self.connection.execute(select(campaign_launches).where(
+            c.workspace == workspace, c.campaign_id == campaign_id,
+            or_(c.state.in_((LaunchState.RUNNING.value, LaunchState.PAUSED.value, LaunchState.COMPENSATING.value)),
+                c.pending_action.is_not(None))).order_by(c.run.desc()))
+        return [_from_row(r) for r in rows]
+
+    def handed_over(self, workspace: str, campaign_id: str) -> int:
+        """Messages every run of the campaign handed to notify (sent plus duplicates)."""
+        c = campaign_launches.c
+        rows = self.connection.execute(select(c.targets).where(c.workspace == workspace, c.campaign_id == campaign_id))
+        return sum(t["sent"] + t["duplicates"] for (targets,) in rows for t in targets)
+
+    def count(self, workspace: str, campaign_id: str) -> int:
+        c = campaign_launches.c
+        return self.connection.execute(select(func.count()).where(
+            c.workspace == workspace, c.campaign_id == campaign_id)).scalar_one()
+
     def add(self, launch: Launch) -> bool:
-        """False when the campaign has a launch already (a start seen twice)."""
+        """False when the campaign has a launch for this run already (a start seen twice)."""
         statement = _INSERT[self.connection.dialect.name](campaign_launches).values(
-            workspace=launch.workspace, campaign_id=launch.campaign_id, version=1, start_time=launch.start_time,
-            **_values(launch)).on_conflict_do_nothing()
-        return self.connection.execute(statement).rowcount == 1
+            workspace=launch.workspace, campaign_id=launch.campaign_id, run=launch.run,
+            occurrence_time=launch.occurrence_time, version=1, start_time=launch.start_time,
+            **_values(launch)).on_conflict_do_nothing().returning(campaign_launches.c.run)
+        return self.connection.execute(statement).first() is not None  # an INSERT's rowcount is not reliable
 
     def save(self, launch: Launch) -> Launch:
         """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
         c = campaign_launches.c
         done = self.connection.execute(update(campaign_launches).where(
-            c.workspace == launch.workspace, c.campaign_id == launch.campaign_id, c.version == launch.version
+            c.workspace == launch.workspace, c.campaign_id == launch.campaign_id, c.run == launch.run,
+            c.version == launch.version
         ).values(version=launch.version + 1, **_values(launch)))
         if done.rowcount != 1:
-            raise Aborted(f"launch of {launch.name} changed meanwhile")
+            raise Aborted(f"launch of {launch.name} (run {launch.run}) changed meanwhile")
         return replace(launch, version=launch.version + 1)
 
     def due(self, now: datetime, limit: int) -> list[Launch]:
@@ -124,9 +159,9 @@ class SqlLaunchStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def get(self, workspace: str, campaign_id: str) -> Launch | None:
+    def get(self, workspace: str, campaign_id: str, run: int | None = None) -> Launch | None:
         with self.engine.connect() as connection:
-            return SqlLaunchRepository(connection).get(workspace, campaign_id)
+            return SqlLaunchRepository(connection).get(workspace, campaign_id, run)
 
     def due(self, now: datetime, limit: int = 10) -> list[Launch]:
         with self.engine.connect() as connection:

@@ -194,6 +194,8 @@ class SqlCampaignRepository(CampaignRepository):
             "update_time": campaign.update_time,
             "state_time": campaign.state_time,
             "due_time": campaign.due_time,
+            "runs": campaign.runs,
+            "last_run_time": campaign.last_run_time,
         }
 
     def _write_labels(self, campaign: Campaign) -> None:
@@ -224,4 +226,6 @@ class SqlCampaignRepository(CampaignRepository):
             update_time=row.update_time,
             state_time=row.state_time,
             version=row.version,
+            runs=row.runs,
+            last_run_time=row.last_run_time,
         )

@@ -35,6 +35,9 @@ campaigns = Table(
     Column("request_fingerprint", String(64)),
     # When the scheduler starts the campaign: schedule.start_time while SCHEDULED, else NULL.
     Column("due_time", UTCDateTime),
+    # Runs started (one per occurrence of a recurring campaign) and the occurrence of the newest (0008).
+    Column("runs", Integer, nullable=False, server_default="0"),
+    Column("last_run_time", UTCDateTime),
     Index("ix_campaigns_workspace_created", "workspace", "create_time", "id"),
     Index("ix_campaigns_workspace_state", "workspace", "state"),
     Index("uq_campaigns_workspace_request", "workspace", "request_id", unique=True),
@@ -101,12 +104,14 @@ campaign_inbox = inbox_table(metadata, "campaign_inbox")
 
 
 # Launches of started campaigns (service_layer/launch.py): the plan and how far
-# it has come, one row per campaign.
+# it has come, one row per run of a campaign (a recurring campaign has one per occurrence).
 campaign_launches = Table(
     "campaign_launches",
     metadata,
     Column("workspace", String(63), primary_key=True),
     Column("campaign_id", String(63), primary_key=True),
+    Column("run", Integer, primary_key=True),  # 1, 2, ...
+    Column("occurrence_time", UTCDateTime),  # the occurrence the run is for (a manual start: its time)
     Column("state", String(16), nullable=False),
     Column("targets", JSON, nullable=False),
     Column("attempts", Integer, nullable=False),

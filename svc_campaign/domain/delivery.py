@@ -60,16 +60,26 @@ def handed_over(launch: Launch) -> int:
     return sum(t.sent + t.duplicates for t in launch.targets)
 
 
-def is_complete(campaign: Campaign, launch: Launch | None, tally: Tally, now: datetime) -> bool:
-    """RUNNING, its launch has handed over every message, each of them is final and the window is over."""
+def is_complete(campaign: Campaign, launch: Launch | None, tally: Tally, now: datetime,
+                handed_over_total: int | None = None, earlier_runs_live: bool = False) -> bool:
+    """RUNNING, its launch has handed over every message, each of them is final and the window is over.
+
+    For a recurring campaign `launch` is its newest run's and the window is over once the rule has no
+    occurrence left (COUNT, UNTIL or end_time reached); no earlier run may still be sending, and
+    `handed_over_total` counts the messages of every run."""
     if campaign.state is not State.RUNNING or campaign.deleted or launch is None:
         return False
     if launch.state is not LaunchState.COMPLETED:
         return False
-    end = campaign.fields.schedule.end_time if campaign.fields.schedule else None
-    if end is not None and end > now:
-        return False
-    return tally.known >= handed_over(launch) and tally.final == tally.known
+    if campaign.recurring:
+        if earlier_runs_live or campaign.has_more_runs:
+            return False
+    else:
+        end = campaign.fields.schedule.end_time if campaign.fields.schedule else None
+        if end is not None and end > now:
+            return False
+    total = handed_over(launch) if handed_over_total is None else handed_over_total
+    return tally.known >= total and tally.final == tally.known
 
 
 def exhausted_channels(budget: Budget | None, tally: Tally) -> list[Channel]:

@@ -4,7 +4,8 @@ as the projection, and `Campaign.replay` folds them back into state.
 
 `data` by type: campaign_created {"fields": CampaignFields}; campaign_updated
 {"paths": [...], "fields": CampaignFields (after the change)}; state changes
-{"from_state", "to_state"} (State values); campaign_deleted {"last_state"}."""
+{"from_state", "to_state"} (State values), campaign_started also {"run" (1, 2, ...), "occurrence_time"}
+(a recurring campaign's next run is a campaign_started from RUNNING to RUNNING); campaign_deleted {"last_state"}."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ STATE_EVENTS = {
     "complete": "campaign_completed",
     "cancel": "campaign_cancelled",
 }
+STARTED = STATE_EVENTS["start"]
 EVENT_TYPES = (CREATED, UPDATED, *STATE_EVENTS.values(), DELETED)
 
 

@@ -152,22 +152,32 @@ class Launch:
     compensations: list[Step] = field(default_factory=list)  # still to make, in order
     send_options: SendOptions = SendOptions()  # when the messages go out (domain/send_times.py)
     ab: AbTestRun | None = None  # the A/B test, if the campaign has one
+    run: int = 1  # the campaign's run this launch sends (a recurring campaign has one per occurrence)
+    occurrence_time: datetime | None = None  # the occurrence the run is for (a manual start: its time)
 
     @classmethod
     def plan(cls, workspace: str, campaign_id: str, segments: tuple[str, ...], contents: dict[Channel, str],
              now: datetime, end_time: datetime | None = None, send_options: SendOptions = SendOptions(),
-             ab_test: AbTest | None = None) -> Launch:
+             ab_test: AbTest | None = None, run: int = 1, occurrence_time: datetime | None = None) -> Launch:
         targets = [Target(segment, channel, template) for segment in segments
                    for channel, template in sorted(contents.items(), key=lambda c: c[0].value)]
         launch = cls(workspace, campaign_id, targets, start_time=now, update_time=now, next_attempt_time=now,
                      end_time=end_time, send_options=send_options,
-                     ab=AbTestRun.of(ab_test) if ab_test is not None else None)
+                     ab=AbTestRun.of(ab_test) if ab_test is not None else None,
+                     run=run, occurrence_time=occurrence_time or now)
         launch._settle()
         return launch
 
     @property
     def name(self) -> str:
+        """The campaign's name (the notify and audience services know the campaign, not the run)."""
         return f"workspaces/{self.workspace}/campaigns/{self.campaign_id}"
+
+    @property
+    def is_live(self) -> bool:
+        """Still sending or undoing; or with a call to the notify service pending."""
+        return self.state in (LaunchState.RUNNING, LaunchState.PAUSED, LaunchState.COMPENSATING) or (
+            self.pending_action is not None)
 
     def next_step(self) -> tuple[Step, int | None] | None:
         """The step to make now and its target, or None when there is nothing to do now."""
@@ -430,12 +440,16 @@ class Launch:
                 sum(t.refused for t in self.targets))
 
 
-def idempotency_key(campaign_id: str, profile: str, channel: Channel, step: str = "launch") -> str:
-    """The notify service sends one message per key, however often it is asked."""
-    return f"{campaign_id}:{profile}:{channel.value}:{step}"
+def idempotency_key(campaign_id: str, profile: str, channel: Channel, step: str = "launch", run: int = 1) -> str:
+    """The notify service sends one message per key, however often it is asked: one per recipient, channel
+    and run (run 1 keeps the key launches had before recurring runs, so a launch in flight across the
+    upgrade sends nothing twice)."""
+    return f"{campaign_id}:{profile}:{channel.value}:{step}" + (f":run-{run}" if run != 1 else "")
 
 
-def snapshot_id(campaign_id: str, channel: Channel) -> str:
-    return f"launch-{campaign_id}-{channel.value.lower().replace('_', '-')}"
+def snapshot_id(campaign_id: str, channel: Channel, run: int = 1) -> str:
+    """Each run freezes its own audience snapshot (run 1 keeps the id it had before recurring runs)."""
+    suffix = f"-r{run}" if run != 1 else ""
+    return f"launch-{campaign_id}-{channel.value.lower().replace('_', '-')}{suffix}"
 
 

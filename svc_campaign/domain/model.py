@@ -14,9 +14,10 @@ from typing import Any
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
 
 from svc_campaign.domain import validation as v
+from svc_campaign.domain.recurrence import next_occurrence, recurrence
 from svc_kit.ids import new_id
 
-from svc_campaign.domain.events import CREATED, DELETED, STATE_EVENTS, UPDATED, CampaignEvent
+from svc_campaign.domain.events import CREATED, DELETED, STARTED, STATE_EVENTS, UPDATED, CampaignEvent
 from svc_campaign.domain.values import AbTest, Budget, Channel, ContentRef, Schedule, State
 
 # action -> (states it may start from, state it leads to)
@@ -104,6 +105,8 @@ class Campaign:
     state_time: datetime
     version: int = 1
     deleted: bool = False
+    runs: int = 0  # runs started (a recurring campaign starts one per occurrence; any other once)
+    last_run_time: datetime | None = None  # the occurrence (or manual start) the newest run is for
     events: list[CampaignEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -141,19 +144,65 @@ class Campaign:
         elif event.type == DELETED:
             self.deleted = True
         elif event.type in STATE_EVENTS.values():
+            if event.type == STARTED:  # events from before recurring runs carry neither: run 1 at its time
+                self.runs = event.data.get("run") or self.runs + 1
+                self.last_run_time = event.data.get("occurrence_time") or event.occurred_at
+            if event.data["to_state"] != self.state.value:  # a recurring campaign's next run stays RUNNING
+                self.state_time = event.occurred_at
             self.state = State(event.data["to_state"])
-            self.state_time = event.occurred_at
         else:
             raise ValueError(f"unknown campaign event {event.type}")
         self.update_time = event.occurred_at
         self.version = event.version
 
     @property
+    def recurring(self) -> bool:
+        return self.fields.schedule is not None and self.fields.schedule.recurring
+
+    def _recurrence(self):
+        s = self.fields.schedule
+        return recurrence(s.recurrence, s.start_time, s.time_zone, s.end_time)
+
+    def _next_occurrence(self, after: datetime | None) -> datetime | None:
+        s = self.fields.schedule
+        return next_occurrence(s.recurrence, s.start_time, s.time_zone, s.end_time, after)
+
+    @property
     def due_time(self) -> datetime | None:
-        """When the scheduler starts this campaign: its start time while it is SCHEDULED."""
-        if self.state is not State.SCHEDULED or self.deleted or self.fields.schedule is None:
+        """When the scheduler starts this campaign's next run: its start time while it is SCHEDULED; for a
+        recurring campaign the rule's first occurrence while SCHEDULED, then while RUNNING the occurrence
+        after its newest run (None once the rule has no more). PAUSED holds the runs: none is due."""
+        schedule = self.fields.schedule
+        if self.deleted or schedule is None or schedule.start_time is None:
             return None
-        return self.fields.schedule.start_time
+        if not schedule.recurring:
+            return schedule.start_time if self.state is State.SCHEDULED else None
+        if self.state is State.SCHEDULED:
+            return self._next_occurrence(None)
+        if self.state is State.RUNNING and self.last_run_time is not None:
+            return self._next_occurrence(self.last_run_time)
+        return None
+
+    @property
+    def has_more_runs(self) -> bool:
+        """A recurring campaign whose rule still has an occurrence to come (or one due now)."""
+        return self.recurring and self.state in (State.RUNNING, State.PAUSED) and (
+            self.last_run_time is None or self._next_occurrence(self.last_run_time) is not None)
+
+    def fire(self, now: datetime) -> None:
+        """The scheduler starts the run that is due: SCHEDULED -> RUNNING, or a recurring campaign's next
+        run (it stays RUNNING). Of several occurrences missed (the service was down, or the campaign
+        paused), one run fires, for the newest of them; the next is the rule's first after it."""
+        due = self.due_time
+        if due is None or due > now:
+            raise FailedPrecondition(f"campaign in state {self.state.value} has no run due at {now.isoformat()}",
+                                     metadata={"state": self.state.value, "action": "start"})
+        occurrence = self._recurrence().latest(self.last_run_time, now) if self.recurring else due
+        if self.state is State.SCHEDULED:
+            self.transition("start", now, occurrence or due)
+        else:
+            self._emit(STARTED, now, {"from_state": self.state.value, "to_state": self.state.value,
+                                      "run": self.runs + 1, "occurrence_time": occurrence or due})
 
     @property
     def etag(self) -> str:
@@ -191,7 +240,7 @@ class Campaign:
             self._require_launch_ready(updated, now, "the campaign is SCHEDULED, so the change must keep it ready")
         self._emit(UPDATED, now, {"paths": sorted(changed), "fields": updated})
 
-    def transition(self, action: str, now: datetime) -> None:
+    def transition(self, action: str, now: datetime, occurrence: datetime | None = None) -> None:
         sources, target = TRANSITIONS[action]
         if self.state not in sources:
             allowed = ", ".join(sorted(s.value for s in sources))
@@ -201,7 +250,10 @@ class Campaign:
             )
         if action == "schedule":
             self._require_launch_ready(self.fields, now, "the campaign cannot be scheduled")
-        self._emit(STATE_EVENTS[action], now, {"from_state": self.state.value, "to_state": target.value})
+        data = {"from_state": self.state.value, "to_state": target.value}
+        if action == "start":  # run 1: a manual start is its own occurrence
+            data |= {"run": self.runs + 1, "occurrence_time": occurrence or now}
+        self._emit(STATE_EVENTS[action], now, data)
 
     def delete(self, now: datetime) -> None:
         if self.state in (State.SCHEDULED, State.RUNNING, State.PAUSED):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from svc_kit.errors import FieldViolation
 from svc_kit.names import WORKSPACE_ID, ResourceNameError, parse_name
 
+from svc_campaign.domain import recurrence
 from svc_campaign.domain.values import AbTest, Budget, Channel, ContentRef, Pacing, Schedule
 
 MAX_DISPLAY_NAME = 200
@@ -75,6 +76,7 @@ def check_schedule(schedule: Schedule | None) -> list[FieldViolation]:
                                       f"{schedule.time_zone!r} is not an IANA time zone such as Europe/Paris"))
     if schedule.start_time and schedule.end_time and schedule.end_time <= schedule.start_time:
         out.append(FieldViolation(_P + "schedule.end_time", "must be after schedule.start_time"))
+    out += recurrence.violations(schedule.recurrence, schedule.start_time, schedule.time_zone, schedule.end_time)
     return out
 
 

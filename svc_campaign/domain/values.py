@@ -67,6 +67,11 @@ class Schedule:
     time_zone: str = ""
     send_local_time: time | None = None  # each message at this time of day in its recipient's zone
     max_sends_per_hour: int = 0  # 0: no limit
+    recurrence: str = ""  # an RFC 5545 RRULE read in time_zone from start_time (domain/recurrence.py); "" once
+
+    @property
+    def recurring(self) -> bool:
+        return bool(self.recurrence)
 
 
 @dataclass(frozen=True)

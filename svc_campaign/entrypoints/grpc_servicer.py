@@ -119,6 +119,14 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         workspace, campaign_id = _child_name(request.name, "launch")
         return campaign_launch_to_proto(await self._run(launch.get_launch, workspace, campaign_id, self.uow()))
 
+    async def ListCampaignLaunches(self, request: pb.ListCampaignLaunchesRequest, context):
+        workspace, campaign_id = _name(request.parent, "parent")
+        page = await self._run(launch.list_launches, workspace, campaign_id, request.page_size, request.page_token,
+                               self.uow())
+        return pb.ListCampaignLaunchesResponse(
+            launches=[campaign_launch_to_proto(found, listed=True) for found in page.launches],
+            next_page_token=page.next_page_token)
+
     async def GetCampaignStats(self, request: pb.GetCampaignStatsRequest, context):
         """The campaign from its own store, always; the analytics service's report when it answers
         in time, else `reporting_degraded` with the reason (never an error because of analytics)."""

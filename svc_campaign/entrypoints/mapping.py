@@ -31,8 +31,8 @@ _PACING_FROM_PROTO = {number: pacing for pacing, number in _PACING_TO_PROTO.item
 
 WRITABLE_PATHS = frozenset({
     "display_name", "description", "channels", "schedule", "schedule.start_time", "schedule.end_time",
-    "schedule.time_zone", "schedule.send_local_time", "schedule.max_sends_per_hour", "budget", "target_segments",
-    "contents", "labels", "ab_test",
+    "schedule.time_zone", "schedule.recurrence", "schedule.send_local_time", "schedule.max_sends_per_hour", "budget",
+    "target_segments", "contents", "labels", "ab_test",
 })
 OUTPUT_ONLY_PATHS = frozenset({"name", "state", "create_time", "update_time", "state_time", "etag",
                                "ab_test_decision"})
@@ -99,6 +99,7 @@ def fields_from_proto(message: campaign_pb2.Campaign) -> CampaignFields:
             _time_of_day(s.send_local_time, p + "schedule.send_local_time", out)
             if s.HasField("send_local_time") else None,
             s.max_sends_per_hour,
+            s.recurrence.strip(),
         )
     budget = None
     if message.HasField("budget"):
@@ -219,6 +220,7 @@ def campaign_to_proto(campaign: Campaign, decision: Decision | None = None) -> c
         s = data.schedule
         message.schedule.SetInParent()
         message.schedule.time_zone = s.time_zone
+        message.schedule.recurrence = s.recurrence
         if s.start_time:
             message.schedule.start_time.CopyFrom(_timestamp(s.start_time))
         if s.end_time:
@@ -270,11 +272,13 @@ def campaign_audience_to_proto(found) -> campaign_audience_pb2.CampaignAudience:
     return message
 
 
-def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
-    """From domain.launch.Launch."""
+def campaign_launch_to_proto(launch, listed: bool = False) -> campaign_launch_pb2.CampaignLaunch:
+    """From domain.launch.Launch; named `.../launches/{run}` when `listed` (ListCampaignLaunches), else
+    `.../launch` (GetCampaignLaunch: the newest run)."""
     shown = "FAILED" if launch.state.value == "COMPENSATING" else launch.state.value
+    campaign = f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}"
     message = campaign_launch_pb2.CampaignLaunch(
-        name=f"workspaces/{launch.workspace}/campaigns/{launch.campaign_id}/launch",
+        name=f"{campaign}/launches/{launch.run}" if listed else f"{campaign}/launch", run=launch.run,
         state=campaign_launch_pb2.CampaignLaunch.State.Value(f"STATE_{shown}"),
         last_error=launch.last_error, failure_reason=launch.failure_reason,
         compensating=launch.state.value == "COMPENSATING")
@@ -314,6 +318,8 @@ def campaign_launch_to_proto(launch) -> campaign_launch_pb2.CampaignLaunch:
             f"AB_TEST_PHASE_{launch.ab.phase.value}")
         if launch.ab.decide_time is not None:
             message.ab_test_decide_time.FromDatetime(launch.ab.decide_time)
+    if launch.occurrence_time:
+        message.occurrence_time.FromDatetime(launch.occurrence_time)
     return message
 
 

@@ -44,9 +44,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from svc_kit.errors import Aborted, FieldViolation, NotFound
+from svc_kit import pagination
+from svc_kit.errors import Aborted, FieldViolation, InvalidArgument, NotFound
 
 from svc_campaign.domain import ab_test
 from svc_campaign.domain.ab_test import Decision, Phase
@@ -63,29 +65,52 @@ PAGE_SIZE = 500
 LIFECYCLE = ("campaign_paused", "campaign_resumed", "campaign_cancelled", "campaign_completed", "campaign_deleted")
 
 
+def _payload(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    payload = event.get("payload") or {}
+    return payload[1] if isinstance(payload, tuple) else payload
+
+
 def follow_campaign(campaigns: CampaignRepository, launches: LaunchRepository, event: Mapping[str, Any],
                     now: datetime) -> None:
-    """The inbox handler for the campaign's own events (the repositories work in the inbox's transaction)."""
+    """The inbox handler for the campaign's own events (the repositories work in the inbox's transaction).
+    Each campaign_started is a run (1 for a one-off campaign; one per occurrence of a recurring one) and
+    plans that run's launch; the lifecycle events steer every launch still live, and the newest one."""
     workspace, campaign_id, event_type = event["workspace"], event["aggregate_id"], event["event_type"]
     if event_type == "campaign_started":
         campaign = campaigns.get(workspace, campaign_id)
         if campaign is None:
             return
+        payload = _payload(event)
+        run = payload.get("run") or 1
+        occurrence = payload.get("occurrence_time")
+        if isinstance(occurrence, str):
+            occurrence = datetime.fromisoformat(occurrence)
         contents = {c.channel: c.template for c in campaign.fields.contents}
         if launches.add(Launch.plan(workspace, campaign_id, campaign.fields.target_segments, contents, now,
-                                    _end_time(campaign), _send_options(campaign), campaign.fields.ab_test)):
-            log.info("launch of %s planned", f"workspaces/{workspace}/campaigns/{campaign_id}")
+                                    _end_time(campaign), _send_options(campaign), campaign.fields.ab_test,
+                                    run, occurrence)):
+            log.info("launch of %s run %d planned", f"workspaces/{workspace}/campaigns/{campaign_id}", run)
     elif event_type == "campaign_updated":  # schedule.end_time and budget.pacing may change while it runs
-        launch, campaign = launches.get(workspace, campaign_id), campaigns.get(workspace, campaign_id)
-        if launch is not None and campaign is not None and (
-                (launch.end_time, launch.send_options) != (_end_time(campaign), _send_options(campaign))):
-            launch.end_time, launch.send_options = _end_time(campaign), _send_options(campaign)
-            launches.save(launch)
+        campaign = campaigns.get(workspace, campaign_id)
+        for launch in _steered(launches, workspace, campaign_id):
+            if campaign is not None and (
+                    (launch.end_time, launch.send_options) != (_end_time(campaign), _send_options(campaign))):
+                launch.end_time, launch.send_options = _end_time(campaign), _send_options(campaign)
+                launches.save(launch)
     elif event_type in LIFECYCLE:
-        launch = launches.get(workspace, campaign_id)
-        if launch is not None:
+        for launch in _steered(launches, workspace, campaign_id):
             launch.campaign_changed(event_type, now)
             launches.save(launch)
+
+
+def _steered(launches: LaunchRepository, workspace: str, campaign_id: str) -> list[Launch]:
+    """The launches a campaign's change reaches: those still live (an earlier run may still be sending when
+    the next starts) and the newest, which carries the hold, release or cancel of the campaign's messages
+    in notify even once it has handed everything over."""
+    newest = launches.get(workspace, campaign_id)
+    if newest is None:
+        return []
+    return [newest, *(launch for launch in launches.live(workspace, campaign_id) if launch.run != newest.run)]
 
 
 def _end_time(campaign) -> datetime | None:
@@ -97,6 +122,7 @@ def _send_options(campaign) -> SendOptions:
 
 
 def get_launch(workspace: str, campaign_id: str, uow) -> Launch:
+    """The launch of the campaign's newest run."""
     with uow:
         _load(uow, workspace, campaign_id)
         launch = uow.launches.get(workspace, campaign_id)
@@ -134,6 +160,28 @@ async def ab_test_readiness(campaign, content: ContentPort | None) -> list[Field
         return [FieldViolation("campaign.ab_test", f"an A/B test needs a template with at least two variants (of "
                                                    f"weight above 0); {template} has {len(arms)}")]
     return []
+@dataclass(frozen=True)
+class LaunchPage:
+    launches: list[Launch]
+    next_page_token: str
+
+
+def list_launches(workspace: str, campaign_id: str, page_size: int, page_token: str, uow) -> LaunchPage:
+    """The campaign's launches, one per run, newest run first, a page at a time."""
+    size = pagination.page_size(page_size)
+    query_key = pagination.fingerprint(workspace, campaign_id, "launches")
+    position = pagination.decode_token(page_token, query_key)
+    before = None
+    if position is not None:
+        if len(position) != 1 or not isinstance(position[0], int) or position[0] < 1:
+            raise InvalidArgument(FieldViolation("page_token", "not a token this service issued"))
+        before = position[0]
+    with uow:
+        _load(uow, workspace, campaign_id)
+        found = uow.launches.list(workspace, campaign_id, before, size + 1)
+    page = found[:size]
+    token = pagination.encode_token([page[-1].run], query_key) if len(found) > size else ""
+    return LaunchPage(page, token)
 
 
 class LaunchRunner:
@@ -183,7 +231,8 @@ class LaunchRunner:
             target = launch.targets[index]
             if kind is Step.FREEZE_SNAPSHOT:
                 taken = await self.audience.snapshot(target.segment, target.channel,
-                                                     snapshot_id(launch.campaign_id, target.channel), campaign)
+                                                     snapshot_id(launch.campaign_id, target.channel, launch.run),
+                                                     campaign)
                 launch.snapshot_taken(index, taken.name, taken.size, self.clock())
             elif kind is Step.PREFLIGHT_RENDER:
                 if launch.ab is not None and not launch.ab.arms:
@@ -223,7 +272,8 @@ class LaunchRunner:
         due = launch.due_times(index, recipients, zones)
         late = launch.past_end(due)
         handed = chosen if late is None else chosen[:late]
-        outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel),
+        outgoing = [Outgoing(p, idempotency_key(launch.campaign_id, p.rsplit("/", 1)[-1], target.channel,
+                                                            run=launch.run),
                              send_time=when, variant=variant)
                     for (p, variant), when in zip(handed, due)]
         sent, duplicates, refused = (await self.notify.send(launch.workspace, launch.name, target.channel,

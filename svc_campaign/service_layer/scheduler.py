@@ -1,4 +1,5 @@
-"""The scheduler's use cases: start the campaigns whose start time has come.
+"""The scheduler's use cases: start the campaigns whose start time has come, and
+the next run of each recurring campaign whose next occurrence has come.
 
 A due campaign starts through the same transition as `:start`, so its
 `campaign_started` event plans the launch exactly as a manual start does. The
@@ -7,7 +8,10 @@ campaign is no longer due, and while it runs another replica on PostgreSQL
 skips the claimed rows (FOR UPDATE SKIP LOCKED). On SQLite one campaign process
 is assumed; even so the repository's version check refuses a second start.
 A start missed while no process ran is simply due when one comes back, and
-fires once."""
+fires once. A recurring campaign (schedule.recurrence) stays RUNNING between
+runs with `due_time` at its next occurrence; each run is a `campaign_started`
+(run 2, 3, ...) that plans its own launch; occurrences missed while no process
+ran (or while it was paused) fire one run, for the newest of them."""
 
 from __future__ import annotations
 
@@ -32,8 +36,8 @@ def start_due_campaigns(uow: UnitOfWork, clock: Callable[[], datetime], limit: i
         for campaign in uow.campaigns.claim_due(now, limit):
             expected = campaign.version
             try:
-                campaign.transition("start", now)
-            except FailedPrecondition as problem:  # the claim reads SCHEDULED rows only: not expected
+                campaign.fire(now)
+            except FailedPrecondition as problem:  # the claim reads due rows only: not expected
                 log.warning("scheduled start of %s refused: %s", campaign.id, problem)
                 continue
             uow.campaigns.save(campaign, expected)
@@ -41,8 +45,8 @@ def start_due_campaigns(uow: UnitOfWork, clock: Callable[[], datetime], limit: i
         if started:
             uow.commit()
     for campaign in started:
-        log.info("workspaces/%s/campaigns/%s started by its schedule (start time %s)", campaign.workspace,
-                 campaign.id, campaign.fields.schedule.start_time.isoformat())
+        log.info("workspaces/%s/campaigns/%s run %d started by its schedule (occurrence %s)", campaign.workspace,
+                 campaign.id, campaign.runs, campaign.last_run_time.isoformat())
     return started
 
 

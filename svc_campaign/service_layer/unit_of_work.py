@@ -64,13 +64,14 @@ class CampaignRepository(abc.ABC):
 
     @abc.abstractmethod
     def claim_due(self, now: datetime, limit: int) -> list[Campaign]:
-        """Scheduled campaigns whose start time is at or before `now`, earliest first, in every workspace.
+        """Campaigns whose next run is due at or before `now` (scheduled ones at their start time, running
+        recurring ones at their next occurrence), earliest first, in every workspace.
         On PostgreSQL the rows stay locked for this transaction and rows another transaction holds are
         skipped, so replicas never claim one campaign together."""
 
     @abc.abstractmethod
     def next_due_time(self) -> datetime | None:
-        """The earliest start time of a scheduled campaign, in every workspace."""
+        """The earliest time a run is due, in every workspace."""
 
 
 def concurrent_change(campaign: Campaign) -> Aborted:
@@ -79,10 +80,22 @@ def concurrent_change(campaign: Campaign) -> Aborted:
 
 
 class LaunchRepository(Protocol):
-    def get(self, workspace: str, campaign_id: str) -> Launch | None: ...
+    """One launch per run of a campaign (a recurring campaign has one per occurrence)."""
+
+    def get(self, workspace: str, campaign_id: str, run: int | None = None) -> Launch | None:
+        """The launch of `run`, or of the newest run."""
+
+    def list(self, workspace: str, campaign_id: str, before_run: int | None, limit: int) -> list[Launch]:
+        """Newest run first, the runs before `before_run` (all when None)."""
+
+    def live(self, workspace: str, campaign_id: str) -> list[Launch]:
+        """Launches still sending, undoing, or with a call to the notify service pending; newest first."""
+
+    def handed_over(self, workspace: str, campaign_id: str) -> int:
+        """Messages every run handed to the notify service (sent plus duplicates)."""
 
     def add(self, launch: Launch) -> bool:
-        """False when the campaign has a launch already (a start seen twice)."""
+        """False when the campaign has a launch for that run already (a start seen twice)."""
 
     def save(self, launch: Launch) -> Launch:
         """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""

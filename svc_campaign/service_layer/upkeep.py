@@ -2,7 +2,8 @@
 events (domain/delivery.py):
 
 - a RUNNING campaign whose launch handed over every message, whose messages are
-  all final and whose window is over completes, through the same transition as
+  all final and whose window is over (a recurring campaign: its rule has no
+  occurrence left and every run's launch is done) completes, through the same transition as
   `:complete` (so `campaign_completed` is published through the outbox);
 - a RUNNING campaign with a channel whose spend reached its allocation pauses
   through the same transition as `:pause` (its messages are then held in
@@ -25,6 +26,7 @@ from datetime import datetime
 from svc_kit.errors import Aborted, FailedPrecondition, NotFound
 
 from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Tally, exhausted_channels, is_complete
+from svc_campaign.domain.launch import LaunchState
 from svc_campaign.domain.values import State
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
@@ -51,7 +53,7 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
         expected = campaign.version
         action = ""
         if campaign.state is State.RUNNING:
-            if is_complete(campaign, uow.launches.get(workspace, campaign_id), tally, now):
+            if _complete(uow, campaign, tally, now):
                 action = "complete"
             elif exhausted:
                 action = "pause"
@@ -72,6 +74,18 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
         uow.commit()
     log.info("workspaces/%s/campaigns/%s: %s by its upkeep", workspace, campaign_id, action)
     return action
+
+
+def _complete(uow: UnitOfWork, campaign, tally, now) -> bool:
+    launch = uow.launches.get(campaign.workspace, campaign.id)
+    if not campaign.recurring or launch is None or launch.state is not LaunchState.COMPLETED:
+        return is_complete(campaign, launch, tally, now)
+    if campaign.has_more_runs:  # a recurring campaign between runs stays RUNNING
+        return False
+    live = [other for other in uow.launches.live(campaign.workspace, campaign.id)
+            if other.state in (LaunchState.RUNNING, LaunchState.PAUSED, LaunchState.COMPENSATING)]
+    return is_complete(campaign, launch, tally, now, uow.launches.handed_over(campaign.workspace, campaign.id),
+                       bool(live))
 
 
 @dataclass(frozen=True)

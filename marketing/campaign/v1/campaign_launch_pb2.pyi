@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignLaunch(_message.Message):
-    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time", "pending_messages_action", "cancelled_message_count", "handed_over_message_count", "messages_held", "failed_step", "failure_reason", "compensating", "steps", "ab_test_phase", "ab_test_decide_time")
+    __slots__ = ("name", "state", "targets", "progress", "last_error", "next_attempt_time", "pending_messages_action", "cancelled_message_count", "handed_over_message_count", "messages_held", "failed_step", "failure_reason", "compensating", "steps", "run", "occurrence_time", "ab_test_phase", "ab_test_decide_time")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[CampaignLaunch.State]
@@ -84,6 +84,8 @@ class CampaignLaunch(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     COMPENSATING_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_TIME_FIELD_NUMBER: _ClassVar[int]
     AB_TEST_PHASE_FIELD_NUMBER: _ClassVar[int]
     AB_TEST_DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
@@ -100,9 +102,11 @@ class CampaignLaunch(_message.Message):
     failure_reason: str
     compensating: bool
     steps: _containers.RepeatedCompositeFieldContainer[LaunchStepRecord]
+    run: int
+    occurrence_time: _timestamp_pb2.Timestamp
     ab_test_phase: CampaignLaunch.AbTestPhase
     ab_test_decide_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_messages_action: _Optional[_Union[CampaignLaunch.MessagesAction, str]] = ..., cancelled_message_count: _Optional[int] = ..., handed_over_message_count: _Optional[int] = ..., messages_held: _Optional[bool] = ..., failed_step: _Optional[_Union[CampaignLaunch.Step, str]] = ..., failure_reason: _Optional[str] = ..., compensating: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[LaunchStepRecord, _Mapping]]] = ..., ab_test_phase: _Optional[_Union[CampaignLaunch.AbTestPhase, str]] = ..., ab_test_decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[CampaignLaunch.State, str]] = ..., targets: _Optional[_Iterable[_Union[LaunchTarget, _Mapping]]] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., last_error: _Optional[str] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_messages_action: _Optional[_Union[CampaignLaunch.MessagesAction, str]] = ..., cancelled_message_count: _Optional[int] = ..., handed_over_message_count: _Optional[int] = ..., messages_held: _Optional[bool] = ..., failed_step: _Optional[_Union[CampaignLaunch.Step, str]] = ..., failure_reason: _Optional[str] = ..., compensating: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[LaunchStepRecord, _Mapping]]] = ..., run: _Optional[int] = ..., occurrence_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ab_test_phase: _Optional[_Union[CampaignLaunch.AbTestPhase, str]] = ..., ab_test_decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class LaunchStepRecord(_message.Message):
     __slots__ = ("step", "target", "outcome", "time", "detail")

@@ -137,18 +137,20 @@ class AbTestDecision(_message.Message):
     def __init__(self, winner: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[_Union[AbTestDecision.Reason, str]] = ..., p_value: _Optional[float] = ..., variants: _Optional[_Iterable[_Union[AbTestDecision.VariantFigures, _Mapping]]] = ..., control: _Optional[str] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("start_time", "end_time", "time_zone", "send_local_time", "max_sends_per_hour")
+    __slots__ = ("start_time", "end_time", "time_zone", "recurrence", "send_local_time", "max_sends_per_hour")
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    RECURRENCE_FIELD_NUMBER: _ClassVar[int]
     SEND_LOCAL_TIME_FIELD_NUMBER: _ClassVar[int]
     MAX_SENDS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     time_zone: str
+    recurrence: str
     send_local_time: _timeofday_pb2.TimeOfDay
     max_sends_per_hour: int
-    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., send_local_time: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., max_sends_per_hour: _Optional[int] = ...) -> None: ...
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., recurrence: _Optional[str] = ..., send_local_time: _Optional[_Union[_timeofday_pb2.TimeOfDay, _Mapping]] = ..., max_sends_per_hour: _Optional[int] = ...) -> None: ...
 
 class Budget(_message.Message):
     __slots__ = ("total", "allocations", "pacing")

@@ -183,6 +183,24 @@ class GetCampaignLaunchRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class ListCampaignLaunchesRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCampaignLaunchesResponse(_message.Message):
+    __slots__ = ("launches", "next_page_token")
+    LAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    launches: _containers.RepeatedCompositeFieldContainer[_campaign_launch_pb2.CampaignLaunch]
+    next_page_token: str
+    def __init__(self, launches: _Optional[_Iterable[_Union[_campaign_launch_pb2.CampaignLaunch, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class GetCampaignStatsRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class CampaignServiceStub:
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
                 _registered_method=True)
+        self.ListCampaignLaunches = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ListCampaignLaunches',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesResponse.FromString,
+                _registered_method=True)
         self.GetCampaignStats = channel.unary_unary(
                 '/marketing.campaign.v1.CampaignService/GetCampaignStats',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignStatsRequest.SerializeToString,
@@ -170,7 +175,17 @@ class CampaignServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCampaignLaunch(self, request, context):
-        """Returns how far the sending of a started campaign has come.
+        """Returns how far the sending of a started campaign has come: the launch
+        of its newest run (a recurring campaign has one per occurrence; see
+        ListCampaignLaunches for every run).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaignLaunches(self, request, context):
+        """Lists a campaign's launches, one per run, newest run first, a page at a
+        time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -286,6 +301,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.GetCampaignLaunch,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.SerializeToString,
+            ),
+            'ListCampaignLaunches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaignLaunches,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesResponse.SerializeToString,
             ),
             'GetCampaignStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCampaignStats,
@@ -506,6 +526,33 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/GetCampaignLaunch',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetCampaignLaunchRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2.CampaignLaunch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaignLaunches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ListCampaignLaunches',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListCampaignLaunchesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,3 +27,16 @@ def test_a_failed_launch_shows_the_failed_step_the_reason_and_its_log():
         (pb.CampaignLaunch.STEP_PREFLIGHT_RENDER, 0, pb.LaunchStepRecord.OUTCOME_FAILED),
         (pb.CampaignLaunch.STEP_RELEASE_SNAPSHOT, False, pb.LaunchStepRecord.OUTCOME_DONE)]
     assert failed.steps[0].time.ToDatetime().replace(tzinfo=NOW.tzinfo) == NOW
+
+
+def test_a_run_s_launch_carries_its_run_and_occurrence_and_is_named_by_run_when_listed():
+    from datetime import timedelta
+
+    occurrence = NOW - timedelta(seconds=30)
+    launch = Launch.plan("acme", "c1", ("workspaces/acme/segments/a",), {Channel.EMAIL: "t"}, NOW, run=3,
+                         occurrence_time=occurrence)
+    newest, listed = campaign_launch_to_proto(launch), campaign_launch_to_proto(launch, listed=True)
+    assert (newest.name, listed.name) == ("workspaces/acme/campaigns/c1/launch",
+                                          "workspaces/acme/campaigns/c1/launches/3")
+    assert newest.run == listed.run == 3
+    assert newest.occurrence_time.ToDatetime().replace(tzinfo=NOW.tzinfo) == occurrence

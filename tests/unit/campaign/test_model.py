@@ -224,8 +224,9 @@ def test_allowed_transition(action, state):
     assert campaign.state_time == campaign.update_time == LATER
     assert campaign.create_time == NOW
     assert campaign.version == 4 and campaign.etag != etag
+    run = {"run": 1, "occurrence_time": LATER} if action == "start" else {}  # a manual start is run 1, now
     assert [(e.type, e.version, e.occurred_at, e.data) for e in campaign.events] == [
-        (EVENT_TYPES[action], 4, LATER, {"from_state": state.value, "to_state": target.value})]
+        (EVENT_TYPES[action], 4, LATER, {"from_state": state.value, "to_state": target.value} | run)]
 
 
 @pytest.mark.parametrize(("action", "state"), REFUSED_CASES, ids=lambda x: getattr(x, "value", x))
