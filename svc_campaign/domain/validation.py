@@ -90,6 +90,11 @@ def check_send_times(schedule: Schedule | None, budget: Budget | None) -> list[F
     if pacing is not Pacing.NONE and schedule.end_time is None:
         out.append(FieldViolation(_P + "budget.pacing",
                                   f"PACING_{pacing.value} needs schedule.end_time: it spreads the sends up to it"))
+    if pacing is not Pacing.NONE and schedule.recurrence:
+        out.append(FieldViolation(_P + "budget.pacing",
+                                  f"PACING_{pacing.value} spreads one send over the whole window and cannot be "
+                                  "combined with schedule.recurrence (one run per occurrence); use "
+                                  "schedule.max_sends_per_hour to spread each run"))
     if schedule.send_local_time is not None:
         if pacing is not Pacing.NONE:
             out.append(FieldViolation(_P + "schedule.send_local_time",

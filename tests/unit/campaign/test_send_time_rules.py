@@ -58,6 +58,11 @@ def test_a_local_send_time_needs_a_window_of_25_hours(hours):
     assert found[0] == "campaign.schedule.end_time" and "25 hours" in found[1]
 
 
+def test_pacing_is_refused_on_a_recurring_campaign():
+    (found,) = violations(fields(window(240, recurrence="FREQ=DAILY"), Pacing.EVEN))
+    assert found[0] == "campaign.budget.pacing" and "schedule.recurrence" in found[1]
+
+
 def test_a_negative_throttle_is_refused():
     assert [f for f, _ in violations(fields(window(10, max_sends_per_hour=-1)))] == [
         "campaign.schedule.max_sends_per_hour"]
@@ -69,6 +74,7 @@ def test_a_negative_throttle_is_refused():
     (window(10, max_sends_per_hour=50), Pacing.EVEN),
     (Schedule(START, None, "Europe/Paris", None, 50), Pacing.NONE),
     (window(2), Pacing.FRONT_LOADED),
+    (window(240, recurrence="FREQ=DAILY", max_sends_per_hour=50), Pacing.NONE),
 ])
 def test_valid_combinations_are_accepted_and_can_be_scheduled(schedule, pacing):
     campaign = Campaign.create("acme", "timed", fields(schedule, pacing), NOW)
