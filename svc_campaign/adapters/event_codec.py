@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from svc_campaign.domain.events import CREATED, DELETED, UPDATED, CampaignEvent
+from svc_campaign.domain.events import CREATED, DELETED, FAILED, UPDATED, CampaignEvent
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Schedule
 
@@ -19,6 +19,11 @@ TOPIC = "persistent://public/default/marketing.campaign.v1"
 PRODUCER = "svc_campaign"
 
 TimeOut = Callable[[datetime | None], Any]
+
+# Event types written in another type's union branch: campaign_failed has the shape of every state change
+# (from_state, to_state) and travels as a CampaignCancelled record with to_state FAILED, so the schema did not
+# change; readers tell the two apart by the envelope's event_type.
+_BRANCH_OF = {FAILED: "campaign_cancelled"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -101,7 +106,8 @@ def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_
 
 
 def record_name(event_type: str) -> str:
-    """campaign_scheduled -> marketing.campaign.v1.CampaignScheduled"""
+    """campaign_scheduled -> marketing.campaign.v1.CampaignScheduled (campaign_failed: ...CampaignCancelled)"""
+    event_type = _BRANCH_OF.get(event_type, event_type)
     return f"{NAMESPACE}." + "".join(part.capitalize() for part in event_type.split("_"))
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 from svc_kit.channels import Channel
 
 from marketing.campaign.v1 import campaign_launch_pb2 as pb
+from marketing.campaign.v1 import campaign_pb2
 from svc_campaign.domain.launch import Launch, Step, StepOutcome
-from svc_campaign.entrypoints.mapping import campaign_launch_to_proto
+from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.values import State
+from svc_campaign.entrypoints.mapping import campaign_launch_to_proto, campaign_to_proto
+from tests.fakes import ready_fields
 from tests.unit.campaign.test_launch import NOW
 
 
@@ -27,3 +31,8 @@ def test_a_failed_launch_shows_the_failed_step_the_reason_and_its_log():
         (pb.CampaignLaunch.STEP_PREFLIGHT_RENDER, 0, pb.LaunchStepRecord.OUTCOME_FAILED),
         (pb.CampaignLaunch.STEP_RELEASE_SNAPSHOT, False, pb.LaunchStepRecord.OUTCOME_DONE)]
     assert failed.steps[0].time.ToDatetime().replace(tzinfo=NOW.tzinfo) == NOW
+
+
+def test_a_failed_campaign_maps_to_state_failed():
+    campaign = Campaign("acme", "c1", ready_fields(), State.FAILED, NOW, NOW, NOW, version=5)
+    assert campaign_to_proto(campaign).state == campaign_pb2.Campaign.STATE_FAILED == 7
