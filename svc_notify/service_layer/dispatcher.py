@@ -165,13 +165,32 @@ class Dispatcher:
             providers = claimed.providers[workspace]
             pending += [asyncio.create_task(self.sender.deliver(work, providers)) for work in ready]
         await self.recorder.record(token, done)
+        await self._record_as_they_settle(token, pending)
+
+    async def _record_as_they_settle(self, token: str, pending: list[asyncio.Task]) -> None:
+        """Records the sends' outcomes as they come: an outcome waits at most `flush_seconds` (or until
+        `flush_every` are waiting), and at once when nothing was recorded for that long. What a crash can
+        send twice is what waits here plus what is being recorded: the sends of about `flush_seconds`."""
+        settled: asyncio.Queue[asyncio.Task] = asyncio.Queue()
+        for task in pending:
+            task.add_done_callback(settled.put_nowait)
         buffer: list[Settled] = []
-        last = time.monotonic()
-        for next_done in asyncio.as_completed(pending):
-            buffer.append(await next_done)
-            if len(buffer) >= self.config.flush_every or time.monotonic() - last >= self.config.flush_seconds:
+        left, last = len(pending), time.monotonic() - self.config.flush_seconds
+        while left:
+            wait = None if not buffer else max(self.config.flush_seconds - (time.monotonic() - last), 0.0)
+            try:
+                async with asyncio.timeout(wait):
+                    buffer.append((await settled.get()).result())
+                left -= 1
+                while not settled.empty() and len(buffer) < self.config.flush_every:
+                    buffer.append(settled.get_nowait().result())
+                    left -= 1
+            except TimeoutError:
+                pass
+            if buffer and (len(buffer) >= self.config.flush_every
+                           or time.monotonic() - last >= self.config.flush_seconds):
                 await self.recorder.record(token, buffer)
-                buffer, last = [], time.monotonic()
+                last = time.monotonic()
         await self.recorder.record(token, buffer)
 
 
