@@ -39,9 +39,9 @@ BATCH = 500
 @dataclass
 class Outcome:
     completed: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Callable[[], datetime]) -> str:
