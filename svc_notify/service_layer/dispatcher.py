@@ -180,13 +180,14 @@ class Dispatcher:
             wait = None if not buffer else max(self.config.flush_seconds - (time.monotonic() - last), 0.0)
             try:
                 async with asyncio.timeout(wait):
-                    buffer.append((await settled.get()).result())
+                    task = await settled.get()
+            except TimeoutError:  # the buffer's time is up before another send settled
+                task = None
+            while task is not None:
+                buffer.append(task.result())
                 left -= 1
-                while not settled.empty() and len(buffer) < self.config.flush_every:
-                    buffer.append(settled.get_nowait().result())
-                    left -= 1
-            except TimeoutError:
-                pass
+                task = settled.get_nowait() if not settled.empty() and len(buffer) < self.config.flush_every \
+                    else None
             if buffer and (len(buffer) >= self.config.flush_every
                            or time.monotonic() - last >= self.config.flush_seconds):
                 await self.recorder.record(token, buffer)
