@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from svc_campaign.adapters import codec
-from svc_campaign.domain.events import CREATED, DELETED, STARTED, UPDATED, CampaignEvent
+from svc_campaign.domain.events import CREATED, DELETED, FAILED, STARTED, UPDATED, CampaignEvent
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.adapters.codec import time_of_day_from_text, time_of_day_to_text
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, ContentRef, Money, Pacing, Schedule
@@ -21,6 +21,11 @@ TOPIC = "persistent://public/default/marketing.campaign.v1"
 PRODUCER = "svc_campaign"
 
 TimeOut = Callable[[datetime | None], Any]
+
+# Event types written in another type's union branch: campaign_failed has the shape of every state change
+# (from_state, to_state) and travels as a CampaignCancelled record with to_state FAILED, so the schema did not
+# change; readers tell the two apart by the envelope's event_type.
+_BRANCH_OF = {FAILED: "campaign_cancelled"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -122,7 +127,8 @@ def event_from_payload(event_id: str, event_type: str, workspace: str, campaign_
 
 
 def record_name(event_type: str) -> str:
-    """campaign_scheduled -> marketing.campaign.v1.CampaignScheduled"""
+    """campaign_scheduled -> marketing.campaign.v1.CampaignScheduled (campaign_failed: ...CampaignCancelled)"""
+    event_type = _BRANCH_OF.get(event_type, event_type)
     return f"{NAMESPACE}." + "".join(part.capitalize() for part in event_type.split("_"))
 
 

@@ -82,6 +82,11 @@ def is_complete(campaign: Campaign, launch: Launch | None, tally: Tally, now: da
     return tally.known >= total and tally.final == tally.known
 
 
+def launch_failed(launch: Launch | None) -> bool:
+    """The launch failed for good and its compensations are made (COMPENSATING is not yet FAILED)."""
+    return launch is not None and launch.state is LaunchState.FAILED
+
+
 def exhausted_channels(budget: Budget | None, tally: Tally) -> list[Channel]:
     """Channels whose spend reached their allocation; every spending channel once the total is reached.
     A zero amount sets no limit."""

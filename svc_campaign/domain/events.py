@@ -24,8 +24,10 @@ STATE_EVENTS = {
     "resume": "campaign_resumed",
     "complete": "campaign_completed",
     "cancel": "campaign_cancelled",
+    "fail": "campaign_failed",  # the upkeep's, once the launch failed for good; never a caller's
 }
 STARTED = STATE_EVENTS["start"]
+FAILED = STATE_EVENTS["fail"]
 EVENT_TYPES = (CREATED, UPDATED, *STATE_EVENTS.values(), DELETED)
 
 

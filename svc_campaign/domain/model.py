@@ -29,6 +29,9 @@ TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
     "resume": (frozenset({State.PAUSED}), State.RUNNING),
     "complete": (frozenset({State.RUNNING, State.PAUSED}), State.COMPLETED),
     "cancel": (frozenset({State.DRAFT, State.SCHEDULED, State.RUNNING, State.PAUSED}), State.CANCELLED),
+    # Not a caller's action (no RPC names it): the upkeep's, once the campaign's launch failed for good
+    # and its compensations ran (service_layer/upkeep.py). FAILED is final.
+    "fail": (frozenset({State.RUNNING, State.PAUSED}), State.FAILED),
 }
 
 # Fields a caller may change, per state. Scheduled campaigns stay launch-ready.
@@ -42,6 +45,7 @@ EDITABLE: dict[State, frozenset[str]] = {
     State.PAUSED: _LIVE,
     State.COMPLETED: frozenset({"description", "labels"}),
     State.CANCELLED: frozenset({"description", "labels"}),
+    State.FAILED: frozenset({"description", "labels"}),
 }
 
 

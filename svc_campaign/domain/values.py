@@ -20,10 +20,11 @@ class State(enum.Enum):
     PAUSED = "PAUSED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
+    FAILED = "FAILED"  # its launch failed for good (and was compensated); set only by the upkeep
 
     @property
     def is_final(self) -> bool:
-        return self in (State.COMPLETED, State.CANCELLED)
+        return self in (State.COMPLETED, State.CANCELLED, State.FAILED)
 
 
 @dataclass(frozen=True)

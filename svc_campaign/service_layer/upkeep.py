@@ -1,6 +1,10 @@
-"""The upkeep pass over live campaigns, from the tally of notify's delivery
-events (domain/delivery.py):
+"""The upkeep pass over live campaigns, from their launch and the tally of
+notify's delivery events (domain/delivery.py):
 
+- a RUNNING or PAUSED campaign whose launch failed for good (a step the peer
+  refused, its compensations made: the launch is FAILED) fails, through the
+  `fail` transition, the only way to FAILED (so `campaign_failed` is published
+  through the outbox); FAILED is final;
 - a RUNNING campaign whose launch handed over every message, whose messages are
   all final and whose window is over (a recurring campaign: its rule has no
   occurrence left and every run's launch is done) completes, through the same transition as
@@ -25,7 +29,7 @@ from datetime import datetime
 
 from svc_kit.errors import Aborted, FailedPrecondition, NotFound
 
-from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Tally, exhausted_channels, is_complete
+from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Tally, exhausted_channels, is_complete, launch_failed
 from svc_campaign.domain.launch import LaunchState
 from svc_campaign.domain.values import State
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
@@ -39,21 +43,25 @@ class Outcome:
     completed: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Callable[[], datetime]) -> str:
-    """Completes, pauses or resumes one campaign if it is due; returns the action taken ('' for none)."""
+    """Fails, completes, pauses or resumes one campaign if it is due; returns the action taken ('' for none)."""
     with uow:
         campaign = uow.campaigns.get(workspace, campaign_id)
         if campaign is None or campaign.state not in (State.RUNNING, State.PAUSED):
             return ""
         now = clock()
+        launch = uow.launches.get(workspace, campaign_id)
         tally = uow.deliveries.tally(workspace, campaign_id)
         exhausted = exhausted_channels(campaign.fields.budget, tally)
         expected = campaign.version
         action = ""
-        if campaign.state is State.RUNNING:
-            if _complete(uow, campaign, tally, now):
+        if launch_failed(launch):
+            action = "fail"
+        elif campaign.state is State.RUNNING:
+            if _complete(uow, campaign, launch, tally, now):
                 action = "complete"
             elif exhausted:
                 action = "pause"
@@ -64,7 +72,11 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
         if not action:
             return ""
         campaign.transition(action, now)
-        if action == "pause":
+        if action == "fail":
+            log.warning("workspaces/%s/campaigns/%s fails: its launch failed at %s: %s", workspace, campaign_id,
+                        launch.failed_step.value if launch.failed_step else "?", launch.failure_reason)
+            uow.deliveries.clear_pause_reason(workspace, campaign_id)
+        elif action == "pause":
             uow.deliveries.set_pause_reason(workspace, campaign_id, BUDGET_EXHAUSTED, campaign.state_time)
             log.info("workspaces/%s/campaigns/%s pauses: budget exhausted on %s", workspace, campaign_id,
                      ", ".join(c.value for c in exhausted))
@@ -76,8 +88,7 @@ def check_campaign(uow: UnitOfWork, workspace: str, campaign_id: str, clock: Cal
     return action
 
 
-def _complete(uow: UnitOfWork, campaign, tally, now) -> bool:
-    launch = uow.launches.get(campaign.workspace, campaign.id)
+def _complete(uow: UnitOfWork, campaign, launch, tally, now) -> bool:
     if not campaign.recurring or launch is None or launch.state is not LaunchState.COMPLETED:
         return is_complete(campaign, launch, tally, now)
     if campaign.has_more_runs:  # a recurring campaign between runs stays RUNNING
@@ -128,5 +139,5 @@ def _judge(uow_factory: Callable[[], UnitOfWork], workspace: str, campaign_id: s
     except (Aborted, FailedPrecondition) as problem:  # a caller changed it meanwhile: judged again next pass
         log.info("upkeep of workspaces/%s/campaigns/%s raced a change: %s", workspace, campaign_id, problem)
         return
-    {"complete": outcome.completed, "pause": outcome.paused, "resume": outcome.resumed}.get(
+    {"fail": outcome.failed, "complete": outcome.completed, "pause": outcome.paused, "resume": outcome.resumed}.get(
         action, []).append(campaign_id)

@@ -18,6 +18,11 @@ One pass:
 6. records outcomes in small transactions, only where the lease still holds,
    with their events (outbox) in the same transaction.
 
+While a batch is in flight, the holds of its campaigns (and only theirs) are
+read every quarter second, so a campaign paused or cancelled meanwhile stops
+its messages still waiting to go (dispatch/stops.py); every few minutes the
+cancelled holds settled and an hour old are pruned.
+
 A call to another service that fails leaves the messages DEFERRED with the
 reason for the next pass; nothing is retried here that the mesh would retry.
 
@@ -42,7 +47,7 @@ from svc_kit.clock import utcnow
 from svc_kit.ids import new_id
 
 from svc_notify.domain.model import Message, State
-from svc_notify.service_layer.dispatch.claiming import Claimer
+from svc_notify.service_layer.dispatch.claiming import Claimed, Claimer
 from svc_notify.service_layer.dispatch.pacing import Pacer
 from svc_notify.service_layer.dispatch.rate_limits import RateLimits
 from svc_notify.service_layer.dispatch.recording import Recorder
@@ -70,8 +75,8 @@ class Dispatcher:
         self.claimer = Claimer(uow_factory, config)
         self.pacer = Pacer(uow_factory, audience, config, clock)
         self.renderer = Renderer(content, config, clock)
-        self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng,
-                                    CampaignStops(uow_factory))
+        self.stops = CampaignStops(uow_factory)
+        self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng, self.stops)
         self.recorder = Recorder(uow_factory, clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -105,6 +110,7 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 claimed = await self.run_once()
+                await self.stops.prune_if_due(self.clock())
             except Exception:  # noqa: BLE001 - a pass that fails leaves its messages leased; they come back
                 log.exception("dispatcher pass failed; retrying")
                 claimed = 0
@@ -135,6 +141,11 @@ class Dispatcher:
         claimed = await asyncio.to_thread(self.claimer.claim, token, self.clock())
         if not claimed.messages:
             return 0
+        with self.stops.watching(claimed.messages):  # the holds read while sending: this batch's campaigns'
+            await self._handle(token, claimed)
+        return len(claimed.messages)
+
+    async def _handle(self, token: str, claimed: Claimed) -> None:
         done: list[Settled] = []
         pending: list[asyncio.Task] = []
         by_workspace: dict[str, list[Message]] = {}
@@ -154,15 +165,34 @@ class Dispatcher:
             providers = claimed.providers[workspace]
             pending += [asyncio.create_task(self.sender.deliver(work, providers)) for work in ready]
         await self.recorder.record(token, done)
+        await self._record_as_they_settle(token, pending)
+
+    async def _record_as_they_settle(self, token: str, pending: list[asyncio.Task]) -> None:
+        """Records the sends' outcomes as they come: an outcome waits at most `flush_seconds` (or until
+        `flush_every` are waiting), and at once when nothing was recorded for that long. What a crash can
+        send twice is what waits here plus what is being recorded: the sends of about `flush_seconds`."""
+        settled: asyncio.Queue[asyncio.Task] = asyncio.Queue()
+        for task in pending:
+            task.add_done_callback(settled.put_nowait)
         buffer: list[Settled] = []
-        last = time.monotonic()
-        for next_done in asyncio.as_completed(pending):
-            buffer.append(await next_done)
-            if len(buffer) >= self.config.flush_every or time.monotonic() - last >= self.config.flush_seconds:
+        left, last = len(pending), time.monotonic() - self.config.flush_seconds
+        while left:
+            wait = None if not buffer else max(self.config.flush_seconds - (time.monotonic() - last), 0.0)
+            try:
+                async with asyncio.timeout(wait):
+                    task = await settled.get()
+            except TimeoutError:  # the buffer's time is up before another send settled
+                task = None
+            while task is not None:
+                buffer.append(task.result())
+                left -= 1
+                task = settled.get_nowait() if not settled.empty() and len(buffer) < self.config.flush_every \
+                    else None
+            if buffer and (len(buffer) >= self.config.flush_every
+                           or time.monotonic() - last >= self.config.flush_seconds):
                 await self.recorder.record(token, buffer)
-                buffer, last = [], time.monotonic()
+                last = time.monotonic()
         await self.recorder.record(token, buffer)
-        return len(claimed.messages)
 
 
 def start_in_thread(dispatcher: Dispatcher) -> tuple[threading.Thread, Callable[[], None]]:

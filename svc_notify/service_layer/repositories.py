@@ -119,8 +119,14 @@ class MessageRepository(abc.ABC):
         """Ends a hold, unless the campaign was cancelled."""
 
     @abc.abstractmethod
-    def held_campaigns(self) -> list[tuple[str, str]]:
-        """(workspace, campaign) of every campaign held or cancelled."""
+    def held_campaigns(self, campaigns: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of the (workspace, campaign) pairs that are held or cancelled (lookups by key: the cost
+        follows the campaigns asked about, not the number of holds stored)."""
+
+    @abc.abstractmethod
+    def prune_campaign_holds(self, before: datetime, limit: int = 500) -> int:
+        """Deletes up to `limit` cancelled holds dated before `before` (the cancel's time) whose campaign has
+        no message waiting or being sent any more (settled); returns how many."""
 
     @abc.abstractmethod
     def campaign_hold(self, workspace: str, campaign: str) -> str:

@@ -283,3 +283,27 @@ async def test_funnels_are_saved_and_run(running):
         created.name]
     await running.stub.DeleteFunnel(pb.DeleteFunnelRequest(name=created.name, etag=created.etag))
     await refused(running.stub.GetFunnel(pb.GetFunnelRequest(name=created.name)), grpc.StatusCode.NOT_FOUND)
+
+
+async def test_campaign_lifecycle_events_are_stored_campaign_failed_too(running):
+    """The campaign service's own envelopes (its codec, the real schema): campaign_failed travels in the
+    CampaignCancelled branch and is stored under its own type."""
+    from svc_campaign.adapters import event_codec as campaign_codec
+    from svc_campaign.domain.model import Campaign
+    from tests.fakes import NOW, ready_fields
+
+    bus = make_bus(running.env)
+    producer = bus.producer(campaign_codec.TOPIC, event_schemas.load("campaign.v1"))
+    broken = Campaign.create("acme", "broken", ready_fields("acme"), NOW)
+    for minutes, action in enumerate(("schedule", "start", "fail"), start=1):
+        broken.transition(action, NOW + timedelta(minutes=minutes))
+    for event in broken.events:
+        producer.send(event.campaign_id, campaign_codec.envelope(event))
+    ids = {e.event_id for e in broken.events}
+    await wait_for(lambda: ids <= {e.event_id for e in running.store.rows})
+    stored = sorted((e for e in running.store.rows if e.event_id in ids), key=lambda e: e.event_time)
+    assert [(e.type, e.source, e.campaign) for e in stored] == [
+        ("campaign_created", "campaign", "broken"), ("campaign_scheduled", "campaign", "broken"),
+        ("campaign_started", "campaign", "broken"), ("campaign_failed", "campaign", "broken")]
+    producer.close()
+    bus.close()

@@ -18,7 +18,7 @@ from svc_campaign.adapters.launch_repository import SqlLaunchRepository
 from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
 from svc_campaign.adapters.tables import campaign_outbox
 from svc_campaign.domain import commands
-from svc_campaign.domain.launch import Launch, LaunchState, Target, TargetState
+from svc_campaign.domain.launch import Launch, LaunchState, Step, StepOutcome, Target, TargetState
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, Money, Schedule, State
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.service_layer import handlers, scheduler, upkeep
@@ -177,3 +177,28 @@ def test_a_manual_pause_is_not_resumed_by_the_upkeep(engine):
                           At(later + timedelta(minutes=1)))
     assert upkeep.run_pass(uow, At(later + timedelta(minutes=2))) == upkeep.Outcome()
     assert state(engine, campaign_id) is State.PAUSED
+
+
+def test_a_campaign_whose_launch_failed_for_good_fails_once_compensated(engine):
+    campaign_id = running(engine)
+    launch = Launch.plan("acme", campaign_id, ("workspaces/acme/segments/vip",),
+                         {Channel.EMAIL: "workspaces/acme/templates/t"}, START)
+    launch.snapshot_taken(0, "workspaces/acme/segments/vip/snapshots/s", 3, START)
+    launch.step_failed(Step.PREFLIGHT_RENDER, 0, "INVALID_ARGUMENT: the template does not render", START)
+    assert launch.compensations == [Step.RELEASE_SNAPSHOT]  # still to make
+    with engine.begin() as connection:
+        SqlLaunchRepository(connection).add(launch)
+    uow = lambda: SqlUnitOfWork(engine)  # noqa: E731
+    assert upkeep.run_pass(uow, At(START)) == upkeep.Outcome()  # still compensating
+    with engine.begin() as connection:
+        repository = SqlLaunchRepository(connection)
+        stored = repository.get("acme", campaign_id)
+        assert stored.state is LaunchState.COMPENSATING
+        stored.compensated(Step.RELEASE_SNAPSHOT, StepOutcome.DONE, START)
+        repository.save(stored)
+    assert upkeep.run_pass(uow, At(START)).failed == [campaign_id]
+    assert state(engine, campaign_id) is State.FAILED
+    assert outbox_types(engine)[-1] == "campaign_failed"
+    assert upkeep.run_pass(uow, At(START)) == upkeep.Outcome()
+    with SqlUnitOfWork(engine) as unit:
+        assert ("acme", campaign_id) not in unit.deliveries.live_campaigns(None, 100)

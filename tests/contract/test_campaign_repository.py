@@ -404,26 +404,28 @@ DATASET = {
     "r2": (State.RUNNING, {"team": "brand", "tier": "silver"}),
     "p1": (State.PAUSED, {"tier": "gold"}),
     "x1": (State.CANCELLED, {"team": "growth", "tier": ""}),
+    "f1": (State.FAILED, {}),
 }
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("", ["d1", "d2", "r1", "r2", "p1", "x1"]),
+    ("", ["d1", "d2", "r1", "r2", "p1", "x1", "f1"]),
+    ("state = STATE_FAILED", ["f1"]),
     ("state = RUNNING", ["r1", "r2"]),
     ("state = STATE_DRAFT", ["d1", "d2"]),
     ("state = COMPLETED", []),
-    ("state != DRAFT", ["r1", "r2", "p1", "x1"]),
-    ("state != DRAFT AND state != RUNNING AND state != CANCELLED", ["p1"]),
+    ("state != DRAFT", ["r1", "r2", "p1", "x1", "f1"]),
+    ("state != DRAFT AND state != RUNNING AND state != CANCELLED", ["p1", "f1"]),
     ("state = RUNNING AND state = DRAFT", []),
     ("labels.team = growth", ["d1", "r1", "x1"]),
     ("labels.tier = gold", ["d1", "p1"]),
     ("labels.tier = \"\"", ["x1"]),
-    ("labels.team != growth", ["d2", "r2", "p1"]),  # a campaign without the label differs too
+    ("labels.team != growth", ["d2", "r2", "p1", "f1"]),  # a campaign without the label differs too
     ("labels.tier:*", ["d1", "r2", "p1", "x1"]),
     ("labels.nothing:*", []),
     ("labels.team = growth AND labels.tier:*", ["d1", "x1"]),
     ("state != DRAFT AND labels.team = growth", ["r1", "x1"]),
-    ("labels.team != growth AND labels.team != brand", ["d2", "p1"]),
+    ("labels.team != growth AND labels.team != brand", ["d2", "p1", "f1"]),
     ("state = RUNNING AND labels.tier != silver AND labels.team:*", ["r1"]),
 ])
 def test_filters(backend, text, expected):

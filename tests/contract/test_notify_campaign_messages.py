@@ -184,3 +184,115 @@ def test_a_campaign_name_of_another_workspace_or_malformed_is_refused(harness, b
         with pytest.raises(InvalidArgument) as error:
             call()
         assert error.value.violations[0].field == "campaign"
+
+
+# -- reading and pruning holds ---------------------------------------------------------------------------
+
+
+def holds_of(h: Harness) -> dict[str, bool]:
+    """This workspace's holds: campaign name -> cancelled."""
+    from sqlalchemy import select
+
+    from svc_notify.adapters.tables import campaign_holds
+    with h.engine.connect() as connection:
+        rows = connection.execute(select(campaign_holds.c.campaign, campaign_holds.c.cancelled).where(
+            campaign_holds.c.workspace == h.workspace)).all()
+    return {campaign: cancelled for campaign, cancelled in rows}
+
+
+def test_held_campaigns_answers_only_for_the_campaigns_asked_about(harness):
+    now = utcnow()
+    with harness.uow() as uow:
+        for i in range(1200):  # more than one lookup chunk
+            uow.messages.hold_campaign(harness.workspace, campaign(harness, f"c{i}"), now, cancelled=i % 2 == 0)
+        uow.messages.hold_campaign("elsewhere", campaign(harness, "c1"), now)
+        uow.commit()
+    asked = [(harness.workspace, campaign(harness, f"c{i}")) for i in range(0, 1200, 2)]
+    asked += [(harness.workspace, campaign(harness, "never")), ("elsewhere", campaign(harness, "c2")),
+              ("nobody", campaign(harness, "c3"))]
+    with harness.uow() as uow:
+        assert uow.messages.held_campaigns(asked) == set(asked[:600])
+        assert uow.messages.held_campaigns([]) == set()
+        assert uow.messages.held_campaigns([("elsewhere", campaign(harness, "c1"))]) == {
+            ("elsewhere", campaign(harness, "c1"))}
+
+
+def test_a_pass_reads_only_the_holds_of_its_batch_s_campaigns_and_still_stops_a_held_one(harness):
+    with harness.uow() as uow:  # holds of many other campaigns, which the pass must not read
+        for i in range(300):
+            uow.messages.hold_campaign(harness.workspace, campaign(harness, f"old-{i}"), utcnow(), cancelled=True)
+        uow.commit()
+    harness.add_provider(Provider(harness.workspace, "slow", "Slow", Channel.EMAIL, harness.default_smtp,
+                                  rate_limit=RateLimit(2, burst=1), create_time=utcnow(), update_time=utcnow()))
+    spring, summer = send(harness, 6), send(harness, 2, name="summer", prefix="s")
+    dispatcher = harness.dispatcher(config=DispatchConfig(hold_for_rate=8.0, flush_seconds=0.01))
+    holding = threading.Timer(0.8, lambda: campaign_messages.hold_campaign_messages(
+        harness.workspace, campaign(harness), harness.uow(), utcnow))
+    holding.start()  # while the pass waits for tokens (2 a second)
+    assert run(dispatcher) == 8
+    holding.join()
+    batch = {(harness.workspace, campaign(harness)), (harness.workspace, campaign(harness, "summer"))}
+    assert dispatcher.stops.reads >= 2 and set(dispatcher.stops.asked) == {frozenset(batch)}
+    assert not dispatcher.stops._watched  # the batch is recorded: nothing watched any more
+    states = Counter(harness.get(m).state for m in spring)
+    assert states[State.DEFERRED] >= 2 and states[State.SENT] + states[State.DEFERRED] == 6, states
+    assert {harness.get(m).state for m in summer} == {State.SENT}  # another campaign's messages go on
+    assert sum(copies(harness).values()) == states[State.SENT] + 2
+
+
+def test_cancelled_holds_are_pruned_once_settled_and_an_hour_old(harness):
+    from svc_notify.service_layer.dispatch.stops import CampaignStops
+
+    start = utcnow()
+    early, late = (lambda: start), (lambda: start + timedelta(minutes=50))  # noqa: E731
+    send(harness, 2, name="settled")
+    campaign_messages.cancel_campaign_messages(harness.workspace, campaign(harness, "settled"), harness.uow(), early)
+    [busy] = send(harness, 1, name="busy")
+    with harness.uow() as uow:  # a dispatcher holds it under a live lease: the cancel cannot take it
+        uow.messages.claim_due(utcnow(), 100, "busy", utcnow() + timedelta(hours=3))
+        uow.commit()
+    campaign_messages.cancel_campaign_messages(harness.workspace, campaign(harness, "busy"), harness.uow(), early,
+                                               settle=0)
+    campaign_messages.cancel_campaign_messages(harness.workspace, campaign(harness, "recent"), harness.uow(), late)
+    campaign_messages.hold_campaign_messages(harness.workspace, campaign(harness, "paused"), harness.uow(), early)
+    campaign_messages.hold_campaign_messages(harness.workspace, campaign(harness, "paused-then-cancelled"),
+                                             harness.uow(), early)  # the hold is old, the cancel is not
+    campaign_messages.cancel_campaign_messages(harness.workspace, campaign(harness, "paused-then-cancelled"),
+                                               harness.uow(), late)
+    names = ["settled", "busy", "recent", "paused", "paused-then-cancelled"]
+    assert holds_of(harness) == {campaign(harness, n): n != "paused" for n in names}
+    assert harness.get(busy).state is State.SENDING
+
+    stops = CampaignStops(harness.uow)
+    stops.prune(start + timedelta(minutes=59))  # nothing is an hour old yet
+    assert set(holds_of(harness)) == {campaign(harness, n) for n in names}
+    stops.prune(start + timedelta(minutes=61))
+    assert set(holds_of(harness)) == {campaign(harness, n) for n in names if n != "settled"}
+    stops.prune(start + timedelta(hours=5))  # settled ones only, never a pause's hold
+    assert set(holds_of(harness)) == {campaign(harness, n) for n in ("busy", "paused")}
+
+    with harness.uow() as uow:  # the busy message settles: its campaign's hold goes too
+        uow.messages.cancel_campaign(harness.workspace, campaign(harness, "busy"), utcnow() + timedelta(hours=4),
+                                     "cancelled", wait_for_senders=False)
+        uow.commit()
+    stops.prune(start + timedelta(hours=5))
+    assert set(holds_of(harness)) == {campaign(harness, "paused")}
+
+
+def test_pruning_runs_at_most_every_few_minutes():
+    import asyncio
+
+    from svc_notify.service_layer.dispatch.stops import CampaignStops
+
+    ticks = iter([0.0, 0.0, 10.0, 301.0, 301.0])
+    pruned: list = []
+
+    class Counting(CampaignStops):
+        def prune(self, now):
+            pruned.append(now)
+            return 0
+
+    stops = Counting(lambda: None, monotonic=lambda: next(ticks), prune_every=300)
+    for _ in range(4):  # at 0 s, 0 s (skipped), 10 s (skipped), 301 s
+        asyncio.run(stops.prune_if_due(utcnow()))
+    assert len(pruned) == 2

@@ -2,7 +2,8 @@
 reachable members (audience service), a preflight render (content service),
 then their messages handed to the notify service, with progress and the step
 log readable on the campaign's `launch`; a launch whose step fails for good is
-compensated and shows FAILED with the step and the reason."""
+compensated and shows FAILED with the step and the reason, and the campaign
+itself becomes FAILED (final)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,25 @@ def launch_when(rest, name, ready, timeout=30):
         time.sleep(0.3)
 
 
+def assert_campaign_failed(rest, ws, name, timeout=60):
+    """The upkeep moves a campaign whose launch failed for good to FAILED (campaign_failed), a final state:
+    lifecycle calls answer FAILED_PRECONDITION naming it, the state filter finds it, delete is allowed."""
+    campaign = launch_when(rest, name, lambda body: True)  # the launch exists; now the campaign's own state
+    deadline = time.monotonic() + timeout
+    while (campaign := call(rest, "GET", f"/v1/{name}"))["state"] != "STATE_FAILED":
+        assert campaign["state"] == "STATE_RUNNING" and time.monotonic() < deadline, campaign
+        time.sleep(0.3)
+    history = call(rest, "GET", f"/v1/{name}/events")["events"]
+    assert [e["type"] for e in history][-2:] == ["campaign_started", "campaign_failed"]
+    for action in ("pause", "resume", "complete", "cancel"):
+        refused = rest.call("POST", f"/v1/{name}:{action}", {})
+        assert refused.status == 400 and f"cannot {action} a campaign in state FAILED" in refused.body["message"], \
+            refused.body
+    found = call(rest, "GET", f"/v1/workspaces/{ws}/campaigns?filter=state%20%3D%20STATE_FAILED")
+    assert [c["name"] for c in found["campaigns"]] == [name]
+    assert rest.call("DELETE", f"/v1/{name}").status == 200
+
+
 def test_a_started_campaign_snapshots_its_segments_and_hands_messages_over(running):
     ws = f"lch-{uuid.uuid4().hex[:8]}"
     granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
@@ -72,6 +92,7 @@ def test_a_started_campaign_snapshots_its_segments_and_hands_messages_over(runni
         ("STEP_FREEZE_SNAPSHOT", "OUTCOME_FAILED"), ("STEP_RELEASE_SNAPSHOT", "OUTCOME_DONE")]
     assert running.rest.call("GET", f"/v1/{fans['snapshot']}").status == 404
     assert "progress" not in launch or launch["progress"].get("done", "0") == "0"
+    assert_campaign_failed(running.rest, ws, failed)
 
     name = started_campaign(running.rest, ws, [f"workspaces/{ws}/segments/fans"])
     launch = launch_when(running.rest, name, lambda body: body["targets"][0].get("snapshot"))

@@ -27,6 +27,7 @@ class Campaign(_message.Message):
         STATE_PAUSED: _ClassVar[Campaign.State]
         STATE_COMPLETED: _ClassVar[Campaign.State]
         STATE_CANCELLED: _ClassVar[Campaign.State]
+        STATE_FAILED: _ClassVar[Campaign.State]
     STATE_UNSPECIFIED: Campaign.State
     STATE_DRAFT: Campaign.State
     STATE_SCHEDULED: Campaign.State
@@ -34,6 +35,7 @@ class Campaign(_message.Message):
     STATE_PAUSED: Campaign.State
     STATE_COMPLETED: Campaign.State
     STATE_CANCELLED: Campaign.State
+    STATE_FAILED: Campaign.State
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]

@@ -140,16 +140,38 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
         statement = self.insert(campaign_holds).on_conflict_do_nothing()
         self.connection.execute(statement, {"workspace": workspace, "campaign": campaign, "cancelled": cancelled,
                                             "create_time": now})
-        if cancelled:
+        if cancelled:  # a pause's hold becomes the cancel's, dated by the cancel (what pruning counts from)
             self.connection.execute(update(campaign_holds).where(
-                _h.workspace == workspace, _h.campaign == campaign).values(cancelled=True))
+                _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)).values(
+                cancelled=True, create_time=now))
 
     def release_campaign(self, workspace: str, campaign: str) -> None:
         self.connection.execute(delete(campaign_holds).where(
             _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)))
 
-    def held_campaigns(self) -> list[tuple[str, str]]:
-        return [tuple(r) for r in self.connection.execute(select(_h.workspace, _h.campaign))]
+    def held_campaigns(self, campaigns: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        by_workspace: dict[str, list[str]] = {}
+        for workspace, campaign in set(campaigns):
+            by_workspace.setdefault(workspace, []).append(campaign)
+        held: set[tuple[str, str]] = set()
+        for workspace, names in sorted(by_workspace.items()):
+            for start in range(0, len(names), 500):  # primary-key lookups, whatever the number of holds
+                held.update((workspace, c) for c in self.connection.execute(select(_h.campaign).where(
+                    _h.workspace == workspace, _h.campaign.in_(names[start:start + 500]))).scalars())
+        return held
+
+    def prune_campaign_holds(self, before: datetime, limit: int = 500) -> int:
+        waiting = exists(select(literal(1)).where(_m.workspace == _h.workspace, _m.campaign == _h.campaign,
+                                                  _m.state.in_(_WAITING_OR_SENDING)).correlate(campaign_holds))
+        settled = (select(_h.workspace, _h.campaign)
+                   .where(_h.cancelled.is_(True), _h.create_time < before, ~waiting)
+                   .order_by(_h.create_time).limit(limit))
+        pruned = 0
+        for workspace, campaign in self.connection.execute(settled).all():
+            pruned += self.connection.execute(delete(campaign_holds).where(  # the condition again: a late
+                _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(True),  # page may have come
+                _h.create_time < before, ~waiting)).rowcount
+        return pruned
 
     def campaign_hold(self, workspace: str, campaign: str) -> str:
         cancelled = self.connection.execute(select(_h.cancelled).where(

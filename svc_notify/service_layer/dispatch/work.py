@@ -27,7 +27,7 @@ class DispatchConfig:
     hold_for_rate: float = 1.0  # wait this long at most for a rate-limit token; defer beyond
     workers: int = 2  # passes in flight at once
     flush_every: int = 500  # outcomes recorded per transaction at most...
-    flush_seconds: float = 0.25  # ...and at least this often (what a crash could make go out twice)
+    flush_seconds: float = 0.1  # ...and at least this often (what a crash could make go out twice)
     idle_max: float = 5.0  # longest sleep when nothing is due
 
 

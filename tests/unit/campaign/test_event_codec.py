@@ -39,6 +39,8 @@ BRANCHES = {
     "campaign_completed": "marketing.campaign.v1.CampaignCompleted",
     "campaign_cancelled": "marketing.campaign.v1.CampaignCancelled",
     "campaign_deleted": "marketing.campaign.v1.CampaignDeleted",
+    # No record of its own: the shape of every state change, in the CampaignCancelled branch (schema unchanged).
+    "campaign_failed": "marketing.campaign.v1.CampaignCancelled",
 }
 
 
@@ -73,7 +75,12 @@ def _sample_events() -> list[CampaignEvent]:
     timed.update(ready_fields(start=START, schedule=Schedule(START, START + timedelta(days=2), "Europe/Paris",
                                                              time(9, 30, 5, 250000)),
                               budget=Budget(Money("EUR", Decimal("10")))), {"schedule", "budget"}, now())
-    return spring.events + bare.events + timed.events
+    # A launch that failed for good: the upkeep fails the campaign, which may then be deleted.
+    broken = Campaign.create("acme", "broken", ready_fields(start=START), T0)
+    for action in ["schedule", "start", "pause", "fail"]:
+        broken.transition(action, now())
+    broken.delete(now())
+    return spring.events + bare.events + timed.events + broken.events
 
 
 EVENTS = _sample_events()
@@ -161,6 +168,16 @@ def test_the_payload_is_written_in_the_branch_of_its_event_type(event):
 def test_an_envelope_not_yet_encoded_reads_back(event):
     """In memory the payload is still the (branch name, record) pair the writer needs."""
     assert event_codec.event_from_envelope(event_codec.envelope(event)) == event
+
+
+def test_campaign_failed_travels_in_the_cancelled_branch_and_keeps_its_event_type():
+    failed = next(e for e in EVENTS if e.type == "campaign_failed")
+
+    decoded = SCHEMA.decode(SCHEMA.encode(event_codec.envelope(failed)))
+
+    assert decoded["event_type"] == "campaign_failed"
+    assert decoded["payload"] == {"from_state": "PAUSED", "to_state": "FAILED"}  # what state-copy readers use
+    assert event_codec.event_from_envelope(decoded).type == "campaign_failed"
 
 
 def test_trace_context_is_optional():

@@ -83,6 +83,7 @@ def test_filter_length_is_limited():
     ("", CampaignFilter()),
     ("state = STATE_RUNNING", CampaignFilter(states=frozenset({State.RUNNING}))),
     ("state = running", CampaignFilter(states=frozenset({State.RUNNING}))),
+    ("state = STATE_FAILED", CampaignFilter(states=frozenset({State.FAILED}))),
     ("state = RUNNING AND state = PAUSED", CampaignFilter(states=frozenset())),
     ("state != DRAFT AND state != STATE_CANCELLED",
      CampaignFilter(excluded_states=frozenset({State.DRAFT, State.CANCELLED}))),

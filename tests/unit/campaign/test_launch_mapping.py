@@ -6,8 +6,12 @@ from __future__ import annotations
 from svc_kit.channels import Channel
 
 from marketing.campaign.v1 import campaign_launch_pb2 as pb
+from marketing.campaign.v1 import campaign_pb2
 from svc_campaign.domain.launch import Launch, Step, StepOutcome
-from svc_campaign.entrypoints.mapping import campaign_launch_to_proto
+from svc_campaign.domain.model import Campaign
+from svc_campaign.domain.values import State
+from svc_campaign.entrypoints.mapping import campaign_launch_to_proto, campaign_to_proto
+from tests.fakes import ready_fields
 from tests.unit.campaign.test_launch import NOW
 
 
@@ -40,3 +44,8 @@ def test_a_run_s_launch_carries_its_run_and_occurrence_and_is_named_by_run_when_
                                           "workspaces/acme/campaigns/c1/launches/3")
     assert newest.run == listed.run == 3
     assert newest.occurrence_time.ToDatetime().replace(tzinfo=NOW.tzinfo) == occurrence
+
+
+def test_a_failed_campaign_maps_to_state_failed():
+    campaign = Campaign("acme", "c1", ready_fields(), State.FAILED, NOW, NOW, NOW, version=5)
+    assert campaign_to_proto(campaign).state == campaign_pb2.Campaign.STATE_FAILED == 7

@@ -199,17 +199,19 @@ ALLOWED = {
     ("cancel", S.SCHEDULED): S.CANCELLED,
     ("cancel", S.RUNNING): S.CANCELLED,
     ("cancel", S.PAUSED): S.CANCELLED,
+    ("fail", S.RUNNING): S.FAILED,  # the upkeep's, once the launch failed for good
+    ("fail", S.PAUSED): S.FAILED,
 }
-ACTIONS = ["schedule", "unschedule", "start", "pause", "resume", "complete", "cancel"]
+ACTIONS = ["schedule", "unschedule", "start", "pause", "resume", "complete", "cancel", "fail"]
 EVENT_TYPES = {"schedule": "campaign_scheduled", "unschedule": "campaign_unscheduled", "start": "campaign_started",
                "pause": "campaign_paused", "resume": "campaign_resumed", "complete": "campaign_completed",
-               "cancel": "campaign_cancelled"}
+               "cancel": "campaign_cancelled", "fail": "campaign_failed"}
 ALLOWED_CASES = sorted(ALLOWED, key=str)
 REFUSED_CASES = [(a, s) for a in ACTIONS for s in State if (a, s) not in ALLOWED]
 
 
 def test_the_cases_cover_every_action_from_every_state():
-    assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(ACTIONS) * len(State) == 42
+    assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(ACTIONS) * len(State) == 56
 
 
 @pytest.mark.parametrize(("action", "state"), ALLOWED_CASES, ids=lambda x: getattr(x, "value", x))
@@ -242,7 +244,17 @@ def test_refused_transition(action, state):
 
 
 def test_final_states():
-    assert {s for s in State if s.is_final} == {State.COMPLETED, State.CANCELLED}
+    assert {s for s in State if s.is_final} == {State.COMPLETED, State.CANCELLED, State.FAILED}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_failed_is_terminal_and_every_lifecycle_call_names_the_state(action):
+    campaign = make(S.FAILED)
+    with pytest.raises(FailedPrecondition) as caught:
+        campaign.transition(action, LATER)
+    assert f"cannot {action} a campaign in state FAILED" in caught.value.message
+    assert caught.value.metadata == {"state": "FAILED", "action": action}
+    assert campaign.events == [] and campaign.state is S.FAILED
 
 
 def test_a_whole_lifecycle():
@@ -317,6 +329,7 @@ EDITABLE = {  # written out independently of model.EDITABLE
 EDITABLE[S.SCHEDULED] = EDITABLE[S.DRAFT]
 EDITABLE[S.PAUSED] = EDITABLE[S.RUNNING]
 EDITABLE[S.CANCELLED] = EDITABLE[S.COMPLETED]
+EDITABLE[S.FAILED] = EDITABLE[S.COMPLETED]
 
 BASE = ready_fields()
 START = BASE.schedule.start_time
@@ -425,7 +438,7 @@ def test_scheduled_campaign_whose_start_has_passed_can_still_be_edited():
 # -- delete ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", [S.DRAFT, S.COMPLETED, S.CANCELLED])
+@pytest.mark.parametrize("state", [S.DRAFT, S.COMPLETED, S.CANCELLED, S.FAILED])
 def test_delete_allowed(state):
     campaign = make(state)
     etag = campaign.etag
@@ -512,6 +525,9 @@ LIFECYCLES = {
     "cancel a running campaign": [("schedule",), ("start",), ("cancel",), ("delete",)],
     "cancel a paused campaign": [("schedule",), ("start",), ("pause",), ("cancel",), ("delete",)],
     "complete a running campaign": [("schedule",), ("start",), ("complete",), ("delete",)],
+    "a running campaign fails": [("schedule",), ("start",), ("fail",), ("update", "labels", replace(BASE, labels={})),
+                                 ("delete",)],
+    "a paused campaign fails": [("schedule",), ("start",), ("pause",), ("fail",), ("delete",)],
 }
 
 

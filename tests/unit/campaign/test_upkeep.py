@@ -9,9 +9,13 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
+from svc_kit.errors import FailedPrecondition
+
 from svc_campaign.domain import commands
 from svc_campaign.domain.delivery import BUDGET_EXHAUSTED, Spend, Tally, exhausted_channels
-from svc_campaign.domain.launch import Launch, LaunchState, Target, TargetState
+from svc_campaign.domain.launch import Launch, LaunchState, Step, Target, TargetState
 from svc_campaign.domain.values import Budget, Channel, ChannelAllocation, Money, Schedule, State
 from svc_campaign.service_layer import handlers, upkeep
 from tests.fakes import NOW, FakeDatabase, FakeUnitOfWork, ready_fields
@@ -128,3 +132,51 @@ def test_a_pass_pages_through_every_live_campaign():
         launches.by_id[f"c{i}"] = replace(launch(1), campaign_id=f"c{i}")
         database.tallies[f"c{i}"] = Tally(known=1, final=1)
     assert upkeep.run_pass(uow, lambda: START, limit=2).completed == ["c1", "c2", "c3", "c4", "c5"]
+
+
+def failed_launch(state=LaunchState.FAILED) -> Launch:
+    target = Target("workspaces/acme/segments/vip", Channel.EMAIL, "t", state=TargetState.FAILED, error="gone")
+    return Launch("acme", "c1", [target], state, failed_step=Step.FREEZE_SNAPSHOT, failure_reason="NOT_FOUND gone")
+
+
+def test_a_launch_that_failed_for_good_fails_the_campaign_once_compensated():
+    database, launches, uow = running()
+    launches.by_id["c1"] = failed_launch(LaunchState.COMPENSATING)
+    assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome()  # still compensating: not yet
+    assert state(database) is State.RUNNING
+    launches.by_id["c1"] = failed_launch()
+    assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome(failed=["c1"])
+    assert state(database) is State.FAILED
+    assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome()  # final: judged no more
+    failed = [e for e in database.outbox if e.type == "campaign_failed"]
+    assert [e.data for e in failed] == [{"from_state": "RUNNING", "to_state": "FAILED"}]
+
+
+def test_a_paused_campaign_whose_launch_failed_fails_too_and_its_budget_pause_is_forgotten():
+    database, launches, uow = running()
+    database.tallies["c1"] = Tally(known=2, spend=(eur(Channel.EMAIL, "2"),))
+    assert upkeep.run_pass(uow, lambda: START).paused == ["c1"]
+    launches.by_id["c1"] = failed_launch()
+    assert upkeep.run_pass(uow, lambda: START).failed == ["c1"]
+    assert state(database) is State.FAILED and "c1" not in database.pause_reasons
+    campaign = database.campaigns[("acme", "c1")].campaign
+    raised = replace(BUDGET, allocations=(ChannelAllocation(Channel.EMAIL, Money("EUR", Decimal("3"))),))
+    handlers.update_campaign(commands.UpdateCampaign("acme", "c1", replace(campaign.fields, description="x"),
+                                                     frozenset({"description"})), FakeUnitOfWork(database),
+                             lambda: START)  # a final campaign keeps description and labels editable
+    for action in ("resume", "pause", "complete", "cancel"):
+        with pytest.raises(FailedPrecondition, match=f"cannot {action} a campaign in state FAILED"):
+            handlers.change_state(commands.ChangeState("acme", "c1", action), FakeUnitOfWork(database),
+                                  lambda: START)
+    with pytest.raises(FailedPrecondition, match="campaign is FAILED: budget cannot change"):
+        handlers.update_campaign(commands.UpdateCampaign("acme", "c1", replace(campaign.fields, budget=raised),
+                                                         frozenset({"budget"})), FakeUnitOfWork(database),
+                                 lambda: START)
+    handlers.delete_campaign(commands.DeleteCampaign("acme", "c1"), FakeUnitOfWork(database), lambda: START)
+
+
+def test_a_failed_launch_outranks_completion():
+    database, launches, uow = running(end=None)
+    launches.by_id["c1"] = replace(failed_launch(), targets=[replace(launch(1).targets[0])])
+    database.tallies["c1"] = Tally(known=1, final=1)
+    assert upkeep.run_pass(uow, lambda: START) == upkeep.Outcome(failed=["c1"])
