@@ -12,7 +12,8 @@ import pytest
 from svc_campaign.domain.launch import LaunchState, Step, StepOutcome, TargetState
 from svc_campaign.service_layer.faults import LABEL, Fault, SagaFaults, pages_before
 from svc_campaign.service_layer.launch import LaunchRunner
-from tests.unit.campaign.test_launch import run, saga
+from tests.unit.campaign.test_launch import Clock, FakeStore, run, saga
+from tests.unit.campaign.test_launch_ab_test import FakeFigures, VariantContent, ab_launch
 
 
 class Labels:
@@ -102,3 +103,17 @@ def test_pages_before_counts_each_targets_full_pages_and_its_last_partial_one():
     assert pages_before(launch, 1, 100) == 3
     launch.targets[1] = replace(launch.targets[1], sent=100, refused=100)
     assert pages_before(launch, 1, 100) == 5
+
+
+def test_an_ab_test_fails_at_its_decision_after_the_test_share_went_out():
+    clock = Clock()
+    launch, audience, notify = ab_launch("ab")
+    store = FakeStore(launch)
+    runner = LaunchRunner(store, audience, notify, clock, VariantContent(), page_size=300,
+                          figures=FakeFigures(notify, {}), faults=SagaFaults(Labels({"ab": "decide_ab_test"}), 300))
+    run(runner, store, clock)
+    failed = store.launch
+    assert failed.state is LaunchState.FAILED and failed.failed_step is Step.DECIDE_AB_TEST
+    assert 120 < len(notify.sent) < 280  # the test share was handed over; the rest never was
+    assert notify.queued() == [] and audience.snapshots == {}
+    assert [r.step for r in failed.steps][-3:] == [Step.DECIDE_AB_TEST, Step.CANCEL_MESSAGES, Step.RELEASE_SNAPSHOT]
