@@ -155,7 +155,8 @@ def test_a_failure_injected_at_a_saga_step_leaves_nothing_queued_and_no_snapshot
 
     launch = eventually(lambda: (r := rest.call("GET", f"/v1/{name}/launch")).status == 200
                         and r.body["state"] == "STATE_FAILED" and not r.body.get("compensating") and r.body,
-                        "the launch to fail and compensate", 90, seen=lambda: rest.call("GET", f"/v1/{name}/launch").body)
+                        "the launch to fail and compensate", 90,
+                        seen=lambda: rest.call("GET", f"/v1/{name}/launch").body)
     sent_at_failure = sink_count(running, ws)
 
     # FAILED, naming the step and the reason; the earlier steps really ran; the compensations in reverse

@@ -36,7 +36,8 @@ def faulty(campaign_id: str, value: str | None):
 
 @pytest.mark.parametrize("value, fault", [
     ("freeze_snapshot", Fault(Step.FREEZE_SNAPSHOT, 1)), ("freeze_snapshot.2", Fault(Step.FREEZE_SNAPSHOT, 2)),
-    ("PREFLIGHT_RENDER.1", Fault(Step.PREFLIGHT_RENDER, 1)), ("schedule_deliveries.3", Fault(Step.SCHEDULE_DELIVERIES, 3)),
+    ("PREFLIGHT_RENDER.1", Fault(Step.PREFLIGHT_RENDER, 1)),
+    ("schedule_deliveries.3", Fault(Step.SCHEDULE_DELIVERIES, 3)),
     ("init_tracking", Fault(Step.INIT_TRACKING, 1)), ("decide_ab_test", Fault(Step.DECIDE_AB_TEST, 1)),
     ("release_snapshot", None), ("cancel_messages", None), ("nothing", None), ("freeze_snapshot.0", None),
     ("freeze_snapshot.x", None), ("", None)])
