@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +19,7 @@ from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
 from svc_campaign import config, migrate
+from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
@@ -26,8 +28,10 @@ from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consu
 from svc_campaign.entrypoints.scheduler import Scheduler
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
 from svc_campaign.entrypoints.upkeep import Upkeep
+from svc_campaign.service_layer.faults import LABEL, SagaFaults
 
 WORKER_THREADS = 8
+log = logging.getLogger("svc_campaign")
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
@@ -64,7 +68,13 @@ def mount(settings: Settings) -> Mounted:
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)
     deliveries = delivery_consumer(bus, engine)
-    launches = LaunchWorker(engine, settings.env)
+    page_size = config.LAUNCH_PAGE_SIZE.read(settings.env)
+    faults = None
+    if config.FAULT_INJECTION.read(settings.env):  # for tests only: see service_layer/faults.py
+        log.warning("%s=true: campaigns labelled %s fail their launch on purpose; never set it in production",
+                    config.FAULT_INJECTION.name, LABEL)
+        faults = SagaFaults(SqlCampaignLabels(engine), page_size)
+    launches = LaunchWorker(engine, settings.env, page_size, faults)
     stop_background = threading.Event()
     background = [threading.Thread(target=cache_consumer.run, args=(stop_background,), name="segment-cache",
                                    daemon=True),

@@ -21,8 +21,16 @@ UPKEEP_POLL = Variable(SERVICE.env_prefix + "UPKEEP_POLL_SECONDS", "seconds", 5.
                        "how often the service looks for running campaigns that are done (all messages final, "
                        "window over: they complete) or whose spend reached a channel's allocation (they pause "
                        "with reason BUDGET_EXHAUSTED, and resume once the budget is raised)")
+LAUNCH_PAGE_SIZE = Variable(SERVICE.env_prefix + "LAUNCH_PAGE_SIZE", "integer", 500,
+                            "members a launch hands to the notify service per call (one page of a frozen snapshot; "
+                            "at most 1000, the page limit of both services)",
+                            low=1, high=1000)
+FAULT_INJECTION = Variable(SERVICE.env_prefix + "FAULT_INJECTION", "flag", False,
+                           "FOR TESTS ONLY, never in production: a campaign labelled mkt-fault-at=STEP[.N] fails "
+                           "that step of its launch on purpose (docs/services/campaign.md, launch saga)")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
              + (target_variable("audience"), target_variable("notify"), target_variable("analytics"),
                 target_variable("content"))
-             + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL, UPKEEP_POLL))
+             + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL, UPKEEP_POLL)
+             + (LAUNCH_PAGE_SIZE, FAULT_INJECTION))

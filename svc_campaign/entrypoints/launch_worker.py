@@ -23,7 +23,8 @@ from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaun
 from svc_campaign.adapters.peers import GrpcAbTestFigures, GrpcAudience, GrpcContent, GrpcNotify
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_inbox
-from svc_campaign.service_layer.launch import LaunchRunner, follow_campaign
+from svc_campaign.service_layer.faults import SagaFaults
+from svc_campaign.service_layer.launch import PAGE_SIZE, LaunchRunner, follow_campaign
 
 log = logging.getLogger("svc_campaign.launch")
 SUBSCRIPTION = "svc_campaign-launch"
@@ -37,9 +38,12 @@ def lifecycle_consumer(bus: Bus, engine: Engine) -> InboxConsumer:
 
 
 class LaunchWorker:
-    def __init__(self, engine: Engine, env: Mapping[str, str]):
+    def __init__(self, engine: Engine, env: Mapping[str, str], page_size: int = PAGE_SIZE,
+                 faults: SagaFaults | None = None):
         self.store = SqlLaunchStore(engine)
         self.env = env
+        self.page_size = page_size
+        self.faults = faults  # for tests only (MKT_CAMPAIGN_FAULT_INJECTION); None otherwise
         self.wake = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -49,7 +53,7 @@ class LaunchWorker:
         audience, notify = service_channel(self.env, "audience"), service_channel(self.env, "notify")
         content, analytics = service_channel(self.env, "content"), service_channel(self.env, "analytics")
         runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow, GrpcContent(content),
-                              figures=GrpcAbTestFigures(analytics))
+                              page_size=self.page_size, figures=GrpcAbTestFigures(analytics), faults=self.faults)
         try:
             while not stop.is_set():
                 try:

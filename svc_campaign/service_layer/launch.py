@@ -37,7 +37,12 @@ the sample member in each; the deliveries go in two passes around
 DECIDE_AB_TEST, which reads the test's figures through AbTestFiguresPort (the
 analytics service's report): only at the decide time, or every POLL before it
 with `decide_when_significant`. While the analytics service cannot answer,
-the step waits and retries (no winner is chosen without figures)."""
+the step waits and retries (no winner is chosen without figures).
+
+For tests only, with MKT_CAMPAIGN_FAULT_INJECTION=true the runner gets a
+SagaFaults (service_layer/faults.py): a campaign labelled `mkt-fault-at` then
+fails the step the label names for good, at that point, before its peer is
+called; without the setting the runner has none and labels mean nothing."""
 
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ from svc_campaign.domain.ab_test import Decision, Phase
 from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Step, StepOutcome, idempotency_key,
                                         snapshot_id)
 from svc_campaign.domain.send_times import SendOptions
+from svc_campaign.service_layer.faults import SagaFaults
 from svc_campaign.service_layer.handlers import _load
 from svc_campaign.service_layer.ports import (AbTestFiguresPort, AudiencePort, ContentPort, LaunchStore, NotifyPort,
                                               Outgoing, PeerRefused, PeerUnavailable)
@@ -187,8 +193,9 @@ def list_launches(workspace: str, campaign_id: str, page_size: int, page_token: 
 class LaunchRunner:
     def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
                  clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE,
-                 figures: AbTestFiguresPort | None = None):
+                 figures: AbTestFiguresPort | None = None, faults: SagaFaults | None = None):
         self.store = store
+        self.faults = faults  # for tests only (MKT_CAMPAIGN_FAULT_INJECTION): None in normal use
         self.figures = figures  # None: an A/B test waits at its decision (the worker always gives one)
         self.audience = audience
         self.content = content
@@ -222,6 +229,8 @@ class LaunchRunner:
             return launch
         campaign = launch.name
         try:
+            if self.faults is not None:  # a step failed on purpose, before its peer is called
+                self.faults.check(launch, kind, index)
             if kind is Step.INIT_TRACKING:
                 launch.tracking_done(self.clock(), "nothing to set up: analytics counts the delivery events")
                 return launch

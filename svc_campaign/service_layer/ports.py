@@ -104,3 +104,9 @@ class LaunchStore(Protocol):
     def save(self, launch: Launch) -> Launch:
         """Writes a changed launch read at `launch.version`; Aborted if it moved meanwhile."""
 
+
+
+class CampaignLabels(Protocol):
+    def label(self, workspace: str, campaign_id: str, key: str) -> str:
+        """The value of the campaign's label `key` ("" when it has none, or the campaign is gone); read by the
+        launch's fault injection (service_layer/faults.py, for tests only)."""

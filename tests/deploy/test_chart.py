@@ -217,3 +217,15 @@ def test_dev_values_run_the_images_tilt_builds(rendered):
     for spec in SERVICES:
         assert "command" not in deployments[spec.name]["spec"]["template"]["spec"]["containers"][0]
     assert "mongo" in deployments
+
+
+@pytest.mark.parametrize("profile", ["default", "production"])
+def test_the_chart_never_turns_the_launch_fault_injection_on(rendered, profile):
+    """MKT_CAMPAIGN_FAULT_INJECTION is for tests only (docs/services/campaign.md): no config map or container
+    of the chart sets it."""
+    objects = rendered(profile)
+    config = by_kind(objects, "ConfigMap")["marketing-config"]["data"]
+    assert "MKT_CAMPAIGN_FAULT_INJECTION" not in config
+    for name, deployment in by_kind(objects, "Deployment").items():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert all(e["name"] != "MKT_CAMPAIGN_FAULT_INJECTION" for e in container.get("env", [])), name

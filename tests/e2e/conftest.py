@@ -84,6 +84,8 @@ def running(tmp_path_factory) -> RunningPlatform:
     # Tests open and click seconds after the send: count those as a person's, not a scanner's.
     env["MKT_ANALYTICS_MACHINE_DELAY_SECONDS"] = "0"
     env["MKT_ANALYTICS_BATCH_DELAY_SECONDS"] = "0.1"
+    # For tests only: a campaign labelled mkt-fault-at fails that launch step on purpose (test_campaign_saga_faults.py).
+    env["MKT_CAMPAIGN_FAULT_INJECTION"] = "true"
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
