@@ -3,11 +3,8 @@ rules, provider callbacks, and the email bytes the notify service builds."""
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
-import hashlib
-import hmac
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
