@@ -154,3 +154,18 @@ def test_an_engagement_endpoint_takes_tracking_tokens_only():
         verify_engagement(KEY, sign(KEY, LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW)))
     with pytest.raises(SignatureError):
         verify_engagement(KEY, click[:-3] + "abc")
+
+
+def test_tracking_tokens_verify_with_the_previous_key_after_a_rotation():
+    from svc_kit.signing import Keyring
+
+    claims = TrackingClaims("acme", "u-1", "spring", "m-1", "click", "l1", "https://a.example/", NOW)
+    before = sign_tracking(KEY, claims)
+    rotated = Keyring(b"r" * 40, previous=KEY)
+    assert verify_tracking(rotated, before) == claims  # a link sent before the rotation still works
+    after = sign_tracking(rotated, claims)
+    assert verify_tracking(b"r" * 40, after) == claims  # the current key signs
+    with pytest.raises(SignatureError, match="another key"):
+        verify_tracking(Keyring(b"r" * 40), before)  # once the previous key is dropped
+    links = LinkFactory(rotated, BASE, "acme", "spring", Channel.EMAIL, NOW)
+    assert verify(b"r" * 40, links.unsubscribe_token("u-1"), now=NOW).profile == "u-1"
