@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import email.policy
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -23,6 +27,7 @@ from svc_kit.signing import KEY_VARIABLE, LinkClaims, callback_signature, sign
 from tests.e2e.test_notify import email_message, send, upsert, wait_for
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = "https://shop.example.com/sale?utm_source=email&x=1"
 
 
@@ -181,6 +186,12 @@ def test_provider_callbacks_are_accepted_signed_and_recent_only(running):
         assert rest.call("GET", f"/v1/{name}").body["state"] == "STATE_SENT", what
     stale = rest.call("POST", path, raw=body, headers=refused["a stale timestamp"])
     assert "stale" in stale.body["message"]
-    accepted = rest.call("POST", path, raw=body, headers=headers)
+    # `mkt notify sign-callback` signs with the secret `make run` keeps (the platform's state folder).
+    signed = subprocess.run([sys.executable, "-m", "mkt", "notify", "sign-callback", "--provider", provider],
+                            input=body, capture_output=True, check=True, cwd=ROOT,
+                            env={**os.environ, "MKT_STATE_DIR": str(running.platform.state_dir)}).stdout.decode()
+    accepted = rest.call("POST", path, raw=body, headers={**headers, "x-notify-signature": signed.strip()})
     assert accepted.status == 200, accepted.body
     assert rest.call("GET", f"/v1/{name}").body["state"] == "STATE_DELIVERED"
+    again = rest.call("POST", path, raw=body, headers=headers)  # the sink helper's signature; a repeat changes nothing
+    assert again.status == 200, again.body
