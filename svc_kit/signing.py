@@ -298,9 +298,10 @@ def verify_callback(keys: Keyring, name: str, body: bytes, header: str, now: dat
         good |= keys.matches(data, given)
     if not good:
         raise SignatureError("bad signature: the callback was altered or signed with another secret")
-    at = datetime.fromtimestamp(int(stamps[0]), UTC)
+    signed = int(stamps[0])
     now = now or datetime.now(UTC)
-    if abs(now - at) > tolerance:
-        raise SignatureError(f"stale: signed at {at.isoformat()}, more than {int(tolerance.total_seconds())} s "
+    if abs(now.timestamp() - signed) > tolerance.total_seconds():
+        when = datetime.fromtimestamp(signed, UTC).isoformat() if signed < 253402300800 else f"{signed} (Unix)"
+        raise SignatureError(f"stale: signed at {when}, more than {int(tolerance.total_seconds())} s "
                              "from now (a replay, or a clock far off)")
-    return at
+    return datetime.fromtimestamp(signed, UTC)

@@ -241,3 +241,9 @@ def test_callback_secrets_rotate():
     assert verify_callback(rotated, NAME, BODY, old, now=T0) == verify_callback(rotated, NAME, BODY, new, now=T0)
     with pytest.raises(SignatureError, match="bad signature"):
         verify_callback(Keyring.from_text("new-secret"), NAME, BODY, old, now=T0)
+
+
+def test_a_signed_time_far_in_the_future_is_stale_not_a_crash():
+    header = callback_signature("s3cret", NAME, BODY, 999_999_999_999)
+    with pytest.raises(SignatureError, match="stale: signed at 999999999999"):
+        verify_callback(Keyring(b"s3cret"), NAME, BODY, header, now=T0)
