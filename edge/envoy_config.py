@@ -29,8 +29,11 @@ _LOCAL_REPLIES = (
 
 # A service that answers a GET with a redirect (notify's TrackClick) sets the
 # response header `x-redirect-location`; this turns it into `302 Found` with
-# `Location`, and touches nothing else.
+# `Location`. One that answers a page with an error status (the audience
+# service's page for a bad unsubscribe link) sets `x-http-status` (4xx only).
+# Nothing else is touched.
 REDIRECT_HEADER = "x-redirect-location"
+STATUS_HEADER = "x-http-status"
 REDIRECT_LUA = f"""
 function envoy_on_response(handle)
   local headers = handle:headers()
@@ -39,6 +42,13 @@ function envoy_on_response(handle)
     headers:replace(":status", "302")
     headers:replace("location", location)
     headers:remove("{REDIRECT_HEADER}")
+  end
+  local status = headers:get("{STATUS_HEADER}")
+  if status ~= nil then
+    if string.match(status, "^4%d%d$") then
+      headers:replace(":status", status)
+    end
+    headers:remove("{STATUS_HEADER}")
   end
 end
 """

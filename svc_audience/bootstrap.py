@@ -19,7 +19,7 @@ from svc_kit.events.outbox import Relay
 from svc_kit.ids import new_id
 from svc_kit.config import Settings
 from svc_kit.server import Mounted, StartupError
-from svc_kit.signing import key_from_env
+from svc_kit.signing import keyring_from_env
 
 from svc_audience import config
 from svc_audience.adapters import events
@@ -60,7 +60,7 @@ def connect(url: str, database: str):
 
 
 def mount(settings: Settings) -> Mounted:
-    link_signing_key = key_from_env(settings.env)  # checked first: a bad value stops the start
+    link_signing_key = keyring_from_env(settings.env)  # checked first: a bad value stops the start
     client, database = connect(config.mongodb_url(settings), config.DATABASE.read(settings.env))
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="audience")
     repository = MongoProfileRepository(database)

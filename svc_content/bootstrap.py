@@ -16,7 +16,7 @@ from svc_kit.config import Settings
 from svc_kit.ids import new_id
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted, StartupError
-from svc_kit.signing import key_from_env
+from svc_kit.signing import keyring_from_env
 
 from svc_content import config, migrate
 from svc_content.adapters.blobstore import FilesystemBlobStore
@@ -36,7 +36,7 @@ def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
 
 def mount(settings: Settings) -> Mounted:
     migrate_schema = relational.migrate_on_start(settings)
-    link_key = key_from_env(settings.env)
+    link_key = keyring_from_env(settings.env)
     service_target(settings.env, "audience")  # a bad MKT_AUDIENCE_TARGET stops the start, not the first call
     base_url = config.public_base_url(settings.env)
     blob_dir = config.blob_dir(settings)

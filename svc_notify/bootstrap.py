@@ -62,7 +62,8 @@ def mount(settings: Settings) -> Mounted:
     # TestProvider builds senders of its own, without a status callback: a test message reports nothing back.
     servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor, secrets,
                               lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
-                              config.link_signing_key, config.public_base_url)
+                              config.link_signing_key, config.public_base_url,
+                              callback_tolerance=config.callback_tolerance)
 
     def close() -> None:
         if stop_dispatcher is not None:

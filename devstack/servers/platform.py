@@ -82,13 +82,15 @@ class PlatformError(RuntimeError):
 
 
 LINK_KEY_FILE = "link-signing.key"
+CALLBACK_KEY_FILE = "callback-signing.key"
 
 
-def link_signing_key(state_dir: Path) -> str:
+def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
     """The key every service signs and verifies links with when MKT_LINK_SIGNING_KEY
-    is unset: made at random on the first start, kept in the state folder (owner
-    only) so that links sent before a restart keep working."""
-    path = state_dir / LINK_KEY_FILE
+    is unset (and, in CALLBACK_KEY_FILE, the secret of `default-smtp`'s callbacks):
+    made at random on the first start, kept in the state folder (owner only) so
+    that links sent before a restart keep working."""
+    path = state_dir / file_name
     if path.is_file():
         key = path.read_text().strip()
         if key:
@@ -107,6 +109,10 @@ class Platform:
         self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
         if not self.env.get(KEY_VARIABLE):
             self.env[KEY_VARIABLE] = link_signing_key(state_dir)
+        # The secret the default SMTP provider's callbacks are signed with (what the tests and
+        # `make demo` post for the SMTP sink, which has no webhook of its own).
+        if not self.env.get(smtp_sink.CALLBACK_SECRET_VARIABLE):
+            self.env[smtp_sink.CALLBACK_SECRET_VARIABLE] = link_signing_key(state_dir, CALLBACK_KEY_FILE)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
         # Local stand-ins for the email, SMS and push providers, keeping what they receive:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
+from svc_kit.signing import Keyring
 from svc_kit.names import parent_field
 from svc_kit.proto_enums import channel_from_proto, channel_proto_names
 
@@ -37,7 +38,7 @@ class Dependencies:
     executor: Executor
     record_erasure: Callable[[Profile], None]
     # MKT_LINK_SIGNING_KEY: verifies unsubscribe links; None when unset (Unsubscribe then fails).
-    link_signing_key: bytes | None = None
+    link_signing_key: Keyring | None = None
     upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
     lookalikes: Any = None  # adapters.lookalike_store.LookalikeStore; None: lookalike RPCs answer UNIMPLEMENTED
     wake_lookalike_worker: Callable[[], None] | None = None

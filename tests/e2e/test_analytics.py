@@ -49,7 +49,7 @@ def campaign(running):
         expected = sum(1 for _, _, ltv in demo.PEOPLE if ltv >= 100)
         messages = demo.delivered(running.platform.state_dir / smtp_sink.STORE_NAME, ws, expected, 90)
         click, unsubscribe_link, pixels = demo.show(messages)
-        demo.report_delivery(edge, ws, messages)
+        demo.report_delivery(edge, ws, messages, running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE])
         demo.open_emails(pixels, 4)
         buyer = demo.follow_click(click)
         demo.purchase(edge, ws, name, buyer, 60)

@@ -3,11 +3,8 @@ rules, provider callbacks, and the email bytes the notify service builds."""
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
-import hashlib
-import hmac
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -175,20 +172,26 @@ def test_twilio_callbacks_map_statuses_and_error_codes():
     assert one(b"MessageSid=SM1&MessageStatus=sent") == []
 
 
-def test_callback_signatures():
+def test_callback_signatures_every_provider_signs_within_the_tolerance():
+    from svc_kit.signing import Keyring, callback_signature
+
+    name, now = "workspaces/a/providers/p", datetime(2026, 3, 1, 12, tzinfo=UTC)
     body = b'{"type": "delivered", "message": "m"}'
-    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    callbacks.verify("smtp", "s3cret", {"x-notify-signature": good}, "", body, None)
-    callbacks.verify("smtp", None, {}, "", body, None)  # no secret: nothing to check
-    with pytest.raises(InvalidArgument, match="signature"):
-        callbacks.verify("smtp", "s3cret", {"x-notify-signature": "sha256=00"}, "", body, None)
-    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
-    url = "https://edge.example.com/v1/workspaces/a/providers/p:callback"
-    signature = base64.b64encode(hmac.new(b"tok", (url + "MessageSidSM1MessageStatusdelivered").encode(),
-                                          hashlib.sha1).digest()).decode()
-    callbacks.verify("twilio", "tok", {"x-twilio-signature": signature}, url, b"", params)
-    with pytest.raises(InvalidArgument):
-        callbacks.verify("twilio", "tok", {"x-twilio-signature": signature}, url + "x", b"", params)
+    good = callback_signature("s3cret", name, body, now.timestamp())
+    callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now)
+    with pytest.raises(FailedPrecondition, match="no secret"):  # no secret: refused, not waved through
+        callbacks.verify(name, None, {"x-notify-signature": good}, body, now)
+    with pytest.raises(InvalidArgument, match="unsigned") as caught:
+        callbacks.verify(name, Keyring(b"s3cret"), {}, body, now)
+    assert caught.value.violations[0].field == "x-notify-signature"
+    with pytest.raises(InvalidArgument, match="malformed"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": "sha256=00"}, body, now)
+    with pytest.raises(InvalidArgument, match="bad signature"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body + b" ", now)
+    with pytest.raises(InvalidArgument, match="stale"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now + timedelta(minutes=6))
+    callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now + timedelta(minutes=6),
+                     timedelta(minutes=10))
 
 
 # -- email bytes ---------------------------------------------------------------------------------------
