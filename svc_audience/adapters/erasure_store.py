@@ -20,6 +20,8 @@ COLLECTION = "erasure_requests"
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
+    if isinstance(value, str):  # nx-27017 gives back a time set inside an update as text
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 

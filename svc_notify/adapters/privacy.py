@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, null, select, update
 
 from svc_kit.events.erasure import json_record
 
@@ -43,7 +43,7 @@ def erase_profile(connection: Connection, workspace: str, profile: str) -> dict[
             _m.workspace == workspace, _m.id.in_(chunk), _m.state.in_(WAITING))
             .values(state="CANCELLED", state_reason=ERASED_REASON, due_time=None, lease=None))
         connection.execute(update(messages).where(_m.workspace == workspace, _m.id.in_(chunk)).values(
-            recipient="", address="", content=None, template=None, labels={},
+            recipient="", address="", content=null(), template=null(), labels={},
             idempotency_key="erased/" + _m.id, version=_m.version + 1))
     inbox = connection.execute(delete(inbox_items).where(
         _i.workspace == workspace, _i.inbox == profile)).rowcount

@@ -76,7 +76,8 @@ def test_access_export_and_erasure_reach_every_service(running):
     [message] = before["notify"]["messages"]
     assert message["address"] == "ann@example.com" and "Your secret offer" in str(message["content"])
     assert before["campaign"]["segmentMemberships"] == [f"workspaces/{ws}/segments/big"]
-    assert [e["type"] for e in before["analytics"]["events"]] == ["purchase"]
+    types = [e["type"] for e in before["analytics"]["events"]]
+    assert "purchase" in types and "message_queued" in types, types  # its own event and the message's
     assert before["content"] == {"storedRenders": []}
 
     request = ok(rest.call("POST", f"/v1/workspaces/{ws}/profiles/ann:erase", {}))
@@ -90,7 +91,8 @@ def test_access_export_and_erasure_reach_every_service(running):
         request = ok(rest.call("GET", f"/v1/{request['name']}"))
     assert {c["service"]: c["state"] for c in request["confirmations"]} == {s: "STATE_CONFIRMED" for s in SERVICES}
     counts = {c["service"]: c.get("counts", {}) for c in request["confirmations"]}
-    assert counts["notify"]["messages"] == "1" and counts["analytics"]["events"] == "1"
+    assert counts["notify"]["messages"] == "1"
+    assert int(counts["analytics"]["events"]) >= len(types)  # delivery events may have come since the export
     assert counts["campaign"]["segmentMemberships"] == "1"
     assert request["completeTime"] >= request["createTime"]
     listed = ok(rest.call("GET", f"/v1/workspaces/{ws}/erasureRequests?pageSize=10"))
@@ -105,7 +107,7 @@ def test_access_export_and_erasure_reach_every_service(running):
     with sqlite3.connect(running.platform.state_dir / "notify.sqlite3") as db:
         rows = db.execute("SELECT recipient, address, content, template, idempotency_key FROM notify_messages "
                           "WHERE workspace = ?", (ws,)).fetchall()
-        assert rows == [("", "", None, None, f"erased/{message['name'].rsplit('/', 1)[1]}")]
+        assert rows == [("", "", None, None, f"erased/{message['id']}")]
         assert db.execute("SELECT count(*) FROM notify_deliveries WHERE workspace = ? AND address != ''",
                           (ws,)).fetchone() == (0,)
     events = ok(rest.call("GET", f"/v1/workspaces/{ws}/events?filter=profile%20%3D%20%22ann%22"))
