@@ -125,12 +125,12 @@ def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
 
 def complete_erasure_counted(workspace: str, external_id: str, repo: ProfileRepository,
                              snapshots: Snapshots | None = None, upkeep=None) -> dict[str, int]:
-    """complete_erasure, with what it removed by kind (an erasure request's audience counts)."""
+    """complete_erasure, with what the erasure removed by kind (an erasure request's audience counts).
+    The profile itself counts once: DeleteProfile usually removed it before this runs."""
     snapshot_rows = snapshots.forget(workspace, external_id) if snapshots is not None else 0
-    removed = repo.remove(workspace, external_id)
+    repo.remove(workspace, external_id)
     segments = upkeep.forget_profile(workspace, external_id) if upkeep is not None else 0
-    return {"profiles": int(bool(removed)), "snapshotMemberships": int(snapshot_rows or 0),
-            "segmentMemberships": int(segments or 0)}
+    return {"profiles": 1, "snapshotMemberships": int(snapshot_rows or 0), "segmentMemberships": int(segments or 0)}
 
 
 def batch_get_profiles(workspace: str, external_ids: list[str], allow_missing: bool,

@@ -94,6 +94,7 @@ def test_access_export_and_erasure_reach_every_service(running):
     assert counts["notify"]["messages"] == "1"
     assert int(counts["analytics"]["events"]) >= len(types)  # delivery events may have come since the export
     assert counts["campaign"]["segmentMemberships"] == "1"
+    assert counts["audience"]["profiles"] == "1"
     assert request["completeTime"] >= request["createTime"]
     listed = ok(rest.call("GET", f"/v1/workspaces/{ws}/erasureRequests?pageSize=10"))
     assert [r["name"] for r in listed["erasureRequests"]] == [request["name"]]
