@@ -8,6 +8,7 @@ The audience service consumes the confirmations into its erasure requests."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from svc_kit.events.outbox import Outbox
 from svc_kit.ids import new_id
 from svc_kit.trace_context import current_trace_headers
 
+log = logging.getLogger("svc_kit.erasure")
 PROFILE_TOPIC = "persistent://public/default/marketing.audience.v1"
 PROFILE_SCHEMA = event_schemas.load("audience.v1")
 PRIVACY_TOPIC = "persistent://public/default/marketing.privacy.v1"
@@ -132,6 +134,7 @@ class ErasureConsumer(InboxConsumer):
             try:
                 self.poll(0.2)
             except Exception:  # noqa: BLE001 - a bus hiccup: the messages come back
+                log.exception("%s: receiving failed; retrying", self.subscription)
                 stop.wait(0.5)
 
 
