@@ -100,3 +100,19 @@ def aggregate_events(store: EventStore, workspace: str, start: datetime | None, 
     page = rows[:size]
     token = pagination.encode_token([offset + size], key) if len(rows) > size else ""
     return AggregatePage(page, token, data_time)
+
+
+EXPORT_PAGE = 1000
+
+
+def profile_events(workspace: str, profile: str, store: EventStore) -> list[StoredEvent]:
+    """Every event stored for one profile of one workspace, newest first (an access request)."""
+    query = EventQuery(workspace, profile=profile)
+    found: list[StoredEvent] = []
+    after = None
+    while True:
+        page = store.list(query, EXPORT_PAGE, after)
+        found += page
+        if len(page) < EXPORT_PAGE:
+            return found
+        after = (page[-1].event_time, page[-1].event_id)

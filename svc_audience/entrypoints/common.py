@@ -36,7 +36,7 @@ class Dependencies:
     clock: Callable[[], datetime]
     new_id: Callable[[], str]
     executor: Executor
-    record_erasure: Callable[[Profile], None]
+    record_erasure: Callable[[Profile], str | None]  # records profile_erased; returns the erasure id
     # MKT_LINK_SIGNING_KEY: verifies unsubscribe links; None when unset (Unsubscribe then fails).
     link_signing_key: Keyring | None = None
     upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
@@ -44,6 +44,10 @@ class Dependencies:
     wake_lookalike_worker: Callable[[], None] | None = None
     # Announces an unsubscribe link's use (profile_unsubscribed through the outbox); None: not announced.
     record_unsubscribe: Callable[[Any, datetime], None] | None = None
+    # Erasure requests (adapters.erasure_store.ErasureStore); None: the erasure request RPCs answer UNIMPLEMENTED.
+    erasures: Any = None
+    # Access requests: (service, async (workspace, profile) -> section) in the document's order.
+    export_sections: Any = None
 
 
 class Rpcs:

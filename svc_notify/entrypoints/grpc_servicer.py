@@ -17,7 +17,8 @@ from google.rpc import status_pb2
 
 from marketing.notify.v1 import notify_service_pb2 as pb
 from marketing.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
+from svc_kit import privacy_rpc
+from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.grpc_status import status_of
 from svc_kit.ids import new_id
@@ -54,8 +55,10 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
                  executor: Executor | None, secrets: Secrets, trial_senders: Callable[[], Senders],
                  default_smtp: SmtpConfig | None = None, link_key: Keyring | None = None, public_base_url: str = "",
-                 new_id_: Callable[[], str] = new_id, callback_tolerance: timedelta = CALLBACK_TOLERANCE):
+                 new_id_: Callable[[], str] = new_id, callback_tolerance: timedelta = CALLBACK_TOLERANCE,
+                 export_profile: Callable[[str, str], dict] | None = None):
         self.uow = uow_factory
+        self.export_profile = export_profile  # (workspace, profile) -> what notify holds on the profile
         self.clock = clock
         self.executor = executor
         self.secrets = secrets  # verify provider callbacks
@@ -68,6 +71,14 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
+
+    # -- privacy -------------------------------------------------------------------------------------
+
+    async def ExportProfileData(self, request, context):
+        workspace, profile = privacy_rpc.profile_field(request.name)
+        if self.export_profile is None:
+            raise Unimplemented("ExportProfileData is not wired in this process")
+        return privacy_rpc.profile_data("notify", await self._run(self.export_profile, workspace, profile))
 
     # -- messages ------------------------------------------------------------------------------------
 
