@@ -39,6 +39,8 @@ from devstack.tools.paths import DESCRIPTOR_SET, REPO
 
 OPENAPI_DOCUMENT = REPO / "edge" / "openapi.json"
 SCHEMA_REF = "#/components/schemas/"
+# svc_kit/names.py WORKSPACE_ID: every workspace id (other ids differ by resource; each service checks its own).
+WORKSPACE_PATTERN = "^[a-z][a-z0-9-]{0,62}$"
 ERROR_SCHEMA = "Error"
 
 # Methods answering google.api.HttpBody: what they send instead of JSON. A new one must be listed here.
@@ -326,8 +328,10 @@ class Generator:
                         text += " May span several segments (slashes kept)."
                     if description and len(segments) == 1:
                         text += "\n\n" + description
+                    schema = ({"type": "string", "pattern": WORKSPACE_PATTERN} if k > 0 and segments[k - 1] == "workspaces"
+                              else {"type": "string", "minLength": 1})
                     parameters.append({"name": param, "in": "path", "required": True,
-                                       "description": text, "schema": {"type": "string", "minLength": 1}})
+                                       "description": text, "schema": schema})
                 else:
                     pieces.append(segment)
             out.append("/".join(pieces))
