@@ -243,7 +243,7 @@ class Generator:
         text = "\n\n".join(t for t in (description, " ".join(notes)) if t)
         if text:
             if "$ref" in schema:  # OpenAPI 3.0 ignores the siblings of a $ref: wrap it
-                schema = {"allOf": [schema], **{k: v for k, v in schema.items() if k != "$ref"}}
+                schema = {"allOf": [{"$ref": schema["$ref"]}], **{k: v for k, v in schema.items() if k != "$ref"}}
             schema["description"] = "\n\n".join(t for t in (text, schema.get("description")) if t)
         return schema
 
