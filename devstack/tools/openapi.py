@@ -328,7 +328,8 @@ class Generator:
                         text += " May span several segments (slashes kept)."
                     if description and len(segments) == 1:
                         text += "\n\n" + description
-                    schema = ({"type": "string", "pattern": WORKSPACE_PATTERN} if k > 0 and segments[k - 1] == "workspaces"
+                    is_workspace = k > 0 and segments[k - 1] == "workspaces"
+                    schema = ({"type": "string", "pattern": WORKSPACE_PATTERN} if is_workspace
                               else {"type": "string", "minLength": 1})
                     parameters.append({"name": param, "in": "path", "required": True,
                                        "description": text, "schema": schema})
@@ -339,7 +340,7 @@ class Generator:
                 parameter["description"] = parameter["description"].replace("{shown}", "/".join(pieces))
         out.append(template[position:])
         path = "".join(out)
-        if len(parameters) > 0 and len({p["name"] for p in parameters}) != len(parameters):
+        if len({p["name"] for p in parameters}) != len(parameters):
             raise SystemExit(f"{method}: duplicate path parameters in {template}")
         return path, parameters, bound
 
