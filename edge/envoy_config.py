@@ -15,6 +15,14 @@ from edge.settings import EdgeSettings, Upstream, load_edge_settings
 
 DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "marketing" / "api_descriptor.pb"
 HEALTH_CLUSTER = "edge_health"
+# The edge's own pages, served by edge/healthz.py and reached without the transcoder: health, the
+# OpenAPI document and its docs page (with the viewer's files under /docs/). They stay public.
+PUBLIC_PATHS = (
+    {"path": "/healthz"},
+    {"path": "/openapi.json"},
+    {"path": "/docs"},
+    {"prefix": "/docs/"},
+)
 
 # gRPC code that stands for each HTTP status Envoy itself answers with, so its
 # own replies have the same JSON shape as transcoded gRPC errors.
@@ -119,9 +127,9 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
         print_options={"always_print_primitive_fields": True, "preserve_proto_field_names": False},
     )
     routes = [
-        {"match": {"path": "/healthz"}, "route": {"cluster": HEALTH_CLUSTER, "timeout": "5s"},
-         "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _any(
-             "envoy.config.route.v3.FilterConfig", disabled=True)}},
+        *({"match": dict(match), "route": {"cluster": HEALTH_CLUSTER, "timeout": "5s"},
+           "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _any(
+               "envoy.config.route.v3.FilterConfig", disabled=True)}} for match in PUBLIC_PATHS),
         *(_service_route(u) for u in settings.upstreams),
         {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
     ]

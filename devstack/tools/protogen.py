@@ -2,6 +2,9 @@
 
     python -m devstack.tools.protogen           # regenerate in place
     python -m devstack.tools.protogen --check   # fail if the checked-in code is stale
+
+It also writes the REST API's OpenAPI document (edge/openapi.json, devstack/tools/openapi.py) from the
+fresh descriptor set, and `--check` fails when that is stale too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from devstack.tools import openapi
 from devstack.tools.paths import DESCRIPTOR_SET, GENERATED_PACKAGE, PROTO_DIR, REPO, googleapis_include
 
 # Not imported by any API proto, but the edge needs them to print the
@@ -66,6 +70,9 @@ def main() -> int:
         fresh = Path(tmp) / "marketing"
         if args.check:
             stale = differences(fresh, GENERATED_PACKAGE) if GENERATED_PACKAGE.exists() else ["marketing/"]
+            document = openapi.render(fresh / DESCRIPTOR_SET.name)
+            if not openapi.OPENAPI_DOCUMENT.exists() or openapi.OPENAPI_DOCUMENT.read_text(encoding="utf-8") != document:
+                stale.append(str(openapi.OPENAPI_DOCUMENT.relative_to(REPO)))
             if stale:
                 print("generated code is stale; run `make proto` and commit:", *stale, sep="\n  ", file=sys.stderr)
                 return 1
@@ -73,7 +80,9 @@ def main() -> int:
             return 0
         shutil.rmtree(GENERATED_PACKAGE, ignore_errors=True)
         shutil.copytree(fresh, GENERATED_PACKAGE)
-    print(f"generated {GENERATED_PACKAGE.relative_to(REPO)}/ and {DESCRIPTOR_SET.relative_to(REPO)} "
+        openapi.OPENAPI_DOCUMENT.write_text(openapi.render(DESCRIPTOR_SET), encoding="utf-8")
+    print(f"generated {GENERATED_PACKAGE.relative_to(REPO)}/, {DESCRIPTOR_SET.relative_to(REPO)} and "
+          f"{openapi.OPENAPI_DOCUMENT.relative_to(REPO)} "
           f"from {len(proto_files())} proto files")
     return 0
 

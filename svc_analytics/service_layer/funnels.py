@@ -19,6 +19,7 @@ from svc_analytics.domain.funnel import FUNNEL_ID, Funnel, FunnelFields, FunnelF
 from svc_analytics.service_layer.event_filter import parse_event_filter
 from svc_analytics.service_layer.ports import EventStore
 from svc_analytics.service_layer.unit_of_work import UnitOfWork
+from svc_analytics.service_layer.time_range import check_bounds
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
@@ -121,6 +122,7 @@ def run_funnel(workspace: str, funnel_id: str, start: datetime, end: datetime, u
     funnel's conversion window; `filter_` narrows every step's events (campaign, channel, ...)."""
     if start is None or end is None or end <= start:
         raise InvalidArgument(FieldViolation("interval", "required: a start_time before the end_time"))
+    check_bounds(start, end)
     where = parse_event_filter(workspace, filter_, allowed=("profile", "campaign", "channel", "message",
                                                              "variant"))
     funnel = get_funnel(workspace, funnel_id, uow)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from edge import envoy_config
 from edge.settings import load_edge_settings
 from mesh import ca, envoy
 from mesh.local import LocalMesh, enabled, port_plan
@@ -159,7 +160,8 @@ def test_the_edge_speaks_mtls_to_every_sidecar_with_the_callees_routes(local, po
                                                                   "StreamSegmentMembers")
     assert stream["route"]["timeout"] == "30s", "bounded by the edge's own route timeout"
     prefixes = [r["match"]["prefix"] for r in routes if "prefix" in r["match"]]
-    assert prefixes == [f"/{spec.grpc_service}/" for spec in SERVICES] + ["/"]
+    public = [m["prefix"] for m in envoy_config.PUBLIC_PATHS if "prefix" in m]  # the edge's own pages
+    assert prefixes == public + [f"/{spec.grpc_service}/" for spec in SERVICES] + ["/"]
 
 
 def test_certificates_carry_the_spiffe_id_and_live_a_day(local):
