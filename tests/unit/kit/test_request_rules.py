@@ -1,0 +1,47 @@
+"""Rules on one field that the protos hold for every service (svc_kit.validation enforces them in the
+server interceptor): every List request refuses a negative page size, the funnel's lengths and labels."""
+
+import importlib
+
+import pytest
+from google.protobuf import descriptor_pool, message_factory
+
+from marketing.analytics.v1 import analytics_service_pb2, funnel_pb2
+from svc_kit.services import SERVICES
+from svc_kit.validation import violations_of
+
+
+def list_requests():
+    for spec in SERVICES:
+        package = spec.grpc_service.rsplit(".", 1)[0]
+        importlib.import_module(f"{package}.{spec.name}_service_pb2")
+        for method in descriptor_pool.Default().FindServiceByName(spec.grpc_service).methods:
+            if "page_size" in method.input_type.fields_by_name:
+                yield message_factory.GetMessageClass(method.input_type)
+
+
+LIST_REQUESTS = list(list_requests())
+
+
+def test_there_are_list_requests():
+    assert len(LIST_REQUESTS) >= 20
+
+
+@pytest.mark.parametrize("request_class", LIST_REQUESTS, ids=lambda c: c.DESCRIPTOR.name)
+def test_every_list_request_refuses_a_negative_page_size(request_class):
+    assert [v.field for v in violations_of(request_class(page_size=-1))] == ["page_size"]
+    assert violations_of(request_class(page_size=0)) == violations_of(request_class(page_size=5000)) == []
+
+
+@pytest.mark.parametrize(("funnel", "field"), [
+    (dict(display_name="x" * 201), "funnel.display_name"),
+    (dict(description="x" * 5001), "funnel.description"),
+    (dict(steps=[funnel_pb2.FunnelStep(event_type="a")] * 11), "funnel.steps"),
+    (dict(steps=[funnel_pb2.FunnelStep(event_type="a", display_name="x" * 201)]), "funnel.steps[0].display_name"),
+    (dict(labels={"Team": "x"}), "funnel.labels['Team']"),
+    (dict(labels={"team": "x" * 64}), "funnel.labels['team']"),
+    (dict(labels={f"k{i}": "x" for i in range(65)}), "funnel.labels"),
+])
+def test_funnel_rules_name_the_field(funnel, field):
+    request = analytics_service_pb2.CreateFunnelRequest(parent="workspaces/acme", funnel=funnel_pb2.Funnel(**funnel))
+    assert [v.field for v in violations_of(request)] == [field]
