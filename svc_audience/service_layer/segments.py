@@ -42,7 +42,7 @@ def create_segment(workspace: str, segment_id: str, display_name: str, descripti
     problems = []
     if segment_id and not RESOURCE_ID.fullmatch(segment_id):
         problems.append(FieldViolation("segment_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
-    if not display_name.strip() or len(display_name) > 200:
+    if not display_name.strip():  # at most 200 characters: a rule of segment.proto
         problems.append(FieldViolation("segment.display_name", "required, at most 200 characters"))
     if problems:
         raise InvalidArgument(problems)
@@ -116,7 +116,7 @@ def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozen
     if etag and etag != segment_etag(segment):
         raise Aborted(f"etag {etag!r} is stale: the segment changed since it was read; read it again and retry")
     fields = {p: changes[p] for p in paths}
-    if "display_name" in fields and (not fields["display_name"].strip() or len(fields["display_name"]) > 200):
+    if "display_name" in fields and not fields["display_name"].strip():
         raise InvalidArgument(FieldViolation("segment.display_name", "required, at most 200 characters"))
     now = clock()
     if "definition" in fields:
