@@ -45,3 +45,15 @@ def test_every_list_request_refuses_a_negative_page_size(request_class):
 def test_funnel_rules_name_the_field(funnel, field):
     request = analytics_service_pb2.CreateFunnelRequest(parent="workspaces/acme", funnel=funnel_pb2.Funnel(**funnel))
     assert [v.field for v in violations_of(request)] == [field]
+
+
+def test_a_request_type_without_rules_is_known_as_such():
+    from marketing.campaign.v1 import campaign_service_pb2
+    from marketing.content.v1 import content_service_pb2
+    from svc_kit.validation import has_rules
+
+    assert not has_rules(campaign_service_pb2.GetCampaignRequest.DESCRIPTOR)
+    assert has_rules(campaign_service_pb2.CreateCampaignRequest.DESCRIPTOR)  # campaign.display_name, nested
+    assert has_rules(campaign_service_pb2.ListCampaignsRequest.DESCRIPTOR)  # page_size
+    # RenderTemplateRequest holds a google.protobuf.Struct (a recursive type) and no rule.
+    assert not has_rules(content_service_pb2.RenderTemplateRequest.DESCRIPTOR)
