@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +14,6 @@ from svc_kit.filtering import parse_filter
 
 from svc_analytics.domain.ingest import EVENT_TYPE
 
-FUNNEL_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MIN_STEPS, MAX_STEPS = 2, 10
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=90)

@@ -11,7 +11,6 @@ Lifecycle: TRAINING (the worker owes a fit or a re-cut) -> READY or FAILED."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ TRAINING, READY, FAILED = "TRAINING", "READY", "FAILED"
 FIT, CUT = "fit", "cut"  # what the worker owes: a new model, or only a new threshold
 KIND = "lookalike"  # Segment.kind of the segment a lookalike maintains
 SEGMENT_PREFIX = "lookalike-"
-LOOKALIKE_ID = re.compile(r"[a-z][a-z0-9-]{0,52}")  # the segment id, lookalike-<id>, stays within 63
 MIN_SEED = 10
 NOBODY = 2.0  # a threshold no score reaches (scores are at most 1)
 # Feature names beside attribute keys and event names: the profile's own fields.

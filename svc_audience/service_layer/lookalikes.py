@@ -14,7 +14,7 @@ from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, In
 from svc_kit.idempotency import replayed, request_id_violation
 from svc_kit.names import name_field
 
-from svc_audience.domain.lookalike import CUT, FIT, KIND, LOOKALIKE_ID, MIN_SEED, TRAINING, Lookalike, Progress, \
+from svc_audience.domain.lookalike import CUT, FIT, KIND, MIN_SEED, TRAINING, Lookalike, Progress, \
     check_fields
 from svc_audience.domain.segments import Segment
 from svc_audience.service_layer.profiles import Clock
@@ -83,9 +83,7 @@ def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, req
                      wake: Wake | None = None) -> Lookalike:
     problems = check_fields(spec.display_name, spec.description, spec.top_n, spec.min_score, spec.features,
                             spec.labels or {})
-    if lookalike_id and not LOOKALIKE_ID.fullmatch(lookalike_id):
-        problems.append(FieldViolation("lookalike_id", "1-53 characters [a-z][a-z0-9-]* (its segment is "
-                                                       "lookalike-<id>)"))
+    # lookalike_id's format (1-53 characters, its segment is lookalike-<id>): a rule of audience_service.proto.
     if (violation := request_id_violation(request_id)) is not None:
         problems.append(violation)
     if not spec.seed_segment:

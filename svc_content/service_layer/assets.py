@@ -4,7 +4,6 @@ made), read, list, update, delete, download (a rendition made on first request).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,6 @@ from svc_content.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-ASSET_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_DISPLAY_NAME = 255
 
 
@@ -53,8 +51,7 @@ def _standard_renditions(data: bytes, content_type: str, width: int, blobs: Blob
 
 def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clock, new_id: IdFactory) -> Asset:
     violations = []
-    if cmd.asset_id and not ASSET_ID.fullmatch(cmd.asset_id):
-        violations.append(FieldViolation("asset_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
+    # asset_id's format: a rule of content_service.proto (svc_kit.validation).
     if (violation := request_id_violation(cmd.request_id)) is not None:
         violations.append(violation)
     if len(cmd.display_name) > MAX_DISPLAY_NAME:

@@ -4,7 +4,6 @@ versions, restore. Each runs in one unit of work; every draft is checked
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -22,7 +21,6 @@ from svc_content.templating.check import check_draft
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-TEMPLATE_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
 def template_name(workspace: str, template_id: str) -> str:
@@ -50,8 +48,7 @@ class CreateTemplate:
 
 
 def create_template(cmd: CreateTemplate, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Template:
-    if cmd.template_id and not TEMPLATE_ID.fullmatch(cmd.template_id):
-        raise InvalidArgument(FieldViolation("template_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
+    # template_id's format: a rule of content_service.proto (svc_kit.validation).
     if cmd.channel is None:
         raise InvalidArgument(FieldViolation("template.channel", f"required: one of {Channel.known_names()}"))
     check_request_id(cmd.request_id)

@@ -57,3 +57,45 @@ def test_a_request_type_without_rules_is_known_as_such():
     assert has_rules(campaign_service_pb2.ListCampaignsRequest.DESCRIPTOR)  # page_size
     # RenderTemplateRequest holds a google.protobuf.Struct (a recursive type) and no rule.
     assert not has_rules(content_service_pb2.RenderTemplateRequest.DESCRIPTOR)
+
+
+def _create_requests():
+    from marketing.analytics.v1 import analytics_service_pb2 as analytics
+    from marketing.audience.v1 import audience_service_pb2 as audience
+    from marketing.campaign.v1 import campaign_service_pb2 as campaign
+    from marketing.content.v1 import content_service_pb2 as content
+    from marketing.notify.v1 import notify_service_pb2 as notify
+
+    letter_first = ("Bad_Id", "9lives", "-x", "a" * 64)
+    return [
+        (campaign.CreateCampaignRequest, "campaign_id", ("Spring", "-spring", "a" * 64), ("9lives", "a" * 63)),
+        (audience.CreateSegmentRequest, "segment_id", ("Vip", "-vip", "a" * 64), ("9lives", "a" * 63)),
+        (audience.CreateSegmentSnapshotRequest, "segment_snapshot_id", ("X", "a" * 64), ("launch-1",)),
+        (audience.CreateLookalikeRequest, "lookalike_id", ("Not_OK", "9x", "a" * 54), ("like-vip", "a" * 53)),
+        (content.CreateTemplateRequest, "template_id", letter_first, ("spring", "a" * 63)),
+        (content.CreateAssetRequest, "asset_id", letter_first, ("logo",)),
+        (content.UploadAssetRequest, "asset_id", letter_first, ("logo",)),
+        (notify.CreateProviderRequest, "provider_id", letter_first, ("sms-main",)),
+        (analytics.CreateFunnelRequest, "funnel_id", letter_first, ("checkout",)),
+    ]
+
+
+@pytest.mark.parametrize(("request_class", "field", "bad", "good"), _create_requests(),
+                         ids=lambda x: getattr(x, "DESCRIPTOR", None) and x.DESCRIPTOR.name)
+def test_chosen_ids_have_their_format_and_may_be_left_out(request_class, field, bad, good):
+    for value in bad:
+        assert [v.field for v in violations_of(request_class(**{field: value}))] == [field], value
+    for value in (*good, ""):
+        assert violations_of(request_class(**{field: value})) == [], value
+
+
+def test_every_request_id_is_at_most_128_characters():
+    found = []
+    for spec in SERVICES:
+        for method in descriptor_pool.Default().FindServiceByName(spec.grpc_service).methods:
+            if "request_id" in method.input_type.fields_by_name:
+                request_class = message_factory.GetMessageClass(method.input_type)
+                found.append(method.name)
+                assert violations_of(request_class(request_id="r" * 128)) == []
+                assert [v.field for v in violations_of(request_class(request_id="r" * 129))] == ["request_id"]
+    assert len(found) >= 10
