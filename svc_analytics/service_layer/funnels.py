@@ -10,7 +10,7 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
+from svc_kit.idempotency import create_once, fingerprint
 from svc_kit.ids import new_id
 from svc_kit.names import format_name
 
@@ -50,7 +50,6 @@ def create_funnel(workspace: str, fields: FunnelFields, uow: UnitOfWork, clock: 
                   request_id: str = "", validate_only: bool = False,
                   new_id_: IdFactory = new_funnel_id) -> Funnel:
     # funnel_id's format: a rule of analytics_service.proto (svc_kit.validation).
-    check_request_id(request_id)
     return create_once(
         uow, request_id, _fingerprint(funnel_id, fields),
         find=lambda: uow.funnels.find_by_request_id(workspace, request_id),

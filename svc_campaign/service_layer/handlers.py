@@ -10,7 +10,7 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
+from svc_kit.idempotency import create_once, fingerprint
 from svc_kit.names import format_name
 
 from svc_campaign.domain import commands
@@ -43,7 +43,6 @@ def _load(uow: UnitOfWork, workspace: str, campaign_id: str) -> Campaign:
 
 def create_campaign(cmd: commands.CreateCampaign, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Campaign:
     # campaign_id's and request_id's format: rules of campaign_service.proto (svc_kit.validation).
-    check_request_id(cmd.request_id)
     return create_once(
         uow, cmd.request_id, fingerprint(cmd.campaign_id, dataclasses.asdict(cmd.data)),
         find=lambda: uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id),

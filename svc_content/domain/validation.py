@@ -17,7 +17,6 @@ MAX_DEFAULTS = 100
 MAX_DEFAULT_VALUE = 1000
 MAX_DATA_KEYS = 50
 MAX_ACTIONS = 3
-MAX_CHANGE_NOTE = 1000
 
 
 def check_labels(labels: dict[str, str], field: str) -> list[FieldViolation]:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import fingerprint, replayed, request_id_violation
+from svc_kit.idempotency import fingerprint, replayed
 
 from svc_content.domain import validation
 from svc_content.domain.model import Asset, Rendition
@@ -51,9 +51,7 @@ def _standard_renditions(data: bytes, content_type: str, width: int, blobs: Blob
 
 def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clock, new_id: IdFactory) -> Asset:
     violations = []
-    # asset_id's format: a rule of content_service.proto (svc_kit.validation).
-    if (violation := request_id_violation(cmd.request_id)) is not None:
-        violations.append(violation)
+    # asset_id's format and request_id's length: rules of content_service.proto (svc_kit.validation).
     if len(cmd.display_name) > MAX_DISPLAY_NAME:
         violations.append(FieldViolation("asset.display_name", f"at most {MAX_DISPLAY_NAME} characters"))
     if not cmd.content_type:

@@ -11,7 +11,7 @@ from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
+from svc_kit.idempotency import create_once, fingerprint
 
 from svc_notify.domain.model import EmailContent
 from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
@@ -45,7 +45,6 @@ def _fingerprint(provider: Provider, provider_id: str) -> str:
 def create_provider(draft: Provider, provider_id: str, request_id: str, validate_only: bool, uow: UnitOfWork,
                     clock: Clock, new_id: Callable[[], str]) -> Provider:
     # provider_id's format: a rule of notify_service.proto (svc_kit.validation).
-    check_request_id(request_id)
     now = clock()
     provider = _checked(dataclasses.replace(draft, id=provider_id or f"p{new_id()}", create_time=now,
                                             update_time=now, version=1))

@@ -115,16 +115,6 @@ def test_create_without_id_takes_a_new_one(uow, clock, ids):
     assert len(stored(uow)) == 2
 
 
-@pytest.mark.parametrize(("campaign_id", "request_id", "field"), [
-    ("spring", "r" * 129, "request_id"),
-])
-def test_create_checks_ids(uow, clock, ids, campaign_id, request_id, field):
-    with pytest.raises(InvalidArgument) as caught:
-        create(uow, clock, ids, campaign_id=campaign_id, request_id=request_id)
-    assert caught.value.violations[0].field == field
-    assert stored(uow) == {} and outbox(uow) == []
-
-
 def test_create_refuses_invalid_fields(uow, clock, ids):
     with pytest.raises(InvalidArgument):
         create(uow, clock, ids, display_name="")

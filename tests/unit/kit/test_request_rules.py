@@ -99,3 +99,11 @@ def test_every_request_id_is_at_most_128_characters():
                 assert violations_of(request_class(request_id="r" * 128)) == []
                 assert [v.field for v in violations_of(request_class(request_id="r" * 129))] == ["request_id"]
     assert len(found) >= 10
+
+
+def test_a_change_note_is_at_most_1000_characters():
+    from marketing.content.v1 import content_service_pb2
+
+    assert violations_of(content_service_pb2.PublishTemplateRequest(change_note="x" * 1000)) == []
+    assert [v.field for v in violations_of(content_service_pb2.PublishTemplateRequest(change_note="x" * 1001))] == [
+        "change_note"]
