@@ -51,6 +51,8 @@ CASES = [
     ("campaign content template", "POST", "/v1/{A}/campaigns",
      lambda B: {"displayName": "x", "contents": [{"channel": "CHANNEL_EMAIL", "template": B["template"]}]},
      "campaign.contents[0].template"),
+    ("updated campaign target segment", "PATCH", "/v1/{A}/campaigns/c1?updateMask=targetSegments",
+     lambda B: {"targetSegments": [B["segment"]]}, "campaign.target_segments[0]"),
     ("reachability profiles", "POST", "/v1/{A}/profiles:checkReachability",
      lambda B: {"channel": "CHANNEL_EMAIL", "profiles": [B["profile"]]}, "profiles[0]"),
     ("segment membership profiles", "POST", "/v1/{A}/segments/all:checkMembership",
@@ -75,6 +77,10 @@ CASES = [
     ("send recipient", "POST", "/v1/{A}/messages:send",
      lambda B: {"message": {"channel": "CHANNEL_EMAIL", "recipient": B["profile"], "idempotencyKey": "k1",
                             "content": {"email": {"subject": "s", "text": "t"}}}}, "message.recipient"),
+    ("batch send recipient", "POST", "/v1/{A}/messages:batchSend",
+     lambda B: {"requests": [{"message": {"channel": "CHANNEL_EMAIL", "recipient": B["profile"],
+                                          "idempotencyKey": "k4", "content": {"email": {"subject": "s", "text": "t"}}}}]},
+     "message.recipient"),
     ("send template", "POST", "/v1/{A}/messages:send",
      lambda B: {"message": {"channel": "CHANNEL_EMAIL", "recipient": B["profile"].replace(B["ws"], B["A"]),
                             "idempotencyKey": "k2", "template": {"template": B["template"]}}},
@@ -101,12 +107,14 @@ def test_a_name_from_another_workspace_is_refused(running, two_workspaces, case,
     a, b, names = two_workspaces
     other = {**names[b], "ws": b, "A": a}
     response = running.rest.call(method, path.format(A=f"workspaces/{a}"), body(other))
-    if case.startswith("batch"):  # a batch answers each item: the item's error names the field
+    if case.startswith("batch") and response.status == 200:  # a batch may answer each item: its error names the field
         error = response.body["results"][0]["error"]
         assert (response.status, error["code"]) == (200, 3) and field in error["message"], (case, response.body)
         return
     assert response.status in (400, 404), (case, response.status, response.body)
     if response.status == 400 and response.body.get("code") == 3:
-        assert field in field_violations(response), (case, response.body)
+        fields = field_violations(response)
+        assert field in fields or case.startswith("batch") and any(f.endswith("." + field) for f in fields), (
+            case, response.body)
     elif response.status == 400:  # FAILED_PRECONDITION: the lookalike's seed, named in the message
         assert "another workspace" in response.body["message"], (case, response.body)
