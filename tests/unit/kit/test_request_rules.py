@@ -107,3 +107,21 @@ def test_a_change_note_is_at_most_1000_characters():
     assert violations_of(content_service_pb2.PublishTemplateRequest(change_note="x" * 1000)) == []
     assert [v.field for v in violations_of(content_service_pb2.PublishTemplateRequest(change_note="x" * 1001))] == [
         "change_note"]
+
+
+def test_batches_have_their_size_limits():
+    from marketing.audience.v1 import audience_service_pb2 as audience
+    from marketing.content.v1 import content_service_pb2 as content
+    from marketing.notify.v1 import notify_service_pb2 as notify
+
+    def fields(request):
+        return [v.field for v in violations_of(request)]
+
+    assert fields(audience.ImportProfilesRequest(records=[audience.ProfileRecord()] * 1000)) == []
+    assert fields(audience.ImportProfilesRequest(records=[audience.ProfileRecord()] * 1001)) == ["records"]
+    assert fields(audience.ImportSuppressionsRequest(records=[audience.SuppressionRecord()] * 1001)) == ["records"]
+    assert fields(content.BatchRenderTemplateRequest(contexts=[content.RenderContext()] * 1001)) == ["contexts"]
+    assert fields(notify.BatchSendMessagesRequest(requests=[notify.SendMessageRequest()] * 1000)) == []
+    assert fields(notify.BatchSendMessagesRequest(requests=[notify.SendMessageRequest()] * 1001)) == ["requests"]
+    assert fields(notify.BatchSendMessagesRequest()) == ["requests"]
+    assert fields(notify.MarkInboxItemsReadRequest(items=["x"] * 1001)) == ["items"]
