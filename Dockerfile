@@ -23,6 +23,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY marketing/ marketing/
+COPY buf/ buf/
 COPY svc_kit/ svc_kit/
 COPY svc_campaign/ svc_campaign/
 COPY svc_audience/ svc_audience/

@@ -1,5 +1,7 @@
 """One server interceptor for every service: it decodes requests itself (so an
-undecodable request answers INVALID_ARGUMENT, not INTERNAL), opens the server
+undecodable request answers INVALID_ARGUMENT, not INTERNAL), enforces the
+protos' validation rules on them (svc_kit.validation: INVALID_ARGUMENT with
+field violations before the servicer runs), opens the server
 span from the caller's W3C trace context, maps ServiceError to a status with
 google.rpc details, hides unexpected exceptions behind INTERNAL, and records
 the conventional gRPC server metrics."""
@@ -21,6 +23,7 @@ from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented
 from svc_kit.grpc_status import internal_status, status_of
 from svc_kit.metrics import GrpcServerMetrics
 from svc_kit.trace_context import extract_context
+from svc_kit.validation import check_request
 
 log = logging.getLogger("svc_kit.rpc")
 _tracer = trace.get_tracer("svc_kit.grpc.server")
@@ -113,9 +116,11 @@ def _decoder(deserializer: Callable | None) -> Callable:
 
     def decode(raw: bytes):
         try:
-            return deserializer(raw)
+            request = deserializer(raw)
         except Exception:
             raise MalformedRequest("the request could not be decoded as the method's message") from None
+        check_request(request)
+        return request
 
     return decode
 

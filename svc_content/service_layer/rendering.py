@@ -103,9 +103,7 @@ class RenderService:
         self.cache = cache or CompiledCache()
 
     async def render(self, call: RenderCall) -> Rendering:
-        if len(call.requests) > MAX_BATCH:
-            raise InvalidArgument(FieldViolation("contexts", f"at most {MAX_BATCH} recipients per call, "
-                                                             f"got {len(call.requests)}"))
+        # at most MAX_BATCH contexts per call: a rule of content_service.proto (svc_kit.validation)
         if call.tracking and self.link_key is None:
             raise FailedPrecondition("tracking links need MKT_LINK_SIGNING_KEY on the content service; "
                                      "it is not set")

@@ -135,11 +135,31 @@ def test_settings_validation():
     assert good.violations() == []
     bad = NotifySettings("acme", (QuietHours(time(9), time(9)),), (FrequencyCap(0, timedelta(0)),), "Mars/Base")
     assert fields_of(bad.violations()) == {"notify_settings.quiet_hours[0].end_time",
-                                           "notify_settings.frequency_caps[0].max_messages",
-                                           "notify_settings.frequency_caps[0].period",
                                            "notify_settings.default_time_zone"}
     assert good.zone_for("").key == "Europe/Paris" and good.zone_for("Asia/Tokyo").key == "Asia/Tokyo"
     assert NotifySettings("acme").zone_for("nowhere").key == "UTC"
+
+
+def test_settings_one_field_rules_are_in_the_proto():
+    from marketing.notify.v1 import notify_service_pb2, notify_settings_pb2 as pb
+    from svc_kit.validation import violations_of
+
+    def fields(**settings):
+        request = notify_service_pb2.UpdateNotifySettingsRequest(notify_settings=pb.NotifySettings(**settings))
+        return [v.field for v in violations_of(request)]
+
+    day, year = {"seconds": 86400}, {"seconds": 366 * 86400}
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=1, period=day),
+                                  pb.FrequencyCap(max_messages=5, period=year)]) == []
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=0, period=day),
+                                  pb.FrequencyCap(max_messages=1),
+                                  pb.FrequencyCap(max_messages=1, period={"seconds": 0}),
+                                  pb.FrequencyCap(max_messages=1, period={"seconds": 366 * 86400 + 1})]) == [
+        "notify_settings.frequency_caps[0].max_messages", "notify_settings.frequency_caps[1].period",
+        "notify_settings.frequency_caps[2].period", "notify_settings.frequency_caps[3].period"]
+    assert fields(quiet_hours=[pb.QuietHours()] * 21) == ["notify_settings.quiet_hours"]
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=1, period=day)] * 21) == [
+        "notify_settings.frequency_caps"]
 
 
 # -- callbacks -----------------------------------------------------------------------------------------
