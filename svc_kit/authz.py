@@ -72,7 +72,8 @@ def level_of(method: str) -> str:
 
 def permission_of(service: str, method: str) -> str:
     """The permission a call needs, as named in errors: `campaign.write`, `notify.admin`."""
-    short = service.rsplit(".", 2)[-2] if service.count(".") >= 2 else service
+    parts = service.split(".")  # marketing.campaign.v1.CampaignService -> campaign
+    short = parts[1] if len(parts) >= 3 else parts[0]
     return f"{short}.{level_of(method)}"
 
 
@@ -156,6 +157,6 @@ def authorize(identity: Identity, service: str, method: str, workspaces: Iterabl
             raise NotFound(f"workspaces/{workspace}")
         if not role_allows(role, level):
             raise PermissionDenied(
-                f"permission {permission} denied: role {role} in workspace {workspace} does not have it "
-                f"(needs {weakest_role(level)})", metadata={"permission": permission, "role": role})
+                f"permission {permission} denied: {method} needs role {weakest_role(level)} or higher; "
+                f"{identity.principal} has role {role} in workspace {workspace}", metadata={"permission": permission, "role": role})
 

@@ -126,13 +126,13 @@ def _workspaces(message, depth: int = 0):
         return
     for descriptor, value in message.ListFields():
         if descriptor.type == descriptor.TYPE_STRING:
-            values = value if descriptor.label == descriptor.LABEL_REPEATED else (value,)
+            values = value if descriptor.is_repeated else (value,)
             for item in values:
                 if (workspace := workspace_of(item)) is not None:
                     yield workspace
         elif descriptor.type == descriptor.TYPE_MESSAGE and depth == 0 and not (
                 descriptor.message_type.GetOptions().map_entry):
-            values = value if descriptor.label == descriptor.LABEL_REPEATED else (value,)
+            values = value if descriptor.is_repeated else (value,)
             for item in values:
                 yield from _workspaces(item, depth + 1)
 
