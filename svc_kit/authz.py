@@ -145,10 +145,11 @@ def authorize(identity: Identity, service: str, method: str, workspaces: Iterabl
     permission = permission_of(service, method)
     named = list(dict.fromkeys(workspaces))
     if not named:
-        # Every resource lives in a workspace: a request naming none can reach nothing but
-        # its own validation error; refuse principals without any role outright.
-        if not identity.workspaces:
-            raise PermissionDenied(f"permission {permission} denied: {identity.principal} has no workspace",
+        # Every resource lives in a workspace: a request naming none reaches nothing but its own
+        # validation error. It is still refused to a principal whose roles all lack the level.
+        if not any(role_allows(role, level) for role in identity.workspaces.values()):
+            raise PermissionDenied(f"permission {permission} denied: {method} needs role {weakest_role(level)} "
+                                   f"or higher, which {identity.principal} has in no workspace",
                                    metadata={"permission": permission})
         return
     for workspace in named:
