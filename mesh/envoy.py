@@ -228,6 +228,21 @@ def rbac(policy: Policy, grants: tuple[Grant, ...]) -> dict:
     })
 
 
+def identity_header_rbac(policy: Policy) -> list[dict]:
+    """A DENY filter before the grants: the identity header from anyone but the edge is refused."""
+    if not policy.identity_header:
+        return []
+    return [{"name": "envoy.filters.http.rbac.identity", "typed_config": _any(
+        "envoy.extensions.filters.http.rbac.v3.RBAC", rules={
+            "action": "DENY",
+            "policies": {"identity-header-only-from-" + policy.identity_sender: {
+                "permissions": [{"header": {"name": policy.identity_header, "present_match": True}}],
+                "principals": [{"not_id": {"authenticated": {"principal_name": {
+                    "exact": spiffe_id(policy, policy.identity_sender)}}}}],
+            }},
+        })}]
+
+
 def _access_log() -> list[dict]:
     return [{"name": "envoy.access_loggers.stdout", "typed_config": _any(
         "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format={"json_format": ACCESS_LOG_FORMAT})}]
@@ -279,7 +294,8 @@ def sidecar(policy: Policy, name: str, *, certs: Certificates, inbound_port: int
                 INBOUND_LISTENER,
                 # No deadline here: the caller's side applies the callee's (streams run for minutes).
                 [{"name": "to-app", "match": {"prefix": "/"}, "route": {"cluster": INBOUND_CLUSTER, "timeout": "0s"}}],
-                [{"name": "envoy.filters.http.rbac", "typed_config": rbac(policy, service.grants)}],
+                [*identity_header_rbac(policy),
+                 {"name": "envoy.filters.http.rbac", "typed_config": rbac(policy, service.grants)}],
                 # The service may read who called it from x-forwarded-client-cert (URI=spiffe://...).
                 forward_client_cert_details="SANITIZE_SET",
                 set_current_client_cert_details={"uri": True},

@@ -293,6 +293,7 @@ def running(tmp_path_factory):
     platform.start()
     try:
         platform.wait_ready(timeout=90)
-        yield RunningPlatform(platform, Rest(edge_port), grpc_ports, metrics_ports, edge_port)
+        yield RunningPlatform(platform, Rest(edge_port, platform.dev_token({"*": "admin"}, subject="tests")),
+                              grpc_ports, metrics_ports, edge_port)
     finally:
         platform.stop()
