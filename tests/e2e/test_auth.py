@@ -230,3 +230,36 @@ def test_every_rpc_against_every_role(running, role):
             checked += 1
     assert checked > 100
     assert (refused > 0) == (role != "admin")
+
+
+def test_mkt_keys_and_token_commands(running):
+    import os
+    import subprocess
+    import sys
+
+    ws = workspace()
+    env = {**os.environ, "MKT_INTEGRATIONS_GRPC_PORT": str(running.grpc_ports["integrations"]),
+           "MKT_STATE_DIR": str(running.platform.state_dir.resolve())}
+
+    def mkt(*args):
+        return subprocess.run([sys.executable, "-m", "mkt", *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    made = mkt("keys", "create", "--workspace", ws, "--role", "editor", "--name", "ci")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("mk_") and "\n" not in key  # only the key on stdout
+    assert running.rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {"displayName": "k"}, token=key).status == 200
+    listed = mkt("keys", "list", "--workspace", ws)
+    assert listed.returncode == 0 and key.split("_")[1] in listed.stdout and key not in listed.stdout
+    assert mkt("keys", "create", "--workspace", ws, "--role", "owner").returncode == 2
+    revoked = mkt("keys", "revoke", "--workspace", ws, key.split("_")[1])
+    assert revoked.returncode == 0, revoked.stderr
+    assert_unauthenticated(running.rest.call("GET", f"/v1/workspaces/{ws}/campaigns", token=key))
+
+    minted = mkt("token", "dev", "--workspace", ws, "--role", "viewer", "--ttl", "60")
+    assert minted.returncode == 0, minted.stderr
+    viewer = minted.stdout.strip()
+    assert running.rest.call("GET", f"/v1/workspaces/{ws}/campaigns", token=viewer).status == 200
+    assert running.rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {"displayName": "v"},
+                             token=viewer).status == 403
