@@ -46,11 +46,13 @@ PATHS = ("off", "key", "jwt")
 def _own_times(log: Path) -> list[int]:
     values = []
     for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("method") == "GET" and entry.get("status") == 200 and "/campaigns/" in (entry.get("path") or ""):
+        if str(entry.get("grpc_method", "")).endswith("/GetCampaign") and entry.get("upstream_us") is not None:
             try:
                 values.append(int(entry["duration_us"]) - int(entry["upstream_us"]))
             except (KeyError, TypeError, ValueError):

@@ -179,10 +179,10 @@ def mtls_channel(certs: ca.Certificates, identity: str, port: int, server_name: 
                                options=[("grpc.ssl_target_name_override", server_name)])
 
 
-def call(channel: grpc.Channel, method: str, timeout: float = 5.0) -> grpc.StatusCode:
+def call(channel: grpc.Channel, method: str, timeout: float = 5.0, metadata=None) -> grpc.StatusCode:
     """Calls `method` with an empty request; the status it ends with."""
     try:
-        channel.unary_unary(method)(b"", timeout=timeout)
+        channel.unary_unary(method)(b"", timeout=timeout, metadata=metadata)
         return grpc.StatusCode.OK
     except grpc.RpcError as error:
         return error.code()
