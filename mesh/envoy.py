@@ -347,7 +347,15 @@ def secure_edge(config: dict, policy: Policy, certs: Certificates) -> dict:
             routes.append(route)
             continue
         cap = _parse_duration(route["route"].get("timeout", "15s"))
-        routes.extend(policy_routes(callee, callee.name, prefix=route["match"]["prefix"], cap=cap))
+        # What the edge adds on its own routes (the identity header of public calls, filters off) stays.
+        extra = {k: v for k, v in route.items() if k not in ("name", "match", "route")}
+        if "path" in route["match"]:  # one method (a public one): its own deadline and retries
+            method = route["match"]["path"]
+            policy_route = next((r for r in callee.routes if method in (r.methods or ())), callee.default_route)
+            routes.append({**_route(route["match"], callee.name, policy_route, cap, method), **extra})
+            continue
+        routes.extend({**r, **extra}
+                      for r in policy_routes(callee, callee.name, prefix=route["match"]["prefix"], cap=cap))
     virtual_host["routes"] = routes
     for service in policy.services:
         cluster = clusters[service.name]
