@@ -11,7 +11,8 @@ import sys
 from svc_kit.services import SERVICES
 
 DESCRIPTION = """The marketing platform's command-line tool: `mkt SERVICE COMMAND ...`;
-`mkt SERVICE --help` lists a service's commands, `mkt SERVICE COMMAND --help` explains one.
+`mkt SERVICE --help` lists a service's commands, `mkt SERVICE COMMAND --help` explains one;
+`mkt keys create|list|revoke` manages API keys, `mkt token dev` prints a development JWT.
 
 Exit codes: 0 done, 1 failed (the service refused or could not be reached),
 2 bad usage or configuration, 3 some input lines were rejected, 130 interrupted."""
