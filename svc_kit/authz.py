@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -107,8 +108,10 @@ def encode_identity(identity: Identity, extra: Mapping | None = None) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+@functools.lru_cache(maxsize=4096)
 def decode_identity(value: str) -> Identity:
-    """The header's value (base64url JSON, padding optional) as an Identity."""
+    """The header's value (base64url JSON, padding optional) as an Identity (a principal's calls
+    repeat the same value: decoded once)."""
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         claims = json.loads(raw)
