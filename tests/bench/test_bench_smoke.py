@@ -30,4 +30,5 @@ def test_edge_auth_benchmark_reports_every_path(capsys):
     for path in ("off", "key", "jwt"):
         assert f"\n{path} " in out
     assert "key adds" in out and "jwt adds" in out
-    assert "auth off p50" in out and "auth on  p50" in out  # the edges' own time, from both access logs
+    for path in ("off", "key", "jwt"):  # the edges' own time, from both access logs
+        assert re.search(rf"  {path}\s+p50 \d+\.\d+ ms", out), out
