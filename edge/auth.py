@@ -94,6 +94,17 @@ def disabled_per_route() -> dict:
     return {EXT_AUTHZ_FILTER: _any("envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute", disabled=True)}
 
 
+def open_public_paths(routes: list[dict]) -> list[dict]:
+    """Turns the key check off on every route whose match is one of PUBLIC_PATHS (wherever in
+    envoy_config the route for /openapi.json or /docs is added); jwt_authn's rules already let them by."""
+    public = {(kind, path) for kind, path in PUBLIC_PATHS}
+    for route in routes:
+        match = route.get("match", {})
+        if any((kind, match.get(kind)) in public for kind in ("path", "prefix")):
+            route.setdefault("typed_per_filter_config", {}).update(disabled_per_route())
+    return routes
+
+
 def public_routes(service_clusters: dict[str, str]) -> list[dict]:
     """Routes for the public REST bindings (before transcoding; the transcoder then
     re-routes to the gRPC route) and the public gRPC methods, with the key check off."""

@@ -124,6 +124,8 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
         *(_service_route(u, auth) for u in settings.upstreams),
         {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
     ]
+    if auth:
+        edge_auth.open_public_paths(routes)
     mappers = [
         {
             "filter": {"status_code_filter": {"comparison": {"op": "EQ", "value": {

@@ -80,3 +80,32 @@ def test_identity_header_round_trip_and_bad_values():
     for bad in ("!!!", "bm90IGpzb24", "WzFd"):  # not base64, not JSON, not an object
         with pytest.raises(MalformedIdentity):
             decode_identity(bad)
+
+
+def test_a_route_added_for_a_public_path_gets_the_key_check_off():
+    from edge.auth import EXT_AUTHZ_FILTER, open_public_paths
+
+    routes = open_public_paths([{"match": {"path": "/openapi.json"}, "direct_response": {"status": 200}},
+                                {"match": {"prefix": "/docs"}, "direct_response": {"status": 200}},
+                                {"match": {"prefix": "/v1/"}, "direct_response": {"status": 200}}])
+    assert [EXT_AUTHZ_FILTER in r.get("typed_per_filter_config", {}) for r in routes] == [True, True, False]
+
+
+def test_the_rendered_edge_checks_credentials_except_on_public_routes():
+    from edge import envoy_config
+    from edge.auth import EXT_AUTHZ_FILTER, JWT_FILTER
+    from edge.settings import load_edge_settings
+
+    config = envoy_config.render(load_edge_settings({"MKT_STATE_DIR": "/tmp/unused"}))
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    names = [f["name"] for f in manager["http_filters"]]
+    assert names[:3] == ["envoy.filters.http.header_mutation", JWT_FILTER, EXT_AUTHZ_FILTER]
+    routes = manager["route_config"]["virtual_hosts"][0]["routes"]
+    healthz = next(r for r in routes if r["match"].get("path") == "/healthz")
+    assert EXT_AUTHZ_FILTER in healthz["typed_per_filter_config"]
+    service_routes = [r for r in routes if "prefix" in r["match"] and r.get("route")]
+    assert service_routes and all(r["request_headers_to_add"][0]["append_action"] == "ADD_IF_ABSENT"
+                                  for r in service_routes)
+    off = envoy_config.render(load_edge_settings({"MKT_STATE_DIR": "/tmp/unused"}), auth=False)
+    off_manager = off["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert JWT_FILTER not in [f["name"] for f in off_manager["http_filters"]]
