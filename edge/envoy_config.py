@@ -190,4 +190,10 @@ def write(path: Path, settings: EdgeSettings | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    json.dump(render(load_edge_settings()), sys.stdout, indent=2)
+    from edge import dev_tokens
+    from svc_kit.config import state_dir
+
+    edge_settings = load_edge_settings()
+    if not edge_settings.jwks_url and edge_settings.jwks_file == state_dir() / dev_tokens.AUTH_DIR / dev_tokens.JWKS_NAME:
+        dev_tokens.ensure_dev_keys(state_dir())  # as `make run` does: the development key and its JWKS
+    json.dump(render(edge_settings), sys.stdout, indent=2)
