@@ -238,8 +238,9 @@ def test_mkt_keys_and_token_commands(running):
     import sys
 
     ws = workspace()
-    env = {**os.environ, "MKT_INTEGRATIONS_GRPC_PORT": str(running.grpc_ports["integrations"]),
+    env = {**os.environ, "MKT_EDGE_PORT": str(running.edge_port),
            "MKT_STATE_DIR": str(running.platform.state_dir.resolve())}
+    env.pop("TOKEN", None)
 
     def mkt(*args):
         return subprocess.run([sys.executable, "-m", "mkt", *args], env=env, capture_output=True, text=True,
@@ -256,6 +257,10 @@ def test_mkt_keys_and_token_commands(running):
     revoked = mkt("keys", "revoke", "--workspace", ws, key.split("_")[1])
     assert revoked.returncode == 0, revoked.stderr
     assert_unauthenticated(running.rest.call("GET", f"/v1/workspaces/{ws}/campaigns", token=key))
+    # Through the edge: a credential without the admin role is refused.
+    viewer_token = running.platform.dev_token({ws: "viewer"})
+    refused = mkt("keys", "list", "--workspace", ws, "--token", viewer_token)
+    assert refused.returncode == 1 and "PERMISSION_DENIED" in refused.stderr
 
     minted = mkt("token", "dev", "--workspace", ws, "--role", "viewer", "--ttl", "60")
     assert minted.returncode == 0, minted.stderr
