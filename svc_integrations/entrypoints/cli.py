@@ -105,7 +105,18 @@ def revoke(args) -> int:
     return _run(args, call)
 
 
+def _migrations():
+    from svc_integrations import migrate
+
+    return migrate.MIGRATIONS
+
+
 def register(subparsers) -> None:
+    from svc_kit.cli import add_migrate_command, service_commands
+
+    service = service_commands(subparsers, "integrations", "the integrations service's tools",
+                               "Tools of the integrations service (API keys: `mkt keys`).")
+    add_migrate_command(service, "integrations", _migrations)
     group = subparsers.add_parser(
         "keys", help="API keys of a workspace (create, list, revoke)",
         description="API keys authenticate REST and gRPC calls through the edge "

@@ -17,7 +17,7 @@ from mkt import cli
 EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "import"),
             ("audience", "suppressions", "import"), ("audience", "suppressions", "export"),
             ("content", "migrate"), ("notify", "migrate"),
-            ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev")}
+            ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev")}
 
 
 def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
