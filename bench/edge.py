@@ -75,25 +75,27 @@ class Sample:
 
 
 class GrpcClient:
-    def __init__(self, port: int, name: str):
+    def __init__(self, port: int, name: str, token: str = ""):
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.call = campaign_service_pb2_grpc.CampaignServiceStub(self.channel).GetCampaign
         self.request = campaign_service_pb2.GetCampaignRequest(name=name)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
 
     def __call__(self) -> None:
-        self.call(self.request, timeout=10)
+        self.call(self.request, timeout=10, metadata=self.metadata)
 
     def close(self) -> None:
         self.channel.close()
 
 
 class RestClient:
-    def __init__(self, port: int, name: str):
+    def __init__(self, port: int, name: str, token: str = ""):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         self.path = f"/v1/{name}"
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def __call__(self) -> None:
-        self.connection.request("GET", self.path)
+        self.connection.request("GET", self.path, headers=self.headers)
         response = self.connection.getresponse()
         body = response.read()
         if response.status != 200:
@@ -229,14 +231,15 @@ def main(argv: list[str] | None = None) -> int:
                 campaign=campaign_pb2.Campaign(display_name="Bench", labels={"team": "perf", "tier": "gold"}),
             )).name
             campaign_pid = next(c for c in platform.children if c.name == "campaign").process.pid
+            token = platform.dev_token({"bench": "viewer"}, subject="bench")
             results: dict[tuple[str, str], list[Sample]] = {}
             cpu: dict[str, list[tuple[int, float]]] = {path: [] for path in PATHS}
             print(f"bench/edge: GetCampaign, {calls} calls x {rounds} rounds per path and mode, paths alternating")
             for mode, concurrency in (("sequential", 1), (f"{CONCURRENCY} clients", CONCURRENCY)):
                 for _ in range(rounds):
                     clients = {"direct": lambda: GrpcClient(grpc_port, name),
-                               "edge-grpc": lambda: GrpcClient(edge_port, name),
-                               "edge-rest": lambda: RestClient(edge_port, name)}
+                               "edge-grpc": lambda: GrpcClient(edge_port, name, token),
+                               "edge-rest": lambda: RestClient(edge_port, name, token)}
                     for path in PATHS:
                         make = clients[path]
                         before = _cpu_seconds(campaign_pid)

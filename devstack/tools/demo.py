@@ -53,15 +53,18 @@ MJML = """<mjml><mj-body><mj-section><mj-column>
 
 
 class Edge:
-    def __init__(self, base: str):
+    def __init__(self, base: str, token: str = ""):
         self.base = base.rstrip("/")
+        self.token = token
 
     def call(self, method: str, path: str, body: dict | None = None, raw: bytes | None = None,
              content_type: str = "application/json", missing_ok: bool = False,
              headers: dict[str, str] | None = None) -> dict | None:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"content-type": content_type, **(headers or {})})
+                                         headers={"content-type": content_type,
+                                                  **({"authorization": f"Bearer {self.token}"} if self.token else {}),
+                                                  **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read().decode()
@@ -297,6 +300,21 @@ def unsubscribe(edge: Edge, ws: str, link: str) -> None:
     print(f"  reachable on email now? {result.get('reachable', False)} ({result.get('reason', '')})")
 
 
+def _dev_token(env, workspace: str) -> str:
+    """An admin JWT for the workspace from `make run`'s development key (edge/dev_tokens.py)."""
+    from edge import dev_tokens
+    from edge.settings import load_edge_settings
+    from svc_kit.config import state_dir
+
+    folder = state_dir(env)
+    if not (folder / dev_tokens.AUTH_DIR / dev_tokens.KEYS["ES256"][0]).is_file():
+        raise SystemExit(f"demo: no development key in {folder / dev_tokens.AUTH_DIR}; start `make run` first "
+                         "or give --token")
+    settings = load_edge_settings(env)
+    return dev_tokens.mint(folder, {workspace: "admin"}, subject="make-demo", ttl=3600,
+                           issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
@@ -313,9 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callback-secret", default=None,
                         help="the secret `default-smtp`'s delivery webhook is signed with (default: "
                              f"{smtp_sink.CALLBACK_SECRET_VARIABLE}, else the one `make run` keeps)")
+    parser.add_argument("--token", default=env.get("TOKEN", ""),
+                        help="a JWT or mk_ key for the workspace (default: $TOKEN, else an admin token signed by "
+                             "the development key of `make run`)")
     args = parser.parse_args(argv)
     secret = args.callback_secret or callback_secret(env)
-    edge = Edge(args.edge)
+    edge = Edge(args.edge, args.token or _dev_token(env, args.workspace))
     segment, template = setup(edge, args.workspace)
     campaign = launch(edge, args.workspace, segment, template, args.timeout, args.lead)
     expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)

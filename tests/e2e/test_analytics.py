@@ -42,7 +42,7 @@ def iso(value: datetime) -> str:
 def campaign(running):
     """A launched two-variant campaign after opens, one click, one purchase and one unsubscribe."""
     ws = f"an-{uuid.uuid4().hex[:8]}"
-    edge = demo.Edge(f"http://127.0.0.1:{running.edge_port}")
+    edge = demo.Edge(f"http://127.0.0.1:{running.edge_port}", running.rest.token)
     with contextlib.redirect_stdout(io.StringIO()):
         segment, template = demo.setup(edge, ws)
         name = demo.launch(edge, ws, segment, template, 90, lead=3)

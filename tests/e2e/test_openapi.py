@@ -31,9 +31,9 @@ WORKERS = 4
 
 @pytest.fixture
 def auth_headers(running) -> dict[str, str]:
-    """The headers every fuzzing request carries. No authentication at the edge yet: none. Once the edge
-    authenticates, return the admin credentials the REST client `running.rest` carries."""
-    return {}
+    """The headers every fuzzing request carries: the admin credentials the REST client `running.rest`
+    carries (an admin JWT for every workspace), so the fuzzing reaches the services past authentication."""
+    return {"authorization": f"Bearer {running.rest.token}"}
 
 
 def test_openapi_document_is_served_as_committed(running):

@@ -23,8 +23,11 @@ from svc_kit.services import SERVICES
 def local(tmp_path_factory, policy):
     """The whole local mesh rendered as `make run` renders it (default ports)."""
     state = tmp_path_factory.mktemp("state")
+    from edge.dev_tokens import ensure_dev_keys
+
     mesh = LocalMesh(state, {}, policy)
-    mesh.prepare(load_edge_settings({}), state / "edge" / "envoy.json")
+    ensure_dev_keys(state)  # the JWKS the edge reads, as `make run` makes it
+    mesh.prepare(load_edge_settings({"MKT_STATE_DIR": str(state)}), state / "edge" / "envoy.json")
     return mesh
 
 
@@ -78,7 +81,8 @@ def test_the_edge_may_not_delete_a_launch_snapshot(local, policy):
     delete = "/marketing.audience.v1.AudienceService/DeleteSegmentSnapshot"
     assert grant.excluded == (delete,)
     assert not grant.allows(delete) and grant.allows("/marketing.audience.v1.AudienceService/GetSegmentSnapshot")
-    rules = _manager(_listeners(_load(local.sidecars["audience"].config))[envoy.INBOUND_LISTENER])["http_filters"][0]
+    rules = next(f for f in _manager(_listeners(_load(local.sidecars["audience"].config))[envoy.INBOUND_LISTENER])[
+        "http_filters"] if f["name"] == "envoy.filters.http.rbac")
     permission = rules["typed_config"]["rules"]["policies"]["edge"]["permissions"][0]
     assert permission["and_rules"]["rules"][1] == {"not_rule": {"or_rules": {"rules": [
         {"url_path": {"path": {"exact": delete}}}]}}}
