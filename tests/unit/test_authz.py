@@ -86,9 +86,12 @@ def test_a_route_added_for_a_public_path_gets_the_key_check_off():
     from edge.auth import EXT_AUTHZ_FILTER, open_public_paths
 
     routes = open_public_paths([{"match": {"path": "/openapi.json"}, "direct_response": {"status": 200}},
+                                {"match": {"path": "/docs"}, "direct_response": {"status": 200}},
+                                {"match": {"prefix": "/docs/"}, "direct_response": {"status": 200}},
                                 {"match": {"prefix": "/docs"}, "direct_response": {"status": 200}},
                                 {"match": {"prefix": "/v1/"}, "direct_response": {"status": 200}}])
-    assert [EXT_AUTHZ_FILTER in r.get("typed_per_filter_config", {}) for r in routes] == [True, True, False]
+    assert [EXT_AUTHZ_FILTER in r.get("typed_per_filter_config", {}) for r in routes] == [
+        True, True, True, False, False]
 
 
 def test_the_rendered_edge_checks_credentials_except_on_public_routes():
@@ -103,7 +106,8 @@ def test_the_rendered_edge_checks_credentials_except_on_public_routes():
     routes = manager["route_config"]["virtual_hosts"][0]["routes"]
     healthz = next(r for r in routes if r["match"].get("path") == "/healthz")
     assert EXT_AUTHZ_FILTER in healthz["typed_per_filter_config"]
-    service_routes = [r for r in routes if "prefix" in r["match"] and r.get("route")]
+    service_routes = [r for r in routes if "prefix" in r["match"] and r.get("route")
+                      and r["route"]["cluster"] != envoy_config.HEALTH_CLUSTER]  # not the edge's own /docs/ pages
     assert service_routes and all(r["request_headers_to_add"][0]["append_action"] == "ADD_IF_ABSENT"
                                   for r in service_routes)
     off = envoy_config.render(load_edge_settings({"MKT_STATE_DIR": "/tmp/unused"}), auth=False)
