@@ -1,5 +1,6 @@
 """One server interceptor for every service: it decodes requests itself (so an
-undecodable request answers INVALID_ARGUMENT, not INTERNAL), enforces the
+undecodable request answers INVALID_ARGUMENT, not INTERNAL), checks the caller's role
+for the method and workspace (svc_kit.authz), then enforces the
 protos' validation rules on them (svc_kit.validation: INVALID_ARGUMENT with
 field violations before the servicer runs), opens the server
 span from the caller's W3C trace context, maps ServiceError to a status with
@@ -141,9 +142,12 @@ def _workspaces(message, depth: int = 0):
 
 
 def _check(info: "_Method", context, request) -> None:
+    """Who may call first (a principal without the right learns nothing about its input), then the
+    request against its proto's validation rules."""
     identity = _identity(context)
     if identity is not None:
         authorize(identity, info.service, info.method, _workspaces(request))
+    check_request(request)
 
 
 def _decoder(deserializer: Callable | None) -> Callable:
@@ -155,7 +159,6 @@ def _decoder(deserializer: Callable | None) -> Callable:
             request = deserializer(raw)
         except Exception:
             raise MalformedRequest("the request could not be decoded as the method's message") from None
-        check_request(request)
         return request
 
     return decode

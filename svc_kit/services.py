@@ -38,7 +38,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  "CreateLookalike", "GetLookalike", "ListLookalikes", "UpdateLookalike", "DeleteLookalike",
                  "RefitLookalike",
                  "CreateSuppression", "GetSuppression", "ListSuppressions", "UpdateSuppression", "DeleteSuppression",
-                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage"),
+                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage",
+                 "EraseProfile", "GetErasureRequest", "ListErasureRequests", "ExportProfileData"),
                 "profiles, segments (rules, events, lookalikes) with upkeep, snapshots, suppression and reachability "
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
