@@ -94,6 +94,11 @@ def running(tmp_path_factory) -> RunningPlatform:
     # Tests open and click seconds after the send: count those as a person's, not a scanner's.
     env["MKT_ANALYTICS_MACHINE_DELAY_SECONDS"] = "0"
     env["MKT_ANALYTICS_BATCH_DELAY_SECONDS"] = "0.1"
+    # The edge's rate limit (per principal: every test shares the admin token) stays out of the way;
+    # tests/e2e/test_rate_limits.py starts an edge with low limits of its own.
+    env["MKT_EDGE_RATE_LIMIT_PER_MINUTE"] = "6000000"
+    env["MKT_EDGE_RATE_LIMIT_BURST"] = "1000000"
+    env["MKT_EDGE_PUBLIC_RATE_LIMIT_PER_MINUTE"] = "6000000"
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
