@@ -14,6 +14,7 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
+from svc_kit.events.audit import OutboxAuditSink
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted
@@ -79,4 +80,5 @@ def mount(settings: Settings) -> Mounted:
     return Mounted(
         register=lambda server: notify_service_pb2_grpc.add_NotifyServiceServicer_to_server(servicer, server),
         close=close,
+        audit=OutboxAuditSink(engine, OUTBOX, "svc_notify", relay.wake.set),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from svc_kit.db import SqlTransaction
 
+from svc_kit.events.audit import AUDIT_SCHEMA, AUDIT_TOPIC
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.tracing import current_trace_headers
 
@@ -20,7 +21,8 @@ from svc_notify.adapters.tables import outbox
 from svc_notify.domain.events import NotifyEvent
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA})
+# The audit records of the service's calls (svc_kit.events.audit) share the outbox and its relay.
+OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA, AUDIT_TOPIC: AUDIT_SCHEMA})
 
 
 class SqlUnitOfWork(SqlTransaction, UnitOfWork):
