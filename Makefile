@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-audience bench-analytics bench-launch mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -50,6 +50,10 @@ e2e: install-test
 
 bench: install-test
 	$(PY) -m bench.edge
+
+# What authentication adds to the REST edge (an API key, a JWT) against an edge without it, in one run.
+bench-auth: install-test
+	$(PY) -m bench.edge_auth
 
 # The audience service with 1,000,000 profiles on nx-27017 (about 90 minutes on
 # 2 cores); a smaller run: make bench-audience BENCH_ARGS="--profiles 100000"

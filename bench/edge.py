@@ -8,7 +8,11 @@ p50/p99 per path and the edge's added latency in ms and as a ratio, plus the
 campaign service's reads per second of its own CPU time (one core's worth),
 next to the same figure for two floors measured in the same run
 (bench.floor_server answering from memory: through the shared runtime, and
-through a bare grpc.aio server).
+through a bare grpc.aio server). The request validation's cost (protovalidate,
+in the shared interceptor) is measured twice in the same run: the shared-runtime
+floor with and without it, rounds alternating, and in-process, the time to
+validate a GetCampaign and a full CreateCampaign request against the time to
+decode it.
 
     python -m bench.edge [--calls 2000] [--rounds 3] [--quick]
 """
@@ -71,25 +75,27 @@ class Sample:
 
 
 class GrpcClient:
-    def __init__(self, port: int, name: str):
+    def __init__(self, port: int, name: str, token: str = ""):
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.call = campaign_service_pb2_grpc.CampaignServiceStub(self.channel).GetCampaign
         self.request = campaign_service_pb2.GetCampaignRequest(name=name)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else None
 
     def __call__(self) -> None:
-        self.call(self.request, timeout=10)
+        self.call(self.request, timeout=10, metadata=self.metadata)
 
     def close(self) -> None:
         self.channel.close()
 
 
 class RestClient:
-    def __init__(self, port: int, name: str):
+    def __init__(self, port: int, name: str, token: str = ""):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         self.path = f"/v1/{name}"
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def __call__(self) -> None:
-        self.connection.request("GET", self.path)
+        self.connection.request("GET", self.path, headers=self.headers)
         response = self.connection.getresponse()
         body = response.read()
         if response.status != 200:
@@ -162,6 +168,36 @@ def _floor_reads_per_cpu_second(env: dict[str, str], calls: int, *flags: str) ->
         process.wait(timeout=30)
 
 
+def _validation_in_process(repeat: int = 20000) -> list[tuple[str, float, float]]:
+    """(request, µs to decode, µs to validate) for a GetCampaign and a full CreateCampaign request."""
+    from google.protobuf import duration_pb2
+
+    from svc_kit.validation import check_request
+
+    full = campaign_pb2.Campaign(
+        display_name="Spring sale", description="x" * 500, channels=[1, 2],
+        target_segments=[f"workspaces/bench/segments/s{i}" for i in range(10)],
+        contents=[campaign_pb2.ContentRef(channel=1, template="workspaces/bench/templates/t")],
+        labels={f"k{i}": "v" for i in range(10)},
+        ab_test=campaign_pb2.AbTest(test_share_percent=20, wait=duration_pb2.Duration(seconds=3600)))
+    requests = [("GetCampaign", campaign_service_pb2.GetCampaignRequest(name="workspaces/bench/campaigns/c")),
+                ("CreateCampaign", campaign_service_pb2.CreateCampaignRequest(parent="workspaces/bench",
+                                                                               campaign=full))]
+    out = []
+    for label, request in requests:
+        raw, parse = request.SerializeToString(), type(request).FromString
+        check_request(request)  # compile the rules once, as the first call does
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            parse(raw)
+        decode = (time.perf_counter() - t0) / repeat * 1e6
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            check_request(request)
+        out.append((label, decode, (time.perf_counter() - t0) / repeat * 1e6))
+    return out
+
+
 def merge(samples: list[Sample]) -> Sample:
     return Sample([x for s in samples for x in s.latencies], sum(s.wall for s in samples))
 
@@ -195,14 +231,15 @@ def main(argv: list[str] | None = None) -> int:
                 campaign=campaign_pb2.Campaign(display_name="Bench", labels={"team": "perf", "tier": "gold"}),
             )).name
             campaign_pid = next(c for c in platform.children if c.name == "campaign").process.pid
+            token = platform.dev_token({"bench": "viewer"}, subject="bench")
             results: dict[tuple[str, str], list[Sample]] = {}
             cpu: dict[str, list[tuple[int, float]]] = {path: [] for path in PATHS}
             print(f"bench/edge: GetCampaign, {calls} calls x {rounds} rounds per path and mode, paths alternating")
             for mode, concurrency in (("sequential", 1), (f"{CONCURRENCY} clients", CONCURRENCY)):
                 for _ in range(rounds):
                     clients = {"direct": lambda: GrpcClient(grpc_port, name),
-                               "edge-grpc": lambda: GrpcClient(edge_port, name),
-                               "edge-rest": lambda: RestClient(edge_port, name)}
+                               "edge-grpc": lambda: GrpcClient(edge_port, name, token),
+                               "edge-rest": lambda: RestClient(edge_port, name, token)}
                     for path in PATHS:
                         make = clients[path]
                         before = _cpu_seconds(campaign_pid)
@@ -211,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
                         results.setdefault((mode, path), []).append(sample)
             floor_per_core = _floor_reads_per_cpu_second(env, calls * rounds)
             bare_per_core = _floor_reads_per_cpu_second(env, calls * rounds, "--bare")
+            validated, unvalidated = [], []
+            for _ in range(rounds):  # alternating, so noise hits both alike
+                validated.append(_floor_reads_per_cpu_second(env, calls))
+                unvalidated.append(_floor_reads_per_cpu_second(env, calls, "--no-validation"))
         finally:
             platform.stop()
         edge_own = _edge_own_time(Path(state) / "logs" / "edge.log")
@@ -250,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"floors, answering from memory: shared runtime {floor_per_core:.0f} per CPU-second, bare grpc.aio "
           f"{bare_per_core:.0f}; the campaign service reaches {per_core / floor_per_core:.2f}x and "
           f"{per_core / bare_per_core:.2f}x of them")
+    with_v, without_v = sum(validated) / len(validated), sum(unvalidated) / len(unvalidated)
+    print(f"request validation (protovalidate in the shared interceptor), shared-runtime floor: "
+          f"{with_v:.0f} GetCampaign per CPU-second with it, {without_v:.0f} without "
+          f"({with_v / without_v:.3f}x; {(1 / with_v - 1 / without_v) * 1e6:+.1f} µs of CPU per call)")
+    for label, decode, validate in _validation_in_process():
+        print(f"  in-process, {label}: decode {decode:.2f} µs, validate {validate:.2f} µs "
+              f"({validate / decode:.2f}x the decode)")
     print(f"overall: {'all targets met' if verdict_ok else 'some targets MISSED'}")
     return 0
 

@@ -3,6 +3,9 @@
     python -m bench.floor_server          the shared runtime (svc_kit server,
                                           interceptor, metrics, tracing)
     python -m bench.floor_server --bare   a bare grpc.aio server, nothing else
+    python -m bench.floor_server --no-validation
+                                          the shared runtime without the request
+                                          validation (protovalidate), to measure it
 
 Ports come from MKT_CAMPAIGN_GRPC_PORT and MKT_CAMPAIGN_METRICS_PORT.
 """
@@ -48,6 +51,10 @@ def main() -> None:
     if "--bare" in sys.argv:
         asyncio.run(_bare(servicer, settings.grpc_port))
         return
+    if "--no-validation" in sys.argv:  # the bench's baseline only: every service validates its requests
+        from svc_kit import interceptor
+
+        interceptor.check_request = lambda request: None
     mounted = Mounted(lambda s: campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, s))
     asyncio.run(serve_until_signalled(settings, mounted))
 

@@ -35,12 +35,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ uv.lock -nt "$stamp
   touch "$stamp"
 fi
 
+# npm: buf (lints the protos, for tests) and swagger-ui-dist (the edge's /docs page, for both).
+if [ ! -x node_modules/.bin/buf ] || [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] \
+   || [ package-lock.json -nt node_modules/.bin/buf ]; then
+  say "installing buf and swagger-ui-dist from npm (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.bin/buf
+fi
+
 if [ "$mode" = test ]; then
-  if [ ! -x node_modules/.bin/buf ] || [ package-lock.json -nt node_modules/.bin/buf ]; then
-    say "installing buf from npm (package-lock.json)"
-    npm ci --no-audit --no-fund --loglevel=error
-    touch node_modules/.bin/buf
-  fi
   if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
       say "installing Java 17 and Maven from Debian (for the Pulsar broker)"

@@ -11,15 +11,18 @@ from pathlib import Path
 
 from svc_kit.services import SERVICES
 
+from edge import auth as edge_auth
 from edge.settings import EdgeSettings, Upstream, load_edge_settings
 
 DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "marketing" / "api_descriptor.pb"
 HEALTH_CLUSTER = "edge_health"
+PUBLIC_PATHS = tuple({kind: path} for kind, path in edge_auth.PUBLIC_PATHS)  # as Envoy route matches
 
 # gRPC code that stands for each HTTP status Envoy itself answers with, so its
 # own replies have the same JSON shape as transcoded gRPC errors.
 _LOCAL_REPLIES = (
     (400, 3, "INVALID_ARGUMENT", "%LOCAL_REPLY_BODY%"),
+    (401, 16, "UNAUTHENTICATED", "%LOCAL_REPLY_BODY%"),
     (404, 5, "NOT_FOUND", "no API method at %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
     (405, 12, "UNIMPLEMENTED", "%LOCAL_REPLY_BODY%"),
     (413, 3, "INVALID_ARGUMENT", "request body larger than the edge accepts"),
@@ -29,8 +32,11 @@ _LOCAL_REPLIES = (
 
 # A service that answers a GET with a redirect (notify's TrackClick) sets the
 # response header `x-redirect-location`; this turns it into `302 Found` with
-# `Location`, and touches nothing else.
+# `Location`. One that answers a page with an error status (the audience
+# service's page for a bad unsubscribe link) sets `x-http-status` (4xx only).
+# Nothing else is touched.
 REDIRECT_HEADER = "x-redirect-location"
+STATUS_HEADER = "x-http-status"
 REDIRECT_LUA = f"""
 function envoy_on_response(handle)
   local headers = handle:headers()
@@ -39,6 +45,13 @@ function envoy_on_response(handle)
     headers:replace(":status", "302")
     headers:replace("location", location)
     headers:remove("{REDIRECT_HEADER}")
+  end
+  local status = headers:get("{STATUS_HEADER}")
+  if status ~= nil then
+    if string.match(status, "^4%d%d$") then
+      headers:replace(":status", status)
+    end
+    headers:remove("{STATUS_HEADER}")
   end
 end
 """
@@ -91,14 +104,18 @@ def _cluster(name: str, host: str, port: int, http2: bool) -> dict:
     return cluster
 
 
-def _service_route(upstream: Upstream) -> dict:
-    return {
+def _service_route(upstream: Upstream, auth: bool = True) -> dict:
+    route = {
         "match": {"prefix": f"/{upstream.spec.grpc_service}/"},
         "route": {"cluster": upstream.spec.name, "timeout": "30s"},
     }
+    if auth:
+        route["request_headers_to_add"] = [edge_auth.anonymous_identity()]
+    return route
 
 
-def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dict:
+def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: bool = True) -> dict:
+    """The edge's bootstrap. `auth=False` only for the benchmark's baseline: no JWT or key check."""
     transcoder = _any(
         "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
         proto_descriptor=str(descriptor_set),
@@ -108,13 +125,17 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
         request_validation_options={"reject_unknown_method": True, "reject_unknown_query_parameters": True},
         print_options={"always_print_primitive_fields": True, "preserve_proto_field_names": False},
     )
+    clusters = {u.spec.grpc_service: u.spec.name for u in settings.upstreams}
     routes = [
-        {"match": {"path": "/healthz"}, "route": {"cluster": HEALTH_CLUSTER, "timeout": "5s"},
-         "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _any(
-             "envoy.config.route.v3.FilterConfig", disabled=True)}},
-        *(_service_route(u) for u in settings.upstreams),
+        *({"match": dict(match), "route": {"cluster": HEALTH_CLUSTER, "timeout": "5s"},
+           "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _any(
+               "envoy.config.route.v3.FilterConfig", disabled=True)}} for match in PUBLIC_PATHS),
+        *(edge_auth.public_routes(clusters) if auth else []),
+        *(_service_route(u, auth) for u in settings.upstreams),
         {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
     ]
+    if auth:
+        edge_auth.open_public_paths(routes)
     mappers = [
         {
             "filter": {"status_code_filter": {"comparison": {"op": "EQ", "value": {
@@ -123,6 +144,8 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
         }
         for status, code, name, message in _LOCAL_REPLIES
     ]
+    if auth:
+        mappers.insert(0, edge_auth.forbidden_token_mapper())
     manager = _any(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="edge",
@@ -136,6 +159,7 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
         route_config={"name": "edge", "virtual_hosts": [{"name": "api", "domains": ["*"], "routes": routes}]},
         local_reply_config={"mappers": mappers},
         http_filters=[
+            *(edge_auth.filters(settings, key_check_cluster=_key_check_cluster(settings)) if auth else []),
             {"name": "envoy.filters.http.buffer", "typed_config": _any(
                 "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=settings.max_request_bytes)},
             # Before the transcoder, so that on the way back it sees the transcoded response.
@@ -158,9 +182,15 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET) -> dic
             "clusters": [
                 *(_cluster(u.spec.name, u.host, u.port, http2=True) for u in settings.upstreams),
                 _cluster(HEALTH_CLUSTER, "127.0.0.1", settings.health_port, http2=False),
+                *(edge_auth.jwks_clusters(settings) if auth else []),
             ],
         },
     }
+
+
+def _key_check_cluster(settings: EdgeSettings) -> str:
+    """API keys are checked by the integrations service (envoy.service.auth.v3.Authorization)."""
+    return next(u.spec.name for u in settings.upstreams if u.spec.name == "integrations")
 
 
 def write(path: Path, settings: EdgeSettings | None = None) -> Path:
@@ -170,4 +200,10 @@ def write(path: Path, settings: EdgeSettings | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    json.dump(render(load_edge_settings()), sys.stdout, indent=2)
+    from edge import dev_tokens
+    from svc_kit.config import state_dir
+
+    edge_settings = load_edge_settings()
+    if not edge_settings.jwks_url and edge_settings.jwks_file == state_dir() / dev_tokens.AUTH_DIR / dev_tokens.JWKS_NAME:
+        dev_tokens.ensure_dev_keys(state_dir())  # as `make run` does: the development key and its JWKS
+    json.dump(render(edge_settings), sys.stdout, indent=2)

@@ -7,7 +7,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svc_kit.config import BIND_HOST, ConfigError, grpc_port
+from svc_kit.config import BIND_HOST, ConfigError, grpc_port, state_dir
 from svc_kit.services import SERVICES, ServiceSpec
 from svc_kit.settings_spec import Variable
 
@@ -24,7 +24,18 @@ MAX_REQUEST = Variable("MKT_EDGE_MAX_REQUEST_BYTES", "integer", MAX_REQUEST_BYTE
 MESH_CERTS = Variable("MKT_MESH_CERTS", "path", None,
                       "certificates of the local mesh (set by `make run` when the mesh is on): /healthz then "
                       "checks each service through its sidecar")
-VARIABLES = ((BIND_HOST, UPSTREAM_HOST, PORT, ADMIN_PORT, HEALTH_PORT, MAX_REQUEST, MESH_CERTS)
+JWT_ISSUER = Variable("MKT_AUTH_JWT_ISSUER", "text", "mkt-dev",
+                      "issuer (`iss`) every JWT must name; `mkt token dev` signs with it", blank_is_unset=False)
+JWT_AUDIENCE = Variable("MKT_AUTH_JWT_AUDIENCE", "text", "marketing-platform",
+                        "audience (`aud`) every JWT must include", blank_is_unset=False)
+JWKS_FILE = Variable("MKT_AUTH_JWKS_FILE", "path", None,
+                     "JSON Web Key Set (RS256/ES256 public keys) the edge verifies JWTs with, from a file",
+                     shown_default="<state dir>/auth/jwks.json (made by `make run` with a development key)")
+JWKS_URL = Variable("MKT_AUTH_JWKS_URL", "url", None,
+                    "JWKS from an identity provider's URL (https), fetched and cached by the edge; "
+                    "replaces MKT_AUTH_JWKS_FILE")
+VARIABLES = ((BIND_HOST, UPSTREAM_HOST, PORT, ADMIN_PORT, HEALTH_PORT, MAX_REQUEST, MESH_CERTS,
+              JWT_ISSUER, JWT_AUDIENCE, JWKS_FILE, JWKS_URL)
              + tuple(grpc_port(spec) for spec in SERVICES))
 
 
@@ -50,6 +61,10 @@ class EdgeSettings:
     # The local mesh's certificates (MKT_MESH_CERTS, set by the supervisor when the mesh is on):
     # the /healthz aggregator then checks each service through its sidecar with the edge's.
     mesh_certs: Path | None = None
+    jwt_issuer: str = "mkt-dev"
+    jwt_audience: str = "marketing-platform"
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
 
 
 def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -68,4 +83,8 @@ def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
         max_request_bytes=int(limit),
         upstreams=tuple(Upstream(spec, upstream_host, grpc_port(spec).read(env)) for spec in SERVICES),
         mesh_certs=Path(certs) if certs else None,
+        jwt_issuer=JWT_ISSUER.read(env),
+        jwt_audience=JWT_AUDIENCE.read(env),
+        jwks_file=Path(JWKS_FILE.read(env) or state_dir(env) / "auth" / "jwks.json"),
+        jwks_url=JWKS_URL.read(env),
     )

@@ -34,8 +34,18 @@ _HTTP_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.Htt
 def settings():
     """The edge's ports (edge/settings.py defaults) with upstreams named as Kubernetes Services."""
     base = load_edge_settings({"MKT_BIND_HOST": "0.0.0.0"})
+    # JWTs from the identity provider named in the Helm values (auth.jwksUrl, auth.issuer,
+    # auth.audience): the chart's template puts them in place of these placeholders.
     return dataclasses.replace(base, upstreams=tuple(dataclasses.replace(u, host=u.spec.name)
-                                                     for u in base.upstreams))
+                                                     for u in base.upstreams),
+                               jwks_url=JWKS_URL_PLACEHOLDER, jwt_issuer=ISSUER_PLACEHOLDER,
+                               jwt_audience=AUDIENCE_PLACEHOLDER)
+
+
+JWKS_HOST_PLACEHOLDER = "jwks.placeholder.invalid"
+JWKS_URL_PLACEHOLDER = f"https://{JWKS_HOST_PLACEHOLDER}/.well-known/jwks.json"
+ISSUER_PLACEHOLDER = "__MKT_AUTH_JWT_ISSUER__"
+AUDIENCE_PLACEHOLDER = "__MKT_AUTH_JWT_AUDIENCE__"
 
 
 def render(policy: Policy) -> dict:

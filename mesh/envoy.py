@@ -228,6 +228,21 @@ def rbac(policy: Policy, grants: tuple[Grant, ...]) -> dict:
     })
 
 
+def identity_header_rbac(policy: Policy) -> list[dict]:
+    """A DENY filter before the grants: the identity header from anyone but the edge is refused."""
+    if not policy.identity_header:
+        return []
+    return [{"name": "envoy.filters.http.rbac.identity", "typed_config": _any(
+        "envoy.extensions.filters.http.rbac.v3.RBAC", rules={
+            "action": "DENY",
+            "policies": {"identity-header-only-from-" + policy.identity_sender: {
+                "permissions": [{"header": {"name": policy.identity_header, "present_match": True}}],
+                "principals": [{"not_id": {"authenticated": {"principal_name": {
+                    "exact": spiffe_id(policy, policy.identity_sender)}}}}],
+            }},
+        })}]
+
+
 def _access_log() -> list[dict]:
     return [{"name": "envoy.access_loggers.stdout", "typed_config": _any(
         "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format={"json_format": ACCESS_LOG_FORMAT})}]
@@ -279,7 +294,8 @@ def sidecar(policy: Policy, name: str, *, certs: Certificates, inbound_port: int
                 INBOUND_LISTENER,
                 # No deadline here: the caller's side applies the callee's (streams run for minutes).
                 [{"name": "to-app", "match": {"prefix": "/"}, "route": {"cluster": INBOUND_CLUSTER, "timeout": "0s"}}],
-                [{"name": "envoy.filters.http.rbac", "typed_config": rbac(policy, service.grants)}],
+                [*identity_header_rbac(policy),
+                 {"name": "envoy.filters.http.rbac", "typed_config": rbac(policy, service.grants)}],
                 # The service may read who called it from x-forwarded-client-cert (URI=spiffe://...).
                 forward_client_cert_details="SANITIZE_SET",
                 set_current_client_cert_details={"uri": True},
@@ -331,7 +347,15 @@ def secure_edge(config: dict, policy: Policy, certs: Certificates) -> dict:
             routes.append(route)
             continue
         cap = _parse_duration(route["route"].get("timeout", "15s"))
-        routes.extend(policy_routes(callee, callee.name, prefix=route["match"]["prefix"], cap=cap))
+        # What the edge adds on its own routes (the identity header of public calls, filters off) stays.
+        extra = {k: v for k, v in route.items() if k not in ("name", "match", "route")}
+        if "path" in route["match"]:  # one method (a public one): its own deadline and retries
+            method = route["match"]["path"]
+            policy_route = next((r for r in callee.routes if method in (r.methods or ())), callee.default_route)
+            routes.append({**_route(route["match"], callee.name, policy_route, cap, method), **extra})
+            continue
+        routes.extend({**r, **extra}
+                      for r in policy_routes(callee, callee.name, prefix=route["match"]["prefix"], cap=cap))
     virtual_host["routes"] = routes
     for service in policy.services:
         cluster = clusters[service.name]

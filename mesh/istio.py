@@ -47,6 +47,7 @@ def render(policy: Policy, namespace: str | None = None) -> list[dict]:
                 "http": [_http_route(route, host, port, service.name) for route in service.routes],
             }),
             _authorization(policy, service.name, ns, service.grants, port, service.spec.metrics_port),
+            *_identity_header_policy(policy, service.name, ns),
             _metrics_peer_authentication(service.name, ns, service.spec.metrics_port),
             _sidecar(policy, service.name, ns),
         ]
@@ -144,6 +145,17 @@ def _authorization(policy: Policy, name: str, ns: str, grants: tuple[Grant, ...]
                                         "paths": list(policy.metrics_paths)}}]})
     return _object(SECURITY, "AuthorizationPolicy", name, ns,
                    {"selector": _selector(name), "action": "ALLOW", "rules": rules}, app=name)
+
+
+def _identity_header_policy(policy: Policy, name: str, ns: str) -> list[dict]:
+    """DENY the identity header from any caller but the one the policy names (the edge)."""
+    if not policy.identity_header:
+        return []
+    return [_object(SECURITY, "AuthorizationPolicy", f"{name}-identity-header", ns, {
+        "selector": _selector(name), "action": "DENY",
+        "rules": [{"from": [{"source": {"notPrincipals": [policy.principal(policy.identity_sender, ns)]}}],
+                   "when": [{"key": f"request.headers[{policy.identity_header}]", "values": ["*"]}]}],
+    }, app=name)]
 
 
 def _metrics_peer_authentication(name: str, ns: str, metrics_port: int) -> dict:

@@ -197,8 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     folder = (args.state or state_dir(env)).resolve()
     try:
+        from edge import dev_tokens
+
+        edge_settings = load_edge_settings({**env, "MKT_STATE_DIR": str(folder)})
+        if not edge_settings.jwks_url and edge_settings.jwks_file == folder / dev_tokens.AUTH_DIR / dev_tokens.JWKS_NAME:
+            dev_tokens.ensure_dev_keys(folder)  # the development key and the JWKS the edge reads
         mesh = LocalMesh(folder, env)
-        mesh.prepare(load_edge_settings(env), folder / "edge" / "envoy.json")
+        mesh.prepare(edge_settings, folder / "edge" / "envoy.json")
     except (ConfigError, ca.CertificateError) as error:
         print(f"mesh.local: {error}", file=sys.stderr)
         return 1

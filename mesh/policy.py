@@ -186,6 +186,9 @@ class Policy:
     metrics_paths: tuple[str, ...]
     trace_sampling_percent: float
     source: Path = field(default=POLICY_FILE, compare=False)
+    # The header carrying the verified identity, and the one client that may send it (the edge).
+    identity_header: str | None = None
+    identity_sender: str | None = None
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -301,10 +304,13 @@ def grpc_methods(descriptor_set: Path = DESCRIPTOR_SET) -> dict[str, frozenset[s
     for module in (health_pb2, reflection_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             services[service.full_name] = frozenset(m.name for m in service.methods)
+    # Envoy's external authorization, served by the integrations service for the edge's key check.
+    services[EXT_AUTHZ_SERVICE] = frozenset({"Check"})
     return services
 
 
-STANDARD_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+EXT_AUTHZ_SERVICE = "envoy.service.auth.v3.Authorization"
+STANDARD_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", EXT_AUTHZ_SERVICE)
 
 _TRAFFIC_KEYS = ("timeout", "retries", "connection_pool", "outlier_detection")
 
@@ -326,7 +332,7 @@ def parse(document, source: Path = POLICY_FILE, descriptor_set: Path = DESCRIPTO
     r = _Reader(source)
     top = r.mapping(document, "", required=("version", "namespace", "defaults", "clients", "services", "edge",
                                             "ingress", "metrics", "telemetry"),
-                    optional=("trust_domain", "cluster_domain", "standard_methods"))
+                    optional=("trust_domain", "cluster_domain", "standard_methods", "identity_header"))
     if top["version"] != 1:
         raise r.fail("version", f"{top['version']!r} is not a version this loader reads (1)")
     namespace = r.string(top["namespace"], "namespace", _NAME, "a Kubernetes namespace name")
@@ -463,9 +469,19 @@ def parse(document, source: Path = POLICY_FILE, descriptor_set: Path = DESCRIPTO
     if isinstance(sampling, bool) or not isinstance(sampling, (int, float)) or not 0 <= sampling <= 100:
         raise r.fail("telemetry.trace_sampling_percent", f"{sampling!r} must be a number from 0 to 100")
 
+    header_name = header_sender = None
+    if "identity_header" in top:
+        block = r.mapping(top["identity_header"], "identity_header", required=("name", "only_from"))
+        header_name = r.string(block["name"], "identity_header.name", re.compile(r"^[a-z0-9-]+$"),
+                               "a lower-case HTTP header name")
+        header_sender = r.string(block["only_from"], "identity_header.only_from", _NAME, "a client name")
+        if header_sender not in identities:
+            raise r.fail("identity_header.only_from", f"{header_sender!r} is not one of the clients")
+
     return Policy(namespace=namespace, trust_domain=trust_domain, cluster_domain=cluster_domain,
                   identities=identities, services=tuple(services), edge=edge, ingress=ingress,
-                  metrics_paths=metrics_paths, trace_sampling_percent=float(sampling), source=source)
+                  metrics_paths=metrics_paths, trace_sampling_percent=float(sampling), source=source,
+                  identity_header=header_name, identity_sender=header_sender)
 
 
 def _grants(r: _Reader, block, where: str, identities: Mapping[str, Identity], callee: str, check,

@@ -13,7 +13,8 @@ from svc_kit import migrations as relational
 from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
-from svc_kit.events.outbox import OutboxRelay, start_relay
+from svc_kit.events import erasure
+from svc_kit.events.outbox import Outbox, OutboxRelay, start_relay
 from svc_kit.server import Mounted, StartupError
 
 from svc_analytics import config, migrate
@@ -24,12 +25,14 @@ from svc_analytics.adapters.tracked_events import OUTBOX, OutboxTrackedEvents
 from svc_analytics.entrypoints.consumers import audience_consumer, campaign_consumer, notify_consumer
 from svc_analytics.entrypoints.grpc_servicer import AnalyticsServicer, Dependencies
 from svc_analytics.service_layer.enrichment import EnrichmentSettings
-from svc_analytics.service_layer.erasure import erase_profile
+from svc_analytics.service_layer.erasure import erase_for_confirmation
+from svc_analytics.service_layer.events import profile_events
 from svc_analytics.service_layer.ports import EventStore
 from svc_analytics.service_layer.writer import EventWriter
 
 WORKER_THREADS = 8
 CHDB_FOLDER = "analytics-chdb"
+ERASE_SETTLE_SECONDS = 30.0  # an erasure waits this long for ClickHouse's deletions before it is retried
 
 
 def store_url(settings: Settings) -> str:
@@ -53,7 +56,7 @@ def mount(settings: Settings, store: EventStore | None = None) -> Mounted:
     engine = relational.open_engine(settings, migrate.MIGRATIONS, relational.migrate_on_start(settings))
     store = store if store is not None else open_store(settings)
     bus = make_bus(settings.env)
-    relay = OutboxRelay(engine, OUTBOX, bus)
+    relay = OutboxRelay(engine, Outbox(OUTBOX.table, {**OUTBOX.schemas, **erasure.SCHEMAS}), bus)
     enrichment = EnrichmentSettings(
         attribution_window=timedelta(days=config.ATTRIBUTION_WINDOW.read(settings.env)),
         machine_delay=timedelta(seconds=config.MACHINE_DELAY.read(settings.env)))
@@ -64,7 +67,14 @@ def mount(settings: Settings, store: EventStore | None = None) -> Mounted:
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="analytics")
     servicer = AnalyticsServicer(Dependencies(store, writer, utcnow, executor,
                                               attribution_window=enrichment.attribution_window,
-                                              uow=lambda: SqlUnitOfWork(engine)))
+                                              uow=lambda: SqlUnitOfWork(engine),
+                                              export_profile=lambda w, p: profile_events(w, p, store)))
+
+    def settle() -> None:
+        """Waits (bounded) for the store's pending deletions, where the store has them."""
+        wait = getattr(store, "wait_for_mutations", None)
+        if wait is not None:
+            wait("events", ERASE_SETTLE_SECONDS)
 
     def write(events) -> None:
         writer.write(events, tracked=False)
@@ -72,9 +82,9 @@ def mount(settings: Settings, store: EventStore | None = None) -> Mounted:
     consumers = [notify_consumer(bus, engine, write, utcnow, batch_size),
                  campaign_consumer(bus, engine, write, utcnow, batch_size),
                  audience_consumer(bus, engine, write, store,
-                                   lambda workspace, profile: erase_profile(workspace, profile, store,
-                                                                            SqlUnitOfWork(engine), utcnow),
-                                   utcnow)]
+                                   lambda workspace, profile: erase_for_confirmation(
+                                       workspace, profile, store, SqlUnitOfWork(engine), utcnow, settle),
+                                   utcnow, relay.wake.set)]
     relay_thread, stop_relay = start_relay(relay)
     stop = threading.Event()
     threads = [threading.Thread(target=c.run, args=(stop,), name=c.subscription, daemon=True) for c in consumers]

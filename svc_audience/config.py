@@ -7,7 +7,7 @@ from svc_kit.bus import factory as bus
 from svc_kit.config import ConfigError, Settings, service_variables
 from svc_kit.services import BY_NAME
 from svc_kit.settings_spec import Variable
-from svc_kit.signing import SIGNING_KEY
+from svc_kit.signing import SIGNING_KEYS
 
 SERVICE = BY_NAME["audience"]
 PREFIX = SERVICE.env_prefix
@@ -21,7 +21,7 @@ SEGMENT_REFRESH = Variable(PREFIX + "SEGMENT_REFRESH_SECONDS", "seconds", 900.0,
                            "how often segments with moving time windows (\"in the last 7 days\") are recomputed "
                            "in full")
 
-VARIABLES = (service_variables(SERVICE) + (MONGODB_URL, MONGO_PORT, DATABASE, SEGMENT_REFRESH, SIGNING_KEY)
+VARIABLES = (service_variables(SERVICE) + (MONGODB_URL, MONGO_PORT, DATABASE, SEGMENT_REFRESH, *SIGNING_KEYS)
              + bus.VARIABLES)
 
 

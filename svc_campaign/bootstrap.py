@@ -12,6 +12,7 @@ from marketing.campaign.v1 import campaign_service_pb2_grpc
 from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
+from svc_kit.events.erasure import ErasureConsumer
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit.config import Settings
 from svc_kit.ids import new_id
@@ -21,7 +22,9 @@ from svc_kit.server import Mounted
 from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
-from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
+from svc_campaign.adapters import privacy
+from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
@@ -34,9 +37,17 @@ WORKER_THREADS = 8
 log = logging.getLogger("svc_campaign")
 
 
+ERASURE_SUBSCRIPTION = "svc_campaign-erasure"
+
+
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
                    on_commit=None, analytics=None, content=None) -> CampaignServicer:
-    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content)
+    def export_profile(workspace: str, profile: str) -> dict:
+        with engine.connect() as connection:
+            return privacy.export_profile(connection, workspace, profile)
+
+    return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content,
+                            export_profile)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -49,7 +60,7 @@ def mount(settings: Settings) -> Mounted:
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     bus = make_bus(settings.env)
-    relay = OutboxRelay(engine, OUTBOX, bus)
+    relay = OutboxRelay(engine, privacy.OUTBOX, bus)  # the campaign events and the erasure confirmations
     service_target(settings.env, "analytics")  # a malformed MKT_ANALYTICS_TARGET stops the start
     analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics", REPORT_CHANNEL_OPTIONS),
                               config.REPORT_DEADLINE.read(settings.env))
@@ -68,6 +79,9 @@ def mount(settings: Settings) -> Mounted:
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)
     deliveries = delivery_consumer(bus, engine)
+    # profile_erased: the profile leaves the segment copy; profile_erasure_confirmed through the outbox.
+    erasures = ErasureConsumer(bus, engine, campaign_inbox, privacy.OUTBOX, ERASURE_SUBSCRIPTION, "campaign",
+                               privacy.erase_profile, relay.wake.set)
     page_size = config.LAUNCH_PAGE_SIZE.read(settings.env)
     faults = None
     if config.FAULT_INJECTION.read(settings.env):  # for tests only: see service_layer/faults.py
@@ -83,7 +97,9 @@ def mount(settings: Settings) -> Mounted:
                   threading.Thread(target=scheduler.run, args=(stop_background,), name="scheduler", daemon=True),
                   threading.Thread(target=deliveries.run, args=(stop_background,), name="delivery-tally",
                                    daemon=True),
-                  threading.Thread(target=upkeep.run, args=(stop_background,), name="upkeep", daemon=True)]
+                  threading.Thread(target=upkeep.run, args=(stop_background,), name="upkeep", daemon=True),
+                  threading.Thread(target=erasures.run, args=(stop_background,), name=ERASURE_SUBSCRIPTION,
+                                   daemon=True)]
     for thread in background:
         thread.start()
 
@@ -100,6 +116,7 @@ def mount(settings: Settings) -> Mounted:
         cache_consumer.consumer.close()
         lifecycle.consumer.close()
         deliveries.consumer.close()
+        erasures.close()
         relay.close()
         bus.close()
         if executor is not None:

@@ -12,7 +12,7 @@ from svc_kit.config import Settings, service_variables
 from svc_kit import migrations as relational
 from svc_kit.services import BY_NAME
 from svc_kit.settings_spec import Variable
-from svc_kit.signing import SIGNING_KEY
+from svc_kit.signing import SIGNING_KEYS
 
 from svc_content.templating.links import DEFAULT_BASE_URL
 
@@ -25,7 +25,7 @@ PUBLIC_BASE_URL = Variable("MKT_PUBLIC_BASE_URL", "url", DEFAULT_BASE_URL,
                            "base of tracking and unsubscribe links in messages, and of asset URLs")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
-             + (BLOB_DIR, PUBLIC_BASE_URL, SIGNING_KEY, target_variable("audience")) + bus.VARIABLES)
+             + (BLOB_DIR, PUBLIC_BASE_URL, *SIGNING_KEYS, target_variable("audience")) + bus.VARIABLES)
 
 
 def public_base_url(env: Mapping[str, str]) -> str:

@@ -11,19 +11,8 @@ from typing import Any, TypeVar
 
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument
 
-MAX_REQUEST_ID = 128
+MAX_REQUEST_ID = 128  # a rule of every request_id in the protos (buf.validate), enforced by svc_kit.validation
 T = TypeVar("T")
-
-
-def request_id_violation(request_id: str) -> FieldViolation | None:
-    if len(request_id) > MAX_REQUEST_ID:
-        return FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters")
-    return None
-
-
-def check_request_id(request_id: str) -> None:
-    if (violation := request_id_violation(request_id)) is not None:
-        raise InvalidArgument(violation)
 
 
 def fingerprint(*parts: Any) -> str:

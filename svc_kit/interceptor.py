@@ -1,5 +1,8 @@
 """One server interceptor for every service: it decodes requests itself (so an
-undecodable request answers INVALID_ARGUMENT, not INTERNAL), opens the server
+undecodable request answers INVALID_ARGUMENT, not INTERNAL), checks the caller's role
+for the method and workspace (svc_kit.authz), then enforces the
+protos' validation rules on them (svc_kit.validation: INVALID_ARGUMENT with
+field violations before the servicer runs), opens the server
 span from the caller's W3C trace context, maps ServiceError to a status with
 google.rpc details, hides unexpected exceptions behind INTERNAL, and records
 the conventional gRPC server metrics."""
@@ -17,10 +20,12 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from svc_kit.errors import MalformedRequest, ServiceError, Unimplemented
+from svc_kit.authz import IDENTITY_HEADER, Identity, MalformedIdentity, authorize, decode_identity, workspace_of
+from svc_kit.errors import MalformedRequest, PermissionDenied, ServiceError, Unimplemented
 from svc_kit.grpc_status import internal_status, status_of
 from svc_kit.metrics import GrpcServerMetrics
 from svc_kit.trace_context import extract_context
+from svc_kit.validation import check_request
 
 log = logging.getLogger("svc_kit.rpc")
 _tracer = trace.get_tracer("svc_kit.grpc.server")
@@ -107,15 +112,54 @@ class _Call:
         await self.context.abort(converted.code, converted.details, converted.trailing_metadata)
 
 
+def _identity(context) -> Identity | None:
+    """The principal the edge verified, or None for a call from inside the mesh (no header)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == IDENTITY_HEADER:
+            try:
+                return decode_identity(value if isinstance(value, str) else value.decode())
+            except (MalformedIdentity, UnicodeDecodeError) as error:
+                raise PermissionDenied(str(error)) from None
+    return None
+
+
+def _workspaces(message, depth: int = 0):
+    """Workspaces named by the request: its string fields holding resource names
+    (`name`, `parent`, references, repeated names), and one level into messages."""
+    if not hasattr(message, "ListFields"):
+        return
+    for descriptor, value in message.ListFields():
+        if descriptor.type == descriptor.TYPE_STRING:
+            values = value if descriptor.is_repeated else (value,)
+            for item in values:
+                if (workspace := workspace_of(item)) is not None:
+                    yield workspace
+        elif descriptor.type == descriptor.TYPE_MESSAGE and depth == 0 and not (
+                descriptor.message_type.GetOptions().map_entry):
+            values = value if descriptor.is_repeated else (value,)
+            for item in values:
+                yield from _workspaces(item, depth + 1)
+
+
+def _check(info: "_Method", context, request) -> None:
+    """Who may call first (a principal without the right learns nothing about its input), then the
+    request against its proto's validation rules."""
+    identity = _identity(context)
+    if identity is not None:
+        authorize(identity, info.service, info.method, _workspaces(request))
+    check_request(request)
+
+
 def _decoder(deserializer: Callable | None) -> Callable:
     if deserializer is None:
         return lambda raw: raw
 
     def decode(raw: bytes):
         try:
-            return deserializer(raw)
+            request = deserializer(raw)
         except Exception:
             raise MalformedRequest("the request could not be decoded as the method's message") from None
+        return request
 
     return decode
 
@@ -147,7 +191,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             async def unary_unary(raw, context):
                 with _Call(info, context) as call:
                     try:
-                        return await _resolve(behavior(decode(raw), context))
+                        request = decode(raw)
+                        _check(info, context, request)
+                        return await _resolve(behavior(request, context))
                     except BaseException as error:  # noqa: BLE001 - mapped, never swallowed
                         await call.fail(error)
 
@@ -160,7 +206,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             async def unary_stream(raw, context):
                 with _Call(info, context) as call:
                     try:
-                        async for response in _aiter(behavior(decode(raw), context)):
+                        request = decode(raw)
+                        _check(info, context, request)
+                        async for response in _aiter(behavior(request, context)):
                             yield response
                     except BaseException as error:  # noqa: BLE001
                         await call.fail(error)
@@ -174,7 +222,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             async def stream_unary(raw_iterator, context):
                 with _Call(info, context) as call:
                     try:
-                        return await _resolve(behavior(_decoded(raw_iterator, decode), context))
+                        return await _resolve(behavior(_decoded(raw_iterator, decode, info, context), context))
                     except BaseException as error:  # noqa: BLE001
                         await call.fail(error)
 
@@ -186,7 +234,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         async def stream_stream(raw_iterator, context):
             with _Call(info, context) as call:
                 try:
-                    async for response in _aiter(behavior(_decoded(raw_iterator, decode), context)):
+                    async for response in _aiter(behavior(_decoded(raw_iterator, decode, info, context), context)):
                         yield response
                 except BaseException as error:  # noqa: BLE001
                     await call.fail(error)
@@ -198,9 +246,12 @@ async def _resolve(result):
     return await result if inspect.isawaitable(result) else result
 
 
-async def _decoded(raw_iterator: AsyncIterator[bytes], decode: Callable) -> AsyncIterator:
+async def _decoded(raw_iterator: AsyncIterator[bytes], decode: Callable, info: "_Method", context) -> AsyncIterator:
+    """Each streamed request is decoded and checked like a unary one."""
     async for raw in raw_iterator:
-        yield decode(raw)
+        request = decode(raw)
+        _check(info, context, request)
+        yield request
 
 
 async def _aiter(result) -> AsyncIterator:

@@ -1,8 +1,10 @@
 """Signed tracking tokens: the click links, open pixel and "view in browser"
 link the content service puts into a message, verified by the notify service
-(TrackClick, TrackOpen, RecordEngagement). Same key as the unsubscribe links
-(MKT_LINK_SIGNING_KEY, `svc_kit.signing`), another MAC context, so a tracking
-token is never accepted as an unsubscribe token or the other way round.
+(TrackClick, TrackOpen, RecordEngagement). Same keys as the unsubscribe links
+(MKT_LINK_SIGNING_KEY signs, it and MKT_LINK_SIGNING_KEY_PREVIOUS verify:
+`svc_kit.signing.Keyring`), another MAC context, so a tracking token is never
+accepted as an unsubscribe token or the other way round. A click redirects
+only to the URL signed into its token.
 
 A token is `<recipient>.<link>.<mac>`, each URL-safe base64 without padding:
 
@@ -20,12 +22,11 @@ finalisations, not ten JSON encodings and keyed hashes."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from svc_kit.signing import MAX_TOKEN_LENGTH, SignatureError, _b64decode, _b64encode, _checked_key, check_age
+from svc_kit.signing import MAX_TOKEN_LENGTH, Keyring, SignatureError, _b64decode, _b64encode, check_age
 
 _CONTEXT = b"mkt-track.v1."
 _LAYOUT = 1
@@ -80,8 +81,8 @@ class RecipientSigner:
 
 
 class TrackingSigner:
-    def __init__(self, key: bytes):
-        key = _checked_key(key)
+    def __init__(self, key: bytes | Keyring):
+        key = Keyring.of(key).checked().current
         if len(key) > 64:  # SHA-256's block size
             key = hashlib.sha256(key).digest()
         key = key.ljust(64, b"\0")
@@ -95,7 +96,7 @@ class TrackingSigner:
                                int(issued.timestamp()))
 
 
-def sign_tracking(key: bytes, claims: TrackingClaims, now: datetime | None = None) -> str:
+def sign_tracking(key: bytes | Keyring, claims: TrackingClaims, now: datetime | None = None) -> str:
     kind = next((k for k, v in KINDS.items() if v == claims.kind), None)
     if kind is None:
         raise ValueError(f"unknown tracking kind {claims.kind!r}")
@@ -104,9 +105,10 @@ def sign_tracking(key: bytes, claims: TrackingClaims, now: datetime | None = Non
     return signer.token(link_part(kind, claims.link, claims.url))
 
 
-def verify_tracking(key: bytes, token: str, max_age: timedelta | None = None,
+def verify_tracking(key: bytes | Keyring, token: str, max_age: timedelta | None = None,
                     now: datetime | None = None) -> TrackingClaims:
-    """The claims of a tracking token signed with `key`; SignatureError otherwise."""
+    """The claims of a tracking token signed with one of the keys; SignatureError otherwise."""
+    keys = Keyring.of(key).checked()
     if not isinstance(token, str) or not token:
         raise SignatureError("not a tracking token: empty")
     if len(token) > MAX_TOKEN_LENGTH * 2:
@@ -117,8 +119,7 @@ def verify_tracking(key: bytes, token: str, max_age: timedelta | None = None,
     recipient, link, mac = parts
     given = _b64decode(mac)
     raw_recipient, raw_link = _b64decode(recipient), _b64decode(link)
-    expected = hmac.new(_checked_key(key), _CONTEXT + f"{recipient}.{link}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(given, expected):
+    if not keys.matches(_CONTEXT + f"{recipient}.{link}".encode(), given):
         raise SignatureError("bad signature: the token was altered or signed with another key")
     try:
         layout, workspace, profile, campaign, message, issued = json.loads(raw_recipient)
@@ -137,16 +138,12 @@ def verify_tracking(key: bytes, token: str, max_age: timedelta | None = None,
     return claims
 
 
-def verify_engagement(key: bytes, token: str, max_age: timedelta | None = None,
+def verify_engagement(key: bytes | Keyring, token: str, max_age: timedelta | None = None,
                       now: datetime | None = None) -> TrackingClaims:
-    """What a click or open endpoint accepts: a tracking token (above: link id
-    and destination bound, check `claims.url` against the URL asked and
-    `claims.message` against the message), or a plain link token of
-    `svc_kit.signing` (workspace and profile only; kind, message, link and url
-    come back empty)."""
-    if isinstance(token, str) and token.count(".") == 2:
-        return verify_tracking(key, token, max_age, now)
-    from svc_kit.signing import verify
-
-    claims = verify(key, token, max_age, now)
-    return TrackingClaims(claims.workspace, claims.profile, claims.campaign, "", "", "", "", claims.issue_time)
+    """What a click or open endpoint accepts: a tracking token only (above),
+    which binds the message, the recipient and, for a click, the destination.
+    A plain link token of `svc_kit.signing` (an unsubscribe token) binds no
+    destination and is refused."""
+    if isinstance(token, str) and token.count(".") == 1:
+        raise SignatureError("not a tracking token: an unsubscribe link's token binds no message nor destination")
+    return verify_tracking(key, token, max_age, now)

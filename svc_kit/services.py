@@ -26,7 +26,6 @@ class ServiceSpec:
         return f"MKT_{self.name.upper()}_"
 
 
-_PLANNED = "API designed; RPCs answer UNIMPLEMENTED"
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("campaign", "marketing.campaign.v1.CampaignService", 50051, 9101, ("*",), "implemented"),
@@ -39,7 +38,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  "CreateLookalike", "GetLookalike", "ListLookalikes", "UpdateLookalike", "DeleteLookalike",
                  "RefitLookalike",
                  "CreateSuppression", "GetSuppression", "ListSuppressions", "UpdateSuppression", "DeleteSuppression",
-                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage"),
+                 "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage",
+                 "EraseProfile", "GetErasureRequest", "ListErasureRequests", "ExportProfileData"),
                 "profiles, segments (rules, events, lookalikes) with upkeep, snapshots, suppression and reachability "
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
@@ -49,7 +49,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 "comparison and CSV export, funnels implemented"),
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
-    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, (), _PLANNED),
+    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
+                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey"),
+                "API keys and the edge's key check (ext_authz) implemented; connectors, connections, syncs and "
+                "webhooks answer UNIMPLEMENTED"),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

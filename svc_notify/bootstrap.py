@@ -5,6 +5,7 @@ in a thread), with the audience and content services as gRPC clients."""
 from __future__ import annotations
 
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
@@ -14,13 +15,16 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
+from svc_kit.events.erasure import ErasureConsumer
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted
 
 from svc_notify import migrate
+from svc_notify.adapters import privacy
 from svc_notify.adapters.audience_client import GrpcAudience
 from svc_notify.adapters.content_client import GrpcContent
+from svc_notify.adapters.tables import notify_inbox
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_notify.config import load
@@ -29,6 +33,14 @@ from svc_notify.service_layer.dispatcher import Dispatcher, start_in_thread
 
 WORKER_THREADS = 4
 GIL_SWITCH_SECONDS = 0.001
+
+
+ERASURE_SUBSCRIPTION = "svc_notify-erasure"
+
+
+def _export(engine: Engine, workspace: str, profile: str) -> dict:
+    with engine.connect() as connection:
+        return privacy.export_profile(connection, workspace, profile)
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -62,9 +74,22 @@ def mount(settings: Settings) -> Mounted:
     # TestProvider builds senders of its own, without a status callback: a test message reports nothing back.
     servicer = NotifyServicer(lambda: SqlUnitOfWork(engine, relay.wake.set, wake), utcnow, executor, secrets,
                               lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
-                              config.link_signing_key, config.public_base_url)
+                              config.link_signing_key, config.public_base_url,
+                              callback_tolerance=config.callback_tolerance,
+                              export_profile=lambda workspace, profile: _export(engine, workspace, profile))
+    # profile_erased: the profile's messages and deliveries are anonymised, its inbox deleted, and
+    # profile_erasure_confirmed goes out through the outbox (svc_kit.events.erasure).
+    erasures = ErasureConsumer(bus, engine, notify_inbox, OUTBOX, ERASURE_SUBSCRIPTION, "notify",
+                               privacy.erase_profile, relay.wake.set)
+    stop_erasures = threading.Event()
+    erasure_thread = threading.Thread(target=erasures.run, args=(stop_erasures,), name=ERASURE_SUBSCRIPTION,
+                                      daemon=True)
+    erasure_thread.start()
 
     def close() -> None:
+        stop_erasures.set()
+        erasure_thread.join(timeout=10)
+        erasures.close()
         if stop_dispatcher is not None:
             stop_dispatcher()
             dispatcher_thread.join(timeout=30)

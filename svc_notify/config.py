@@ -14,7 +14,7 @@ from svc_kit.config import ConfigError, Settings, service_variables
 from svc_kit import migrations as relational
 from svc_kit.services import BY_NAME
 from svc_kit.settings_spec import Variable
-from svc_kit.signing import SIGNING_KEY, key_from_env
+from svc_kit.signing import SIGNING_KEYS, Keyring, keyring_from_env
 
 from svc_notify.domain.providers import EMAIL, SmtpConfig
 from svc_notify.service_layer.dispatcher import DispatchConfig
@@ -34,8 +34,11 @@ SECRETS_DIR = Variable(PREFIX + "SECRETS_DIR", "path", None, "folder of secret f
 SECRET = Variable("MKT_SECRET_<NAME>", "secret", None,
                   "a provider secret `name` (upper-cased, other characters as _), read before the secrets folder")
 PUBLIC_BASE_URL = Variable("MKT_PUBLIC_BASE_URL", "url", "",
-                           "where the edge is reachable from outside: status callback URLs given to SMS providers, "
-                           "and their signatures; unset: no callbacks asked")
+                           "where the edge is reachable from outside: the status callback URL given to SMS providers "
+                           "with each message; unset: no callbacks asked")
+CALLBACK_TOLERANCE = Variable(PREFIX + "CALLBACK_TOLERANCE_SECONDS", "number", 300.0,
+                              "how far the signed time of a provider callback may be from now; older or newer "
+                              "callbacks are refused (replays)", low=1.0, high=86400.0)
 DISPATCH = Variable(PREFIX + "DISPATCH", "flag", True, "run the dispatcher in this process (false: API only)")
 DISPATCH_BATCH = Variable(PREFIX + "DISPATCH_BATCH", "integer", 500, "messages claimed per dispatcher pass",
                           low=1, high=5000)
@@ -50,7 +53,7 @@ RETRY_MAX = Variable(PREFIX + "RETRY_MAX_SECONDS", "number", 600.0, "largest bac
                      high=86400)
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
-             + (DEFAULT_SMTP, DEFAULT_SENDER, SECRETS_DIR, SECRET, PUBLIC_BASE_URL, SIGNING_KEY, DISPATCH,
+             + (DEFAULT_SMTP, DEFAULT_SENDER, SECRETS_DIR, SECRET, PUBLIC_BASE_URL, *SIGNING_KEYS, CALLBACK_TOLERANCE, DISPATCH,
                 DISPATCH_BATCH, LEASE, MAX_ATTEMPTS, RETRY_BASE, RETRY_MAX,
                 target_variable("audience"), target_variable("content"))
              + bus.VARIABLES)
@@ -65,7 +68,8 @@ class NotifyConfig:
     public_base_url: str
     dispatch: bool
     dispatcher: DispatchConfig
-    link_signing_key: bytes | None
+    link_signing_key: Keyring | None
+    callback_tolerance: timedelta = timedelta(minutes=5)
 
 
 def _sender(raw: str, variable: str) -> tuple[str, str]:
@@ -110,5 +114,6 @@ def load(settings: Settings) -> NotifyConfig:
         public_base_url=public.rstrip("/"),
         dispatch=DISPATCH.read(env),
         dispatcher=dispatcher,
-        link_signing_key=key_from_env(settings.env),
+        link_signing_key=keyring_from_env(settings.env),
+        callback_tolerance=timedelta(seconds=CALLBACK_TOLERANCE.read(env)),
     )

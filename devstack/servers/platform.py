@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.servers import provider_sink, smtp_sink
-from edge import envoy_config
+from edge import dev_tokens, envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from mesh.local import LocalMesh
 from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
@@ -82,13 +82,15 @@ class PlatformError(RuntimeError):
 
 
 LINK_KEY_FILE = "link-signing.key"
+CALLBACK_KEY_FILE = "callback-signing.key"
 
 
-def link_signing_key(state_dir: Path) -> str:
+def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
     """The key every service signs and verifies links with when MKT_LINK_SIGNING_KEY
-    is unset: made at random on the first start, kept in the state folder (owner
-    only) so that links sent before a restart keep working."""
-    path = state_dir / LINK_KEY_FILE
+    is unset (and, in CALLBACK_KEY_FILE, the secret of `default-smtp`'s callbacks):
+    made at random on the first start, kept in the state folder (owner only) so
+    that links sent before a restart keep working."""
+    path = state_dir / file_name
     if path.is_file():
         key = path.read_text().strip()
         if key:
@@ -107,8 +109,18 @@ class Platform:
         self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
         if not self.env.get(KEY_VARIABLE):
             self.env[KEY_VARIABLE] = link_signing_key(state_dir)
+        # The secret the default SMTP provider's callbacks are signed with (what the tests and
+        # `make demo` post for the SMTP sink, which has no webhook of its own).
+        if not self.env.get(smtp_sink.CALLBACK_SECRET_VARIABLE):
+            self.env[smtp_sink.CALLBACK_SECRET_VARIABLE] = link_signing_key(state_dir, CALLBACK_KEY_FILE)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
+        # The development signing key and the JWKS the edge verifies with, made on the first start,
+        # unless tokens come from an identity provider (MKT_AUTH_JWKS_URL / MKT_AUTH_JWKS_FILE).
+        self.dev_tokens = (not self.edge.jwks_url
+                           and self.edge.jwks_file == state_dir.resolve() / dev_tokens.AUTH_DIR / dev_tokens.JWKS_NAME)
+        if self.dev_tokens:
+            dev_tokens.ensure_dev_keys(state_dir.resolve())
         # Local stand-ins for the email, SMS and push providers, keeping what they receive:
         # the notify service's default email provider is the SMTP sink (explicit configuration).
         self.smtp_sink_port = EnvReader(self.env).port(smtp_sink.PORT_VARIABLE, smtp_sink.DEFAULT_PORT)
@@ -230,6 +242,14 @@ class Platform:
                 return
             time.sleep(0.2)
         raise PlatformError(f"not ready after {timeout:.0f} s; logs in {self.state_dir / 'logs'}")
+
+    def dev_token(self, workspaces: Mapping[str, str], ttl: int = 12 * 3600, subject: str = "dev") -> str | None:
+        """A JWT signed by the development key, for these workspaces and roles (None when the edge
+        trusts an identity provider instead)."""
+        if not self.dev_tokens:
+            return None
+        return dev_tokens.mint(self.state_dir.resolve(), workspaces, subject=subject, ttl=ttl,
+                               issuer=self.edge.jwt_issuer, audience=self.edge.jwt_audience)
 
     def endpoints(self) -> str:
         lines = []

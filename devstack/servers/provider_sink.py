@@ -13,7 +13,10 @@ The APIs:
        201 {"sid": "SM...", "status": "queued", ...}; errors {"code", "message", "status"}.
        To +15005550001 answers 400 code 21211 (invalid number), +15005550009 400 code 21614.
        With StatusCallback, the sink posts `MessageStatus=delivered` there a moment
-       later, signed with X-Twilio-Signature (HMAC-SHA1 of URL + sorted form, key: the token).
+       later, signed as the notify service requires of every callback: X-Notify-Signature
+       (t=<now>,v1=HMAC-SHA256 of "<t>.<provider name>." + body; `svc_kit.signing.callback_signature`)
+       keyed with MKT_PROVIDER_SINK_CALLBACK_SECRET when set, else with the auth token; and,
+       like Twilio, X-Twilio-Signature (HMAC-SHA1 of URL + sorted form, key: the token).
   POST /v1/projects/{project}/messages:send          FCM v1-style: JSON {"message": {"token",
        "notification", "data", ...}}, Authorization: Bearer <token>; 200 {"name":
        "projects/{project}/messages/{id}"}; errors {"error": {"code", "message", "status",
@@ -39,9 +42,11 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import sys
+import time
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +56,7 @@ from devstack.servers.lifecycle import SinkProcess, serve_until_signalled, sink_
 
 DEFAULT_PORT = 8025
 PORT_VARIABLE = "MKT_PROVIDER_SINK_PORT"
+CALLBACK_SECRET_VARIABLE = "MKT_PROVIDER_SINK_CALLBACK_SECRET"
 STORE_NAME = "provider-sink/requests.jsonl"
 TWILIO_PATH = re.compile(r"/2010-04-01/Accounts/([A-Za-z0-9]+)/Messages\.json")
 FCM_PATH = re.compile(r"/v1/projects/([a-z0-9-]+)/messages:send")
@@ -65,6 +71,12 @@ def default_store(env=None) -> Path:
     from svc_kit.config import state_dir
 
     return state_dir(env) / STORE_NAME
+
+
+def provider_name(url: str) -> str:
+    """`workspaces/{w}/providers/{p}` of a notify callback URL (.../v1/workspaces/{w}/providers/{p}:callback)."""
+    path = urllib.parse.urlsplit(url).path
+    return path.partition("/v1/")[2].removesuffix(":callback")
 
 
 def twilio_signature(token: str, url: str, params: dict[str, str]) -> str:
@@ -189,8 +201,15 @@ class Sink:
         try:
             import httpx
 
+            from svc_kit.signing import callback_signature
+
+            body = urllib.parse.urlencode(params).encode()
+            name = provider_name(url)
+            signature = callback_signature(os.environ.get(CALLBACK_SECRET_VARIABLE) or token, name, body, time.time())
             async with httpx.AsyncClient(timeout=5) as client:
-                await client.post(url, data=params, headers={"X-Twilio-Signature": twilio_signature(token, url, params)})
+                await client.post(url, content=body, headers={
+                    "content-type": "application/x-www-form-urlencoded", "X-Notify-Signature": signature,
+                    "X-Twilio-Signature": twilio_signature(token, url, params)})
         except Exception as error:  # noqa: BLE001 - a callback is best effort, like the real one
             print(json.dumps({"message": "status callback failed", "url": url, "error": str(error)}), flush=True)
 

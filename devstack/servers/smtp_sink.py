@@ -13,6 +13,12 @@ as it arrives:
 Recipient rules, to exercise a sender's error handling (any domain):
   tempfail*@...   451 4.3.0 at RCPT (transient: a sender retries later)
   reject*@...     550 5.1.1 at RCPT (permanent: the address does not exist)
+
+SMTP has no delivery webhook: what a real email provider reports by webhook
+(delivered, bounced, complained) is posted by whoever plays the provider (the
+tests, `make demo`) with `delivery_callback`, signed with the secret the notify
+service holds for `default-smtp` (MKT_SECRET_DEFAULT_SMTP_CALLBACK; `make run`
+keeps one in <state dir>/callback-signing.key).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack.servers.lifecycle import SinkProcess, serve_until_signalled, sink_main
+
+CALLBACK_SECRET_VARIABLE = "MKT_SECRET_DEFAULT_SMTP_CALLBACK"  # the notify service's secret `default-smtp-callback`
 
 DEFAULT_PORT = 1025
 PORT_VARIABLE = "MKT_SMTP_SINK_PORT"
@@ -112,6 +120,20 @@ async def serve(host: str, port: int, store: Path, ready=None) -> None:
         return handler.received
 
     await serve_until_signalled("smtp_sink", server, f"{host}:{port}", store, close, ready)
+
+
+def delivery_callback(secret: str, workspace: str, events: list[dict], provider: str = "default-smtp",
+                      timestamp: float | None = None) -> tuple[str, bytes, dict[str, str]]:
+    """The REST path, body and headers of a signed provider callback reporting
+    `events` ({"message": name, "type": "delivered"|"bounced"|"complained", ...})."""
+    import time
+
+    from svc_kit.signing import callback_signature
+
+    name = f"workspaces/{workspace}/providers/{provider}"
+    body = json.dumps({"events": events}).encode()
+    signature = callback_signature(secret, name, body, time.time() if timestamp is None else timestamp)
+    return f"/v1/{name}:callback", body, {"content-type": "application/json", "x-notify-signature": signature}
 
 
 def read_messages(store: Path) -> list[dict]:

@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from devstack.tools.paths import PROTO_DIR, REPO, googleapis_include
+from devstack.tools.paths import PROTO_DIR, PROTOVALIDATE_INCLUDE, REPO, googleapis_include
 
 BUF = REPO / "node_modules" / ".bin" / "buf"
 BASELINE = PROTO_DIR / "BASELINE"
@@ -25,15 +25,18 @@ GOOGLEAPIS_DIRS = ("google/api", "google/type", "google/rpc")
 
 
 def _workspace(work: Path, protos: Path) -> Path:
-    """A buf workspace in `work`: the protos as one module, googleapis as another."""
+    """A buf workspace in `work`: the protos as one module, googleapis as another, protovalidate's
+    buf/validate/validate.proto (vendored in third_party/) as a third."""
     shutil.copytree(protos, work / "proto", ignore=shutil.ignore_patterns("buf.yaml", "BASELINE"))
     for rel in GOOGLEAPIS_DIRS:
         for proto in (googleapis_include() / rel).glob("*.proto"):
             target = work / "googleapis" / rel / proto.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(proto, target)
+    shutil.copytree(PROTOVALIDATE_INCLUDE / "buf", work / "protovalidate" / "buf")
     config = (PROTO_DIR / "buf.yaml").read_text()
     (work / "buf.yaml").write_text("version: v2\nmodules:\n  - path: proto\n  - path: googleapis\n"
+                                   "  - path: protovalidate\n"
                                    + config[config.index("lint:"):])
     return work
 

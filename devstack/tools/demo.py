@@ -53,14 +53,18 @@ MJML = """<mjml><mj-body><mj-section><mj-column>
 
 
 class Edge:
-    def __init__(self, base: str):
+    def __init__(self, base: str, token: str = ""):
         self.base = base.rstrip("/")
+        self.token = token
 
     def call(self, method: str, path: str, body: dict | None = None, raw: bytes | None = None,
-             content_type: str = "application/json", missing_ok: bool = False) -> dict | None:
+             content_type: str = "application/json", missing_ok: bool = False,
+             headers: dict[str, str] | None = None) -> dict | None:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"content-type": content_type})
+                                         headers={"content-type": content_type,
+                                                  **({"authorization": f"Bearer {self.token}"} if self.token else {}),
+                                                  **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 text = response.read().decode()
@@ -191,12 +195,27 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def report_delivery(edge: Edge, ws: str, messages: list[email.message.EmailMessage]) -> None:
-    """What a real email provider does by webhook; the local SMTP sink has no such thing."""
-    step("the email provider reports the deliveries (its webhook to the notify service)")
+def callback_secret(env) -> str:
+    """The secret of `default-smtp`'s callbacks: MKT_SECRET_DEFAULT_SMTP_CALLBACK, else the one `make run` keeps."""
+    from devstack.servers.platform import CALLBACK_KEY_FILE
+    from svc_kit.config import state_dir
+
+    if secret := env.get(smtp_sink.CALLBACK_SECRET_VARIABLE):
+        return secret
+    path = state_dir(env) / CALLBACK_KEY_FILE
+    if not path.is_file():
+        raise SystemExit(f"demo: no callback secret: set {smtp_sink.CALLBACK_SECRET_VARIABLE} or start `make run` "
+                         f"(it keeps one in {path})")
+    return path.read_text().strip()
+
+
+def report_delivery(edge: Edge, ws: str, messages: list[email.message.EmailMessage], secret: str) -> None:
+    """What a real email provider does by webhook (signed); the local SMTP sink has no such thing."""
+    step("the email provider reports the deliveries (its signed webhook to the notify service)")
     names = sorted({m["X-Notify-Message"] for m in messages if m["X-Notify-Message"]})
-    edge.call("POST", f"/v1/workspaces/{ws}/providers/default-smtp:callback",
-              raw=json.dumps({"events": [{"message": name, "type": "delivered"} for name in names]}).encode())
+    path, body, headers = smtp_sink.delivery_callback(secret, ws, [{"message": name, "type": "delivered"}
+                                                                   for name in names])
+    edge.call("POST", path, raw=body, headers=headers)
     print(f"  {len(names)} delivered")
 
 
@@ -281,6 +300,21 @@ def unsubscribe(edge: Edge, ws: str, link: str) -> None:
     print(f"  reachable on email now? {result.get('reachable', False)} ({result.get('reason', '')})")
 
 
+def _dev_token(env, workspace: str) -> str:
+    """An admin JWT for the workspace from `make run`'s development key (edge/dev_tokens.py)."""
+    from edge import dev_tokens
+    from edge.settings import load_edge_settings
+    from svc_kit.config import state_dir
+
+    folder = state_dir(env)
+    if not (folder / dev_tokens.AUTH_DIR / dev_tokens.KEYS["ES256"][0]).is_file():
+        raise SystemExit(f"demo: no development key in {folder / dev_tokens.AUTH_DIR}; start `make run` first "
+                         "or give --token")
+    settings = load_edge_settings(env)
+    return dev_tokens.mint(folder, {workspace: "admin"}, subject="make-demo", ttl=3600,
+                           issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
@@ -294,14 +328,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-time", type=float, default=11.0,
                         help="seconds the recipients take before they open and click (analytics counts opens and "
                              "clicks within 10 s of the send as a scanner's)")
+    parser.add_argument("--callback-secret", default=None,
+                        help="the secret `default-smtp`'s delivery webhook is signed with (default: "
+                             f"{smtp_sink.CALLBACK_SECRET_VARIABLE}, else the one `make run` keeps)")
+    parser.add_argument("--token", default=env.get("TOKEN", ""),
+                        help="a JWT or mk_ key for the workspace (default: $TOKEN, else an admin token signed by "
+                             "the development key of `make run`)")
     args = parser.parse_args(argv)
-    edge = Edge(args.edge)
+    secret = args.callback_secret or callback_secret(env)
+    edge = Edge(args.edge, args.token or _dev_token(env, args.workspace))
     segment, template = setup(edge, args.workspace)
     campaign = launch(edge, args.workspace, segment, template, args.timeout, args.lead)
     expected = sum(1 for _, _, ltv in PEOPLE if ltv >= 100)
     messages = delivered(args.smtp_store, args.workspace, expected, args.timeout)
     click, link, pixels = show(messages)
-    report_delivery(edge, args.workspace, messages)
+    report_delivery(edge, args.workspace, messages, secret)
     time.sleep(args.read_time)
     open_emails(pixels)
     buyer = follow_click(click) if click else ""

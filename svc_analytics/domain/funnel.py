@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,16 +14,9 @@ from svc_kit.filtering import parse_filter
 
 from svc_analytics.domain.ingest import EVENT_TYPE
 
-FUNNEL_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
-MAX_DISPLAY_NAME = 200
-MAX_DESCRIPTION = 5000
-MAX_STEP_NAME = 200
 MIN_STEPS, MAX_STEPS = 2, 10
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=90)
-MAX_LABELS = 64
-LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-MAX_LABEL_VALUE = 63
 UPDATABLE = ("display_name", "description", "steps", "conversion_window", "labels")
 
 _P = "funnel."
@@ -56,18 +48,14 @@ class FunnelFields:
         out = []
         if not self.display_name.strip():
             out.append(FieldViolation(_P + "display_name", "required: give the funnel a name"))
-        elif len(self.display_name) > MAX_DISPLAY_NAME:
-            out.append(FieldViolation(_P + "display_name", f"at most {MAX_DISPLAY_NAME} characters"))
-        if len(self.description) > MAX_DESCRIPTION:
-            out.append(FieldViolation(_P + "description", f"at most {MAX_DESCRIPTION} characters"))
+        # Lengths, at most MAX_STEPS steps and the labels' format are rules of funnel.proto, enforced on
+        # every request by the server interceptor (svc_kit.validation).
         if not MIN_STEPS <= len(self.steps) <= MAX_STEPS:
             out.append(FieldViolation(_P + "steps", f"{MIN_STEPS} to {MAX_STEPS} steps, got {len(self.steps)}"))
         for i, step in enumerate(self.steps):
             if not EVENT_TYPE.fullmatch(step.event_type):
                 out.append(FieldViolation(f"{_P}steps[{i}].event_type",
                                           "required: an event type of 1-64 characters [a-z][a-z0-9_]*"))
-            if len(step.display_name) > MAX_STEP_NAME:
-                out.append(FieldViolation(f"{_P}steps[{i}].display_name", f"at most {MAX_STEP_NAME} characters"))
             if step.filter:
                 out.append(FieldViolation(f"{_P}steps[{i}].filter",
                                           "per-step filters are not supported yet; give RunFunnel a filter for "
@@ -76,13 +64,6 @@ class FunnelFields:
         if window is not None and not timedelta(0) < window <= MAX_WINDOW:
             out.append(FieldViolation(_P + "conversion_window",
                                       f"must be more than 0 and at most {MAX_WINDOW.days} days"))
-        if len(self.labels) > MAX_LABELS:
-            out.append(FieldViolation(_P + "labels", f"at most {MAX_LABELS} labels"))
-        for key, value in self.labels.items():
-            if not LABEL_KEY.fullmatch(key):
-                out.append(FieldViolation(f"{_P}labels[{key!r}]", "key must be 1-63 characters [a-z][a-z0-9_-]*"))
-            elif len(value) > MAX_LABEL_VALUE:
-                out.append(FieldViolation(f"{_P}labels[{key!r}]", f"value at most {MAX_LABEL_VALUE} characters"))
         return out
 
     def check(self) -> None:

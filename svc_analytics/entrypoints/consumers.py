@@ -5,7 +5,8 @@ nothing.
 
 - notify (marketing.notify.v1): every message event, one row each (source notify);
 - campaign (marketing.campaign.v1): lifecycle events (campaign_started, ...);
-- audience (marketing.audience.v1): profile_erased erases the profile's events;
+- audience (marketing.audience.v1): profile_erased erases the profile's events and, once the
+  store holds none of them, confirms with profile_erasure_confirmed (marketing.privacy.v1);
   profile_unsubscribed becomes the campaign's message_unsubscribed.
 
 A batch of messages (what the bus has ready, up to the writer's batch size) is written in one
@@ -24,9 +25,11 @@ from sqlalchemy import Engine, select
 
 import event_schemas
 from svc_kit.bus.port import Bus, Message
+from svc_kit.events import erasure
 from svc_kit.events.inbox import InboxConsumer
+from svc_kit.events.outbox import Outbox
 
-from svc_analytics.adapters.tables import analytics_inbox
+from svc_analytics.adapters.tables import analytics_inbox, analytics_outbox
 from svc_analytics.domain.model import StoredEvent
 from svc_analytics.entrypoints import bus_events
 from svc_analytics.service_layer.ports import EventStore
@@ -42,6 +45,7 @@ CAMPAIGN_SUBSCRIPTION = "svc_analytics-campaign"
 AUDIENCE_SUBSCRIPTION = "svc_analytics-audience"
 ERASED = "profile_erased"
 UNSUBSCRIBED = "profile_unsubscribed"
+ERASURE_OUTBOX = Outbox(analytics_outbox, erasure.SCHEMAS)
 GATHER = 0.05  # seconds a batch waits for more ready messages
 
 Rows = Callable[[Mapping[str, Any]], list[StoredEvent]]
@@ -122,14 +126,30 @@ def campaign_consumer(bus: Bus, engine: Engine, write, clock: Callable[[], datet
                            max_batch)
 
 
-def audience_consumer(bus: Bus, engine: Engine, write, store: EventStore, erase: Callable[[str, str], None],
-                      clock: Callable[[], datetime]) -> StoringConsumer:
+def confirm_erasure(engine: Engine, value: Mapping[str, Any], counts: Mapping[str, int]) -> None:
+    """profile_erasure_confirmed through the analytics outbox. Written after the store's deletion
+    and before the inbox records the event: a crash in between erases again (nothing left) and
+    confirms a second time, which the audience service's erasure request takes once."""
+    erasure_ = erasure.erasure_of(value)
+    if erasure_ is None:
+        return
+    with engine.begin() as connection:
+        ERASURE_OUTBOX.write(connection, [erasure.confirmation_entry(erasure_, "analytics", counts)])
+
+
+def audience_consumer(bus: Bus, engine: Engine, write, store: EventStore,
+                      erase: Callable[[str, str], Mapping[str, int] | None],
+                      clock: Callable[[], datetime], on_confirmed: Callable[[], object] = lambda: None
+                      ) -> StoringConsumer:
     def rows(value):
         payload = value.get("payload") or {}
         workspace = value["workspace"]
         profile = bus_events.last_segment(payload.get("profile", ""), "profiles") or value["aggregate_id"]
         if value["event_type"] == ERASED:
-            erase(workspace, profile)
+            counts = erase(workspace, profile)
+            if counts is not None:
+                confirm_erasure(engine, value, counts)
+                on_confirmed()
             return []
         if value["event_type"] == UNSUBSCRIBED:
             return [unsubscribe_event(store, workspace, value["event_id"], profile,

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from google.api import httpbody_pb2
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, json_format
 
 from marketing.analytics.v1 import analytics_service_pb2 as pb
 from marketing.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
+from svc_kit import privacy_rpc
 from svc_kit.errors import FieldViolation, InvalidArgument, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.names import parent_field
@@ -42,6 +43,8 @@ class Dependencies:
     attribution_window: timedelta = DEFAULT_ATTRIBUTION_WINDOW
     retention: timedelta = DEFAULT_RETENTION
     uow: Callable[[], UnitOfWork] | None = None  # funnels; None: the funnel RPCs answer UNIMPLEMENTED
+    # (workspace, profile) -> the profile's stored events (access requests); None: UNIMPLEMENTED
+    export_profile: Callable[[str, str], list] | None = None
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
@@ -50,6 +53,14 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
 
     async def _run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         return await run_blocking(self.deps.executor, lambda: fn(*args, **kwargs))
+
+    async def ExportProfileData(self, request, context):
+        workspace, profile = privacy_rpc.profile_field(request.name)
+        if self.deps.export_profile is None:
+            raise Unimplemented("ExportProfileData is not wired in this process")
+        found = await self._run(self.deps.export_profile, workspace, profile)
+        return privacy_rpc.profile_data("analytics", {"events": [
+            json_format.MessageToDict(mapping.event_to_proto(e)) for e in found]})
 
     async def IngestEvents(self, request: pb.IngestEventsRequest, context):
         workspace = parent_field(request.parent)

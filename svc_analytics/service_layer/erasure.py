@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from svc_kit.errors import NotFound
+from svc_kit.errors import NotFound, Unavailable
 
 from svc_analytics.domain.erasure import Erasure
 from svc_analytics.service_layer.ports import EventStore
@@ -45,3 +45,19 @@ def erasure_status(workspace: str, profile: str, store: EventStore, uow: UnitOfW
         uow.erasures.put(checked)
         uow.commit()
     return checked
+
+
+def erase_for_confirmation(workspace: str, profile: str, store: EventStore, uow: UnitOfWork, clock: Clock,
+                           settle: Callable[[], object] = lambda: None) -> dict[str, int]:
+    """Erases the profile's events and returns the counts to confirm once the store holds none of
+    them any more: `settle` waits for the store's deletions (ClickHouse mutations); should some
+    events remain after it, Unavailable is raised and the event is retried later (erasing again is
+    harmless), so a confirmation is never sent while events remain."""
+    before = store.profile_event_count(workspace, profile)
+    erase_profile(workspace, profile, store, uow, clock)
+    settle()
+    remaining = store.profile_event_count(workspace, profile)
+    if remaining:
+        raise Unavailable(f"{remaining} events of profile {profile!r} in workspace {workspace!r} are not "
+                          "deleted yet; the erasure is retried")
+    return {"events": before}

@@ -14,6 +14,7 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.filtering import Term, parse_filter
 
 from svc_analytics.service_layer.ports import EventQuery
+from svc_analytics.service_layer.time_range import EARLIEST, LATEST
 
 _EQUAL_FIELDS = {"profile": "profile", "type": "types", "campaign": "campaign", "channel": "channel",
                  "message": "message", "variant": "variant"}
@@ -32,6 +33,9 @@ def _time(term: Term, field: str) -> datetime:
     if value is None or value.tzinfo is None:
         raise _error(f"event_time {term.op} {term.value!r}: give an RFC 3339 time with a zone, e.g. "
                      "\"2026-01-01T00:00:00Z\"", field)
+    if not EARLIEST <= value <= LATEST:
+        raise _error(f"event_time {term.op} {term.value!r}: outside the times events can have (1970-01-01 to "
+                     "2105-12-31 UTC)", field)
     return value
 
 

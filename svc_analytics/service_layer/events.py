@@ -15,6 +15,7 @@ from svc_kit.names import format_name
 from svc_analytics.domain.model import AggregateRow, StoredEvent
 from svc_analytics.service_layer.event_filter import parse_event_filter
 from svc_analytics.service_layer.ports import DIMENSIONS, GRANULARITIES, EventQuery, EventStore
+from svc_analytics.service_layer.time_range import check_bounds
 
 MAX_AGGREGATE_INTERVAL = timedelta(days=400)
 DEFAULT_AGGREGATE_ROWS = 1000
@@ -69,6 +70,7 @@ def aggregate_events(store: EventStore, workspace: str, start: datetime | None, 
     `time_zone` (UTC when empty), grouped by `group_by` (type, campaign, channel, variant)."""
     if start is None or end is None or end <= start:
         raise InvalidArgument(FieldViolation("interval", "required: a start_time before the end_time"))
+    check_bounds(start, end)
     if end - start > MAX_AGGREGATE_INTERVAL:
         raise InvalidArgument(FieldViolation("interval", f"at most {MAX_AGGREGATE_INTERVAL.days} days"))
     granularity = granularity or DEFAULT_GRANULARITY
@@ -100,3 +102,19 @@ def aggregate_events(store: EventStore, workspace: str, start: datetime | None, 
     page = rows[:size]
     token = pagination.encode_token([offset + size], key) if len(rows) > size else ""
     return AggregatePage(page, token, data_time)
+
+
+EXPORT_PAGE = 1000
+
+
+def profile_events(workspace: str, profile: str, store: EventStore) -> list[StoredEvent]:
+    """Every event stored for one profile of one workspace, newest first (an access request)."""
+    query = EventQuery(workspace, profile=profile)
+    found: list[StoredEvent] = []
+    after = None
+    while True:
+        page = store.list(query, EXPORT_PAGE, after)
+        found += page
+        if len(page) < EXPORT_PAGE:
+            return found
+        after = (page[-1].event_time, page[-1].event_id)

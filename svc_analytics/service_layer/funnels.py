@@ -10,22 +10,23 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
+from svc_kit.idempotency import create_once, fingerprint
 from svc_kit.ids import new_id
 from svc_kit.names import format_name
 
-from svc_analytics.domain.funnel import FUNNEL_ID, Funnel, FunnelFields, FunnelFilter, StepResult, check_paths, \
+from svc_analytics.domain.funnel import Funnel, FunnelFields, FunnelFilter, StepResult, check_paths, \
     step_results
 from svc_analytics.service_layer.event_filter import parse_event_filter
 from svc_analytics.service_layer.ports import EventStore
 from svc_analytics.service_layer.unit_of_work import UnitOfWork
+from svc_analytics.service_layer.time_range import check_bounds
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 
 
 def new_funnel_id() -> str:
-    """Generated ids start with a letter, as FUNNEL_ID wants."""
+    """Generated ids start with a letter, as funnel_id's rule in analytics_service.proto wants."""
     return f"funnel-{new_id()}"
 
 
@@ -49,9 +50,7 @@ def _fingerprint(funnel_id: str, fields: FunnelFields) -> str:
 def create_funnel(workspace: str, fields: FunnelFields, uow: UnitOfWork, clock: Clock, *, funnel_id: str = "",
                   request_id: str = "", validate_only: bool = False,
                   new_id_: IdFactory = new_funnel_id) -> Funnel:
-    if funnel_id and not FUNNEL_ID.fullmatch(funnel_id):
-        raise InvalidArgument(FieldViolation("funnel_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
-    check_request_id(request_id)
+    # funnel_id's format: a rule of analytics_service.proto (svc_kit.validation).
     return create_once(
         uow, request_id, _fingerprint(funnel_id, fields),
         find=lambda: uow.funnels.find_by_request_id(workspace, request_id),
@@ -121,6 +120,7 @@ def run_funnel(workspace: str, funnel_id: str, start: datetime, end: datetime, u
     funnel's conversion window; `filter_` narrows every step's events (campaign, channel, ...)."""
     if start is None or end is None or end <= start:
         raise InvalidArgument(FieldViolation("interval", "required: a start_time before the end_time"))
+    check_bounds(start, end)
     where = parse_event_filter(workspace, filter_, allowed=("profile", "campaign", "channel", "message",
                                                              "variant"))
     funnel = get_funnel(workspace, funnel_id, uow)

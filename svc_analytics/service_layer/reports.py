@@ -14,11 +14,13 @@ from svc_analytics.domain.ingest import EVENT_TYPE
 from svc_analytics.domain.model import DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_GOAL
 from svc_analytics.domain.report import CampaignReport, build_report
 from svc_analytics.service_layer.ports import EventStore
+from svc_analytics.service_layer.time_range import check_bounds
 
 Clock = Callable[[], datetime]
 
 
 def check_interval(start: datetime | None, end: datetime | None, field: str = "interval") -> None:
+    check_bounds(start, end, field)
     if start is not None and end is not None and end <= start:
         raise InvalidArgument(FieldViolation(f"{field}.end_time", "must be after start_time"))
 

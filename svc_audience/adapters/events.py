@@ -11,6 +11,7 @@ from datetime import datetime
 from pymongo.database import Database
 
 import event_schemas
+from svc_kit.events import erasure
 from svc_kit.events.mongo_outbox import MongoOutbox
 from svc_kit.events.entry import OutboxEntry
 from svc_kit.ids import new_id
@@ -32,7 +33,8 @@ EVENT_TRACKED = "event_tracked"
 
 
 def outbox(database: Database) -> MongoOutbox:
-    return MongoOutbox(database[OUTBOX_COLLECTION], {TOPIC: SCHEMA, SEGMENT_TOPIC: SEGMENT_SCHEMA})
+    return MongoOutbox(database[OUTBOX_COLLECTION], {TOPIC: SCHEMA, SEGMENT_TOPIC: SEGMENT_SCHEMA,
+                                                      **erasure.SCHEMAS})  # + erasure confirmations
 
 
 def erasure_entry(profile: Profile, now: datetime) -> OutboxEntry:

@@ -212,3 +212,22 @@ class SuppressionStore:
                 continue
             subjects[doc["subject_kind"]].append(doc["subject"])
         return {_SUBJECT_FIELD[kind]: {"$nin": values} for kind, values in subjects.items() if values}
+
+
+def suppressions_about(store: SuppressionStore, workspace: str, external_id: str, email: str = "",
+                       phone: str = "") -> list[Suppression]:
+    """Every entry naming the profile, its email or its phone (an access request)."""
+    alternatives = [{"subject_kind": "profile", "subject": external_id}]
+    if email:
+        alternatives.append({"subject_kind": "email", "subject": email})
+    if phone:
+        alternatives.append({"subject_kind": "phone", "subject": phone})
+    cursor = store.suppressions.find({"$and": [{"workspace": workspace}, {"$or": alternatives}]}, {"_id": 0})
+    return sorted((_from_document(d) for d in cursor), key=lambda s: s.suppression_id)
+
+
+def forget_profile_entries(store: SuppressionStore, workspace: str, external_id: str) -> int:
+    """Erasure: entries whose subject is the profile itself go (those naming an email or phone stay,
+    so an address that asked not to be contacted is not contacted again)."""
+    return store.suppressions.delete_many({"workspace": workspace, "subject_kind": "profile",
+                                           "subject": external_id}).deleted_count

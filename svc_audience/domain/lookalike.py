@@ -11,8 +11,6 @@ Lifecycle: TRAINING (the worker owes a fit or a re-cut) -> READY or FAILED."""
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,11 +25,7 @@ TRAINING, READY, FAILED = "TRAINING", "READY", "FAILED"
 FIT, CUT = "fit", "cut"  # what the worker owes: a new model, or only a new threshold
 KIND = "lookalike"  # Segment.kind of the segment a lookalike maintains
 SEGMENT_PREFIX = "lookalike-"
-LOOKALIKE_ID = re.compile(r"[a-z][a-z0-9-]{0,52}")  # the segment id, lookalike-<id>, stays within 63
-LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 MIN_SEED = 10
-MAX_FEATURES = 200
-MAX_TOP_N = 100_000_000
 NOBODY = 2.0  # a threshold no score reaches (scores are at most 1)
 # Feature names beside attribute keys and event names: the profile's own fields.
 PROFILE_FEATURES = ("email", "phone", "locale", "time_zone", "device_tokens")
@@ -104,30 +98,20 @@ class Lookalike:
 def check_fields(display_name: str, description: str, top_n: int | None, min_score: float | None,
                  features: tuple[str, ...], labels: dict[str, str], prefix: str = "lookalike.",
                  cutoff: bool = True) -> list[FieldViolation]:
+    """The rules that need more than one field or parse a value. The lengths, the ranges of top_n and
+    min_score, at most 200 features and the labels' format are rules of segment.proto, enforced on every
+    request by the server interceptor (svc_kit.validation)."""
     problems = []
-    if not display_name.strip() or len(display_name) > 200:
+    if not display_name.strip():
         problems.append(FieldViolation(prefix + "display_name", "required, at most 200 characters"))
-    if len(description) > 5000:
-        problems.append(FieldViolation(prefix + "description", "at most 5,000 characters"))
-    if cutoff:
-        if (top_n is None) == (min_score is None):
-            problems.append(FieldViolation(prefix + "cutoff", "set exactly one of top_n and min_score"))
-        elif top_n is not None and not 1 <= top_n <= MAX_TOP_N:
-            problems.append(FieldViolation(prefix + "top_n", f"from 1 to {MAX_TOP_N:,}"))
-        elif min_score is not None and not (math.isfinite(min_score) and 0 <= min_score <= 1):
-            problems.append(FieldViolation(prefix + "min_score", "a score from 0 to 1"))
-    if len(features) > MAX_FEATURES:
-        problems.append(FieldViolation(prefix + "features", f"at most {MAX_FEATURES} names"))
+    if cutoff and (top_n is None) == (min_score is None):
+        problems.append(FieldViolation(prefix + "cutoff", "set exactly one of top_n and min_score"))
     for i, name in enumerate(features):
         if not (EVENT_NAME.fullmatch(name) or name in CONSENT_FEATURES):
             problems.append(FieldViolation(f"{prefix}features[{i}]", f"{name!r} is not an attribute key, an event "
                                            f"name, one of {', '.join(PROFILE_FEATURES)} or consents.<channel>"))
     if len(set(features)) != len(features):
         problems.append(FieldViolation(prefix + "features", "names a feature twice"))
-    for key, value in labels.items():
-        if not LABEL_KEY.fullmatch(key) or len(value) > 63:
-            problems.append(FieldViolation(f"{prefix}labels[{key!r}]", "keys 1-63 characters [a-z][a-z0-9_-]*, "
-                                                                       "values at most 63 characters"))
     return problems
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
+from svc_kit.signing import Keyring
 from svc_kit.names import parent_field
 from svc_kit.proto_enums import channel_from_proto, channel_proto_names
 
@@ -35,14 +36,18 @@ class Dependencies:
     clock: Callable[[], datetime]
     new_id: Callable[[], str]
     executor: Executor
-    record_erasure: Callable[[Profile], None]
+    record_erasure: Callable[[Profile], str | None]  # records profile_erased; returns the erasure id
     # MKT_LINK_SIGNING_KEY: verifies unsubscribe links; None when unset (Unsubscribe then fails).
-    link_signing_key: bytes | None = None
+    link_signing_key: Keyring | None = None
     upkeep: Any = None  # service_layer.upkeep.SegmentUpkeep; None where memberships are not kept
     lookalikes: Any = None  # adapters.lookalike_store.LookalikeStore; None: lookalike RPCs answer UNIMPLEMENTED
     wake_lookalike_worker: Callable[[], None] | None = None
     # Announces an unsubscribe link's use (profile_unsubscribed through the outbox); None: not announced.
     record_unsubscribe: Callable[[Any, datetime], None] | None = None
+    # Erasure requests (adapters.erasure_store.ErasureStore); None: the erasure request RPCs answer UNIMPLEMENTED.
+    erasures: Any = None
+    # Access requests: (service, async (workspace, profile) -> section) in the document's order.
+    export_sections: Any = None
 
 
 class Rpcs:

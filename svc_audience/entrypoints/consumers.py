@@ -12,6 +12,8 @@ import event_schemas
 from svc_kit.bus.port import Bus, Message
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, InvalidArgument
+from svc_kit.events.erasure import (PRIVACY_SCHEMA, PRIVACY_TOPIC, Erasure, confirmation_of,
+                                    erasure_of)
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository
@@ -23,10 +25,12 @@ from svc_audience.domain.suppression import Entry, Reason, refreshed, validated
 from svc_audience.service_layer import profiles
 from svc_audience.service_layer.suppressions import create_suppression
 from svc_audience.service_layer.behaviour import record_events
+from svc_audience.service_layer.erasures import record_confirmation
 from svc_audience.service_layer.upkeep import SegmentUpkeep
 
 log = logging.getLogger("svc_audience")
 ERASURE_SUBSCRIPTION = "svc_audience-erasure"
+CONFIRMATION_SUBSCRIPTION = "svc_audience-erasure-confirmations"
 BEHAVIOUR_SUBSCRIPTION = "svc_audience-behaviour"
 FEEDBACK_SUBSCRIPTION = "svc_audience-delivery-feedback"
 NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
@@ -37,14 +41,16 @@ IDLE_WAIT = (0.05, 1.0)  # the upkeep loop's pause when idle, growing from the f
 
 class ErasureConsumer:
     """Finishes every erasure the topic announces (the audience service's own
-    included, should it have died between the event and the delete)."""
+    included, should it have died between the event and the delete), then confirms its part of
+    the erasure with profile_erasure_confirmed (service `audience`, through the outbox)."""
 
     def __init__(self, bus: Bus, repository: MongoProfileRepository, snapshots: SnapshotStore,
-                 upkeep: SegmentUpkeep | None = None):
+                 upkeep: SegmentUpkeep | None = None, confirm: Callable[[Erasure, dict], None] | None = None):
         self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
         self.repository = repository
         self.snapshots = snapshots
         self.upkeep = upkeep
+        self.confirm = confirm
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -52,11 +58,41 @@ class ErasureConsumer:
             if message is None:
                 continue
             try:
-                if message.value["event_type"] == events.ERASED:
-                    profiles.complete_erasure(message.value["workspace"], message.value["aggregate_id"],
-                                              self.repository, self.snapshots, self.upkeep)
+                erasure_ = erasure_of(message.value)
+                if erasure_ is not None:
+                    counts = profiles.complete_erasure_counted(erasure_.workspace, erasure_.profile,
+                                                               self.repository, self.snapshots, self.upkeep)
+                    if self.confirm is not None:
+                        self.confirm(erasure_, counts)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("erasure of %s failed; it will be retried", message.key)
+                self.consumer.nack(message)
+                continue
+            self.consumer.ack(message)
+
+
+class ConfirmationConsumer:
+    """Takes every service's profile_erasure_confirmed into the erasure requests (idempotent: a
+    repeated confirmation changes nothing). The only writer of the requests after creation."""
+
+    def __init__(self, bus: Bus, store):
+        self.consumer = bus.consumer(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, PRIVACY_SCHEMA)
+        self.store = store
+        self.applied = 0
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            message = self.consumer.receive(0.2)
+            if message is None:
+                continue
+            try:
+                confirmation = confirmation_of(message.value)
+                if confirmation is not None:
+                    record_confirmation(confirmation.workspace, confirmation.erasure_id, confirmation.service,
+                                        confirmation.counts, confirmation.confirm_time, self.store)
+                    self.applied += 1
+            except Exception:  # noqa: BLE001 - retried through the bus
+                log.exception("confirmation %s failed; it will be retried", message.value.get("event_id"))
                 self.consumer.nack(message)
                 continue
             self.consumer.ack(message)

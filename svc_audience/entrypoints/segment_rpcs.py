@@ -174,6 +174,11 @@ class SegmentRpcs(Rpcs):
     async def CreateSegmentSnapshot(self, request: pb.CreateSegmentSnapshotRequest, context):
         workspace, segment_id = _segment_name(request.parent, "parent")
         s = request.segment_snapshot
+        if s.campaign:
+            campaign_workspace, _ = name_field(s.campaign, "campaigns", "segment_snapshot.campaign")
+            if campaign_workspace != workspace:
+                raise InvalidArgument(FieldViolation("segment_snapshot.campaign",
+                                                     f"must belong to workspace {workspace!r}"))
         snapshot = await self._run(handlers.create_snapshot, workspace, segment_id, request.segment_snapshot_id,
                                    channel_of(s.channel), s.campaign, self.segments, self.snapshots,
                                    self.suppressions, self.clock, self.new_id)

@@ -90,6 +90,27 @@ UNSUBSCRIBE_PAGE = """<!doctype html>
 """
 
 
+# The edge answers with this status instead of 200 (edge/envoy_config.py): the page of a bad link is a 400.
+HTTP_STATUS_HEADER = "x-http-status"
+BAD_LINK_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Unsubscribe link not valid</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
+<h1>{title}</h1>
+<p>{why}</p>
+<p>Nothing was changed. To unsubscribe, use the link in a more recent message from us.</p>
+</body></html>
+"""
+
+
+def bad_link_page(reason: str) -> str:
+    if reason.startswith("expired"):
+        title, why = "This unsubscribe link has expired", "Unsubscribe links work for a limited time."
+    else:
+        title, why = "This unsubscribe link is not valid", "It may have been altered or cut short."
+    return BAD_LINK_PAGE.format(title=title, why=why)
+
+
 def unsubscribe_page(channel) -> str:
     """The confirmation page: its button POSTs to the same address (token included)."""
     what = {None: "messages"}.get(channel) or f"{html.escape(channel.value.lower().replace('_', '-'))} messages"
@@ -146,8 +167,7 @@ class SuppressionRpcs(Rpcs):
                 validate_only = request.validate_only
             elif request.parent and request.parent != f"workspaces/{workspace}":
                 raise InvalidArgument(FieldViolation("parent", "every message must name the first one's workspace"))
-            if len(request.records) > IMPORT_BATCH:
-                raise InvalidArgument(FieldViolation("records", f"at most {IMPORT_BATCH} records per message"))
+            # at most IMPORT_BATCH records per message: a rule of audience_service.proto (svc_kit.validation)
             for record in request.records:
                 summary.received += 1
                 line = record.line or summary.received
@@ -190,7 +210,7 @@ class SuppressionRpcs(Rpcs):
         if not token:
             raise InvalidArgument(FieldViolation("token", "required: the `token` query parameter of the link"))
         try:
-            return verify(key, token)
+            return verify(key, token, now=self.clock())
         except SignatureError as error:
             raise InvalidArgument(FieldViolation("token", str(error))) from None
 
@@ -203,9 +223,15 @@ class SuppressionRpcs(Rpcs):
         return suppression_to_proto(entry)
 
     async def GetUnsubscribePage(self, request: pb.GetUnsubscribePageRequest, context):
+        """The page of the link; for a bad or expired token a 400 page saying so (nothing changes either way)."""
         workspace = parent_field(request.parent)
-        claims = self._link_claims(request.token)
-        if claims.workspace != workspace:
-            raise InvalidArgument(FieldViolation("token", f"was issued for another workspace than {workspace!r}"))
+        try:
+            claims = self._link_claims(request.token)
+            if claims.workspace != workspace:
+                raise InvalidArgument(FieldViolation("token", f"was issued for another workspace than {workspace!r}"))
+        except InvalidArgument as error:
+            await context.send_initial_metadata(((HTTP_STATUS_HEADER, "400"),))
+            return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8",
+                                         data=bad_link_page(error.violations[0].description).encode())
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8",
                                      data=unsubscribe_page(claims.channel).encode())

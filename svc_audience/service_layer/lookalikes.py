@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, replace
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import replayed, request_id_violation
+from svc_kit.idempotency import replayed
 from svc_kit.names import name_field
 
-from svc_audience.domain.lookalike import CUT, FIT, KIND, LOOKALIKE_ID, MIN_SEED, TRAINING, Lookalike, Progress, \
+from svc_audience.domain.lookalike import CUT, FIT, KIND, MIN_SEED, TRAINING, Lookalike, Progress, \
     check_fields
 from svc_audience.domain.segments import Segment
 from svc_audience.service_layer.profiles import Clock
@@ -83,11 +83,8 @@ def create_lookalike(workspace: str, lookalike_id: str, spec: LookalikeSpec, req
                      wake: Wake | None = None) -> Lookalike:
     problems = check_fields(spec.display_name, spec.description, spec.top_n, spec.min_score, spec.features,
                             spec.labels or {})
-    if lookalike_id and not LOOKALIKE_ID.fullmatch(lookalike_id):
-        problems.append(FieldViolation("lookalike_id", "1-53 characters [a-z][a-z0-9-]* (its segment is "
-                                                       "lookalike-<id>)"))
-    if (violation := request_id_violation(request_id)) is not None:
-        problems.append(violation)
+    # lookalike_id's format (1-53 characters, its segment is lookalike-<id>) and request_id's length: rules of
+    # audience_service.proto (svc_kit.validation).
     if not spec.seed_segment:
         problems.append(FieldViolation("lookalike.seed_segment", "required: workspaces/{workspace}/segments/{id}"))
     if problems:

@@ -99,15 +99,16 @@ def update_profile(workspace: str, external_id: str, data: ProfileData, paths: f
 
 
 def delete_profile(workspace: str, external_id: str, etag: str, repo: ProfileRepository,
-                   record_erasure: Callable[[Profile], None]) -> None:
+                   record_erasure: Callable[[Profile], str | None]) -> str | None:
     """Right to erasure. The `profile_erased` event is recorded first, as a
     durable intent; then the profile goes. Should the process die in between,
     the service's own erasure consumer finishes the job when the event arrives."""
     profile = _load(repo, workspace, external_id)
     profile.check_etag(etag)
-    record_erasure(profile)
+    erasure_id = record_erasure(profile)
     if not repo.remove(workspace, external_id):
         raise NotFound(_name(workspace, external_id))
+    return erasure_id
 
 
 def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
@@ -120,6 +121,16 @@ def complete_erasure(workspace: str, external_id: str, repo: ProfileRepository,
     if upkeep is not None:
         upkeep.forget_profile(workspace, external_id)
     return removed
+
+
+def complete_erasure_counted(workspace: str, external_id: str, repo: ProfileRepository,
+                             snapshots: Snapshots | None = None, upkeep=None) -> dict[str, int]:
+    """complete_erasure, with what the erasure removed by kind (an erasure request's audience counts).
+    The profile itself counts once: DeleteProfile usually removed it before this runs."""
+    snapshot_rows = snapshots.forget(workspace, external_id) if snapshots is not None else 0
+    repo.remove(workspace, external_id)
+    segments = upkeep.forget_profile(workspace, external_id) if upkeep is not None else 0
+    return {"profiles": 1, "snapshotMemberships": int(snapshot_rows or 0), "segmentMemberships": int(segments or 0)}
 
 
 def batch_get_profiles(workspace: str, external_ids: list[str], allow_missing: bool,

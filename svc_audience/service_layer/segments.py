@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from svc_kit import pagination
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from svc_kit.names import RESOURCE_ID
 
 from svc_audience.domain.lookalike import KIND as LOOKALIKE_KIND
 from svc_audience.domain.lookalike import audience_filter
@@ -40,9 +39,8 @@ def create_segment(workspace: str, segment_id: str, display_name: str, descripti
                    labels: dict[str, str], store: Segments, clock: Clock, new_id: Callable[[], str],
                    validate_only: bool = False, upkeep=None) -> Segment:
     problems = []
-    if segment_id and not RESOURCE_ID.fullmatch(segment_id):
-        problems.append(FieldViolation("segment_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
-    if not display_name.strip() or len(display_name) > 200:
+    # segment_id's format: a rule of audience_service.proto (svc_kit.validation).
+    if not display_name.strip():  # at most 200 characters: a rule of segment.proto
         problems.append(FieldViolation("segment.display_name", "required, at most 200 characters"))
     if problems:
         raise InvalidArgument(problems)
@@ -116,7 +114,7 @@ def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozen
     if etag and etag != segment_etag(segment):
         raise Aborted(f"etag {etag!r} is stale: the segment changed since it was read; read it again and retry")
     fields = {p: changes[p] for p in paths}
-    if "display_name" in fields and (not fields["display_name"].strip() or len(fields["display_name"]) > 200):
+    if "display_name" in fields and not fields["display_name"].strip():
         raise InvalidArgument(FieldViolation("segment.display_name", "required, at most 200 characters"))
     now = clock()
     if "definition" in fields:
@@ -178,8 +176,7 @@ def list_members(workspace: str, segment_id: str, channel, full: bool, page_size
 def create_snapshot(workspace: str, segment_id: str, snapshot_id: str, channel, campaign: str,
                     segments: Segments, snapshots: Snapshots, suppressions: Suppressions,
                     clock: Clock, new_id: Callable[[], str]) -> Snapshot:
-    if snapshot_id and not RESOURCE_ID.fullmatch(snapshot_id):
-        raise InvalidArgument(FieldViolation("segment_snapshot_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
+    # segment_snapshot_id's format: a rule of audience_service.proto (svc_kit.validation).
     segment = _load_segment(segments, workspace, segment_id)
     query = _members_query(workspace, segment_id, channel, segments, clock, suppressions)
     snapshot = Snapshot(workspace, segment_id, snapshot_id or new_id(), channel.value if channel else "",

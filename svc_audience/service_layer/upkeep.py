@@ -157,7 +157,7 @@ class SegmentUpkeep:
 
     # -- erasure and deletion ----------------------------------------------------------------------------
 
-    def forget_profile(self, workspace: str, external_id: str) -> None:
+    def forget_profile(self, workspace: str, external_id: str) -> int:
         """An erased profile leaves every segment it was in (idempotent)."""
         now = self.clock()
         every = [s.segment_id for s in self.segments.all_in(workspace)]
@@ -168,6 +168,7 @@ class SegmentUpkeep:
             self.publish(entries)
         for segment_id in segment_ids:
             self.memberships.remove(workspace, segment_id, [external_id])
+        return len(segment_ids)
 
     def segment_deleted(self, workspace: str, segment_id: str) -> None:
         self.publish([events.segment_deleted_entry(workspace, segment_id, self.clock())])

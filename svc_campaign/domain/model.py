@@ -66,14 +66,11 @@ class CampaignFields:
     def violations(self, workspace: str) -> list[FieldViolation]:
         return [
             *v.check_display_name(self.display_name),
-            *v.check_description(self.description),
-            *v.check_channels(self.channels),
             *v.check_schedule(self.schedule),
             *v.check_budget(self.budget),
             *v.check_send_times(self.schedule, self.budget),
             *v.check_references("target_segments", self.target_segments, "segments", workspace),
             *v.check_contents(self.contents, workspace),
-            *v.check_labels(self.labels),
             *v.check_ab_test(self.ab_test, self.contents),
         ]
 

@@ -17,7 +17,8 @@ from google.protobuf import empty_pb2
 from marketing.campaign.v1 import campaign_service_pb2 as pb
 from marketing.campaign.v1 import campaign_pb2, campaign_stats_pb2
 from marketing.campaign.v1 import campaign_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from svc_kit import privacy_rpc
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
@@ -56,8 +57,9 @@ def _instant(stamp, field: str) -> datetime:
 class CampaignServicer(pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
                  executor: Executor | None, analytics: ReportingPort | None = None,
-                 content: ContentPort | None = None):
+                 content: ContentPort | None = None, export_profile: Callable[[str, str], dict] | None = None):
         self.uow = uow_factory
+        self.export_profile = export_profile  # (workspace, profile) -> what campaign holds on the profile
         self.clock = clock
         self.new_id = new_id
         self.executor = executor
@@ -66,6 +68,12 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
+
+    async def ExportProfileData(self, request, context):
+        workspace, profile = privacy_rpc.profile_field(request.name)
+        if self.export_profile is None:
+            raise Unimplemented("ExportProfileData is not wired in this process")
+        return privacy_rpc.profile_data("campaign", await self._run(self.export_profile, workspace, profile))
 
     async def _shown(self, campaigns: list[Campaign]) -> list[campaign_pb2.Campaign]:
         """The campaigns as the API shows them, each with its A/B test's decision once made (kept on its

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
-from svc_kit.names import RESOURCE_ID, format_name
+from svc_kit.idempotency import create_once, fingerprint
+from svc_kit.names import format_name
 
 from svc_campaign.domain import commands
 from svc_campaign.domain.events import CampaignEvent
@@ -42,9 +42,7 @@ def _load(uow: UnitOfWork, workspace: str, campaign_id: str) -> Campaign:
 
 
 def create_campaign(cmd: commands.CreateCampaign, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Campaign:
-    if cmd.campaign_id and not RESOURCE_ID.fullmatch(cmd.campaign_id):
-        raise InvalidArgument(FieldViolation("campaign_id", "must be 1-63 characters [a-z0-9][a-z0-9-]*"))
-    check_request_id(cmd.request_id)
+    # campaign_id's and request_id's format: rules of campaign_service.proto (svc_kit.validation).
     return create_once(
         uow, cmd.request_id, fingerprint(cmd.campaign_id, dataclasses.asdict(cmd.data)),
         find=lambda: uow.campaigns.find_by_request_id(cmd.workspace, cmd.request_id),

@@ -7,6 +7,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKeyConstraint,
 
 from svc_kit.db import UTCDateTime
 from svc_kit.events.inbox import inbox_table
+from svc_kit.events.outbox import outbox_table
 
 metadata = MetaData()
 
@@ -134,3 +135,4 @@ campaigns = Table(
 )
 
 content_inbox = inbox_table(metadata, "content_inbox")
+content_outbox = outbox_table(metadata, "content_outbox")  # profile_erasure_confirmed

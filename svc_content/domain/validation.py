@@ -13,15 +13,10 @@ from svc_content.domain.model import Content, EmailContent, InAppContent, PushCo
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 VARIANT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_LABELS = 64
-MAX_VARIANTS = 10
-MAX_WEIGHT = 10_000
 MAX_DEFAULTS = 100
 MAX_DEFAULT_VALUE = 1000
-MAX_DISPLAY_NAME = 200
-MAX_DESCRIPTION = 5000
 MAX_DATA_KEYS = 50
 MAX_ACTIONS = 3
-MAX_CHANGE_NOTE = 1000
 
 
 def check_labels(labels: dict[str, str], field: str) -> list[FieldViolation]:
@@ -36,12 +31,9 @@ def check_labels(labels: dict[str, str], field: str) -> list[FieldViolation]:
     return out
 
 
-def check_display_name(value: str, field: str, required: bool = True) -> list[FieldViolation]:
-    if required and not value.strip():
-        return [FieldViolation(field, "required")]
-    if len(value) > MAX_DISPLAY_NAME:
-        return [FieldViolation(field, f"at most {MAX_DISPLAY_NAME} characters, got {len(value)}")]
-    return []
+def check_display_name(value: str, field: str) -> list[FieldViolation]:
+    """Required; at most 200 characters is a rule of template.proto."""
+    return [FieldViolation(field, "required")] if not value.strip() else []
 
 
 def check_content_shape(content: Content | None, channel: Channel, field: str) -> list[FieldViolation]:
@@ -66,13 +58,11 @@ def check_content_shape(content: Content | None, channel: Channel, field: str) -
 
 
 def check_draft_fields(draft: TemplateDraft, channel: Channel, prefix: str = "template") -> list[FieldViolation]:
+    # The lengths, at most 10 variants and their weights' range are rules of template.proto,
+    # enforced on every request by the server interceptor (svc_kit.validation).
     out = check_display_name(draft.display_name, f"{prefix}.display_name")
-    if len(draft.description) > MAX_DESCRIPTION:
-        out.append(FieldViolation(f"{prefix}.description", f"at most {MAX_DESCRIPTION} characters"))
     out += check_labels(draft.labels, f"{prefix}.labels")
     out += check_content_shape(draft.content, channel, f"{prefix}.content")
-    if len(draft.variants) > MAX_VARIANTS:
-        out.append(FieldViolation(f"{prefix}.variants", f"at most {MAX_VARIANTS} variants, got {len(draft.variants)}"))
     seen: set[str] = set()
     for i, variant in enumerate(draft.variants):
         at = f"{prefix}.variants[{i}]"
@@ -81,9 +71,6 @@ def check_draft_fields(draft: TemplateDraft, channel: Channel, prefix: str = "te
         elif variant.id in seen:
             out.append(FieldViolation(f"{at}.id", f"{variant.id!r} is used twice"))
         seen.add(variant.id)
-        out += check_display_name(variant.display_name, f"{at}.display_name", required=False)
-        if not 0 <= variant.weight <= MAX_WEIGHT:
-            out.append(FieldViolation(f"{at}.weight", f"must lie between 0 and {MAX_WEIGHT}"))
         if variant.content is None:
             out.append(FieldViolation(f"{at}.content", "required"))
         out += check_content_shape(variant.content, channel, f"{at}.content")

@@ -16,7 +16,8 @@ from google.protobuf import empty_pb2
 
 from marketing.content.v1 import content_service_pb2 as pb
 from marketing.content.v1 import content_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
+from svc_kit import privacy_rpc
+from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.grpc_status import status_of
 from svc_kit.names import name_field, parent_field
@@ -56,8 +57,9 @@ def _error_status(result: RecipientResult):
 class ContentServicer(pb_grpc.ContentServiceServicer):
     def __init__(self, uow: Callable[[], UnitOfWork], renderer: RenderService, blobs: BlobStore,
                  campaigns: CampaignDirectory, clock, new_id, base_url: str, executor: Executor | None,
-                 cpu: Executor | None):
+                 cpu: Executor | None, export_profile: Callable[[str, str], dict] | None = None):
         self.uow = uow
+        self.export_profile = export_profile  # (workspace, profile) -> what content holds on the profile
         self.renderer = renderer
         self.blobs = blobs
         self.campaigns = campaigns
@@ -69,6 +71,12 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await run_blocking(self.executor, fn, *args)
+
+    async def ExportProfileData(self, request, context):
+        workspace, profile = privacy_rpc.profile_field(request.name)
+        if self.export_profile is None:
+            raise Unimplemented("ExportProfileData is not wired in this process")
+        return privacy_rpc.profile_data("content", await self._run(self.export_profile, workspace, profile))
 
     async def _cpu(self, fn: Callable[..., T], *args: Any) -> T:
         return await run_blocking(self.cpu, fn, *args)

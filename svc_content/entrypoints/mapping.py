@@ -185,6 +185,11 @@ def render_request(workspace: str, context: pb.RenderContext, field: str) -> Ren
             ws, message_id = name_field(context.message, "messages", f"{field}.message")
             if ws != workspace:
                 raise invalid(f"{field}.message", f"{context.message} is not in workspace {workspace!r}")
+        for i, segment in enumerate(context.segments):
+            if "/" in segment:  # a name rather than an id: the segment must be of this workspace
+                ws, _ = name_field(segment, "segments", f"{field}.segments[{i}]")
+                if ws != workspace:
+                    raise invalid(f"{field}.segments[{i}]", f"{segment} is not in workspace {workspace!r}")
         data = {}
         if context.HasField("data"):
             if context.data.ByteSize() > MAX_DATA_BYTES:

@@ -4,14 +4,13 @@ made), read, list, update, delete, download (a rendition made on first request).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from svc_kit import pagination
 from svc_kit.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import fingerprint, replayed, request_id_violation
+from svc_kit.idempotency import fingerprint, replayed
 
 from svc_content.domain import validation
 from svc_content.domain.model import Asset, Rendition
@@ -22,7 +21,6 @@ from svc_content.service_layer.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-ASSET_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 MAX_DISPLAY_NAME = 255
 
 
@@ -53,10 +51,7 @@ def _standard_renditions(data: bytes, content_type: str, width: int, blobs: Blob
 
 def create_asset(cmd: CreateAsset, uow: UnitOfWork, blobs: BlobStore, clock: Clock, new_id: IdFactory) -> Asset:
     violations = []
-    if cmd.asset_id and not ASSET_ID.fullmatch(cmd.asset_id):
-        violations.append(FieldViolation("asset_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
-    if (violation := request_id_violation(cmd.request_id)) is not None:
-        violations.append(violation)
+    # asset_id's format and request_id's length: rules of content_service.proto (svc_kit.validation).
     if len(cmd.display_name) > MAX_DISPLAY_NAME:
         violations.append(FieldViolation("asset.display_name", f"at most {MAX_DISPLAY_NAME} characters"))
     if not cmd.content_type:

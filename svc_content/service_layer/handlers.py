@@ -4,7 +4,6 @@ versions, restore. Each runs in one unit of work; every draft is checked
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -12,7 +11,7 @@ from datetime import datetime
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from svc_kit.idempotency import check_request_id, create_once, fingerprint, replayed
+from svc_kit.idempotency import create_once, fingerprint, replayed
 
 from svc_content.domain import codec, validation
 from svc_content.domain.model import (CONTENT_TYPES, Template, TemplateDraft, TemplateVersion)
@@ -22,7 +21,6 @@ from svc_content.templating.check import check_draft
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
-TEMPLATE_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
 def template_name(workspace: str, template_id: str) -> str:
@@ -50,11 +48,9 @@ class CreateTemplate:
 
 
 def create_template(cmd: CreateTemplate, uow: UnitOfWork, clock: Clock, new_id: IdFactory) -> Template:
-    if cmd.template_id and not TEMPLATE_ID.fullmatch(cmd.template_id):
-        raise InvalidArgument(FieldViolation("template_id", "must be 1-63 characters [a-z][a-z0-9-]*"))
+    # template_id's format: a rule of content_service.proto (svc_kit.validation).
     if cmd.channel is None:
         raise InvalidArgument(FieldViolation("template.channel", f"required: one of {Channel.known_names()}"))
-    check_request_id(cmd.request_id)
     draft, analysis = check_draft(cmd.draft, cmd.channel)
     now = clock()
     return create_once(
@@ -194,9 +190,7 @@ class PublishTemplate:
 
 
 def publish_template(cmd: PublishTemplate, uow: UnitOfWork, clock: Clock) -> TemplateVersion:
-    check_request_id(cmd.request_id)
-    if len(cmd.change_note) > validation.MAX_CHANGE_NOTE:
-        raise InvalidArgument(FieldViolation("change_note", f"at most {validation.MAX_CHANGE_NOTE} characters"))
+    # request_id and change_note lengths: rules of content_service.proto (svc_kit.validation).
     fingerprint_ = fingerprint(cmd.change_note)
     with uow:
         if cmd.request_id and (found := uow.templates.find_version_by_request_id(

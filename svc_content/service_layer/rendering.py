@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.executor import run_blocking
+from svc_kit.signing import Keyring
 
 from svc_content.service_layer import handlers
 from svc_content.service_layer.ports import AudienceDirectory, CampaignDirectory
@@ -90,7 +91,7 @@ def _needs_profiles(source: handlers.RenderSource) -> bool:
 
 class RenderService:
     def __init__(self, uow: Callable[[], UnitOfWork], audience: AudienceDirectory, campaigns: CampaignDirectory,
-                 link_key: bytes | None, base_url: str, run: Run, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 link_key: bytes | Keyring | None, base_url: str, run: Run, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  cache: CompiledCache | None = None):
         self.uow = uow
         self.audience = audience
@@ -102,9 +103,7 @@ class RenderService:
         self.cache = cache or CompiledCache()
 
     async def render(self, call: RenderCall) -> Rendering:
-        if len(call.requests) > MAX_BATCH:
-            raise InvalidArgument(FieldViolation("contexts", f"at most {MAX_BATCH} recipients per call, "
-                                                             f"got {len(call.requests)}"))
+        # at most MAX_BATCH contexts per call: a rule of content_service.proto (svc_kit.validation)
         if call.tracking and self.link_key is None:
             raise FailedPrecondition("tracking links need MKT_LINK_SIGNING_KEY on the content service; "
                                      "it is not set")

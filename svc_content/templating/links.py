@@ -7,50 +7,40 @@
 - "view in browser": `{base}/v1/workspaces/{w}/messages/{m}:view?token=...`;
 - one-click unsubscribe: `{base}/v1/workspaces/{w}/suppressions:unsubscribe?token=...`,
   the audience service's Unsubscribe, with the token layout `svc_kit.signing`
-  signs and verifies (byte for byte what `signing.sign` makes), and the RFC 8058
+  signs and verifies (`signing.LinkSigner`: byte for byte what `signing.sign`
+  makes; it expires after `signing.UNSUBSCRIBE_TTL`, a year), and the RFC 8058
   headers `List-Unsubscribe` / `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
 
 `{base}` is MKT_PUBLIC_BASE_URL (default http://127.0.0.1:8080, the edge)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
-import json
 from datetime import datetime
 from urllib.parse import quote
 
 from svc_kit.channels import Channel
 from svc_kit.link_tracking import OPEN_PART, VIEW_PART, CLICK, TrackingSigner, link_part
-from svc_kit.signing import _b64encode
+from svc_kit.signing import Keyring, LinkSigner
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 NO_MESSAGE = "-"  # the message id in links of a render that names no message (previews)
-_UNSUBSCRIBE_CONTEXT = b"mkt-link.v1."  # svc_kit.signing's MAC context
 _PART_CACHE_LIMIT = 4096
 _PIXEL = ('<img src="{}" width="1" height="1" alt="" '
           'style="display:block;width:1px;height:1px;border:0;overflow:hidden" />')
 
 
-def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 class LinkFactory:
     """Makes the links of one render call (one workspace, campaign and channel)."""
 
-    def __init__(self, key: bytes, base_url: str, workspace: str, campaign_id: str, channel: Channel,
+    def __init__(self, key: bytes | Keyring, base_url: str, workspace: str, campaign_id: str, channel: Channel,
                  now: datetime):
         self.base_url = base_url.rstrip("/")
         self.workspace = workspace
         self.campaign_id = campaign_id
         self.now = now
         self.signer = TrackingSigner(key)
-        self._unsubscribe_mac = hmac.new(key, _UNSUBSCRIBE_CONTEXT, hashlib.sha256)
-        issued = int(now.timestamp())
-        self._unsubscribe_head = f"[1,{_json(workspace)},"
-        self._unsubscribe_tail = f",{_json(channel.value)},{_json(campaign_id)},{issued}]"
+        self._unsubscribe = LinkSigner(key, workspace, channel, campaign_id, now)
         self._unsubscribe_prefix = f"{self.base_url}/v1/workspaces/{workspace}/suppressions:unsubscribe?token="
         self.parts: dict[tuple[str, str], tuple[str, str]] = {}  # (link, url) -> (token part, quoted url)
 
@@ -58,10 +48,7 @@ class LinkFactory:
         return RecipientLinks(self, profile_id, message_id or NO_MESSAGE)
 
     def unsubscribe_token(self, profile_id: str) -> str:
-        payload = _b64encode((self._unsubscribe_head + _json(profile_id) + self._unsubscribe_tail).encode())
-        mac = self._unsubscribe_mac.copy()
-        mac.update(payload.encode())
-        return f"{payload}.{_b64encode(mac.digest())}"
+        return self._unsubscribe.token(profile_id)
 
     def click_part(self, link: str, url: str) -> tuple[str, str]:
         found = self.parts.get((link, url))

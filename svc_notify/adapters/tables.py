@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 from svc_kit.db import UTCDateTime
+from svc_kit.events.inbox import inbox_table
 from svc_kit.events.outbox import outbox_table
 
 metadata = MetaData()
@@ -134,3 +135,4 @@ inbox_items = Table(
 )
 
 outbox = outbox_table(metadata, "notify_outbox")
+notify_inbox = inbox_table(metadata, "notify_inbox")

@@ -47,9 +47,9 @@ class NotifySettings(EtagChecked):
         return zone_of(profile_zone) or zone_of(self.default_time_zone) or ZoneInfo("UTC")
 
     def violations(self, prefix: str = "notify_settings.") -> list[FieldViolation]:
+        # At most MAX_RULES periods and caps, a cap's max_messages and period range are rules of
+        # notify_settings.proto, enforced on every request by the server interceptor (svc_kit.validation).
         problems: list[FieldViolation] = []
-        if len(self.quiet_hours) > MAX_RULES:
-            problems.append(FieldViolation(prefix + "quiet_hours", f"at most {MAX_RULES} periods"))
         for i, q in enumerate(self.quiet_hours):
             if q.start == q.end:
                 problems.append(FieldViolation(f"{prefix}quiet_hours[{i}].end_time",
@@ -57,14 +57,6 @@ class NotifySettings(EtagChecked):
                                                "before it starts)"))
             if any(not 1 <= d <= 7 for d in q.days):
                 problems.append(FieldViolation(f"{prefix}quiet_hours[{i}].days", "MONDAY to SUNDAY"))
-        if len(self.frequency_caps) > MAX_RULES:
-            problems.append(FieldViolation(prefix + "frequency_caps", f"at most {MAX_RULES} caps"))
-        for i, cap in enumerate(self.frequency_caps):
-            if cap.max_messages < 1:
-                problems.append(FieldViolation(f"{prefix}frequency_caps[{i}].max_messages", "must be at least 1"))
-            if not timedelta(0) < cap.period <= MAX_CAP_PERIOD:
-                problems.append(FieldViolation(f"{prefix}frequency_caps[{i}].period",
-                                               "required: more than 0 s, at most 366 days"))
         if self.default_time_zone and zone_of(self.default_time_zone) is None:
             problems.append(FieldViolation(prefix + "default_time_zone",
                                            f"{self.default_time_zone!r} is not an IANA time zone such as "

@@ -8,7 +8,7 @@ import html
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from google.api import httpbody_pb2
@@ -17,10 +17,12 @@ from google.rpc import status_pb2
 
 from marketing.notify.v1 import notify_service_pb2 as pb
 from marketing.notify.v1 import notify_service_pb2_grpc as pb_grpc
-from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError
+from svc_kit import privacy_rpc
+from svc_kit.errors import FieldViolation, InvalidArgument, ServiceError, Unimplemented
 from svc_kit.executor import run_blocking
 from svc_kit.grpc_status import status_of
 from svc_kit.ids import new_id
+from svc_kit.signing import CALLBACK_TOLERANCE, Keyring
 
 from svc_notify.domain.providers import SmtpConfig
 from svc_notify.entrypoints import mapping
@@ -52,9 +54,11 @@ def _user_agent(context) -> str:
 class NotifyServicer(pb_grpc.NotifyServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
                  executor: Executor | None, secrets: Secrets, trial_senders: Callable[[], Senders],
-                 default_smtp: SmtpConfig | None = None, link_key: bytes | None = None, public_base_url: str = "",
-                 new_id_: Callable[[], str] = new_id):
+                 default_smtp: SmtpConfig | None = None, link_key: Keyring | None = None, public_base_url: str = "",
+                 new_id_: Callable[[], str] = new_id, callback_tolerance: timedelta = CALLBACK_TOLERANCE,
+                 export_profile: Callable[[str, str], dict] | None = None):
         self.uow = uow_factory
+        self.export_profile = export_profile  # (workspace, profile) -> what notify holds on the profile
         self.clock = clock
         self.executor = executor
         self.secrets = secrets  # verify provider callbacks
@@ -63,9 +67,18 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         self.link_key = link_key
         self.public_base_url = public_base_url
         self.new_id = new_id_
+        self.callback_tolerance = callback_tolerance  # how far a callback's signed time may be from now
 
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await run_blocking(self.executor, fn, *args)
+
+    # -- privacy -------------------------------------------------------------------------------------
+
+    async def ExportProfileData(self, request, context):
+        workspace, profile = privacy_rpc.profile_field(request.name)
+        if self.export_profile is None:
+            raise Unimplemented("ExportProfileData is not wired in this process")
+        return privacy_rpc.profile_data("notify", await self._run(self.export_profile, workspace, profile))
 
     # -- messages ------------------------------------------------------------------------------------
 
@@ -153,11 +166,13 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                                      data=f'<a href="{link}">{link}</a>\n'.encode())
 
     async def TrackOpen(self, request: pb.TrackOpenRequest, context):
+        workspace, message_id = names.resource(request.name, "messages")
         try:
-            workspace, message_id = names.resource(request.name, "messages")
             await self._run(engagement.record_engagement, workspace, message_id, engagement.OPEN, request.token,
                             self.link_key, "", _user_agent(context), self.clock(), self.uow())
-        except ServiceError as error:  # the pixel always loads; nothing is recorded
+        except InvalidArgument:  # a bad, tampered or foreign token: 400, nothing recorded
+            raise
+        except ServiceError as error:  # otherwise the pixel loads; nothing is recorded
             log.info("open not recorded for %s: %s", request.name, error.message)
         return httpbody_pb2.HttpBody(content_type="image/gif", data=PIXEL)
 
@@ -208,8 +223,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         workspace, provider_id = names.resource(request.name, "providers")
         headers = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         await self._run(callbacks.receive, workspace, provider_id, request.http_body.content_type,
-                        request.http_body.data, headers, f"{self.public_base_url}/v1/{request.name}:callback",
-                        self.uow(), self.clock, self.secrets, self.default_smtp)
+                        request.http_body.data, headers, self.uow(), self.clock, self.secrets, self.default_smtp,
+                        self.callback_tolerance)
         return empty_pb2.Empty()
 
     # -- sending rules -------------------------------------------------------------------------------

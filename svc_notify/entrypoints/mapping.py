@@ -96,10 +96,7 @@ def message_from_proto(workspace: str, m: message_pb2.Message, prefix: str) -> M
 
 def batch_drafts(workspace: str, request: notify_service_pb2.BatchSendMessagesRequest) -> list:
     """Each request's draft message, or the error that keeps it out of the batch."""
-    if not request.requests:
-        raise InvalidArgument(FieldViolation("requests", "give 1 to 1,000 messages"))
-    if len(request.requests) > MAX_BATCH:
-        raise InvalidArgument(FieldViolation("requests", f"at most {MAX_BATCH:,} messages per batch"))
+    # 1 to MAX_BATCH requests: a rule of notify_service.proto (svc_kit.validation)
     drafts: list = []
     for i, item in enumerate(request.requests):
         if item.parent and item.parent != request.parent:

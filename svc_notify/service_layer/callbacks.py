@@ -9,26 +9,30 @@ JSON (the local sink, and any provider that can post it):
                  "type": "delivered" | "bounced" | "complained",
                  "bounce_type": "hard" | "soft", "detail": "550 5.1.1 user unknown"}]}
 
-  signed, when the provider has a secret, with `X-Notify-Signature: sha256=<hex
-  HMAC-SHA256(secret, body)>`.
-
 Twilio-style status callback (form): MessageSid, MessageStatus (delivered,
-undelivered, failed, ...), ErrorCode; signed with `X-Twilio-Signature`
-(base64 HMAC-SHA1 of the callback URL and the sorted form, keyed with the auth
-token). A provider without a secret (a local test server) is not verified."""
+undelivered, failed, ...), ErrorCode.
+
+Every callback, of every provider and in either format, is signed:
+`X-Notify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<provider
+name>." + body)>` (`svc_kit.signing.callback_signature`), and refused when
+unsigned, wrongly signed, or signed further than MKT_NOTIFY_CALLBACK_TOLERANCE_SECONDS
+(5 minutes) from now. The secret is the one named `<provider id>-callback`
+(MKT_SECRET_<NAME> or the secrets folder; `default-smtp-callback` for the
+default SMTP server), else the provider's own credential (SMTP password, Twilio
+auth token, FCM secret); a value of two lines is the current secret and the
+previous one (a rotation). A provider with neither has its callbacks refused."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
-from svc_kit.errors import FieldViolation, InvalidArgument, NotFound, Unimplemented
+from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unimplemented
+from svc_kit.signing import CALLBACK_HEADER, CALLBACK_TOLERANCE, Keyring, SignatureError, verify_callback
 
 from svc_notify.domain import events
 from svc_notify.domain.model import BounceType, DeliveryState, Message, State
@@ -101,20 +105,22 @@ def parse_twilio(body: bytes) -> tuple[list[Report], dict[str, str]]:
     return [], params  # queued, sending, sent: nothing to record
 
 
-def verify(kind: str, secret: str | None, headers: Mapping[str, str], url: str, body: bytes,
-           params: dict[str, str] | None) -> None:
-    """Checks the callback's signature with the provider's secret (no secret: nothing to check)."""
-    if not secret:
-        return
-    if kind == "twilio" and params is not None:
-        given = headers.get("x-twilio-signature", "")
-        payload = url + "".join(f"{k}{params[k]}" for k in sorted(params))
-        expected = base64.b64encode(hmac.new(secret.encode(), payload.encode(), hashlib.sha1).digest()).decode()
-    else:
-        given = headers.get("x-notify-signature", "")
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not given or not hmac.compare_digest(given, expected):
-        raise InvalidArgument(FieldViolation("signature", "missing or bad provider signature for this callback"))
+def callback_secret_name(provider: Provider) -> str:
+    return f"{provider.id}-callback"
+
+
+def verify(name: str, keys: Keyring | None, headers: Mapping[str, str], body: bytes, now,
+           tolerance: timedelta = CALLBACK_TOLERANCE) -> None:
+    """Checks the callback's `X-Notify-Signature` with the provider's secret(s);
+    an unsigned, wrongly signed or stale callback is refused."""
+    if keys is None:
+        raise FailedPrecondition(f"callbacks of {name} cannot be verified: it has no secret (set the secret named "
+                                 f"`{name.rsplit('/', 1)[1]}-callback`); unsigned callbacks are refused",
+                                 violation_type="CONFIGURATION")
+    try:
+        verify_callback(keys, name, body, headers.get(CALLBACK_HEADER, ""), now, tolerance)
+    except SignatureError as error:
+        raise InvalidArgument(FieldViolation(CALLBACK_HEADER, str(error))) from None
 
 
 def parse(kind: str, content_type: str, body: bytes) -> tuple[list[Report], dict[str, str] | None]:
@@ -182,10 +188,11 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
     return applied
 
 
-def receive(workspace: str, provider_id: str, content_type: str, body: bytes, headers: Mapping[str, str], url: str,
-            uow: UnitOfWork, clock: Clock, secrets: Secrets, default_smtp: SmtpConfig | None) -> int:
-    """A provider's status callback posted to `url`: parsed in the provider's format,
-    its signature verified, its reports applied; returns how many changed something."""
+def receive(workspace: str, provider_id: str, content_type: str, body: bytes, headers: Mapping[str, str],
+            uow: UnitOfWork, clock: Clock, secrets: Secrets, default_smtp: SmtpConfig | None,
+            tolerance: timedelta = CALLBACK_TOLERANCE) -> int:
+    """A provider's status callback: its signature verified, parsed in the
+    provider's format, its reports applied; returns how many changed something."""
     provider: Provider | None
     if provider_id == DEFAULT_PROVIDER_ID:
         provider = default_provider(workspace, default_smtp)
@@ -194,7 +201,9 @@ def receive(workspace: str, provider_id: str, content_type: str, body: bytes, he
             provider = uow.providers.get(workspace, provider_id)
     if provider is None:
         raise NotFound(f"workspaces/{workspace}/providers/{provider_id}")
-    reports, params = parse(provider.kind, content_type, body)
-    secret = next((secrets.get(name) for name in provider.secrets()), None)
-    verify(provider.kind, secret, headers, url, body, params)
+    secret = next(filter(None, (secrets.get(name) for name in (callback_secret_name(provider),
+                                                                   *provider.secrets()))), None)
+    verify(f"workspaces/{workspace}/providers/{provider_id}", Keyring.from_text(secret), headers, body, clock(),
+           tolerance)
+    reports, _ = parse(provider.kind, content_type, body)
     return apply(workspace, provider_id, reports, uow, clock) if reports else 0

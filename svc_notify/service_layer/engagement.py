@@ -10,7 +10,7 @@ from svc_kit import pagination
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
 from svc_kit.link_tracking import verify_engagement
-from svc_kit.signing import SignatureError
+from svc_kit.signing import Keyring, SignatureError
 
 from svc_notify.domain import events
 from svc_notify.domain.inbox import InboxItem, InboxSummary
@@ -70,8 +70,7 @@ def list_inbox_items(workspace: str, inbox: str, filter_text: str, page_size: in
 
 def mark_read(workspace: str, inbox: str, item_ids: list[str] | None, uow: UnitOfWork,
               clock: Clock) -> tuple[int, int]:
-    if item_ids is not None and len(item_ids) > MAX_MARK:
-        raise InvalidArgument(FieldViolation("items", f"at most {MAX_MARK:,} items; leave empty to mark all"))
+    # at most MAX_MARK items: a rule of notify_service.proto (svc_kit.validation)
     now = clock()
     with uow:
         marked = uow.inbox.mark_read(workspace, inbox, item_ids, now)
@@ -96,17 +95,18 @@ def check_link_url(url: str) -> str:
     return url
 
 
-def record_engagement(workspace: str, message_id: str, kind: str, token: str, key: bytes | None, url: str,
+def record_engagement(workspace: str, message_id: str, kind: str, token: str, key: Keyring | None, url: str,
                       user_agent: str, at: datetime, uow: UnitOfWork) -> str:
     """Checks the token and records the first open or click of the message,
     publishing message_opened or message_clicked once per message and kind.
-    Returns the link's destination (for clicks: `url`, or the one the token carries).
+    Returns the link's destination: for clicks, the URL signed into the token.
 
     The token is what the content service puts in tracking links
-    (`svc_kit.link_tracking`: bound to the message, the recipient and, for a
-    click, the link's destination, so a link cannot be turned into a redirect
-    elsewhere) or a plain link token of `svc_kit.signing` (workspace and
-    recipient only); either way it must name this message's recipient."""
+    (`svc_kit.link_tracking`): signed with the current or the previous link key
+    and bound to the workspace, the message, the recipient and, for a click,
+    the link's destination, so a link cannot be turned into a redirect
+    elsewhere. `url`, when given (the `url` query parameter of a click link),
+    must be that destination; the redirect never takes it from the query."""
     if key is None:
         raise FailedPrecondition("tracking links cannot be verified: MKT_LINK_SIGNING_KEY is not set on the "
                                  "notify service", violation_type="CONFIGURATION")
@@ -114,19 +114,22 @@ def record_engagement(workspace: str, message_id: str, kind: str, token: str, ke
         claims = verify_engagement(key, token)
     except SignatureError as error:
         raise InvalidArgument(FieldViolation("token", str(error))) from None
-    if claims.kind and claims.kind not in _KINDS_FOR[kind]:
+    if claims.kind not in _KINDS_FOR[kind]:
         raise InvalidArgument(FieldViolation("token", f"is a {claims.kind} token, not one for {kind}s"))
-    if kind == CLICK:
-        if claims.url and url and url != claims.url:
-            raise InvalidArgument(FieldViolation("url", "is not the destination the link was signed for"))
-        url = check_link_url(url or claims.url)
     name = f"workspaces/{workspace}/messages/{message_id}"
+    if claims.workspace != workspace or claims.message != message_id:
+        raise InvalidArgument(FieldViolation("token", f"was not issued for {name}"))
+    if kind == CLICK:
+        if not claims.url:
+            raise InvalidArgument(FieldViolation("token", "carries no destination"))
+        if url and url != claims.url:
+            raise InvalidArgument(FieldViolation("url", "is not the destination the link was signed for"))
+        url = check_link_url(claims.url)
     with uow:
         message = uow.messages.get(workspace, message_id)
         if message is None:
             raise NotFound(name)
-        if claims.workspace != workspace or claims.profile != message.recipient or \
-                claims.message not in ("", message_id):
+        if claims.profile != message.recipient:
             raise InvalidArgument(FieldViolation("token", f"was not issued for {name} and its recipient"))
         if uow.messages.record_first(workspace, message_id, _FIRST_COLUMN[kind], at):
             message.version += 1

@@ -5,14 +5,13 @@ message) with senders of its own."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 
 from svc_kit import pagination
 from svc_kit.channels import Channel
 from svc_kit.errors import FieldViolation, InvalidArgument, NotFound
 from svc_kit.filtering import parse_filter
-from svc_kit.idempotency import check_request_id, create_once, fingerprint
+from svc_kit.idempotency import create_once, fingerprint
 
 from svc_notify.domain.model import EmailContent
 from svc_notify.domain.providers import KIND_NAME, FcmConfig, Provider, SmtpConfig, TwilioConfig
@@ -20,7 +19,6 @@ from svc_notify.service_layer.ports import Clock, ConfigurationError, OutgoingEm
 from svc_notify.service_layer.repositories import ProviderFilter
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-PROVIDER_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
 PROVIDER_PATHS = frozenset({"display_name", "smtp", "twilio", "fcm", "priority", "rate_limit",
                             "domain_rate_limits", "disabled", "unit_cost"})
 
@@ -46,9 +44,7 @@ def _fingerprint(provider: Provider, provider_id: str) -> str:
 
 def create_provider(draft: Provider, provider_id: str, request_id: str, validate_only: bool, uow: UnitOfWork,
                     clock: Clock, new_id: Callable[[], str]) -> Provider:
-    if provider_id and not PROVIDER_ID.fullmatch(provider_id):
-        raise InvalidArgument(FieldViolation("provider_id", "1-63 characters [a-z][a-z0-9-]*"))
-    check_request_id(request_id)
+    # provider_id's format: a rule of notify_service.proto (svc_kit.validation).
     now = clock()
     provider = _checked(dataclasses.replace(draft, id=provider_id or f"p{new_id()}", create_time=now,
                                             update_time=now, version=1))

@@ -5,10 +5,9 @@ good token, signed provider callbacks; never a stack trace."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import socket
+import time
 
 import grpc
 import pytest
@@ -26,7 +25,7 @@ from svc_kit.config import load_settings
 from svc_kit.link_tracking import TrackingClaims, sign_tracking
 from svc_kit.server import ServiceServer
 from svc_kit.services import BY_NAME
-from svc_kit.signing import LinkClaims, sign
+from svc_kit.signing import LinkClaims, callback_signature, sign
 from svc_notify.bootstrap import mount
 
 KEY = "k" * 40
@@ -193,35 +192,39 @@ async def test_messages(stub):
 
 async def test_tracking_and_callbacks(stub):
     message = (await stub.SendMessage(pb.SendMessageRequest(parent=WS, message=email("u-1", "t1")))).message
-    token = sign(KEY.encode(), LinkClaims("acme", "u-1", Channel.EMAIL))
-    await refused(stub.RecordEngagement(pb.RecordEngagementRequest(name=message.name, token=token)),
+    message_id = message.name.rsplit("/", 1)[1]
+    opener = sign_tracking(KEY.encode(), TrackingClaims("acme", "u-1", "", message_id, "open"))
+    await refused(stub.RecordEngagement(pb.RecordEngagementRequest(name=message.name, token=opener)),
                   grpc.StatusCode.INVALID_ARGUMENT)  # no type
     _, fields = await refused(stub.RecordEngagement(pb.RecordEngagementRequest(
         name=message.name, type=pb.RecordEngagementRequest.TYPE_OPEN, token="forged.token")),
         grpc.StatusCode.INVALID_ARGUMENT)
     assert fields == ["token"]
     await stub.RecordEngagement(pb.RecordEngagementRequest(name=message.name, type=pb.RecordEngagementRequest.TYPE_OPEN,
-                                                           token=token))
-    pixel = await stub.TrackOpen(pb.TrackOpenRequest(name=message.name, token="bad"))
+                                                           token=opener))
+    _, fields = await refused(stub.TrackOpen(pb.TrackOpenRequest(name=message.name, token="bad")),
+                              grpc.StatusCode.INVALID_ARGUMENT)  # a bad open token: 400, nothing recorded
+    assert fields == ["token"]
+    pixel = await stub.TrackOpen(pb.TrackOpenRequest(name=message.name, token=opener))
     assert pixel.content_type == "image/gif" and pixel.data.startswith(b"GIF89a")
-    _, fields = await refused(stub.TrackClick(pb.TrackClickRequest(name=message.name, token=token,
-                                                                   url="javascript:alert(1)")),
-                              grpc.StatusCode.INVALID_ARGUMENT)
-    assert fields == ["url"]
-    call = stub.TrackClick(pb.TrackClickRequest(name=message.name, token=token, url="https://example.com/a?b=1"))
-    body = await call
-    assert dict(await call.initial_metadata())["x-redirect-location"] == "https://example.com/a?b=1"
-    assert b"https://example.com/a?b=1" in body.data
-    got = await stub.GetMessage(pb.GetMessageRequest(name=message.name))
-    assert got.HasField("first_open_time") and got.HasField("first_click_time")
 
-    # The content service's tracking tokens bind the message and the destination.
-    message_id = message.name.rsplit("/", 1)[1]
+    # An unsubscribe token binds no message nor destination: no click, no open, whatever the URL.
+    plain = sign(KEY.encode(), LinkClaims("acme", "u-1", Channel.EMAIL))
+    _, fields = await refused(stub.TrackClick(pb.TrackClickRequest(name=message.name, token=plain,
+                                                                   url="https://example.com/a?b=1")),
+                              grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["token"]
+    await refused(stub.TrackOpen(pb.TrackOpenRequest(name=message.name, token=plain)), grpc.StatusCode.INVALID_ARGUMENT)
+
+    # A click token binds the message and the destination; the redirect goes only there.
     bound = sign_tracking(KEY.encode(), TrackingClaims("acme", "u-1", "", message_id, "click", "l1",
                                                        "https://shop.example.com/sale"))
     call = stub.TrackClick(pb.TrackClickRequest(name=message.name, token=bound))  # the url comes from the token
-    await call
+    body = await call
     assert dict(await call.initial_metadata())["x-redirect-location"] == "https://shop.example.com/sale"
+    assert b"https://shop.example.com/sale" in body.data
+    got = await stub.GetMessage(pb.GetMessageRequest(name=message.name))
+    assert got.HasField("first_open_time") and got.HasField("first_click_time")
     _, fields = await refused(stub.TrackClick(pb.TrackClickRequest(name=message.name, token=bound,
                                                                    url="https://evil.example.com/")),
                               grpc.StatusCode.INVALID_ARGUMENT)
@@ -230,26 +233,39 @@ async def test_tracking_and_callbacks(stub):
     _, fields = await refused(stub.TrackClick(pb.TrackClickRequest(name=other.name, token=bound)),
                               grpc.StatusCode.INVALID_ARGUMENT)  # issued for another message
     assert fields == ["token"]
+    await refused(stub.TrackClick(pb.TrackClickRequest(name=f"{WS}/messages/nope", token=bound)),
+                  grpc.StatusCode.INVALID_ARGUMENT)  # a message that does not exist: the token says no first
     await refused(stub.RecordEngagement(pb.RecordEngagementRequest(
         name=message.name, type=pb.RecordEngagementRequest.TYPE_OPEN, token=bound)), grpc.StatusCode.INVALID_ARGUMENT)
+    script = sign_tracking(KEY.encode(), TrackingClaims("acme", "u-1", "", message_id, "click", "l2",
+                                                        "javascript:alert(1)"))
+    _, fields = await refused(stub.TrackClick(pb.TrackClickRequest(name=message.name, token=script)),
+                              grpc.StatusCode.INVALID_ARGUMENT)  # even signed, only http(s) destinations
+    assert fields == ["url"]
 
     provider = await stub.CreateProvider(pb.CreateProviderRequest(parent=WS, provider=smtp_provider(),
                                                                   provider_id="relay"))
     payload = json.dumps({"message": message.name, "type": "delivered"}).encode()
-    unsigned = stub.ReceiveProviderCallback(pb.ReceiveProviderCallbackRequest(
-        name=provider.name, http_body=httpbody_pb2.HttpBody(content_type="application/json", data=payload)))
-    _, fields = await refused(unsigned, grpc.StatusCode.INVALID_ARGUMENT)
-    assert fields == ["signature"]
-    signature = "sha256=" + hmac.new(b"hunter2", payload, hashlib.sha256).hexdigest()
-    await stub.ReceiveProviderCallback(pb.ReceiveProviderCallbackRequest(
-        name=provider.name, http_body=httpbody_pb2.HttpBody(content_type="application/json", data=payload)),
-        metadata=(("x-notify-signature", signature),))
+
+    def callback(name: str, data: bytes, *headers):
+        return stub.ReceiveProviderCallback(pb.ReceiveProviderCallbackRequest(
+            name=name, http_body=httpbody_pb2.HttpBody(content_type="application/json", data=data)),
+            metadata=headers)
+
+    _, fields = await refused(callback(provider.name, payload), grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["x-notify-signature"]
+    now = time.time()
+    old = ("x-notify-signature", callback_signature("hunter2", provider.name, payload, now - 301))
+    details, fields = await refused(callback(provider.name, payload, old), grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields == ["x-notify-signature"] and "stale" in details
+    await callback(provider.name, payload, ("x-notify-signature", callback_signature("hunter2", provider.name,
+                                                                                     payload, now)))
     unchanged = await stub.GetMessage(pb.GetMessageRequest(name=message.name))
     assert unchanged.state == message_pb2.Message.STATE_QUEUED  # not sent by that provider: nothing to apply
-    await refused(stub.ReceiveProviderCallback(pb.ReceiveProviderCallbackRequest(
-        name=f"{WS}/providers/default-smtp", http_body=httpbody_pb2.HttpBody(content_type="application/json",
-                                                                           data=b"{oops"))),
-        grpc.StatusCode.INVALID_ARGUMENT)
+    default = f"{WS}/providers/default-smtp"
+    details, _ = await refused(callback(default, payload, ("x-notify-signature", callback_signature(
+        "hunter2", default, payload, now))), grpc.StatusCode.FAILED_PRECONDITION)  # no secret here: refused
+    assert "default-smtp-callback" in details
     await refused(stub.GetInbox(pb.GetInboxRequest(name=f"{WS}/inboxes/bad name")), grpc.StatusCode.INVALID_ARGUMENT)
     inbox = await stub.GetInbox(pb.GetInboxRequest(name=f"{WS}/inboxes/u-1"))
     assert (inbox.unread_count, inbox.total_count, inbox.profile) == (0, 0, f"{WS}/profiles/u-1")

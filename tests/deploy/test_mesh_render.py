@@ -76,8 +76,8 @@ def test_sidecars_scope_egress_to_the_callees(policy):
 def test_authorization_uses_the_namespace_of_the_render(policy):
     rules = _objects(istio.render(policy, NS), "AuthorizationPolicy")["content"]["spec"]["rules"]
     principals = [r["from"][0]["source"]["principals"][0] for r in rules if "from" in r]
-    assert principals == [f"cluster.local/ns/{NS}/sa/edge", f"cluster.local/ns/{NS}/sa/notify",
-                          f"cluster.local/ns/{NS}/sa/campaign"]
+    assert principals == [f"cluster.local/ns/{NS}/sa/edge", f"cluster.local/ns/{NS}/sa/audience",
+                          f"cluster.local/ns/{NS}/sa/notify", f"cluster.local/ns/{NS}/sa/campaign"]
     edge = _objects(istio.render(policy, NS), "AuthorizationPolicy")["edge"]["spec"]["rules"][0]
     assert edge["from"][0]["source"]["principals"] == [
         "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]

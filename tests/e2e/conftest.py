@@ -35,15 +35,25 @@ class Response:
     headers: dict[str, str]
 
 
+_DEFAULT = object()
+
+
 class Rest:
-    def __init__(self, port: int):
+    """REST through the edge. Every call carries `token` (an admin JWT for every workspace,
+    from the platform's development key) unless `token=None` (no credentials) or another
+    token or `mk_` key is given; `headers` may also set Authorization itself."""
+
+    def __init__(self, port: int, token: str | None = None):
         self.port = port
+        self.token = token
 
     def call(self, method: str, path: str, body=None, raw: bytes | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+             headers: dict[str, str] | None = None, token=_DEFAULT) -> Response:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        send_headers = {"content-type": "application/json", **(headers or {})}
+        token = self.token if token is _DEFAULT else token
+        send_headers = {"content-type": "application/json",
+                        **({"authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         connection.request(method, path, body=payload, headers=send_headers)
         response = connection.getresponse()
         data = response.read()
@@ -93,6 +103,7 @@ def running(tmp_path_factory) -> RunningPlatform:
     platform.start()
     try:
         platform.wait_ready(timeout=90)
-        yield RunningPlatform(platform, Rest(edge_port), grpc_ports, metrics_ports, edge_port)
+        admin = platform.dev_token({"*": "admin"}, subject="tests")
+        yield RunningPlatform(platform, Rest(edge_port, admin), grpc_ports, metrics_ports, edge_port)
     finally:
         platform.stop()

@@ -42,14 +42,14 @@ def iso(value: datetime) -> str:
 def campaign(running):
     """A launched two-variant campaign after opens, one click, one purchase and one unsubscribe."""
     ws = f"an-{uuid.uuid4().hex[:8]}"
-    edge = demo.Edge(f"http://127.0.0.1:{running.edge_port}")
+    edge = demo.Edge(f"http://127.0.0.1:{running.edge_port}", running.rest.token)
     with contextlib.redirect_stdout(io.StringIO()):
         segment, template = demo.setup(edge, ws)
         name = demo.launch(edge, ws, segment, template, 90, lead=3)
         expected = sum(1 for _, _, ltv in demo.PEOPLE if ltv >= 100)
         messages = demo.delivered(running.platform.state_dir / smtp_sink.STORE_NAME, ws, expected, 90)
         click, unsubscribe_link, pixels = demo.show(messages)
-        demo.report_delivery(edge, ws, messages)
+        demo.report_delivery(edge, ws, messages, running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE])
         demo.open_emails(pixels, 4)
         buyer = demo.follow_click(click)
         demo.purchase(edge, ws, name, buyer, 60)

@@ -7,7 +7,6 @@ the budget is raised."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import event_schemas
+from devstack.servers import smtp_sink
 from svc_kit.bus.embedded import EmbeddedBus
 from svc_kit.bus.port import SubscriptionOptions
 from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, call, emails_of, eventually, iso
@@ -40,8 +40,9 @@ def test_a_launched_campaign_completes_by_itself_once_every_message_is_delivered
     assert call(rest, "GET", f"/v1/{name}")["state"] == "STATE_RUNNING"
 
     names = sorted({m["X-Notify-Message"] for m in mails})
-    callback = rest.call("POST", f"/v1/workspaces/{ws}/providers/default-smtp:callback",
-                         raw=json.dumps({"events": [{"message": n, "type": "delivered"} for n in names]}).encode())
+    path, body, signed = smtp_sink.delivery_callback(running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE], ws,
+                                                     [{"message": n, "type": "delivered"} for n in names])
+    callback = rest.call("POST", path, raw=body, headers=signed)
     assert callback.status == 200, callback.body
     eventually(lambda: call(rest, "GET", f"/v1/{name}")["state"] == "STATE_COMPLETED", "the completion", 60)
     stats = call(rest, "GET", f"/v1/{name}/stats")

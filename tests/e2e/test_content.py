@@ -142,7 +142,8 @@ def test_an_image_is_uploaded_and_a_generated_rendition_downloaded_through_the_e
     Image.new("RGB", (1400, 700), (30, 120, 200)).save(picture, "PNG")
     status, _, body = raw_request(running.edge_port, "POST",
                                   f"/v1/workspaces/{ws}/assets:upload?displayName=hero.png&assetId=hero",
-                                  picture.getvalue(), {"content-type": "image/png"})
+                                  picture.getvalue(), {"content-type": "image/png",
+                                                       "authorization": f"Bearer {running.rest.token}"})
     assert status == 200, body
     asset = json.loads(body)
     assert asset["name"] == f"workspaces/{ws}/assets/hero" and (asset["width"], asset["height"]) == (1400, 700)
@@ -160,7 +161,8 @@ def test_an_image_is_uploaded_and_a_generated_rendition_downloaded_through_the_e
     assert raw_request(running.edge_port, "GET", f"/v1/workspaces/other/assets/hero:download")[0] == 404
     assert running.rest.call("GET", f"/v1/workspaces/other/assets/hero").status == 404
     status, _, body = raw_request(running.edge_port, "POST", f"/v1/workspaces/{ws}/assets:upload",
-                                  b"%PDF-1.7 definitely not an image", {"content-type": "image/png"})
+                                  b"%PDF-1.7 definitely not an image",
+                                  {"content-type": "image/png", "authorization": f"Bearer {running.rest.token}"})
     assert status == 400 and b"not an image" in body
 
 

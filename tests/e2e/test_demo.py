@@ -20,7 +20,8 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     with contextlib.redirect_stdout(out):
         assert demo.main(["--edge", f"http://127.0.0.1:{running.edge_port}", "--workspace", "demo-e2e",
                           "--smtp-store", str(running.platform.state_dir / smtp_sink.STORE_NAME),
-                          "--timeout", "90", "--lead", "3", "--read-time", "0"]) == 0
+                          "--timeout", "90", "--lead", "3", "--read-time", "0", "--callback-secret",
+                          running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE], "--token", running.rest.token]) == 0
     text = out.getvalue()
     assert ":schedule -> STATE_SCHEDULED (no :start)" in text
     assert re.search(r"STATE_RUNNING by itself, \d+\.\d s after :schedule", text), text

@@ -53,16 +53,22 @@ def test_every_metrics_port_serves_grpc_server_metrics(running, spec):
 
 
 def test_grpc_through_the_edge_port(running):
+    credentials = (("authorization", f"Bearer {running.rest.token}"),)
     with grpc.insecure_channel(f"127.0.0.1:{running.edge_port}") as channel:
         stub = campaign_service_pb2_grpc.CampaignServiceStub(channel)
         created = stub.CreateCampaign(campaign_service_pb2.CreateCampaignRequest(
-            parent="workspaces/acme", campaign=campaign_pb2.Campaign(display_name="via edge")), timeout=5)
-        got = stub.GetCampaign(campaign_service_pb2.GetCampaignRequest(name=created.name), timeout=5)
+            parent="workspaces/acme", campaign=campaign_pb2.Campaign(display_name="via edge")), timeout=5,
+            metadata=credentials)
+        got = stub.GetCampaign(campaign_service_pb2.GetCampaignRequest(name=created.name), timeout=5,
+                               metadata=credentials)
         assert got == created
         with pytest.raises(grpc.RpcError) as missing:
             stub.GetCampaign(campaign_service_pb2.GetCampaignRequest(
-                name=created.name.replace("acme", "other")), timeout=5)
+                name=created.name.replace("acme", "other")), timeout=5, metadata=credentials)
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.RpcError) as anonymous:  # gRPC through the edge needs credentials too
+            stub.GetCampaign(campaign_service_pb2.GetCampaignRequest(name=created.name), timeout=5)
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 @pytest.mark.parametrize("spec", [s for s in SERVICES if not s.implements("*")], ids=lambda s: s.name)

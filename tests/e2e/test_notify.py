@@ -22,6 +22,7 @@ from devstack.servers import provider_sink, smtp_sink
 from svc_kit.bus.embedded import EmbeddedBus
 from svc_kit.bus.port import SubscriptionOptions
 from svc_kit.channels import Channel
+from svc_kit.link_tracking import TrackingClaims, sign_tracking
 from svc_kit.signing import KEY_VARIABLE, LinkClaims, sign
 
 pytestmark = pytest.mark.e2e
@@ -224,8 +225,9 @@ def test_a_tracked_click_redirects_and_counts_once(running):
     name = send(rest, ws, email_message(ws, "gus", "k1"))["message"]["name"]
     wait_for(rest, name, {"STATE_SENT"})
     key = running.platform.env[KEY_VARIABLE].encode()
-    token = sign(key, LinkClaims(ws, "gus", Channel.EMAIL))
     target = "https://shop.example.com/sale?utm_source=email&x=1"
+    message_id = name.rsplit("/", 1)[1]
+    token = sign_tracking(key, TrackingClaims(ws, "gus", "", message_id, "click", "l1", target))
     path = f"/v1/{name}:click?token={token}&url={urllib.parse.quote(target, safe='')}"
     for _ in range(2):
         response = rest.call("GET", path, headers={"user-agent": "e2e-mail-client"})
@@ -233,9 +235,12 @@ def test_a_tracked_click_redirects_and_counts_once(running):
         assert response.headers["location"] == target and "x-redirect-location" not in response.headers
     forged = rest.call("GET", f"/v1/{name}:click?token={token[:-2]}xx&url={urllib.parse.quote(target)}")
     assert forged.status == 400 and "location" not in forged.headers
-    other = sign(key, LinkClaims(ws, "someone-else", Channel.EMAIL))
+    other = sign_tracking(key, TrackingClaims(ws, "someone-else", "", message_id, "click", "l1", target))
     assert rest.call("GET", f"/v1/{name}:click?token={other}&url={urllib.parse.quote(target)}").status == 400
-    pixel = rest.call("GET", f"/v1/{name}:open?token={token}")
+    plain = sign(key, LinkClaims(ws, "gus", Channel.EMAIL))  # an unsubscribe token binds no destination
+    assert rest.call("GET", f"/v1/{name}:click?token={plain}&url={urllib.parse.quote(target)}").status == 400
+    opener = sign_tracking(key, TrackingClaims(ws, "gus", "", message_id, "open"))
+    pixel = rest.call("GET", f"/v1/{name}:open?token={opener}")
     assert pixel.status == 200 and pixel.headers["content-type"] == "image/gif"
     message = rest.call("GET", f"/v1/{name}").body
     assert message["firstClickTime"] and message["firstOpenTime"]
@@ -254,11 +259,11 @@ def test_a_hard_bounce_marks_the_message_and_suppresses_the_address(running):
     upsert(rest, ws, "hal", email="hal@example.com")
     name = send(rest, ws, email_message(ws, "hal", "k1"))["message"]["name"]
     wait_for(rest, name, {"STATE_SENT"})
-    callback = f"/v1/workspaces/{ws}/providers/default-smtp:callback"
-    body = json.dumps({"events": [{"message": name, "type": "bounced", "bounce_type": "hard",
-                                   "detail": "550 5.1.1 user unknown"}]}).encode()
+    callback, body, signed = smtp_sink.delivery_callback(
+        running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE], ws,
+        [{"message": name, "type": "bounced", "bounce_type": "hard", "detail": "550 5.1.1 user unknown"}])
     for _ in range(2):  # providers repeat callbacks; the second changes nothing
-        response = rest.call("POST", callback, raw=body)
+        response = rest.call("POST", callback, raw=body, headers=signed)
         assert response.status == 200, response.body
     bounced = rest.call("GET", f"/v1/{name}").body
     assert bounced["state"] == "STATE_BOUNCED" and "550 5.1.1" in bounced["stateReason"]
@@ -275,7 +280,7 @@ def test_a_hard_bounce_marks_the_message_and_suppresses_the_address(running):
         ("hal@example.com", "CHANNEL_EMAIL", "REASON_BOUNCED", "notify:bounce")]
     again = send(rest, ws, email_message(ws, "hal", "k2", category="MESSAGE_CATEGORY_TRANSACTIONAL"))
     assert wait_for(rest, again["message"]["name"], {"STATE_SUPPRESSED", "STATE_SENT"})["state"] == "STATE_SUPPRESSED"
-    unknown = rest.call("POST", f"/v1/workspaces/{ws}/providers/nope:callback", raw=body)
+    unknown = rest.call("POST", f"/v1/workspaces/{ws}/providers/nope:callback", raw=body, headers=signed)
     assert unknown.status == 404
 
 

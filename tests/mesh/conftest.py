@@ -179,10 +179,10 @@ def mtls_channel(certs: ca.Certificates, identity: str, port: int, server_name: 
                                options=[("grpc.ssl_target_name_override", server_name)])
 
 
-def call(channel: grpc.Channel, method: str, timeout: float = 5.0) -> grpc.StatusCode:
+def call(channel: grpc.Channel, method: str, timeout: float = 5.0, metadata=None) -> grpc.StatusCode:
     """Calls `method` with an empty request; the status it ends with."""
     try:
-        channel.unary_unary(method)(b"", timeout=timeout)
+        channel.unary_unary(method)(b"", timeout=timeout, metadata=metadata)
         return grpc.StatusCode.OK
     except grpc.RpcError as error:
         return error.code()
@@ -293,6 +293,7 @@ def running(tmp_path_factory):
     platform.start()
     try:
         platform.wait_ready(timeout=90)
-        yield RunningPlatform(platform, Rest(edge_port), grpc_ports, metrics_ports, edge_port)
+        yield RunningPlatform(platform, Rest(edge_port, platform.dev_token({"*": "admin"}, subject="tests")),
+                              grpc_ports, metrics_ports, edge_port)
     finally:
         platform.stop()

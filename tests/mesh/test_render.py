@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from edge import envoy_config
 from edge.settings import load_edge_settings
 from mesh import ca, envoy
 from mesh.local import LocalMesh, enabled, port_plan
@@ -22,8 +23,11 @@ from svc_kit.services import SERVICES
 def local(tmp_path_factory, policy):
     """The whole local mesh rendered as `make run` renders it (default ports)."""
     state = tmp_path_factory.mktemp("state")
+    from edge.dev_tokens import ensure_dev_keys
+
     mesh = LocalMesh(state, {}, policy)
-    mesh.prepare(load_edge_settings({}), state / "edge" / "envoy.json")
+    ensure_dev_keys(state)  # the JWKS the edge reads, as `make run` makes it
+    mesh.prepare(load_edge_settings({"MKT_STATE_DIR": str(state)}), state / "edge" / "envoy.json")
     return mesh
 
 
@@ -77,7 +81,8 @@ def test_the_edge_may_not_delete_a_launch_snapshot(local, policy):
     delete = "/marketing.audience.v1.AudienceService/DeleteSegmentSnapshot"
     assert grant.excluded == (delete,)
     assert not grant.allows(delete) and grant.allows("/marketing.audience.v1.AudienceService/GetSegmentSnapshot")
-    rules = _manager(_listeners(_load(local.sidecars["audience"].config))[envoy.INBOUND_LISTENER])["http_filters"][0]
+    rules = next(f for f in _manager(_listeners(_load(local.sidecars["audience"].config))[envoy.INBOUND_LISTENER])[
+        "http_filters"] if f["name"] == "envoy.filters.http.rbac")
     permission = rules["typed_config"]["rules"]["policies"]["edge"]["permissions"][0]
     assert permission["and_rules"]["rules"][1] == {"not_rule": {"or_rules": {"rules": [
         {"url_path": {"path": {"exact": delete}}}]}}}
@@ -159,7 +164,8 @@ def test_the_edge_speaks_mtls_to_every_sidecar_with_the_callees_routes(local, po
                                                                   "StreamSegmentMembers")
     assert stream["route"]["timeout"] == "30s", "bounded by the edge's own route timeout"
     prefixes = [r["match"]["prefix"] for r in routes if "prefix" in r["match"]]
-    assert prefixes == [f"/{spec.grpc_service}/" for spec in SERVICES] + ["/"]
+    public = [m["prefix"] for m in envoy_config.PUBLIC_PATHS if "prefix" in m]  # the edge's own pages
+    assert prefixes == public + [f"/{spec.grpc_service}/" for spec in SERVICES] + ["/"]
 
 
 def test_certificates_carry_the_spiffe_id_and_live_a_day(local):

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.test_auth import (  # noqa: F401 - the key check reaches integrations through its sidecar
+    test_a_key_for_workspace_a_gets_404_on_b, test_a_revoked_key_is_401_at_once_and_keys_are_shown_once,
+    test_an_identity_header_sent_by_a_client_is_ignored, test_mkt_keys_and_token_commands,
+    test_public_endpoints_need_no_credentials,
+    test_rest_without_credentials_is_401_with_www_authenticate, test_viewer_is_refused_a_write_naming_the_permission)
 from tests.e2e.test_campaign_launch import (  # noqa: F401 - collected here with the meshed `running`
     test_a_started_campaign_snapshots_its_segments_and_hands_messages_over)
 from tests.e2e.test_rest_edge import (  # noqa: F401

@@ -77,6 +77,22 @@ def test_through_its_sidecar_a_caller_reaches_what_it_may_and_only_that(pair):
     assert pair.app.count(INGEST) == ingests, "a refused call never reaches the service"
 
 
+def test_the_identity_header_is_refused_from_anyone_but_the_edge(pair, certs):
+    """x-mkt-identity (the principal the edge verified) from campaign, a declared caller of
+    GetCampaignReport, is refused by the sidecar; from the edge it passes; without it campaign
+    gets in (a call from inside the mesh)."""
+    identity = (("x-mkt-identity", "eyJzdWIiOiJtYWxsb3J5Iiwid29ya3NwYWNlcyI6eyIqIjoiYWRtaW4ifX0"),)
+    reports = pair.app.count(REPORT)
+    with mtls_channel(certs, CAMPAIGN, pair.inbound_port, "analytics") as channel:
+        assert call(channel, REPORT, metadata=identity) == grpc.StatusCode.PERMISSION_DENIED
+        assert call(channel, REPORT) == grpc.StatusCode.OK
+    with pair.via_caller() as channel:  # through campaign's own sidecar: still campaign's identity
+        assert call(channel, REPORT, metadata=identity) == grpc.StatusCode.PERMISSION_DENIED
+    assert pair.app.count(REPORT) == reports + 1
+    with mtls_channel(certs, "edge", pair.inbound_port, "analytics") as channel:
+        assert call(channel, HEALTH, metadata=identity) == grpc.StatusCode.OK
+
+
 # -- what the caller's sidecar does ----------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -34,9 +35,10 @@ from google.type import interval_pb2 as google_dot_type_dot_interval__pb2
 from marketing.analytics.v1 import campaign_report_pb2 as marketing_dot_analytics_dot_v1_dot_campaign__report__pb2
 from marketing.analytics.v1 import event_pb2 as marketing_dot_analytics_dot_v1_dot_event__pb2
 from marketing.analytics.v1 import funnel_pb2 as marketing_dot_analytics_dot_v1_dot_funnel__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.marketing/analytics/v1/analytics_service.proto\x12\x16marketing.analytics.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1agoogle/type/interval.proto\x1a,marketing/analytics/v1/campaign_report.proto\x1a\"marketing/analytics/v1/event.proto\x1a#marketing/analytics/v1/funnel.proto\"\x94\x01\n\x13IngestEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12\x33\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.marketing.analytics.v1.EventB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"u\n\x14IngestEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x37\n\x08rejected\x18\x03 \x03(\x0b\x32%.marketing.analytics.v1.RejectedEvent\"O\n\rRejectedEvent\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"B\n\x0fGetEventRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Event\"}\n\x11ListEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\\\n\x12ListEventsResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.marketing.analytics.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xbc\x02\n\x16\x41ggregateEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12-\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.IntervalB\x04\xe2\x41\x01\x02\x12<\n\x0bgranularity\x18\x03 \x01(\x0e\x32\'.marketing.analytics.v1.TimeGranularity\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x38\n\x08group_by\x18\x05 \x03(\x0e\x32&.marketing.analytics.v1.EventDimension\x12\x0e\n\x06\x66ilter\x18\x06 \x01(\t\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\"\x97\x01\n\x17\x41ggregateEventsResponse\x12\x34\n\x04rows\x18\x01 \x03(\x0b\x32&.marketing.analytics.v1.AggregationRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12-\n\tdata_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x01\n\x18GetCampaignReportRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignReport\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12\x1d\n\x15\x63onversion_event_type\x18\x03 \x01(\t\"\x9f\x01\n\x1b\x45xportCampaignReportRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignReport\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12\x1d\n\x15\x63onversion_event_type\x18\x03 \x01(\t\"\xbd\x01\n\x13\x43reateFunnelRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/Funnel\x12\x34\n\x06\x66unnel\x18\x02 \x01(\x0b\x32\x1e.marketing.analytics.v1.FunnelB\x04\xe2\x41\x01\x02\x12\x11\n\tfunnel_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"D\n\x10GetFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\"\x7f\n\x12ListFunnelsRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/Funnel\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"_\n\x13ListFunnelsResponse\x12/\n\x07\x66unnels\x18\x01 \x03(\x0b\x32\x1e.marketing.analytics.v1.Funnel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x01\n\x13UpdateFunnelRequest\x12\x34\n\x06\x66unnel\x18\x01 \x01(\x0b\x32\x1e.marketing.analytics.v1.FunnelB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x13\x44\x65leteFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x83\x01\n\x10RunFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\x12-\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.IntervalB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"\xa4\x01\n\x11RunFunnelResponse\x12\x37\n\x05steps\x18\x01 \x03(\x0b\x32(.marketing.analytics.v1.FunnelStepResult\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12-\n\tdata_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xfa\x0e\n\x10\x41nalyticsService\x12\xad\x01\n\x0cIngestEvents\x12+.marketing.analytics.v1.IngestEventsRequest\x1a,.marketing.analytics.v1.IngestEventsResponse\"B\xda\x41\rparent,events\x82\xd3\xe4\x93\x02,\"\'/v1/{parent=workspaces/*}/events:ingest:\x01*\x12\x83\x01\n\x08GetEvent\x12\'.marketing.analytics.v1.GetEventRequest\x1a\x1d.marketing.analytics.v1.Event\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=workspaces/*/events/*}\x12\x96\x01\n\nListEvents\x12).marketing.analytics.v1.ListEventsRequest\x1a*.marketing.analytics.v1.ListEventsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=workspaces/*}/events\x12\xa9\x01\n\x0f\x41ggregateEvents\x12..marketing.analytics.v1.AggregateEventsRequest\x1a/.marketing.analytics.v1.AggregateEventsResponse\"5\x82\xd3\xe4\x93\x02/\"*/v1/{parent=workspaces/*}/events:aggregate:\x01*\x12\xa8\x01\n\x11GetCampaignReport\x12\x30.marketing.analytics.v1.GetCampaignReportRequest\x1a&.marketing.analytics.v1.CampaignReport\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/report}\x12\xa3\x01\n\x14\x45xportCampaignReport\x12\x33.marketing.analytics.v1.ExportCampaignReportRequest\x1a\x14.google.api.HttpBody\"@\xda\x41\x04name\x82\xd3\xe4\x93\x02\x33\x12\x31/v1/{name=workspaces/*/campaigns/*/report}:export\x12\xa8\x01\n\x0c\x43reateFunnel\x12+.marketing.analytics.v1.CreateFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"K\xda\x41\x17parent,funnel,funnel_id\x82\xd3\xe4\x93\x02+\"!/v1/{parent=workspaces/*}/funnels:\x06\x66unnel\x12\x87\x01\n\tGetFunnel\x12(.marketing.analytics.v1.GetFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=workspaces/*/funnels/*}\x12\x9a\x01\n\x0bListFunnels\x12*.marketing.analytics.v1.ListFunnelsRequest\x1a+.marketing.analytics.v1.ListFunnelsResponse\"2\xda\x41\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=workspaces/*}/funnels\x12\xaa\x01\n\x0cUpdateFunnel\x12+.marketing.analytics.v1.UpdateFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"M\xda\x41\x12\x66unnel,update_mask\x82\xd3\xe4\x93\x02\x32\x32(/v1/{funnel.name=workspaces/*/funnels/*}:\x06\x66unnel\x12\x85\x01\n\x0c\x44\x65leteFunnel\x12+.marketing.analytics.v1.DeleteFunnelRequest\x1a\x16.google.protobuf.Empty\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#*!/v1/{name=workspaces/*/funnels/*}\x12\x92\x01\n\tRunFunnel\x12(.marketing.analytics.v1.RunFunnelRequest\x1a).marketing.analytics.v1.RunFunnelResponse\"0\x82\xd3\xe4\x93\x02*\"%/v1/{name=workspaces/*/funnels/*}:run:\x01*B\x1e\n\x1a\x63om.marketing.analytics.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.marketing/analytics/v1/analytics_service.proto\x12\x16marketing.analytics.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1agoogle/type/interval.proto\x1a,marketing/analytics/v1/campaign_report.proto\x1a\"marketing/analytics/v1/event.proto\x1a#marketing/analytics/v1/funnel.proto\x1a!marketing/common/v1/privacy.proto\"\x94\x01\n\x13IngestEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12\x33\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x1d.marketing.analytics.v1.EventB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"u\n\x14IngestEventsResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x12\x37\n\x08rejected\x18\x03 \x03(\x0b\x32%.marketing.analytics.v1.RejectedEvent\"O\n\rRejectedEvent\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"B\n\x0fGetEventRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Event\"\x86\x01\n\x11ListEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\\\n\x12ListEventsResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.marketing.analytics.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xc5\x02\n\x16\x41ggregateEventsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Event\x12-\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.IntervalB\x04\xe2\x41\x01\x02\x12<\n\x0bgranularity\x18\x03 \x01(\x0e\x32\'.marketing.analytics.v1.TimeGranularity\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x38\n\x08group_by\x18\x05 \x03(\x0e\x32&.marketing.analytics.v1.EventDimension\x12\x0e\n\x06\x66ilter\x18\x06 \x01(\t\x12\x1a\n\tpage_size\x18\x07 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x08 \x01(\t\"\x97\x01\n\x17\x41ggregateEventsResponse\x12\x34\n\x04rows\x18\x01 \x03(\x0b\x32&.marketing.analytics.v1.AggregationRow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12-\n\tdata_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x01\n\x18GetCampaignReportRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignReport\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12\x1d\n\x15\x63onversion_event_type\x18\x03 \x01(\t\"\x9f\x01\n\x1b\x45xportCampaignReportRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignReport\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12\x1d\n\x15\x63onversion_event_type\x18\x03 \x01(\t\"\xe9\x01\n\x13\x43reateFunnelRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/Funnel\x12\x34\n\x06\x66unnel\x18\x02 \x01(\x0b\x32\x1e.marketing.analytics.v1.FunnelB\x04\xe2\x41\x01\x02\x12\x33\n\tfunnel_id\x18\x03 \x01(\tB \xbaH\x1dr\x18\x32\x16^[a-z][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"D\n\x10GetFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\"\x88\x01\n\x12ListFunnelsRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/Funnel\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"_\n\x13ListFunnelsResponse\x12/\n\x07\x66unnels\x18\x01 \x03(\x0b\x32\x1e.marketing.analytics.v1.Funnel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x01\n\x13UpdateFunnelRequest\x12\x34\n\x06\x66unnel\x18\x01 \x01(\x0b\x32\x1e.marketing.analytics.v1.FunnelB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"U\n\x13\x44\x65leteFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x83\x01\n\x10RunFunnelRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/Funnel\x12-\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.IntervalB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"\xa4\x01\n\x11RunFunnelResponse\x12\x37\n\x05steps\x18\x01 \x03(\x0b\x32(.marketing.analytics.v1.FunnelStepResult\x12\'\n\x08interval\x18\x02 \x01(\x0b\x32\x15.google.type.Interval\x12-\n\tdata_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xe5\x0f\n\x10\x41nalyticsService\x12\xad\x01\n\x0cIngestEvents\x12+.marketing.analytics.v1.IngestEventsRequest\x1a,.marketing.analytics.v1.IngestEventsResponse\"B\xda\x41\rparent,events\x82\xd3\xe4\x93\x02,\"\'/v1/{parent=workspaces/*}/events:ingest:\x01*\x12\x83\x01\n\x08GetEvent\x12\'.marketing.analytics.v1.GetEventRequest\x1a\x1d.marketing.analytics.v1.Event\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=workspaces/*/events/*}\x12\x96\x01\n\nListEvents\x12).marketing.analytics.v1.ListEventsRequest\x1a*.marketing.analytics.v1.ListEventsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=workspaces/*}/events\x12\xa9\x01\n\x0f\x41ggregateEvents\x12..marketing.analytics.v1.AggregateEventsRequest\x1a/.marketing.analytics.v1.AggregateEventsResponse\"5\x82\xd3\xe4\x93\x02/\"*/v1/{parent=workspaces/*}/events:aggregate:\x01*\x12\xa8\x01\n\x11GetCampaignReport\x12\x30.marketing.analytics.v1.GetCampaignReportRequest\x1a&.marketing.analytics.v1.CampaignReport\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/report}\x12\xa3\x01\n\x14\x45xportCampaignReport\x12\x33.marketing.analytics.v1.ExportCampaignReportRequest\x1a\x14.google.api.HttpBody\"@\xda\x41\x04name\x82\xd3\xe4\x93\x02\x33\x12\x31/v1/{name=workspaces/*/campaigns/*/report}:export\x12\xa8\x01\n\x0c\x43reateFunnel\x12+.marketing.analytics.v1.CreateFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"K\xda\x41\x17parent,funnel,funnel_id\x82\xd3\xe4\x93\x02+\"!/v1/{parent=workspaces/*}/funnels:\x06\x66unnel\x12\x87\x01\n\tGetFunnel\x12(.marketing.analytics.v1.GetFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=workspaces/*/funnels/*}\x12\x9a\x01\n\x0bListFunnels\x12*.marketing.analytics.v1.ListFunnelsRequest\x1a+.marketing.analytics.v1.ListFunnelsResponse\"2\xda\x41\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=workspaces/*}/funnels\x12\xaa\x01\n\x0cUpdateFunnel\x12+.marketing.analytics.v1.UpdateFunnelRequest\x1a\x1e.marketing.analytics.v1.Funnel\"M\xda\x41\x12\x66unnel,update_mask\x82\xd3\xe4\x93\x02\x32\x32(/v1/{funnel.name=workspaces/*/funnels/*}:\x06\x66unnel\x12\x85\x01\n\x0c\x44\x65leteFunnel\x12+.marketing.analytics.v1.DeleteFunnelRequest\x1a\x16.google.protobuf.Empty\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#*!/v1/{name=workspaces/*/funnels/*}\x12\x92\x01\n\tRunFunnel\x12(.marketing.analytics.v1.RunFunnelRequest\x1a).marketing.analytics.v1.RunFunnelResponse\"0\x82\xd3\xe4\x93\x02*\"%/v1/{name=workspaces/*/funnels/*}:run:\x01*\x12i\n\x11\x45xportProfileData\x12\x30.marketing.analytics.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x42\x1e\n\x1a\x63om.marketing.analytics.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,10 +54,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETEVENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Event'
   _globals['_LISTEVENTSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTEVENTSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\032\022\030marketing.platform/Event'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\032\022\030marketing.platform/Event'
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['interval']._loaded_options = None
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['interval']._serialized_options = b'\342A\001\002'
+  _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_GETCAMPAIGNREPORTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCAMPAIGNREPORTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A#\n!marketing.platform/CampaignReport'
   _globals['_EXPORTCAMPAIGNREPORTREQUEST'].fields_by_name['name']._loaded_options = None
@@ -64,10 +70,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEFUNNELREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\033\022\031marketing.platform/Funnel'
   _globals['_CREATEFUNNELREQUEST'].fields_by_name['funnel']._loaded_options = None
   _globals['_CREATEFUNNELREQUEST'].fields_by_name['funnel']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEFUNNELREQUEST'].fields_by_name['funnel_id']._loaded_options = None
+  _globals['_CREATEFUNNELREQUEST'].fields_by_name['funnel_id']._serialized_options = b'\272H\035r\0302\026^[a-z][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_CREATEFUNNELREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEFUNNELREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETFUNNELREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETFUNNELREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\033\n\031marketing.platform/Funnel'
   _globals['_LISTFUNNELSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTFUNNELSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\033\022\031marketing.platform/Funnel'
+  _globals['_LISTFUNNELSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTFUNNELSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATEFUNNELREQUEST'].fields_by_name['funnel']._loaded_options = None
   _globals['_UPDATEFUNNELREQUEST'].fields_by_name['funnel']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEFUNNELREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -78,6 +90,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNFUNNELREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\033\n\031marketing.platform/Funnel'
   _globals['_RUNFUNNELREQUEST'].fields_by_name['interval']._loaded_options = None
   _globals['_RUNFUNNELREQUEST'].fields_by_name['interval']._serialized_options = b'\342A\001\002'
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_ANALYTICSSERVICE'].methods_by_name['IngestEvents']._loaded_options = None
   _globals['_ANALYTICSSERVICE'].methods_by_name['IngestEvents']._serialized_options = b'\332A\rparent,events\202\323\344\223\002,\"\'/v1/{parent=workspaces/*}/events:ingest:\001*'
   _globals['_ANALYTICSSERVICE'].methods_by_name['GetEvent']._loaded_options = None
@@ -102,42 +116,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ANALYTICSSERVICE'].methods_by_name['DeleteFunnel']._serialized_options = b'\332A\004name\202\323\344\223\002#*!/v1/{name=workspaces/*/funnels/*}'
   _globals['_ANALYTICSSERVICE'].methods_by_name['RunFunnel']._loaded_options = None
   _globals['_ANALYTICSSERVICE'].methods_by_name['RunFunnel']._serialized_options = b'\202\323\344\223\002*\"%/v1/{name=workspaces/*/funnels/*}:run:\001*'
-  _globals['_INGESTEVENTSREQUEST']._serialized_start=460
-  _globals['_INGESTEVENTSREQUEST']._serialized_end=608
-  _globals['_INGESTEVENTSRESPONSE']._serialized_start=610
-  _globals['_INGESTEVENTSRESPONSE']._serialized_end=727
-  _globals['_REJECTEDEVENT']._serialized_start=729
-  _globals['_REJECTEDEVENT']._serialized_end=808
-  _globals['_GETEVENTREQUEST']._serialized_start=810
-  _globals['_GETEVENTREQUEST']._serialized_end=876
-  _globals['_LISTEVENTSREQUEST']._serialized_start=878
-  _globals['_LISTEVENTSREQUEST']._serialized_end=1003
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=1005
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=1097
-  _globals['_AGGREGATEEVENTSREQUEST']._serialized_start=1100
-  _globals['_AGGREGATEEVENTSREQUEST']._serialized_end=1416
-  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_start=1419
-  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_end=1570
-  _globals['_GETCAMPAIGNREPORTREQUEST']._serialized_start=1573
-  _globals['_GETCAMPAIGNREPORTREQUEST']._serialized_end=1729
-  _globals['_EXPORTCAMPAIGNREPORTREQUEST']._serialized_start=1732
-  _globals['_EXPORTCAMPAIGNREPORTREQUEST']._serialized_end=1891
-  _globals['_CREATEFUNNELREQUEST']._serialized_start=1894
-  _globals['_CREATEFUNNELREQUEST']._serialized_end=2083
-  _globals['_GETFUNNELREQUEST']._serialized_start=2085
-  _globals['_GETFUNNELREQUEST']._serialized_end=2153
-  _globals['_LISTFUNNELSREQUEST']._serialized_start=2155
-  _globals['_LISTFUNNELSREQUEST']._serialized_end=2282
-  _globals['_LISTFUNNELSRESPONSE']._serialized_start=2284
-  _globals['_LISTFUNNELSRESPONSE']._serialized_end=2379
-  _globals['_UPDATEFUNNELREQUEST']._serialized_start=2382
-  _globals['_UPDATEFUNNELREQUEST']._serialized_end=2512
-  _globals['_DELETEFUNNELREQUEST']._serialized_start=2514
-  _globals['_DELETEFUNNELREQUEST']._serialized_end=2599
-  _globals['_RUNFUNNELREQUEST']._serialized_start=2602
-  _globals['_RUNFUNNELREQUEST']._serialized_end=2733
-  _globals['_RUNFUNNELRESPONSE']._serialized_start=2736
-  _globals['_RUNFUNNELRESPONSE']._serialized_end=2900
-  _globals['_ANALYTICSSERVICE']._serialized_start=2903
-  _globals['_ANALYTICSSERVICE']._serialized_end=4817
+  _globals['_INGESTEVENTSREQUEST']._serialized_start=524
+  _globals['_INGESTEVENTSREQUEST']._serialized_end=672
+  _globals['_INGESTEVENTSRESPONSE']._serialized_start=674
+  _globals['_INGESTEVENTSRESPONSE']._serialized_end=791
+  _globals['_REJECTEDEVENT']._serialized_start=793
+  _globals['_REJECTEDEVENT']._serialized_end=872
+  _globals['_GETEVENTREQUEST']._serialized_start=874
+  _globals['_GETEVENTREQUEST']._serialized_end=940
+  _globals['_LISTEVENTSREQUEST']._serialized_start=943
+  _globals['_LISTEVENTSREQUEST']._serialized_end=1077
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=1079
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=1171
+  _globals['_AGGREGATEEVENTSREQUEST']._serialized_start=1174
+  _globals['_AGGREGATEEVENTSREQUEST']._serialized_end=1499
+  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_start=1502
+  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_end=1653
+  _globals['_GETCAMPAIGNREPORTREQUEST']._serialized_start=1656
+  _globals['_GETCAMPAIGNREPORTREQUEST']._serialized_end=1812
+  _globals['_EXPORTCAMPAIGNREPORTREQUEST']._serialized_start=1815
+  _globals['_EXPORTCAMPAIGNREPORTREQUEST']._serialized_end=1974
+  _globals['_CREATEFUNNELREQUEST']._serialized_start=1977
+  _globals['_CREATEFUNNELREQUEST']._serialized_end=2210
+  _globals['_GETFUNNELREQUEST']._serialized_start=2212
+  _globals['_GETFUNNELREQUEST']._serialized_end=2280
+  _globals['_LISTFUNNELSREQUEST']._serialized_start=2283
+  _globals['_LISTFUNNELSREQUEST']._serialized_end=2419
+  _globals['_LISTFUNNELSRESPONSE']._serialized_start=2421
+  _globals['_LISTFUNNELSRESPONSE']._serialized_end=2516
+  _globals['_UPDATEFUNNELREQUEST']._serialized_start=2519
+  _globals['_UPDATEFUNNELREQUEST']._serialized_end=2649
+  _globals['_DELETEFUNNELREQUEST']._serialized_start=2651
+  _globals['_DELETEFUNNELREQUEST']._serialized_end=2736
+  _globals['_RUNFUNNELREQUEST']._serialized_start=2739
+  _globals['_RUNFUNNELREQUEST']._serialized_end=2870
+  _globals['_RUNFUNNELRESPONSE']._serialized_start=2873
+  _globals['_RUNFUNNELRESPONSE']._serialized_end=3037
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=3039
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=3085
+  _globals['_ANALYTICSSERVICE']._serialized_start=3088
+  _globals['_ANALYTICSSERVICE']._serialized_end=5109
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
@@ -12,6 +13,7 @@ from google.type import interval_pb2 as _interval_pb2
 from marketing.analytics.v1 import campaign_report_pb2 as _campaign_report_pb2
 from marketing.analytics.v1 import event_pb2 as _event_pb2
 from marketing.analytics.v1 import funnel_pb2 as _funnel_pb2
+from marketing.common.v1 import privacy_pb2 as _privacy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -203,3 +205,9 @@ class RunFunnelResponse(_message.Message):
     interval: _interval_pb2.Interval
     data_time: _timestamp_pb2.Timestamp
     def __init__(self, steps: _Optional[_Iterable[_Union[_funnel_pb2.FunnelStepResult, _Mapping]]] = ..., interval: _Optional[_Union[_interval_pb2.Interval, _Mapping]] = ..., data_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ExportProfileDataRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

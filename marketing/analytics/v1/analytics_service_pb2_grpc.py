@@ -9,6 +9,7 @@ from marketing.analytics.v1 import analytics_service_pb2 as marketing_dot_analyt
 from marketing.analytics.v1 import campaign_report_pb2 as marketing_dot_analytics_dot_v1_dot_campaign__report__pb2
 from marketing.analytics.v1 import event_pb2 as marketing_dot_analytics_dot_v1_dot_event__pb2
 from marketing.analytics.v1 import funnel_pb2 as marketing_dot_analytics_dot_v1_dot_funnel__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -100,6 +101,11 @@ class AnalyticsServiceStub:
                 '/marketing.analytics.v1.AnalyticsService/RunFunnel',
                 request_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelRequest.SerializeToString,
                 response_deserializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelResponse.FromString,
+                _registered_method=True)
+        self.ExportProfileData = channel.unary_unary(
+                '/marketing.analytics.v1.AnalyticsService/ExportProfileData',
+                request_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportProfileDataRequest.SerializeToString,
+                response_deserializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
                 _registered_method=True)
 
 
@@ -195,6 +201,14 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportProfileData(self, request, context):
+        """Everything this service holds about one profile, for an access request.
+        Internal: only the audience service may call it (mesh/policy.yaml).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnalyticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -257,6 +271,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.RunFunnel,
                     request_deserializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelRequest.FromString,
                     response_serializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelResponse.SerializeToString,
+            ),
+            'ExportProfileData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfileData,
+                    request_deserializer=marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportProfileDataRequest.FromString,
+                    response_serializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -585,6 +604,33 @@ class AnalyticsService:
             '/marketing.analytics.v1.AnalyticsService/RunFunnel',
             marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelRequest.SerializeToString,
             marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.RunFunnelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfileData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.analytics.v1.AnalyticsService/ExportProfileData',
+            marketing_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportProfileDataRequest.SerializeToString,
+            marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/analytics/v1/funnel.proto\x12\x16marketing.analytics.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x03\n\x06\x46unnel\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x37\n\x05steps\x18\x04 \x03(\x0b\x32\".marketing.analytics.v1.FunnelStepB\x04\xe2\x41\x01\x02\x12\x34\n\x11\x63onversion_window\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12:\n\x06labels\x18\x06 \x03(\x0b\x32*.marketing.analytics.v1.Funnel.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:X\xea\x41U\n\x19marketing.platform/Funnel\x12\'workspaces/{workspace}/funnels/{funnel}*\x07\x66unnels2\x06\x66unnel\"L\n\nFunnelStep\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12\x18\n\nevent_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"\xbe\x01\n\x10\x46unnelStepResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x10\n\x08profiles\x18\x03 \x01(\x03\x12\x17\n\x0f\x63onversion_rate\x18\x04 \x01(\x01\x12\x1c\n\x14step_conversion_rate\x18\x05 \x01(\x01\x12<\n\x19median_time_from_previous\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x1e\n\x1a\x63om.marketing.analytics.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/analytics/v1/funnel.proto\x12\x16marketing.analytics.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x04\n\x06\x46unnel\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\"\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12?\n\x05steps\x18\x04 \x03(\x0b\x32\".marketing.analytics.v1.FunnelStepB\x0c\xe2\x41\x01\x02\xbaH\x05\x92\x01\x02\x10\n\x12\x34\n\x11\x63onversion_window\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12g\n\x06labels\x18\x06 \x03(\x0b\x32*.marketing.analytics.v1.Funnel.LabelsEntryB+\xbaH(\x9a\x01%\x10@\"\x1br\x19\x32\x17^[a-z][a-z0-9_-]{0,62}$*\x04r\x02\x18?\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:X\xea\x41U\n\x19marketing.platform/Funnel\x12\'workspaces/{workspace}/funnels/{funnel}*\x07\x66unnels2\x06\x66unnel\"V\n\nFunnelStep\x12\x1e\n\x0c\x64isplay_name\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\x18\xc8\x01\x12\x18\n\nevent_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"\xbe\x01\n\x10\x46unnelStepResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x10\n\x08profiles\x18\x03 \x01(\x03\x12\x17\n\x0f\x63onversion_rate\x18\x04 \x01(\x01\x12\x1c\n\x14step_conversion_rate\x18\x05 \x01(\x01\x12<\n\x19median_time_from_previous\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x1e\n\x1a\x63om.marketing.analytics.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,23 +42,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUNNEL'].fields_by_name['name']._loaded_options = None
   _globals['_FUNNEL'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_FUNNEL'].fields_by_name['display_name']._loaded_options = None
-  _globals['_FUNNEL'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_FUNNEL'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_FUNNEL'].fields_by_name['description']._loaded_options = None
+  _globals['_FUNNEL'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_FUNNEL'].fields_by_name['steps']._loaded_options = None
-  _globals['_FUNNEL'].fields_by_name['steps']._serialized_options = b'\342A\001\002'
+  _globals['_FUNNEL'].fields_by_name['steps']._serialized_options = b'\342A\001\002\272H\005\222\001\002\020\n'
+  _globals['_FUNNEL'].fields_by_name['labels']._loaded_options = None
+  _globals['_FUNNEL'].fields_by_name['labels']._serialized_options = b'\272H(\232\001%\020@\"\033r\0312\027^[a-z][a-z0-9_-]{0,62}$*\004r\002\030?'
   _globals['_FUNNEL'].fields_by_name['create_time']._loaded_options = None
   _globals['_FUNNEL'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_FUNNEL'].fields_by_name['update_time']._loaded_options = None
   _globals['_FUNNEL'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_FUNNEL']._loaded_options = None
   _globals['_FUNNEL']._serialized_options = b'\352AU\n\031marketing.platform/Funnel\022\'workspaces/{workspace}/funnels/{funnel}*\007funnels2\006funnel'
+  _globals['_FUNNELSTEP'].fields_by_name['display_name']._loaded_options = None
+  _globals['_FUNNELSTEP'].fields_by_name['display_name']._serialized_options = b'\272H\005r\003\030\310\001'
   _globals['_FUNNELSTEP'].fields_by_name['event_type']._loaded_options = None
   _globals['_FUNNELSTEP'].fields_by_name['event_type']._serialized_options = b'\342A\001\002'
-  _globals['_FUNNEL']._serialized_start=189
-  _globals['_FUNNEL']._serialized_end=698
-  _globals['_FUNNEL_LABELSENTRY']._serialized_start=563
-  _globals['_FUNNEL_LABELSENTRY']._serialized_end=608
-  _globals['_FUNNELSTEP']._serialized_start=700
-  _globals['_FUNNELSTEP']._serialized_end=776
-  _globals['_FUNNELSTEPRESULT']._serialized_start=779
-  _globals['_FUNNELSTEPRESULT']._serialized_end=969
+  _globals['_FUNNEL']._serialized_start=218
+  _globals['_FUNNEL']._serialized_end=798
+  _globals['_FUNNEL_LABELSENTRY']._serialized_start=663
+  _globals['_FUNNEL_LABELSENTRY']._serialized_end=708
+  _globals['_FUNNELSTEP']._serialized_start=800
+  _globals['_FUNNELSTEP']._serialized_end=886
+  _globals['_FUNNELSTEPRESULT']._serialized_start=889
+  _globals['_FUNNELSTEPRESULT']._serialized_end=1079
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
@@ -8,11 +9,13 @@ from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from marketing.audience.v1 import erasure_request_pb2 as _erasure_request_pb2
 from marketing.audience.v1 import profile_pb2 as _profile_pb2
 from marketing.audience.v1 import segment_pb2 as _segment_pb2
 from marketing.audience.v1 import suppression_pb2 as _suppression_pb2
 from marketing.common.v1 import channel_pb2 as _channel_pb2
 from marketing.common.v1 import message_content_pb2 as _message_content_pb2
+from marketing.common.v1 import privacy_pb2 as _privacy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -105,6 +108,54 @@ class UpsertProfileResponse(_message.Message):
     profile: _profile_pb2.Profile
     created: bool
     def __init__(self, profile: _Optional[_Union[_profile_pb2.Profile, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class EraseProfileRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class GetErasureRequestRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListErasureRequestsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListErasureRequestsResponse(_message.Message):
+    __slots__ = ("erasure_requests", "next_page_token")
+    ERASURE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    erasure_requests: _containers.RepeatedCompositeFieldContainer[_erasure_request_pb2.ErasureRequest]
+    next_page_token: str
+    def __init__(self, erasure_requests: _Optional[_Iterable[_Union[_erasure_request_pb2.ErasureRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ExportProfileDataRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExportProfileDataResponse(_message.Message):
+    __slots__ = ("profile", "export_time", "sections")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SECTIONS_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    export_time: _timestamp_pb2.Timestamp
+    sections: _containers.RepeatedCompositeFieldContainer[_privacy_pb2.ProfileData]
+    def __init__(self, profile: _Optional[str] = ..., export_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sections: _Optional[_Iterable[_Union[_privacy_pb2.ProfileData, _Mapping]]] = ...) -> None: ...
 
 class DeleteProfileRequest(_message.Message):
     __slots__ = ("name", "etag")

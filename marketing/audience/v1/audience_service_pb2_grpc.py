@@ -6,6 +6,7 @@ import warnings
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.audience.v1 import audience_service_pb2 as marketing_dot_audience_dot_v1_dot_audience__service__pb2
+from marketing.audience.v1 import erasure_request_pb2 as marketing_dot_audience_dot_v1_dot_erasure__request__pb2
 from marketing.audience.v1 import profile_pb2 as marketing_dot_audience_dot_v1_dot_profile__pb2
 from marketing.audience.v1 import segment_pb2 as marketing_dot_audience_dot_v1_dot_segment__pb2
 from marketing.audience.v1 import suppression_pb2 as marketing_dot_audience_dot_v1_dot_suppression__pb2
@@ -76,6 +77,26 @@ class AudienceServiceStub:
                 '/marketing.audience.v1.AudienceService/DeleteProfile',
                 request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.DeleteProfileRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.EraseProfile = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/EraseProfile',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.EraseProfileRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.FromString,
+                _registered_method=True)
+        self.GetErasureRequest = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/GetErasureRequest',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetErasureRequestRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.FromString,
+                _registered_method=True)
+        self.ListErasureRequests = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/ListErasureRequests',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsResponse.FromString,
+                _registered_method=True)
+        self.ExportProfileData = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/ExportProfileData',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataResponse.FromString,
                 _registered_method=True)
         self.ImportProfiles = channel.stream_unary(
                 '/marketing.audience.v1.AudienceService/ImportProfiles',
@@ -313,6 +334,38 @@ class AudienceServiceServicer:
     def DeleteProfile(self, request, context):
         """Erases a profile (right to erasure): removes it from every segment and
         snapshot and publishes `profile_erased` so that other services forget it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseProfile(self, request, context):
+        """Erases a profile (right to erasure) like DeleteProfile and returns the
+        erasure request, which shows each service's confirmation as it arrives.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetErasureRequest(self, request, context):
+        """Returns one erasure request with each service's confirmation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListErasureRequests(self, request, context):
+        """Lists a workspace's erasure requests, newest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportProfileData(self, request, context):
+        """Access request: everything every service holds about a profile, as one
+        document with a section per service (audience, notify, content,
+        campaign, analytics). A service that cannot answer fails the call
+        (UNAVAILABLE), so an export is never silently partial.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -627,6 +680,26 @@ def add_AudienceServiceServicer_to_server(servicer, server):
                     servicer.DeleteProfile,
                     request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.DeleteProfileRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'EraseProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseProfile,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.EraseProfileRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.SerializeToString,
+            ),
+            'GetErasureRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetErasureRequest,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetErasureRequestRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.SerializeToString,
+            ),
+            'ListErasureRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListErasureRequests,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsResponse.SerializeToString,
+            ),
+            'ExportProfileData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfileData,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataResponse.SerializeToString,
             ),
             'ImportProfiles': grpc.stream_unary_rpc_method_handler(
                     servicer.ImportProfiles,
@@ -1001,6 +1074,114 @@ class AudienceService:
             '/marketing.audience.v1.AudienceService/DeleteProfile',
             marketing_dot_audience_dot_v1_dot_audience__service__pb2.DeleteProfileRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/EraseProfile',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.EraseProfileRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetErasureRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/GetErasureRequest',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.GetErasureRequestRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_erasure__request__pb2.ErasureRequest.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListErasureRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/ListErasureRequests',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListErasureRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfileData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/ExportProfileData',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.ExportProfileDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

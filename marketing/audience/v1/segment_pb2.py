@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
@@ -30,7 +31,7 @@ from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_c
 from marketing.common.v1 import operation_pb2 as marketing_dot_common_dot_v1_dot_operation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/audience/v1/segment.proto\x12\x15marketing.audience.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#marketing/audience/v1/profile.proto\x1a!marketing/common/v1/channel.proto\x1a#marketing/common/v1/operation.proto\"\xcf\x07\n\x07Segment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x12\n\ndefinition\x18\x04 \x01(\t\x12\x37\n\x04kind\x18\x05 \x01(\x0e\x32#.marketing.audience.v1.Segment.KindB\x04\xe2\x41\x01\x03\x12\x38\n\tlookalike\x18\x06 \x01(\tB%\xe2\x41\x01\x03\xfa\x41\x1e\n\x1cmarketing.platform/Lookalike\x12\x39\n\x05state\x18\x07 \x01(\x0e\x32$.marketing.audience.v1.Segment.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03\x12?\n\rchannel_sizes\x18\n \x03(\x0b\x32\".marketing.audience.v1.ChannelSizeB\x04\xe2\x41\x01\x03\x12\x33\n\tsize_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x0c \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12:\n\x06labels\x18\r \x03(\x0b\x32*.marketing.audience.v1.Segment.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nKIND_RULES\x10\x01\x12\x12\n\x0eKIND_LOOKALIKE\x10\x02\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATE_COMPUTING\x10\x01\x12\x10\n\x0cSTATE_ACTIVE\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:]\xea\x41Z\n\x1amarketing.platform/Segment\x12)workspaces/{workspace}/segments/{segment}*\x08segments2\x07segment\"J\n\x0b\x43hannelSize\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x0c\n\x04size\x18\x02 \x01(\x03\"\xa4\x05\n\x0fSegmentSnapshot\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x04\xe2\x41\x01\x05\x12\x36\n\x08\x63\x61mpaign\x18\x03 \x01(\tB$\xe2\x41\x01\x05\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x41\n\x05state\x18\x04 \x01(\x0e\x32,.marketing.audience.v1.SegmentSnapshot.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x18\n\ndefinition\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x08 \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12/\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_CREATING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:\x8b\x01\xea\x41\x87\x01\n\"marketing.platform/SegmentSnapshot\x12>workspaces/{workspace}/segments/{segment}/snapshots/{snapshot}*\x10segmentSnapshots2\x0fsegmentSnapshot\"\xa1\x01\n\rSegmentMember\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12/\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1e.marketing.audience.v1.Profile\x12-\n\tjoin_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe4\x07\n\tLookalike\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12:\n\x0cseed_segment\x18\x04 \x01(\tB$\xe2\x41\x02\x02\x05\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12\x0f\n\x05top_n\x18\x05 \x01(\x03H\x00\x12\x13\n\tmin_score\x18\x06 \x01(\x01H\x00\x12\x10\n\x08\x66\x65\x61tures\x18\x07 \x03(\t\x12\x1c\n\x14include_seed_members\x18\x08 \x01(\x08\x12\x34\n\x07segment\x18\t \x01(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12;\n\x05state\x18\n \x01(\x0e\x32&.marketing.audience.v1.Lookalike.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x0c \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12>\n\x07quality\x18\r \x01(\x0b\x32\'.marketing.audience.v1.LookalikeQualityB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x32\n\x08\x66it_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12<\n\x06labels\x18\x10 \x03(\x0b\x32,.marketing.audience.v1.Lookalike.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_TRAINING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:g\xea\x41\x64\n\x1cmarketing.platform/Lookalike\x12-workspaces/{workspace}/lookalikes/{lookalike}*\nlookalikes2\tlookalikeB\x08\n\x06\x63utoff\"f\n\x10LookalikeQuality\x12\x16\n\x0eprecision_at_n\x18\x01 \x01(\x01\x12\x1a\n\x12\x62\x61seline_precision\x18\x02 \x01(\x01\x12\x0b\n\x03\x61uc\x18\x03 \x01(\x01\x12\x11\n\tseed_size\x18\x04 \x01(\x03*V\n\nMemberView\x12\x1b\n\x17MEMBER_VIEW_UNSPECIFIED\x10\x00\x12\x15\n\x11MEMBER_VIEW_BASIC\x10\x01\x12\x14\n\x10MEMBER_VIEW_FULL\x10\x02\x42\x1d\n\x19\x63om.marketing.audience.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/audience/v1/segment.proto\x12\x15marketing.audience.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#marketing/audience/v1/profile.proto\x1a!marketing/common/v1/channel.proto\x1a#marketing/common/v1/operation.proto\"\xe1\x07\n\x07Segment\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\"\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12\x12\n\ndefinition\x18\x04 \x01(\t\x12\x37\n\x04kind\x18\x05 \x01(\x0e\x32#.marketing.audience.v1.Segment.KindB\x04\xe2\x41\x01\x03\x12\x38\n\tlookalike\x18\x06 \x01(\tB%\xe2\x41\x01\x03\xfa\x41\x1e\n\x1cmarketing.platform/Lookalike\x12\x39\n\x05state\x18\x07 \x01(\x0e\x32$.marketing.audience.v1.Segment.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03\x12?\n\rchannel_sizes\x18\n \x03(\x0b\x32\".marketing.audience.v1.ChannelSizeB\x04\xe2\x41\x01\x03\x12\x33\n\tsize_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x0c \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12:\n\x06labels\x18\r \x03(\x0b\x32*.marketing.audience.v1.Segment.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n\nKIND_RULES\x10\x01\x12\x12\n\x0eKIND_LOOKALIKE\x10\x02\"W\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATE_COMPUTING\x10\x01\x12\x10\n\x0cSTATE_ACTIVE\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:]\xea\x41Z\n\x1amarketing.platform/Segment\x12)workspaces/{workspace}/segments/{segment}*\x08segments2\x07segment\"J\n\x0b\x43hannelSize\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x0c\n\x04size\x18\x02 \x01(\x03\"\xa4\x05\n\x0fSegmentSnapshot\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x04\xe2\x41\x01\x05\x12\x36\n\x08\x63\x61mpaign\x18\x03 \x01(\tB$\xe2\x41\x01\x05\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x41\n\x05state\x18\x04 \x01(\x0e\x32,.marketing.audience.v1.SegmentSnapshot.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x18\n\ndefinition\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x08 \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12/\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_CREATING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:\x8b\x01\xea\x41\x87\x01\n\"marketing.platform/SegmentSnapshot\x12>workspaces/{workspace}/segments/{segment}/snapshots/{snapshot}*\x10segmentSnapshots2\x0fsegmentSnapshot\"\xa1\x01\n\rSegmentMember\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12/\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1e.marketing.audience.v1.Profile\x12-\n\tjoin_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd3\x08\n\tLookalike\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\"\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12:\n\x0cseed_segment\x18\x04 \x01(\tB$\xe2\x41\x02\x02\x05\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12\x1d\n\x05top_n\x18\x05 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\x80\xc2\xd7/(\x01H\x00\x12,\n\tmin_score\x18\x06 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00H\x00\x12\x1b\n\x08\x66\x65\x61tures\x18\x07 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01\x12\x1c\n\x14include_seed_members\x18\x08 \x01(\x08\x12\x34\n\x07segment\x18\t \x01(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12;\n\x05state\x18\n \x01(\x0e\x32&.marketing.audience.v1.Lookalike.StateB\x04\xe2\x41\x01\x03\x12\x1b\n\rstate_message\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08progress\x18\x0c \x01(\x0b\x32\x1d.marketing.common.v1.ProgressB\x04\xe2\x41\x01\x03\x12>\n\x07quality\x18\r \x01(\x0b\x32\'.marketing.audience.v1.LookalikeQualityB\x04\xe2\x41\x01\x03\x12\x12\n\x04size\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x32\n\x08\x66it_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12g\n\x06labels\x18\x10 \x03(\x0b\x32,.marketing.audience.v1.Lookalike.LabelsEntryB)\xbaH&\x9a\x01#\"\x1br\x19\x32\x17^[a-z][a-z0-9_-]{0,62}$*\x04r\x02\x18?\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_TRAINING\x10\x01\x12\x0f\n\x0bSTATE_READY\x10\x02\x12\x10\n\x0cSTATE_FAILED\x10\x03:g\xea\x41\x64\n\x1cmarketing.platform/Lookalike\x12-workspaces/{workspace}/lookalikes/{lookalike}*\nlookalikes2\tlookalikeB\x08\n\x06\x63utoff\"f\n\x10LookalikeQuality\x12\x16\n\x0eprecision_at_n\x18\x01 \x01(\x01\x12\x1a\n\x12\x62\x61seline_precision\x18\x02 \x01(\x01\x12\x0b\n\x03\x61uc\x18\x03 \x01(\x01\x12\x11\n\tseed_size\x18\x04 \x01(\x03*V\n\nMemberView\x12\x1b\n\x17MEMBER_VIEW_UNSPECIFIED\x10\x00\x12\x15\n\x11MEMBER_VIEW_BASIC\x10\x01\x12\x14\n\x10MEMBER_VIEW_FULL\x10\x02\x42\x1d\n\x19\x63om.marketing.audience.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,7 +44,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEGMENT'].fields_by_name['name']._loaded_options = None
   _globals['_SEGMENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_SEGMENT'].fields_by_name['display_name']._loaded_options = None
-  _globals['_SEGMENT'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_SEGMENT'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_SEGMENT'].fields_by_name['description']._loaded_options = None
+  _globals['_SEGMENT'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_SEGMENT'].fields_by_name['kind']._loaded_options = None
   _globals['_SEGMENT'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
   _globals['_SEGMENT'].fields_by_name['lookalike']._loaded_options = None
@@ -93,9 +96,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKALIKE'].fields_by_name['name']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_LOOKALIKE'].fields_by_name['display_name']._loaded_options = None
-  _globals['_LOOKALIKE'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_LOOKALIKE'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_LOOKALIKE'].fields_by_name['description']._loaded_options = None
+  _globals['_LOOKALIKE'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_LOOKALIKE'].fields_by_name['seed_segment']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['seed_segment']._serialized_options = b'\342A\002\002\005\372A\034\n\032marketing.platform/Segment'
+  _globals['_LOOKALIKE'].fields_by_name['top_n']._loaded_options = None
+  _globals['_LOOKALIKE'].fields_by_name['top_n']._serialized_options = b'\272H\t\"\007\030\200\302\327/(\001'
+  _globals['_LOOKALIKE'].fields_by_name['min_score']._loaded_options = None
+  _globals['_LOOKALIKE'].fields_by_name['min_score']._serialized_options = b'\272H\024\022\022\031\000\000\000\000\000\000\360?)\000\000\000\000\000\000\000\000'
+  _globals['_LOOKALIKE'].fields_by_name['features']._loaded_options = None
+  _globals['_LOOKALIKE'].fields_by_name['features']._serialized_options = b'\272H\006\222\001\003\020\310\001'
   _globals['_LOOKALIKE'].fields_by_name['segment']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['segment']._serialized_options = b'\342A\001\003\372A\034\n\032marketing.platform/Segment'
   _globals['_LOOKALIKE'].fields_by_name['state']._loaded_options = None
@@ -110,36 +121,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKALIKE'].fields_by_name['size']._serialized_options = b'\342A\001\003'
   _globals['_LOOKALIKE'].fields_by_name['fit_time']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['fit_time']._serialized_options = b'\342A\001\003'
+  _globals['_LOOKALIKE'].fields_by_name['labels']._loaded_options = None
+  _globals['_LOOKALIKE'].fields_by_name['labels']._serialized_options = b'\272H&\232\001#\"\033r\0312\027^[a-z][a-z0-9_-]{0,62}$*\004r\002\030?'
   _globals['_LOOKALIKE'].fields_by_name['create_time']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_LOOKALIKE'].fields_by_name['update_time']._loaded_options = None
   _globals['_LOOKALIKE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_LOOKALIKE']._loaded_options = None
   _globals['_LOOKALIKE']._serialized_options = b'\352Ad\n\034marketing.platform/Lookalike\022-workspaces/{workspace}/lookalikes/{lookalike}*\nlookalikes2\tlookalike'
-  _globals['_MEMBERVIEW']._serialized_start=3264
-  _globals['_MEMBERVIEW']._serialized_end=3350
-  _globals['_SEGMENT']._serialized_start=265
-  _globals['_SEGMENT']._serialized_end=1240
-  _globals['_SEGMENT_LABELSENTRY']._serialized_start=945
-  _globals['_SEGMENT_LABELSENTRY']._serialized_end=990
-  _globals['_SEGMENT_KIND']._serialized_start=992
-  _globals['_SEGMENT_KIND']._serialized_end=1056
-  _globals['_SEGMENT_STATE']._serialized_start=1058
-  _globals['_SEGMENT_STATE']._serialized_end=1145
-  _globals['_CHANNELSIZE']._serialized_start=1242
-  _globals['_CHANNELSIZE']._serialized_end=1316
-  _globals['_SEGMENTSNAPSHOT']._serialized_start=1319
-  _globals['_SEGMENTSNAPSHOT']._serialized_end=1995
-  _globals['_SEGMENTSNAPSHOT_STATE']._serialized_start=1768
-  _globals['_SEGMENTSNAPSHOT_STATE']._serialized_end=1853
-  _globals['_SEGMENTMEMBER']._serialized_start=1998
-  _globals['_SEGMENTMEMBER']._serialized_end=2159
-  _globals['_LOOKALIKE']._serialized_start=2162
-  _globals['_LOOKALIKE']._serialized_end=3158
-  _globals['_LOOKALIKE_LABELSENTRY']._serialized_start=945
-  _globals['_LOOKALIKE_LABELSENTRY']._serialized_end=990
-  _globals['_LOOKALIKE_STATE']._serialized_start=2958
-  _globals['_LOOKALIKE_STATE']._serialized_end=3043
-  _globals['_LOOKALIKEQUALITY']._serialized_start=3160
-  _globals['_LOOKALIKEQUALITY']._serialized_end=3262
+  _globals['_MEMBERVIEW']._serialized_start=3422
+  _globals['_MEMBERVIEW']._serialized_end=3508
+  _globals['_SEGMENT']._serialized_start=294
+  _globals['_SEGMENT']._serialized_end=1287
+  _globals['_SEGMENT_LABELSENTRY']._serialized_start=992
+  _globals['_SEGMENT_LABELSENTRY']._serialized_end=1037
+  _globals['_SEGMENT_KIND']._serialized_start=1039
+  _globals['_SEGMENT_KIND']._serialized_end=1103
+  _globals['_SEGMENT_STATE']._serialized_start=1105
+  _globals['_SEGMENT_STATE']._serialized_end=1192
+  _globals['_CHANNELSIZE']._serialized_start=1289
+  _globals['_CHANNELSIZE']._serialized_end=1363
+  _globals['_SEGMENTSNAPSHOT']._serialized_start=1366
+  _globals['_SEGMENTSNAPSHOT']._serialized_end=2042
+  _globals['_SEGMENTSNAPSHOT_STATE']._serialized_start=1815
+  _globals['_SEGMENTSNAPSHOT_STATE']._serialized_end=1900
+  _globals['_SEGMENTMEMBER']._serialized_start=2045
+  _globals['_SEGMENTMEMBER']._serialized_end=2206
+  _globals['_LOOKALIKE']._serialized_start=2209
+  _globals['_LOOKALIKE']._serialized_end=3316
+  _globals['_LOOKALIKE_LABELSENTRY']._serialized_start=992
+  _globals['_LOOKALIKE_LABELSENTRY']._serialized_end=1037
+  _globals['_LOOKALIKE_STATE']._serialized_start=3116
+  _globals['_LOOKALIKE_STATE']._serialized_end=3201
+  _globals['_LOOKALIKEQUALITY']._serialized_start=3318
+  _globals['_LOOKALIKEQUALITY']._serialized_end=3420
 # @@protoc_insertion_point(module_scope)

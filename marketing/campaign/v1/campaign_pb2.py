@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
@@ -31,7 +32,7 @@ from google.type import timeofday_pb2 as google_dot_type_dot_timeofday__pb2
 from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_channel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$marketing/campaign/v1/campaign.proto\x12\x15marketing.campaign.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x1bgoogle/type/timeofday.proto\x1a!marketing/common/v1/channel.proto\"\x8c\x08\n\x08\x43\x61mpaign\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12:\n\x05state\x18\x04 \x01(\x0e\x32%.marketing.campaign.v1.Campaign.StateB\x04\xe2\x41\x01\x03\x12.\n\x08\x63hannels\x18\x05 \x03(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x31\n\x08schedule\x18\x06 \x01(\x0b\x32\x1f.marketing.campaign.v1.Schedule\x12-\n\x06\x62udget\x18\x07 \x01(\x0b\x32\x1d.marketing.campaign.v1.Budget\x12\x17\n\x0ftarget_segments\x18\x08 \x03(\t\x12\x33\n\x08\x63ontents\x18\t \x03(\x0b\x32!.marketing.campaign.v1.ContentRef\x12;\n\x06labels\x18\n \x03(\x0b\x32+.marketing.campaign.v1.Campaign.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nstate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12.\n\x07\x61\x62_test\x18\x0f \x01(\x0b\x32\x1d.marketing.campaign.v1.AbTest\x12\x45\n\x10\x61\x62_test_decision\x18\x10 \x01(\x0b\x32%.marketing.campaign.v1.AbTestDecisionB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa5\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTATE_DRAFT\x10\x01\x12\x13\n\x0fSTATE_SCHEDULED\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x10\n\x0cSTATE_PAUSED\x10\x04\x12\x13\n\x0fSTATE_COMPLETED\x10\x05\x12\x13\n\x0fSTATE_CANCELLED\x10\x06\x12\x10\n\x0cSTATE_FAILED\x10\x07:b\xea\x41_\n\x1bmarketing.platform/Campaign\x12+workspaces/{workspace}/campaigns/{campaign}*\tcampaigns2\x08\x63\x61mpaign\"\xa4\x02\n\x06\x41\x62Test\x12\x1a\n\x12test_share_percent\x18\x01 \x01(\x01\x12\'\n\x04wait\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12=\n\x0bgoal_metric\x18\x03 \x01(\x0e\x32(.marketing.campaign.v1.AbTest.GoalMetric\x12\x1f\n\x17\x64\x65\x63ide_when_significant\x18\x04 \x01(\x08\"u\n\nGoalMetric\x12\x1b\n\x17GOAL_METRIC_UNSPECIFIED\x10\x00\x12\x16\n\x12GOAL_METRIC_CLICKS\x10\x01\x12\x1b\n\x17GOAL_METRIC_CONVERSIONS\x10\x02\x12\x15\n\x11GOAL_METRIC_OPENS\x10\x03\"\xc6\x03\n\x0e\x41\x62TestDecision\x12\x0e\n\x06winner\x18\x01 \x01(\t\x12/\n\x0b\x64\x65\x63ide_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x06reason\x18\x03 \x01(\x0e\x32,.marketing.campaign.v1.AbTestDecision.Reason\x12\x0f\n\x07p_value\x18\x04 \x01(\x01\x12\x46\n\x08variants\x18\x05 \x03(\x0b\x32\x34.marketing.campaign.v1.AbTestDecision.VariantFigures\x12\x0f\n\x07\x63ontrol\x18\x06 \x01(\t\x1a\x64\n\x0eVariantFigures\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12\x0c\n\x04sent\x18\x02 \x01(\x03\x12\x11\n\tdelivered\x18\x03 \x01(\x03\x12\x12\n\ngoal_count\x18\x04 \x01(\x03\x12\x0c\n\x04rate\x18\x05 \x01(\x01\"e\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12REASON_SIGNIFICANT\x10\x01\x12\x17\n\x13REASON_WAIT_ELAPSED\x10\x02\x12\x12\n\x0eREASON_NO_DATA\x10\x03\"\xdc\x01\n\x08Schedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x12\n\nrecurrence\x18\x04 \x01(\t\x12/\n\x0fsend_local_time\x18\x05 \x01(\x0b\x32\x16.google.type.TimeOfDay\x12\x1a\n\x12max_sends_per_hour\x18\x06 \x01(\x05\"\xec\x01\n\x06\x42udget\x12!\n\x05total\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12=\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32(.marketing.campaign.v1.ChannelAllocation\x12\x34\n\x06pacing\x18\x03 \x01(\x0e\x32$.marketing.campaign.v1.Budget.Pacing\"J\n\x06Pacing\x12\x16\n\x12PACING_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPACING_EVEN\x10\x01\x12\x17\n\x13PACING_FRONT_LOADED\x10\x02\"f\n\x11\x43hannelAllocation\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\"M\n\nContentRef\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x02 \x01(\t\"\xe3\x02\n\rCampaignEvent\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x15\n\rchanged_paths\x18\x07 \x03(\t\x12\x31\n\x08\x63\x61mpaign\x18\x08 \x01(\x0b\x32\x1f.marketing.campaign.v1.Campaign:\x80\x01\xea\x41}\n marketing.platform/CampaignEvent\x12:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\x0e\x63\x61mpaignEvents2\rcampaignEventB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$marketing/campaign/v1/campaign.proto\x12\x15marketing.campaign.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a\x1bgoogle/type/timeofday.proto\x1a!marketing/common/v1/channel.proto\"\x86\t\n\x08\x43\x61mpaign\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\"\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12:\n\x05state\x18\x04 \x01(\x0e\x32%.marketing.campaign.v1.Campaign.StateB\x04\xe2\x41\x01\x03\x12?\n\x08\x63hannels\x18\x05 \x03(\x0e\x32\x1c.marketing.common.v1.ChannelB\x0f\xbaH\x0c\x92\x01\t\x18\x01\"\x05\x82\x01\x02\x10\x01\x12\x31\n\x08schedule\x18\x06 \x01(\x0b\x32\x1f.marketing.campaign.v1.Schedule\x12-\n\x06\x62udget\x18\x07 \x01(\x0b\x32\x1d.marketing.campaign.v1.Budget\x12!\n\x0ftarget_segments\x18\x08 \x03(\tB\x08\xbaH\x05\x92\x01\x02\x10\x32\x12=\n\x08\x63ontents\x18\t \x03(\x0b\x32!.marketing.campaign.v1.ContentRefB\x08\xbaH\x05\x92\x01\x02\x10\x32\x12~\n\x06labels\x18\n \x03(\x0b\x32+.marketing.campaign.v1.Campaign.LabelsEntryBA\xbaH>\x9a\x01;\x10@\"\x1br\x19\x32\x17^[a-z][a-z0-9_-]{0,62}$*\x1ar\x18\x32\x16^[a-zA-Z0-9_.-]{0,63}$\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nstate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12.\n\x07\x61\x62_test\x18\x0f \x01(\x0b\x32\x1d.marketing.campaign.v1.AbTest\x12\x45\n\x10\x61\x62_test_decision\x18\x10 \x01(\x0b\x32%.marketing.campaign.v1.AbTestDecisionB\x04\xe2\x41\x01\x03\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa5\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSTATE_DRAFT\x10\x01\x12\x13\n\x0fSTATE_SCHEDULED\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x10\n\x0cSTATE_PAUSED\x10\x04\x12\x13\n\x0fSTATE_COMPLETED\x10\x05\x12\x13\n\x0fSTATE_CANCELLED\x10\x06\x12\x10\n\x0cSTATE_FAILED\x10\x07:b\xea\x41_\n\x1bmarketing.platform/Campaign\x12+workspaces/{workspace}/campaigns/{campaign}*\tcampaigns2\x08\x63\x61mpaign\"\xc7\x02\n\x06\x41\x62Test\x12\x33\n\x12test_share_percent\x18\x01 \x01(\x01\x42\x17\xbaH\x14\x12\x12\x11\x00\x00\x00\x00\x00\x00Y@!\x00\x00\x00\x00\x00\x00\x00\x00\x12\'\n\x04wait\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12G\n\x0bgoal_metric\x18\x03 \x01(\x0e\x32(.marketing.campaign.v1.AbTest.GoalMetricB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1f\n\x17\x64\x65\x63ide_when_significant\x18\x04 \x01(\x08\"u\n\nGoalMetric\x12\x1b\n\x17GOAL_METRIC_UNSPECIFIED\x10\x00\x12\x16\n\x12GOAL_METRIC_CLICKS\x10\x01\x12\x1b\n\x17GOAL_METRIC_CONVERSIONS\x10\x02\x12\x15\n\x11GOAL_METRIC_OPENS\x10\x03\"\xc6\x03\n\x0e\x41\x62TestDecision\x12\x0e\n\x06winner\x18\x01 \x01(\t\x12/\n\x0b\x64\x65\x63ide_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x06reason\x18\x03 \x01(\x0e\x32,.marketing.campaign.v1.AbTestDecision.Reason\x12\x0f\n\x07p_value\x18\x04 \x01(\x01\x12\x46\n\x08variants\x18\x05 \x03(\x0b\x32\x34.marketing.campaign.v1.AbTestDecision.VariantFigures\x12\x0f\n\x07\x63ontrol\x18\x06 \x01(\t\x1a\x64\n\x0eVariantFigures\x12\x0f\n\x07variant\x18\x01 \x01(\t\x12\x0c\n\x04sent\x18\x02 \x01(\x03\x12\x11\n\tdelivered\x18\x03 \x01(\x03\x12\x12\n\ngoal_count\x18\x04 \x01(\x03\x12\x0c\n\x04rate\x18\x05 \x01(\x01\"e\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12REASON_SIGNIFICANT\x10\x01\x12\x17\n\x13REASON_WAIT_ELAPSED\x10\x02\x12\x12\n\x0eREASON_NO_DATA\x10\x03\"\xe5\x01\n\x08Schedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x12\n\nrecurrence\x18\x04 \x01(\t\x12/\n\x0fsend_local_time\x18\x05 \x01(\x0b\x32\x16.google.type.TimeOfDay\x12#\n\x12max_sends_per_hour\x18\x06 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\"\xf6\x01\n\x06\x42udget\x12!\n\x05total\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12=\n\x0b\x61llocations\x18\x02 \x03(\x0b\x32(.marketing.campaign.v1.ChannelAllocation\x12>\n\x06pacing\x18\x03 \x01(\x0e\x32$.marketing.campaign.v1.Budget.PacingB\x08\xbaH\x05\x82\x01\x02\x10\x01\"J\n\x06Pacing\x12\x16\n\x12PACING_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPACING_EVEN\x10\x01\x12\x17\n\x13PACING_FRONT_LOADED\x10\x02\"f\n\x11\x43hannelAllocation\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\"\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x12.google.type.Money\"M\n\nContentRef\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x10\n\x08template\x18\x02 \x01(\t\"\xe3\x02\n\rCampaignEvent\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12.\n\noccur_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x06 \x01(\t\x12\x15\n\rchanged_paths\x18\x07 \x03(\t\x12\x31\n\x08\x63\x61mpaign\x18\x08 \x01(\x0b\x32\x1f.marketing.campaign.v1.Campaign:\x80\x01\xea\x41}\n marketing.platform/CampaignEvent\x12:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\x0e\x63\x61mpaignEvents2\rcampaignEventB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,9 +45,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGN'].fields_by_name['name']._loaded_options = None
   _globals['_CAMPAIGN'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_CAMPAIGN'].fields_by_name['display_name']._loaded_options = None
-  _globals['_CAMPAIGN'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_CAMPAIGN'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_CAMPAIGN'].fields_by_name['description']._loaded_options = None
+  _globals['_CAMPAIGN'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_CAMPAIGN'].fields_by_name['state']._loaded_options = None
   _globals['_CAMPAIGN'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_CAMPAIGN'].fields_by_name['channels']._loaded_options = None
+  _globals['_CAMPAIGN'].fields_by_name['channels']._serialized_options = b'\272H\014\222\001\t\030\001\"\005\202\001\002\020\001'
+  _globals['_CAMPAIGN'].fields_by_name['target_segments']._loaded_options = None
+  _globals['_CAMPAIGN'].fields_by_name['target_segments']._serialized_options = b'\272H\005\222\001\002\0202'
+  _globals['_CAMPAIGN'].fields_by_name['contents']._loaded_options = None
+  _globals['_CAMPAIGN'].fields_by_name['contents']._serialized_options = b'\272H\005\222\001\002\0202'
+  _globals['_CAMPAIGN'].fields_by_name['labels']._loaded_options = None
+  _globals['_CAMPAIGN'].fields_by_name['labels']._serialized_options = b'\272H>\232\001;\020@\"\033r\0312\027^[a-z][a-z0-9_-]{0,62}$*\032r\0302\026^[a-zA-Z0-9_.-]{0,63}$'
   _globals['_CAMPAIGN'].fields_by_name['create_time']._loaded_options = None
   _globals['_CAMPAIGN'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGN'].fields_by_name['update_time']._loaded_options = None
@@ -57,36 +68,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGN'].fields_by_name['ab_test_decision']._serialized_options = b'\342A\001\003'
   _globals['_CAMPAIGN']._loaded_options = None
   _globals['_CAMPAIGN']._serialized_options = b'\352A_\n\033marketing.platform/Campaign\022+workspaces/{workspace}/campaigns/{campaign}*\tcampaigns2\010campaign'
+  _globals['_ABTEST'].fields_by_name['test_share_percent']._loaded_options = None
+  _globals['_ABTEST'].fields_by_name['test_share_percent']._serialized_options = b'\272H\024\022\022\021\000\000\000\000\000\000Y@!\000\000\000\000\000\000\000\000'
+  _globals['_ABTEST'].fields_by_name['goal_metric']._loaded_options = None
+  _globals['_ABTEST'].fields_by_name['goal_metric']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_SCHEDULE'].fields_by_name['max_sends_per_hour']._loaded_options = None
+  _globals['_SCHEDULE'].fields_by_name['max_sends_per_hour']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_BUDGET'].fields_by_name['pacing']._loaded_options = None
+  _globals['_BUDGET'].fields_by_name['pacing']._serialized_options = b'\272H\005\202\001\002\020\001'
   _globals['_CAMPAIGNEVENT'].fields_by_name['name']._loaded_options = None
   _globals['_CAMPAIGNEVENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_CAMPAIGNEVENT']._loaded_options = None
   _globals['_CAMPAIGNEVENT']._serialized_options = b'\352A}\n marketing.platform/CampaignEvent\022:workspaces/{workspace}/campaigns/{campaign}/events/{event}*\016campaignEvents2\rcampaignEvent'
-  _globals['_CAMPAIGN']._serialized_start=278
-  _globals['_CAMPAIGN']._serialized_end=1314
-  _globals['_CAMPAIGN_LABELSENTRY']._serialized_start=1001
-  _globals['_CAMPAIGN_LABELSENTRY']._serialized_end=1046
-  _globals['_CAMPAIGN_STATE']._serialized_start=1049
-  _globals['_CAMPAIGN_STATE']._serialized_end=1214
-  _globals['_ABTEST']._serialized_start=1317
-  _globals['_ABTEST']._serialized_end=1609
-  _globals['_ABTEST_GOALMETRIC']._serialized_start=1492
-  _globals['_ABTEST_GOALMETRIC']._serialized_end=1609
-  _globals['_ABTESTDECISION']._serialized_start=1612
-  _globals['_ABTESTDECISION']._serialized_end=2066
-  _globals['_ABTESTDECISION_VARIANTFIGURES']._serialized_start=1863
-  _globals['_ABTESTDECISION_VARIANTFIGURES']._serialized_end=1963
-  _globals['_ABTESTDECISION_REASON']._serialized_start=1965
-  _globals['_ABTESTDECISION_REASON']._serialized_end=2066
-  _globals['_SCHEDULE']._serialized_start=2069
-  _globals['_SCHEDULE']._serialized_end=2289
-  _globals['_BUDGET']._serialized_start=2292
-  _globals['_BUDGET']._serialized_end=2528
-  _globals['_BUDGET_PACING']._serialized_start=2454
-  _globals['_BUDGET_PACING']._serialized_end=2528
-  _globals['_CHANNELALLOCATION']._serialized_start=2530
-  _globals['_CHANNELALLOCATION']._serialized_end=2632
-  _globals['_CONTENTREF']._serialized_start=2634
-  _globals['_CONTENTREF']._serialized_end=2711
-  _globals['_CAMPAIGNEVENT']._serialized_start=2714
-  _globals['_CAMPAIGNEVENT']._serialized_end=3069
+  _globals['_CAMPAIGN']._serialized_start=307
+  _globals['_CAMPAIGN']._serialized_end=1465
+  _globals['_CAMPAIGN_LABELSENTRY']._serialized_start=1152
+  _globals['_CAMPAIGN_LABELSENTRY']._serialized_end=1197
+  _globals['_CAMPAIGN_STATE']._serialized_start=1200
+  _globals['_CAMPAIGN_STATE']._serialized_end=1365
+  _globals['_ABTEST']._serialized_start=1468
+  _globals['_ABTEST']._serialized_end=1795
+  _globals['_ABTEST_GOALMETRIC']._serialized_start=1678
+  _globals['_ABTEST_GOALMETRIC']._serialized_end=1795
+  _globals['_ABTESTDECISION']._serialized_start=1798
+  _globals['_ABTESTDECISION']._serialized_end=2252
+  _globals['_ABTESTDECISION_VARIANTFIGURES']._serialized_start=2049
+  _globals['_ABTESTDECISION_VARIANTFIGURES']._serialized_end=2149
+  _globals['_ABTESTDECISION_REASON']._serialized_start=2151
+  _globals['_ABTESTDECISION_REASON']._serialized_end=2252
+  _globals['_SCHEDULE']._serialized_start=2255
+  _globals['_SCHEDULE']._serialized_end=2484
+  _globals['_BUDGET']._serialized_start=2487
+  _globals['_BUDGET']._serialized_end=2733
+  _globals['_BUDGET_PACING']._serialized_start=2659
+  _globals['_BUDGET_PACING']._serialized_end=2733
+  _globals['_CHANNELALLOCATION']._serialized_start=2735
+  _globals['_CHANNELALLOCATION']._serialized_end=2837
+  _globals['_CONTENTREF']._serialized_start=2839
+  _globals['_CONTENTREF']._serialized_end=2916
+  _globals['_CAMPAIGNEVENT']._serialized_start=2919
+  _globals['_CAMPAIGNEVENT']._serialized_end=3274
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -33,9 +34,10 @@ from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_
 from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2
 from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2
 from marketing.campaign.v1 import campaign_stats_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\x1a+marketing/campaign/v1/campaign_launch.proto\x1a*marketing/campaign/v1/campaign_stats.proto\"\xc6\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x83\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x89\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18GetCampaignLaunchRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignLaunch\"z\n\x1bListCampaignLaunchesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"p\n\x1cListCampaignLaunchesResponse\x12\x37\n\x08launches\x18\x01 \x03(\x0b\x32%.marketing.campaign.v1.CampaignLaunch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x17GetCampaignStatsRequest\x12\x37\n\x04name\x18\x01 \x01(\tB)\xe2\x41\x01\x02\xfa\x41\"\n marketing.platform/CampaignStats2\xdf\x17\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa6\x01\n\x11GetCampaignLaunch\x12/.marketing.campaign.v1.GetCampaignLaunchRequest\x1a%.marketing.campaign.v1.CampaignLaunch\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/launch}\x12\xc0\x01\n\x14ListCampaignLaunches\x12\x32.marketing.campaign.v1.ListCampaignLaunchesRequest\x1a\x33.marketing.campaign.v1.ListCampaignLaunchesResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/campaigns/*}/launches\x12\xa2\x01\n\x10GetCampaignStats\x12..marketing.campaign.v1.GetCampaignStatsRequest\x1a$.marketing.campaign.v1.CampaignStats\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/campaigns/*/stats}\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*B\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\x1a+marketing/campaign/v1/campaign_launch.proto\x1a*marketing/campaign/v1/campaign_stats.proto\x1a!marketing/common/v1/privacy.proto\"\xf5\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x38\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\tB#\xbaH r\x1b\x32\x19^[a-z0-9][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x01\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8c\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x92\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18GetCampaignLaunchRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignLaunch\"\x83\x01\n\x1bListCampaignLaunchesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"p\n\x1cListCampaignLaunchesResponse\x12\x37\n\x08launches\x18\x01 \x03(\x0b\x32%.marketing.campaign.v1.CampaignLaunch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x17GetCampaignStatsRequest\x12\x37\n\x04name\x18\x01 \x01(\tB)\xe2\x41\x01\x02\xfa\x41\"\n marketing.platform/CampaignStats\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xc9\x18\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa6\x01\n\x11GetCampaignLaunch\x12/.marketing.campaign.v1.GetCampaignLaunchRequest\x1a%.marketing.campaign.v1.CampaignLaunch\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/launch}\x12\xc0\x01\n\x14ListCampaignLaunches\x12\x32.marketing.campaign.v1.ListCampaignLaunchesRequest\x1a\x33.marketing.campaign.v1.ListCampaignLaunchesResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/campaigns/*}/launches\x12\xa2\x01\n\x10GetCampaignStats\x12..marketing.campaign.v1.GetCampaignStatsRequest\x1a$.marketing.campaign.v1.CampaignStats\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/campaigns/*/stats}\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*\x12h\n\x11\x45xportProfileData\x12/.marketing.campaign.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x42\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,12 +49,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Campaign'
   _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['campaign']._loaded_options = None
   _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['campaign']._serialized_options = b'\342A\001\002'
+  _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['campaign_id']._loaded_options = None
+  _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['campaign_id']._serialized_options = b'\272H r\0332\031^[a-z0-9][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATECAMPAIGNREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETCAMPAIGNREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCAMPAIGNREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Campaign'
   _globals['_LISTCAMPAIGNEVENTSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCAMPAIGNEVENTSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Campaign'
+  _globals['_LISTCAMPAIGNEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCAMPAIGNEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_LISTCAMPAIGNSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCAMPAIGNSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Campaign'
+  _globals['_LISTCAMPAIGNSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCAMPAIGNSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATECAMPAIGNREQUEST'].fields_by_name['campaign']._loaded_options = None
   _globals['_UPDATECAMPAIGNREQUEST'].fields_by_name['campaign']._serialized_options = b'\342A\001\002'
   _globals['_UPDATECAMPAIGNREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -77,12 +87,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAMPAIGNAUDIENCEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A%\n#marketing.platform/CampaignAudience'
   _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A%\n#marketing.platform/CampaignAudience'
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_GETCAMPAIGNLAUNCHREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCAMPAIGNLAUNCHREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A#\n!marketing.platform/CampaignLaunch'
   _globals['_LISTCAMPAIGNLAUNCHESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCAMPAIGNLAUNCHESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Campaign'
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_GETCAMPAIGNSTATSREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCAMPAIGNSTATSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\"\n marketing.platform/CampaignStats'
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._serialized_options = b'\332A\033parent,campaign,campaign_id\202\323\344\223\002/\"#/v1/{parent=workspaces/*}/campaigns:\010campaign'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaign']._loaded_options = None
@@ -119,50 +135,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CompleteCampaign']._serialized_options = b'\202\323\344\223\0021\",/v1/{name=workspaces/*/campaigns/*}:complete:\001*'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._serialized_options = b'\202\323\344\223\002/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\001*'
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=457
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=655
-  _globals['_GETCAMPAIGNREQUEST']._serialized_start=657
-  _globals['_GETCAMPAIGNREQUEST']._serialized_end=772
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=774
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=894
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=896
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=1003
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=1006
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1137
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1139
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1259
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1262
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1397
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1399
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1488
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1490
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1549
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1551
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1612
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1614
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1670
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1672
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1728
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1730
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1787
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1789
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=1848
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=1850
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=1907
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=1909
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=1997
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=2000
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2137
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2139
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2219
-  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_start=2221
-  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_end=2305
-  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_start=2307
-  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_end=2429
-  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_start=2431
-  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_end=2543
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=2545
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=2627
-  _globals['_CAMPAIGNSERVICE']._serialized_start=2630
-  _globals['_CAMPAIGNSERVICE']._serialized_end=5669
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=521
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=766
+  _globals['_GETCAMPAIGNREQUEST']._serialized_start=768
+  _globals['_GETCAMPAIGNREQUEST']._serialized_end=883
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=886
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=1015
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=1017
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=1124
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=1127
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1267
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1269
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1389
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1392
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1527
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1529
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1618
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1620
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1679
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1681
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1742
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1744
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1800
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1802
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1858
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1860
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1917
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1919
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=1978
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=1980
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=2037
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=2039
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=2127
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=2130
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2276
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2278
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2358
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_start=2360
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_end=2444
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_start=2447
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_end=2578
+  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_start=2580
+  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_end=2692
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=2694
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=2776
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=2778
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=2824
+  _globals['_CAMPAIGNSERVICE']._serialized_start=2827
+  _globals['_CAMPAIGNSERVICE']._serialized_end=5972
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
@@ -11,6 +12,7 @@ from marketing.campaign.v1 import campaign_pb2 as _campaign_pb2
 from marketing.campaign.v1 import campaign_audience_pb2 as _campaign_audience_pb2
 from marketing.campaign.v1 import campaign_launch_pb2 as _campaign_launch_pb2
 from marketing.campaign.v1 import campaign_stats_pb2 as _campaign_stats_pb2
+from marketing.common.v1 import privacy_pb2 as _privacy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -202,6 +204,12 @@ class ListCampaignLaunchesResponse(_message.Message):
     def __init__(self, launches: _Optional[_Iterable[_Union[_campaign_launch_pb2.CampaignLaunch, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetCampaignStatsRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExportProfileDataRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str

@@ -9,6 +9,7 @@ from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_service_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__service__pb2
 from marketing.campaign.v1 import campaign_stats_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -129,6 +130,11 @@ class CampaignServiceStub:
                 '/marketing.campaign.v1.CampaignService/CancelCampaign',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CancelCampaignRequest.SerializeToString,
                 response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.FromString,
+                _registered_method=True)
+        self.ExportProfileData = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ExportProfileData',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.SerializeToString,
+                response_deserializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
                 _registered_method=True)
 
 
@@ -269,6 +275,14 @@ class CampaignServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportProfileData(self, request, context):
+        """Everything this service holds about one profile, for an access request.
+        Internal: only the audience service may call it (mesh/policy.yaml).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -361,6 +375,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.CancelCampaign,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CancelCampaignRequest.FromString,
                     response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.SerializeToString,
+            ),
+            'ExportProfileData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfileData,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.FromString,
+                    response_serializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -850,6 +869,33 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/CancelCampaign',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CancelCampaignRequest.SerializeToString,
             marketing_dot_campaign_dot_v1_dot_campaign__pb2.Campaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfileData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ExportProfileData',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.SerializeToString,
+            marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
             options,
             channel_credentials,
             insecure,

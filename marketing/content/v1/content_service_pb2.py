@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -33,11 +34,12 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from marketing.audience.v1 import profile_pb2 as marketing_dot_audience_dot_v1_dot_profile__pb2
 from marketing.common.v1 import message_content_pb2 as marketing_dot_common_dot_v1_dot_message__content__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 from marketing.content.v1 import asset_pb2 as marketing_dot_content_dot_v1_dot_asset__pb2
 from marketing.content.v1 import template_pb2 as marketing_dot_content_dot_v1_dot_template__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*marketing/content/v1/content_service.proto\x12\x14marketing.content.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17google/rpc/status.proto\x1a#marketing/audience/v1/profile.proto\x1a)marketing/common/v1/message_content.proto\x1a marketing/content/v1/asset.proto\x1a#marketing/content/v1/template.proto\"\xc5\x01\n\x15\x43reateTemplateRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Template\x12\x36\n\x08template\x18\x02 \x01(\x0b\x32\x1e.marketing.content.v1.TemplateB\x04\xe2\x41\x01\x02\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"H\n\x12GetTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\"\x83\x01\n\x14ListTemplatesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Template\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"w\n\x15ListTemplatesResponse\x12\x31\n\ttemplates\x18\x01 \x03(\x0b\x32\x1e.marketing.content.v1.Template\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x9d\x01\n\x15UpdateTemplateRequest\x12\x36\n\x08template\x18\x01 \x01(\x0b\x32\x1e.marketing.content.v1.TemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Y\n\x15\x44\x65leteTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x83\x01\n\x16PublishTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x13\n\x0b\x63hange_note\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"V\n\x19GetTemplateVersionRequest\x12\x39\n\x04name\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\n\"marketing.platform/TemplateVersion\"\x81\x01\n\x1bListTemplateVersionsRequest\x12;\n\x06parent\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\x12\"marketing.platform/TemplateVersion\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"y\n\x1cListTemplateVersionsResponse\x12@\n\x11template_versions\x18\x01 \x03(\x0b\x32%.marketing.content.v1.TemplateVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"h\n\x1dRestoreTemplateVersionRequest\x12\x39\n\x04name\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\n\"marketing.platform/TemplateVersion\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xe2\x01\n\rRenderContext\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07message\x18\x03 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x34\n\x0cprofile_data\x18\x04 \x01(\x0b\x32\x1e.marketing.audience.v1.Profile\x12\x10\n\x08segments\x18\x05 \x03(\t\"\xb8\x01\n\x15RenderTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.marketing.content.v1.RenderContext\x12\x32\n\x08\x63\x61mpaign\x18\x03 \x01(\tB \xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12\x10\n\x08tracking\x18\x05 \x01(\x08\"\xb5\x01\n\x16RenderTemplateResponse\x12\x35\n\x07\x63ontent\x18\x01 \x01(\x0b\x32$.marketing.common.v1.RenderedContent\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x41\n\x10template_version\x18\x03 \x01(\tB\'\xfa\x41$\n\"marketing.platform/TemplateVersion\x12\x10\n\x08warnings\x18\x04 \x03(\t\"\xb3\x01\n\x1a\x42\x61tchRenderTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12;\n\x08\x63ontexts\x18\x02 \x03(\x0b\x32#.marketing.content.v1.RenderContextB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x63\x61mpaign\x18\x03 \x01(\tB \xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x10\n\x08tracking\x18\x04 \x01(\x08\"R\n\x1b\x42\x61tchRenderTemplateResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".marketing.content.v1.RenderResult\"\xab\x01\n\x0cRenderResult\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12\x35\n\x07\x63ontent\x18\x02 \x01(\x0b\x32$.marketing.common.v1.RenderedContent\x12\x0f\n\x07variant\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\"\xb3\x01\n\x12\x43reateAssetRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12\x30\n\x05\x61sset\x18\x02 \x01(\x0b\x32\x1b.marketing.content.v1.AssetB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x10\n\x08\x61sset_id\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\xb2\x01\n\x12UploadAssetRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12-\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBodyB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"B\n\x0fGetAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\"}\n\x11ListAssetsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"Z\n\x12ListAssetsResponse\x12+\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x1b.marketing.content.v1.Asset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x12UpdateAssetRequest\x12\x30\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x1b.marketing.content.v1.AssetB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"S\n\x12\x44\x65leteAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"l\n\x14\x44ownloadAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t2\xc2\x17\n\x0e\x43ontentService\x12\xb2\x01\n\x0e\x43reateTemplate\x12+.marketing.content.v1.CreateTemplateRequest\x1a\x1e.marketing.content.v1.Template\"S\xda\x41\x1bparent,template,template_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/templates:\x08template\x12\x8b\x01\n\x0bGetTemplate\x12(.marketing.content.v1.GetTemplateRequest\x1a\x1e.marketing.content.v1.Template\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/templates/*}\x12\x9e\x01\n\rListTemplates\x12*.marketing.content.v1.ListTemplatesRequest\x1a+.marketing.content.v1.ListTemplatesResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/templates\x12\xb4\x01\n\x0eUpdateTemplate\x12+.marketing.content.v1.UpdateTemplateRequest\x1a\x1e.marketing.content.v1.Template\"U\xda\x41\x14template,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{template.name=workspaces/*/templates/*}:\x08template\x12\x89\x01\n\x0e\x44\x65leteTemplate\x12+.marketing.content.v1.DeleteTemplateRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/templates/*}\x12\x9e\x01\n\x0fPublishTemplate\x12,.marketing.content.v1.PublishTemplateRequest\x1a%.marketing.content.v1.TemplateVersion\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{name=workspaces/*/templates/*}:publish:\x01*\x12\xab\x01\n\x12GetTemplateVersion\x12/.marketing.content.v1.GetTemplateVersionRequest\x1a%.marketing.content.v1.TemplateVersion\"=\xda\x41\x04name\x82\xd3\xe4\x93\x02\x30\x12./v1/{name=workspaces/*/templates/*/versions/*}\x12\xbe\x01\n\x14ListTemplateVersions\x12\x31.marketing.content.v1.ListTemplateVersionsRequest\x1a\x32.marketing.content.v1.ListTemplateVersionsResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/templates/*}/versions\x12\xb0\x01\n\x16RestoreTemplateVersion\x12\x33.marketing.content.v1.RestoreTemplateVersionRequest\x1a\x1e.marketing.content.v1.Template\"A\x82\xd3\xe4\x93\x02;\"6/v1/{name=workspaces/*/templates/*/versions/*}:restore:\x01*\x12\xde\x01\n\x0eRenderTemplate\x12+.marketing.content.v1.RenderTemplateRequest\x1a,.marketing.content.v1.RenderTemplateResponse\"q\x82\xd3\xe4\x93\x02k\"*/v1/{name=workspaces/*/templates/*}:render:\x01*Z:\"5/v1/{name=workspaces/*/templates/*/versions/*}:render:\x01*\x12\xf7\x01\n\x13\x42\x61tchRenderTemplate\x12\x30.marketing.content.v1.BatchRenderTemplateRequest\x1a\x31.marketing.content.v1.BatchRenderTemplateResponse\"{\x82\xd3\xe4\x93\x02u\"//v1/{name=workspaces/*/templates/*}:batchRender:\x01*Z?\":/v1/{name=workspaces/*/templates/*/versions/*}:batchRender:\x01*\x12\x95\x01\n\x0b\x43reateAsset\x12(.marketing.content.v1.CreateAssetRequest\x1a\x1b.marketing.content.v1.Asset\"?\xda\x41\x11parent,asset,data\x82\xd3\xe4\x93\x02%\" /v1/{parent=workspaces/*}/assets:\x01*\x12\x90\x01\n\x0bUploadAsset\x12(.marketing.content.v1.UploadAssetRequest\x1a\x1b.marketing.content.v1.Asset\":\x82\xd3\xe4\x93\x02\x34\"\'/v1/{parent=workspaces/*}/assets:upload:\thttp_body\x12\x7f\n\x08GetAsset\x12%.marketing.content.v1.GetAssetRequest\x1a\x1b.marketing.content.v1.Asset\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=workspaces/*/assets/*}\x12\x92\x01\n\nListAssets\x12\'.marketing.content.v1.ListAssetsRequest\x1a(.marketing.content.v1.ListAssetsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=workspaces/*}/assets\x12\x9f\x01\n\x0bUpdateAsset\x12(.marketing.content.v1.UpdateAssetRequest\x1a\x1b.marketing.content.v1.Asset\"I\xda\x41\x11\x61sset,update_mask\x82\xd3\xe4\x93\x02/2&/v1/{asset.name=workspaces/*/assets/*}:\x05\x61sset\x12\x80\x01\n\x0b\x44\x65leteAsset\x12(.marketing.content.v1.DeleteAssetRequest\x1a\x16.google.protobuf.Empty\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"* /v1/{name=workspaces/*/assets/*}\x12\x84\x01\n\rDownloadAsset\x12*.marketing.content.v1.DownloadAssetRequest\x1a\x14.google.api.HttpBody\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/assets/*}:downloadB\x1c\n\x18\x63om.marketing.content.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*marketing/content/v1/content_service.proto\x12\x14marketing.content.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x17google/rpc/status.proto\x1a#marketing/audience/v1/profile.proto\x1a)marketing/common/v1/message_content.proto\x1a!marketing/common/v1/privacy.proto\x1a marketing/content/v1/asset.proto\x1a#marketing/content/v1/template.proto\"\xf1\x01\n\x15\x43reateTemplateRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Template\x12\x36\n\x08template\x18\x02 \x01(\x0b\x32\x1e.marketing.content.v1.TemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0btemplate_id\x18\x03 \x01(\tB \xbaH\x1dr\x18\x32\x16^[a-z][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"H\n\x12GetTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\"\x8c\x01\n\x14ListTemplatesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Template\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"w\n\x15ListTemplatesResponse\x12\x31\n\ttemplates\x18\x01 \x03(\x0b\x32\x1e.marketing.content.v1.Template\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x9d\x01\n\x15UpdateTemplateRequest\x12\x36\n\x08template\x18\x01 \x01(\x0b\x32\x1e.marketing.content.v1.TemplateB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Y\n\x15\x44\x65leteTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x97\x01\n\x16PublishTemplateRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Template\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x1d\n\x0b\x63hange_note\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\xe8\x07\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\"V\n\x19GetTemplateVersionRequest\x12\x39\n\x04name\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\n\"marketing.platform/TemplateVersion\"\x8a\x01\n\x1bListTemplateVersionsRequest\x12;\n\x06parent\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\x12\"marketing.platform/TemplateVersion\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"y\n\x1cListTemplateVersionsResponse\x12@\n\x11template_versions\x18\x01 \x03(\x0b\x32%.marketing.content.v1.TemplateVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"h\n\x1dRestoreTemplateVersionRequest\x12\x39\n\x04name\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\n\"marketing.platform/TemplateVersion\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xe2\x01\n\rRenderContext\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x07message\x18\x03 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x34\n\x0cprofile_data\x18\x04 \x01(\x0b\x32\x1e.marketing.audience.v1.Profile\x12\x10\n\x08segments\x18\x05 \x03(\t\"\xb8\x01\n\x15RenderTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x07\x63ontext\x18\x02 \x01(\x0b\x32#.marketing.content.v1.RenderContext\x12\x32\n\x08\x63\x61mpaign\x18\x03 \x01(\tB \xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0f\n\x07variant\x18\x04 \x01(\t\x12\x10\n\x08tracking\x18\x05 \x01(\x08\"\xb5\x01\n\x16RenderTemplateResponse\x12\x35\n\x07\x63ontent\x18\x01 \x01(\x0b\x32$.marketing.common.v1.RenderedContent\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x41\n\x10template_version\x18\x03 \x01(\tB\'\xfa\x41$\n\"marketing.platform/TemplateVersion\x12\x10\n\x08warnings\x18\x04 \x03(\t\"\xbc\x01\n\x1a\x42\x61tchRenderTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x44\n\x08\x63ontexts\x18\x02 \x03(\x0b\x32#.marketing.content.v1.RenderContextB\r\xe2\x41\x01\x02\xbaH\x06\x92\x01\x03\x10\xe8\x07\x12\x32\n\x08\x63\x61mpaign\x18\x03 \x01(\tB \xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x10\n\x08tracking\x18\x04 \x01(\x08\"R\n\x1b\x42\x61tchRenderTemplateResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".marketing.content.v1.RenderResult\"\xab\x01\n\x0cRenderResult\x12\x30\n\x07profile\x18\x01 \x01(\tB\x1f\xfa\x41\x1c\n\x1amarketing.platform/Profile\x12\x35\n\x07\x63ontent\x18\x02 \x01(\x0b\x32$.marketing.common.v1.RenderedContent\x12\x0f\n\x07variant\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\"\xdf\x01\n\x12\x43reateAssetRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12\x30\n\x05\x61sset\x18\x02 \x01(\x0b\x32\x1b.marketing.content.v1.AssetB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x32\n\x08\x61sset_id\x18\x04 \x01(\tB \xbaH\x1dr\x18\x32\x16^[a-z][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x05 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\"\xde\x01\n\x12UploadAssetRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12-\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBodyB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x32\n\x08\x61sset_id\x18\x04 \x01(\tB \xbaH\x1dr\x18\x32\x16^[a-z][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x05 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\"B\n\x0fGetAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\"\x86\x01\n\x11ListAssetsRequest\x12\x31\n\x06parent\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\x12\x18marketing.platform/Asset\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"Z\n\x12ListAssetsResponse\x12+\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x1b.marketing.content.v1.Asset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"}\n\x12UpdateAssetRequest\x12\x30\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x1b.marketing.content.v1.AssetB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"S\n\x12\x44\x65leteAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"l\n\x14\x44ownloadAssetRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Asset\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xab\x18\n\x0e\x43ontentService\x12\xb2\x01\n\x0e\x43reateTemplate\x12+.marketing.content.v1.CreateTemplateRequest\x1a\x1e.marketing.content.v1.Template\"S\xda\x41\x1bparent,template,template_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/templates:\x08template\x12\x8b\x01\n\x0bGetTemplate\x12(.marketing.content.v1.GetTemplateRequest\x1a\x1e.marketing.content.v1.Template\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/templates/*}\x12\x9e\x01\n\rListTemplates\x12*.marketing.content.v1.ListTemplatesRequest\x1a+.marketing.content.v1.ListTemplatesResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/templates\x12\xb4\x01\n\x0eUpdateTemplate\x12+.marketing.content.v1.UpdateTemplateRequest\x1a\x1e.marketing.content.v1.Template\"U\xda\x41\x14template,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{template.name=workspaces/*/templates/*}:\x08template\x12\x89\x01\n\x0e\x44\x65leteTemplate\x12+.marketing.content.v1.DeleteTemplateRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/templates/*}\x12\x9e\x01\n\x0fPublishTemplate\x12,.marketing.content.v1.PublishTemplateRequest\x1a%.marketing.content.v1.TemplateVersion\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{name=workspaces/*/templates/*}:publish:\x01*\x12\xab\x01\n\x12GetTemplateVersion\x12/.marketing.content.v1.GetTemplateVersionRequest\x1a%.marketing.content.v1.TemplateVersion\"=\xda\x41\x04name\x82\xd3\xe4\x93\x02\x30\x12./v1/{name=workspaces/*/templates/*/versions/*}\x12\xbe\x01\n\x14ListTemplateVersions\x12\x31.marketing.content.v1.ListTemplateVersionsRequest\x1a\x32.marketing.content.v1.ListTemplateVersionsResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/templates/*}/versions\x12\xb0\x01\n\x16RestoreTemplateVersion\x12\x33.marketing.content.v1.RestoreTemplateVersionRequest\x1a\x1e.marketing.content.v1.Template\"A\x82\xd3\xe4\x93\x02;\"6/v1/{name=workspaces/*/templates/*/versions/*}:restore:\x01*\x12\xde\x01\n\x0eRenderTemplate\x12+.marketing.content.v1.RenderTemplateRequest\x1a,.marketing.content.v1.RenderTemplateResponse\"q\x82\xd3\xe4\x93\x02k\"*/v1/{name=workspaces/*/templates/*}:render:\x01*Z:\"5/v1/{name=workspaces/*/templates/*/versions/*}:render:\x01*\x12\xf7\x01\n\x13\x42\x61tchRenderTemplate\x12\x30.marketing.content.v1.BatchRenderTemplateRequest\x1a\x31.marketing.content.v1.BatchRenderTemplateResponse\"{\x82\xd3\xe4\x93\x02u\"//v1/{name=workspaces/*/templates/*}:batchRender:\x01*Z?\":/v1/{name=workspaces/*/templates/*/versions/*}:batchRender:\x01*\x12\x95\x01\n\x0b\x43reateAsset\x12(.marketing.content.v1.CreateAssetRequest\x1a\x1b.marketing.content.v1.Asset\"?\xda\x41\x11parent,asset,data\x82\xd3\xe4\x93\x02%\" /v1/{parent=workspaces/*}/assets:\x01*\x12\x90\x01\n\x0bUploadAsset\x12(.marketing.content.v1.UploadAssetRequest\x1a\x1b.marketing.content.v1.Asset\":\x82\xd3\xe4\x93\x02\x34\"\'/v1/{parent=workspaces/*}/assets:upload:\thttp_body\x12\x7f\n\x08GetAsset\x12%.marketing.content.v1.GetAssetRequest\x1a\x1b.marketing.content.v1.Asset\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=workspaces/*/assets/*}\x12\x92\x01\n\nListAssets\x12\'.marketing.content.v1.ListAssetsRequest\x1a(.marketing.content.v1.ListAssetsResponse\"1\xda\x41\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=workspaces/*}/assets\x12\x9f\x01\n\x0bUpdateAsset\x12(.marketing.content.v1.UpdateAssetRequest\x1a\x1b.marketing.content.v1.Asset\"I\xda\x41\x11\x61sset,update_mask\x82\xd3\xe4\x93\x02/2&/v1/{asset.name=workspaces/*/assets/*}:\x05\x61sset\x12\x80\x01\n\x0b\x44\x65leteAsset\x12(.marketing.content.v1.DeleteAssetRequest\x1a\x16.google.protobuf.Empty\"/\xda\x41\x04name\x82\xd3\xe4\x93\x02\"* /v1/{name=workspaces/*/assets/*}\x12\x84\x01\n\rDownloadAsset\x12*.marketing.content.v1.DownloadAssetRequest\x1a\x14.google.api.HttpBody\"1\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/assets/*}:download\x12g\n\x11\x45xportProfileData\x12..marketing.content.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x42\x1c\n\x18\x63om.marketing.content.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,10 +51,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATETEMPLATEREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Template'
   _globals['_CREATETEMPLATEREQUEST'].fields_by_name['template']._loaded_options = None
   _globals['_CREATETEMPLATEREQUEST'].fields_by_name['template']._serialized_options = b'\342A\001\002'
+  _globals['_CREATETEMPLATEREQUEST'].fields_by_name['template_id']._loaded_options = None
+  _globals['_CREATETEMPLATEREQUEST'].fields_by_name['template_id']._serialized_options = b'\272H\035r\0302\026^[a-z][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_CREATETEMPLATEREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATETEMPLATEREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETTEMPLATEREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETTEMPLATEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Template'
   _globals['_LISTTEMPLATESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTTEMPLATESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Template'
+  _globals['_LISTTEMPLATESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTTEMPLATESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATETEMPLATEREQUEST'].fields_by_name['template']._loaded_options = None
   _globals['_UPDATETEMPLATEREQUEST'].fields_by_name['template']._serialized_options = b'\342A\001\002'
   _globals['_UPDATETEMPLATEREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -61,10 +69,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETETEMPLATEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Template'
   _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Template'
+  _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['change_note']._loaded_options = None
+  _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['change_note']._serialized_options = b'\272H\005r\003\030\350\007'
+  _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_PUBLISHTEMPLATEREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETTEMPLATEVERSIONREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETTEMPLATEVERSIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A$\n\"marketing.platform/TemplateVersion'
   _globals['_LISTTEMPLATEVERSIONSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTTEMPLATEVERSIONSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A$\022\"marketing.platform/TemplateVersion'
+  _globals['_LISTTEMPLATEVERSIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTTEMPLATEVERSIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_RESTORETEMPLATEVERSIONREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_RESTORETEMPLATEVERSIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A$\n\"marketing.platform/TemplateVersion'
   _globals['_RENDERCONTEXT'].fields_by_name['profile']._loaded_options = None
@@ -80,7 +94,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['contexts']._loaded_options = None
-  _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['contexts']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['contexts']._serialized_options = b'\342A\001\002\272H\006\222\001\003\020\350\007'
   _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['campaign']._loaded_options = None
   _globals['_BATCHRENDERTEMPLATEREQUEST'].fields_by_name['campaign']._serialized_options = b'\372A\035\n\033marketing.platform/Campaign'
   _globals['_RENDERRESULT'].fields_by_name['profile']._loaded_options = None
@@ -91,14 +105,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEASSETREQUEST'].fields_by_name['asset']._serialized_options = b'\342A\001\002'
   _globals['_CREATEASSETREQUEST'].fields_by_name['data']._loaded_options = None
   _globals['_CREATEASSETREQUEST'].fields_by_name['data']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEASSETREQUEST'].fields_by_name['asset_id']._loaded_options = None
+  _globals['_CREATEASSETREQUEST'].fields_by_name['asset_id']._serialized_options = b'\272H\035r\0302\026^[a-z][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_CREATEASSETREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEASSETREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_UPLOADASSETREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_UPLOADASSETREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\032\022\030marketing.platform/Asset'
   _globals['_UPLOADASSETREQUEST'].fields_by_name['http_body']._loaded_options = None
   _globals['_UPLOADASSETREQUEST'].fields_by_name['http_body']._serialized_options = b'\342A\001\002'
+  _globals['_UPLOADASSETREQUEST'].fields_by_name['asset_id']._loaded_options = None
+  _globals['_UPLOADASSETREQUEST'].fields_by_name['asset_id']._serialized_options = b'\272H\035r\0302\026^[a-z][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_UPLOADASSETREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_UPLOADASSETREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETASSETREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETASSETREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Asset'
   _globals['_LISTASSETSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTASSETSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\032\022\030marketing.platform/Asset'
+  _globals['_LISTASSETSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTASSETSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATEASSETREQUEST'].fields_by_name['asset']._loaded_options = None
   _globals['_UPDATEASSETREQUEST'].fields_by_name['asset']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEASSETREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -107,6 +131,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEASSETREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Asset'
   _globals['_DOWNLOADASSETREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_DOWNLOADASSETREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Asset'
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_CONTENTSERVICE'].methods_by_name['CreateTemplate']._loaded_options = None
   _globals['_CONTENTSERVICE'].methods_by_name['CreateTemplate']._serialized_options = b'\332A\033parent,template,template_id\202\323\344\223\002/\"#/v1/{parent=workspaces/*}/templates:\010template'
   _globals['_CONTENTSERVICE'].methods_by_name['GetTemplate']._loaded_options = None
@@ -143,56 +169,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTENTSERVICE'].methods_by_name['DeleteAsset']._serialized_options = b'\332A\004name\202\323\344\223\002\"* /v1/{name=workspaces/*/assets/*}'
   _globals['_CONTENTSERVICE'].methods_by_name['DownloadAsset']._loaded_options = None
   _globals['_CONTENTSERVICE'].methods_by_name['DownloadAsset']._serialized_options = b'\202\323\344\223\002+\022)/v1/{name=workspaces/*/assets/*}:download'
-  _globals['_CREATETEMPLATEREQUEST']._serialized_start=480
-  _globals['_CREATETEMPLATEREQUEST']._serialized_end=677
-  _globals['_GETTEMPLATEREQUEST']._serialized_start=679
-  _globals['_GETTEMPLATEREQUEST']._serialized_end=751
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=754
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=885
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=887
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=1006
-  _globals['_UPDATETEMPLATEREQUEST']._serialized_start=1009
-  _globals['_UPDATETEMPLATEREQUEST']._serialized_end=1166
-  _globals['_DELETETEMPLATEREQUEST']._serialized_start=1168
-  _globals['_DELETETEMPLATEREQUEST']._serialized_end=1257
-  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_start=1260
-  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_end=1391
-  _globals['_GETTEMPLATEVERSIONREQUEST']._serialized_start=1393
-  _globals['_GETTEMPLATEVERSIONREQUEST']._serialized_end=1479
-  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_start=1482
-  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_end=1611
-  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_start=1613
-  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_end=1734
-  _globals['_RESTORETEMPLATEVERSIONREQUEST']._serialized_start=1736
-  _globals['_RESTORETEMPLATEVERSIONREQUEST']._serialized_end=1840
-  _globals['_RENDERCONTEXT']._serialized_start=1843
-  _globals['_RENDERCONTEXT']._serialized_end=2069
-  _globals['_RENDERTEMPLATEREQUEST']._serialized_start=2072
-  _globals['_RENDERTEMPLATEREQUEST']._serialized_end=2256
-  _globals['_RENDERTEMPLATERESPONSE']._serialized_start=2259
-  _globals['_RENDERTEMPLATERESPONSE']._serialized_end=2440
-  _globals['_BATCHRENDERTEMPLATEREQUEST']._serialized_start=2443
-  _globals['_BATCHRENDERTEMPLATEREQUEST']._serialized_end=2622
-  _globals['_BATCHRENDERTEMPLATERESPONSE']._serialized_start=2624
-  _globals['_BATCHRENDERTEMPLATERESPONSE']._serialized_end=2706
-  _globals['_RENDERRESULT']._serialized_start=2709
-  _globals['_RENDERRESULT']._serialized_end=2880
-  _globals['_CREATEASSETREQUEST']._serialized_start=2883
-  _globals['_CREATEASSETREQUEST']._serialized_end=3062
-  _globals['_UPLOADASSETREQUEST']._serialized_start=3065
-  _globals['_UPLOADASSETREQUEST']._serialized_end=3243
-  _globals['_GETASSETREQUEST']._serialized_start=3245
-  _globals['_GETASSETREQUEST']._serialized_end=3311
-  _globals['_LISTASSETSREQUEST']._serialized_start=3313
-  _globals['_LISTASSETSREQUEST']._serialized_end=3438
-  _globals['_LISTASSETSRESPONSE']._serialized_start=3440
-  _globals['_LISTASSETSRESPONSE']._serialized_end=3530
-  _globals['_UPDATEASSETREQUEST']._serialized_start=3532
-  _globals['_UPDATEASSETREQUEST']._serialized_end=3657
-  _globals['_DELETEASSETREQUEST']._serialized_start=3659
-  _globals['_DELETEASSETREQUEST']._serialized_end=3742
-  _globals['_DOWNLOADASSETREQUEST']._serialized_start=3744
-  _globals['_DOWNLOADASSETREQUEST']._serialized_end=3852
-  _globals['_CONTENTSERVICE']._serialized_start=3855
-  _globals['_CONTENTSERVICE']._serialized_end=6865
+  _globals['_CREATETEMPLATEREQUEST']._serialized_start=544
+  _globals['_CREATETEMPLATEREQUEST']._serialized_end=785
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=787
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=859
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=862
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=1002
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1004
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=1123
+  _globals['_UPDATETEMPLATEREQUEST']._serialized_start=1126
+  _globals['_UPDATETEMPLATEREQUEST']._serialized_end=1283
+  _globals['_DELETETEMPLATEREQUEST']._serialized_start=1285
+  _globals['_DELETETEMPLATEREQUEST']._serialized_end=1374
+  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_start=1377
+  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_end=1528
+  _globals['_GETTEMPLATEVERSIONREQUEST']._serialized_start=1530
+  _globals['_GETTEMPLATEVERSIONREQUEST']._serialized_end=1616
+  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_start=1619
+  _globals['_LISTTEMPLATEVERSIONSREQUEST']._serialized_end=1757
+  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_start=1759
+  _globals['_LISTTEMPLATEVERSIONSRESPONSE']._serialized_end=1880
+  _globals['_RESTORETEMPLATEVERSIONREQUEST']._serialized_start=1882
+  _globals['_RESTORETEMPLATEVERSIONREQUEST']._serialized_end=1986
+  _globals['_RENDERCONTEXT']._serialized_start=1989
+  _globals['_RENDERCONTEXT']._serialized_end=2215
+  _globals['_RENDERTEMPLATEREQUEST']._serialized_start=2218
+  _globals['_RENDERTEMPLATEREQUEST']._serialized_end=2402
+  _globals['_RENDERTEMPLATERESPONSE']._serialized_start=2405
+  _globals['_RENDERTEMPLATERESPONSE']._serialized_end=2586
+  _globals['_BATCHRENDERTEMPLATEREQUEST']._serialized_start=2589
+  _globals['_BATCHRENDERTEMPLATEREQUEST']._serialized_end=2777
+  _globals['_BATCHRENDERTEMPLATERESPONSE']._serialized_start=2779
+  _globals['_BATCHRENDERTEMPLATERESPONSE']._serialized_end=2861
+  _globals['_RENDERRESULT']._serialized_start=2864
+  _globals['_RENDERRESULT']._serialized_end=3035
+  _globals['_CREATEASSETREQUEST']._serialized_start=3038
+  _globals['_CREATEASSETREQUEST']._serialized_end=3261
+  _globals['_UPLOADASSETREQUEST']._serialized_start=3264
+  _globals['_UPLOADASSETREQUEST']._serialized_end=3486
+  _globals['_GETASSETREQUEST']._serialized_start=3488
+  _globals['_GETASSETREQUEST']._serialized_end=3554
+  _globals['_LISTASSETSREQUEST']._serialized_start=3557
+  _globals['_LISTASSETSREQUEST']._serialized_end=3691
+  _globals['_LISTASSETSRESPONSE']._serialized_start=3693
+  _globals['_LISTASSETSRESPONSE']._serialized_end=3783
+  _globals['_UPDATEASSETREQUEST']._serialized_start=3785
+  _globals['_UPDATEASSETREQUEST']._serialized_end=3910
+  _globals['_DELETEASSETREQUEST']._serialized_start=3912
+  _globals['_DELETEASSETREQUEST']._serialized_end=3995
+  _globals['_DOWNLOADASSETREQUEST']._serialized_start=3997
+  _globals['_DOWNLOADASSETREQUEST']._serialized_end=4105
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=4107
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=4153
+  _globals['_CONTENTSERVICE']._serialized_start=4156
+  _globals['_CONTENTSERVICE']._serialized_end=7271
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
@@ -9,6 +10,7 @@ from google.protobuf import struct_pb2 as _struct_pb2
 from google.rpc import status_pb2 as _status_pb2
 from marketing.audience.v1 import profile_pb2 as _profile_pb2
 from marketing.common.v1 import message_content_pb2 as _message_content_pb2
+from marketing.common.v1 import privacy_pb2 as _privacy_pb2
 from marketing.content.v1 import asset_pb2 as _asset_pb2
 from marketing.content.v1 import template_pb2 as _template_pb2
 from google.protobuf.internal import containers as _containers
@@ -272,3 +274,9 @@ class DownloadAssetRequest(_message.Message):
     width: int
     content_type: str
     def __init__(self, name: _Optional[str] = ..., width: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class ExportProfileDataRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

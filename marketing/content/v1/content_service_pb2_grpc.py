@@ -5,6 +5,7 @@ import warnings
 
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 from marketing.content.v1 import asset_pb2 as marketing_dot_content_dot_v1_dot_asset__pb2
 from marketing.content.v1 import content_service_pb2 as marketing_dot_content_dot_v1_dot_content__service__pb2
 from marketing.content.v1 import template_pb2 as marketing_dot_content_dot_v1_dot_template__pb2
@@ -129,6 +130,11 @@ class ContentServiceStub:
                 '/marketing.content.v1.ContentService/DownloadAsset',
                 request_serializer=marketing_dot_content_dot_v1_dot_content__service__pb2.DownloadAssetRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ExportProfileData = channel.unary_unary(
+                '/marketing.content.v1.ContentService/ExportProfileData',
+                request_serializer=marketing_dot_content_dot_v1_dot_content__service__pb2.ExportProfileDataRequest.SerializeToString,
+                response_deserializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
                 _registered_method=True)
 
 
@@ -269,6 +275,14 @@ class ContentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportProfileData(self, request, context):
+        """Everything this service holds about one profile, for an access request.
+        Internal: only the audience service may call it (mesh/policy.yaml).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -361,6 +375,11 @@ def add_ContentServiceServicer_to_server(servicer, server):
                     servicer.DownloadAsset,
                     request_deserializer=marketing_dot_content_dot_v1_dot_content__service__pb2.DownloadAssetRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ExportProfileData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfileData,
+                    request_deserializer=marketing_dot_content_dot_v1_dot_content__service__pb2.ExportProfileDataRequest.FromString,
+                    response_serializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -851,6 +870,33 @@ class ContentService:
             '/marketing.content.v1.ContentService/DownloadAsset',
             marketing_dot_content_dot_v1_dot_content__service__pb2.DownloadAssetRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfileData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.content.v1.ContentService/ExportProfileData',
+            marketing_dot_content_dot_v1_dot_content__service__pb2.ExportProfileDataRequest.SerializeToString,
+            marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
             options,
             channel_credentials,
             insecure,

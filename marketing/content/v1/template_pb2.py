@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
@@ -30,7 +31,7 @@ from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_c
 from marketing.common.v1 import message_content_pb2 as marketing_dot_common_dot_v1_dot_message__content__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/content/v1/template.proto\x12\x14marketing.content.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketing/common/v1/channel.proto\x1a)marketing/common/v1/message_content.proto\"\xe2\x06\n\x08Template\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x34\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x05\xe2\x41\x02\x02\x05\x12\x36\n\x07\x63ontent\x18\x05 \x01(\x0b\x32%.marketing.content.v1.TemplateContent\x12/\n\x08variants\x18\x06 \x03(\x0b\x32\x1d.marketing.content.v1.Variant\x12\x43\n\x0elatest_version\x18\x07 \x01(\tB+\xe2\x41\x01\x03\xfa\x41$\n\"marketing.platform/TemplateVersion\x12!\n\x13unpublished_changes\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x17\n\tvariables\x18\t \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08segments\x18\n \x03(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12:\n\x06labels\x18\x0b \x03(\x0b\x32*.marketing.content.v1.Template.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12>\n\x08\x64\x65\x66\x61ults\x18\x0f \x03(\x0b\x32,.marketing.content.v1.Template.DefaultsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:b\xea\x41_\n\x1bmarketing.platform/Template\x12+workspaces/{workspace}/templates/{template}*\ttemplates2\x08template\"\xef\x01\n\x0fTemplateContent\x12\x34\n\x05\x65mail\x18\x01 \x01(\x0b\x32#.marketing.content.v1.EmailTemplateH\x00\x12\x30\n\x03sms\x18\x02 \x01(\x0b\x32!.marketing.content.v1.SmsTemplateH\x00\x12\x32\n\x04push\x18\x03 \x01(\x0b\x32\".marketing.content.v1.PushTemplateH\x00\x12\x35\n\x06in_app\x18\x04 \x01(\x0b\x32#.marketing.content.v1.InAppTemplateH\x00\x42\t\n\x07\x63ontent\"\xd2\x01\n\rEmailTemplate\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tpreheader\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x0c\n\x04mjml\x18\x05 \x01(\x08\x12\x11\n\tfrom_name\x18\x06 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x07 \x01(\t\x12\x10\n\x08reply_to\x18\x08 \x01(\t\x12\x1b\n\rcompiled_html\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rcompiled_text\x18\n \x01(\tB\x04\xe2\x41\x01\x03\"\x1b\n\x0bSmsTemplate\x12\x0c\n\x04\x62ody\x18\x01 \x01(\t\"\xba\x01\n\x0cPushTemplate\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12:\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32,.marketing.content.v1.PushTemplate.DataEntry\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x11\n\tdeep_link\x18\x05 \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x02\n\rInAppTemplate\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x31\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32 .marketing.common.v1.InAppAction\x12;\n\x04\x64\x61ta\x18\x05 \x03(\x0b\x32-.marketing.content.v1.InAppTemplate.DataEntry\x12/\n\x0ctime_to_live\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x7f\n\x07Variant\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\x05\x12<\n\x07\x63ontent\x18\x04 \x01(\x0b\x32%.marketing.content.v1.TemplateContentB\x04\xe2\x41\x01\x02\"\xfd\x04\n\x0fTemplateVersion\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x04\xe2\x41\x01\x03\x12<\n\x07\x63ontent\x18\x03 \x01(\x0b\x32%.marketing.content.v1.TemplateContentB\x04\xe2\x41\x01\x03\x12\x35\n\x08variants\x18\x04 \x03(\x0b\x32\x1d.marketing.content.v1.VariantB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63hange_note\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tvariables\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08segments\x18\x07 \x03(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12K\n\x08\x64\x65\x66\x61ults\x18\t \x03(\x0b\x32\x33.marketing.content.v1.TemplateVersion.DefaultsEntryB\x04\xe2\x41\x01\x03\x1a/\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\x8b\x01\xea\x41\x87\x01\n\"marketing.platform/TemplateVersion\x12>workspaces/{workspace}/templates/{template}/versions/{version}*\x10templateVersions2\x0ftemplateVersionB\x1c\n\x18\x63om.marketing.content.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#marketing/content/v1/template.proto\x12\x14marketing.content.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketing/common/v1/channel.proto\x1a)marketing/common/v1/message_content.proto\"\xfe\x06\n\x08Template\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\"\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x0c\xe2\x41\x01\x02\xbaH\x05r\x03\x18\xc8\x01\x12\x1d\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x88\'\x12\x34\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x05\xe2\x41\x02\x02\x05\x12\x36\n\x07\x63ontent\x18\x05 \x01(\x0b\x32%.marketing.content.v1.TemplateContent\x12\x39\n\x08variants\x18\x06 \x03(\x0b\x32\x1d.marketing.content.v1.VariantB\x08\xbaH\x05\x92\x01\x02\x10\n\x12\x43\n\x0elatest_version\x18\x07 \x01(\tB+\xe2\x41\x01\x03\xfa\x41$\n\"marketing.platform/TemplateVersion\x12!\n\x13unpublished_changes\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x17\n\tvariables\x18\t \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08segments\x18\n \x03(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12:\n\x06labels\x18\x0b \x03(\x0b\x32*.marketing.content.v1.Template.LabelsEntry\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\x12>\n\x08\x64\x65\x66\x61ults\x18\x0f \x03(\x0b\x32,.marketing.content.v1.Template.DefaultsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a/\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:b\xea\x41_\n\x1bmarketing.platform/Template\x12+workspaces/{workspace}/templates/{template}*\ttemplates2\x08template\"\xef\x01\n\x0fTemplateContent\x12\x34\n\x05\x65mail\x18\x01 \x01(\x0b\x32#.marketing.content.v1.EmailTemplateH\x00\x12\x30\n\x03sms\x18\x02 \x01(\x0b\x32!.marketing.content.v1.SmsTemplateH\x00\x12\x32\n\x04push\x18\x03 \x01(\x0b\x32\".marketing.content.v1.PushTemplateH\x00\x12\x35\n\x06in_app\x18\x04 \x01(\x0b\x32#.marketing.content.v1.InAppTemplateH\x00\x42\t\n\x07\x63ontent\"\xd2\x01\n\rEmailTemplate\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tpreheader\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x0c\n\x04mjml\x18\x05 \x01(\x08\x12\x11\n\tfrom_name\x18\x06 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x07 \x01(\t\x12\x10\n\x08reply_to\x18\x08 \x01(\t\x12\x1b\n\rcompiled_html\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rcompiled_text\x18\n \x01(\tB\x04\xe2\x41\x01\x03\"\x1b\n\x0bSmsTemplate\x12\x0c\n\x04\x62ody\x18\x01 \x01(\t\"\xba\x01\n\x0cPushTemplate\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12:\n\x04\x64\x61ta\x18\x03 \x03(\x0b\x32,.marketing.content.v1.PushTemplate.DataEntry\x12\x11\n\timage_url\x18\x04 \x01(\t\x12\x11\n\tdeep_link\x18\x05 \x01(\t\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x02\n\rInAppTemplate\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x31\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32 .marketing.common.v1.InAppAction\x12;\n\x04\x64\x61ta\x18\x05 \x03(\x0b\x32-.marketing.content.v1.InAppTemplate.DataEntry\x12/\n\x0ctime_to_live\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a+\n\tDataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x95\x01\n\x07Variant\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1e\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\xc8\x01\x12\x1a\n\x06weight\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\x90N(\x00\x12<\n\x07\x63ontent\x18\x04 \x01(\x0b\x32%.marketing.content.v1.TemplateContentB\x04\xe2\x41\x01\x02\"\xfd\x04\n\x0fTemplateVersion\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x33\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1c.marketing.common.v1.ChannelB\x04\xe2\x41\x01\x03\x12<\n\x07\x63ontent\x18\x03 \x01(\x0b\x32%.marketing.content.v1.TemplateContentB\x04\xe2\x41\x01\x03\x12\x35\n\x08variants\x18\x04 \x03(\x0b\x32\x1d.marketing.content.v1.VariantB\x04\xe2\x41\x01\x03\x12\x19\n\x0b\x63hange_note\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tvariables\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x08segments\x18\x07 \x03(\tB#\xe2\x41\x01\x03\xfa\x41\x1c\n\x1amarketing.platform/Segment\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12K\n\x08\x64\x65\x66\x61ults\x18\t \x03(\x0b\x32\x33.marketing.content.v1.TemplateVersion.DefaultsEntryB\x04\xe2\x41\x01\x03\x1a/\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:\x8b\x01\xea\x41\x87\x01\n\"marketing.platform/TemplateVersion\x12>workspaces/{workspace}/templates/{template}/versions/{version}*\x10templateVersions2\x0ftemplateVersionB\x1c\n\x18\x63om.marketing.content.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,9 +46,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TEMPLATE'].fields_by_name['name']._loaded_options = None
   _globals['_TEMPLATE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
   _globals['_TEMPLATE'].fields_by_name['display_name']._loaded_options = None
-  _globals['_TEMPLATE'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_TEMPLATE'].fields_by_name['display_name']._serialized_options = b'\342A\001\002\272H\005r\003\030\310\001'
+  _globals['_TEMPLATE'].fields_by_name['description']._loaded_options = None
+  _globals['_TEMPLATE'].fields_by_name['description']._serialized_options = b'\272H\005r\003\030\210\''
   _globals['_TEMPLATE'].fields_by_name['channel']._loaded_options = None
   _globals['_TEMPLATE'].fields_by_name['channel']._serialized_options = b'\342A\002\002\005'
+  _globals['_TEMPLATE'].fields_by_name['variants']._loaded_options = None
+  _globals['_TEMPLATE'].fields_by_name['variants']._serialized_options = b'\272H\005\222\001\002\020\n'
   _globals['_TEMPLATE'].fields_by_name['latest_version']._loaded_options = None
   _globals['_TEMPLATE'].fields_by_name['latest_version']._serialized_options = b'\342A\001\003\372A$\n\"marketing.platform/TemplateVersion'
   _globals['_TEMPLATE'].fields_by_name['unpublished_changes']._loaded_options = None
@@ -72,6 +77,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INAPPTEMPLATE_DATAENTRY']._serialized_options = b'8\001'
   _globals['_VARIANT'].fields_by_name['id']._loaded_options = None
   _globals['_VARIANT'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_VARIANT'].fields_by_name['display_name']._loaded_options = None
+  _globals['_VARIANT'].fields_by_name['display_name']._serialized_options = b'\272H\005r\003\030\310\001'
+  _globals['_VARIANT'].fields_by_name['weight']._loaded_options = None
+  _globals['_VARIANT'].fields_by_name['weight']._serialized_options = b'\272H\007\032\005\030\220N(\000'
   _globals['_VARIANT'].fields_by_name['content']._loaded_options = None
   _globals['_VARIANT'].fields_by_name['content']._serialized_options = b'\342A\001\002'
   _globals['_TEMPLATEVERSION_DEFAULTSENTRY']._loaded_options = None
@@ -96,30 +105,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TEMPLATEVERSION'].fields_by_name['defaults']._serialized_options = b'\342A\001\003'
   _globals['_TEMPLATEVERSION']._loaded_options = None
   _globals['_TEMPLATEVERSION']._serialized_options = b'\352A\207\001\n\"marketing.platform/TemplateVersion\022>workspaces/{workspace}/templates/{template}/versions/{version}*\020templateVersions2\017templateVersion'
-  _globals['_TEMPLATE']._serialized_start=265
-  _globals['_TEMPLATE']._serialized_end=1131
-  _globals['_TEMPLATE_LABELSENTRY']._serialized_start=937
-  _globals['_TEMPLATE_LABELSENTRY']._serialized_end=982
-  _globals['_TEMPLATE_DEFAULTSENTRY']._serialized_start=984
-  _globals['_TEMPLATE_DEFAULTSENTRY']._serialized_end=1031
-  _globals['_TEMPLATECONTENT']._serialized_start=1134
-  _globals['_TEMPLATECONTENT']._serialized_end=1373
-  _globals['_EMAILTEMPLATE']._serialized_start=1376
-  _globals['_EMAILTEMPLATE']._serialized_end=1586
-  _globals['_SMSTEMPLATE']._serialized_start=1588
-  _globals['_SMSTEMPLATE']._serialized_end=1615
-  _globals['_PUSHTEMPLATE']._serialized_start=1618
-  _globals['_PUSHTEMPLATE']._serialized_end=1804
-  _globals['_PUSHTEMPLATE_DATAENTRY']._serialized_start=1761
-  _globals['_PUSHTEMPLATE_DATAENTRY']._serialized_end=1804
-  _globals['_INAPPTEMPLATE']._serialized_start=1807
-  _globals['_INAPPTEMPLATE']._serialized_end=2076
-  _globals['_INAPPTEMPLATE_DATAENTRY']._serialized_start=1761
-  _globals['_INAPPTEMPLATE_DATAENTRY']._serialized_end=1804
-  _globals['_VARIANT']._serialized_start=2078
-  _globals['_VARIANT']._serialized_end=2205
-  _globals['_TEMPLATEVERSION']._serialized_start=2208
-  _globals['_TEMPLATEVERSION']._serialized_end=2845
-  _globals['_TEMPLATEVERSION_DEFAULTSENTRY']._serialized_start=984
-  _globals['_TEMPLATEVERSION_DEFAULTSENTRY']._serialized_end=1031
+  _globals['_TEMPLATE']._serialized_start=294
+  _globals['_TEMPLATE']._serialized_end=1188
+  _globals['_TEMPLATE_LABELSENTRY']._serialized_start=994
+  _globals['_TEMPLATE_LABELSENTRY']._serialized_end=1039
+  _globals['_TEMPLATE_DEFAULTSENTRY']._serialized_start=1041
+  _globals['_TEMPLATE_DEFAULTSENTRY']._serialized_end=1088
+  _globals['_TEMPLATECONTENT']._serialized_start=1191
+  _globals['_TEMPLATECONTENT']._serialized_end=1430
+  _globals['_EMAILTEMPLATE']._serialized_start=1433
+  _globals['_EMAILTEMPLATE']._serialized_end=1643
+  _globals['_SMSTEMPLATE']._serialized_start=1645
+  _globals['_SMSTEMPLATE']._serialized_end=1672
+  _globals['_PUSHTEMPLATE']._serialized_start=1675
+  _globals['_PUSHTEMPLATE']._serialized_end=1861
+  _globals['_PUSHTEMPLATE_DATAENTRY']._serialized_start=1818
+  _globals['_PUSHTEMPLATE_DATAENTRY']._serialized_end=1861
+  _globals['_INAPPTEMPLATE']._serialized_start=1864
+  _globals['_INAPPTEMPLATE']._serialized_end=2133
+  _globals['_INAPPTEMPLATE_DATAENTRY']._serialized_start=1818
+  _globals['_INAPPTEMPLATE_DATAENTRY']._serialized_end=1861
+  _globals['_VARIANT']._serialized_start=2136
+  _globals['_VARIANT']._serialized_end=2285
+  _globals['_TEMPLATEVERSION']._serialized_start=2288
+  _globals['_TEMPLATEVERSION']._serialized_end=2925
+  _globals['_TEMPLATEVERSION_DEFAULTSENTRY']._serialized_start=1041
+  _globals['_TEMPLATEVERSION_DEFAULTSENTRY']._serialized_end=1088
 # @@protoc_insertion_point(module_scope)

@@ -22,19 +22,21 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from marketing.integrations.v1 import api_key_pb2 as marketing_dot_integrations_dot_v1_dot_api__key__pb2
 from marketing.integrations.v1 import connection_pb2 as marketing_dot_integrations_dot_v1_dot_connection__pb2
 from marketing.integrations.v1 import connector_pb2 as marketing_dot_integrations_dot_v1_dot_connector__pb2
 from marketing.integrations.v1 import sync_pb2 as marketing_dot_integrations_dot_v1_dot_sync__pb2
 from marketing.integrations.v1 import webhook_pb2 as marketing_dot_integrations_dot_v1_dot_webhook__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n4marketing/integrations/v1/integrations_service.proto\x12\x19marketing.integrations.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a*marketing/integrations/v1/connection.proto\x1a)marketing/integrations/v1/connector.proto\x1a$marketing/integrations/v1/sync.proto\x1a\'marketing/integrations/v1/webhook.proto\"\x85\x01\n\x15ListConnectorsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\x12\x1cmarketing.platform/Connector\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"k\n\x16ListConnectorsResponse\x12\x38\n\nconnectors\x18\x01 \x03(\x0b\x32$.marketing.integrations.v1.Connector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x13GetConnectorRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1cmarketing.platform/Connector\"\xd4\x01\n\x17\x43reateConnectionRequest\x12\x36\n\x06parent\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\x12\x1dmarketing.platform/Connection\x12?\n\nconnection\x18\x02 \x01(\x0b\x32%.marketing.integrations.v1.ConnectionB\x04\xe2\x41\x01\x02\x12\x15\n\rconnection_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"L\n\x14GetConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\"\x87\x01\n\x16ListConnectionsRequest\x12\x36\n\x06parent\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\x12\x1dmarketing.platform/Connection\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"n\n\x17ListConnectionsResponse\x12:\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32%.marketing.integrations.v1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa8\x01\n\x17UpdateConnectionRequest\x12?\n\nconnection\x18\x01 \x01(\x0b\x32%.marketing.integrations.v1.ConnectionB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"]\n\x17\x44\x65leteConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"[\n\x15TestConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"]\n\x17\x45nableConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"^\n\x18\x44isableConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xb6\x01\n\x11\x43reateSyncRequest\x12\x30\n\x06parent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\x12\x17marketing.platform/Sync\x12\x33\n\x04sync\x18\x02 \x01(\x0b\x32\x1f.marketing.integrations.v1.SyncB\x04\xe2\x41\x01\x02\x12\x0f\n\x07sync_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"@\n\x0eGetSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\"{\n\x10ListSyncsRequest\x12\x30\n\x06parent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\x12\x17marketing.platform/Sync\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\\\n\x11ListSyncsResponse\x12.\n\x05syncs\x18\x01 \x03(\x0b\x32\x1f.marketing.integrations.v1.Sync\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x11UpdateSyncRequest\x12\x33\n\x04sync\x18\x01 \x01(\x0b\x32\x1f.marketing.integrations.v1.SyncB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Q\n\x11\x44\x65leteSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"w\n\x0eRunSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x13\n\x0b\x66ull_resync\x18\x03 \x01(\x08\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"P\n\x10PauseSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"Q\n\x11ResumeSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"F\n\x11GetSyncRunRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/SyncRun\"\x81\x01\n\x13ListSyncRunsRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/SyncRun\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"f\n\x14ListSyncRunsResponse\x12\x35\n\tsync_runs\x18\x01 \x03(\x0b\x32\".marketing.integrations.v1.SyncRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x14\x43\x61ncelSyncRunRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/SyncRun\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xc5\x01\n\x14\x43reateWebhookRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Webhook\x12\x39\n\x07webhook\x18\x02 \x01(\x0b\x32\".marketing.integrations.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x12\n\nwebhook_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"F\n\x11GetWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\"\x81\x01\n\x13ListWebhooksRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Webhook\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"e\n\x14ListWebhooksResponse\x12\x34\n\x08webhooks\x18\x01 \x03(\x0b\x32\".marketing.integrations.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x01\n\x14UpdateWebhookRequest\x12\x39\n\x07webhook\x18\x01 \x01(\x0b\x32\".marketing.integrations.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"W\n\x14\x44\x65leteWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"V\n\x13PauseWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"W\n\x14ResumeWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x12TestWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\"\x92\x01\n\x1cListWebhookDeliveriesRequest\x12;\n\x06parent\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\x12\"marketing.platform/WebhookDelivery\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\x80\x01\n\x1dListWebhookDeliveriesResponse\x12\x46\n\x12webhook_deliveries\x18\x01 \x03(\x0b\x32*.marketing.integrations.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd6\'\n\x13IntegrationsService\x12\xac\x01\n\x0eListConnectors\x12\x30.marketing.integrations.v1.ListConnectorsRequest\x1a\x31.marketing.integrations.v1.ListConnectorsResponse\"5\xda\x41\x06parent\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=workspaces/*}/connectors\x12\x99\x01\n\x0cGetConnector\x12..marketing.integrations.v1.GetConnectorRequest\x1a$.marketing.integrations.v1.Connector\"3\xda\x41\x04name\x82\xd3\xe4\x93\x02&\x12$/v1/{name=workspaces/*/connectors/*}\x12\xca\x01\n\x10\x43reateConnection\x12\x32.marketing.integrations.v1.CreateConnectionRequest\x1a%.marketing.integrations.v1.Connection\"[\xda\x41\x1fparent,connection,connection_id\x82\xd3\xe4\x93\x02\x33\"%/v1/{parent=workspaces/*}/connections:\nconnection\x12\x9d\x01\n\rGetConnection\x12/.marketing.integrations.v1.GetConnectionRequest\x1a%.marketing.integrations.v1.Connection\"4\xda\x41\x04name\x82\xd3\xe4\x93\x02\'\x12%/v1/{name=workspaces/*/connections/*}\x12\xb0\x01\n\x0fListConnections\x12\x31.marketing.integrations.v1.ListConnectionsRequest\x1a\x32.marketing.integrations.v1.ListConnectionsResponse\"6\xda\x41\x06parent\x82\xd3\xe4\x93\x02\'\x12%/v1/{parent=workspaces/*}/connections\x12\xcc\x01\n\x10UpdateConnection\x12\x32.marketing.integrations.v1.UpdateConnectionRequest\x1a%.marketing.integrations.v1.Connection\"]\xda\x41\x16\x63onnection,update_mask\x82\xd3\xe4\x93\x02>20/v1/{connection.name=workspaces/*/connections/*}:\nconnection\x12\x94\x01\n\x10\x44\x65leteConnection\x12\x32.marketing.integrations.v1.DeleteConnectionRequest\x1a\x16.google.protobuf.Empty\"4\xda\x41\x04name\x82\xd3\xe4\x93\x02\'*%/v1/{name=workspaces/*/connections/*}\x12\xa0\x01\n\x0eTestConnection\x12\x30.marketing.integrations.v1.TestConnectionRequest\x1a%.marketing.integrations.v1.Connection\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/connections/*}:test:\x01*\x12\xa6\x01\n\x10\x45nableConnection\x12\x32.marketing.integrations.v1.EnableConnectionRequest\x1a%.marketing.integrations.v1.Connection\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/connections/*}:enable:\x01*\x12\xa9\x01\n\x11\x44isableConnection\x12\x33.marketing.integrations.v1.DisableConnectionRequest\x1a%.marketing.integrations.v1.Connection\"8\x82\xd3\xe4\x93\x02\x32\"-/v1/{name=workspaces/*/connections/*}:disable:\x01*\x12\xae\x01\n\nCreateSync\x12,.marketing.integrations.v1.CreateSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"Q\xda\x41\x13parent,sync,sync_id\x82\xd3\xe4\x93\x02\x35\"-/v1/{parent=workspaces/*/connections/*}/syncs:\x04sync\x12\x93\x01\n\x07GetSync\x12).marketing.integrations.v1.GetSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"<\xda\x41\x04name\x82\xd3\xe4\x93\x02/\x12-/v1/{name=workspaces/*/connections/*/syncs/*}\x12\xa6\x01\n\tListSyncs\x12+.marketing.integrations.v1.ListSyncsRequest\x1a,.marketing.integrations.v1.ListSyncsResponse\">\xda\x41\x06parent\x82\xd3\xe4\x93\x02/\x12-/v1/{parent=workspaces/*/connections/*}/syncs\x12\xb0\x01\n\nUpdateSync\x12,.marketing.integrations.v1.UpdateSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"S\xda\x41\x10sync,update_mask\x82\xd3\xe4\x93\x02:22/v1/{sync.name=workspaces/*/connections/*/syncs/*}:\x04sync\x12\x90\x01\n\nDeleteSync\x12,.marketing.integrations.v1.DeleteSyncRequest\x1a\x16.google.protobuf.Empty\"<\xda\x41\x04name\x82\xd3\xe4\x93\x02/*-/v1/{name=workspaces/*/connections/*/syncs/*}\x12\x96\x01\n\x07RunSync\x12).marketing.integrations.v1.RunSyncRequest\x1a\".marketing.integrations.v1.SyncRun\"<\x82\xd3\xe4\x93\x02\x36\"1/v1/{name=workspaces/*/connections/*/syncs/*}:run:\x01*\x12\x99\x01\n\tPauseSync\x12+.marketing.integrations.v1.PauseSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\">\x82\xd3\xe4\x93\x02\x38\"3/v1/{name=workspaces/*/connections/*/syncs/*}:pause:\x01*\x12\x9c\x01\n\nResumeSync\x12,.marketing.integrations.v1.ResumeSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"?\x82\xd3\xe4\x93\x02\x39\"4/v1/{name=workspaces/*/connections/*/syncs/*}:resume:\x01*\x12\xa3\x01\n\nGetSyncRun\x12,.marketing.integrations.v1.GetSyncRunRequest\x1a\".marketing.integrations.v1.SyncRun\"C\xda\x41\x04name\x82\xd3\xe4\x93\x02\x36\x12\x34/v1/{name=workspaces/*/connections/*/syncs/*/runs/*}\x12\xb6\x01\n\x0cListSyncRuns\x12..marketing.integrations.v1.ListSyncRunsRequest\x1a/.marketing.integrations.v1.ListSyncRunsResponse\"E\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x36\x12\x34/v1/{parent=workspaces/*/connections/*/syncs/*}/runs\x12\xac\x01\n\rCancelSyncRun\x12/.marketing.integrations.v1.CancelSyncRunRequest\x1a\".marketing.integrations.v1.SyncRun\"F\x82\xd3\xe4\x93\x02@\";/v1/{name=workspaces/*/connections/*/syncs/*/runs/*}:cancel:\x01*\x12\xb5\x01\n\rCreateWebhook\x12/.marketing.integrations.v1.CreateWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"O\xda\x41\x19parent,webhook,webhook_id\x82\xd3\xe4\x93\x02-\"\"/v1/{parent=workspaces/*}/webhooks:\x07webhook\x12\x91\x01\n\nGetWebhook\x12,.marketing.integrations.v1.GetWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=workspaces/*/webhooks/*}\x12\xa4\x01\n\x0cListWebhooks\x12..marketing.integrations.v1.ListWebhooksRequest\x1a/.marketing.integrations.v1.ListWebhooksResponse\"3\xda\x41\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=workspaces/*}/webhooks\x12\xb7\x01\n\rUpdateWebhook\x12/.marketing.integrations.v1.UpdateWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"Q\xda\x41\x13webhook,update_mask\x82\xd3\xe4\x93\x02\x35\x32*/v1/{webhook.name=workspaces/*/webhooks/*}:\x07webhook\x12\x8b\x01\n\rDeleteWebhook\x12/.marketing.integrations.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$*\"/v1/{name=workspaces/*/webhooks/*}\x12\x97\x01\n\x0cPauseWebhook\x12..marketing.integrations.v1.PauseWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/webhooks/*}:pause:\x01*\x12\x9a\x01\n\rResumeWebhook\x12/.marketing.integrations.v1.ResumeWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/webhooks/*}:resume:\x01*\x12\x9c\x01\n\x0bTestWebhook\x12-.marketing.integrations.v1.TestWebhookRequest\x1a*.marketing.integrations.v1.WebhookDelivery\"2\x82\xd3\xe4\x93\x02,\"\'/v1/{name=workspaces/*/webhooks/*}:test:\x01*\x12\xcc\x01\n\x15ListWebhookDeliveries\x12\x37.marketing.integrations.v1.ListWebhookDeliveriesRequest\x1a\x38.marketing.integrations.v1.ListWebhookDeliveriesResponse\"@\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x31\x12//v1/{parent=workspaces/*/webhooks/*}/deliveriesB!\n\x1d\x63om.marketing.integrations.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n4marketing/integrations/v1/integrations_service.proto\x12\x19marketing.integrations.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\'marketing/integrations/v1/api_key.proto\x1a*marketing/integrations/v1/connection.proto\x1a)marketing/integrations/v1/connector.proto\x1a$marketing/integrations/v1/sync.proto\x1a\'marketing/integrations/v1/webhook.proto\"\x8e\x01\n\x15ListConnectorsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\x12\x1cmarketing.platform/Connector\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"k\n\x16ListConnectorsResponse\x12\x38\n\nconnectors\x18\x01 \x03(\x0b\x32$.marketing.integrations.v1.Connector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x13GetConnectorRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1cmarketing.platform/Connector\"\xde\x01\n\x17\x43reateConnectionRequest\x12\x36\n\x06parent\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\x12\x1dmarketing.platform/Connection\x12?\n\nconnection\x18\x02 \x01(\x0b\x32%.marketing.integrations.v1.ConnectionB\x04\xe2\x41\x01\x02\x12\x15\n\rconnection_id\x18\x03 \x01(\t\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"L\n\x14GetConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\"\x90\x01\n\x16ListConnectionsRequest\x12\x36\n\x06parent\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\x12\x1dmarketing.platform/Connection\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"n\n\x17ListConnectionsResponse\x12:\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32%.marketing.integrations.v1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa8\x01\n\x17UpdateConnectionRequest\x12?\n\nconnection\x18\x01 \x01(\x0b\x32%.marketing.integrations.v1.ConnectionB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"]\n\x17\x44\x65leteConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"[\n\x15TestConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"]\n\x17\x45nableConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"^\n\x18\x44isableConnectionRequest\x12\x34\n\x04name\x18\x01 \x01(\tB&\xe2\x41\x01\x02\xfa\x41\x1f\n\x1dmarketing.platform/Connection\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xc0\x01\n\x11\x43reateSyncRequest\x12\x30\n\x06parent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\x12\x17marketing.platform/Sync\x12\x33\n\x04sync\x18\x02 \x01(\x0b\x32\x1f.marketing.integrations.v1.SyncB\x04\xe2\x41\x01\x02\x12\x0f\n\x07sync_id\x18\x03 \x01(\t\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"@\n\x0eGetSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\"\x84\x01\n\x10ListSyncsRequest\x12\x30\n\x06parent\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\x12\x17marketing.platform/Sync\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\\\n\x11ListSyncsResponse\x12.\n\x05syncs\x18\x01 \x03(\x0b\x32\x1f.marketing.integrations.v1.Sync\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x96\x01\n\x11UpdateSyncRequest\x12\x33\n\x04sync\x18\x01 \x01(\x0b\x32\x1f.marketing.integrations.v1.SyncB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Q\n\x11\x44\x65leteSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x81\x01\n\x0eRunSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x13\n\x0b\x66ull_resync\x18\x03 \x01(\x08\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\"P\n\x10PauseSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"Q\n\x11ResumeSyncRequest\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x02\xfa\x41\x19\n\x17marketing.platform/Sync\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"F\n\x11GetSyncRunRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/SyncRun\"\x8a\x01\n\x13ListSyncRunsRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/SyncRun\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"f\n\x14ListSyncRunsResponse\x12\x35\n\tsync_runs\x18\x01 \x03(\x0b\x32\".marketing.integrations.v1.SyncRun\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x14\x43\x61ncelSyncRunRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/SyncRun\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xcf\x01\n\x14\x43reateWebhookRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Webhook\x12\x39\n\x07webhook\x18\x02 \x01(\x0b\x32\".marketing.integrations.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x12\n\nwebhook_id\x18\x03 \x01(\t\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"F\n\x11GetWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\"\x8a\x01\n\x13ListWebhooksRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Webhook\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"e\n\x14ListWebhooksResponse\x12\x34\n\x08webhooks\x18\x01 \x03(\x0b\x32\".marketing.integrations.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x01\n\x14UpdateWebhookRequest\x12\x39\n\x07webhook\x18\x01 \x01(\x0b\x32\".marketing.integrations.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"W\n\x14\x44\x65leteWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"V\n\x13PauseWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"W\n\x14ResumeWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x12TestWebhookRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Webhook\"\x9b\x01\n\x1cListWebhookDeliveriesRequest\x12;\n\x06parent\x18\x01 \x01(\tB+\xe2\x41\x01\x02\xfa\x41$\x12\"marketing.platform/WebhookDelivery\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"\x80\x01\n\x1dListWebhookDeliveriesResponse\x12\x46\n\x12webhook_deliveries\x18\x01 \x03(\x0b\x32*.marketing.integrations.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x83\x01\n\x13\x43reateApiKeyRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/ApiKey\x12\x38\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32!.marketing.integrations.v1.ApiKeyB\x04\xe2\x41\x01\x02\"D\n\x10GetApiKeyRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/ApiKey\"x\n\x12ListApiKeysRequest\x12\x32\n\x06parent\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\x12\x19marketing.platform/ApiKey\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"c\n\x13ListApiKeysResponse\x12\x33\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32!.marketing.integrations.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x13RevokeApiKeyRequest\x12\x30\n\x04name\x18\x01 \x01(\tB\"\xe2\x41\x01\x02\xfa\x41\x1b\n\x19marketing.platform/ApiKey2\xd2,\n\x13IntegrationsService\x12\xa6\x01\n\x0c\x43reateApiKey\x12..marketing.integrations.v1.CreateApiKeyRequest\x1a!.marketing.integrations.v1.ApiKey\"C\xda\x41\x0eparent,api_key\x82\xd3\xe4\x93\x02,\"!/v1/{parent=workspaces/*}/apiKeys:\x07\x61pi_key\x12\x8d\x01\n\tGetApiKey\x12+.marketing.integrations.v1.GetApiKeyRequest\x1a!.marketing.integrations.v1.ApiKey\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=workspaces/*/apiKeys/*}\x12\xa0\x01\n\x0bListApiKeys\x12-.marketing.integrations.v1.ListApiKeysRequest\x1a..marketing.integrations.v1.ListApiKeysResponse\"2\xda\x41\x06parent\x82\xd3\xe4\x93\x02#\x12!/v1/{parent=workspaces/*}/apiKeys\x12\x9d\x01\n\x0cRevokeApiKey\x12..marketing.integrations.v1.RevokeApiKeyRequest\x1a!.marketing.integrations.v1.ApiKey\":\xda\x41\x04name\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/apiKeys/*}:revoke:\x01*\x12\xac\x01\n\x0eListConnectors\x12\x30.marketing.integrations.v1.ListConnectorsRequest\x1a\x31.marketing.integrations.v1.ListConnectorsResponse\"5\xda\x41\x06parent\x82\xd3\xe4\x93\x02&\x12$/v1/{parent=workspaces/*}/connectors\x12\x99\x01\n\x0cGetConnector\x12..marketing.integrations.v1.GetConnectorRequest\x1a$.marketing.integrations.v1.Connector\"3\xda\x41\x04name\x82\xd3\xe4\x93\x02&\x12$/v1/{name=workspaces/*/connectors/*}\x12\xca\x01\n\x10\x43reateConnection\x12\x32.marketing.integrations.v1.CreateConnectionRequest\x1a%.marketing.integrations.v1.Connection\"[\xda\x41\x1fparent,connection,connection_id\x82\xd3\xe4\x93\x02\x33\"%/v1/{parent=workspaces/*}/connections:\nconnection\x12\x9d\x01\n\rGetConnection\x12/.marketing.integrations.v1.GetConnectionRequest\x1a%.marketing.integrations.v1.Connection\"4\xda\x41\x04name\x82\xd3\xe4\x93\x02\'\x12%/v1/{name=workspaces/*/connections/*}\x12\xb0\x01\n\x0fListConnections\x12\x31.marketing.integrations.v1.ListConnectionsRequest\x1a\x32.marketing.integrations.v1.ListConnectionsResponse\"6\xda\x41\x06parent\x82\xd3\xe4\x93\x02\'\x12%/v1/{parent=workspaces/*}/connections\x12\xcc\x01\n\x10UpdateConnection\x12\x32.marketing.integrations.v1.UpdateConnectionRequest\x1a%.marketing.integrations.v1.Connection\"]\xda\x41\x16\x63onnection,update_mask\x82\xd3\xe4\x93\x02>20/v1/{connection.name=workspaces/*/connections/*}:\nconnection\x12\x94\x01\n\x10\x44\x65leteConnection\x12\x32.marketing.integrations.v1.DeleteConnectionRequest\x1a\x16.google.protobuf.Empty\"4\xda\x41\x04name\x82\xd3\xe4\x93\x02\'*%/v1/{name=workspaces/*/connections/*}\x12\xa0\x01\n\x0eTestConnection\x12\x30.marketing.integrations.v1.TestConnectionRequest\x1a%.marketing.integrations.v1.Connection\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/connections/*}:test:\x01*\x12\xa6\x01\n\x10\x45nableConnection\x12\x32.marketing.integrations.v1.EnableConnectionRequest\x1a%.marketing.integrations.v1.Connection\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/connections/*}:enable:\x01*\x12\xa9\x01\n\x11\x44isableConnection\x12\x33.marketing.integrations.v1.DisableConnectionRequest\x1a%.marketing.integrations.v1.Connection\"8\x82\xd3\xe4\x93\x02\x32\"-/v1/{name=workspaces/*/connections/*}:disable:\x01*\x12\xae\x01\n\nCreateSync\x12,.marketing.integrations.v1.CreateSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"Q\xda\x41\x13parent,sync,sync_id\x82\xd3\xe4\x93\x02\x35\"-/v1/{parent=workspaces/*/connections/*}/syncs:\x04sync\x12\x93\x01\n\x07GetSync\x12).marketing.integrations.v1.GetSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"<\xda\x41\x04name\x82\xd3\xe4\x93\x02/\x12-/v1/{name=workspaces/*/connections/*/syncs/*}\x12\xa6\x01\n\tListSyncs\x12+.marketing.integrations.v1.ListSyncsRequest\x1a,.marketing.integrations.v1.ListSyncsResponse\">\xda\x41\x06parent\x82\xd3\xe4\x93\x02/\x12-/v1/{parent=workspaces/*/connections/*}/syncs\x12\xb0\x01\n\nUpdateSync\x12,.marketing.integrations.v1.UpdateSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"S\xda\x41\x10sync,update_mask\x82\xd3\xe4\x93\x02:22/v1/{sync.name=workspaces/*/connections/*/syncs/*}:\x04sync\x12\x90\x01\n\nDeleteSync\x12,.marketing.integrations.v1.DeleteSyncRequest\x1a\x16.google.protobuf.Empty\"<\xda\x41\x04name\x82\xd3\xe4\x93\x02/*-/v1/{name=workspaces/*/connections/*/syncs/*}\x12\x96\x01\n\x07RunSync\x12).marketing.integrations.v1.RunSyncRequest\x1a\".marketing.integrations.v1.SyncRun\"<\x82\xd3\xe4\x93\x02\x36\"1/v1/{name=workspaces/*/connections/*/syncs/*}:run:\x01*\x12\x99\x01\n\tPauseSync\x12+.marketing.integrations.v1.PauseSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\">\x82\xd3\xe4\x93\x02\x38\"3/v1/{name=workspaces/*/connections/*/syncs/*}:pause:\x01*\x12\x9c\x01\n\nResumeSync\x12,.marketing.integrations.v1.ResumeSyncRequest\x1a\x1f.marketing.integrations.v1.Sync\"?\x82\xd3\xe4\x93\x02\x39\"4/v1/{name=workspaces/*/connections/*/syncs/*}:resume:\x01*\x12\xa3\x01\n\nGetSyncRun\x12,.marketing.integrations.v1.GetSyncRunRequest\x1a\".marketing.integrations.v1.SyncRun\"C\xda\x41\x04name\x82\xd3\xe4\x93\x02\x36\x12\x34/v1/{name=workspaces/*/connections/*/syncs/*/runs/*}\x12\xb6\x01\n\x0cListSyncRuns\x12..marketing.integrations.v1.ListSyncRunsRequest\x1a/.marketing.integrations.v1.ListSyncRunsResponse\"E\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x36\x12\x34/v1/{parent=workspaces/*/connections/*/syncs/*}/runs\x12\xac\x01\n\rCancelSyncRun\x12/.marketing.integrations.v1.CancelSyncRunRequest\x1a\".marketing.integrations.v1.SyncRun\"F\x82\xd3\xe4\x93\x02@\";/v1/{name=workspaces/*/connections/*/syncs/*/runs/*}:cancel:\x01*\x12\xb5\x01\n\rCreateWebhook\x12/.marketing.integrations.v1.CreateWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"O\xda\x41\x19parent,webhook,webhook_id\x82\xd3\xe4\x93\x02-\"\"/v1/{parent=workspaces/*}/webhooks:\x07webhook\x12\x91\x01\n\nGetWebhook\x12,.marketing.integrations.v1.GetWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=workspaces/*/webhooks/*}\x12\xa4\x01\n\x0cListWebhooks\x12..marketing.integrations.v1.ListWebhooksRequest\x1a/.marketing.integrations.v1.ListWebhooksResponse\"3\xda\x41\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=workspaces/*}/webhooks\x12\xb7\x01\n\rUpdateWebhook\x12/.marketing.integrations.v1.UpdateWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"Q\xda\x41\x13webhook,update_mask\x82\xd3\xe4\x93\x02\x35\x32*/v1/{webhook.name=workspaces/*/webhooks/*}:\x07webhook\x12\x8b\x01\n\rDeleteWebhook\x12/.marketing.integrations.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.Empty\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$*\"/v1/{name=workspaces/*/webhooks/*}\x12\x97\x01\n\x0cPauseWebhook\x12..marketing.integrations.v1.PauseWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/webhooks/*}:pause:\x01*\x12\x9a\x01\n\rResumeWebhook\x12/.marketing.integrations.v1.ResumeWebhookRequest\x1a\".marketing.integrations.v1.Webhook\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/webhooks/*}:resume:\x01*\x12\x9c\x01\n\x0bTestWebhook\x12-.marketing.integrations.v1.TestWebhookRequest\x1a*.marketing.integrations.v1.WebhookDelivery\"2\x82\xd3\xe4\x93\x02,\"\'/v1/{name=workspaces/*/webhooks/*}:test:\x01*\x12\xcc\x01\n\x15ListWebhookDeliveries\x12\x37.marketing.integrations.v1.ListWebhookDeliveriesRequest\x1a\x38.marketing.integrations.v1.ListWebhookDeliveriesResponse\"@\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x31\x12//v1/{parent=workspaces/*/webhooks/*}/deliveriesB!\n\x1d\x63om.marketing.integrations.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,16 +46,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\035com.marketing.integrations.v1P\001'
   _globals['_LISTCONNECTORSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCONNECTORSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\036\022\034marketing.platform/Connector'
+  _globals['_LISTCONNECTORSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCONNECTORSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_GETCONNECTORREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCONNECTORREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\036\n\034marketing.platform/Connector'
   _globals['_CREATECONNECTIONREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_CREATECONNECTIONREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\037\022\035marketing.platform/Connection'
   _globals['_CREATECONNECTIONREQUEST'].fields_by_name['connection']._loaded_options = None
   _globals['_CREATECONNECTIONREQUEST'].fields_by_name['connection']._serialized_options = b'\342A\001\002'
+  _globals['_CREATECONNECTIONREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATECONNECTIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETCONNECTIONREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCONNECTIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\037\n\035marketing.platform/Connection'
   _globals['_LISTCONNECTIONSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTCONNECTIONSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\037\022\035marketing.platform/Connection'
+  _globals['_LISTCONNECTIONSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCONNECTIONSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATECONNECTIONREQUEST'].fields_by_name['connection']._loaded_options = None
   _globals['_UPDATECONNECTIONREQUEST'].fields_by_name['connection']._serialized_options = b'\342A\001\002'
   _globals['_UPDATECONNECTIONREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -70,10 +78,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESYNCREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\031\022\027marketing.platform/Sync'
   _globals['_CREATESYNCREQUEST'].fields_by_name['sync']._loaded_options = None
   _globals['_CREATESYNCREQUEST'].fields_by_name['sync']._serialized_options = b'\342A\001\002'
+  _globals['_CREATESYNCREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATESYNCREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETSYNCREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETSYNCREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027marketing.platform/Sync'
   _globals['_LISTSYNCSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTSYNCSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\031\022\027marketing.platform/Sync'
+  _globals['_LISTSYNCSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTSYNCSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATESYNCREQUEST'].fields_by_name['sync']._loaded_options = None
   _globals['_UPDATESYNCREQUEST'].fields_by_name['sync']._serialized_options = b'\342A\001\002'
   _globals['_UPDATESYNCREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -82,6 +94,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETESYNCREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027marketing.platform/Sync'
   _globals['_RUNSYNCREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_RUNSYNCREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027marketing.platform/Sync'
+  _globals['_RUNSYNCREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_RUNSYNCREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_PAUSESYNCREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_PAUSESYNCREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\031\n\027marketing.platform/Sync'
   _globals['_RESUMESYNCREQUEST'].fields_by_name['name']._loaded_options = None
@@ -90,16 +104,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSYNCRUNREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/SyncRun'
   _globals['_LISTSYNCRUNSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTSYNCRUNSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/SyncRun'
+  _globals['_LISTSYNCRUNSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTSYNCRUNSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_CANCELSYNCRUNREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_CANCELSYNCRUNREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/SyncRun'
   _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Webhook'
   _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook']._loaded_options = None
   _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETWEBHOOKREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETWEBHOOKREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Webhook'
   _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Webhook'
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['webhook']._loaded_options = None
   _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['webhook']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -114,6 +134,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TESTWEBHOOKREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Webhook'
   _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A$\022\"marketing.platform/WebhookDelivery'
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\033\022\031marketing.platform/ApiKey'
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['api_key']._loaded_options = None
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['api_key']._serialized_options = b'\342A\001\002'
+  _globals['_GETAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\033\n\031marketing.platform/ApiKey'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\033\022\031marketing.platform/ApiKey'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_REVOKEAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_REVOKEAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\033\n\031marketing.platform/ApiKey'
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['CreateApiKey']._loaded_options = None
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['CreateApiKey']._serialized_options = b'\332A\016parent,api_key\202\323\344\223\002,\"!/v1/{parent=workspaces/*}/apiKeys:\007api_key'
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['GetApiKey']._loaded_options = None
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['GetApiKey']._serialized_options = b'\332A\004name\202\323\344\223\002#\022!/v1/{name=workspaces/*/apiKeys/*}'
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListApiKeys']._loaded_options = None
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListApiKeys']._serialized_options = b'\332A\006parent\202\323\344\223\002#\022!/v1/{parent=workspaces/*}/apiKeys'
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['RevokeApiKey']._loaded_options = None
+  _globals['_INTEGRATIONSSERVICE'].methods_by_name['RevokeApiKey']._serialized_options = b'\332A\004name\202\323\344\223\002-\"(/v1/{name=workspaces/*/apiKeys/*}:revoke:\001*'
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListConnectors']._loaded_options = None
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListConnectors']._serialized_options = b'\332A\006parent\202\323\344\223\002&\022$/v1/{parent=workspaces/*}/connectors'
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['GetConnector']._loaded_options = None
@@ -174,78 +216,88 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['TestWebhook']._serialized_options = b'\202\323\344\223\002,\"\'/v1/{name=workspaces/*/webhooks/*}:test:\001*'
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListWebhookDeliveries']._loaded_options = None
   _globals['_INTEGRATIONSSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\332A\006parent\202\323\344\223\0021\022//v1/{parent=workspaces/*/webhooks/*}/deliveries'
-  _globals['_LISTCONNECTORSREQUEST']._serialized_start=428
-  _globals['_LISTCONNECTORSREQUEST']._serialized_end=561
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=563
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=670
-  _globals['_GETCONNECTORREQUEST']._serialized_start=672
-  _globals['_GETCONNECTORREQUEST']._serialized_end=746
-  _globals['_CREATECONNECTIONREQUEST']._serialized_start=749
-  _globals['_CREATECONNECTIONREQUEST']._serialized_end=961
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=963
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=1039
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=1042
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=1177
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=1179
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=1289
-  _globals['_UPDATECONNECTIONREQUEST']._serialized_start=1292
-  _globals['_UPDATECONNECTIONREQUEST']._serialized_end=1460
-  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1462
-  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1555
-  _globals['_TESTCONNECTIONREQUEST']._serialized_start=1557
-  _globals['_TESTCONNECTIONREQUEST']._serialized_end=1648
-  _globals['_ENABLECONNECTIONREQUEST']._serialized_start=1650
-  _globals['_ENABLECONNECTIONREQUEST']._serialized_end=1743
-  _globals['_DISABLECONNECTIONREQUEST']._serialized_start=1745
-  _globals['_DISABLECONNECTIONREQUEST']._serialized_end=1839
-  _globals['_CREATESYNCREQUEST']._serialized_start=1842
-  _globals['_CREATESYNCREQUEST']._serialized_end=2024
-  _globals['_GETSYNCREQUEST']._serialized_start=2026
-  _globals['_GETSYNCREQUEST']._serialized_end=2090
-  _globals['_LISTSYNCSREQUEST']._serialized_start=2092
-  _globals['_LISTSYNCSREQUEST']._serialized_end=2215
-  _globals['_LISTSYNCSRESPONSE']._serialized_start=2217
-  _globals['_LISTSYNCSRESPONSE']._serialized_end=2309
-  _globals['_UPDATESYNCREQUEST']._serialized_start=2312
-  _globals['_UPDATESYNCREQUEST']._serialized_end=2462
-  _globals['_DELETESYNCREQUEST']._serialized_start=2464
-  _globals['_DELETESYNCREQUEST']._serialized_end=2545
-  _globals['_RUNSYNCREQUEST']._serialized_start=2547
-  _globals['_RUNSYNCREQUEST']._serialized_end=2666
-  _globals['_PAUSESYNCREQUEST']._serialized_start=2668
-  _globals['_PAUSESYNCREQUEST']._serialized_end=2748
-  _globals['_RESUMESYNCREQUEST']._serialized_start=2750
-  _globals['_RESUMESYNCREQUEST']._serialized_end=2831
-  _globals['_GETSYNCRUNREQUEST']._serialized_start=2833
-  _globals['_GETSYNCRUNREQUEST']._serialized_end=2903
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=2906
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=3035
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=3037
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=3139
-  _globals['_CANCELSYNCRUNREQUEST']._serialized_start=3141
-  _globals['_CANCELSYNCRUNREQUEST']._serialized_end=3228
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=3231
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=3428
-  _globals['_GETWEBHOOKREQUEST']._serialized_start=3430
-  _globals['_GETWEBHOOKREQUEST']._serialized_end=3500
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=3503
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=3632
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=3634
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=3735
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=3738
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=3874
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=3876
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=3963
-  _globals['_PAUSEWEBHOOKREQUEST']._serialized_start=3965
-  _globals['_PAUSEWEBHOOKREQUEST']._serialized_end=4051
-  _globals['_RESUMEWEBHOOKREQUEST']._serialized_start=4053
-  _globals['_RESUMEWEBHOOKREQUEST']._serialized_end=4140
-  _globals['_TESTWEBHOOKREQUEST']._serialized_start=4142
-  _globals['_TESTWEBHOOKREQUEST']._serialized_end=4213
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=4216
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=4362
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=4365
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=4493
-  _globals['_INTEGRATIONSSERVICE']._serialized_start=4496
-  _globals['_INTEGRATIONSSERVICE']._serialized_end=9574
+  _globals['_LISTCONNECTORSREQUEST']._serialized_start=498
+  _globals['_LISTCONNECTORSREQUEST']._serialized_end=640
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=642
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=749
+  _globals['_GETCONNECTORREQUEST']._serialized_start=751
+  _globals['_GETCONNECTORREQUEST']._serialized_end=825
+  _globals['_CREATECONNECTIONREQUEST']._serialized_start=828
+  _globals['_CREATECONNECTIONREQUEST']._serialized_end=1050
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=1052
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=1128
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=1131
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=1275
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=1277
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=1387
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_start=1390
+  _globals['_UPDATECONNECTIONREQUEST']._serialized_end=1558
+  _globals['_DELETECONNECTIONREQUEST']._serialized_start=1560
+  _globals['_DELETECONNECTIONREQUEST']._serialized_end=1653
+  _globals['_TESTCONNECTIONREQUEST']._serialized_start=1655
+  _globals['_TESTCONNECTIONREQUEST']._serialized_end=1746
+  _globals['_ENABLECONNECTIONREQUEST']._serialized_start=1748
+  _globals['_ENABLECONNECTIONREQUEST']._serialized_end=1841
+  _globals['_DISABLECONNECTIONREQUEST']._serialized_start=1843
+  _globals['_DISABLECONNECTIONREQUEST']._serialized_end=1937
+  _globals['_CREATESYNCREQUEST']._serialized_start=1940
+  _globals['_CREATESYNCREQUEST']._serialized_end=2132
+  _globals['_GETSYNCREQUEST']._serialized_start=2134
+  _globals['_GETSYNCREQUEST']._serialized_end=2198
+  _globals['_LISTSYNCSREQUEST']._serialized_start=2201
+  _globals['_LISTSYNCSREQUEST']._serialized_end=2333
+  _globals['_LISTSYNCSRESPONSE']._serialized_start=2335
+  _globals['_LISTSYNCSRESPONSE']._serialized_end=2427
+  _globals['_UPDATESYNCREQUEST']._serialized_start=2430
+  _globals['_UPDATESYNCREQUEST']._serialized_end=2580
+  _globals['_DELETESYNCREQUEST']._serialized_start=2582
+  _globals['_DELETESYNCREQUEST']._serialized_end=2663
+  _globals['_RUNSYNCREQUEST']._serialized_start=2666
+  _globals['_RUNSYNCREQUEST']._serialized_end=2795
+  _globals['_PAUSESYNCREQUEST']._serialized_start=2797
+  _globals['_PAUSESYNCREQUEST']._serialized_end=2877
+  _globals['_RESUMESYNCREQUEST']._serialized_start=2879
+  _globals['_RESUMESYNCREQUEST']._serialized_end=2960
+  _globals['_GETSYNCRUNREQUEST']._serialized_start=2962
+  _globals['_GETSYNCRUNREQUEST']._serialized_end=3032
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=3035
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=3173
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=3175
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=3277
+  _globals['_CANCELSYNCRUNREQUEST']._serialized_start=3279
+  _globals['_CANCELSYNCRUNREQUEST']._serialized_end=3366
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=3369
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=3576
+  _globals['_GETWEBHOOKREQUEST']._serialized_start=3578
+  _globals['_GETWEBHOOKREQUEST']._serialized_end=3648
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=3651
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=3789
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=3791
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=3892
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=3895
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=4031
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=4033
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=4120
+  _globals['_PAUSEWEBHOOKREQUEST']._serialized_start=4122
+  _globals['_PAUSEWEBHOOKREQUEST']._serialized_end=4208
+  _globals['_RESUMEWEBHOOKREQUEST']._serialized_start=4210
+  _globals['_RESUMEWEBHOOKREQUEST']._serialized_end=4297
+  _globals['_TESTWEBHOOKREQUEST']._serialized_start=4299
+  _globals['_TESTWEBHOOKREQUEST']._serialized_end=4370
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=4373
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=4528
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=4531
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=4659
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=4662
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=4793
+  _globals['_GETAPIKEYREQUEST']._serialized_start=4795
+  _globals['_GETAPIKEYREQUEST']._serialized_end=4863
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=4865
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=4985
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=4987
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=5086
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=5088
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=5159
+  _globals['_INTEGRATIONSSERVICE']._serialized_start=5162
+  _globals['_INTEGRATIONSSERVICE']._serialized_end=10876
 # @@protoc_insertion_point(module_scope)

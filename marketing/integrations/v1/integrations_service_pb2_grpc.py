@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from marketing.integrations.v1 import api_key_pb2 as marketing_dot_integrations_dot_v1_dot_api__key__pb2
 from marketing.integrations.v1 import connection_pb2 as marketing_dot_integrations_dot_v1_dot_connection__pb2
 from marketing.integrations.v1 import connector_pb2 as marketing_dot_integrations_dot_v1_dot_connector__pb2
 from marketing.integrations.v1 import integrations_service_pb2 as marketing_dot_integrations_dot_v1_dot_integrations__service__pb2
@@ -42,6 +43,26 @@ class IntegrationsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CreateApiKey = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/CreateApiKey',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+                _registered_method=True)
+        self.GetApiKey = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/GetApiKey',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetApiKeyRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/ListApiKeys',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/RevokeApiKey',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+                _registered_method=True)
         self.ListConnectors = channel.unary_unary(
                 '/marketing.integrations.v1.IntegrationsService/ListConnectors',
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListConnectorsRequest.SerializeToString,
@@ -199,6 +220,36 @@ class IntegrationsServiceServicer:
     configured connections, data syncs and their runs, and webhook
     subscriptions to platform events.
     """
+
+    def CreateApiKey(self, request, context):
+        """Creates an API key for the workspace (admin only). The response is the
+        only place the whole key appears.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApiKey(self, request, context):
+        """Returns one API key, without its secret (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Lists a workspace's API keys, newest first, revoked ones included (admin only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Revokes an API key: calls with it answer 401 from then on (admin only).
+        Revoking a revoked key changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def ListConnectors(self, request, context):
         """Lists the connectors available to the workspace.
@@ -419,6 +470,26 @@ class IntegrationsServiceServicer:
 
 def add_IntegrationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.SerializeToString,
+            ),
+            'GetApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApiKey,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetApiKeyRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.SerializeToString,
+            ),
             'ListConnectors': grpc.unary_unary_rpc_method_handler(
                     servicer.ListConnectors,
                     request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListConnectorsRequest.FromString,
@@ -582,6 +653,114 @@ class IntegrationsService:
     configured connections, data syncs and their runs, and webhook
     subscriptions to platform events.
     """
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/CreateApiKey',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateApiKeyRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/GetApiKey',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetApiKeyRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/ListApiKeys',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/RevokeApiKey',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListConnectors(request,

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -31,13 +32,14 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 from marketing.notify.v1 import inbox_pb2 as marketing_dot_notify_dot_v1_dot_inbox__pb2
 from marketing.notify.v1 import message_pb2 as marketing_dot_notify_dot_v1_dot_message__pb2
 from marketing.notify.v1 import notify_settings_pb2 as marketing_dot_notify_dot_v1_dot_notify__settings__pb2
 from marketing.notify.v1 import provider_pb2 as marketing_dot_notify_dot_v1_dot_provider__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(marketing/notify/v1/notify_service.proto\x12\x13marketing.notify.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1fmarketing/notify/v1/inbox.proto\x1a!marketing/notify/v1/message.proto\x1a)marketing/notify/v1/notify_settings.proto\x1a\"marketing/notify/v1/provider.proto\"\x95\x01\n\x12SendMessageRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x33\n\x07message\x18\x02 \x01(\x0b\x32\x1c.marketing.notify.v1.MessageB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"W\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x90\x01\n\x18\x42\x61tchSendMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12?\n\x08requests\x18\x02 \x03(\x0b\x32\'.marketing.notify.v1.SendMessageRequestB\x04\xe2\x41\x01\x02\"T\n\x19\x42\x61tchSendMessagesResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.marketing.notify.v1.SendMessageResult\"x\n\x11SendMessageResult\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\"F\n\x11GetMessageRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\"\x81\x01\n\x13ListMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x14\x43\x61ncelMessageRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x84\x01\n\x15ListDeliveriesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Delivery\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"d\n\x16ListDeliveriesResponse\x12\x31\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1d.marketing.notify.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb6\x02\n\x17RecordEngagementRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x45\n\x04type\x18\x02 \x01(\x0e\x32\x31.marketing.notify.v1.RecordEngagementRequest.TypeB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0b\n\x03url\x18\x04 \x01(\t\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nuser_agent\x18\x06 \x01(\t\";\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_OPEN\x10\x01\x12\x0e\n\nTYPE_CLICK\x10\x02\"n\n\x11TrackClickRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03url\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"Z\n\x10TrackOpenRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xc4\x01\n\x15\x43reateProviderRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Provider\x12\x35\n\x08provider\x18\x02 \x01(\x0b\x32\x1d.marketing.notify.v1.ProviderB\x04\xe2\x41\x01\x02\x12\x13\n\x0bprovider_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"H\n\x12GetProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\"\x83\x01\n\x14ListProvidersRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Provider\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"b\n\x15ListProvidersResponse\x12\x30\n\tproviders\x18\x01 \x03(\x0b\x32\x1d.marketing.notify.v1.Provider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9c\x01\n\x15UpdateProviderRequest\x12\x35\n\x08provider\x18\x01 \x01(\x0b\x32\x1d.marketing.notify.v1.ProviderB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Y\n\x15\x44\x65leteProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"h\n\x13TestProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"T\n\x14TestProviderResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x03 \x01(\t\"}\n\x1eReceiveProviderCallbackRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\'\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBody\"T\n\x18GetNotifySettingsRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/NotifySettings\"\x98\x01\n\x1bUpdateNotifySettingsRequest\x12\x42\n\x0fnotify_settings\x18\x01 \x01(\x0b\x32#.marketing.notify.v1.NotifySettingsB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"B\n\x0fGetInboxRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Inbox\"\x85\x01\n\x15ListInboxItemsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\x12\x1cmarketing.platform/InboxItem\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"f\n\x16ListInboxItemsResponse\x12\x33\n\x0binbox_items\x18\x01 \x03(\x0b\x32\x1e.marketing.notify.v1.InboxItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x19MarkInboxItemsReadRequest\x12\x30\n\x05inbox\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Inbox\x12\x30\n\x05items\x18\x02 \x03(\tB!\xfa\x41\x1e\n\x1cmarketing.platform/InboxItem\"H\n\x1aMarkInboxItemsReadResponse\x12\x14\n\x0cmarked_count\x18\x01 \x01(\x05\x12\x14\n\x0cunread_count\x18\x02 \x01(\x05\"M\n\x16\x44\x65leteInboxItemRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1cmarketing.platform/InboxItem\"l\n\x1d\x43\x61ncelCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"T\n\x1e\x43\x61ncelCampaignMessagesResponse\x12\x17\n\x0f\x63\x61ncelled_count\x18\x01 \x01(\x05\x12\x19\n\x11handed_over_count\x18\x02 \x01(\x05\"j\n\x1bHoldCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"m\n\x1eReleaseCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"6\n\x14\x43\x61mpaignMessagesHold\x12\x10\n\x08\x63\x61mpaign\x18\x01 \x01(\t\x12\x0c\n\x04held\x18\x02 \x01(\x08\x32\x8e \n\rNotifyService\x12\xa5\x01\n\x0bSendMessage\x12\'.marketing.notify.v1.SendMessageRequest\x1a(.marketing.notify.v1.SendMessageResponse\"C\xda\x41\x0eparent,message\x82\xd3\xe4\x93\x02,\"\'/v1/{parent=workspaces/*}/messages:send:\x01*\x12\xab\x01\n\x11\x42\x61tchSendMessages\x12-.marketing.notify.v1.BatchSendMessagesRequest\x1a..marketing.notify.v1.BatchSendMessagesResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{parent=workspaces/*}/messages:batchSend:\x01*\x12\x85\x01\n\nGetMessage\x12&.marketing.notify.v1.GetMessageRequest\x1a\x1c.marketing.notify.v1.Message\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=workspaces/*/messages/*}\x12\x98\x01\n\x0cListMessages\x12(.marketing.notify.v1.ListMessagesRequest\x1a).marketing.notify.v1.ListMessagesResponse\"3\xda\x41\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=workspaces/*}/messages\x12\x8e\x01\n\rCancelMessage\x12).marketing.notify.v1.CancelMessageRequest\x1a\x1c.marketing.notify.v1.Message\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/messages/*}:cancel:\x01*\x12\xd1\x01\n\x16\x43\x61ncelCampaignMessages\x12\x32.marketing.notify.v1.CancelCampaignMessagesRequest\x1a\x33.marketing.notify.v1.CancelCampaignMessagesResponse\"N\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x36\"1/v1/{parent=workspaces/*}/messages:cancelCampaign:\x01*\x12\xc1\x01\n\x14HoldCampaignMessages\x12\x30.marketing.notify.v1.HoldCampaignMessagesRequest\x1a).marketing.notify.v1.CampaignMessagesHold\"L\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x34\"//v1/{parent=workspaces/*}/messages:holdCampaign:\x01*\x12\xca\x01\n\x17ReleaseCampaignMessages\x12\x33.marketing.notify.v1.ReleaseCampaignMessagesRequest\x1a).marketing.notify.v1.CampaignMessagesHold\"O\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x37\"2/v1/{parent=workspaces/*}/messages:releaseCampaign:\x01*\x12\xab\x01\n\x0eListDeliveries\x12*.marketing.notify.v1.ListDeliveriesRequest\x1a+.marketing.notify.v1.ListDeliveriesResponse\"@\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x31\x12//v1/{parent=workspaces/*/messages/*}/deliveries\x12\x98\x01\n\x10RecordEngagement\x12,.marketing.notify.v1.RecordEngagementRequest\x1a\x16.google.protobuf.Empty\">\x82\xd3\xe4\x93\x02\x38\"3/v1/{name=workspaces/*/messages/*}:recordEngagement:\x01*\x12|\n\nTrackClick\x12&.marketing.notify.v1.TrackClickRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=workspaces/*/messages/*}:click\x12y\n\tTrackOpen\x12%.marketing.notify.v1.TrackOpenRequest\x1a\x14.google.api.HttpBody\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/{name=workspaces/*/messages/*}:open\x12\xb0\x01\n\x0e\x43reateProvider\x12*.marketing.notify.v1.CreateProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"S\xda\x41\x1bparent,provider,provider_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/providers:\x08provider\x12\x89\x01\n\x0bGetProvider\x12\'.marketing.notify.v1.GetProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/providers/*}\x12\x9c\x01\n\rListProviders\x12).marketing.notify.v1.ListProvidersRequest\x1a*.marketing.notify.v1.ListProvidersResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/providers\x12\xb2\x01\n\x0eUpdateProvider\x12*.marketing.notify.v1.UpdateProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"U\xda\x41\x14provider,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{provider.name=workspaces/*/providers/*}:\x08provider\x12\x88\x01\n\x0e\x44\x65leteProvider\x12*.marketing.notify.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/providers/*}\x12\x98\x01\n\x0cTestProvider\x12(.marketing.notify.v1.TestProviderRequest\x1a).marketing.notify.v1.TestProviderResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/providers/*}:test:\x01*\x12\xa7\x01\n\x17ReceiveProviderCallback\x12\x33.marketing.notify.v1.ReceiveProviderCallbackRequest\x1a\x16.google.protobuf.Empty\"?\x82\xd3\xe4\x93\x02\x39\",/v1/{name=workspaces/*/providers/*}:callback:\thttp_body\x12\x9e\x01\n\x11GetNotifySettings\x12-.marketing.notify.v1.GetNotifySettingsRequest\x1a#.marketing.notify.v1.NotifySettings\"5\xda\x41\x04name\x82\xd3\xe4\x93\x02(\x12&/v1/{name=workspaces/*/notifySettings}\x12\xdc\x01\n\x14UpdateNotifySettings\x12\x30.marketing.notify.v1.UpdateNotifySettingsRequest\x1a#.marketing.notify.v1.NotifySettings\"m\xda\x41\x1bnotify_settings,update_mask\x82\xd3\xe4\x93\x02I26/v1/{notify_settings.name=workspaces/*/notifySettings}:\x0fnotify_settings\x12~\n\x08GetInbox\x12$.marketing.notify.v1.GetInboxRequest\x1a\x1a.marketing.notify.v1.Inbox\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=workspaces/*/inboxes/*}\x12\xa5\x01\n\x0eListInboxItems\x12*.marketing.notify.v1.ListInboxItemsRequest\x1a+.marketing.notify.v1.ListInboxItemsResponse\":\xda\x41\x06parent\x82\xd3\xe4\x93\x02+\x12)/v1/{parent=workspaces/*/inboxes/*}/items\x12\xad\x01\n\x12MarkInboxItemsRead\x12..marketing.notify.v1.MarkInboxItemsReadRequest\x1a/.marketing.notify.v1.MarkInboxItemsReadResponse\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{inbox=workspaces/*/inboxes/*}:markRead:\x01*\x12\x90\x01\n\x0f\x44\x65leteInboxItem\x12+.marketing.notify.v1.DeleteInboxItemRequest\x1a\x16.google.protobuf.Empty\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+*)/v1/{name=workspaces/*/inboxes/*/items/*}B\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(marketing/notify/v1/notify_service.proto\x12\x13marketing.notify.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a!marketing/common/v1/privacy.proto\x1a\x1fmarketing/notify/v1/inbox.proto\x1a!marketing/notify/v1/message.proto\x1a)marketing/notify/v1/notify_settings.proto\x1a\"marketing/notify/v1/provider.proto\"\x95\x01\n\x12SendMessageRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x33\n\x07message\x18\x02 \x01(\x0b\x32\x1c.marketing.notify.v1.MessageB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"W\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"\x9b\x01\n\x18\x42\x61tchSendMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12J\n\x08requests\x18\x02 \x03(\x0b\x32\'.marketing.notify.v1.SendMessageRequestB\x0f\xe2\x41\x01\x02\xbaH\x08\x92\x01\x05\x08\x01\x10\xe8\x07\"T\n\x19\x42\x61tchSendMessagesResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.marketing.notify.v1.SendMessageResult\"x\n\x11SendMessageResult\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\"F\n\x11GetMessageRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\"\x8a\x01\n\x13ListMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.marketing.notify.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"W\n\x14\x43\x61ncelMessageRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x8d\x01\n\x15ListDeliveriesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Delivery\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"d\n\x16ListDeliveriesResponse\x12\x31\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1d.marketing.notify.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb6\x02\n\x17RecordEngagementRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x45\n\x04type\x18\x02 \x01(\x0e\x32\x31.marketing.notify.v1.RecordEngagementRequest.TypeB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0b\n\x03url\x18\x04 \x01(\t\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nuser_agent\x18\x06 \x01(\t\";\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_OPEN\x10\x01\x12\x0e\n\nTYPE_CLICK\x10\x02\"n\n\x11TrackClickRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03url\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"Z\n\x10TrackOpenRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Message\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xf0\x01\n\x15\x43reateProviderRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Provider\x12\x35\n\x08provider\x18\x02 \x01(\x0b\x32\x1d.marketing.notify.v1.ProviderB\x04\xe2\x41\x01\x02\x12\x35\n\x0bprovider_id\x18\x03 \x01(\tB \xbaH\x1dr\x18\x32\x16^[a-z][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"H\n\x12GetProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\"\x8c\x01\n\x14ListProvidersRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Provider\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"b\n\x15ListProvidersResponse\x12\x30\n\tproviders\x18\x01 \x03(\x0b\x32\x1d.marketing.notify.v1.Provider\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9c\x01\n\x15UpdateProviderRequest\x12\x35\n\x08provider\x18\x01 \x01(\x0b\x32\x1d.marketing.notify.v1.ProviderB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"Y\n\x15\x44\x65leteProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"h\n\x13TestProviderRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"T\n\x14TestProviderResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x03 \x01(\t\"}\n\x1eReceiveProviderCallbackRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Provider\x12\'\n\thttp_body\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBody\"T\n\x18GetNotifySettingsRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/NotifySettings\"\x98\x01\n\x1bUpdateNotifySettingsRequest\x12\x42\n\x0fnotify_settings\x18\x01 \x01(\x0b\x32#.marketing.notify.v1.NotifySettingsB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"B\n\x0fGetInboxRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Inbox\"\x8e\x01\n\x15ListInboxItemsRequest\x12\x35\n\x06parent\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\x12\x1cmarketing.platform/InboxItem\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"f\n\x16ListInboxItemsResponse\x12\x33\n\x0binbox_items\x18\x01 \x03(\x0b\x32\x1e.marketing.notify.v1.InboxItem\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x01\n\x19MarkInboxItemsReadRequest\x12\x30\n\x05inbox\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18marketing.platform/Inbox\x12\x39\n\x05items\x18\x02 \x03(\tB*\xfa\x41\x1e\n\x1cmarketing.platform/InboxItem\xbaH\x06\x92\x01\x03\x10\xe8\x07\"H\n\x1aMarkInboxItemsReadResponse\x12\x14\n\x0cmarked_count\x18\x01 \x01(\x05\x12\x14\n\x0cunread_count\x18\x02 \x01(\x05\"M\n\x16\x44\x65leteInboxItemRequest\x12\x33\n\x04name\x18\x01 \x01(\tB%\xe2\x41\x01\x02\xfa\x41\x1e\n\x1cmarketing.platform/InboxItem\"l\n\x1d\x43\x61ncelCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"T\n\x1e\x43\x61ncelCampaignMessagesResponse\x12\x17\n\x0f\x63\x61ncelled_count\x18\x01 \x01(\x05\x12\x19\n\x11handed_over_count\x18\x02 \x01(\x05\"j\n\x1bHoldCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"m\n\x1eReleaseCampaignMessagesRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Message\x12\x16\n\x08\x63\x61mpaign\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"6\n\x14\x43\x61mpaignMessagesHold\x12\x10\n\x08\x63\x61mpaign\x18\x01 \x01(\t\x12\x0c\n\x04held\x18\x02 \x01(\x08\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xf6 \n\rNotifyService\x12\xa5\x01\n\x0bSendMessage\x12\'.marketing.notify.v1.SendMessageRequest\x1a(.marketing.notify.v1.SendMessageResponse\"C\xda\x41\x0eparent,message\x82\xd3\xe4\x93\x02,\"\'/v1/{parent=workspaces/*}/messages:send:\x01*\x12\xab\x01\n\x11\x42\x61tchSendMessages\x12-.marketing.notify.v1.BatchSendMessagesRequest\x1a..marketing.notify.v1.BatchSendMessagesResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{parent=workspaces/*}/messages:batchSend:\x01*\x12\x85\x01\n\nGetMessage\x12&.marketing.notify.v1.GetMessageRequest\x1a\x1c.marketing.notify.v1.Message\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=workspaces/*/messages/*}\x12\x98\x01\n\x0cListMessages\x12(.marketing.notify.v1.ListMessagesRequest\x1a).marketing.notify.v1.ListMessagesResponse\"3\xda\x41\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=workspaces/*}/messages\x12\x8e\x01\n\rCancelMessage\x12).marketing.notify.v1.CancelMessageRequest\x1a\x1c.marketing.notify.v1.Message\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/messages/*}:cancel:\x01*\x12\xd1\x01\n\x16\x43\x61ncelCampaignMessages\x12\x32.marketing.notify.v1.CancelCampaignMessagesRequest\x1a\x33.marketing.notify.v1.CancelCampaignMessagesResponse\"N\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x36\"1/v1/{parent=workspaces/*}/messages:cancelCampaign:\x01*\x12\xc1\x01\n\x14HoldCampaignMessages\x12\x30.marketing.notify.v1.HoldCampaignMessagesRequest\x1a).marketing.notify.v1.CampaignMessagesHold\"L\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x34\"//v1/{parent=workspaces/*}/messages:holdCampaign:\x01*\x12\xca\x01\n\x17ReleaseCampaignMessages\x12\x33.marketing.notify.v1.ReleaseCampaignMessagesRequest\x1a).marketing.notify.v1.CampaignMessagesHold\"O\xda\x41\x0fparent,campaign\x82\xd3\xe4\x93\x02\x37\"2/v1/{parent=workspaces/*}/messages:releaseCampaign:\x01*\x12\xab\x01\n\x0eListDeliveries\x12*.marketing.notify.v1.ListDeliveriesRequest\x1a+.marketing.notify.v1.ListDeliveriesResponse\"@\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x31\x12//v1/{parent=workspaces/*/messages/*}/deliveries\x12\x98\x01\n\x10RecordEngagement\x12,.marketing.notify.v1.RecordEngagementRequest\x1a\x16.google.protobuf.Empty\">\x82\xd3\xe4\x93\x02\x38\"3/v1/{name=workspaces/*/messages/*}:recordEngagement:\x01*\x12|\n\nTrackClick\x12&.marketing.notify.v1.TrackClickRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=workspaces/*/messages/*}:click\x12y\n\tTrackOpen\x12%.marketing.notify.v1.TrackOpenRequest\x1a\x14.google.api.HttpBody\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/{name=workspaces/*/messages/*}:open\x12\xb0\x01\n\x0e\x43reateProvider\x12*.marketing.notify.v1.CreateProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"S\xda\x41\x1bparent,provider,provider_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/providers:\x08provider\x12\x89\x01\n\x0bGetProvider\x12\'.marketing.notify.v1.GetProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/providers/*}\x12\x9c\x01\n\rListProviders\x12).marketing.notify.v1.ListProvidersRequest\x1a*.marketing.notify.v1.ListProvidersResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/providers\x12\xb2\x01\n\x0eUpdateProvider\x12*.marketing.notify.v1.UpdateProviderRequest\x1a\x1d.marketing.notify.v1.Provider\"U\xda\x41\x14provider,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{provider.name=workspaces/*/providers/*}:\x08provider\x12\x88\x01\n\x0e\x44\x65leteProvider\x12*.marketing.notify.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/providers/*}\x12\x98\x01\n\x0cTestProvider\x12(.marketing.notify.v1.TestProviderRequest\x1a).marketing.notify.v1.TestProviderResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/providers/*}:test:\x01*\x12\xa7\x01\n\x17ReceiveProviderCallback\x12\x33.marketing.notify.v1.ReceiveProviderCallbackRequest\x1a\x16.google.protobuf.Empty\"?\x82\xd3\xe4\x93\x02\x39\",/v1/{name=workspaces/*/providers/*}:callback:\thttp_body\x12\x9e\x01\n\x11GetNotifySettings\x12-.marketing.notify.v1.GetNotifySettingsRequest\x1a#.marketing.notify.v1.NotifySettings\"5\xda\x41\x04name\x82\xd3\xe4\x93\x02(\x12&/v1/{name=workspaces/*/notifySettings}\x12\xdc\x01\n\x14UpdateNotifySettings\x12\x30.marketing.notify.v1.UpdateNotifySettingsRequest\x1a#.marketing.notify.v1.NotifySettings\"m\xda\x41\x1bnotify_settings,update_mask\x82\xd3\xe4\x93\x02I26/v1/{notify_settings.name=workspaces/*/notifySettings}:\x0fnotify_settings\x12~\n\x08GetInbox\x12$.marketing.notify.v1.GetInboxRequest\x1a\x1a.marketing.notify.v1.Inbox\"0\xda\x41\x04name\x82\xd3\xe4\x93\x02#\x12!/v1/{name=workspaces/*/inboxes/*}\x12\xa5\x01\n\x0eListInboxItems\x12*.marketing.notify.v1.ListInboxItemsRequest\x1a+.marketing.notify.v1.ListInboxItemsResponse\":\xda\x41\x06parent\x82\xd3\xe4\x93\x02+\x12)/v1/{parent=workspaces/*/inboxes/*}/items\x12\xad\x01\n\x12MarkInboxItemsRead\x12..marketing.notify.v1.MarkInboxItemsReadRequest\x1a/.marketing.notify.v1.MarkInboxItemsReadResponse\"6\x82\xd3\xe4\x93\x02\x30\"+/v1/{inbox=workspaces/*/inboxes/*}:markRead:\x01*\x12\x90\x01\n\x0f\x44\x65leteInboxItem\x12+.marketing.notify.v1.DeleteInboxItemRequest\x1a\x16.google.protobuf.Empty\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+*)/v1/{name=workspaces/*/inboxes/*/items/*}\x12\x66\n\x11\x45xportProfileData\x12-.marketing.notify.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x42\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,15 +54,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHSENDMESSAGESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_BATCHSENDMESSAGESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Message'
   _globals['_BATCHSENDMESSAGESREQUEST'].fields_by_name['requests']._loaded_options = None
-  _globals['_BATCHSENDMESSAGESREQUEST'].fields_by_name['requests']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHSENDMESSAGESREQUEST'].fields_by_name['requests']._serialized_options = b'\342A\001\002\272H\010\222\001\005\010\001\020\350\007'
   _globals['_GETMESSAGEREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETMESSAGEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Message'
   _globals['_LISTMESSAGESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTMESSAGESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Message'
+  _globals['_LISTMESSAGESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTMESSAGESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_CANCELMESSAGEREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_CANCELMESSAGEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Message'
   _globals['_LISTDELIVERIESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTDELIVERIESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Delivery'
+  _globals['_LISTDELIVERIESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTDELIVERIESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_RECORDENGAGEMENTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_RECORDENGAGEMENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Message'
   _globals['_RECORDENGAGEMENTREQUEST'].fields_by_name['type']._loaded_options = None
@@ -81,10 +87,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEPROVIDERREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Provider'
   _globals['_CREATEPROVIDERREQUEST'].fields_by_name['provider']._loaded_options = None
   _globals['_CREATEPROVIDERREQUEST'].fields_by_name['provider']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEPROVIDERREQUEST'].fields_by_name['provider_id']._loaded_options = None
+  _globals['_CREATEPROVIDERREQUEST'].fields_by_name['provider_id']._serialized_options = b'\272H\035r\0302\026^[a-z][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_CREATEPROVIDERREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEPROVIDERREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H\005r\003\030\200\001'
   _globals['_GETPROVIDERREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETPROVIDERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\035\n\033marketing.platform/Provider'
   _globals['_LISTPROVIDERSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTPROVIDERSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\035\022\033marketing.platform/Provider'
+  _globals['_LISTPROVIDERSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTPROVIDERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_UPDATEPROVIDERREQUEST'].fields_by_name['provider']._loaded_options = None
   _globals['_UPDATEPROVIDERREQUEST'].fields_by_name['provider']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEPROVIDERREQUEST'].fields_by_name['update_mask']._loaded_options = None
@@ -105,10 +117,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETINBOXREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Inbox'
   _globals['_LISTINBOXITEMSREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTINBOXITEMSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\036\022\034marketing.platform/InboxItem'
+  _globals['_LISTINBOXITEMSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTINBOXITEMSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
   _globals['_MARKINBOXITEMSREADREQUEST'].fields_by_name['inbox']._loaded_options = None
   _globals['_MARKINBOXITEMSREADREQUEST'].fields_by_name['inbox']._serialized_options = b'\342A\001\002\372A\032\n\030marketing.platform/Inbox'
   _globals['_MARKINBOXITEMSREADREQUEST'].fields_by_name['items']._loaded_options = None
-  _globals['_MARKINBOXITEMSREADREQUEST'].fields_by_name['items']._serialized_options = b'\372A\036\n\034marketing.platform/InboxItem'
+  _globals['_MARKINBOXITEMSREADREQUEST'].fields_by_name['items']._serialized_options = b'\372A\036\n\034marketing.platform/InboxItem\272H\006\222\001\003\020\350\007'
   _globals['_DELETEINBOXITEMREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_DELETEINBOXITEMREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\036\n\034marketing.platform/InboxItem'
   _globals['_CANCELCAMPAIGNMESSAGESREQUEST'].fields_by_name['parent']._loaded_options = None
@@ -123,6 +137,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASECAMPAIGNMESSAGESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Message'
   _globals['_RELEASECAMPAIGNMESSAGESREQUEST'].fields_by_name['campaign']._loaded_options = None
   _globals['_RELEASECAMPAIGNMESSAGESREQUEST'].fields_by_name['campaign']._serialized_options = b'\342A\001\002'
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_NOTIFYSERVICE'].methods_by_name['SendMessage']._loaded_options = None
   _globals['_NOTIFYSERVICE'].methods_by_name['SendMessage']._serialized_options = b'\332A\016parent,message\202\323\344\223\002,\"\'/v1/{parent=workspaces/*}/messages:send:\001*'
   _globals['_NOTIFYSERVICE'].methods_by_name['BatchSendMessages']._loaded_options = None
@@ -173,80 +189,82 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFYSERVICE'].methods_by_name['MarkInboxItemsRead']._serialized_options = b'\202\323\344\223\0020\"+/v1/{inbox=workspaces/*/inboxes/*}:markRead:\001*'
   _globals['_NOTIFYSERVICE'].methods_by_name['DeleteInboxItem']._loaded_options = None
   _globals['_NOTIFYSERVICE'].methods_by_name['DeleteInboxItem']._serialized_options = b'\332A\004name\202\323\344\223\002+*)/v1/{name=workspaces/*/inboxes/*/items/*}'
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=476
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=625
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=627
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=714
-  _globals['_BATCHSENDMESSAGESREQUEST']._serialized_start=717
-  _globals['_BATCHSENDMESSAGESREQUEST']._serialized_end=861
-  _globals['_BATCHSENDMESSAGESRESPONSE']._serialized_start=863
-  _globals['_BATCHSENDMESSAGESRESPONSE']._serialized_end=947
-  _globals['_SENDMESSAGERESULT']._serialized_start=949
-  _globals['_SENDMESSAGERESULT']._serialized_end=1069
-  _globals['_GETMESSAGEREQUEST']._serialized_start=1071
-  _globals['_GETMESSAGEREQUEST']._serialized_end=1141
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=1144
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=1273
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1275
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1370
-  _globals['_CANCELMESSAGEREQUEST']._serialized_start=1372
-  _globals['_CANCELMESSAGEREQUEST']._serialized_end=1459
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1462
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1594
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1596
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1696
-  _globals['_RECORDENGAGEMENTREQUEST']._serialized_start=1699
-  _globals['_RECORDENGAGEMENTREQUEST']._serialized_end=2009
-  _globals['_RECORDENGAGEMENTREQUEST_TYPE']._serialized_start=1950
-  _globals['_RECORDENGAGEMENTREQUEST_TYPE']._serialized_end=2009
-  _globals['_TRACKCLICKREQUEST']._serialized_start=2011
-  _globals['_TRACKCLICKREQUEST']._serialized_end=2121
-  _globals['_TRACKOPENREQUEST']._serialized_start=2123
-  _globals['_TRACKOPENREQUEST']._serialized_end=2213
-  _globals['_CREATEPROVIDERREQUEST']._serialized_start=2216
-  _globals['_CREATEPROVIDERREQUEST']._serialized_end=2412
-  _globals['_GETPROVIDERREQUEST']._serialized_start=2414
-  _globals['_GETPROVIDERREQUEST']._serialized_end=2486
-  _globals['_LISTPROVIDERSREQUEST']._serialized_start=2489
-  _globals['_LISTPROVIDERSREQUEST']._serialized_end=2620
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=2622
-  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=2720
-  _globals['_UPDATEPROVIDERREQUEST']._serialized_start=2723
-  _globals['_UPDATEPROVIDERREQUEST']._serialized_end=2879
-  _globals['_DELETEPROVIDERREQUEST']._serialized_start=2881
-  _globals['_DELETEPROVIDERREQUEST']._serialized_end=2970
-  _globals['_TESTPROVIDERREQUEST']._serialized_start=2972
-  _globals['_TESTPROVIDERREQUEST']._serialized_end=3076
-  _globals['_TESTPROVIDERRESPONSE']._serialized_start=3078
-  _globals['_TESTPROVIDERRESPONSE']._serialized_end=3162
-  _globals['_RECEIVEPROVIDERCALLBACKREQUEST']._serialized_start=3164
-  _globals['_RECEIVEPROVIDERCALLBACKREQUEST']._serialized_end=3289
-  _globals['_GETNOTIFYSETTINGSREQUEST']._serialized_start=3291
-  _globals['_GETNOTIFYSETTINGSREQUEST']._serialized_end=3375
-  _globals['_UPDATENOTIFYSETTINGSREQUEST']._serialized_start=3378
-  _globals['_UPDATENOTIFYSETTINGSREQUEST']._serialized_end=3530
-  _globals['_GETINBOXREQUEST']._serialized_start=3532
-  _globals['_GETINBOXREQUEST']._serialized_end=3598
-  _globals['_LISTINBOXITEMSREQUEST']._serialized_start=3601
-  _globals['_LISTINBOXITEMSREQUEST']._serialized_end=3734
-  _globals['_LISTINBOXITEMSRESPONSE']._serialized_start=3736
-  _globals['_LISTINBOXITEMSRESPONSE']._serialized_end=3838
-  _globals['_MARKINBOXITEMSREADREQUEST']._serialized_start=3840
-  _globals['_MARKINBOXITEMSREADREQUEST']._serialized_end=3967
-  _globals['_MARKINBOXITEMSREADRESPONSE']._serialized_start=3969
-  _globals['_MARKINBOXITEMSREADRESPONSE']._serialized_end=4041
-  _globals['_DELETEINBOXITEMREQUEST']._serialized_start=4043
-  _globals['_DELETEINBOXITEMREQUEST']._serialized_end=4120
-  _globals['_CANCELCAMPAIGNMESSAGESREQUEST']._serialized_start=4122
-  _globals['_CANCELCAMPAIGNMESSAGESREQUEST']._serialized_end=4230
-  _globals['_CANCELCAMPAIGNMESSAGESRESPONSE']._serialized_start=4232
-  _globals['_CANCELCAMPAIGNMESSAGESRESPONSE']._serialized_end=4316
-  _globals['_HOLDCAMPAIGNMESSAGESREQUEST']._serialized_start=4318
-  _globals['_HOLDCAMPAIGNMESSAGESREQUEST']._serialized_end=4424
-  _globals['_RELEASECAMPAIGNMESSAGESREQUEST']._serialized_start=4426
-  _globals['_RELEASECAMPAIGNMESSAGESREQUEST']._serialized_end=4535
-  _globals['_CAMPAIGNMESSAGESHOLD']._serialized_start=4537
-  _globals['_CAMPAIGNMESSAGESHOLD']._serialized_end=4591
-  _globals['_NOTIFYSERVICE']._serialized_start=4594
-  _globals['_NOTIFYSERVICE']._serialized_end=8704
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=540
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=689
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=691
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=778
+  _globals['_BATCHSENDMESSAGESREQUEST']._serialized_start=781
+  _globals['_BATCHSENDMESSAGESREQUEST']._serialized_end=936
+  _globals['_BATCHSENDMESSAGESRESPONSE']._serialized_start=938
+  _globals['_BATCHSENDMESSAGESRESPONSE']._serialized_end=1022
+  _globals['_SENDMESSAGERESULT']._serialized_start=1024
+  _globals['_SENDMESSAGERESULT']._serialized_end=1144
+  _globals['_GETMESSAGEREQUEST']._serialized_start=1146
+  _globals['_GETMESSAGEREQUEST']._serialized_end=1216
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1219
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1357
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1359
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1454
+  _globals['_CANCELMESSAGEREQUEST']._serialized_start=1456
+  _globals['_CANCELMESSAGEREQUEST']._serialized_end=1543
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1546
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1687
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1689
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1789
+  _globals['_RECORDENGAGEMENTREQUEST']._serialized_start=1792
+  _globals['_RECORDENGAGEMENTREQUEST']._serialized_end=2102
+  _globals['_RECORDENGAGEMENTREQUEST_TYPE']._serialized_start=2043
+  _globals['_RECORDENGAGEMENTREQUEST_TYPE']._serialized_end=2102
+  _globals['_TRACKCLICKREQUEST']._serialized_start=2104
+  _globals['_TRACKCLICKREQUEST']._serialized_end=2214
+  _globals['_TRACKOPENREQUEST']._serialized_start=2216
+  _globals['_TRACKOPENREQUEST']._serialized_end=2306
+  _globals['_CREATEPROVIDERREQUEST']._serialized_start=2309
+  _globals['_CREATEPROVIDERREQUEST']._serialized_end=2549
+  _globals['_GETPROVIDERREQUEST']._serialized_start=2551
+  _globals['_GETPROVIDERREQUEST']._serialized_end=2623
+  _globals['_LISTPROVIDERSREQUEST']._serialized_start=2626
+  _globals['_LISTPROVIDERSREQUEST']._serialized_end=2766
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_start=2768
+  _globals['_LISTPROVIDERSRESPONSE']._serialized_end=2866
+  _globals['_UPDATEPROVIDERREQUEST']._serialized_start=2869
+  _globals['_UPDATEPROVIDERREQUEST']._serialized_end=3025
+  _globals['_DELETEPROVIDERREQUEST']._serialized_start=3027
+  _globals['_DELETEPROVIDERREQUEST']._serialized_end=3116
+  _globals['_TESTPROVIDERREQUEST']._serialized_start=3118
+  _globals['_TESTPROVIDERREQUEST']._serialized_end=3222
+  _globals['_TESTPROVIDERRESPONSE']._serialized_start=3224
+  _globals['_TESTPROVIDERRESPONSE']._serialized_end=3308
+  _globals['_RECEIVEPROVIDERCALLBACKREQUEST']._serialized_start=3310
+  _globals['_RECEIVEPROVIDERCALLBACKREQUEST']._serialized_end=3435
+  _globals['_GETNOTIFYSETTINGSREQUEST']._serialized_start=3437
+  _globals['_GETNOTIFYSETTINGSREQUEST']._serialized_end=3521
+  _globals['_UPDATENOTIFYSETTINGSREQUEST']._serialized_start=3524
+  _globals['_UPDATENOTIFYSETTINGSREQUEST']._serialized_end=3676
+  _globals['_GETINBOXREQUEST']._serialized_start=3678
+  _globals['_GETINBOXREQUEST']._serialized_end=3744
+  _globals['_LISTINBOXITEMSREQUEST']._serialized_start=3747
+  _globals['_LISTINBOXITEMSREQUEST']._serialized_end=3889
+  _globals['_LISTINBOXITEMSRESPONSE']._serialized_start=3891
+  _globals['_LISTINBOXITEMSRESPONSE']._serialized_end=3993
+  _globals['_MARKINBOXITEMSREADREQUEST']._serialized_start=3996
+  _globals['_MARKINBOXITEMSREADREQUEST']._serialized_end=4132
+  _globals['_MARKINBOXITEMSREADRESPONSE']._serialized_start=4134
+  _globals['_MARKINBOXITEMSREADRESPONSE']._serialized_end=4206
+  _globals['_DELETEINBOXITEMREQUEST']._serialized_start=4208
+  _globals['_DELETEINBOXITEMREQUEST']._serialized_end=4285
+  _globals['_CANCELCAMPAIGNMESSAGESREQUEST']._serialized_start=4287
+  _globals['_CANCELCAMPAIGNMESSAGESREQUEST']._serialized_end=4395
+  _globals['_CANCELCAMPAIGNMESSAGESRESPONSE']._serialized_start=4397
+  _globals['_CANCELCAMPAIGNMESSAGESRESPONSE']._serialized_end=4481
+  _globals['_HOLDCAMPAIGNMESSAGESREQUEST']._serialized_start=4483
+  _globals['_HOLDCAMPAIGNMESSAGESREQUEST']._serialized_end=4589
+  _globals['_RELEASECAMPAIGNMESSAGESREQUEST']._serialized_start=4591
+  _globals['_RELEASECAMPAIGNMESSAGESREQUEST']._serialized_end=4700
+  _globals['_CAMPAIGNMESSAGESHOLD']._serialized_start=4702
+  _globals['_CAMPAIGNMESSAGESHOLD']._serialized_end=4756
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=4758
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=4804
+  _globals['_NOTIFYSERVICE']._serialized_start=4807
+  _globals['_NOTIFYSERVICE']._serialized_end=9021
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from buf.validate import validate_pb2 as _validate_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
@@ -9,6 +10,7 @@ from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
+from marketing.common.v1 import privacy_pb2 as _privacy_pb2
 from marketing.notify.v1 import inbox_pb2 as _inbox_pb2
 from marketing.notify.v1 import message_pb2 as _message_pb2
 from marketing.notify.v1 import notify_settings_pb2 as _notify_settings_pb2
@@ -347,3 +349,9 @@ class CampaignMessagesHold(_message.Message):
     campaign: str
     held: bool
     def __init__(self, campaign: _Optional[str] = ..., held: _Optional[bool] = ...) -> None: ...
+
+class ExportProfileDataRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

@@ -5,6 +5,7 @@ import warnings
 
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 from marketing.notify.v1 import inbox_pb2 as marketing_dot_notify_dot_v1_dot_inbox__pb2
 from marketing.notify.v1 import message_pb2 as marketing_dot_notify_dot_v1_dot_message__pb2
 from marketing.notify.v1 import notify_service_pb2 as marketing_dot_notify_dot_v1_dot_notify__service__pb2
@@ -166,6 +167,11 @@ class NotifyServiceStub:
                 '/marketing.notify.v1.NotifyService/DeleteInboxItem',
                 request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.DeleteInboxItemRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ExportProfileData = channel.unary_unary(
+                '/marketing.notify.v1.NotifyService/ExportProfileData',
+                request_serializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.ExportProfileDataRequest.SerializeToString,
+                response_deserializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
                 _registered_method=True)
 
 
@@ -366,6 +372,14 @@ class NotifyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportProfileData(self, request, context):
+        """Everything this service holds about one profile, for an access request.
+        Internal: only the audience service may call it (mesh/policy.yaml).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotifyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -493,6 +507,11 @@ def add_NotifyServiceServicer_to_server(servicer, server):
                     servicer.DeleteInboxItem,
                     request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.DeleteInboxItemRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ExportProfileData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfileData,
+                    request_deserializer=marketing_dot_notify_dot_v1_dot_notify__service__pb2.ExportProfileDataRequest.FromString,
+                    response_serializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1172,6 +1191,33 @@ class NotifyService:
             '/marketing.notify.v1.NotifyService/DeleteInboxItem',
             marketing_dot_notify_dot_v1_dot_notify__service__pb2.DeleteInboxItemRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfileData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.notify.v1.NotifyService/ExportProfileData',
+            marketing_dot_notify_dot_v1_dot_notify__service__pb2.ExportProfileDataRequest.SerializeToString,
+            marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
             options,
             channel_credentials,
             insecure,

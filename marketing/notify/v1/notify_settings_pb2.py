@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
@@ -31,7 +32,7 @@ from google.type import timeofday_pb2 as google_dot_type_dot_timeofday__pb2
 from marketing.common.v1 import channel_pb2 as marketing_dot_common_dot_v1_dot_channel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)marketing/notify/v1/notify_settings.proto\x12\x13marketing.notify.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bgoogle/type/dayofweek.proto\x1a\x1bgoogle/type/timeofday.proto\x1a!marketing/common/v1/channel.proto\"\xe4\x02\n\x0eNotifySettings\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x34\n\x0bquiet_hours\x18\x02 \x03(\x0b\x32\x1f.marketing.notify.v1.QuietHours\x12\x39\n\x0e\x66requency_caps\x18\x03 \x03(\x0b\x32!.marketing.notify.v1.FrequencyCap\x12\x19\n\x11\x64\x65\x66\x61ult_time_zone\x18\x04 \x01(\t\x12\x35\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t:m\xea\x41j\n!marketing.platform/NotifySettings\x12%workspaces/{workspace}/notifySettings*\x0enotifySettings2\x0enotifySettings\"\xc4\x01\n\nQuietHours\x12\x30\n\nstart_time\x18\x01 \x01(\x0b\x32\x16.google.type.TimeOfDayB\x04\xe2\x41\x01\x02\x12.\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x16.google.type.TimeOfDayB\x04\xe2\x41\x01\x02\x12$\n\x04\x64\x61ys\x18\x03 \x03(\x0e\x32\x16.google.type.DayOfWeek\x12.\n\x08\x63hannels\x18\x04 \x03(\x0e\x32\x1c.marketing.common.v1.Channel\"\x8a\x01\n\x0c\x46requencyCap\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12\x1a\n\x0cmax_messages\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12/\n\x06period\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x02\x42\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)marketing/notify/v1/notify_settings.proto\x12\x13marketing.notify.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bgoogle/type/dayofweek.proto\x1a\x1bgoogle/type/timeofday.proto\x1a!marketing/common/v1/channel.proto\"\xf8\x02\n\x0eNotifySettings\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12>\n\x0bquiet_hours\x18\x02 \x03(\x0b\x32\x1f.marketing.notify.v1.QuietHoursB\x08\xbaH\x05\x92\x01\x02\x10\x14\x12\x43\n\x0e\x66requency_caps\x18\x03 \x03(\x0b\x32!.marketing.notify.v1.FrequencyCapB\x08\xbaH\x05\x92\x01\x02\x10\x14\x12\x19\n\x11\x64\x65\x66\x61ult_time_zone\x18\x04 \x01(\t\x12\x35\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t:m\xea\x41j\n!marketing.platform/NotifySettings\x12%workspaces/{workspace}/notifySettings*\x0enotifySettings2\x0enotifySettings\"\xc4\x01\n\nQuietHours\x12\x30\n\nstart_time\x18\x01 \x01(\x0b\x32\x16.google.type.TimeOfDayB\x04\xe2\x41\x01\x02\x12.\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x16.google.type.TimeOfDayB\x04\xe2\x41\x01\x02\x12$\n\x04\x64\x61ys\x18\x03 \x03(\x0e\x32\x16.google.type.DayOfWeek\x12.\n\x08\x63hannels\x18\x04 \x03(\x0e\x32\x1c.marketing.common.v1.Channel\"\xa3\x01\n\x0c\x46requencyCap\x12-\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1c.marketing.common.v1.Channel\x12!\n\x0cmax_messages\x18\x02 \x01(\x05\x42\x0b\xe2\x41\x01\x02\xbaH\x04\x1a\x02(\x01\x12\x41\n\x06period\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x16\xe2\x41\x01\x02\xbaH\x0f\xaa\x01\t\"\x05\x08\x80\x8a\x8a\x0f*\x00\xc8\x01\x01\x42\x1b\n\x17\x63om.marketing.notify.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +42,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\027com.marketing.notify.v1P\001'
   _globals['_NOTIFYSETTINGS'].fields_by_name['name']._loaded_options = None
   _globals['_NOTIFYSETTINGS'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_NOTIFYSETTINGS'].fields_by_name['quiet_hours']._loaded_options = None
+  _globals['_NOTIFYSETTINGS'].fields_by_name['quiet_hours']._serialized_options = b'\272H\005\222\001\002\020\024'
+  _globals['_NOTIFYSETTINGS'].fields_by_name['frequency_caps']._loaded_options = None
+  _globals['_NOTIFYSETTINGS'].fields_by_name['frequency_caps']._serialized_options = b'\272H\005\222\001\002\020\024'
   _globals['_NOTIFYSETTINGS'].fields_by_name['update_time']._loaded_options = None
   _globals['_NOTIFYSETTINGS'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_NOTIFYSETTINGS']._loaded_options = None
@@ -50,13 +55,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUIETHOURS'].fields_by_name['end_time']._loaded_options = None
   _globals['_QUIETHOURS'].fields_by_name['end_time']._serialized_options = b'\342A\001\002'
   _globals['_FREQUENCYCAP'].fields_by_name['max_messages']._loaded_options = None
-  _globals['_FREQUENCYCAP'].fields_by_name['max_messages']._serialized_options = b'\342A\001\002'
+  _globals['_FREQUENCYCAP'].fields_by_name['max_messages']._serialized_options = b'\342A\001\002\272H\004\032\002(\001'
   _globals['_FREQUENCYCAP'].fields_by_name['period']._loaded_options = None
-  _globals['_FREQUENCYCAP'].fields_by_name['period']._serialized_options = b'\342A\001\002'
-  _globals['_NOTIFYSETTINGS']._serialized_start=285
-  _globals['_NOTIFYSETTINGS']._serialized_end=641
-  _globals['_QUIETHOURS']._serialized_start=644
-  _globals['_QUIETHOURS']._serialized_end=840
-  _globals['_FREQUENCYCAP']._serialized_start=843
-  _globals['_FREQUENCYCAP']._serialized_end=981
+  _globals['_FREQUENCYCAP'].fields_by_name['period']._serialized_options = b'\342A\001\002\272H\017\252\001\t\"\005\010\200\212\212\017*\000\310\001\001'
+  _globals['_NOTIFYSETTINGS']._serialized_start=314
+  _globals['_NOTIFYSETTINGS']._serialized_end=690
+  _globals['_QUIETHOURS']._serialized_start=693
+  _globals['_QUIETHOURS']._serialized_end=889
+  _globals['_FREQUENCYCAP']._serialized_start=892
+  _globals['_FREQUENCYCAP']._serialized_end=1055
 # @@protoc_insertion_point(module_scope)

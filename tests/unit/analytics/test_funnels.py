@@ -45,8 +45,6 @@ def create(uow, clock, funnel_id="checkout", **kw):
 
 @pytest.mark.parametrize("data, field", [
     (fields(display_name=" "), "funnel.display_name"),
-    (fields(display_name="x" * 201), "funnel.display_name"),
-    (fields(description="x" * 5001), "funnel.description"),
     (fields(steps=STEPS[:1]), "funnel.steps"),
     (fields(steps=STEPS * 4), "funnel.steps"),
     (fields(steps=(FunnelStep(""), FunnelStep("purchase"))), "funnel.steps[0].event_type"),
@@ -54,8 +52,6 @@ def create(uow, clock, funnel_id="checkout", **kw):
     (fields(steps=(FunnelStep("a"), FunnelStep("b", filter="channel = CHANNEL_SMS"))), "funnel.steps[1].filter"),
     (fields(conversion_window=timedelta(days=91)), "funnel.conversion_window"),
     (fields(conversion_window=timedelta(0)), "funnel.conversion_window"),
-    (fields(labels={"Team": "x"}), "funnel.labels['Team']"),
-    (fields(labels={"team": "x" * 64}), "funnel.labels['team']"),
 ])
 def test_invalid_funnels_are_refused_naming_the_field(uow, clock, data, field):
     with pytest.raises(InvalidArgument) as error:
@@ -74,10 +70,7 @@ def test_create_defaults_and_get(uow, clock):
         funnels.get_funnel("globex", "checkout", uow)
 
 
-def test_ids_are_checked_generated_and_unique(uow, clock):
-    with pytest.raises(InvalidArgument) as error:
-        create(uow, clock, "9lives")
-    assert error.value.violations[0].field == "funnel_id"
+def test_ids_are_generated_and_unique(uow, clock):
     generated = create(uow, clock, "")
     assert generated.id.startswith("funnel-")
     create(uow, clock)

@@ -173,3 +173,28 @@ def test_bad_report_requests():
     with pytest.raises(InvalidArgument) as error:
         campaign_report(store, "acme", "spring", lambda: NOW, start=NOW, end=NOW)
     assert error.value.violations[0].field == "interval.end_time"
+
+
+@pytest.mark.parametrize("start, end, field", [
+    (datetime(202, 12, 8, tzinfo=UTC), None, "interval.start_time"),
+    (None, datetime(2911, 10, 17, tzinfo=UTC), "interval.end_time"),
+])
+def test_a_report_bound_outside_the_store_is_invalid_argument(start, end, field):
+    # Found by fuzzing the REST edge: such a bound reached the store adapter, which raised (500).
+    with pytest.raises(InvalidArgument) as caught:
+        campaign_report(InMemoryEventStore(), "acme", "c-1", lambda: datetime(2026, 1, 1, tzinfo=UTC),
+                        start=start, end=end)
+    assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_an_event_time_filter_or_aggregate_bound_outside_the_store_is_invalid_argument():
+    from svc_analytics.service_layer.event_filter import parse_event_filter
+    from svc_analytics.service_layer.events import aggregate_events
+
+    with pytest.raises(InvalidArgument, match="1970-01-01 to 2105-12-31"):
+        parse_event_filter("acme", 'event_time >= "0202-01-01T00:00:00Z"')
+    assert parse_event_filter("acme", 'event_time >= "2026-01-01T00:00:00Z"').start == datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(InvalidArgument) as caught:
+        aggregate_events(InMemoryEventStore(), "acme", datetime(202, 1, 1, tzinfo=UTC),
+                         datetime(2026, 1, 1, tzinfo=UTC), data_time=datetime(2026, 1, 1, tzinfo=UTC))
+    assert [v.field for v in caught.value.violations] == ["interval.start_time"]

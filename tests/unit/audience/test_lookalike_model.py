@@ -113,15 +113,33 @@ def test_the_seed_rule_s_attributes_and_consents_are_left_out_unless_named():
 
 
 @pytest.mark.parametrize(("top_n", "min_score", "field"), [(None, None, "lookalike.cutoff"),
-                                                            (5, 0.5, "lookalike.cutoff"),
-                                                            (0, None, "lookalike.top_n"),
-                                                            (None, 1.5, "lookalike.min_score")])
+                                                            (5, 0.5, "lookalike.cutoff")])
 def test_exactly_one_valid_cutoff_is_required(top_n, min_score, field):
     problems = check_fields("Like buyers", "", top_n, min_score, (), {})
     assert [p.field for p in problems] == [field]
 
 
 def test_bad_features_and_labels_are_named():
-    problems = check_fields("", "", 10, None, ("ltv", "no spaces", "ltv"), {"Bad": "x"})
-    assert {p.field for p in problems} == {"lookalike.display_name", "lookalike.features[1]", "lookalike.features",
-                                           "lookalike.labels['Bad']"}
+    problems = check_fields("", "", 10, None, ("ltv", "no spaces", "ltv"), {})
+    assert {p.field for p in problems} == {"lookalike.display_name", "lookalike.features[1]", "lookalike.features"}
+
+
+@pytest.mark.parametrize(("lookalike", "field"), [
+    (dict(top_n=0), "lookalike.top_n"),
+    (dict(top_n=100_000_001), "lookalike.top_n"),
+    (dict(min_score=1.5), "lookalike.min_score"),
+    (dict(min_score=float("nan")), "lookalike.min_score"),
+    (dict(display_name="x" * 201), "lookalike.display_name"),
+    (dict(description="x" * 5001), "lookalike.description"),
+    (dict(features=["ltv"] * 201), "lookalike.features"),
+    (dict(labels={"Bad": "x"}), "lookalike.labels['Bad']"),
+    (dict(labels={"ok": "x" * 64}), "lookalike.labels['ok']"),
+])
+def test_one_field_rules_are_in_the_proto(lookalike, field):
+    from marketing.audience.v1 import audience_service_pb2, segment_pb2
+    from svc_kit.validation import violations_of
+
+    request = audience_service_pb2.CreateLookalikeRequest(lookalike=segment_pb2.Lookalike(**lookalike))
+    assert [v.field for v in violations_of(request)] == [field]
+    assert violations_of(audience_service_pb2.CreateLookalikeRequest(lookalike=segment_pb2.Lookalike(
+        top_n=100_000_000, display_name="x" * 200, labels={"ok": "x" * 63}))) == []

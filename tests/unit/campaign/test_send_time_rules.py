@@ -63,11 +63,6 @@ def test_pacing_is_refused_on_a_recurring_campaign():
     assert found[0] == "campaign.budget.pacing" and "schedule.recurrence" in found[1]
 
 
-def test_a_negative_throttle_is_refused():
-    assert [f for f, _ in violations(fields(window(10, max_sends_per_hour=-1)))] == [
-        "campaign.schedule.max_sends_per_hour"]
-
-
 @pytest.mark.parametrize("schedule,pacing", [
     (window(25, send_local_time=NINE), Pacing.NONE),
     (Schedule(START, None, "Europe/Paris", NINE), Pacing.NONE),

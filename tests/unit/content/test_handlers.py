@@ -84,8 +84,6 @@ def test_validate_only_stores_nothing_and_bad_drafts_are_refused(uow, ws):
     assert caught.value.violations[0].field == "template.content.email.html"
     with pytest.raises(InvalidArgument, match="template.channel"):
         handlers.create_template(handlers.CreateTemplate(ws, None, draft), uow(), Clock(), ids())
-    with pytest.raises(InvalidArgument, match="template_id"):
-        create(uow, ws, "Bad_Id")
 
 
 def test_a_create_with_a_request_id_happens_once(uow, ws):

@@ -179,7 +179,24 @@ def test_variants_need_ids_weights_and_the_template_channel():
     assert ("template.variants[0].id", "required: 1-63 characters [a-z][a-z0-9-]*") in found
     assert ("template.variants[1].content", "holds sms content but the template's channel is EMAIL") in found
     assert ("template.variants[2].id", "'b' is used twice") in found
-    assert ("template.variants[2].weight", "must lie between 0 and 10000") in found
+
+
+@pytest.mark.parametrize(("template", "field"), [
+    (dict(display_name="x" * 201), "template.display_name"),
+    (dict(description="x" * 5001), "template.description"),
+    (dict(variants=[{"id": f"v{i}"} for i in range(11)]), "template.variants"),
+    (dict(variants=[{"id": "a", "weight": 10_001}]), "template.variants[0].weight"),
+    (dict(variants=[{"id": "a", "weight": -1}]), "template.variants[0].weight"),
+    (dict(variants=[{"id": "a", "display_name": "x" * 201}]), "template.variants[0].display_name"),
+])
+def test_one_field_rules_are_in_the_proto(template, field):
+    from marketing.content.v1 import content_service_pb2, template_pb2
+    from svc_kit.validation import violations_of
+
+    request = content_service_pb2.CreateTemplateRequest(template=template_pb2.Template(**template))
+    assert [v.field for v in violations_of(request)] == [field]
+    assert violations_of(content_service_pb2.CreateTemplateRequest(template=template_pb2.Template(
+        display_name="x" * 200, variants=[{"id": "a", "weight": 10_000}] * 10))) == []
 
 
 def test_defaults_must_name_known_variables():

@@ -13,7 +13,7 @@ import pytest
 
 from svc_kit.channels import Channel
 from svc_kit.link_tracking import TrackingClaims, sign_tracking, verify_tracking
-from svc_kit.signing import LinkClaims, SignatureError, sign, verify
+from svc_kit.signing import UNSUBSCRIBE_TTL, LinkClaims, SignatureError, sign, verify
 
 from svc_content.domain.model import EmailContent
 from svc_content.templating.compiled import add_tracking
@@ -95,7 +95,7 @@ def test_the_unsubscribe_link_is_one_the_audience_service_verifies():
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{BASE}/v1/workspaces/acme/suppressions:unsubscribe"
     token = parse_qs(parts.query)["token"][0]
-    assert verify(KEY, token) == LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW)
+    assert verify(KEY, token, now=NOW) == LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW, NOW + UNSUBSCRIBE_TTL)
     assert token == sign(KEY, LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW))  # byte for byte
 
 
@@ -106,7 +106,7 @@ def test_list_unsubscribe_headers_follow_rfc_8058():
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert re.fullmatch(r"<https://[^<>\s]+>", headers["List-Unsubscribe"])
     token = parse_qs(urlsplit(headers["List-Unsubscribe"][1:-1]).query)["token"][0]
-    assert verify(KEY, token).profile == "u-1"
+    assert verify(KEY, token, now=NOW).profile == "u-1"
 
 
 def test_without_tracking_links_stay_and_no_headers_are_added():
@@ -144,13 +144,28 @@ def test_rewriting_wraps_only_trackable_anchors():
     assert '{% mkt_track l1 %}https://x.example/{% endmkt_track %}' in tracked
 
 
-def test_an_engagement_endpoint_can_take_both_token_layouts():
+def test_an_engagement_endpoint_takes_tracking_tokens_only():
     from svc_kit.link_tracking import verify_engagement
 
     click = sign_tracking(KEY, TrackingClaims("acme", "u-1", "spring", "m-1", "click", "l1", "https://a.example/"),
                           now=NOW)
     assert verify_engagement(KEY, click).url == "https://a.example/"
-    plain = verify_engagement(KEY, sign(KEY, LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW)))
-    assert (plain.workspace, plain.profile, plain.campaign, plain.url) == ("acme", "u-1", "spring", "")
+    with pytest.raises(SignatureError, match="binds no message nor destination"):  # an unsubscribe token
+        verify_engagement(KEY, sign(KEY, LinkClaims("acme", "u-1", Channel.EMAIL, "spring", NOW)))
     with pytest.raises(SignatureError):
         verify_engagement(KEY, click[:-3] + "abc")
+
+
+def test_tracking_tokens_verify_with_the_previous_key_after_a_rotation():
+    from svc_kit.signing import Keyring
+
+    claims = TrackingClaims("acme", "u-1", "spring", "m-1", "click", "l1", "https://a.example/", NOW)
+    before = sign_tracking(KEY, claims)
+    rotated = Keyring(b"r" * 40, previous=KEY)
+    assert verify_tracking(rotated, before) == claims  # a link sent before the rotation still works
+    after = sign_tracking(rotated, claims)
+    assert verify_tracking(b"r" * 40, after) == claims  # the current key signs
+    with pytest.raises(SignatureError, match="another key"):
+        verify_tracking(Keyring(b"r" * 40), before)  # once the previous key is dropped
+    links = LinkFactory(rotated, BASE, "acme", "spring", Channel.EMAIL, NOW)
+    assert verify(b"r" * 40, links.unsubscribe_token("u-1"), now=NOW).profile == "u-1"

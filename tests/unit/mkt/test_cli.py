@@ -8,6 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +17,8 @@ from mkt import cli
 
 EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "import"),
             ("audience", "suppressions", "import"), ("audience", "suppressions", "export"),
-            ("content", "migrate"), ("notify", "migrate")}
+            ("content", "migrate"), ("notify", "migrate"), ("notify", "sign-callback"),
+            ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev")}
 
 
 def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
@@ -128,3 +130,24 @@ def test_a_file_that_is_not_utf8_is_refused_before_sending(tmp_path, capsys):
     assert cli.main(["audience", "import", str(path), "--workspace", "acme",
                      "--target", f"127.0.0.1:{free_port()}"]) == 1
     assert capsys.readouterr().err == f"{path}: line 2 is not UTF-8 text (invalid start byte)\n"
+
+
+def test_notify_sign_callback_prints_the_signature_the_service_checks(tmp_path, capsys):
+    from svc_kit.signing import Keyring, callback_signature, verify_callback
+
+    secret, body = tmp_path / "secret", tmp_path / "body.json"
+    secret.write_text("s3cret\nold\n")
+    body.write_bytes(b'{"events": [{"message": "workspaces/acme/messages/m", "type": "delivered"}]}')
+    provider = "workspaces/acme/providers/default-smtp"
+    assert cli.main(["notify", "sign-callback", "--provider", provider, "--body-file", str(body),
+                     "--secret-file", str(secret), "--time", "1772366400"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == callback_signature("s3cret", provider, body.read_bytes(), 1772366400)
+    assert verify_callback(Keyring(b"s3cret"), provider, body.read_bytes(), printed,
+                           now=datetime.fromtimestamp(1772366400, UTC))
+    assert cli.main(["notify", "sign-callback", "--provider", "acme/default-smtp", "--body-file", str(body),
+                     "--secret-file", str(secret)]) == 2
+    assert "--provider is workspaces/" in capsys.readouterr().err
+    assert cli.main(["notify", "sign-callback", "--provider", provider, "--body-file", str(body),
+                     "--secret-file", str(tmp_path / "none")]) == 2
+    assert "no secret file" in capsys.readouterr().err

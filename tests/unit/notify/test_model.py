@@ -3,11 +3,8 @@ rules, provider callbacks, and the email bytes the notify service builds."""
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
-import hashlib
-import hmac
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -138,11 +135,31 @@ def test_settings_validation():
     assert good.violations() == []
     bad = NotifySettings("acme", (QuietHours(time(9), time(9)),), (FrequencyCap(0, timedelta(0)),), "Mars/Base")
     assert fields_of(bad.violations()) == {"notify_settings.quiet_hours[0].end_time",
-                                           "notify_settings.frequency_caps[0].max_messages",
-                                           "notify_settings.frequency_caps[0].period",
                                            "notify_settings.default_time_zone"}
     assert good.zone_for("").key == "Europe/Paris" and good.zone_for("Asia/Tokyo").key == "Asia/Tokyo"
     assert NotifySettings("acme").zone_for("nowhere").key == "UTC"
+
+
+def test_settings_one_field_rules_are_in_the_proto():
+    from marketing.notify.v1 import notify_service_pb2, notify_settings_pb2 as pb
+    from svc_kit.validation import violations_of
+
+    def fields(**settings):
+        request = notify_service_pb2.UpdateNotifySettingsRequest(notify_settings=pb.NotifySettings(**settings))
+        return [v.field for v in violations_of(request)]
+
+    day, year = {"seconds": 86400}, {"seconds": 366 * 86400}
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=1, period=day),
+                                  pb.FrequencyCap(max_messages=5, period=year)]) == []
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=0, period=day),
+                                  pb.FrequencyCap(max_messages=1),
+                                  pb.FrequencyCap(max_messages=1, period={"seconds": 0}),
+                                  pb.FrequencyCap(max_messages=1, period={"seconds": 366 * 86400 + 1})]) == [
+        "notify_settings.frequency_caps[0].max_messages", "notify_settings.frequency_caps[1].period",
+        "notify_settings.frequency_caps[2].period", "notify_settings.frequency_caps[3].period"]
+    assert fields(quiet_hours=[pb.QuietHours()] * 21) == ["notify_settings.quiet_hours"]
+    assert fields(frequency_caps=[pb.FrequencyCap(max_messages=1, period=day)] * 21) == [
+        "notify_settings.frequency_caps"]
 
 
 # -- callbacks -----------------------------------------------------------------------------------------
@@ -175,20 +192,26 @@ def test_twilio_callbacks_map_statuses_and_error_codes():
     assert one(b"MessageSid=SM1&MessageStatus=sent") == []
 
 
-def test_callback_signatures():
+def test_callback_signatures_every_provider_signs_within_the_tolerance():
+    from svc_kit.signing import Keyring, callback_signature
+
+    name, now = "workspaces/a/providers/p", datetime(2026, 3, 1, 12, tzinfo=UTC)
     body = b'{"type": "delivered", "message": "m"}'
-    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    callbacks.verify("smtp", "s3cret", {"x-notify-signature": good}, "", body, None)
-    callbacks.verify("smtp", None, {}, "", body, None)  # no secret: nothing to check
-    with pytest.raises(InvalidArgument, match="signature"):
-        callbacks.verify("smtp", "s3cret", {"x-notify-signature": "sha256=00"}, "", body, None)
-    params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
-    url = "https://edge.example.com/v1/workspaces/a/providers/p:callback"
-    signature = base64.b64encode(hmac.new(b"tok", (url + "MessageSidSM1MessageStatusdelivered").encode(),
-                                          hashlib.sha1).digest()).decode()
-    callbacks.verify("twilio", "tok", {"x-twilio-signature": signature}, url, b"", params)
-    with pytest.raises(InvalidArgument):
-        callbacks.verify("twilio", "tok", {"x-twilio-signature": signature}, url + "x", b"", params)
+    good = callback_signature("s3cret", name, body, now.timestamp())
+    callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now)
+    with pytest.raises(FailedPrecondition, match="no secret"):  # no secret: refused, not waved through
+        callbacks.verify(name, None, {"x-notify-signature": good}, body, now)
+    with pytest.raises(InvalidArgument, match="unsigned") as caught:
+        callbacks.verify(name, Keyring(b"s3cret"), {}, body, now)
+    assert caught.value.violations[0].field == "x-notify-signature"
+    with pytest.raises(InvalidArgument, match="malformed"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": "sha256=00"}, body, now)
+    with pytest.raises(InvalidArgument, match="bad signature"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body + b" ", now)
+    with pytest.raises(InvalidArgument, match="stale"):
+        callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now + timedelta(minutes=6))
+    callbacks.verify(name, Keyring(b"s3cret"), {"x-notify-signature": good}, body, now + timedelta(minutes=6),
+                     timedelta(minutes=10))
 
 
 # -- email bytes ---------------------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""Wires the integrations service: configuration -> engine -> API keys -> servicers
+(its own API and Envoy's ext_authz Check for API keys)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from marketing.integrations.v1 import integrations_service_pb2_grpc
+from svc_kit import migrations as relational
+from svc_kit.clock import utcnow
+from svc_kit.config import Settings
+from svc_kit.server import Mounted
+
+from svc_integrations import config, migrate
+from svc_integrations.adapters.key_store import SqlKeyStore
+from svc_integrations.entrypoints import ext_authz
+from svc_integrations.entrypoints.grpc_servicer import IntegrationsServicer
+from svc_integrations.service_layer.api_keys import ApiKeys
+
+WORKER_THREADS = 4
+
+
+def mount(settings: Settings) -> Mounted:
+    engine = relational.open_engine(settings, migrate.MIGRATIONS, relational.migrate_on_start(settings))
+    embedded = engine.url.get_backend_name() == "sqlite"
+    executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="integrations")
+    keys = ApiKeys(SqlKeyStore(engine), utcnow, config.KEY_CACHE_SECONDS.read(settings.env))
+    servicer = IntegrationsServicer(keys, executor)
+
+    def register(server) -> None:
+        integrations_service_pb2_grpc.add_IntegrationsServiceServicer_to_server(servicer, server)
+        ext_authz.add_to_server(keys, server)
+
+    def close() -> None:
+        if executor is not None:
+            executor.shutdown(wait=True)
+        engine.dispose()
+
+    return Mounted(register=register, close=close)

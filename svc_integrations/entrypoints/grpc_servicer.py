@@ -1,0 +1,64 @@
+"""The integrations service's gRPC API: API keys built; the connector, connection,
+sync and webhook RPCs still answer UNIMPLEMENTED (the generated base servicer)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+from google.protobuf import timestamp_pb2
+
+from marketing.integrations.v1 import api_key_pb2, integrations_service_pb2 as pb, integrations_service_pb2_grpc
+from svc_kit.executor import run_blocking
+from svc_kit.pagination import fingerprint, timed_keyset_page
+
+from svc_integrations.domain.api_keys import ApiKey
+from svc_integrations.service_layer.api_keys import ApiKeys
+
+_ROLE_NAMES = {api_key_pb2.ApiKey.ROLE_VIEWER: "viewer", api_key_pb2.ApiKey.ROLE_EDITOR: "editor",
+               api_key_pb2.ApiKey.ROLE_ADMIN: "admin"}
+_ROLE_VALUES = {name: value for value, name in _ROLE_NAMES.items()}
+
+
+def _timestamp(value) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def api_key_to_proto(key: ApiKey, plain: str = "") -> api_key_pb2.ApiKey:
+    message = api_key_pb2.ApiKey(name=key.name, display_name=key.display_name, role=_ROLE_VALUES[key.role],
+                                 key=plain, key_prefix=key.key_prefix, create_time=_timestamp(key.create_time))
+    if key.revoke_time is not None:
+        message.revoke_time.CopyFrom(_timestamp(key.revoke_time))
+    if key.last_used_time is not None:
+        message.last_used_time.CopyFrom(_timestamp(key.last_used_time))
+    return message
+
+
+class IntegrationsServicer(integrations_service_pb2_grpc.IntegrationsServiceServicer):
+    def __init__(self, keys: ApiKeys, executor: Executor | None):
+        self.keys = keys
+        self.executor = executor
+
+    async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
+        role = _ROLE_NAMES.get(request.api_key.role, "")
+        key, plain = await run_blocking(self.executor, self.keys.create, request.parent, role,
+                                        request.api_key.display_name)
+        return api_key_to_proto(key, plain)
+
+    async def GetApiKey(self, request: pb.GetApiKeyRequest, context) -> api_key_pb2.ApiKey:
+        return api_key_to_proto(await run_blocking(self.executor, self.keys.get, request.name))
+
+    async def ListApiKeys(self, request: pb.ListApiKeysRequest, context) -> pb.ListApiKeysResponse:
+        def page():
+            return timed_keyset_page(lambda after, limit: self.keys.list(request.parent, after, limit),
+                                     lambda key: (key.create_time, key.id), request.page_size, request.page_token,
+                                     fingerprint("apiKeys", request.parent))
+
+        keys, token = await run_blocking(self.executor, page)
+        return pb.ListApiKeysResponse(api_keys=[api_key_to_proto(k) for k in keys], next_page_token=token)
+
+    async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context) -> api_key_pb2.ApiKey:
+        return api_key_to_proto(await run_blocking(self.executor, self.keys.revoke, request.name))
