@@ -279,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         platform, edge_port, audience_port = start_platform(state)
         try:
             store = state / smtp_sink.STORE_NAME
-            edge = Edge(f"http://127.0.0.1:{edge_port}")
+            edge = Edge(f"http://127.0.0.1:{edge_port}",
+                        platform.dev_token({WORKSPACE: "admin"}, subject="bench-launch") or "")
             segment, template = setup(edge, audience_port, n, args.timeout)
             wall, running_after = launch(edge, segment, template, store, n, args.lead, args.timeout)
             rate = n / wall

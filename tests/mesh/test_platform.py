@@ -153,7 +153,8 @@ def test_with_analytics_killed_campaigns_keep_answering_and_stats_say_degraded(r
 
 def test_an_access_export_reaches_every_service_through_the_mesh_and_the_edge_may_not_ask_one(running):
     """audience calls each service's ExportProfileData through its sidecar (mesh/policy.yaml grants it to
-    audience only); the edge calling it directly (gRPC through the edge) is refused by the notify sidecar."""
+    audience only); the edge calling it directly (gRPC through the edge) is refused: without credentials by the edge, with an
+    admin token by the notify sidecar."""
     upserted = running.rest.call("POST", "/v1/workspaces/privmesh/profiles/ann:upsert",
                                  {"profile": {"email": "ann@example.com"}})
     assert upserted.status == 200, upserted.body
@@ -163,5 +164,8 @@ def test_an_access_export_reaches_every_service_through_the_mesh_and_the_edge_ma
                                                                 "analytics"]
     assert export.body["sections"][0]["data"]["profiles"][0]["email"] == "ann@example.com"
     with grpc.insecure_channel(f"127.0.0.1:{running.edge_port}") as channel:
-        code = call(channel, "/marketing.notify.v1.NotifyService/ExportProfileData")
-    assert code == grpc.StatusCode.PERMISSION_DENIED
+        anonymous = call(channel, "/marketing.notify.v1.NotifyService/ExportProfileData")
+        admin = call(channel, "/marketing.notify.v1.NotifyService/ExportProfileData",
+                     metadata=[("authorization", f"Bearer {running.rest.token}")])
+    assert anonymous == grpc.StatusCode.UNAUTHENTICATED
+    assert admin == grpc.StatusCode.PERMISSION_DENIED
