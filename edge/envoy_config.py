@@ -12,6 +12,7 @@ from pathlib import Path
 from svc_kit.services import SERVICES
 
 from edge import auth as edge_auth
+from edge import limits
 from edge.settings import EdgeSettings, Upstream, load_edge_settings
 
 DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "marketing" / "api_descriptor.pb"
@@ -26,6 +27,7 @@ _LOCAL_REPLIES = (
     (404, 5, "NOT_FOUND", "no API method at %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
     (405, 12, "UNIMPLEMENTED", "%LOCAL_REPLY_BODY%"),
     (413, 3, "INVALID_ARGUMENT", "request body larger than the edge accepts"),
+    (429, 8, "RESOURCE_EXHAUSTED", limits.RATE_LIMITED_MESSAGE),
     (503, 14, "UNAVAILABLE", "%LOCAL_REPLY_BODY%"),
     (504, 4, "DEADLINE_EXCEEDED", "%LOCAL_REPLY_BODY%"),
 )
@@ -146,6 +148,13 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
     ]
     if auth:
         mappers.insert(0, edge_auth.forbidden_token_mapper())
+    auth_filters = edge_auth.filters(settings, key_check_cluster=_key_check_cluster(settings)) if auth else []
+    if auth:
+        limits.principal_from_jwt(auth_filters, edge_auth.JWT_FILTER)
+    rate_limit = limits.rate_limit_filter(settings) if auth else None
+    virtual_host = {"name": "api", "domains": ["*"], "routes": routes}
+    if settings.cors_origins:
+        virtual_host["typed_per_filter_config"] = limits.cors_policy(settings.cors_origins)
     manager = _any(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="edge",
@@ -156,10 +165,15 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
             "typed_config": _any("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
                                  log_format={"json_format": ACCESS_LOG_FORMAT}),
         }],
-        route_config={"name": "edge", "virtual_hosts": [{"name": "api", "domains": ["*"], "routes": routes}]},
+        route_config={"name": "edge", "virtual_hosts": [virtual_host]},
         local_reply_config={"mappers": mappers},
         http_filters=[
-            *(edge_auth.filters(settings, key_check_cluster=_key_check_cluster(settings)) if auth else []),
+            # CORS first: a preflight from a dashboard origin is answered before any credential check.
+            *([limits.cors_filter()] if settings.cors_origins else []),
+            *([limits.strip_principal()] if auth else []),
+            *auth_filters,
+            # After authentication: a bucket per principal that it set.
+            *([rate_limit] if rate_limit else []),
             {"name": "envoy.filters.http.buffer", "typed_config": _any(
                 "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=settings.max_request_bytes)},
             # Before the transcoder, so that on the way back it sees the transcoded response.

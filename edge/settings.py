@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,8 +35,21 @@ JWKS_FILE = Variable("MKT_AUTH_JWKS_FILE", "path", None,
 JWKS_URL = Variable("MKT_AUTH_JWKS_URL", "url", None,
                     "JWKS from an identity provider's URL (https), fetched and cached by the edge; "
                     "replaces MKT_AUTH_JWKS_FILE")
+RATE_LIMIT = Variable("MKT_EDGE_RATE_LIMIT_PER_MINUTE", "integer", 1200,
+                      "requests per minute each principal (API key or JWT subject) may make through the edge; "
+                      "more answer 429 with Retry-After; 0 turns rate limiting off", low=0, high=6_000_000)
+RATE_BURST = Variable("MKT_EDGE_RATE_LIMIT_BURST", "integer", 200,
+                      "requests a principal may make at once before the per-minute rate applies (its token "
+                      "bucket's size)", low=1, high=1_000_000)
+PUBLIC_RATE_LIMIT = Variable("MKT_EDGE_PUBLIC_RATE_LIMIT_PER_MINUTE", "integer", 6000,
+                             "requests per minute shared by every call without credentials (public routes: "
+                             "clicks, opens, unsubscribes, provider callbacks, /healthz, /docs); burst as many",
+                             low=1, high=6_000_000)
+CORS_ORIGINS = Variable("MKT_EDGE_CORS_ORIGINS", "text", "",
+                        "dashboard origins allowed to call the REST API from a browser (CORS), comma separated, "
+                        "e.g. `https://dash.example.com,http://localhost:3000`; none by default")
 VARIABLES = ((BIND_HOST, UPSTREAM_HOST, PORT, ADMIN_PORT, HEALTH_PORT, MAX_REQUEST, MESH_CERTS,
-              JWT_ISSUER, JWT_AUDIENCE, JWKS_FILE, JWKS_URL)
+              JWT_ISSUER, JWT_AUDIENCE, JWKS_FILE, JWKS_URL, RATE_LIMIT, RATE_BURST, PUBLIC_RATE_LIMIT, CORS_ORIGINS)
              + tuple(grpc_port(spec) for spec in SERVICES))
 
 
@@ -65,6 +79,10 @@ class EdgeSettings:
     jwt_audience: str = "marketing-platform"
     jwks_file: Path | None = None
     jwks_url: str | None = None
+    rate_limit_per_minute: int = 0  # per principal; 0: off
+    rate_limit_burst: int = 200
+    public_rate_limit_per_minute: int = 6000
+    cors_origins: tuple[str, ...] = ()
 
 
 def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -87,4 +105,17 @@ def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
         jwt_audience=JWT_AUDIENCE.read(env),
         jwks_file=Path(JWKS_FILE.read(env) or state_dir(env) / "auth" / "jwks.json"),
         jwks_url=JWKS_URL.read(env),
+        rate_limit_per_minute=int(RATE_LIMIT.read(env)),
+        rate_limit_burst=int(RATE_BURST.read(env)),
+        public_rate_limit_per_minute=int(PUBLIC_RATE_LIMIT.read(env)),
+        cors_origins=_origins(CORS_ORIGINS.read(env)),
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        url = urlparse(origin)
+        if url.scheme not in ("http", "https") or not url.netloc or url.path or url.query:
+            raise ConfigError(f"{CORS_ORIGINS.name}: {origin!r} is not an origin such as https://dash.example.com")
+    return origins

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from svc_kit.errors import NotFound, PermissionDenied
 
 IDENTITY_HEADER = "x-mkt-identity"
+# The principal the edge rate-limits by (`key:<key name>` or the JWT subject); set only by the edge.
+PRINCIPAL_HEADER = "x-mkt-principal"
 ANONYMOUS = "anonymous"
 KEY_ISSUER = "mkt:api-key"
 EDGE_ISSUER = "mkt:edge"

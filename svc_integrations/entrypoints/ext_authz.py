@@ -11,7 +11,7 @@ from __future__ import annotations
 import grpc
 from google.rpc import code_pb2, status_pb2
 
-from svc_kit.authz import IDENTITY_HEADER, KEY_ISSUER, Identity, encode_identity
+from svc_kit.authz import IDENTITY_HEADER, PRINCIPAL_HEADER, KEY_ISSUER, Identity, encode_identity
 
 from svc_integrations.entrypoints.envoy_auth import external_auth_pb2 as pb
 from svc_integrations.entrypoints.envoy_auth import external_auth_pb2_grpc
@@ -53,7 +53,10 @@ class KeyAuthorization(external_auth_pb2_grpc.AuthorizationServicer):
             ok_response=pb.OkHttpResponse(
                 headers=[pb.HeaderValueOption(
                     header=pb.HeaderValue(key=IDENTITY_HEADER, value=encode_identity(identity, {"iss": KEY_ISSUER})),
-                    append_action=_OVERWRITE)],
+                    append_action=_OVERWRITE),
+                    # The edge's rate limit keeps a bucket per principal (edge/limits.py).
+                    pb.HeaderValueOption(header=pb.HeaderValue(key=PRINCIPAL_HEADER, value=f"key:{key.name}"),
+                                         append_action=_OVERWRITE)],
                 headers_to_remove=["authorization"]))
 
 
