@@ -96,6 +96,11 @@ def running(tmp_path_factory) -> RunningPlatform:
     env["MKT_ANALYTICS_BATCH_DELAY_SECONDS"] = "0.1"
     # For tests only: a campaign labelled mkt-fault-at fails that launch step on purpose (test_campaign_saga_faults.py).
     env["MKT_CAMPAIGN_FAULT_INJECTION"] = "true"
+    # The edge's rate limit (per principal: every test shares the admin token) stays out of the way;
+    # tests/e2e/test_rate_limits.py starts an edge with low limits of its own.
+    env["MKT_EDGE_RATE_LIMIT_PER_MINUTE"] = "6000000"
+    env["MKT_EDGE_RATE_LIMIT_BURST"] = "1000000"
+    env["MKT_EDGE_PUBLIC_RATE_LIMIT_PER_MINUTE"] = "6000000"
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
