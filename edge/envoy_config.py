@@ -134,6 +134,7 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
                "envoy.config.route.v3.FilterConfig", disabled=True)}} for match in PUBLIC_PATHS),
         *(edge_auth.public_routes(clusters) if auth else []),
         *(_service_route(u, auth) for u in settings.upstreams),
+        *([limits.cors_route(HEALTH_CLUSTER)] if settings.cors_origins else []),
         {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
     ]
     if auth:

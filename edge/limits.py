@@ -89,6 +89,17 @@ def cors_filter() -> dict:
     return {"name": CORS_FILTER, "typed_config": _any("envoy.extensions.filters.http.cors.v3.Cors")}
 
 
+REST_PREFIX = "/v1/"
+
+
+def cors_route(cluster: str) -> dict:
+    """The CORS filter acts only on a route that forwards (Envoy skips direct responses), and a
+    REST path matches the edge's catch-all 404 until the transcoder turns it into a gRPC path.
+    This route for the REST paths forwards nowhere in practice: the transcoder either re-routes
+    the call to its service or refuses an unknown method (reject_unknown_method) with 404."""
+    return {"match": {"prefix": REST_PREFIX}, "route": {"cluster": cluster, "timeout": "5s"}}
+
+
 def cors_policy(origins: tuple[str, ...]) -> dict:
     """The virtual host's typed_per_filter_config entry for the allowed origins."""
     return {CORS_FILTER: _any(
