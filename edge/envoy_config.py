@@ -151,7 +151,7 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
         mappers.insert(0, edge_auth.forbidden_token_mapper())
     auth_filters = edge_auth.filters(settings, key_check_cluster=_key_check_cluster(settings)) if auth else []
     if auth:
-        limits.principal_from_jwt(auth_filters, edge_auth.JWT_FILTER)
+        limits.set_principal(auth_filters, edge_auth.JWT_FILTER)
     rate_limit = limits.rate_limit_filter(settings) if auth else None
     virtual_host = {"name": "api", "domains": ["*"], "routes": routes}
     if settings.cors_origins:
@@ -171,7 +171,6 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
         http_filters=[
             # CORS first: a preflight from a dashboard origin is answered before any credential check.
             *([limits.cors_filter()] if settings.cors_origins else []),
-            *([limits.strip_principal()] if auth else []),
             *auth_filters,
             # After authentication: a bucket per principal that it set.
             *([rate_limit] if rate_limit else []),

@@ -44,16 +44,14 @@ def bucket(per_minute: int, burst: int) -> tuple[dict, int]:
              "fill_interval": f"{interval:.3f}s"}, max(1, math.ceil(interval)))
 
 
-def strip_principal() -> dict:
-    """First of the edge's filters (after CORS): whatever principal a client sends is dropped."""
-    return {"name": "edge.strip_principal", "typed_config": _any(
-        "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
-        mutations={"request_mutations": [{"remove": PRINCIPAL_HEADER}]})}
-
-
-def principal_from_jwt(filters: list[dict], jwt_filter: str) -> None:
-    """jwt_authn sets the principal from the verified token's subject."""
-    for http_filter in filters:
+def set_principal(auth_filters: list[dict], jwt_filter: str) -> None:
+    """In the edge's authentication filters (edge/auth.py): the first one, which drops the
+    identity a client sends, drops its principal too; jwt_authn sets it from the verified
+    token's subject (the key check sets it for an API key)."""
+    strip = auth_filters[0]["typed_config"]
+    assert strip["@type"].endswith("HeaderMutation"), strip
+    strip["mutations"]["request_mutations"].append({"remove": PRINCIPAL_HEADER})
+    for http_filter in auth_filters:
         if http_filter["name"] == jwt_filter:
             for provider in http_filter["typed_config"]["providers"].values():
                 provider.setdefault("claim_to_headers", []).append(
