@@ -44,6 +44,7 @@ import grpc
 from devstack.servers import smtp_sink
 from devstack.servers.platform import Platform
 from devstack.tools.demo import Edge
+from edge.limits import HIGH_LIMITS
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2
@@ -197,6 +198,7 @@ def start_platform(state: Path) -> tuple[Platform, int, int]:
     for name in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
                  "MKT_PROVIDER_SINK_PORT"):
         env[name] = next(ports)
+    env.update(HIGH_LIMITS)  # the edge's rate limits never refuse the benchmark's calls
     platform = Platform(state, {**os.environ, **{k: str(v) for k, v in env.items()}}, out=io.StringIO())
     platform.start()
     platform.wait_ready(timeout=120)

@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from devstack.servers.platform import Platform
+from edge.limits import HIGH_LIMITS
 from svc_kit.services import SERVICES
 
 
@@ -98,9 +99,7 @@ def running(tmp_path_factory) -> RunningPlatform:
     env["MKT_CAMPAIGN_FAULT_INJECTION"] = "true"
     # The edge's rate limit (per principal: every test shares the admin token) stays out of the way;
     # tests/e2e/test_rate_limits.py starts an edge with low limits of its own.
-    env["MKT_EDGE_RATE_LIMIT_PER_MINUTE"] = "6000000"
-    env["MKT_EDGE_RATE_LIMIT_BURST"] = "1000000"
-    env["MKT_EDGE_PUBLIC_RATE_LIMIT_PER_MINUTE"] = "6000000"
+    env.update(HIGH_LIMITS)
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}

@@ -274,6 +274,7 @@ def running(tmp_path_factory):
     import os
 
     from devstack.servers.platform import Platform
+    from edge.limits import HIGH_LIMITS
     from mesh.local import BLOCK, PORT_BASE_VARIABLE
     from svc_kit.services import SERVICES
     from tests.e2e.conftest import Rest, RunningPlatform, free_ports
@@ -285,6 +286,7 @@ def running(tmp_path_factory):
         grpc_ports[spec.name] = env[spec.env_prefix + "GRPC_PORT"] = next(free)
         metrics_ports[spec.name] = env[spec.env_prefix + "METRICS_PORT"] = next(free)
     edge_port = env["MKT_EDGE_PORT"] = next(free)
+    env.update(HIGH_LIMITS)  # the edge's rate limits stay out of the way (edge/limits.py)
     for variable in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
                      "MKT_PROVIDER_SINK_PORT"):
         env[variable] = next(free)
