@@ -5,7 +5,9 @@ protos' validation rules on them (svc_kit.validation: INVALID_ARGUMENT with
 field violations before the servicer runs), opens the server
 span from the caller's W3C trace context, maps ServiceError to a status with
 google.rpc details, hides unexpected exceptions behind INTERNAL, and records
-the conventional gRPC server metrics."""
+the conventional gRPC server metrics. For every write or admin call (svc_kit.authz's
+role table) it hands an audit record (svc_kit.audit) to the server's audit sink
+before the response leaves."""
 
 from __future__ import annotations
 
@@ -20,14 +22,17 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
+from svc_kit.audit import AuditRecord, build_record, is_audited
 from svc_kit.authz import IDENTITY_HEADER, Identity, MalformedIdentity, authorize, decode_identity, workspace_of
 from svc_kit.errors import MalformedRequest, PermissionDenied, ServiceError, Unimplemented
 from svc_kit.grpc_status import internal_status, status_of
 from svc_kit.metrics import GrpcServerMetrics
+from svc_kit.clock import utcnow
 from svc_kit.trace_context import extract_context
 from svc_kit.validation import check_request
 
 log = logging.getLogger("svc_kit.rpc")
+AuditSink = Callable[[AuditRecord], None]
 _tracer = trace.get_tracer("svc_kit.grpc.server")
 
 
@@ -165,8 +170,9 @@ def _decoder(deserializer: Callable | None) -> Callable:
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, metrics: GrpcServerMetrics):
+    def __init__(self, metrics: GrpcServerMetrics, audit: AuditSink | None = None):
         self.metrics = metrics
+        self.audit = audit
         self._wrapped: dict[tuple[str, int], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
@@ -187,15 +193,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             behavior = handler.unary_unary
             info = _Method(metrics, method, "unary")
+            audit = self.audit if self.audit is not None and is_audited(info.method) else None
 
             async def unary_unary(raw, context):
                 with _Call(info, context) as call:
+                    request = response = None
                     try:
                         request = decode(raw)
                         _check(info, context, request)
-                        return await _resolve(behavior(request, context))
+                        response = await _resolve(behavior(request, context))
                     except BaseException as error:  # noqa: BLE001 - mapped, never swallowed
+                        if audit is not None and request is not None:
+                            await _audit(audit, info, context, request, None, _code_of(error, context))
                         await call.fail(error)
+                    if audit is not None:
+                        await _audit(audit, info, context, request, response, grpc.StatusCode.OK)
+                    return response
 
             return grpc.unary_unary_rpc_method_handler(unary_unary, response_serializer=serializer)
 
@@ -240,6 +253,34 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     await call.fail(error)
 
         return grpc.stream_stream_rpc_method_handler(stream_stream, response_serializer=serializer)
+
+
+def _code_of(error: BaseException, context) -> grpc.StatusCode:
+    if isinstance(error, ServiceError):
+        return _as_status_code(status_of(error).code)
+    if isinstance(error, grpc.aio.AbortError):
+        return _as_status_code(context.code())
+    if isinstance(error, asyncio.CancelledError):
+        return grpc.StatusCode.CANCELLED
+    return grpc.StatusCode.INTERNAL
+
+
+async def _audit(sink: AuditSink, info: "_Method", context, request, response, code: grpc.StatusCode) -> None:
+    """Hands the call's audit record to the sink (off the event loop). A sink that fails is
+    logged, never turned into the call's error: the change itself is already committed."""
+    try:
+        identity = _identity(context)
+    except PermissionDenied:
+        identity = None
+    record = build_record(service=info.service, method=info.method, identity=identity, request=request,
+                          response=response, status=code.name, time=utcnow(),
+                          metadata=context.invocation_metadata() or (), peer=context.peer() or "")
+    if record is None:
+        return
+    try:
+        await asyncio.to_thread(sink, record)
+    except Exception:  # noqa: BLE001 - logged with the record; the call's outcome stands
+        log.exception("audit record not written: %s", record.as_dict())
 
 
 async def _resolve(result):

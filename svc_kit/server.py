@@ -33,6 +33,9 @@ class Mounted:
 
     register: Callable[[grpc.aio.Server], None]
     close: Callable[[], None] = field(default=lambda: None)
+    # Where the interceptor hands the audit record of each write or admin call (svc_kit.audit);
+    # None: the service keeps no audit.
+    audit: Callable | None = None
 
 
 class ServiceServer:
@@ -53,7 +56,7 @@ class ServiceServer:
         except OSError as error:
             raise StartupError(f"metrics port {s.bind_host}:{s.metrics_port}: {error.strerror}") from None
         server = grpc.aio.server(
-            interceptors=[ServerInterceptor(self.metrics)],
+            interceptors=[ServerInterceptor(self.metrics, self.mounted.audit)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
