@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, MetaData, String, Table
 
 from svc_kit.db import UTCDateTime
+from svc_kit.events.inbox import inbox_table
 
 metadata = MetaData()
 
@@ -21,3 +22,24 @@ api_keys = Table(
     Column("last_used_time", UTCDateTime),
     Index("api_keys_by_workspace", "workspace", "create_time", "id"),
 )
+
+# The audit log: one row per write or admin call of any service (svc_kit.audit), kept per workspace.
+# event_id is the audit_recorded event's id (the integrations service's own calls: a fresh id).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("workspace", String(63), nullable=False),
+    Column("time", UTCDateTime, nullable=False),
+    Column("principal", String(320), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("action", String(255), nullable=False),
+    Column("resource", String(1024), nullable=False),
+    Column("source_address", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("etag_before", String(255), nullable=False),
+    Column("etag_after", String(255), nullable=False),
+    Index("audit_entries_by_workspace", "workspace", "time", "event_id"),
+)
+
+integrations_inbox = inbox_table(metadata, "integrations_inbox")
