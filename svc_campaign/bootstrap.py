@@ -13,6 +13,7 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.events.erasure import ErasureConsumer
+from svc_kit.events.audit import OutboxAuditSink
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit.config import Settings
 from svc_kit.ids import new_id
@@ -126,4 +127,5 @@ def mount(settings: Settings) -> Mounted:
     return Mounted(
         register=lambda server: campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, server),
         close=close,
+        audit=OutboxAuditSink(engine, OUTBOX, "svc_campaign", relay.wake.set),
     )

@@ -63,6 +63,8 @@ OVERRIDES: dict[str, str] = {
     "CreateWebhook": "admin", "UpdateWebhook": "admin", "DeleteWebhook": "admin", "PauseWebhook": "admin",
     "ResumeWebhook": "admin", "TestWebhook": "admin",
     "CreateApiKey": "admin", "GetApiKey": "admin", "ListApiKeys": "admin", "RevokeApiKey": "admin",
+    # The audit log (integrations) is read by admins only; nothing writes it through the API.
+    "ListAuditEntries": "admin",
 }
 
 

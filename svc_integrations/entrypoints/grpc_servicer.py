@@ -4,15 +4,18 @@ sync and webhook RPCs still answer UNIMPLEMENTED (the generated base servicer)."
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from datetime import UTC
 
 from google.protobuf import timestamp_pb2
 
-from marketing.integrations.v1 import api_key_pb2, integrations_service_pb2 as pb, integrations_service_pb2_grpc
+from marketing.integrations.v1 import (api_key_pb2, audit_entry_pb2, integrations_service_pb2 as pb,
+                                       integrations_service_pb2_grpc)
 from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
 from svc_integrations.domain.api_keys import ApiKey
 from svc_integrations.service_layer.api_keys import ApiKeys
+from svc_integrations.service_layer.audit_log import AuditEntry, AuditFilter, AuditLog
 
 _ROLE_NAMES = {api_key_pb2.ApiKey.ROLE_VIEWER: "viewer", api_key_pb2.ApiKey.ROLE_EDITOR: "editor",
                api_key_pb2.ApiKey.ROLE_ADMIN: "admin"}
@@ -37,10 +40,26 @@ def api_key_to_proto(key: ApiKey, plain: str = "") -> api_key_pb2.ApiKey:
     return message
 
 
+def audit_entry_to_proto(entry: AuditEntry) -> audit_entry_pb2.AuditEntry:
+    r = entry.record
+    return audit_entry_pb2.AuditEntry(
+        name=entry.name, principal=r.principal, via=r.via, action=r.action, resource=r.resource,
+        time=_timestamp(r.time), source_address=r.source_address, status=r.status, etag_before=r.etag_before,
+        etag_after=r.etag_after)
+
+
+def _audit_filter(request: pb.ListAuditEntriesRequest) -> AuditFilter:
+    return AuditFilter(
+        principal=request.principal, action=request.action, resource_prefix=request.resource_prefix,
+        start_time=request.start_time.ToDatetime(UTC) if request.HasField("start_time") else None,
+        end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None)
+
+
 class IntegrationsServicer(integrations_service_pb2_grpc.IntegrationsServiceServicer):
-    def __init__(self, keys: ApiKeys, executor: Executor | None):
+    def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None):
         self.keys = keys
         self.executor = executor
+        self.audit = audit
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
         role = _ROLE_NAMES.get(request.api_key.role, "")
@@ -62,3 +81,16 @@ class IntegrationsServicer(integrations_service_pb2_grpc.IntegrationsServiceServ
 
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context) -> api_key_pb2.ApiKey:
         return api_key_to_proto(await run_blocking(self.executor, self.keys.revoke, request.name))
+
+    async def ListAuditEntries(self, request: pb.ListAuditEntriesRequest, context) -> pb.ListAuditEntriesResponse:
+        where = _audit_filter(request)
+
+        def page():
+            return timed_keyset_page(lambda after, limit: self.audit.list(request.parent, where, after, limit),
+                                     lambda entry: (entry.record.time, entry.id), request.page_size,
+                                     request.page_token, fingerprint("auditEntries", request.parent,
+                                                                     *where.fingerprint()))
+
+        entries, token = await run_blocking(self.executor, page)
+        return pb.ListAuditEntriesResponse(audit_entries=[audit_entry_to_proto(e) for e in entries],
+                                           next_page_token=token)

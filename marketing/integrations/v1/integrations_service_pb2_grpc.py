@@ -63,6 +63,11 @@ class IntegrationsServiceStub:
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.SerializeToString,
                 response_deserializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
                 _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/ListAuditEntries',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesResponse.FromString,
+                _registered_method=True)
         self.ListConnectors = channel.unary_unary(
                 '/marketing.integrations.v1.IntegrationsService/ListConnectors',
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListConnectorsRequest.SerializeToString,
@@ -246,6 +251,15 @@ class IntegrationsServiceServicer:
     def RevokeApiKey(self, request, context):
         """Revokes an API key: calls with it answer 401 from then on (admin only).
         Revoking a revoked key changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEntries(self, request, context):
+        """Lists the workspace's audit log, newest first (admin only): every write
+        and administration call, filtered by principal, action, resource prefix
+        and time range. The log is not writable through the API.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -489,6 +503,11 @@ def add_IntegrationsServiceServicer_to_server(servicer, server):
                     servicer.RevokeApiKey,
                     request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.FromString,
                     response_serializer=marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
             'ListConnectors': grpc.unary_unary_rpc_method_handler(
                     servicer.ListConnectors,
@@ -752,6 +771,33 @@ class IntegrationsService:
             '/marketing.integrations.v1.IntegrationsService/RevokeApiKey',
             marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeApiKeyRequest.SerializeToString,
             marketing_dot_integrations_dot_v1_dot_api__key__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/ListAuditEntries',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,
