@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from svc_kit.authz import Identity, level_of, workspace_of
+from svc_kit.authz import READ_PREFIXES, Identity, level_of, workspace_of
 
 AUDITED_LEVELS = ("write", "admin")
 MESH_PRINCIPAL = "mesh"  # a call from inside the mesh (no identity header)
@@ -37,7 +37,8 @@ class AuditRecord:
 
 
 def is_audited(method: str) -> bool:
-    return level_of(method) in AUDITED_LEVELS
+    """Writes and admin actions; admin-only reads (ListApiKeys, ListAuditEntries) change nothing."""
+    return level_of(method) in AUDITED_LEVELS and not method.startswith(READ_PREFIXES)
 
 
 def _string(message, field: str) -> str:

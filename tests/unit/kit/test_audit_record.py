@@ -51,6 +51,9 @@ def test_reads_public_calls_and_calls_naming_no_workspace_are_not_recorded():
                         status="OK", time=NOW) is None
     assert build_record(service=CAMPAIGNS, method="TrackClick", identity=None, request=get, response=None,
                         status="OK", time=NOW) is None
+    keys = integrations_service_pb2.ListApiKeysRequest(parent="workspaces/acme")
+    assert build_record(service=INTEGRATIONS, method="ListApiKeys", identity=ALICE, request=keys, response=None,
+                        status="OK", time=NOW) is None  # admin-only, but a read
     nameless = campaign_service_pb2.UpdateCampaignRequest()
     assert build_record(service=CAMPAIGNS, method="UpdateCampaign", identity=ALICE, request=nameless,
                         response=None, status="OK", time=NOW) is None
