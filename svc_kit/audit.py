@@ -79,15 +79,17 @@ def etag_of(message) -> str:
     return ""
 
 
+CLIENT_ADDRESS_HEADER = "x-mkt-client-address"
+
+
 def source_address(metadata: Iterable[tuple[str, object]], peer: str) -> str:
-    """The client's address: the first hop of `x-forwarded-for` (set by the edge), else
-    the gRPC peer (`ipv4:127.0.0.1:5123` -> `127.0.0.1`)."""
+    """The client's address: `x-mkt-client-address`, which the edge always sets (overwriting
+    any sent by the client), else the gRPC peer (`ipv4:127.0.0.1:5123` -> `127.0.0.1`)."""
     for key, value in metadata or ():
-        if key == "x-forwarded-for":
-            text = value if isinstance(value, str) else value.decode(errors="replace")
-            first = text.split(",", 1)[0].strip()
-            if first:
-                return first
+        if key == CLIENT_ADDRESS_HEADER:
+            text = (value if isinstance(value, str) else value.decode(errors="replace")).strip()
+            if text:
+                return text
     peer = peer or ""
     kind, _, rest = peer.partition(":")
     if kind == "ipv4":

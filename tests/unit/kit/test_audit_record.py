@@ -21,7 +21,7 @@ def test_an_update_records_the_resource_and_the_etags_before_and_after():
     response = campaign_pb2.Campaign(name="workspaces/acme/campaigns/c1", etag="W/\"4\"")
     record = build_record(service=CAMPAIGNS, method="UpdateCampaign", identity=ALICE, request=request,
                           response=response, status="OK", time=NOW,
-                          metadata=[("x-forwarded-for", "203.0.113.7, 10.0.0.1")], peer="ipv4:127.0.0.1:5000")
+                          metadata=[("x-mkt-client-address", "203.0.113.7")], peer="ipv4:127.0.0.1:5000")
     assert record.as_dict() == {
         "workspace": "acme", "principal": "alice@example.com", "via": "jwt",
         "action": f"{CAMPAIGNS}/UpdateCampaign", "resource": "workspaces/acme/campaigns/c1", "time": NOW,
@@ -61,5 +61,6 @@ def test_reads_public_calls_and_calls_naming_no_workspace_are_not_recorded():
 
 def test_the_source_address_falls_back_to_the_peer():
     assert source_address([], "ipv6:[::1]:5000") == "::1"
-    assert source_address([("x-forwarded-for", b"198.51.100.2")], "ipv4:1.2.3.4:1") == "198.51.100.2"
+    assert source_address([("x-mkt-client-address", b"198.51.100.2")], "ipv4:1.2.3.4:1") == "198.51.100.2"
+    assert source_address([("x-forwarded-for", "198.51.100.2")], "ipv4:1.2.3.4:1") == "1.2.3.4"
     assert source_address([], "unix:/tmp/s") == "unix:/tmp/s"
