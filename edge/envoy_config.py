@@ -108,8 +108,9 @@ def _cluster(name: str, host: str, port: int, http2: bool) -> dict:
 
 # The client's address as Envoy trusts it (the TCP peer, or the address a fronting proxy put in
 # x-forwarded-for), always overwritten: the services' audit records read it (svc_kit.audit).
-CLIENT_ADDRESS = {"header": {"key": "x-mkt-client-address", "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
-                  "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+def _client_address() -> dict:
+    return {"header": {"key": "x-mkt-client-address", "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
 
 
 def _service_route(upstream: Upstream, auth: bool = True) -> dict:
@@ -118,7 +119,7 @@ def _service_route(upstream: Upstream, auth: bool = True) -> dict:
         "route": {"cluster": upstream.spec.name, "timeout": "30s"},
     }
     if auth:
-        route["request_headers_to_add"] = [edge_auth.anonymous_identity(), CLIENT_ADDRESS]
+        route["request_headers_to_add"] = [edge_auth.anonymous_identity(), _client_address()]
     return route
 
 
