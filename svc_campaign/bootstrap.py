@@ -24,7 +24,7 @@ from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
 from svc_campaign.adapters import privacy
-from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
@@ -61,7 +61,7 @@ def mount(settings: Settings) -> Mounted:
     embedded = engine.url.get_backend_name() == "sqlite"
     executor = None if embedded else ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="campaign")
     bus = make_bus(settings.env)
-    relay = OutboxRelay(engine, privacy.OUTBOX, bus)  # the campaign events and the erasure confirmations
+    relay = OutboxRelay(engine, OUTBOX, bus)
     service_target(settings.env, "analytics")  # a malformed MKT_ANALYTICS_TARGET stops the start
     analytics = GrpcAnalytics(lambda: service_channel(settings.env, "analytics", REPORT_CHANNEL_OPTIONS),
                               config.REPORT_DEADLINE.read(settings.env))
@@ -81,7 +81,7 @@ def mount(settings: Settings) -> Mounted:
     lifecycle = lifecycle_consumer(bus, engine)
     deliveries = delivery_consumer(bus, engine)
     # profile_erased: the profile leaves the segment copy; profile_erasure_confirmed through the outbox.
-    erasures = ErasureConsumer(bus, engine, campaign_inbox, privacy.OUTBOX, ERASURE_SUBSCRIPTION, "campaign",
+    erasures = ErasureConsumer(bus, engine, campaign_inbox, OUTBOX, ERASURE_SUBSCRIPTION, "campaign",
                                privacy.erase_profile, relay.wake.set)
     page_size = config.LAUNCH_PAGE_SIZE.read(settings.env)
     faults = None

@@ -16,6 +16,7 @@ from svc_kit.clients import service_channel, service_target
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
 from svc_kit.events.erasure import ErasureConsumer
+from svc_kit.events.audit import OutboxAuditSink
 from svc_kit.events.outbox import OutboxRelay, start_relay
 from svc_kit import migrations as relational
 from svc_kit.server import Mounted
@@ -104,4 +105,5 @@ def mount(settings: Settings) -> Mounted:
     return Mounted(
         register=lambda server: notify_service_pb2_grpc.add_NotifyServiceServicer_to_server(servicer, server),
         close=close,
+        audit=OutboxAuditSink(engine, OUTBOX, "svc_notify", relay.wake.set),
     )

@@ -12,16 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
-import event_schemas
-from svc_kit.events import erasure
 from svc_kit.events.erasure import json_record
-from svc_kit.events.outbox import Outbox
 
-from svc_campaign.adapters import event_codec
-from svc_campaign.adapters.tables import campaign_outbox, campaigns, segment_cache_members, segment_cache_state
+from svc_campaign.adapters.tables import campaigns, segment_cache_members, segment_cache_state
 
-# The campaign outbox with the erasure confirmations' topic as well (the relay publishes both).
-OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1"), **erasure.SCHEMAS})
 _members, _state, _c = segment_cache_members.c, segment_cache_state.c, campaigns.c
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from svc_kit.db import SqlTransaction
 
 import event_schemas
+from svc_kit.events import erasure
 from svc_kit.events.audit import AUDIT_SCHEMA, AUDIT_TOPIC
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.trace_context import current_trace_headers
@@ -25,8 +26,9 @@ from svc_campaign.domain.events import CampaignEvent
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 # The campaign topic first (the unit of work's own); the audit records of the service's calls
-# (svc_kit.events.audit) share the outbox and its relay.
-OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1"), AUDIT_TOPIC: AUDIT_SCHEMA})
+# (svc_kit.events.audit) and the erasure confirmations share the outbox and its relay.
+OUTBOX = Outbox(campaign_outbox, {event_codec.TOPIC: event_schemas.load("campaign.v1"), AUDIT_TOPIC: AUDIT_SCHEMA,
+                                  **erasure.SCHEMAS})
 
 
 class SqlUnitOfWork(SqlTransaction, UnitOfWork):

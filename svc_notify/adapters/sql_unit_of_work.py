@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from svc_kit.db import SqlTransaction
 
 from svc_kit.events import erasure
+from svc_kit.events.audit import AUDIT_SCHEMA, AUDIT_TOPIC
 from svc_kit.events.outbox import Outbox, OutboxEntry
 from svc_kit.tracing import current_trace_headers
 
@@ -21,7 +22,9 @@ from svc_notify.adapters.tables import outbox
 from svc_notify.domain.events import NotifyEvent
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
-OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA, **erasure.SCHEMAS})  # + erasure confirmations
+# The service's events, the audit records of its calls (svc_kit.events.audit) and its erasure
+# confirmations share the outbox and its relay.
+OUTBOX = Outbox(outbox, {event_codec.TOPIC: event_codec.SCHEMA, AUDIT_TOPIC: AUDIT_SCHEMA, **erasure.SCHEMAS})
 
 
 class SqlUnitOfWork(SqlTransaction, UnitOfWork):

@@ -97,3 +97,40 @@ def test_bad_filters_are_invalid_arguments_naming_the_field(log):
     with pytest.raises(InvalidArgument) as bad:
         log.list("acme", AuditFilter(), None, 10)
     assert bad.value.violations[0].field == "parent"
+
+
+def test_audit_events_from_another_service_outbox_are_appended_once_even_when_relayed_twice(engine, tmp_path):
+    """A service's audit record: its outbox (OutboxAuditSink) -> relay -> the embedded bus ->
+    the integrations' inbox consumer. A relay that stops between publishing and marking
+    publishes again: the log still holds the record once."""
+    from sqlalchemy import MetaData, create_engine, update
+
+    from svc_integrations.entrypoints.audit_consumer import audit_consumer
+    from svc_kit.bus.embedded import EmbeddedBus
+    from svc_kit.events.audit import AUDIT_SCHEMA, AUDIT_TOPIC, OutboxAuditSink
+    from svc_kit.events.outbox import Outbox, OutboxRelay, outbox_table
+
+    metadata = MetaData()
+    table = outbox_table(metadata, "producer_outbox")
+    producer_engine = create_engine(f"sqlite:///{tmp_path / 'producer.sqlite3'}")
+    metadata.create_all(producer_engine)
+    outbox = Outbox(table, {AUDIT_TOPIC: AUDIT_SCHEMA})
+    bus = EmbeddedBus(tmp_path / "bus.sqlite3")
+    consumer = audit_consumer(bus, engine)
+    relay = OutboxRelay(producer_engine, outbox, bus)
+    try:
+        OutboxAuditSink(producer_engine, outbox, "svc_campaign")(record(7, etag_before='"7"', etag_after='"8"'))
+        assert relay.run_once() == 1
+        with producer_engine.begin() as connection:  # as if the relay died before marking it sent
+            connection.execute(update(table).values(published_time=None))
+        assert relay.run_once() == 1
+        while consumer.poll(0.5):
+            pass
+        assert consumer.processed == 1 and consumer.duplicates == 1
+        [entry] = AuditLog(SqlAuditStore(engine), lambda: "unused").list("workspaces/acme", AuditFilter(), None, 10)
+        assert entry.record == record(7, etag_before='"7"', etag_after='"8"')
+    finally:
+        relay.close()
+        consumer.close()
+        bus.close()
+        producer_engine.dispose()
