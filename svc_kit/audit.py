@@ -16,7 +16,6 @@ from datetime import datetime
 from svc_kit.authz import READ_PREFIXES, Identity, level_of, workspace_of
 
 AUDITED_LEVELS = ("write", "admin")
-MESH_PRINCIPAL = "mesh"  # a call from inside the mesh (no identity header)
 
 
 @dataclass(frozen=True)
@@ -102,16 +101,16 @@ def source_address(metadata: Iterable[tuple[str, object]], peer: str) -> str:
 def build_record(*, service: str, method: str, identity: Identity | None, request, response,
                  status: str, time: datetime, metadata: Iterable[tuple[str, object]] = (),
                  peer: str = "") -> AuditRecord | None:
-    """The audit record of one call, or None when the call is not audited (a read, a public
-    call) or names no workspace."""
-    if not is_audited(method):
+    """The audit record of one call, or None when the call is not audited: a read, a public call,
+    a call naming no workspace, or a call from inside the mesh (no identity: another service acting
+    for a call already recorded, such as a launch handing its messages to notify)."""
+    if not is_audited(method) or identity is None:
         return None
     resource = resource_of(request, response)
     workspace = workspace_of(resource) if resource else None
     if workspace is None:
         return None
-    principal, via = (identity.principal, identity.via) if identity is not None else (MESH_PRINCIPAL, "mesh")
     return AuditRecord(
-        workspace=workspace, principal=principal, via=via, action=f"{service}/{method}", resource=resource,
+        workspace=workspace, principal=identity.principal, via=identity.via, action=f"{service}/{method}", resource=resource,
         time=time, source_address=source_address(metadata, peer), status=status,
         etag_before=etag_of(request), etag_after=etag_of(response) if status == "OK" else "")

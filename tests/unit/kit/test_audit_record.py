@@ -11,6 +11,7 @@ from svc_kit.authz import Identity
 
 NOW = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 ALICE = Identity("alice@example.com", "jwt", {"acme": "admin"})
+KEY = Identity("workspaces/acme/apiKeys/k1", "key", {"acme": "admin"})
 CAMPAIGNS = "marketing.campaign.v1.CampaignService"
 INTEGRATIONS = "marketing.integrations.v1.IntegrationsService"
 
@@ -31,10 +32,12 @@ def test_an_update_records_the_resource_and_the_etags_before_and_after():
 def test_a_create_records_the_created_name_from_the_response_and_no_secret():
     request = integrations_service_pb2.CreateApiKeyRequest(parent="workspaces/acme", api_key=api_key_pb2.ApiKey())
     response = api_key_pb2.ApiKey(name="workspaces/acme/apiKeys/k123")
-    record = build_record(service=INTEGRATIONS, method="CreateApiKey", identity=None, request=request,
+    record = build_record(service=INTEGRATIONS, method="CreateApiKey", identity=KEY, request=request,
                           response=response, status="OK", time=NOW, peer="ipv4:10.1.2.3:4444")
-    assert (record.resource, record.principal, record.source_address) == (
-        "workspaces/acme/apiKeys/k123", "mesh", "10.1.2.3")
+    assert (record.resource, record.principal, record.via, record.source_address) == (
+        "workspaces/acme/apiKeys/k123", "workspaces/acme/apiKeys/k1", "key", "10.1.2.3")
+    assert build_record(service=INTEGRATIONS, method="CreateApiKey", identity=None, request=request,
+                        response=response, status="OK", time=NOW) is None  # from inside the mesh
     assert "mk_" not in repr(record)
 
 
