@@ -168,6 +168,11 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
         stat_prefix="edge",
         codec_type="AUTO",
         generate_request_id=True,
+        # The client's address is the TCP peer, appended to X-Forwarded-For (a client's own
+        # X-Forwarded-For decides nothing); in Kubernetes the ingress gateway in front is one
+        # trusted hop (mesh/edge_kubernetes.py). Services read it in x-mkt-client-address.
+        use_remote_address=True,
+        xff_num_trusted_hops=0,
         access_log=[{
             "name": "envoy.access_loggers.stdout",
             "typed_config": _any("envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",

@@ -10,7 +10,8 @@ The same transcoder, routes and local replies as under `make run`; what changes 
   /stats/prometheus (the ServiceMonitor), never the rest of the admin API;
 * loopback listeners 127.0.0.1:<service gRPC port> forward to each service, so the /healthz
   aggregator (edge/healthz.py, a second container in the pod) checks them as it does locally;
-* the descriptor set is the one in the platform image (DESCRIPTOR_PATH).
+* the descriptor set is the one in the platform image (DESCRIPTOR_PATH);
+* the ingress gateway in front is a trusted X-Forwarded-For hop (the client's address in audit records).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ DESCRIPTOR_PATH = "/app/marketing/api_descriptor.pb"
 CONFIG_PATH = "/etc/edge/envoy.yaml"
 EDGE_METRICS_PORT = 9107
 ADMIN_CLUSTER = "edge_admin"
+INGRESS_HOPS = 1  # proxies in front of the edge that append the client's address to X-Forwarded-For
 _HTTP_MANAGER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 
@@ -58,6 +60,8 @@ def render(policy: Policy) -> dict:
             cluster["type"] = "STRICT_DNS"
             cluster["dns_lookup_family"] = "V4_PREFERRED"
     manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    # Behind the ingress gateway: the client's address is the one the gateway appended to X-Forwarded-For.
+    manager["xff_num_trusted_hops"] = INGRESS_HOPS
     for route in manager["route_config"]["virtual_hosts"][0]["routes"]:
         target = route.get("route", {}).get("cluster")
         if target in by_name:

@@ -29,8 +29,11 @@ def eventually(probe, what: str, timeout: float = 30):
 def test_key_creation_and_campaign_update_are_audited_and_only_admins_list_them(running):
     ws = f"audit-{uuid.uuid4().hex[:8]}"
     admin = running.platform.dev_token({ws: "admin"}, subject="auditor@example.com")
+    # A client cannot choose the recorded address: the edge overwrites the header and trusts no
+    # X-Forwarded-For of the client's own.
     key = running.rest.call("POST", f"/v1/workspaces/{ws}/apiKeys", {"role": "ROLE_EDITOR", "displayName": "crm"},
-                            token=admin)
+                            token=admin, headers={"x-mkt-client-address": "203.0.113.9",
+                                                  "x-forwarded-for": "198.51.100.1"})
     assert key.status == 200, key.body
     created = running.rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {"displayName": "Spring sale"},
                                 token=admin)
