@@ -159,3 +159,12 @@ def test_promtool_test_rules(promtool, tmp_path, slo):
     result = subprocess.run([str(promtool), "test", "rules", str(path)], capture_output=True, text=True,
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 0, f"{slo.name} ({path}):\n{result.stdout}{result.stderr}"
+
+
+def test_docs_list_every_slo_with_its_objective():
+    """docs/slo.md's table names every SLO of the specs with the spec's objective."""
+    lines = (REPO / "docs" / "slo.md").read_text().splitlines()
+    for slo in SLOS:
+        row = [line for line in lines if line.startswith("|") and f"[{slo.name}](#{slo.name})" in line]
+        assert row, f"docs/slo.md: no row for {slo.name}"
+        assert f"| {slo.objective}% |" in row[0], f"docs/slo.md: {slo.name} is {slo.objective}% in its spec"
