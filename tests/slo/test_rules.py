@@ -8,7 +8,10 @@
   untouched; with errors at half the budget's rate for 6 hours nothing fires and half the budget is left.
 
 The input series come from tests/slo/traffic.py (each SLO's metrics as the services publish them); the
-expectations come from the scenario and the spec (alert name, page and ticket labels), not from the rules."""
+expectations come from the scenario and the spec (alert name, page and ticket labels), not from the rules.
+Samples and evaluations every 5 minutes keep each promtool run near 2 s; this relies on Prometheus 2.x
+range selection (both ends of [5m] included, Debian's 2.42): under 3.x a [5m] range over 5-minute samples
+holds one sample, so STEP_MINUTES would have to shrink."""
 
 from __future__ import annotations
 
