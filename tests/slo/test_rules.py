@@ -50,14 +50,18 @@ def test_every_slo_has_a_traffic_model():
     assert not missing, f"add a model of these SLOs' metrics to tests/slo/traffic.py: {missing}"
 
 
-def test_alerts_link_their_runbook_section():
-    """Every alert carries the spec's summary and a runbook link to a heading of docs/slo.md."""
+def test_alerts_carry_the_spec_labels_and_link_their_runbook_section():
+    """Every SLO has a page and a ticket alert with the spec's labels, its summary and a runbook link to a
+    heading of docs/slo.md."""
     page = (REPO / "docs" / "slo.md").read_text()
     anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+\s+(.+?)\s*$", page, re.M)}
     for slo in SLOS:
         alerts = [rule for group in yaml.safe_load(rule_file(slo.service).read_text())["groups"]
                   for rule in group["rules"] if rule.get("labels", {}).get("slo_name") == slo.name and "alert" in rule]
         assert len(alerts) == 2, slo.name
+        assert [alert["labels"] for alert in alerts] == [
+            {**slo.alerting.labels, **slo.alerting.page_labels, "slo_service": slo.service, "slo_name": slo.name},
+            {**slo.alerting.labels, **slo.alerting.ticket_labels, "slo_service": slo.service, "slo_name": slo.name}]
         for alert in alerts:
             assert alert["alert"] == slo.alerting.name
             assert alert["annotations"]["summary"] == slo.alerting.annotations["summary"]
