@@ -127,3 +127,13 @@ def test_status_refuses_a_bad_url(monkeypatch, capsys):
     monkeypatch.setenv("MKT_PROMETHEUS_URL", "localhost:9090")
     assert mkt(["slo", "status"]) == 2
     assert "MKT_PROMETHEUS_URL='localhost:9090' is not an http(s)://host:port URL" in capsys.readouterr().err
+
+
+def test_status_says_when_prometheus_has_no_slo_rules(prometheus_binary, tmp_path, capsys):
+    process, prometheus = start_prometheus(prometheus_binary, tmp_path, [], [])
+    try:
+        assert mkt(["slo", "status", "--prometheus", prometheus.url]) == 1
+    finally:
+        stop_process(process)
+    error = capsys.readouterr().err
+    assert f"Prometheus at {prometheus.url} records no SLO" in error and "deploy/prometheus/*.rules.yaml" in error
