@@ -88,15 +88,4 @@ if [ "$mode" = test ]; then
       exit 1
     fi
   fi
-  # Prometheus 2.42 and promtool for the SLO rules' tests (tests/slo: promtool check/test rules, and a
-  # throwaway Prometheus for `mkt slo status`); the package's own service is not used (nor started).
-  if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-      say "installing Prometheus and promtool from Debian"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    else
-      echo "Prometheus and promtool are missing: sudo apt-get install prometheus" >&2
-      exit 1
-    fi
-  fi
 fi
