@@ -229,3 +229,21 @@ def test_the_chart_never_turns_the_launch_fault_injection_on(rendered, profile):
     for name, deployment in by_kind(objects, "Deployment").items():
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert all(e["name"] != "MKT_CAMPAIGN_FAULT_INJECTION" for e in container.get("env", [])), name
+
+
+def test_prometheus_rules_carry_the_generated_slo_rules(rendered):
+    """One PrometheusRule per service with exactly the groups of deploy/prometheus/<service>.rules.yaml
+    (both generated from slo/<service>.yaml); only with metrics.prometheusRule.enabled. The schema test
+    above validates them against the Prometheus Operator's CRD."""
+    import yaml
+
+    from slo.generate import rule_file
+
+    rules = by_kind(rendered("production"), "PrometheusRule")
+    assert set(rules) == {f"slo-{s.name}" for s in SERVICES}
+    for spec in SERVICES:
+        rule = rules[f"slo-{spec.name}"]
+        assert rule["metadata"]["namespace"] == NAMESPACE
+        assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        assert rule["spec"] == yaml.safe_load(rule_file(spec.name).read_text()), spec.name
+    assert not by_kind(rendered("default"), "PrometheusRule")
