@@ -1,0 +1,191 @@
+"""The generated Grafana dashboards, proven against a real Prometheus (no Grafana server can be had
+here): Prometheus scrapes the running platform (every service's /metrics, the edge's Envoy stats) with
+the generated SLO rules loaded (deploy/prometheus/), traffic touches every signal (REST calls on
+every service, NOT_FOUNDs, a campaign the scheduler starts, notify deliveries, analytics events, an
+erasure every consumer sees), then every query of every panel of every dashboard in deploy/grafana/
+must return at least one series ($variables substituted, $__rate_interval as 1m); a panel whose
+query returns nothing fails the test and is named.
+
+An induced error burst: the audience service's MongoDB (the nx-27017 child) is stopped and
+audience's RPCs are called: its page alert must go `pending` on the live Prometheus (rules
+evaluated every second). The page alerts carry a `for:` clause, which Prometheus respects: the
+alert is pending for that long before it fires, so the test waits for `pending` (or `firing`) only.
+MongoDB is started again afterwards and audience waited for, for the tests that follow."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dashboards import generate
+from svc_kit.services import SERVICES
+from tests.conftest import _unavailable
+from tests.e2e.conftest import free_ports
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+RULES_DIR = REPO / "deploy" / "prometheus"
+RATE_WINDOW = "1m"
+ALL = ".*"  # what Grafana's "All" sends for the multi-value variables (allValue)
+
+
+def query(base: str, expr: str) -> list[dict]:
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def api(base: str, path: str) -> dict:
+    with urllib.request.urlopen(f"{base}{path}", timeout=10) as response:
+        return json.load(response)["data"]
+
+
+def eventually(probe, what: str, timeout: float, pause: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(pause)
+
+
+@pytest.fixture(scope="module")
+def prometheus(running, tmp_path_factory):
+    """A real Prometheus scraping every service, the edge, with the generated rules (1 s scrape and
+    rule evaluation); its base URL."""
+    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+    if not Path(binary).exists():
+        _unavailable("prometheus", "install the Debian package `prometheus` (devstack/install.sh test)")
+    folder = tmp_path_factory.mktemp("prometheus")
+    scrape = [{"job_name": spec.name, "metrics_path": "/metrics",
+               "static_configs": [{"targets": [f"127.0.0.1:{running.metrics_ports[spec.name]}"],
+                                  "labels": {"service": spec.name}}]} for spec in SERVICES]
+    scrape.append({"job_name": "edge", "metrics_path": "/stats/prometheus", "static_configs": [
+        {"targets": [f"127.0.0.1:{running.platform.edge.admin_port}"], "labels": {"service": "edge"}}]})
+    rules = sorted(str(p) for p in RULES_DIR.glob("*.y*ml")) if RULES_DIR.exists() else []
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
+              "rule_files": rules, "scrape_configs": scrape}
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_ports(1)[0]
+    log = open(folder / "prometheus.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([binary, f"--config.file={folder / 'prometheus.yml'}",
+                                f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def all_up():
+            assert process.poll() is None, (folder / "prometheus.log").read_text()[-2000:]
+            try:
+                return {r["metric"]["job"] for r in query(base, "up == 1")} >= {s.name for s in SERVICES} | {"edge"}
+            except OSError:
+                return False
+
+        eventually(all_up, "Prometheus scraping every service and the edge", timeout=60)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def ok(response, *allowed: int):
+    assert response.status in (allowed or (200,)), (response.status, response.body)
+    return response.body
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture(scope="module")
+def traffic(running, prometheus):
+    """Calls that touch every signal of every dashboard; waits until the scheduled campaign's
+    emails were handed to the SMTP sink."""
+    rest, ws = running.rest, f"dash-{uuid.uuid4().hex[:8]}"
+    people = ("ann", "bob", "cem")
+    for person in people:
+        ok(rest.call("POST", f"/v1/workspaces/{ws}/profiles/{person}:upsert", {"profile": {
+            "email": f"{person}@example.com", "attributes": [{"key": "ltv", "doubleValue": 500}],
+            "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}}))
+    segment = ok(rest.call("POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
+        "displayName": "Buyers", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 100})}))
+    template = ok(rest.call("POST", f"/v1/workspaces/{ws}/templates?templateId=hello", {
+        "displayName": "Hello", "channel": "CHANNEL_EMAIL",
+        "content": {"email": {"subject": "Dashboards", "html": "<p>Hello {{ profile.email }}</p>", "text": "Hello"}}}))
+    ok(rest.call("POST", f"/v1/{template['name']}:publish", {}))
+    # The scheduler starts this one by itself a few seconds from now; notify delivers its emails.
+    start = datetime.now(UTC) + timedelta(seconds=4)
+    campaign = ok(rest.call("POST", f"/v1/workspaces/{ws}/campaigns", {
+        "displayName": "Scheduled", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment["name"]],
+        "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
+        "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)), "timeZone": "UTC"}}))
+    ok(rest.call("POST", f"/v1/{campaign['name']}:schedule", {}))
+    # Analytics: events ingested through the API (the bus brings notify's and campaign's too).
+    now = iso(datetime.now(UTC) - timedelta(seconds=5))
+    ok(rest.call("POST", f"/v1/workspaces/{ws}/events:ingest", {"events": [
+        {"eventId": f"view-{i}", "type": "page_viewed", "profile": f"workspaces/{ws}/profiles/{people[i % 3]}",
+         "eventTime": now} for i in range(20)]}))
+    ok(rest.call("POST", f"/v1/workspaces/{ws}/apiKeys", {"role": "ROLE_VIEWER", "displayName": "dash"}))
+    ok(rest.call("GET", f"/v1/workspaces/{ws}/apiKeys"))
+    # NOT_FOUND on every service: the error panels need at least one non-OK code each.
+    for path in (f"/v1/workspaces/{ws}/campaigns/missing", f"/v1/workspaces/{ws}/profiles/missing",
+                 f"/v1/workspaces/{ws}/templates/missing", f"/v1/workspaces/{ws}/messages/missing",
+                 f"/v1/workspaces/{ws}/campaigns/missing/report", f"/v1/workspaces/{ws}/apiKeys/missing"):
+        ok(rest.call("GET", path), 404)
+    # An erasure: audience publishes profile_erased, which content, notify and analytics consume.
+    ok(rest.call("DELETE", f"/v1/workspaces/{ws}/profiles/cem"))
+
+    def launched():
+        response = rest.call("GET", f"/v1/{campaign['name']}/launch")
+        return response.status == 200 and response.body["state"] == "STATE_COMPLETED"
+
+    eventually(launched, "the scheduled campaign's launch", timeout=90)
+    return ws
+
+
+def substitute(expr: str) -> str:
+    expr = expr.replace("$__rate_interval", RATE_WINDOW).replace("${__rate_interval}", RATE_WINDOW)
+    return re.sub(r"\$\{?(method|service)\}?", ALL, expr)
+
+
+def panels():
+    for path in sorted(generate.OUT_DIR.glob("*.json")):
+        board = json.loads(path.read_text())
+        for panel in board["panels"]:
+            if panel["type"] != "row":
+                yield path.stem, panel
+
+
+def test_every_panel_of_every_dashboard_returns_data(prometheus, traffic):
+    pending = {(board, panel["title"], target["refId"]): substitute(target["expr"])
+               for board, panel in panels() for target in panel["targets"]}
+    assert len(pending) > 50
+    deadline = time.monotonic() + 120
+    while pending and time.monotonic() < deadline:
+        for key, expr in list(pending.items()):
+            if query(prometheus, expr):
+                del pending[key]
+        time.sleep(1)
+    missing = sorted({f"{board}: {title}" for board, title, _ in pending})
+    assert not pending, "panels with no data:\n  " + "\n  ".join(
+        missing + [f"({b} {t} {r}) {e}" for (b, t, r), e in pending.items()])
