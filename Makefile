@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -12,7 +12,7 @@ run: install
 demo: install
 	$(PY) -m devstack.tools.demo
 
-test: install-test proto-check lint
+test: install-test proto-check slo-check lint
 	$(PY) -m pytest
 
 install:
@@ -26,6 +26,13 @@ proto: install-test
 
 proto-check:
 	$(PY) -m devstack.tools.protogen --check
+
+# Regenerates the SLO rules (deploy/prometheus/, the chart's files/slo-rules.yaml) from slo/<service>.yaml.
+slo: install
+	$(PY) -m slo.generate
+
+slo-check:
+	$(PY) -m slo.generate --check
 
 lint:
 	$(PY) -m devstack.tools.buflint
