@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from slo.spec import BUDGET_PERIOD, WINDOWS, Slo
+
 RATE = "$__rate_interval"
-# The SLI windows of the recording rules (slo:sli_error:ratio_rate<window>), shortest first.
-WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 QUANTILES = (0.5, 0.95, 0.99)
 
 
@@ -140,24 +140,21 @@ def own_panels(kind: str, service: str) -> list[Panel]:
     raise ValueError(f"unknown signal kind {kind!r}")
 
 
-def slo_selector(slo: dict, service: str) -> str:
-    return f'slo_service="{service}", slo_name="{slo["name"]}"'
-
-
-def slo_panels(service: str, slo: dict) -> list[Panel]:
-    sel = slo_selector(slo, service)
-    name = slo["name"]
+def slo_panels(slo: Slo) -> list[Panel]:
+    sel = slo.selector
+    name = slo.name
     return [
         Panel(f"{name}: SLI vs objective", (
             Query(f"1 - slo:sli_error:ratio_rate5m{{{sel}}}", "SLI (5m)"),
             Query(f"1 - slo:sli_error:ratio_rate1h{{{sel}}}", "SLI (1h)"),
             Query(f"1 - slo:sli_error:ratio_rate3d{{{sel}}}", "SLI (3d)"),
             Query(f"slo:objective:ratio{{{sel}}}", "objective"),
-        ), unit="percentunit", width=10, description=slo.get("description", "")),
+        ), unit="percentunit", width=10,
+            description=f"Objective {slo.objective}%. {slo.description}"),
         Panel(f"{name}: error budget remaining", (Query(f"slo:error_budget_remaining:ratio{{{sel}}}",
                                                         "budget left"),),
               unit="percentunit", kind="stat", width=4,
-              description="Share of the error budget not yet spent (see docs/slo.md for its window)."),
+              description=f"Share of the error budget not yet spent over {BUDGET_PERIOD} (1 - error ratio / budget)."),
         Panel(f"{name}: burn rate per window", tuple(
             Query(f"slo:sli_error:ratio_rate{w}{{{sel}}} / on (slo_service, slo_name) slo:error_budget:ratio{{{sel}}}",
                   w) for w in WINDOWS), unit="x", width=10,

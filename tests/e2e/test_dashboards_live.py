@@ -7,10 +7,11 @@ must return at least one series ($variables substituted, $__rate_interval as 1m)
 query returns nothing fails the test and is named.
 
 An induced error burst: the audience service's MongoDB (the nx-27017 child) is stopped and
-audience's RPCs are called: its page alert must go `pending` on the live Prometheus (rules
-evaluated every second). The page alerts carry a `for:` clause, which Prometheus respects: the
-alert is pending for that long before it fires, so the test waits for `pending` (or `firing`) only.
-MongoDB is started again afterwards and audience waited for, for the tests that follow."""
+audience's segment reads are called: its page alert (slo/audience.yaml) must become active on the
+live Prometheus (rules evaluated every second). The generated page alerts have no `for:` clause, so
+they fire at the first evaluation that sees the burn; a `for:` would be respected by Prometheus
+(pending first), so the test accepts `pending` or `firing`. MongoDB is started again afterwards and
+audience waited for, for the tests that follow."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import pytest
 import yaml
 
 from dashboards import generate
+from slo.spec import load_file
 from svc_kit.services import SERVICES
 from tests.conftest import _unavailable
 from tests.e2e.conftest import free_ports
@@ -189,3 +191,40 @@ def test_every_panel_of_every_dashboard_returns_data(prometheus, traffic):
     missing = sorted({f"{board}: {title}" for board, title, _ in pending})
     assert not pending, "panels with no data:\n  " + "\n  ".join(
         missing + [f"({b} {t} {r}) {e}" for (b, t, r), e in pending.items()])
+
+
+def alert_states(base: str, name: str, labels: dict[str, str]) -> set[str]:
+    return {a["state"] for a in api(base, "/api/v1/alerts")["alerts"]
+            if a["labels"].get("alertname") == name and labels.items() <= a["labels"].items()}
+
+
+def test_an_error_burst_on_audience_segment_reads_pages(running, prometheus, traffic):
+    """MongoDB stopped: audience's segment reads fail (UNKNOWN/INTERNAL after the driver's 2 s server
+    selection), the 5m and 1h error ratios pass 14.4 times the budget and the page alert of
+    slo/audience.yaml goes active. B's page alerts have no `for:` clause, so they fire at the first
+    evaluation that sees the burn; had they one, `pending` would be the state to wait for, which is why
+    either state passes."""
+    spec = load_file(REPO / "slo" / "audience.yaml")
+    slo = next(s for s in spec.slos if s.name == "audience-segment-reads")
+    page = {**slo.alerting.page_labels, "slo_service": "audience", "slo_name": slo.name}
+    ws, rest = traffic, running.rest
+    segment = f"/v1/workspaces/{ws}/segments/buyers"
+    assert rest.call("GET", segment).status == 200
+    assert not alert_states(prometheus, slo.alerting.name, page) & {"pending", "firing"}
+
+    mongo = next(c for c in running.platform.children if c.name == "mongo")
+    mongo.process.send_signal(signal.SIGTERM)
+    mongo.process.wait(timeout=15)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda _: rest.call("GET", segment).status, range(48)))
+        assert all(status >= 500 for status in statuses), statuses
+
+        def paged():
+            return alert_states(prometheus, slo.alerting.name, page) & {"pending", "firing"}
+
+        eventually(paged, f"{slo.alerting.name} {page} pending or firing", timeout=60)
+        assert query(prometheus, f"slo:sli_error:ratio_rate5m{{{slo.selector}}} > 14.4 * {slo.error_budget}")
+    finally:
+        mongo.start(running.platform.env)
+        eventually(lambda: rest.call("GET", segment).status == 200, "audience reading MongoDB again", timeout=90)

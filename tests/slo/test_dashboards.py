@@ -20,6 +20,10 @@ SPEC = textwrap.dedent("""\
           total_query: 'sum(rate(mkt_campaign_starts_total[{{window}}]))'
         alerting:
           name: CampaignSchedulingBudgetBurn
+          labels: {team: campaigns}
+          page_labels: {severity: page}
+          ticket_labels: {severity: ticket}
+          annotations: {summary: late starts, runbook: docs/slo.md#campaign-scheduling}
     """)
 
 
@@ -46,6 +50,18 @@ def test_one_dashboard_per_service_and_the_overview():
             for target in panel["targets"]:
                 assert target["datasource"]["uid"] == "${datasource}"
                 assert target["expr"].count("(") == target["expr"].count(")"), target["expr"]
+
+
+def test_every_slo_of_the_repository_is_on_its_dashboard_and_the_overview():
+    rendered = {name: json.loads(text) for name, text in generate.render_all().items()}
+    slos = generate.load_slos()
+    assert set(slos) == {s.name for s in SERVICES}
+    for service, found in slos.items():
+        titles = {p["title"] for p in panels(rendered[f"{service}.json"])}
+        for slo in found:
+            assert f"{slo.name}: SLI vs objective" in titles
+            assert f"{slo.name}: burn rate per window" in titles
+    assert {link["url"] for link in rendered["overview.json"]["links"]} == {f"/d/mkt-{s}" for s in slos}
 
 
 def test_service_dashboards_show_rpcs_and_their_own_signals():
@@ -75,7 +91,7 @@ def test_every_slo_of_a_spec_gets_its_panels(tmp_path):
     burn = slo_panels[2]
     assert [t["legendFormat"] for t in burn["targets"]] == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
     assert all('slo_name="campaign-scheduling"' in t["expr"] for p in slo_panels for t in p["targets"])
-    assert not [p for p in panels(rendered["audience.json"]) if ":" in p["title"]]
+    assert not [p for p in panels(rendered["audience.json"]) if ":" in p["title"]]  # no spec, no SLO panels
     assert [link["url"] for link in rendered["overview.json"]["links"]] == ["/d/mkt-campaign"]
 
 
