@@ -12,6 +12,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack.servers import smtp_sink
 from devstack.servers.prometheus import scrape_targets
 from svc_kit.services import SERVICES
 from tests.e2e.test_campaign_schedule import audience_and_template, call, emails_of, eventually, iso
@@ -50,6 +51,7 @@ EXPECTED = [
     ("content", "mkt_outbox_pending_events", {}, 0),
     ("notify", "mkt_notify_deliveries_total", {"channel": "email", "outcome": "sent"}, 3),
     ("notify", "mkt_notify_handoff_seconds_count", {"channel": "email"}, 3),
+    ("notify", "mkt_notify_deliveries_total", {"channel": "email", "provider": "smtp", "outcome": "bounced"}, 1),
     ("notify", "mkt_outbox_published_total", {}, 3),
     ("notify", "mkt_consumer_lag_seconds", {}, 0),  # its only consumer (erasures) saw no traffic here
     ("analytics", "mkt_analytics_batches_total", {"outcome": "ok"}, 1),
@@ -70,7 +72,13 @@ def scheduled_send(running):
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)), "timeZone": "UTC"}})
     call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})
-    eventually(lambda: len(emails_of(running, ws)) == 3, "the three emails", timeout=DEADLINE)
+    mails = eventually(lambda: len(found := emails_of(running, ws)) == 3 and found, "the three emails",
+                       timeout=DEADLINE)
+    # One of them bounces (the provider's signed callback, as the SMTP sink's provider would send it).
+    path, body, signed = smtp_sink.delivery_callback(running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE], ws,
+                                                     [{"message": mails[0]["X-Notify-Message"], "type": "bounced",
+                                                       "bounce_type": "hard", "detail": "550 5.1.1"}])
+    assert rest.call("POST", path, raw=body, headers=signed).status == 200
     return campaign["name"]
 
 
