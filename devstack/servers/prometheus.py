@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,6 +104,16 @@ def settings(env: Mapping[str, str]) -> tuple[bool, int]:
     if raw not in _ON + _OFF:
         raise ConfigError(f"{ENABLED.name}={raw!r} must be on or off")
     return raw in _ON, PORT.read(env)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def argv(program: str, folder: Path, port: int) -> list[str]:

@@ -32,6 +32,10 @@ def main() -> int:
             print(f"Prometheus is not installed, so nothing scrapes the platform: {prometheus.INSTALL_HINT} "
                   "(MKT_PROMETHEUS=off silences this)", flush=True)
             scrape = False
+        elif scrape and not prometheus.port_free(prometheus_port):
+            print(f"Prometheus not started: 127.0.0.1:{prometheus_port} is in use (another Prometheus? "
+                  "MKT_PROMETHEUS_PORT sets the port)", flush=True)
+            scrape = False
         platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
