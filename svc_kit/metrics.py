@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +77,7 @@ class OutboxBacklog:
         self.metrics = metrics
         self.min_interval = min_interval
         self.clock = clock
-        self._stores: dict[int, Any] = {}
+        self._stores: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()  # a relay's store
         self._cache: dict[int, tuple[float, tuple[int, datetime | None]]] = {}
         self._lock = threading.Lock()
 

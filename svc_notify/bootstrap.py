@@ -79,7 +79,8 @@ def mount(settings: Settings) -> Mounted:
                               lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
                               config.link_signing_key, config.public_base_url,
                               callback_tolerance=config.callback_tolerance,
-                              export_profile=lambda workspace, profile: _export(engine, workspace, profile))
+                              export_profile=lambda workspace, profile: _export(engine, workspace, profile),
+                              signals=DeliveryMetrics())
     # profile_erased: the profile's messages and deliveries are anonymised, its inbox deleted, and
     # profile_erasure_confirmed goes out through the outbox (svc_kit.events.erasure).
     erasures = ErasureConsumer(bus, engine, notify_inbox, OUTBOX, ERASURE_SUBSCRIPTION, "notify",

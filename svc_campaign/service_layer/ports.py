@@ -117,8 +117,9 @@ class SchedulerSignals(Protocol):
     adapters/metrics.py: mkt_campaign_starts_total and mkt_campaign_start_lateness_seconds)."""
 
     def campaign_start(self, trigger: str, outcome: str, lateness_seconds: float | None) -> None:
-        """trigger: schedule (a one-off start time) or recurrence (a recurring campaign's run); outcome: ok or
-        failed; lateness_seconds: how long after its planned time the run started (for ok)."""
+        """trigger: schedule (a one-off start time), recurrence (a recurring campaign's run) or abtest_winner
+        (an A/B test's winner sent at its decide time); outcome: ok or failed; lateness_seconds: how long
+        after its planned time it ran (for ok)."""
 
 
 class NoSignals:

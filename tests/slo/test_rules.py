@@ -8,7 +8,10 @@
   untouched; with errors at half the budget's rate for 6 hours nothing fires and half the budget is left.
 
 The input series come from tests/slo/traffic.py (each SLO's metrics as the services publish them); the
-expectations come from the scenario and the spec (alert name, page and ticket labels), not from the rules."""
+expectations come from the scenario and the spec (alert name, page and ticket labels), not from the rules.
+Samples and evaluations every 5 minutes keep each promtool run near 2 s; this relies on Prometheus 2.x
+range selection (both ends of [5m] included, Debian's 2.42): under 3.x a [5m] range over 5-minute samples
+holds one sample, so STEP_MINUTES would have to shrink."""
 
 from __future__ import annotations
 
@@ -47,14 +50,18 @@ def test_every_slo_has_a_traffic_model():
     assert not missing, f"add a model of these SLOs' metrics to tests/slo/traffic.py: {missing}"
 
 
-def test_alerts_link_their_runbook_section():
-    """Every alert carries the spec's summary and a runbook link to a heading of docs/slo.md."""
+def test_alerts_carry_the_spec_labels_and_link_their_runbook_section():
+    """Every SLO has a page and a ticket alert with the spec's labels, its summary and a runbook link to a
+    heading of docs/slo.md."""
     page = (REPO / "docs" / "slo.md").read_text()
     anchors = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+\s+(.+?)\s*$", page, re.M)}
     for slo in SLOS:
         alerts = [rule for group in yaml.safe_load(rule_file(slo.service).read_text())["groups"]
                   for rule in group["rules"] if rule.get("labels", {}).get("slo_name") == slo.name and "alert" in rule]
         assert len(alerts) == 2, slo.name
+        assert [alert["labels"] for alert in alerts] == [
+            {**slo.alerting.labels, **slo.alerting.page_labels, "slo_service": slo.service, "slo_name": slo.name},
+            {**slo.alerting.labels, **slo.alerting.ticket_labels, "slo_service": slo.service, "slo_name": slo.name}]
         for alert in alerts:
             assert alert["alert"] == slo.alerting.name
             assert alert["annotations"]["summary"] == slo.alerting.annotations["summary"]
@@ -159,3 +166,12 @@ def test_promtool_test_rules(promtool, tmp_path, slo):
     result = subprocess.run([str(promtool), "test", "rules", str(path)], capture_output=True, text=True,
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 0, f"{slo.name} ({path}):\n{result.stdout}{result.stderr}"
+
+
+def test_docs_list_every_slo_with_its_objective():
+    """docs/slo.md's table names every SLO of the specs with the spec's objective."""
+    lines = (REPO / "docs" / "slo.md").read_text().splitlines()
+    for slo in SLOS:
+        row = [line for line in lines if line.startswith("|") and f"[{slo.name}](#{slo.name})" in line]
+        assert row, f"docs/slo.md: no row for {slo.name}"
+        assert f"| {slo.objective}% |" in row[0], f"docs/slo.md: {slo.name} is {slo.objective}% in its spec"

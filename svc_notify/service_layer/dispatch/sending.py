@@ -118,11 +118,11 @@ class ChannelSender:
                 events.SENT, message, end, provider=provider.name, provider_message_id=first.provider_message_id,
                 address=address, attempt=message.attempt_count, template_version=message.template_version,
                 variant=message.variant, cost_micros=provider.unit_cost.micros if provider.unit_cost else 0,
-                cost_currency=provider.unit_cost.currency if provider.unit_cost else "")], provider=provider.name)
+                cost_currency=provider.unit_cost.currency if provider.unit_cost else "")], provider=provider.kind)
         message.address = to[0]
         worst = next((o for _, o in outcomes if not o.permanent), outcomes[0][1])
         settled = self._after_failure(message, provider, worst, deliveries)
-        settled.provider = provider.name
+        settled.provider = provider.kind
         return settled
 
     async def _stopped(self, message: Message) -> str:

@@ -59,6 +59,12 @@ def test_the_backlog_is_queried_at_most_once_per_interval_and_summed_over_stores
     assert sample(metrics, "mkt_outbox_oldest_pending_age_seconds") < 60
 
 
+def test_a_store_no_longer_referenced_is_forgotten():
+    metrics = ServiceMetrics(service="notify", backlog_interval=0)
+    metrics.outbox_backlog.add(Store(1, None))
+    assert sample(metrics, "mkt_outbox_pending_events") is None
+
+
 def test_a_failing_store_keeps_its_last_answer_and_the_scrape_works():
     metrics = ServiceMetrics(service="notify", backlog_interval=0)
     store = Store(4, datetime.now(UTC))
@@ -72,7 +78,8 @@ def test_a_failing_store_keeps_its_last_answer_and_the_scrape_works():
 
 def test_no_backlog_is_zero_age():
     metrics = ServiceMetrics(service="notify", backlog_interval=0)
-    metrics.outbox_backlog.add(Store(0, None))
+    store = Store(0, None)  # held: the collector keeps only weak references (a closed relay's store goes)
+    metrics.outbox_backlog.add(store)
     assert sample(metrics, "mkt_outbox_pending_events") == 0
     assert sample(metrics, "mkt_outbox_oldest_pending_age_seconds") == 0
 

@@ -44,11 +44,11 @@ class UnitOfWork:  # the recorder's writes are covered by tests/contract/test_no
 def test_the_recorder_reports_what_it_recorded():
     signals = Signals()
     recorder = Recorder(lambda: UnitOfWork(), lambda: T0, signals)
-    settled = [Settled(message(State.SENT, sent_after=1), provider="sink"),
+    settled = [Settled(message(State.SENT, sent_after=1), provider="smtp"),
                Settled(message(State.DEFERRED, Channel.SMS), provider="twilio"),
                Settled(message(State.SUPPRESSED, Channel.PUSH)),
                Settled(message(State.DELIVERED, Channel.IN_APP, sent_after=0))]
     recorder._write = lambda token, batch: batch
     asyncio.run(recorder.record("token", list(settled)))
-    assert signals.seen == [("email", "sink", "sent", 1.0), ("sms", "twilio", "deferred", None),
+    assert signals.seen == [("email", "smtp", "sent", 1.0), ("sms", "twilio", "deferred", None),
                             ("push", "none", "suppressed", None), ("in_app", "inbox", "sent", 0.0)]
