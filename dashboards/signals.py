@@ -1,8 +1,8 @@
 """What each service exposes besides its gRPC metrics, and the PromQL of every panel.
 
 Metric names are the platform's contract (docs/observability.md): every `mkt_*` series carries
-`service` (the short service name); the `grpc_server_*` series get `service` from the scrape
-configuration. Grafana replaces `$__rate_interval`, `$method`, `$service` and `$datasource`."""
+`service` (the short service name); the `grpc_server_*` series are told apart by their scrape job
+(`job="campaign"`). Grafana replaces `$__rate_interval`, `$method`, `$service` and `$datasource`."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def quantiles(title: str, bucket: str, selector: str, by: str, unit: str = "s", 
 
 
 def rpc_panels(service: str) -> list[Panel]:
-    sel = f'service="{service}", grpc_method=~"$method"'
+    sel = f'job="{service}", grpc_method=~"$method"'  # grpc_* series: the service is the scrape job
     return [
         Panel("Requests per RPC", (Query(
             f"sum by (grpc_method) (rate(grpc_server_handled_total{{{sel}}}[{RATE}]))", "{{grpc_method}}"),),

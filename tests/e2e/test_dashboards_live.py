@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -32,6 +31,7 @@ import pytest
 import yaml
 
 from dashboards import generate
+from devstack.servers import prometheus as prometheus_server
 from slo.spec import load_file
 from svc_kit.services import SERVICES
 from tests.conftest import _unavailable
@@ -39,7 +39,6 @@ from tests.e2e.conftest import free_ports
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
-RULES_DIR = REPO / "deploy" / "prometheus"
 RATE_WINDOW = "1m"
 ALL = ".*"  # what Grafana's "All" sends for the multi-value variables (allValue)
 
@@ -69,39 +68,30 @@ def eventually(probe, what: str, timeout: float, pause: float = 0.5):
 
 @pytest.fixture(scope="module")
 def prometheus(running, tmp_path_factory):
-    """A real Prometheus scraping every service and the edge (every 3 s) with the generated rules
-    (evaluated every second); its base URL."""
-    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-    if not Path(binary).exists():
-        _unavailable("prometheus", "install the Debian package `prometheus` (devstack/install.sh test)")
+    """A real Prometheus (devstack/servers/prometheus.py's config: the jobs of docs/observability.md)
+    scraping every service and the edge every 3 s with the generated rules evaluated every second;
+    its base URL."""
+    program = prometheus_server.binary()
+    if program is None:
+        _unavailable("prometheus", f"not installed ({prometheus_server.INSTALL_HINT})")
     folder = tmp_path_factory.mktemp("prometheus")
-    scrape = [{"job_name": spec.name, "metrics_path": "/metrics",
-               "static_configs": [{"targets": [f"127.0.0.1:{running.metrics_ports[spec.name]}"],
-                                  "labels": {"service": spec.name}}]} for spec in SERVICES]
-    scrape.append({"job_name": "edge", "metrics_path": "/stats/prometheus", "static_configs": [
-        {"targets": [f"127.0.0.1:{running.platform.edge.admin_port}"], "labels": {"service": "edge"}}]})
-    rules = sorted(str(p) for p in RULES_DIR.glob("*.y*ml")) if RULES_DIR.exists() else []
+    (folder / "data").mkdir()
     # Scrapes every 3 s: with its MongoDB down, audience's /metrics waits for the driver's 2 s server
     # selection (the outbox backlog gauge), which a 1 s scrape timeout would count as the target down.
-    config = {"global": {"scrape_interval": "3s", "evaluation_interval": "1s", "scrape_timeout": "3s"},
-              "rule_files": rules, "scrape_configs": scrape}
-    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    config = prometheus_server.render_config(prometheus_server.scrape_targets(running.platform), "3s",
+                                             prometheus_server.rule_files())
+    assert config["rule_files"], "no generated rules in deploy/prometheus (python -m slo.generate)"
+    config["global"]["evaluation_interval"] = "1s"
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_ports(1)[0]
     log = open(folder / "prometheus.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([binary, f"--config.file={folder / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(prometheus_server.argv(program, folder, port), stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    client = prometheus_server.Client(f"http://127.0.0.1:{port}")
     try:
-        def all_up():
-            assert process.poll() is None, (folder / "prometheus.log").read_text()[-2000:]
-            try:
-                return {r["metric"]["job"] for r in query(base, "up == 1")} >= {s.name for s in SERVICES} | {"edge"}
-            except OSError:
-                return False
-
-        eventually(all_up, "Prometheus scraping every service and the edge", timeout=60)
-        yield base
+        client.wait_ready(30, process)
+        client.wait_until_up([spec.name for spec in SERVICES] + ["edge"], timeout=60)
+        yield client.url
     finally:
         process.send_signal(signal.SIGTERM)
         try:
