@@ -67,10 +67,11 @@ def eventually(probe, what: str, timeout: float, pause: float = 0.5):
 
 
 @pytest.fixture(scope="module")
-def prometheus(running, tmp_path_factory):
+def live_prometheus(running, tmp_path_factory):
     """A real Prometheus (devstack/servers/prometheus.py's config: the jobs of docs/observability.md)
     scraping every service and the edge every 3 s with the generated rules evaluated every second;
-    its base URL."""
+    its base URL. Not the session's `prometheus` fixture (tests/e2e/conftest.py): that one scrapes every
+    second with a 1 s timeout, which the error burst below would turn into audience being down."""
     program = prometheus_server.binary()
     if program is None:
         _unavailable("prometheus", f"not installed ({prometheus_server.INSTALL_HINT})")
@@ -112,7 +113,7 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def traffic(running, prometheus):
+def traffic(running, live_prometheus):
     """Two rounds of calls that touch every signal of every dashboard (the workspace of the last).
     Two, because a labelled counter is born at its first increment, so the first one never counts
     in a rate(): the SLIs over rarely-called RPCs, scheduler starts and hand-offs need a second round
@@ -120,7 +121,7 @@ def traffic(running, prometheus):
     first = one_round(running.rest)
     born = ('mkt_campaign_starts_total{outcome="ok"}', "mkt_notify_handoff_seconds_count",
             'grpc_server_handled_total{grpc_method="GetSegment"}', 'grpc_server_handled_total{grpc_method="Check"}')
-    eventually(lambda: all(query(prometheus, expr) for expr in born), "the first round's series in Prometheus",
+    eventually(lambda: all(query(live_prometheus, expr) for expr in born), "the first round's series in Prometheus",
                timeout=60)
     one_round(running.rest)
     return first
@@ -189,14 +190,14 @@ def panels():
                 yield path.stem, panel
 
 
-def test_every_panel_of_every_dashboard_returns_data(prometheus, traffic):
+def test_every_panel_of_every_dashboard_returns_data(live_prometheus, traffic):
     pending = {(board, panel["title"], target["refId"]): substitute(target["expr"])
                for board, panel in panels() for target in panel["targets"]}
     assert len(pending) > 50
     deadline = time.monotonic() + 120
     while pending and time.monotonic() < deadline:
         for key, expr in list(pending.items()):
-            if query(prometheus, expr):
+            if query(live_prometheus, expr):
                 del pending[key]
         time.sleep(1)
     missing = sorted({f"{board}: {title}" for board, title, _ in pending})
@@ -209,7 +210,7 @@ def alert_states(base: str, name: str, labels: dict[str, str]) -> set[str]:
             if a["labels"].get("alertname") == name and labels.items() <= a["labels"].items()}
 
 
-def test_an_error_burst_on_audience_segment_reads_pages(running, prometheus, traffic):
+def test_an_error_burst_on_audience_segment_reads_pages(running, live_prometheus, traffic):
     """MongoDB stopped: audience's segment reads fail (UNKNOWN/INTERNAL after the driver's 2 s server
     selection), the 5m and 1h error ratios pass 14.4 times the budget and the page alert of
     slo/audience.yaml goes active. B's page alerts have no `for:` clause, so they fire at the first
@@ -221,7 +222,7 @@ def test_an_error_burst_on_audience_segment_reads_pages(running, prometheus, tra
     ws, rest = traffic, running.rest
     segment = f"/v1/workspaces/{ws}/segments/buyers"
     assert rest.call("GET", segment).status == 200
-    assert not alert_states(prometheus, slo.alerting.name, page) & {"pending", "firing"}
+    assert not alert_states(live_prometheus, slo.alerting.name, page) & {"pending", "firing"}
 
     mongo = next(c for c in running.platform.children if c.name == "mongo")
     mongo.process.send_signal(signal.SIGTERM)
@@ -232,16 +233,16 @@ def test_an_error_burst_on_audience_segment_reads_pages(running, prometheus, tra
         assert all(status >= 500 for status in statuses), statuses
 
         def paged():
-            return alert_states(prometheus, slo.alerting.name, page) & {"pending", "firing"}
+            return alert_states(live_prometheus, slo.alerting.name, page) & {"pending", "firing"}
 
         try:
             eventually(paged, f"{slo.alerting.name} {page} pending or firing", timeout=60)
         except AssertionError as error:
-            seen = {expr: [(r["metric"], r["value"][1]) for r in query(prometheus, expr)] for expr in (
+            seen = {expr: [(r["metric"], r["value"][1]) for r in query(live_prometheus, expr)] for expr in (
                 f"slo:sli_error:ratio_rate5m{{{slo.selector}}}", f"slo:sli_error:ratio_rate1h{{{slo.selector}}}",
                 'sum by (grpc_method, grpc_code) (grpc_server_handled_total{service="audience", grpc_method="GetSegment"})')}
-            raise AssertionError(f"{error}; Prometheus has {seen}; alerts {api(prometheus, '/api/v1/alerts')}") from None
-        assert query(prometheus, f"slo:sli_error:ratio_rate5m{{{slo.selector}}} > 14.4 * {slo.error_budget}")
+            raise AssertionError(f"{error}; Prometheus has {seen}; alerts {api(live_prometheus, '/api/v1/alerts')}") from None
+        assert query(live_prometheus, f"slo:sli_error:ratio_rate5m{{{slo.selector}}} > 14.4 * {slo.error_budget}")
     finally:
         mongo.start(running.platform.env)
         eventually(lambda: rest.call("GET", segment).status == 200, "audience reading MongoDB again", timeout=90)
