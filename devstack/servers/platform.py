@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,19 @@ class Child:
             return self.log_path.read_text(errors="replace").splitlines()[-lines:]
         except OSError:
             return []
+
+
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana"  # python -m dashboards.generate
+
+
+def slo_graph_url(port: int, service: str) -> str:
+    """Prometheus's graph of a service's SLIs (1 h error ratio turned into availability) against
+    their objectives, over the last 6 hours."""
+    selector = f'{{slo_service="{service}"}}'
+    expr = (f'label_replace(1 - slo:sli_error:ratio_rate1h{selector}, "line", "SLI 1h", "", "") '
+            f'or label_replace(slo:objective:ratio{selector}, "line", "objective", "", "")')
+    return (f"http://127.0.0.1:{port}/graph?" +
+            urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": "6h"}))
 
 
 class PlatformError(RuntimeError):
@@ -289,6 +303,10 @@ class Platform:
                          f"scraping {len(prometheus.scrape_targets(self))} targets every {prometheus.RUN_INTERVAL}"
                          f" (targets: http://127.0.0.1:{self.prometheus_port}/targets); "
                          f"{len(rules)} rule files from deploy/prometheus/")
+            lines.append(f"  {'dashboards':<13} {DASHBOARDS_DIR}/*.json (Grafana: Dashboards > New > Import, "
+                         f"data source http://127.0.0.1:{self.prometheus_port}); SLO graphs:")
+            for spec in SERVICES:
+                lines.append(f"    {spec.name:<13} {slo_graph_url(self.prometheus_port, spec.name)}")
         return "\n".join(lines)
 
     def watch_once(self) -> None:

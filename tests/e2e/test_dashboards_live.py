@@ -32,6 +32,7 @@ import yaml
 
 from dashboards import generate
 from devstack.servers import prometheus as prometheus_server
+from devstack.servers.platform import slo_graph_url
 from slo.spec import load_file
 from svc_kit.services import SERVICES
 from tests.conftest import _unavailable
@@ -203,6 +204,20 @@ def test_every_panel_of_every_dashboard_returns_data(live_prometheus, traffic):
     missing = sorted({f"{board}: {title}" for board, title, _ in pending})
     assert not pending, "panels with no data:\n  " + "\n  ".join(
         missing + [f"({b} {t} {r}) {e}" for (b, t, r), e in pending.items()])
+
+
+def test_make_runs_slo_graph_links_show_each_sli_and_its_objective(live_prometheus, traffic):
+    """The links `make run` prints (devstack/servers/platform.py slo_graph_url): two lines per SLO."""
+    for spec in SERVICES:
+        url = urllib.parse.urlparse(slo_graph_url(9090, spec.name))
+        expr = urllib.parse.parse_qs(url.query)["g0.expr"][0]
+        slos = load_file(REPO / "slo" / f"{spec.name}.yaml").slos
+
+        def both_lines(expr=expr, slos=slos):
+            lines = {(r["metric"]["slo_name"], r["metric"]["line"]) for r in query(live_prometheus, expr)}
+            return lines == {(slo.name, line) for slo in slos for line in ("SLI 1h", "objective")}
+
+        eventually(both_lines, f"{spec.name}'s SLO graph", timeout=30)
 
 
 def alert_states(base: str, name: str, labels: dict[str, str]) -> set[str]:
