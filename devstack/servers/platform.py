@@ -181,8 +181,8 @@ class Platform:
         # A Prometheus scraping all of the above (make run, when installed): devstack/servers/prometheus.py.
         self.prometheus_port = prometheus_port
         self._prometheus_folder = state_dir / "prometheus"
-        if prometheus_port is not None:
-            self.children.append(Child(
+        if prometheus_port is not None:  # before the edge, which stays the last child
+            self.children.insert(len(self.children) - 1, Child(
                 "prometheus", prometheus.argv(prometheus.binary() or prometheus.BINARY, self._prometheus_folder,
                                               prometheus_port),
                 logs / "prometheus.log", {"HTTP": prometheus_port}))
