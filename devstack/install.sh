@@ -88,4 +88,18 @@ if [ "$mode" = test ]; then
       exit 1
     fi
   fi
+  # Prometheus 2.42 (and promtool) for the metrics tests: a real server scrapes the running platform
+  # (devstack/servers/prometheus.py runs it with its own config; the package's service is not used).
+  if [ ! -x /usr/bin/prometheus ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing Prometheus from Debian"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    else
+      echo "Prometheus is missing: sudo apt-get install prometheus" >&2
+      exit 1
+    fi
+  fi
+elif [ ! -x /usr/bin/prometheus ]; then
+  # Optional for `make run`: without it the platform runs unscraped (devstack/servers/run.py says so too).
+  say "optional: sudo apt-get install prometheus  (make run then starts Prometheus on 127.0.0.1:9090)"
 fi

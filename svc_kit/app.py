@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from svc_kit.config import ConfigError, Settings, load_settings
 from svc_kit.logs import configure_logging
+from svc_kit.metrics import configure_service
 from svc_kit.server import Mounted, StartupError, serve_until_signalled
 from svc_kit.services import BY_NAME
 from svc_kit.tracing import configure_tracing, shutdown_tracing
@@ -21,6 +22,7 @@ def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
     except ConfigError as error:
         sys.exit(f"{spec.package}: configuration error: {error}")
     configure_logging(spec.name, settings.log_level)
+    configure_service(spec.name)
     configure_tracing(spec.name, settings.otlp_endpoint)
     try:
         mounted = mount(settings)

@@ -9,6 +9,7 @@ import time
 
 from svc_kit.config import ConfigError, state_dir
 
+from devstack.servers import prometheus
 from devstack.servers.platform import Platform, PlatformError
 from mesh import local as local_mesh
 from mesh.ca import CertificateError
@@ -26,7 +27,16 @@ def main() -> int:
     folder = state_dir()
     try:
         mesh = local_mesh.enabled(os.environ)  # MKT_MESH=on (default) or off
-        platform = Platform(folder, mesh=mesh)
+        scrape, prometheus_port = prometheus.settings(os.environ)  # MKT_PROMETHEUS, MKT_PROMETHEUS_PORT
+        if scrape and prometheus.binary() is None:
+            print(f"Prometheus is not installed, so nothing scrapes the platform: {prometheus.INSTALL_HINT} "
+                  "(MKT_PROMETHEUS=off silences this)", flush=True)
+            scrape = False
+        elif scrape and not prometheus.port_free(prometheus_port):
+            print(f"Prometheus not started: 127.0.0.1:{prometheus_port} is in use (another Prometheus? "
+                  "MKT_PROMETHEUS_PORT sets the port)", flush=True)
+            scrape = False
+        platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, InvalidArgument
 from svc_kit.events.erasure import (PRIVACY_SCHEMA, PRIVACY_TOPIC, Erasure, confirmation_of,
                                     erasure_of)
+from svc_kit.events.metered import metered
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository
@@ -46,7 +47,7 @@ class ErasureConsumer:
 
     def __init__(self, bus: Bus, repository: MongoProfileRepository, snapshots: SnapshotStore,
                  upkeep: SegmentUpkeep | None = None, confirm: Callable[[Erasure, dict], None] | None = None):
-        self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
+        self.consumer = metered(bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA), ERASURE_SUBSCRIPTION)
         self.repository = repository
         self.snapshots = snapshots
         self.upkeep = upkeep
@@ -76,7 +77,7 @@ class ConfirmationConsumer:
     repeated confirmation changes nothing). The only writer of the requests after creation."""
 
     def __init__(self, bus: Bus, store):
-        self.consumer = bus.consumer(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, PRIVACY_SCHEMA)
+        self.consumer = metered(bus.consumer(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, PRIVACY_SCHEMA), CONFIRMATION_SUBSCRIPTION)
         self.store = store
         self.applied = 0
 
@@ -117,7 +118,7 @@ class BehaviourConsumer:
     """Counts tracked behaviour on profiles, in batches."""
 
     def __init__(self, bus: Bus, repository: MongoProfileRepository, clock: Callable):
-        self.consumer = bus.consumer(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, events.BEHAVIOUR_SCHEMA)
+        self.consumer = metered(bus.consumer(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, events.BEHAVIOUR_SCHEMA), BEHAVIOUR_SUBSCRIPTION)
         self.repository = repository
         self.clock = clock
         self.applied = 0
@@ -228,7 +229,7 @@ class DeliveryFeedbackConsumer:
     UNSUBSCRIBED one takes the stronger reason), so a redelivered event changes nothing."""
 
     def __init__(self, bus: Bus, suppressions: SuppressionStore, clock: Callable, new_id: Callable[[], str]):
-        self.consumer = bus.consumer(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, NOTIFY_SCHEMA)
+        self.consumer = metered(bus.consumer(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, NOTIFY_SCHEMA), FEEDBACK_SUBSCRIPTION)
         self.suppressions = suppressions
         self.clock = clock
         self.new_id = new_id

@@ -20,6 +20,7 @@ from svc_kit.events.inbox import InboxConsumer
 
 from svc_campaign.adapters.event_codec import TOPIC
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
+from svc_campaign.adapters.metrics import SchedulerMetrics
 from svc_campaign.adapters.peers import GrpcAbTestFigures, GrpcAudience, GrpcContent, GrpcNotify
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_inbox
@@ -53,7 +54,8 @@ class LaunchWorker:
         audience, notify = service_channel(self.env, "audience"), service_channel(self.env, "notify")
         content, analytics = service_channel(self.env, "content"), service_channel(self.env, "analytics")
         runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow, GrpcContent(content),
-                              page_size=self.page_size, figures=GrpcAbTestFigures(analytics), faults=self.faults)
+                              page_size=self.page_size, figures=GrpcAbTestFigures(analytics), faults=self.faults,
+                              signals=SchedulerMetrics())
         try:
             while not stop.is_set():
                 try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -51,6 +52,18 @@ class MongoOutboxStore(OutboxStore):
         cursor = self.collection.find({"published": False}).sort("_id", ASCENDING).limit(limit)
         return [Pending(d["_id"], d["topic"], d["key"], base64.b64decode(d["value"]), d.get("properties", {}))
                 for d in cursor]
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        count = self.collection.count_documents({"published": False})
+        if not count:
+            return 0, None
+        first = self.collection.find_one({"published": False}, sort=[("_id", ASCENDING)])
+        if first is None:
+            return 0, None
+        created = first.get("created_time")
+        if isinstance(created, datetime):
+            return count, created if created.tzinfo else created.replace(tzinfo=UTC)
+        return count, first["_id"].generation_time  # the ObjectId's time (whole seconds)
 
     def mark_published(self, ids: list[Any]) -> None:
         # A flag, not a time: nx-27017 stores a datetime given to $set as text.

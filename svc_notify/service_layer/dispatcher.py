@@ -55,7 +55,7 @@ from svc_notify.service_layer.dispatch.rendering import Renderer
 from svc_notify.service_layer.dispatch.sending import ChannelSender
 from svc_notify.service_layer.dispatch.stops import CampaignStops
 from svc_notify.service_layer.dispatch.work import DispatchConfig, Settled, deferred
-from svc_notify.service_layer.ports import Audience, ContentRenderer, Senders
+from svc_notify.service_layer.ports import Audience, ContentRenderer, DeliverySignals, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["DispatchConfig", "Dispatcher", "start_in_thread"]
@@ -66,7 +66,7 @@ class Dispatcher:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], audience: Audience, content: ContentRenderer,
                  registry: Senders, config: DispatchConfig = DispatchConfig(),
                  clock: Callable[[], datetime] = utcnow, rng: Callable[[], float] = random.random,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, signals: DeliverySignals | None = None):
         self.audience = audience
         self.content = content
         self.registry = registry
@@ -77,7 +77,7 @@ class Dispatcher:
         self.renderer = Renderer(content, config, clock)
         self.stops = CampaignStops(uow_factory)
         self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng, self.stops)
-        self.recorder = Recorder(uow_factory, clock)
+        self.recorder = Recorder(uow_factory, clock, signals)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 

@@ -161,3 +161,20 @@ class Senders(Protocol):
 
 class Secrets(Protocol):
     def get(self, name: str) -> str | None: ...
+
+
+# -- signals -------------------------------------------------------------------------------------------
+
+
+class DeliverySignals(Protocol):
+    """Where the dispatcher reports each message it settled (implemented in adapters/metrics.py:
+    mkt_notify_deliveries_total and mkt_notify_handoff_seconds)."""
+
+    def settled(self, channel: str, provider: str, outcome: str, handoff_seconds: float | None) -> None:
+        """outcome: sent, deferred, failed, bounced, suppressed or cancelled; handoff_seconds: from the
+        message's acceptance (or requested send time) to its hand-over, for a message handed over."""
+
+
+class NoSignals:
+    def settled(self, channel: str, provider: str, outcome: str, handoff_seconds: float | None) -> None:
+        pass

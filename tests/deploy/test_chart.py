@@ -140,6 +140,24 @@ def test_service_monitors_scrape_the_metrics_ports(rendered):
     assert not by_kind(rendered("default"), "ServiceMonitor")
 
 
+def test_a_pod_monitor_scrapes_the_istio_sidecars_with_the_mesh(rendered):
+    objects = rendered("production")
+    [monitor] = by_kind(objects, "PodMonitor").values()
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")
+    assert endpoint["relabelings"][0]["targetLabel"] == "job"
+    assert endpoint["relabelings"][0]["replacement"] == "sidecar-$1"
+    [expression] = monitor["spec"]["selector"]["matchExpressions"]
+    pods = by_kind(objects, "Deployment")
+    assert set(expression["values"]) == set(WORKLOADS)
+    for name in WORKLOADS:
+        labels = pods[name]["spec"]["template"]["metadata"]["labels"]
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert labels[expression["key"]] == name
+    for profile in ("default", "mesh-only"):  # no Prometheus Operator, or no sidecars
+        assert not by_kind(rendered(profile), "PodMonitor")
+
+
 def test_mesh_objects_only_with_the_toggle(rendered, policy):
     assert not [o for o in rendered("default") if o["kind"] in MESH_KINDS]
     for profile in ("production", "mesh-only"):
