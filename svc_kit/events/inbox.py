@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opentelemetry import trace
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -18,10 +17,9 @@ from svc_kit.bus.port import Bus, Message, SubscriptionOptions
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
-from svc_kit.trace_context import extract_context
+from svc_kit.events.spans import consume_span
 
 log = logging.getLogger("svc_kit.inbox")
-_tracer = trace.get_tracer("svc_kit.events.consumer")
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 Handler = Callable[[Connection, Mapping[str, Any], Message], None]
@@ -64,12 +62,7 @@ class InboxConsumer:
         return set(connection.execute(self._statements[dialect], rows).scalars())
 
     def _span(self, message: Message):
-        return _tracer.start_as_current_span(
-            f"{self.topic} process", context=extract_context(list(message.properties.items())),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "pulsar", "messaging.destination.name": self.topic,
-                        "messaging.message.id": message.message_id,
-                        "messaging.consumer.group.name": self.subscription})
+        return consume_span(self.topic, self.subscription, message)
 
     def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
         """Records the events in the inbox and runs the handler for the new
