@@ -15,7 +15,6 @@ inbox (a crash between the two) is not stored twice either."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -28,7 +27,6 @@ import event_schemas
 from svc_kit.bus.port import Bus, Message
 from svc_kit.events import erasure
 from svc_kit.events.inbox import InboxConsumer
-from svc_kit.events.spans import consume_span
 from svc_kit.events.outbox import Outbox
 
 from svc_analytics.adapters.tables import analytics_inbox, analytics_outbox
@@ -78,9 +76,6 @@ class StoringConsumer(InboxConsumer):
     def handle(self, message: Message) -> None:
         self.handle_batch([message])
 
-    def _span(self, message: Message):
-        return contextlib.nullcontext()  # the consumer span is opened where the rows are made (handle_batch)
-
     def handle_batch(self, messages: list[Message]) -> None:
         try:
             seen = self._seen(sorted({m.value["event_id"] for m in messages}))
@@ -89,8 +84,7 @@ class StoringConsumer(InboxConsumer):
                 event_id = message.value["event_id"]
                 if event_id not in seen:
                     seen.add(event_id)
-                    with consume_span(self.topic, self.subscription, message):  # the event's trace goes on here
-                        rows += self._rows_of(message.value)
+                    rows += self._rows_of(message.value)
             if rows:
                 self._write(rows)
         except Exception:  # noqa: BLE001 - redelivered later

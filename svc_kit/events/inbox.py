@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -18,8 +19,10 @@ from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
 from svc_kit.events.spans import consume_span
+from svc_kit.trace_context import extract_context  # noqa: F401 - for subclasses' log context
 
 log = logging.getLogger("svc_kit.inbox")
+_tracer = trace.get_tracer("svc_kit.events.consumer")
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 Handler = Callable[[Connection, Mapping[str, Any], Message], None]
@@ -62,6 +65,7 @@ class InboxConsumer:
         return set(connection.execute(self._statements[dialect], rows).scalars())
 
     def _span(self, message: Message):
+        """The CONSUMER span of the message, the child of its producer span (svc_kit.events.spans)."""
         return consume_span(self.topic, self.subscription, message)
 
     def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
