@@ -21,7 +21,8 @@ def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
     except ConfigError as error:
         sys.exit(f"{spec.package}: configuration error: {error}")
     configure_logging(spec.name, settings.log_level)
-    configure_tracing(spec.name, settings.otlp_endpoint)
+    if settings.instrumentation:  # MKT_INSTRUMENTATION=off: no tracer provider, so no spans at all
+        configure_tracing(spec.name, settings.otlp_endpoint)
     try:
         mounted = mount(settings)
         asyncio.run(serve_until_signalled(settings, mounted))

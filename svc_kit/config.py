@@ -29,7 +29,10 @@ OTLP_ENDPOINT = Variable("OTEL_EXPORTER_OTLP_ENDPOINT", "url", None,
                          "OpenTelemetry collector that receives traces; unset: no traces exported")
 SHUTDOWN_GRACE = Variable("MKT_SHUTDOWN_GRACE_SECONDS", "seconds", 10.0,
                           "how long in-flight calls may finish after SIGTERM")
-SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE)
+INSTRUMENTATION = Variable("MKT_INSTRUMENTATION", "choice", "on",
+                           "off: no gRPC server metrics and no spans (svc_kit/instrumentation.py); for measuring "
+                           "their cost (make bench-instrumentation)", choices=("on", "off"))
+SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE, INSTRUMENTATION)
 
 
 def grpc_port(service: ServiceSpec) -> Variable:
@@ -65,6 +68,7 @@ class Settings:
     shutdown_grace_seconds: float
     state_dir: Path
     env: Mapping[str, str]
+    instrumentation: bool = True  # MKT_INSTRUMENTATION
 
 
 def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,4 +83,5 @@ def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) ->
         shutdown_grace_seconds=SHUTDOWN_GRACE.read(env),
         state_dir=state_dir(env),
         env=env,
+        instrumentation=INSTRUMENTATION.read(env) == "on",
     )
