@@ -31,7 +31,7 @@ SHUTDOWN_GRACE = Variable("MKT_SHUTDOWN_GRACE_SECONDS", "seconds", 10.0,
                           "how long in-flight calls may finish after SIGTERM")
 INSTRUMENTATION = Variable("MKT_INSTRUMENTATION", "choice", "on",
                            "off: no gRPC server metrics and no spans (svc_kit/instrumentation.py); for measuring "
-                           "their cost (make bench-instrumentation)", choices=("on", "off"))
+                           "their cost (make bench-instrumentation)", choices=("ON", "OFF"))
 SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE, INSTRUMENTATION)
 
 
@@ -83,5 +83,5 @@ def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) ->
         shutdown_grace_seconds=SHUTDOWN_GRACE.read(env),
         state_dir=state_dir(env),
         env=env,
-        instrumentation=INSTRUMENTATION.read(env) == "on",
+        instrumentation=INSTRUMENTATION.read(env) == "ON",
     )

@@ -40,7 +40,7 @@ from svc_kit.settings_spec import Variable
 
 # `make run`'s Jaeger (devstack/servers/run.py; docs/operations.md, "Traces").
 SWITCH = Variable("MKT_JAEGER", "choice", "on", "`make run` starts Jaeger (when built) and the services, the "
-                  "edge and the sidecars send it their spans; off: no Jaeger", choices=("on", "off"))
+                  "edge and the sidecars send it their spans; off: no Jaeger", choices=("ON", "OFF"))
 OTLP_PORT = Variable("MKT_JAEGER_OTLP_PORT", "port", 4317, "OTLP gRPC port of `make run`'s Jaeger")
 QUERY_PORT = Variable("MKT_JAEGER_QUERY_PORT", "port", 16686, "query API port of `make run`'s Jaeger")
 VARIABLES = (SWITCH, OTLP_PORT, QUERY_PORT)
@@ -219,7 +219,7 @@ class ThrowawayJaeger(LaunchedServer):
 def start_for_run(env: MutableMapping[str, str]) -> tuple[ThrowawayJaeger | None, str]:
     """`make run`'s Jaeger: started when MKT_JAEGER is on, no collector is configured already and the binary is
     built; on success OTEL_EXPORTER_OTLP_ENDPOINT in `env` points at it. Returns it (or None) and a line to print."""
-    if SWITCH.read(env) == "off":
+    if SWITCH.read(env) == "OFF":
         return None, "traces: off (MKT_JAEGER=off)"
     if OTLP_ENDPOINT.read(env):
         return None, f"traces: exported to {OTLP_ENDPOINT.read(env)} ({OTLP_ENDPOINT.name}); no local Jaeger"
