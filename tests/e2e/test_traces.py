@@ -16,6 +16,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -149,9 +150,12 @@ def test_a_campaign_launch_is_one_trace_from_the_edge_through_pulsar_to_every_se
         "displayName": "Welcome", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Welcome {{ profile.email }}", "html": "<p>Hi</p>", "text": "Hi"}}})
     call(rest, "POST", f"/v1/{template['name']}:publish", {})
+    start = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
     campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Traced", "channels": ["CHANNEL_EMAIL"], "targetSegments": [f"workspaces/{ws}/segments/fans"],
-        "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}]})
+        "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
+        "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
+    call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})
 
     # The start, with a trace context of the test's own: the edge continues it.
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
