@@ -123,6 +123,10 @@ class Trace:
 def _complete(trace: Trace, edge_span: str | None) -> list[str]:
     """What the launch's trace still lacks (empty: everything is there)."""
     missing = sorted(REQUIRED_SERVICES - trace.services())
+    # notify's dispatcher hands each message over in the trace it was accepted in
+    if not any(trace.service[i] == "marketing-notify" and s["operationName"] == "deliver message"
+               for i, s in trace.spans.items()):
+        missing.append("notify's `deliver message` span")
     if edge_span is None:
         return missing + ["the edge's span"]
     hops = [s for s in trace.spans.values() if trace.kind(s) == "consumer"
