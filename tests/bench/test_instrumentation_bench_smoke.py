@@ -21,8 +21,10 @@ def test_instrumentation_benchmark_prints_both_rates_and_the_ratio(capsys):
         pytest.skip(reason)
     assert instrumentation.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    for mode in ("on ", "off"):
+    for mode in (r"on \(every call traced\)", "off", r"on, 10% of traces sampled"):
         assert re.search(rf"^instrumentation {mode}\s+[\d,]+ calls/s\s+[\d,]+ calls per CPU-second", out, re.M), out
     assert re.search(r"^ratio on/off: throughput \d+\.\d{3}, per CPU-second \d+\.\d{3}$", out, re.M), out
+    assert re.search(r"^ratio on \(10% sampled\)/off: throughput \d+\.\d{3}, per CPU-second \d+\.\d{3}$", out,
+                     re.M), out
     assert re.search(r"^traces of GetCampaign found in Jaeger: [1-9]\d*$", out, re.M), out
     assert re.search(r"^  target: throughput ratio >= 0\.9: \d+\.\d\d (PASS|MISS)$", out, re.M), out
