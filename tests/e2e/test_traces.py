@@ -181,6 +181,13 @@ def test_a_campaign_launch_is_one_trace_from_the_edge_through_pulsar_to_every_se
         time.sleep(0.5)
     services = sorted(trace.services()) if trace is not None else []
     print(f"\nlaunch trace {trace_id}: {len(trace.spans) if trace else 0} spans from {', '.join(services)}")
+    if trace is not None:
+        counts: dict[tuple[str, str], int] = {}
+        for i, span in trace.spans.items():
+            key = (trace.service[i], span["operationName"])
+            counts[key] = counts.get(key, 0) + 1
+        for (service, operation), n in sorted(counts.items()):
+            print(f"  {service:<24} {operation}" + (f"  x{n}" if n > 1 else ""))
     assert not missing, f"trace {trace_id} lacks {missing}; it has {services}"
 
     operations = {(trace.service[i], s["operationName"]) for i, s in trace.spans.items()}
