@@ -68,6 +68,10 @@ if [ "$mode" = test ]; then
   # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
   # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/tools/helm.py); instant when that build is there.
   .venv/bin/python -m devstack.tools.helm --install
+  # Jaeger v1.75.0 (the v2 all-in-one: the trace tests' OTLP receiver and `make run`'s), built the same way
+  # from the Go module proxy into ~/.cache/marketing-platform/jaeger-v1.75.0/ (devstack/tools/jaeger.py);
+  # about 5 minutes the first time, instant when that build is there.
+  .venv/bin/python -m devstack.tools.jaeger --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

@@ -23,7 +23,8 @@ def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
         sys.exit(f"{spec.package}: configuration error: {error}")
     configure_logging(spec.name, settings.log_level)
     configure_service(spec.name)
-    configure_tracing(spec.name, settings.otlp_endpoint)
+    if settings.instrumentation:  # MKT_INSTRUMENTATION=off: no tracer provider, so no spans at all
+        configure_tracing(spec.name, settings.otlp_endpoint, settings.trace_sample_ratio)
     try:
         mounted = mount(settings)
         asyncio.run(serve_until_signalled(settings, mounted))

@@ -43,6 +43,10 @@ class ServiceServer:
         self.settings = settings
         self.mounted = mounted
         self.metrics = metrics or GrpcServerMetrics()
+        if not getattr(settings, "instrumentation", True):  # MKT_INSTRUMENTATION=off
+            from svc_kit.instrumentation import DisabledGrpcServerMetrics
+
+            self.metrics = DisabledGrpcServerMetrics(self.metrics)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None

@@ -26,6 +26,7 @@ from svc_notify.adapters import privacy
 from svc_notify.adapters.audience_client import GrpcAudience
 from svc_notify.adapters.content_client import GrpcContent
 from svc_notify.adapters.metrics import DeliveryMetrics
+from svc_notify.adapters.delivery_tracing import OtelDeliveryTracing
 from svc_notify.adapters.tables import notify_inbox
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
@@ -70,7 +71,7 @@ def mount(settings: Settings) -> Mounted:
             GrpcAudience(lambda: service_channel(settings.env, "audience")),
             GrpcContent(lambda: service_channel(settings.env, "content")),
             ProviderRegistry(secrets, config.default_smtp, config.public_base_url), config.dispatcher,
-            signals=DeliveryMetrics())
+            signals=DeliveryMetrics(), tracing=OtelDeliveryTracing())
         dispatcher_thread, stop_dispatcher = start_in_thread(dispatcher)
     wake = dispatcher.wake if dispatcher is not None else None
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="notify")

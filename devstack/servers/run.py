@@ -10,6 +10,7 @@ import time
 from svc_kit.config import ConfigError, state_dir
 
 from devstack.servers import prometheus
+from devstack.servers import jaeger as jaeger_server
 from devstack.servers.platform import Platform, PlatformError
 from mesh import local as local_mesh
 from mesh.ca import CertificateError
@@ -25,8 +26,11 @@ def _raise_stop(signum, frame):
 
 def main() -> int:
     folder = state_dir()
+    jaeger = None
     try:
         mesh = local_mesh.enabled(os.environ)  # MKT_MESH=on (default) or off
+        # Jaeger first (when built; MKT_JAEGER=off skips it): the services and Envoys export to it.
+        jaeger, traces_line = jaeger_server.start_for_run(os.environ)
         scrape, prometheus_port = prometheus.settings(os.environ)  # MKT_PROMETHEUS, MKT_PROMETHEUS_PORT
         if scrape and prometheus.binary() is None:
             print(f"Prometheus is not installed, so nothing scrapes the platform: {prometheus.INSTALL_HINT} "
@@ -38,6 +42,8 @@ def main() -> int:
             scrape = False
         platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None)
     except ConfigError as error:
+        if jaeger is not None:
+            jaeger.stop()
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -49,14 +55,18 @@ def main() -> int:
         platform.start()  # all or nothing: a start that fails has stopped what it started
     except (PlatformError, CertificateError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if jaeger is not None:
+            jaeger.stop()
         return 1
     except _Stop:
         platform.stop()
+        if jaeger is not None:
+            jaeger.stop()
         return 0
     try:
         platform.wait_ready()
         print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
-              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)
+              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything\n{traces_line}", flush=True)
         if (token := platform.dev_token({"demo": "admin"})) is not None:
             print("admin token for workspace demo (12 hours; more with `mkt token dev --workspace W --role R`):\n"
                   f"  export TOKEN={token}\n"
@@ -75,6 +85,8 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         platform.stop()
+        if jaeger is not None:
+            jaeger.stop()
         print("stopped", flush=True)
 
 

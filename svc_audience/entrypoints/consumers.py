@@ -12,6 +12,7 @@ import event_schemas
 from svc_kit.bus.port import Bus, Message
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, InvalidArgument
+from svc_kit.events.spans import consume_span
 from svc_kit.events.erasure import (PRIVACY_SCHEMA, PRIVACY_TOPIC, Erasure, confirmation_of,
                                     erasure_of)
 from svc_kit.events.metered import metered
@@ -59,12 +60,13 @@ class ErasureConsumer:
             if message is None:
                 continue
             try:
-                erasure_ = erasure_of(message.value)
-                if erasure_ is not None:
-                    counts = profiles.complete_erasure_counted(erasure_.workspace, erasure_.profile,
-                                                               self.repository, self.snapshots, self.upkeep)
-                    if self.confirm is not None:
-                        self.confirm(erasure_, counts)
+                with consume_span(events.TOPIC, ERASURE_SUBSCRIPTION, message):
+                    erasure_ = erasure_of(message.value)
+                    if erasure_ is not None:
+                        counts = profiles.complete_erasure_counted(erasure_.workspace, erasure_.profile,
+                                                                   self.repository, self.snapshots, self.upkeep)
+                        if self.confirm is not None:
+                            self.confirm(erasure_, counts)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("erasure of %s failed; it will be retried", message.key)
                 self.consumer.nack(message)
@@ -87,11 +89,12 @@ class ConfirmationConsumer:
             if message is None:
                 continue
             try:
-                confirmation = confirmation_of(message.value)
-                if confirmation is not None:
-                    record_confirmation(confirmation.workspace, confirmation.erasure_id, confirmation.service,
-                                        confirmation.counts, confirmation.confirm_time, self.store)
-                    self.applied += 1
+                with consume_span(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, message):
+                    confirmation = confirmation_of(message.value)
+                    if confirmation is not None:
+                        record_confirmation(confirmation.workspace, confirmation.erasure_id, confirmation.service,
+                                            confirmation.counts, confirmation.confirm_time, self.store)
+                        self.applied += 1
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("confirmation %s failed; it will be retried", message.value.get("event_id"))
                 self.consumer.nack(message)
@@ -143,7 +146,8 @@ class BehaviourConsumer:
                 continue
             countable = []
             for message in batch:
-                event = tracked_event(message)
+                with consume_span(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, message):  # the hop, per event
+                    event = tracked_event(message)
                 if event is None:
                     log.warning("ignoring tracked event %s: not an event_tracked of a valid profile and name",
                                 message.value.get("event_id"))
@@ -265,7 +269,8 @@ class DeliveryFeedbackConsumer:
             if message is None:
                 continue
             try:
-                self.handle(message.value)
+                with consume_span(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, message):
+                    self.handle(message.value)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("suppressing after %s failed; it will be retried", message.value.get("event_id"))
                 self.consumer.nack(message)

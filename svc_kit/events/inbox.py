@@ -19,8 +19,9 @@ from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
 from svc_kit.events.metered import MeteredConsumer
+from svc_kit.events.spans import consume_span
 from svc_kit.metrics import ServiceMetrics
-from svc_kit.trace_context import extract_context
+from svc_kit.trace_context import extract_context  # noqa: F401 - for subclasses' log context
 
 log = logging.getLogger("svc_kit.inbox")
 _tracer = trace.get_tracer("svc_kit.events.consumer")
@@ -67,12 +68,8 @@ class InboxConsumer:
         return set(connection.execute(self._statements[dialect], rows).scalars())
 
     def _span(self, message: Message):
-        return _tracer.start_as_current_span(
-            f"{self.topic} process", context=extract_context(list(message.properties.items())),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "pulsar", "messaging.destination.name": self.topic,
-                        "messaging.message.id": message.message_id,
-                        "messaging.consumer.group.name": self.subscription})
+        """The CONSUMER span of the message, the child of its producer span (svc_kit.events.spans)."""
+        return consume_span(self.topic, self.subscription, message)
 
     def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
         """Records the events in the inbox and runs the handler for the new

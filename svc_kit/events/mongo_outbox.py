@@ -20,6 +20,7 @@ from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.events.entry import OutboxEntry
 from svc_kit.events.outbox import OutboxStore, Pending
+from svc_kit.events.spans import with_current_trace
 
 
 class MongoOutbox:
@@ -36,7 +37,7 @@ class MongoOutbox:
                 {"event_id": e.event_id, "topic": e.topic, "key": e.key,
                  # Base64 text rather than BSON binary: nx-27017 cannot store binary values.
                  "value": base64.b64encode(self.schemas[e.topic].encode(e.record)).decode("ascii"),
-                 "properties": dict(e.properties),
+                 "properties": with_current_trace(e.properties),  # the trace the entry was written in
                  "created_time": utcnow(), "published": False}
                 for e in entries
             ], ordered=True)

@@ -22,6 +22,7 @@ from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
 from svc_kit.events.entry import OutboxEntry
+from svc_kit.events.spans import publish_span, with_current_trace
 from svc_kit.metrics import ServiceMetrics, service_metrics
 
 __all__ = ["Outbox", "OutboxEntry", "OutboxRelay", "Relay", "outbox_table", "start_relay"]
@@ -62,7 +63,7 @@ class Outbox:
         now = now or utcnow()
         connection.execute(insert(self.table), [
             {"event_id": e.event_id, "topic": e.topic, "key": e.key,
-             "value": self.schemas[e.topic].encode(e.record), "properties": dict(e.properties),
+             "value": self.schemas[e.topic].encode(e.record), "properties": with_current_trace(e.properties),
              "created_time": now}
             for e in entries
         ])
@@ -147,8 +148,18 @@ class Relay:
         for entry in entries:
             by_topic.setdefault(entry.topic, []).append(entry)
         for topic, topic_entries in by_topic.items():
-            self._producer(topic).send_batch([OutgoingMessage(e.key, e.value, e.properties)
-                                              for e in topic_entries])
+            # One PRODUCER span per entry, the child of the call that wrote it; the message carries the
+            # span's context, so its consumers continue the same trace (svc_kit.events.spans).
+            spans, messages = [], []
+            for e in topic_entries:
+                span, properties = publish_span(topic, e.properties or {})
+                spans.append(span)
+                messages.append(OutgoingMessage(e.key, e.value, properties))
+            try:
+                self._producer(topic).send_batch(messages)
+            finally:
+                for span in spans:
+                    span.end()
         self.store.mark_published([e.id for e in entries])
         self.published += len(entries)
         m = self.metrics

@@ -9,10 +9,10 @@ call to another service raises Unavailable; the dispatcher defers the messages."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
 from svc_kit.channels import Channel
 
@@ -178,3 +178,10 @@ class DeliverySignals(Protocol):
 class NoSignals:
     def settled(self, channel: str, provider: str, outcome: str, handoff_seconds: float | None) -> None:
         pass
+
+
+class DeliveryTracing(Protocol):
+    """Runs part of a message's delivery (its render, its hand-off to the provider) in the trace of the call
+    that accepted the message (`Message.trace_context`); the adapter is OpenTelemetry's."""
+
+    async def traced(self, trace_context: str, name: str, work: Awaitable[Any]) -> Any: ...
