@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.processes import cpu_seconds, free_ports
 from devstack.servers.jaeger import JaegerUnavailable, ThrowawayJaeger
 from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 
@@ -38,19 +38,6 @@ SAMPLED = 0.1  # the third service's MKT_TRACE_SAMPLE_RATIO
 MODES = ("on", "off", "on-sampled")
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -91,7 +78,7 @@ class Service:
 
 
 def start_service(mode: str, folder: Path, otlp_endpoint: str | None) -> Service:
-    grpc_port, metrics_port = _free_ports(2)
+    grpc_port, metrics_port = free_ports(2)
     env = {k: v for k, v in os.environ.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"}
     env.update({"MKT_STATE_DIR": str(folder), "MKT_CAMPAIGN_GRPC_PORT": str(grpc_port),
                 "MKT_CAMPAIGN_METRICS_PORT": str(metrics_port), "MKT_LOG_LEVEL": "WARNING",
@@ -179,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(rounds):
                 for mode in MODES:
                     service = services[mode]
-                    before = _cpu_seconds(service.process.pid)
+                    before = cpu_seconds(service.process.pid)
                     done, wall = load(service, calls, clients)
-                    service.cpu += _cpu_seconds(service.process.pid) - before
+                    service.cpu += cpu_seconds(service.process.pid) - before
                     service.calls += done
                     service.wall += wall
             # The "on" service really exported: Jaeger holds its GetCampaign traces (polled: export is batched).

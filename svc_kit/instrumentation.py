@@ -32,8 +32,8 @@ class DisabledGrpcServerMetrics:
         self.registry = self.real.registry
         self.started = self.handled = self.handling_seconds = _NullMetric()
 
-    def serve(self, host: str, port: int):
-        return self.real.serve(host, port)
+    def serve(self, host: str, port: int, extra=None):
+        return self.real.serve(host, port, extra=extra)
 
     def __getattr__(self, name: str):  # any other recorder a newer interceptor asks for: a no-op too
         return _NullMetric()
