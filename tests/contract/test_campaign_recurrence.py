@@ -256,9 +256,9 @@ def replica(url: str, real_base: str, base: str, seconds: float, out: str) -> No
     raced = []
     original = scheduler.start_due_campaigns
 
-    def recording(uow, clock, limit=scheduler.BATCH):
+    def recording(uow, clock, *args, **kwargs):
         try:
-            done = original(uow, clock, limit)
+            done = original(uow, clock, *args, **kwargs)
         except Aborted:
             raced.append(1)
             raise

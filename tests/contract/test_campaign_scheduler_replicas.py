@@ -41,9 +41,9 @@ def replica(url: str, seconds: float, out: str) -> None:
     raced = []
     original = scheduler.start_due_campaigns
 
-    def recording(uow, clock, limit=scheduler.BATCH):
+    def recording(uow, clock, *args, **kwargs):
         try:
-            done = original(uow, clock, limit)
+            done = original(uow, clock, *args, **kwargs)
         except Aborted:
             raced.append(1)
             raise
