@@ -68,6 +68,9 @@ if [ "$mode" = test ]; then
   # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
   # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/tools/helm.py); instant when that build is there.
   .venv/bin/python -m devstack.tools.helm --install
+  # VictoriaLogs v1.52.2 (the log store of tests/e2e/test_logs.py, and of `make run` once built), the same
+  # way into ~/.cache/marketing-platform/victoria-logs-v1.52.2/ (devstack/servers/victorialogs.py).
+  .venv/bin/python -m devstack.servers.victorialogs --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

@@ -9,6 +9,8 @@ import time
 
 from svc_kit.config import ConfigError, state_dir
 
+from devstack import logship
+from devstack.servers import victorialogs
 from devstack.servers.platform import Platform, PlatformError
 from mesh import local as local_mesh
 from mesh.ca import CertificateError
@@ -22,11 +24,29 @@ def _raise_stop(signum, frame):
     raise _Stop
 
 
+def log_store() -> tuple:
+    """MKT_VICTORIALOGS=on (default) runs VictoriaLogs when it is built, off never; (binary or None, a
+    line saying so). MKT_LOGS_URL set: the logs go there instead, nothing is started."""
+    raw = os.environ.get(logship.VICTORIALOGS_VARIABLE, "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{logship.VICTORIALOGS_VARIABLE}={raw!r} must be on or off")
+    if os.environ.get(logship.LOGS_URL_VARIABLE):
+        return None, f"logs shipped to {os.environ[logship.LOGS_URL_VARIABLE]} ({logship.LOGS_URL_VARIABLE})"
+    if raw == "off":
+        return None, f"logs not shipped ({logship.VICTORIALOGS_VARIABLE}=off)"
+    binary = victorialogs.installed()
+    if binary is None:
+        return None, ("logs not shipped: VictoriaLogs is not built (`.venv/bin/python -m "
+                      "devstack.servers.victorialogs --install` builds it once with Go, ~20 s)")
+    return binary, "logs shipped to VictoriaLogs (MKT_VICTORIALOGS=off to skip)"
+
+
 def main() -> int:
     folder = state_dir()
     try:
         mesh = local_mesh.enabled(os.environ)  # MKT_MESH=on (default) or off
-        platform = Platform(folder, mesh=mesh)
+        binary, logs_line = log_store()
+        platform = Platform(folder, mesh=mesh, victorialogs_binary=binary)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
@@ -46,7 +66,8 @@ def main() -> int:
     try:
         platform.wait_ready()
         print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
-              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)
+              f"logs: {folder / 'logs'}/<name>.log; {logs_line}\n"
+              f"Ctrl-C stops everything", flush=True)
         if (token := platform.dev_token({"demo": "admin"})) is not None:
             print("admin token for workspace demo (12 hours; more with `mkt token dev --workspace W --role R`):\n"
                   f"  export TOKEN={token}\n"
