@@ -139,6 +139,34 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
         throwaway.stop()
 
 
+@dataclass(frozen=True)
+class VictoriaLogsServer:
+    url: str  # http://host:port
+
+    def query(self, logsql: str, limit: int = 1000) -> list[dict]:
+        from devstack.servers.victorialogs import query
+
+        return query(self.url, logsql, limit)
+
+
+@pytest.fixture(scope="session")
+def victorialogs_server(request) -> Iterator[VictoriaLogsServer]:
+    """A throwaway VictoriaLogs (devstack.servers.victorialogs, built once with Go); skipped when it
+    cannot be had, a failure under CI=true."""
+    from devstack.servers.victorialogs import ThrowawayVictoriaLogs, VictoriaLogsUnavailable
+
+    server = ThrowawayVictoriaLogs()
+    try:
+        server.start()
+    except VictoriaLogsUnavailable as error:
+        _unavailable("VictoriaLogs", str(error))
+    _say(request, f"VictoriaLogs started in {server.startup_seconds:.1f} s: {server.url}")
+    try:
+        yield VictoriaLogsServer(server.url)
+    finally:
+        server.stop()
+
+
 # -- the bus of the whole-platform suites (tests/e2e, tests/mesh) ------------------------------------
 
 BUSES_VARIABLE = "MKT_TEST_BUSES"  # comma-separated subset of BUSES; both unless set

@@ -38,7 +38,15 @@ PIPELINE = 5000  # messages a producer may have in flight
 
 
 def _full_topic(topic: str, namespace: str = DEFAULT_NAMESPACE) -> str:
-    return topic if "://" in topic else f"persistent://{namespace}/{topic}"
+    """The topic in `namespace`: a short name goes there, and so does a full name in the default
+    namespace (the services name their topics persistent://public/default/...: the bus's namespace,
+    MKT_PULSAR_NAMESPACE, decides where they live). A full name in another namespace stays as it is."""
+    if "://" not in topic:
+        return f"persistent://{namespace}/{topic}"
+    scheme, path = topic.split("://", 1)
+    if namespace != DEFAULT_NAMESPACE and path.startswith(f"{DEFAULT_NAMESPACE}/"):
+        return f"{scheme}://{namespace}/{path[len(DEFAULT_NAMESPACE) + 1:]}"
+    return topic
 
 
 def _schema_path(topic: str) -> str:
