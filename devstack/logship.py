@@ -5,7 +5,9 @@ writes to <state dir>/logs/<name>.log; this thread follows those files and posts
 line to VictoriaLogs' `/insert/jsonline` endpoint, with `service` as the stream field, `time` as the
 time field and `message` as the message field. A line that is not JSON (Envoy's own log, a Python
 traceback before logging is configured) goes as {"message": line}; a line without `service` gets the
-child's name. Only lines written after shipping began are sent (`from_start=True`: whole files).
+child's name; an access log line of the Envoy edge or a sidecar (JSON without `message`) gets
+`method path status` as its message and the ids of its `traceparent` field as `trace_id` and
+`span_id`. Only lines written after shipping began are sent (`from_start=True`: whole files).
 
 A real deployment does not use this: there a collector (Vector, Fluent Bit or the OpenTelemetry
 collector's filelog receiver) reads the containers' stderr and ships it the same way.
@@ -47,7 +49,13 @@ def _entry(line: str, source: str) -> dict:
         entry = {"message": line}
     entry.setdefault("service", source)
     entry.setdefault("time", datetime.now(UTC).isoformat(timespec="milliseconds"))
-    entry.setdefault("message", "")
+    if "message" not in entry:  # the Envoy edge's and sidecars' JSON access log lines
+        entry["message"] = " ".join(str(entry[k]) for k in ("method", "path", "status", "grpc_status")
+                                    if entry.get(k) is not None)
+    traceparent = entry.get("traceparent")
+    if "trace_id" not in entry and isinstance(traceparent, str) and traceparent.count("-") == 3:
+        # An access log line carries the request's `traceparent` header: its trace and parent span ids.
+        _, entry["trace_id"], entry["span_id"], _ = traceparent.split("-")
     entry["log_file"] = source
     return entry
 

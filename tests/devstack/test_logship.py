@@ -57,6 +57,22 @@ def test_json_and_plain_lines_are_shipped_with_their_fields(tmp_path, victorialo
     assert shipper.failures == 0 and shipper.dropped == 0
 
 
+def test_an_access_log_line_gets_a_message_and_the_ids_of_its_traceparent(tmp_path, victorialogs_server):
+    trace_id = uuid.uuid4().hex
+    path = tmp_path / "edge.log"
+    path.write_text("")
+    shipper = LogShipper(victorialogs_server.url)
+    shipper.follow("edge", path)
+    with open(path, "a") as handle:
+        handle.write(json.dumps({"method": "POST", "path": "/v1/workspaces/acme/campaigns", "status": 200,
+                                 "grpc_status": "OK", "time": "2026-12-05T12:11:49.965Z",
+                                 "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}) + "\n")
+    assert shipper.ship_once() == 1
+    [line] = wait_for(lambda: victorialogs_server.query(f"trace_id:{trace_id}"), lambda found: found)
+    assert line["service"] == "edge" and line["span_id"] == "00f067aa0ba902b7"
+    assert line["_msg"] == "POST /v1/workspaces/acme/campaigns 200 OK"
+
+
 def test_lines_wait_while_victorialogs_is_away(tmp_path, victorialogs_server):
     from devstack.processes import free_port
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 pytestmark = pytest.mark.e2e
-MIN_SERVICES = {"campaign", "content", "analytics"}
+MIN_SERVICES = {"campaign", "content", "analytics"}  # and the edge's access log line
 
 
 def ok(response):
@@ -43,7 +43,7 @@ def scheduled_campaign(rest, ws: str) -> str:
 
 
 def lines_in_files(logs_dir, trace_id: str) -> list[dict]:
-    """`grep -h '"trace_id": "<id>"' .state/logs/*.log`, in Python."""
+    """`grep -h <id> .state/logs/*.log`, in Python."""
     found = []
     for path in sorted(logs_dir.glob("*.log")):
         for line in path.read_text(errors="replace").splitlines():
@@ -66,7 +66,7 @@ def test_one_calls_log_lines_come_back_by_trace_id_from_three_services(running, 
     while True:
         lines = victorialogs_server.query(f"trace_id:{trace_id}")
         services = {line.get("service") for line in lines}
-        if MIN_SERVICES <= services:
+        if MIN_SERVICES | {"edge"} <= services:
             break
         assert time.monotonic() < deadline, (f"lines of trace {trace_id} from {sorted(map(str, services))} only; "
                                              f"shipper: {running.platform.shipper.__dict__}")
@@ -82,6 +82,9 @@ def test_one_calls_log_lines_come_back_by_trace_id_from_three_services(running, 
     assert any(line["_msg"] == "campaign copy now RUNNING" for line in by_service["content"]), by_service["content"]
     assert any(line["_msg"].endswith("stored campaign_started") for line in by_service["analytics"]), \
         by_service["analytics"]
+
+    # The edge's access log line of the call, with the trace of its traceparent header.
+    assert any(line["_msg"] == f"POST /v1/{name}:start 200 OK" for line in by_service["edge"]), by_service["edge"]
 
     # Without VictoriaLogs: the same lines are in the log files (docs/observability.md, "Logs").
     in_files = lines_in_files(running.platform.state_dir / "logs", trace_id)
