@@ -26,8 +26,9 @@ from sqlalchemy import Engine, select
 import event_schemas
 from svc_kit.bus.port import Bus, Message
 from svc_kit.events import erasure
-from svc_kit.events.inbox import InboxConsumer, message_context
+from svc_kit.events.inbox import InboxConsumer
 from svc_kit.events.outbox import Outbox
+from svc_kit.trace_context import message_context
 
 from svc_analytics.adapters.tables import analytics_inbox, analytics_outbox
 from svc_analytics.domain.model import StoredEvent
@@ -80,19 +81,18 @@ class StoringConsumer(InboxConsumer):
     def handle_batch(self, messages: list[Message]) -> None:
         try:
             seen = self._seen(sorted({m.value["event_id"] for m in messages}))
+            stored = list({m.value["event_id"]: m for m in messages if m.value["event_id"] not in seen}.values())
             rows: list[StoredEvent] = []
-            stored = []
             for message in messages:
                 event_id = message.value["event_id"]
                 if event_id not in seen:
                     seen.add(event_id)
                     rows += self._rows_of(message.value)
-                    stored.append(message)
             if rows:
                 self._write(rows)
             if log.isEnabledFor(self.log_level):
                 for message in stored:  # each line with the trace of the call that caused the event
-                    with message_context(message):
+                    with message_context(message.properties):
                         log.log(self.log_level, "%s: stored %s", self.subscription, message.value["event_type"],
                                 extra={"event_id": message.value["event_id"],
                                        "workspace": message.value.get("workspace")})

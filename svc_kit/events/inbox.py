@@ -4,14 +4,12 @@ at-least-once) finds its id there and changes nothing a second time."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,18 +25,6 @@ _tracer = trace.get_tracer("svc_kit.events.consumer")
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 Handler = Callable[[Connection, Mapping[str, Any], Message], None]
-
-
-@contextlib.contextmanager
-def message_context(message: Message) -> Iterator[None]:
-    """The trace context a message carries (its producer's span) as the current one, without a span
-    of its own: log lines written about the message outside its consumer span (a failure, a batch
-    step) carry its trace_id and span_id."""
-    token = otel_context.attach(extract_context(list(message.properties.items())))
-    try:
-        yield
-    finally:
-        otel_context.detach(token)
 
 
 def inbox_table(metadata: MetaData, name: str) -> Table:
@@ -106,7 +92,9 @@ class InboxConsumer:
             with self.engine.begin() as connection:
                 [first] = self._process(connection, [message])
         except Exception:
-            with message_context(message):
+            from svc_kit.trace_context import message_context  # the failure's line in the message's trace
+
+            with message_context(message.properties):
                 log.exception("handling %s failed; it will be redelivered", message.value.get("event_id"))
             self.consumer.nack(message)
             return

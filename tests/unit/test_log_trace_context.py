@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, datetime
 
 from svc_kit.bus.port import Message
-from svc_kit.events.inbox import message_context
 from svc_kit.logs import JsonFormatter
+from svc_kit.trace_context import message_context
 
 
 def logged(service: str, write) -> dict:
@@ -33,7 +33,7 @@ def test_a_line_about_a_message_carries_its_trace_and_the_producers_span():
     traced = message({"traceparent": f"00-{trace_id}-{span_id}-01"})
 
     def write(logger):
-        with message_context(traced):
+        with message_context(traced.properties):
             logger.info("stored campaign_started")
 
     entry = logged("analytics", write)
@@ -45,7 +45,7 @@ def test_a_line_about_a_message_carries_its_trace_and_the_producers_span():
 
 def test_a_message_without_trace_context_logs_without_ids():
     def write(logger):
-        with message_context(message({})):
+        with message_context(message({}).properties):
             logger.info("stored campaign_started")
 
     assert "trace_id" not in logged("analytics", write)
