@@ -66,13 +66,13 @@ def main() -> int:
     try:
         platform.wait_ready()
         print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
-              f"logs: {folder / 'logs'}/<name>.log; {logs_line}\n"
-              f"Ctrl-C stops everything", flush=True)
+              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)
         if (token := platform.dev_token({"demo": "admin"})) is not None:
             print("admin token for workspace demo (12 hours; more with `mkt token dev --workspace W --role R`):\n"
                   f"  export TOKEN={token}\n"
                   f"  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{platform.edge.port}"
                   "/v1/workspaces/demo/campaigns", flush=True)
+        print(logs_line, flush=True)
         while True:
             platform.watch_once()
             time.sleep(0.5)
