@@ -49,9 +49,10 @@ def lines_in_files(logs_dir, trace_id: str) -> list[dict]:
         for line in path.read_text(errors="replace").splitlines():
             if trace_id in line:
                 try:
-                    found.append(json.loads(line))
+                    entry = json.loads(line)
                 except ValueError:
                     continue
+                found.append({"service": path.stem, **entry})  # the edge's access log: its file names it
     return found
 
 
