@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-instrumentation mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -12,7 +12,7 @@ run: install
 demo: install
 	$(PY) -m devstack.tools.demo
 
-test: install-test proto-check lint
+test: install-test proto-check slo-check lint
 	$(PY) -m pytest
 
 install:
@@ -26,6 +26,13 @@ proto: install-test
 
 proto-check:
 	$(PY) -m devstack.tools.protogen --check
+
+# Regenerates the SLO rules (deploy/prometheus/, the chart's files/slo-rules.yaml) from slo/<service>.yaml.
+slo: install
+	$(PY) -m slo.generate
+
+slo-check:
+	$(PY) -m slo.generate --check
 
 lint:
 	$(PY) -m devstack.tools.buflint
@@ -71,6 +78,11 @@ bench-analytics: install-test
 # make bench-launch BENCH_ARGS="--recipients 10000"
 bench-launch: install-test
 	$(PY) -m bench.launch $(BENCH_ARGS)
+
+# Campaign reads (GetCampaign, ListCampaigns over gRPC, 8 clients) with metrics and tracing to a real
+# Jaeger on, against MKT_INSTRUMENTATION=off, in one run: the ratio (target >= 0.9)
+bench-instrumentation: install-test
+	$(PY) -m bench.instrumentation $(BENCH_ARGS)
 
 clean:
 	rm -rf .state .pytest_cache build

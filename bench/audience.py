@@ -54,7 +54,7 @@ from pymongo import MongoClient
 
 from devstack.servers.mongo import ThrowawayMongo
 from devstack.servers.platform import Child
-from devstack.processes import free_port
+from devstack.processes import cpu_seconds, free_port
 from marketing.audience.v1 import audience_service_pb2 as pb
 from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2, segment_pb2
@@ -194,10 +194,6 @@ def _status(pid: int, key: str) -> int:
             return int(line.split()[1]) * 1024
     return 0
 
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class RssSampler:
@@ -370,11 +366,11 @@ def run_import(args, audience: AudienceProcess, server_pid: int, raw_db, results
                               f"{[r.reason for r in summary.rejections[:3]]})", False)
 
         for part in ((raw_slice, service_slice) if k % 2 == 0 else (service_slice, raw_slice)):
-            before = _cpu_seconds(server_pid), _cpu_seconds(audience.pid)
+            before = cpu_seconds(server_pid), cpu_seconds(audience.pid)
             part()
             cpu = results.import_cpu["raw" if part is raw_slice else "service"]
-            cpu["server"] += _cpu_seconds(server_pid) - before[0]
-            cpu["audience"] += _cpu_seconds(audience.pid) - before[1]
+            cpu["server"] += cpu_seconds(server_pid) - before[0]
+            cpu["audience"] += cpu_seconds(audience.pid) - before[1]
         ticker(progress, force=k == slices - 1)
 
     raw_rate, service_rate = n / results.raw_import_s, n / results.service_import_s

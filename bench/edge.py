@@ -24,7 +24,6 @@ import http.client
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import grpc
 
+from devstack.processes import cpu_seconds, free_ports
 from devstack.servers.platform import Platform
 from edge.limits import HIGH_LIMITS
 from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
@@ -46,19 +46,6 @@ CONCURRENCY = 8
 PATHS = ("direct", "edge-grpc", "edge-rest")
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -154,16 +141,16 @@ def _edge_own_time(log: Path) -> dict[str, list[int]]:
 
 def _floor_reads_per_cpu_second(env: dict[str, str], calls: int, *flags: str) -> float:
     """Runs bench.floor_server on spare ports and measures it like the service."""
-    grpc_port, metrics_port = _free_ports(2)
+    grpc_port, metrics_port = free_ports(2)
     floor_env = env | {"MKT_CAMPAIGN_GRPC_PORT": str(grpc_port), "MKT_CAMPAIGN_METRICS_PORT": str(metrics_port)}
     process = subprocess.Popen([sys.executable, "-m", "bench.floor_server", *flags], env=floor_env)
     try:
         channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
         grpc.channel_ready_future(channel).result(timeout=60)
         channel.close()
-        before = _cpu_seconds(process.pid)
+        before = cpu_seconds(process.pid)
         sample = run(lambda: GrpcClient(grpc_port, "workspaces/bench/campaigns/floor"), calls, 1)
-        return len(sample.latencies) / (_cpu_seconds(process.pid) - before)
+        return len(sample.latencies) / (cpu_seconds(process.pid) - before)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -211,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
 
-    ports = iter(_free_ports(2 * len(SERVICES) + 4))
+    ports = iter(free_ports(2 * len(SERVICES) + 4))
     env = dict(os.environ)
     for spec in SERVICES:
         env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))
@@ -244,9 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                                "edge-rest": lambda: RestClient(edge_port, name, token)}
                     for path in PATHS:
                         make = clients[path]
-                        before = _cpu_seconds(campaign_pid)
+                        before = cpu_seconds(campaign_pid)
                         sample = run(make, calls, concurrency)
-                        cpu[path].append((len(sample.latencies), _cpu_seconds(campaign_pid) - before))
+                        cpu[path].append((len(sample.latencies), cpu_seconds(campaign_pid) - before))
                         results.setdefault((mode, path), []).append(sample)
             floor_per_core = _floor_reads_per_cpu_second(env, calls * rounds)
             bare_per_core = _floor_reads_per_cpu_second(env, calls * rounds, "--bare")

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import grpc
 
-from bench.edge import RestClient, Sample, _free_ports, merge, run
+from bench.edge import RestClient, Sample, merge, run
+from devstack.processes import free_ports
 from devstack.servers.platform import Platform, envoy_binary
 from edge import envoy_config
 from edge.limits import HIGH_LIMITS
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
 
-    ports = iter(_free_ports(2 * len(SERVICES) + 8))
+    ports = iter(free_ports(2 * len(SERVICES) + 8))
     env = dict(os.environ)
     for spec in SERVICES:
         env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))

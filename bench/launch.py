@@ -41,6 +41,7 @@ from pathlib import Path
 
 import grpc
 
+from devstack.processes import free_ports
 from devstack.servers import smtp_sink
 from devstack.servers.platform import Platform
 from devstack.tools.demo import Edge
@@ -64,16 +65,6 @@ HTML = ("<html><body><h1>Hello {{ profile.first_name | default: \"friend\" }}</h
 TEXT = "Hello {{ profile.first_name }},\n\nTwenty percent off everything until Sunday.\n"
 PROGRESS_EVERY = 5.0
 
-
-def free_ports(count: int) -> list[int]:
-    import socket
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def first_name(i: int) -> str:

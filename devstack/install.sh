@@ -68,6 +68,10 @@ if [ "$mode" = test ]; then
   # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
   # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/tools/helm.py); instant when that build is there.
   .venv/bin/python -m devstack.tools.helm --install
+  # Jaeger v1.75.0 (the v2 all-in-one: the trace tests' OTLP receiver and `make run`'s), built the same way
+  # from the Go module proxy into ~/.cache/marketing-platform/jaeger-v1.75.0/ (devstack/tools/jaeger.py);
+  # about 5 minutes the first time, instant when that build is there.
+  .venv/bin/python -m devstack.tools.jaeger --install
   # VictoriaLogs v1.52.2 (the log store of tests/e2e/test_logs.py, and of `make run` once built), the same
   # way into ~/.cache/marketing-platform/victoria-logs-v1.52.2/ (devstack/servers/victorialogs.py).
   .venv/bin/python -m devstack.servers.victorialogs --install
@@ -91,4 +95,18 @@ if [ "$mode" = test ]; then
       exit 1
     fi
   fi
+  # Prometheus 2.42 (and promtool) for the metrics tests: a real server scrapes the running platform
+  # (devstack/servers/prometheus.py runs it with its own config; the package's service is not used).
+  if [ ! -x /usr/bin/prometheus ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing Prometheus from Debian"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+    else
+      echo "Prometheus is missing: sudo apt-get install prometheus" >&2
+      exit 1
+    fi
+  fi
+elif [ ! -x /usr/bin/prometheus ]; then
+  # Optional for `make run`: without it the platform runs unscraped (devstack/servers/run.py says so too).
+  say "optional: sudo apt-get install prometheus  (make run then starts Prometheus on 127.0.0.1:9090)"
 fi

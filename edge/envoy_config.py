@@ -13,6 +13,7 @@ from svc_kit.services import SERVICES
 
 from edge import auth as edge_auth
 from edge import limits
+from edge import tracing as edge_tracing
 from edge.settings import EdgeSettings, Upstream, load_edge_settings
 
 DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "marketing" / "api_descriptor.pb"
@@ -163,8 +164,12 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
     virtual_host = {"name": "api", "domains": ["*"], "routes": routes}
     if settings.cors_origins:
         virtual_host["typed_per_filter_config"] = limits.cors_policy(settings.cors_origins)
+    # With an OTLP collector configured, every request is an Envoy span (service `marketing-edge`), the
+    # parent of the services' spans; an incoming traceparent is kept (edge/tracing.py).
+    tracing = {"tracing": edge_tracing.manager_tracing("marketing-edge")} if settings.otlp_endpoint else {}
     manager = _any(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        **tracing,
         stat_prefix="edge",
         codec_type="AUTO",
         generate_request_id=True,
@@ -209,6 +214,7 @@ def render(settings: EdgeSettings, descriptor_set: Path = DESCRIPTOR_SET, auth: 
                 *(_cluster(u.spec.name, u.host, u.port, http2=True) for u in settings.upstreams),
                 _cluster(HEALTH_CLUSTER, "127.0.0.1", settings.health_port, http2=False),
                 *(edge_auth.jwks_clusters(settings) if auth else []),
+                *([edge_tracing.otlp_cluster(settings.otlp_endpoint)] if settings.otlp_endpoint else []),
             ],
         },
     }

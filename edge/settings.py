@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from svc_kit.config import BIND_HOST, ConfigError, grpc_port, state_dir
+from svc_kit.config import BIND_HOST, OTLP_ENDPOINT, ConfigError, grpc_port, state_dir
 from svc_kit.services import SERVICES, ServiceSpec
 from svc_kit.settings_spec import Variable
 
@@ -49,7 +49,8 @@ CORS_ORIGINS = Variable("MKT_EDGE_CORS_ORIGINS", "text", "",
                         "dashboard origins allowed to call the REST API from a browser (CORS), comma separated, "
                         "e.g. `https://dash.example.com,http://localhost:3000`; none by default")
 VARIABLES = ((BIND_HOST, UPSTREAM_HOST, PORT, ADMIN_PORT, HEALTH_PORT, MAX_REQUEST, MESH_CERTS,
-              JWT_ISSUER, JWT_AUDIENCE, JWKS_FILE, JWKS_URL, RATE_LIMIT, RATE_BURST, PUBLIC_RATE_LIMIT, CORS_ORIGINS)
+              JWT_ISSUER, JWT_AUDIENCE, JWKS_FILE, JWKS_URL, RATE_LIMIT, RATE_BURST, PUBLIC_RATE_LIMIT, CORS_ORIGINS,
+              OTLP_ENDPOINT)
              + tuple(grpc_port(spec) for spec in SERVICES))
 
 
@@ -83,6 +84,8 @@ class EdgeSettings:
     rate_limit_burst: int = 200
     public_rate_limit_per_minute: int = 6000
     cors_origins: tuple[str, ...] = ()
+    # OTEL_EXPORTER_OTLP_ENDPOINT: the edge (and the sidecars) trace every request into this collector.
+    otlp_endpoint: str | None = None
 
 
 def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -109,6 +112,7 @@ def load_edge_settings(env: Mapping[str, str] | None = None) -> EdgeSettings:
         rate_limit_burst=int(RATE_BURST.read(env)),
         public_rate_limit_per_minute=int(PUBLIC_RATE_LIMIT.read(env)),
         cors_origins=_origins(CORS_ORIGINS.read(env)),
+        otlp_endpoint=OTLP_ENDPOINT.read(env),
     )
 
 

@@ -30,6 +30,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from edge import tracing as envoy_tracing
 from mesh.ca import Certificates
 from mesh.policy import Duration, Grant, Policy, Route, Service
 
@@ -273,15 +274,17 @@ def _static_cluster(name: str, host: str, port: int, **settings) -> dict:
 
 def sidecar(policy: Policy, name: str, *, certs: Certificates, inbound_port: int, app_port: int, admin_port: int,
             outbound: Mapping[str, int], callee_ports: Mapping[str, int], host: str = "127.0.0.1",
-            callee_host: str = "127.0.0.1") -> dict:
+            callee_host: str = "127.0.0.1", otlp_endpoint: str | None = None) -> dict:
     """The bootstrap of `name`'s sidecar.
 
     inbound_port: where others reach the service (its public gRPC port), on `host`;
     app_port: the service itself, on loopback; admin_port: Envoy's admin (stats) on loopback;
     outbound: callee -> the loopback port this sidecar listens on for calls to it;
-    callee_ports: callee -> the inbound port of the callee's sidecar."""
+    callee_ports: callee -> the inbound port of the callee's sidecar;
+    otlp_endpoint: the OTLP collector every listener traces into (edge/tracing.py); None: no tracing."""
     service = policy.service(name)
     callees = policy.callees(name)
+    traced = {"tracing": envoy_tracing.manager_tracing(f"marketing-{name}-sidecar")} if otlp_endpoint else {}
     missing = sorted({c.name for c in callees} - set(outbound))
     if missing:
         raise ValueError(f"{name}'s sidecar needs an outbound port for {', '.join(missing)}")
@@ -299,6 +302,7 @@ def sidecar(policy: Policy, name: str, *, certs: Certificates, inbound_port: int
                 # The service may read who called it from x-forwarded-client-cert (URI=spiffe://...).
                 forward_client_cert_details="SANITIZE_SET",
                 set_current_client_cert_details={"uri": True},
+                **traced,
             )],
         }],
     }
@@ -314,11 +318,13 @@ def sidecar(policy: Policy, name: str, *, certs: Certificates, inbound_port: int
         listeners.append({
             "name": cluster,
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": outbound[callee.name]}},
-            "filter_chains": [{"filters": [_manager(cluster, policy_routes(callee, cluster), [])]}],
+            "filter_chains": [{"filters": [_manager(cluster, policy_routes(callee, cluster), [], **traced)]}],
         })
         clusters.append(_static_cluster(cluster, callee_host, callee_ports[callee.name],
                                         transport_socket=upstream_tls(policy, name, callee.name, certs),
                                         **cluster_settings(callee)))
+    if otlp_endpoint:
+        clusters.append(envoy_tracing.otlp_cluster(otlp_endpoint))
     return {
         "node": {"id": f"{name}-sidecar", "cluster": name},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},

@@ -24,6 +24,7 @@ PART_OF = {"app.kubernetes.io/part-of": "marketing-platform", "app.kubernetes.io
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
 TELEMETRY = "telemetry.istio.io/v1"
+OTLP_PROVIDER = "otel-tracing"  # meshConfig.extensionProviders[].name of the OTLP collector
 
 
 def render(policy: Policy, namespace: str | None = None) -> list[dict]:
@@ -33,8 +34,11 @@ def render(policy: Policy, namespace: str | None = None) -> list[dict]:
         _object(SECURITY, "PeerAuthentication", "default", ns, {"mtls": {"mode": "STRICT"}}),
         # An ALLOW policy with no rules: every workload of the namespace refuses what no other policy allows.
         _object(SECURITY, "AuthorizationPolicy", "deny-by-default", ns, {}),
+        # The sidecars' spans go to the mesh's OpenTelemetry extension provider OTLP_PROVIDER, which the
+        # Istio installation declares in meshConfig.extensionProviders (docs/observability.md, "Traces").
         _object(TELEMETRY, "Telemetry", "default", ns,
-                {"tracing": [{"randomSamplingPercentage": policy.trace_sampling_percent}]}),
+                {"tracing": [{"providers": [{"name": OTLP_PROVIDER}],
+                              "randomSamplingPercentage": policy.trace_sampling_percent}]}),
     ]
     for service in policy.services:
         host = service.host(ns, policy.cluster_domain)

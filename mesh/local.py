@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svc_kit.config import ConfigError, EnvReader, state_dir
+from svc_kit.config import OTLP_ENDPOINT, ConfigError, EnvReader, state_dir
 from svc_kit.services import BY_NAME, SERVICES
 
 from mesh import ca, envoy
@@ -129,6 +129,7 @@ class LocalMesh:
             raise ConfigError(f"{PORT_BASE_VARIABLE}={self.port_base} leaves no room for the mesh's ports "
                               f"(it needs {BLOCK * (len(SERVICES) + 1)} above it)")
         host = env.get("MKT_BIND_HOST", "127.0.0.1")
+        self.otlp_endpoint = OTLP_ENDPOINT.read(env)  # the sidecars trace into it too (edge/tracing.py)
         self.issued_at: float | None = None
         self.sidecars: dict[str, Sidecar] = {}
         for spec in SERVICES:
@@ -147,7 +148,7 @@ class LocalMesh:
         return envoy.sidecar(self.policy, name, certs=self.certs, inbound_port=sidecar.inbound_port,
                              app_port=sidecar.app_port, admin_port=sidecar.admin_port, outbound=sidecar.outbound,
                              callee_ports={n: s.inbound_port for n, s in self.sidecars.items()},
-                             host=sidecar.host)
+                             host=sidecar.host, otlp_endpoint=self.otlp_endpoint)
 
     def edge_config(self, edge_settings) -> dict:
         from edge import envoy_config

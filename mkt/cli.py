@@ -12,7 +12,8 @@ from svc_kit.services import SERVICES
 
 DESCRIPTION = """The marketing platform's command-line tool: `mkt SERVICE COMMAND ...`;
 `mkt SERVICE --help` lists a service's commands, `mkt SERVICE COMMAND --help` explains one;
-`mkt keys create|list|revoke` manages API keys, `mkt token dev` prints a development JWT.
+`mkt keys create|list|revoke` manages API keys, `mkt token dev` prints a development JWT,
+`mkt slo status` prints every SLO's state from Prometheus.
 
 Exit codes: 0 done, 1 failed (the service refused or could not be reached),
 2 bad usage or configuration, 3 some input lines were rejected, 130 interrupted."""
@@ -35,7 +36,14 @@ def parser() -> argparse.ArgumentParser:
     for module in command_modules():
         module.register(services)
     _register_token(services)
+    _register_slo(services)
     return root
+
+
+def _register_slo(subparsers) -> None:
+    from slo import status
+
+    status.register(subparsers)
 
 
 def _register_token(subparsers) -> None:

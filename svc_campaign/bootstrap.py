@@ -22,6 +22,7 @@ from svc_kit.server import Mounted
 
 from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
+from svc_campaign.adapters.metrics import SchedulerMetrics
 from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
 from svc_campaign.adapters import privacy
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
@@ -67,6 +68,7 @@ def mount(settings: Settings) -> Mounted:
                               config.REPORT_DEADLINE.read(settings.env))
     # One process per SQLite file; replicas on PostgreSQL each run a scheduler (service_layer/scheduler.py).
     scheduler = Scheduler(lambda: SqlUnitOfWork(engine, relay.wake.set), utcnow, config.SCHEDULER_POLL.read(settings.env))
+    scheduler.signals = SchedulerMetrics()
 
     upkeep = Upkeep(lambda: SqlUnitOfWork(engine, relay.wake.set), utcnow, config.UPKEEP_POLL.read(settings.env))
 

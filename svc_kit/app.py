@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from svc_kit.config import ConfigError, Settings, load_settings
 from svc_kit.logs import configure_logging
+from svc_kit.metrics import configure_service
 from svc_kit.server import Mounted, StartupError, serve_until_signalled
 from svc_kit.services import BY_NAME
 from svc_kit.tracing import configure_tracing, shutdown_tracing
@@ -21,7 +22,9 @@ def main(service_name: str, mount: Callable[[Settings], Mounted]) -> None:
     except ConfigError as error:
         sys.exit(f"{spec.package}: configuration error: {error}")
     configure_logging(spec.name, settings.log_level)
-    configure_tracing(spec.name, settings.otlp_endpoint)
+    configure_service(spec.name)
+    if settings.instrumentation:  # MKT_INSTRUMENTATION=off: no tracer provider, so no spans at all
+        configure_tracing(spec.name, settings.otlp_endpoint, settings.trace_sample_ratio)
     try:
         mounted = mount(settings)
         asyncio.run(serve_until_signalled(settings, mounted))

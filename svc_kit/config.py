@@ -29,7 +29,14 @@ OTLP_ENDPOINT = Variable("OTEL_EXPORTER_OTLP_ENDPOINT", "url", None,
                          "OpenTelemetry collector that receives traces; unset: no traces exported")
 SHUTDOWN_GRACE = Variable("MKT_SHUTDOWN_GRACE_SECONDS", "seconds", 10.0,
                           "how long in-flight calls may finish after SIGTERM")
-SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE)
+INSTRUMENTATION = Variable("MKT_INSTRUMENTATION", "choice", "on",
+                           "off: no gRPC server metrics and no spans (svc_kit/instrumentation.py); for measuring "
+                           "their cost (make bench-instrumentation)", choices=("ON", "OFF"))
+TRACE_SAMPLE_RATIO = Variable("MKT_TRACE_SAMPLE_RATIO", "number", 1.0,
+                              "share of the traces a service starts itself (calls arriving without a traceparent) "
+                              "that are recorded and exported; a call with a traceparent follows its caller's "
+                              "decision", low=0.0, high=1.0)
+SHARED = (STATE_DIR, BIND_HOST, LOG_LEVEL, OTLP_ENDPOINT, SHUTDOWN_GRACE, INSTRUMENTATION, TRACE_SAMPLE_RATIO)
 
 
 def grpc_port(service: ServiceSpec) -> Variable:
@@ -65,6 +72,8 @@ class Settings:
     shutdown_grace_seconds: float
     state_dir: Path
     env: Mapping[str, str]
+    instrumentation: bool = True  # MKT_INSTRUMENTATION
+    trace_sample_ratio: float = 1.0  # MKT_TRACE_SAMPLE_RATIO
 
 
 def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,4 +88,6 @@ def load_settings(service: ServiceSpec, env: Mapping[str, str] | None = None) ->
         shutdown_grace_seconds=SHUTDOWN_GRACE.read(env),
         state_dir=state_dir(env),
         env=env,
+        instrumentation=INSTRUMENTATION.read(env) == "ON",
+        trace_sample_ratio=float(TRACE_SAMPLE_RATIO.read(env)),
     )

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from svc_kit.config import Settings
 from svc_kit.interceptor import ServerInterceptor
-from svc_kit.metrics import GrpcServerMetrics
+from svc_kit.metrics import PROCESS_REGISTRY, GrpcServerMetrics, configure_service
 
 log = logging.getLogger("svc_kit.server")
 
@@ -43,6 +43,10 @@ class ServiceServer:
         self.settings = settings
         self.mounted = mounted
         self.metrics = metrics or GrpcServerMetrics()
+        if not getattr(settings, "instrumentation", True):  # MKT_INSTRUMENTATION=off
+            from svc_kit.instrumentation import DisabledGrpcServerMetrics
+
+            self.metrics = DisabledGrpcServerMetrics(self.metrics)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
@@ -51,8 +55,9 @@ class ServiceServer:
 
     async def start(self) -> None:
         s = self.settings
+        configure_service(s.service.name, force=False)  # the `service` label of the mkt_* signals
         try:
-            self._metrics_http = self.metrics.serve(s.bind_host, s.metrics_port)
+            self._metrics_http = self.metrics.serve(s.bind_host, s.metrics_port, extra=PROCESS_REGISTRY)
         except OSError as error:
             raise StartupError(f"metrics port {s.bind_host}:{s.metrics_port}: {error.strerror}") from None
         server = grpc.aio.server(

@@ -50,8 +50,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
-                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey"),
-                "API keys and the edge's key check (ext_authz) implemented; connectors, connections, syncs and "
+                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries"),
+                "API keys, the edge's key check (ext_authz) and the audit log implemented; connectors, connections, syncs and "
                 "webhooks answer UNIMPLEMENTED"),
 )
 

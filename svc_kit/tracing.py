@@ -28,6 +28,10 @@ class _Sampler(ParentBased):
         super().__init__(TraceIdRatioBased(1.0))
         self.exporting = False
 
+    def set_ratio(self, ratio: float) -> None:
+        """The share of new traces (no sampled parent) recorded: MKT_TRACE_SAMPLE_RATIO."""
+        self._root = TraceIdRatioBased(ratio)
+
     def should_sample(self, *args, **kwargs):
         if not self.exporting:
             return ALWAYS_OFF.should_sample(*args, **kwargs)
@@ -37,10 +41,11 @@ class _Sampler(ParentBased):
 _sampler = _Sampler()
 
 
-def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider:
+def configure_tracing(service: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> TracerProvider:
     """One provider per process; spans are recorded and exported only when
-    `otlp_endpoint` is set."""
+    `otlp_endpoint` is set; of the traces this process starts, `sample_ratio` are."""
     global _provider
+    _sampler.set_ratio(sample_ratio)
     if _provider is None:
         _provider = TracerProvider(resource=Resource.create({"service.name": f"marketing-{service}"}),
                                    sampler=_sampler)

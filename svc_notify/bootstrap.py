@@ -25,6 +25,8 @@ from svc_notify import migrate
 from svc_notify.adapters import privacy
 from svc_notify.adapters.audience_client import GrpcAudience
 from svc_notify.adapters.content_client import GrpcContent
+from svc_notify.adapters.metrics import DeliveryMetrics
+from svc_notify.adapters.delivery_tracing import OtelDeliveryTracing
 from svc_notify.adapters.tables import notify_inbox
 from svc_notify.adapters.registry import ProviderRegistry, Secrets
 from svc_notify.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
@@ -68,7 +70,8 @@ def mount(settings: Settings) -> Mounted:
             lambda: SqlUnitOfWork(engine, relay.wake.set, dispatcher.wake),
             GrpcAudience(lambda: service_channel(settings.env, "audience")),
             GrpcContent(lambda: service_channel(settings.env, "content")),
-            ProviderRegistry(secrets, config.default_smtp, config.public_base_url), config.dispatcher)
+            ProviderRegistry(secrets, config.default_smtp, config.public_base_url), config.dispatcher,
+            signals=DeliveryMetrics(), tracing=OtelDeliveryTracing())
         dispatcher_thread, stop_dispatcher = start_in_thread(dispatcher)
     wake = dispatcher.wake if dispatcher is not None else None
     executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="notify")
@@ -77,7 +80,8 @@ def mount(settings: Settings) -> Mounted:
                               lambda: ProviderRegistry(secrets, status_callback_base=""), config.default_smtp,
                               config.link_signing_key, config.public_base_url,
                               callback_tolerance=config.callback_tolerance,
-                              export_profile=lambda workspace, profile: _export(engine, workspace, profile))
+                              export_profile=lambda workspace, profile: _export(engine, workspace, profile),
+                              signals=DeliveryMetrics())
     # profile_erased: the profile's messages and deliveries are anonymised, its inbox deleted, and
     # profile_erasure_confirmed goes out through the outbox (svc_kit.events.erasure).
     erasures = ErasureConsumer(bus, engine, notify_inbox, OUTBOX, ERASURE_SUBSCRIPTION, "notify",

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack import logship
-from devstack.servers import provider_sink, smtp_sink, victorialogs
+from devstack.servers import prometheus, provider_sink, smtp_sink, victorialogs
 from edge import dev_tokens, envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from mesh.local import LocalMesh
@@ -79,6 +80,19 @@ class Child:
             return []
 
 
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana"  # python -m dashboards.generate
+
+
+def slo_graph_url(port: int, service: str) -> str:
+    """Prometheus's graph of a service's SLIs (1 h error ratio turned into availability) against
+    their objectives, over the last 6 hours."""
+    selector = f'{{slo_service="{service}"}}'
+    expr = (f'label_replace(1 - slo:sli_error:ratio_rate1h{selector}, "line", "SLI 1h", "", "") '
+            f'or label_replace(slo:objective:ratio{selector}, "line", "objective", "", "")')
+    return (f"http://127.0.0.1:{port}/graph?" +
+            urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": "6h"}))
+
+
 class PlatformError(RuntimeError):
     pass
 
@@ -107,7 +121,7 @@ def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
 
 class Platform:
     def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout, mesh: bool = False,
-                 victorialogs_binary: Path | None = None):
+                 prometheus_port: int | None = None, victorialogs_binary: Path | None = None):
         """`victorialogs_binary`: also run VictoriaLogs (on MKT_VICTORIALOGS_PORT, data in the state
         folder) and ship the logs to it, unless MKT_LOGS_URL names another."""
         self.state_dir = state_dir
@@ -178,6 +192,14 @@ class Platform:
             "edge", [envoy_binary(), "-c", str(envoy_file), "--disable-hot-restart", "--log-level", "warn"],
             logs / "edge.log", {"HTTP": self.edge.port, "admin": self.edge.admin_port}))
         self._envoy_file = envoy_file
+        # A Prometheus scraping all of the above (make run, when installed): devstack/servers/prometheus.py.
+        self.prometheus_port = prometheus_port
+        self._prometheus_folder = state_dir / "prometheus"
+        if prometheus_port is not None:  # before the edge, which stays the last child
+            self.children.insert(len(self.children) - 1, Child(
+                "prometheus", prometheus.argv(prometheus.binary() or prometheus.BINARY, self._prometheus_folder,
+                                              prometheus_port),
+                logs / "prometheus.log", {"HTTP": prometheus_port}))
         self._stopping = False
 
     def _sidecars(self, logs: Path) -> list[Child]:
@@ -219,6 +241,8 @@ class Platform:
             self.mesh.prepare(self.edge, self._envoy_file)
         else:
             envoy_config.write(self._envoy_file, self.edge)
+        if self.prometheus_port is not None:
+            prometheus.write_config(self._prometheus_folder, prometheus.scrape_targets(self), prometheus.RUN_INTERVAL)
         if self.logs_url:  # followed from their current ends: lines of this run only
             self.ship_logs(self.logs_url)
         try:
@@ -306,6 +330,16 @@ class Platform:
             for name, sidecar in self.mesh.sidecars.items():
                 lines.append(f"  {sidecar.child_name:<22} service on 127.0.0.1:{sidecar.app_port}   "
                              f"stats {sidecar.admin_url}/stats")
+        if self.prometheus_port is not None:
+            rules = prometheus.rule_files()
+            lines.append(f"  {'prometheus':<13} http://127.0.0.1:{self.prometheus_port}   "
+                         f"scraping {len(prometheus.scrape_targets(self))} targets every {prometheus.RUN_INTERVAL}"
+                         f" (targets: http://127.0.0.1:{self.prometheus_port}/targets); "
+                         f"{len(rules)} rule files from deploy/prometheus/")
+            lines.append(f"  {'dashboards':<13} {DASHBOARDS_DIR}/*.json (Grafana: Dashboards > New > Import, "
+                         f"data source http://127.0.0.1:{self.prometheus_port}); SLO graphs:")
+            for spec in SERVICES:
+                lines.append(f"    {spec.name:<13} {slo_graph_url(self.prometheus_port, spec.name)}")
         return "\n".join(lines)
 
     def watch_once(self) -> None:

@@ -126,6 +126,8 @@ class Sink:
     def answer(self, api: str, headers: dict[str, str], body: bytes, accept) -> tuple[int, dict, Any]:
         key = headers.get("idempotency-key", "")
         entry = {"time": _now(), "api": api, "idempotency_key": key}
+        if headers.get("traceparent"):  # the sender's trace context (W3C), kept to show traces reach providers
+            entry["traceparent"] = headers["traceparent"]
         if key and key in self.replies:
             status, extra, reply = self.replies[key]
             self.record({**entry, "replay": True, "status": status, **self.decoded(api, body)})

@@ -11,6 +11,8 @@ from svc_kit.config import ConfigError, state_dir
 
 from devstack import logship
 from devstack.servers import victorialogs
+from devstack.servers import prometheus
+from devstack.servers import jaeger as jaeger_server
 from devstack.servers.platform import Platform, PlatformError
 from mesh import local as local_mesh
 from mesh.ca import CertificateError
@@ -43,11 +45,26 @@ def log_store() -> tuple:
 
 def main() -> int:
     folder = state_dir()
+    jaeger = None
     try:
         mesh = local_mesh.enabled(os.environ)  # MKT_MESH=on (default) or off
+        # Jaeger first (when built; MKT_JAEGER=off skips it): the services and Envoys export to it.
+        jaeger, traces_line = jaeger_server.start_for_run(os.environ)
+        scrape, prometheus_port = prometheus.settings(os.environ)  # MKT_PROMETHEUS, MKT_PROMETHEUS_PORT
+        if scrape and prometheus.binary() is None:
+            print(f"Prometheus is not installed, so nothing scrapes the platform: {prometheus.INSTALL_HINT} "
+                  "(MKT_PROMETHEUS=off silences this)", flush=True)
+            scrape = False
+        elif scrape and not prometheus.port_free(prometheus_port):
+            print(f"Prometheus not started: 127.0.0.1:{prometheus_port} is in use (another Prometheus? "
+                  "MKT_PROMETHEUS_PORT sets the port)", flush=True)
+            scrape = False
         binary, logs_line = log_store()
-        platform = Platform(folder, mesh=mesh, victorialogs_binary=binary)
+        platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None,
+                            victorialogs_binary=binary)
     except ConfigError as error:
+        if jaeger is not None:
+            jaeger.stop()
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -59,14 +76,18 @@ def main() -> int:
         platform.start()  # all or nothing: a start that fails has stopped what it started
     except (PlatformError, CertificateError) as error:
         print(f"error: {error}", file=sys.stderr)
+        if jaeger is not None:
+            jaeger.stop()
         return 1
     except _Stop:
         platform.stop()
+        if jaeger is not None:
+            jaeger.stop()
         return 0
     try:
         platform.wait_ready()
         print(f"ready in {time.monotonic() - started:.1f} s:\n{platform.endpoints()}\n"
-              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything", flush=True)
+              f"logs: {folder / 'logs'}/<name>.log    Ctrl-C stops everything\n{traces_line}", flush=True)
         if (token := platform.dev_token({"demo": "admin"})) is not None:
             print("admin token for workspace demo (12 hours; more with `mkt token dev --workspace W --role R`):\n"
                   f"  export TOKEN={token}\n"
@@ -86,6 +107,8 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         platform.stop()
+        if jaeger is not None:
+            jaeger.stop()
         print("stopped", flush=True)
 
 

@@ -20,7 +20,8 @@ from svc_kit.settings_spec import Variable
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "docs" / "configuration.md"
 # Process name -> module holding its VARIABLES.
-PROCESSES = {spec.name: f"{spec.package}.config" for spec in SERVICES} | {"edge": "edge.settings"}
+PROCESSES = {spec.name: f"{spec.package}.config" for spec in SERVICES} | {"edge": "edge.settings",
+                                                                        "mkt slo status": "slo.config"}
 
 HEADER = """# Configuration
 

@@ -28,6 +28,7 @@ from svc_kit.bus.port import Bus, Message
 from svc_kit.events import erasure
 from svc_kit.events.inbox import InboxConsumer
 from svc_kit.events.outbox import Outbox
+from svc_kit.metrics import ServiceMetrics, seconds_since
 from svc_kit.trace_context import message_context
 
 from svc_analytics.adapters.tables import analytics_inbox, analytics_outbox
@@ -61,13 +62,14 @@ class StoringConsumer(InboxConsumer):
     writing its event_tracked outbox rows never waits for a consumer). A failure nacks the batch."""
 
     def __init__(self, bus: Bus, engine: Engine, topic: str, subscription: str, schema_name: str, rows: Rows,
-                 write: Callable[[list[StoredEvent]], Any], max_batch: int = 1000, log_level: int = logging.DEBUG):
+                 write: Callable[[list[StoredEvent]], Any], max_batch: int = 1000,
+                 metrics: ServiceMetrics | None = None, log_level: int = logging.DEBUG):
         self._rows_of = rows
         self.log_level = log_level  # of the line each stored event gets (INFO for the few lifecycle events)
         self._write = write
         self.max_batch = max_batch
         super().__init__(bus, engine, analytics_inbox, topic, subscription, event_schemas.load(schema_name),
-                         lambda connection, value, message: None)
+                         lambda connection, value, message: None, metrics=metrics)
 
     def _seen(self, event_ids: list[str]) -> set[str]:
         inbox = self.inbox
@@ -81,13 +83,16 @@ class StoringConsumer(InboxConsumer):
     def handle_batch(self, messages: list[Message]) -> None:
         try:
             seen = self._seen(sorted({m.value["event_id"] for m in messages}))
-            stored = list({m.value["event_id"]: m for m in messages if m.value["event_id"] not in seen}.values())
             rows: list[StoredEvent] = []
+            stored: list[Message] = []
             for message in messages:
                 event_id = message.value["event_id"]
                 if event_id not in seen:
                     seen.add(event_id)
-                    rows += self._rows_of(message.value)
+                    new_rows = self._rows_of(message.value)
+                    rows += new_rows
+                    if new_rows:
+                        stored.append(message)
             if rows:
                 self._write(rows)
             if log.isEnabledFor(self.log_level):
@@ -99,13 +104,23 @@ class StoringConsumer(InboxConsumer):
         except Exception:  # noqa: BLE001 - redelivered later
             log.exception("%s: storing %d events failed; they will be redelivered", self.subscription,
                           len(messages))
+            self._batch_done("failed")
             for message in messages:
                 self.consumer.nack(message)
             return
+        self._batch_done("ok")
+        if stored:  # mkt_analytics_ingest_lag_seconds: publish time -> stored, per stored event
+            lag = self.consumer.metrics.analytics_ingest_lag.labels(self.consumer.metrics.service)
+            for message in stored:
+                lag.observe(seconds_since(message.publish_time))
         if len(messages) == 1:
             super().handle(messages[0])
         else:
             super().handle_batch(messages)
+
+    def _batch_done(self, outcome: str) -> None:
+        m = self.consumer.metrics
+        m.analytics_batches.labels(m.service, outcome).inc()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

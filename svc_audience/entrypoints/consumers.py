@@ -12,8 +12,10 @@ import event_schemas
 from svc_kit.bus.port import Bus, Message
 from svc_kit.channels import Channel
 from svc_kit.errors import AlreadyExists, InvalidArgument
+from svc_kit.events.spans import consume_span
 from svc_kit.events.erasure import (PRIVACY_SCHEMA, PRIVACY_TOPIC, Erasure, confirmation_of,
                                     erasure_of)
+from svc_kit.events.metered import metered
 
 from svc_audience.adapters import events
 from svc_audience.adapters.repository import MongoProfileRepository
@@ -46,7 +48,7 @@ class ErasureConsumer:
 
     def __init__(self, bus: Bus, repository: MongoProfileRepository, snapshots: SnapshotStore,
                  upkeep: SegmentUpkeep | None = None, confirm: Callable[[Erasure, dict], None] | None = None):
-        self.consumer = bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA)
+        self.consumer = metered(bus.consumer(events.TOPIC, ERASURE_SUBSCRIPTION, events.SCHEMA), ERASURE_SUBSCRIPTION)
         self.repository = repository
         self.snapshots = snapshots
         self.upkeep = upkeep
@@ -58,12 +60,13 @@ class ErasureConsumer:
             if message is None:
                 continue
             try:
-                erasure_ = erasure_of(message.value)
-                if erasure_ is not None:
-                    counts = profiles.complete_erasure_counted(erasure_.workspace, erasure_.profile,
-                                                               self.repository, self.snapshots, self.upkeep)
-                    if self.confirm is not None:
-                        self.confirm(erasure_, counts)
+                with consume_span(events.TOPIC, ERASURE_SUBSCRIPTION, message):
+                    erasure_ = erasure_of(message.value)
+                    if erasure_ is not None:
+                        counts = profiles.complete_erasure_counted(erasure_.workspace, erasure_.profile,
+                                                                   self.repository, self.snapshots, self.upkeep)
+                        if self.confirm is not None:
+                            self.confirm(erasure_, counts)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("erasure of %s failed; it will be retried", message.key)
                 self.consumer.nack(message)
@@ -76,7 +79,7 @@ class ConfirmationConsumer:
     repeated confirmation changes nothing). The only writer of the requests after creation."""
 
     def __init__(self, bus: Bus, store):
-        self.consumer = bus.consumer(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, PRIVACY_SCHEMA)
+        self.consumer = metered(bus.consumer(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, PRIVACY_SCHEMA), CONFIRMATION_SUBSCRIPTION)
         self.store = store
         self.applied = 0
 
@@ -86,11 +89,12 @@ class ConfirmationConsumer:
             if message is None:
                 continue
             try:
-                confirmation = confirmation_of(message.value)
-                if confirmation is not None:
-                    record_confirmation(confirmation.workspace, confirmation.erasure_id, confirmation.service,
-                                        confirmation.counts, confirmation.confirm_time, self.store)
-                    self.applied += 1
+                with consume_span(PRIVACY_TOPIC, CONFIRMATION_SUBSCRIPTION, message):
+                    confirmation = confirmation_of(message.value)
+                    if confirmation is not None:
+                        record_confirmation(confirmation.workspace, confirmation.erasure_id, confirmation.service,
+                                            confirmation.counts, confirmation.confirm_time, self.store)
+                        self.applied += 1
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("confirmation %s failed; it will be retried", message.value.get("event_id"))
                 self.consumer.nack(message)
@@ -117,7 +121,7 @@ class BehaviourConsumer:
     """Counts tracked behaviour on profiles, in batches."""
 
     def __init__(self, bus: Bus, repository: MongoProfileRepository, clock: Callable):
-        self.consumer = bus.consumer(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, events.BEHAVIOUR_SCHEMA)
+        self.consumer = metered(bus.consumer(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, events.BEHAVIOUR_SCHEMA), BEHAVIOUR_SUBSCRIPTION)
         self.repository = repository
         self.clock = clock
         self.applied = 0
@@ -142,7 +146,8 @@ class BehaviourConsumer:
                 continue
             countable = []
             for message in batch:
-                event = tracked_event(message)
+                with consume_span(events.BEHAVIOUR_TOPIC, BEHAVIOUR_SUBSCRIPTION, message):  # the hop, per event
+                    event = tracked_event(message)
                 if event is None:
                     log.warning("ignoring tracked event %s: not an event_tracked of a valid profile and name",
                                 message.value.get("event_id"))
@@ -228,7 +233,7 @@ class DeliveryFeedbackConsumer:
     UNSUBSCRIBED one takes the stronger reason), so a redelivered event changes nothing."""
 
     def __init__(self, bus: Bus, suppressions: SuppressionStore, clock: Callable, new_id: Callable[[], str]):
-        self.consumer = bus.consumer(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, NOTIFY_SCHEMA)
+        self.consumer = metered(bus.consumer(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, NOTIFY_SCHEMA), FEEDBACK_SUBSCRIPTION)
         self.suppressions = suppressions
         self.clock = clock
         self.new_id = new_id
@@ -264,7 +269,8 @@ class DeliveryFeedbackConsumer:
             if message is None:
                 continue
             try:
-                self.handle(message.value)
+                with consume_span(NOTIFY_TOPIC, FEEDBACK_SUBSCRIPTION, message):
+                    self.handle(message.value)
             except Exception:  # noqa: BLE001 - retried through the bus
                 log.exception("suppressing after %s failed; it will be retried", message.value.get("event_id"))
                 self.consumer.nack(message)

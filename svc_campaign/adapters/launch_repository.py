@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
+from svc_kit.trace_context import current_trace_headers
 
 from svc_campaign.adapters.codec import ab_run_from_json, ab_run_to_json, time_of_day_from_text, time_of_day_to_text
 from svc_campaign.adapters.tables import campaign_launches
@@ -129,6 +130,7 @@ class SqlLaunchRepository:
         statement = _INSERT[self.connection.dialect.name](campaign_launches).values(
             workspace=launch.workspace, campaign_id=launch.campaign_id, run=launch.run,
             occurrence_time=launch.occurrence_time, version=1, start_time=launch.start_time,
+            traceparent=(trace := current_trace_headers()).get("traceparent"), tracestate=trace.get("tracestate"),
             **_values(launch)).on_conflict_do_nothing().returning(campaign_launches.c.run)
         return self.connection.execute(statement).first() is not None  # an INSERT's rowcount is not reliable
 
@@ -170,3 +172,13 @@ class SqlLaunchStore:
     def save(self, launch: Launch) -> Launch:
         with self.engine.begin() as connection:
             return SqlLaunchRepository(connection).save(launch)
+
+    def trace_headers(self, launch: Launch) -> dict[str, str]:
+        """`traceparent` (and `tracestate`) of the call the launch was planned in; empty when none was kept."""
+        c = campaign_launches.c
+        with self.engine.connect() as connection:
+            row = connection.execute(select(c.traceparent, c.tracestate).where(
+                c.workspace == launch.workspace, c.campaign_id == launch.campaign_id, c.run == launch.run)).first()
+        if row is None:
+            return {}
+        return {k: v for k, v in (("traceparent", row.traceparent), ("tracestate", row.tracestate)) if v}

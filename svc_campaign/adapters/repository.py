@@ -136,6 +136,14 @@ class SqlCampaignRepository(CampaignRepository):
             raise concurrent_change(campaign) from None
         self.seen.append(campaign)
 
+    def stored_trace_headers(self, workspace: str, campaign_id: str) -> dict[str, str]:
+        """The `traceparent` kept with the campaign's newest event written inside a traced call; empty if none."""
+        e = campaign_events.c
+        traceparent = self.connection.execute(
+            select(e.traceparent).where(e.workspace == workspace, e.campaign_id == campaign_id,
+                                        e.traceparent.is_not(None)).order_by(e.version.desc()).limit(1)).scalar()
+        return {"traceparent": traceparent} if traceparent else {}
+
     def list(self, workspace: str, where: CampaignFilter, after: Cursor | None, limit: int) -> list[Campaign]:
         query = select(campaigns).where(*self._conditions(workspace, where))
         if after is not None:

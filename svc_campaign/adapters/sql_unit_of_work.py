@@ -52,17 +52,22 @@ class SqlUnitOfWork(SqlTransaction, UnitOfWork):
 
     def _commit(self, events: list[CampaignEvent]) -> None:
         if events:
-            trace_headers = current_trace_headers()
-            self.outbox.write(self.connection, [
-                OutboxEntry(
+            current = current_trace_headers()
+            entries = []
+            for e in events:
+                # Outside any call (the scheduler starting a campaign at its time), the event is parented to
+                # the trace of the call that last changed the campaign (the one that scheduled it), kept with
+                # its events: the scheduled start and its launch belong to the schedule call's trace.
+                trace_headers = current if current.get("traceparent") else \
+                    self.campaigns.stored_trace_headers(e.workspace, e.campaign_id)
+                entries.append(OutboxEntry(
                     event_id=e.event_id,
                     topic=self.topic,
                     key=e.campaign_id,
                     record=event_codec.envelope(e, trace_headers.get("traceparent"), trace_headers.get("tracestate")),
                     properties={**trace_headers, "event_type": e.type, "workspace": e.workspace},
-                )
-                for e in events
-            ])
+                ))
+            self.outbox.write(self.connection, entries)
         self.transaction.commit()
         if events and self.on_commit is not None:
             self.on_commit()

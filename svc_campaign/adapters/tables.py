@@ -136,6 +136,10 @@ campaign_launches = Table(
     Column("send_options", JSON),
     # The A/B test: its settings at the start, phase, arms, decide time and decision (0009).
     Column("ab_test", JSON),
+    # The trace context the launch was planned in (the campaign_started consumer's span): each step of
+    # the saga runs as its child (entrypoints/launch_worker.py). Migration 0011.
+    Column("traceparent", String(64)),
+    Column("tracestate", String(512)),
     Index("ix_campaign_launches_due", "state", "next_attempt_time"),
 )
 

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Mapping
 
+from opentelemetry import propagate, trace
 from sqlalchemy import Engine
 
 import event_schemas
@@ -20,15 +21,34 @@ from svc_kit.events.inbox import InboxConsumer
 
 from svc_campaign.adapters.event_codec import TOPIC
 from svc_campaign.adapters.launch_repository import SqlLaunchRepository, SqlLaunchStore
+from svc_campaign.adapters.metrics import SchedulerMetrics
 from svc_campaign.adapters.peers import GrpcAbTestFigures, GrpcAudience, GrpcContent, GrpcNotify
 from svc_campaign.adapters.repository import SqlCampaignRepository
 from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.service_layer.faults import SagaFaults
+from svc_campaign.domain.launch import Launch
 from svc_campaign.service_layer.launch import PAGE_SIZE, LaunchRunner, follow_campaign
 
 log = logging.getLogger("svc_campaign.launch")
 SUBSCRIPTION = "svc_campaign-launch"
 IDLE_SECONDS = 0.5
+_tracer = trace.get_tracer("svc_campaign.launch")
+
+
+class TracedLaunchRunner(LaunchRunner):
+    """Runs each step of a launch as a child of the trace the launch was planned in (the consumer span of
+    its campaign_started, itself a child of the call that started the campaign), so the saga's calls to
+    audience, content and notify belong to that call's trace."""
+
+    def __init__(self, store: SqlLaunchStore, *args, **kwargs):
+        super().__init__(store, *args, **kwargs)
+        self.traces = store
+
+    async def step(self, launch: Launch) -> Launch:
+        parent = propagate.extract(self.traces.trace_headers(launch))
+        with _tracer.start_as_current_span("launch step", context=parent, attributes={
+                "marketing.campaign": launch.name, "marketing.launch.run": launch.run}):
+            return await super().step(launch)
 
 
 def lifecycle_consumer(bus: Bus, engine: Engine) -> InboxConsumer:
@@ -52,8 +72,10 @@ class LaunchWorker:
     async def _run(self, stop: threading.Event) -> None:
         audience, notify = service_channel(self.env, "audience"), service_channel(self.env, "notify")
         content, analytics = service_channel(self.env, "content"), service_channel(self.env, "analytics")
-        runner = LaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow, GrpcContent(content),
-                              page_size=self.page_size, figures=GrpcAbTestFigures(analytics), faults=self.faults)
+        runner = TracedLaunchRunner(self.store, GrpcAudience(audience), GrpcNotify(notify), utcnow,
+                                    GrpcContent(content), page_size=self.page_size,
+                                    figures=GrpcAbTestFigures(analytics), faults=self.faults,
+                                    signals=SchedulerMetrics())
         try:
             while not stop.is_set():
                 try:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from svc_campaign.entrypoints.polling import PollingLoop
 from svc_campaign.service_layer import scheduler
+from svc_campaign.service_layer.ports import SchedulerSignals
 
 
 class Scheduler(PollingLoop):
     name = "scheduler pass"
+    signals: SchedulerSignals | None = None  # where each start is reported (bootstrap: adapters.metrics)
 
     def run_pass(self) -> None:
-        scheduler.run_pass(self.uow_factory, self.clock)
+        scheduler.run_pass(self.uow_factory, self.clock, signals=self.signals)
 
     def seconds_to_next_pass(self) -> float:
         due = scheduler.next_due_time(self.uow_factory())

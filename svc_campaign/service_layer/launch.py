@@ -62,8 +62,8 @@ from svc_campaign.domain.launch import (Launch, MessagesAction, PageOutcome, Ste
 from svc_campaign.domain.send_times import SendOptions
 from svc_campaign.service_layer.faults import SagaFaults
 from svc_campaign.service_layer.handlers import _load
-from svc_campaign.service_layer.ports import (AbTestFiguresPort, AudiencePort, ContentPort, LaunchStore, NotifyPort,
-                                              Outgoing, PeerRefused, PeerUnavailable)
+from svc_campaign.service_layer.ports import (AbTestFiguresPort, AudiencePort, ContentPort, LaunchStore, NoSignals,
+                                              NotifyPort, Outgoing, PeerRefused, PeerUnavailable, SchedulerSignals)
 from svc_campaign.service_layer.unit_of_work import CampaignRepository, LaunchRepository
 
 log = logging.getLogger("svc_campaign.launch")
@@ -193,8 +193,10 @@ def list_launches(workspace: str, campaign_id: str, page_size: int, page_token: 
 class LaunchRunner:
     def __init__(self, store: LaunchStore, audience: AudiencePort, notify: NotifyPort,
                  clock: Callable[[], datetime], content: ContentPort, page_size: int = PAGE_SIZE,
-                 figures: AbTestFiguresPort | None = None, faults: SagaFaults | None = None):
+                 figures: AbTestFiguresPort | None = None, faults: SagaFaults | None = None,
+                 signals: SchedulerSignals | None = None):
         self.store = store
+        self.signals = signals or NoSignals()  # the A/B test's winner step as a timed start (abtest_winner)
         self.faults = faults  # for tests only (MKT_CAMPAIGN_FAULT_INJECTION): None in normal use
         self.figures = figures  # None: an A/B test waits at its decision (the worker always gives one)
         self.audience = audience
@@ -331,6 +333,8 @@ class LaunchRunner:
             return
         log.info("A/B test of %s: %s wins (%s)", launch.name, decision.winner, decision.reason.value)
         launch.ab_decided(decision, now)
+        if ab.decide_time is not None and now >= ab.decide_time:  # a decision at its planned time: how late
+            self.signals.campaign_start("abtest_winner", "ok", (now - ab.decide_time).total_seconds())
 
     async def _compensate(self, launch: Launch, kind: Step) -> Launch:
         campaign = launch.name

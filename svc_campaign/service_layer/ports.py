@@ -110,3 +110,18 @@ class CampaignLabels(Protocol):
     def label(self, workspace: str, campaign_id: str, key: str) -> str:
         """The value of the campaign's label `key` ("" when it has none, or the campaign is gone); read by the
         launch's fault injection (service_layer/faults.py, for tests only)."""
+
+
+class SchedulerSignals(Protocol):
+    """Where the scheduler reports each campaign run it started, or failed to (implemented in
+    adapters/metrics.py: mkt_campaign_starts_total and mkt_campaign_start_lateness_seconds)."""
+
+    def campaign_start(self, trigger: str, outcome: str, lateness_seconds: float | None) -> None:
+        """trigger: schedule (a one-off start time), recurrence (a recurring campaign's run) or abtest_winner
+        (an A/B test's winner sent at its decide time); outcome: ok or failed; lateness_seconds: how long
+        after its planned time it ran (for ok)."""
+
+
+class NoSignals:
+    def campaign_start(self, trigger: str, outcome: str, lateness_seconds: float | None) -> None:
+        pass

@@ -22,32 +22,48 @@ from datetime import datetime
 from svc_kit.errors import Aborted, FailedPrecondition
 
 from svc_campaign.domain.model import Campaign
+from svc_campaign.service_layer.ports import NoSignals, SchedulerSignals
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("svc_campaign.scheduler")
 BATCH = 50
 
 
-def start_due_campaigns(uow: UnitOfWork, clock: Callable[[], datetime], limit: int = BATCH) -> list[Campaign]:
+def _trigger(campaign: Campaign) -> str:
+    return "recurrence" if campaign.recurring else "schedule"
+
+
+def start_due_campaigns(uow: UnitOfWork, clock: Callable[[], datetime], limit: int = BATCH,
+                        signals: SchedulerSignals | None = None) -> list[Campaign]:
     """Starts up to `limit` due campaigns in one transaction; returns those it started."""
+    signals = signals or NoSignals()
     now = clock()
-    started = []
-    with uow:
-        for campaign in uow.campaigns.claim_due(now, limit):
-            expected = campaign.version
-            try:
-                campaign.fire(now)
-            except FailedPrecondition as problem:  # the claim reads due rows only: not expected
-                log.warning("scheduled start of %s refused: %s", campaign.id, problem)
-                continue
-            uow.campaigns.save(campaign, expected)
-            started.append(campaign)
-        if started:
-            uow.commit()
-    for campaign in started:
+    started: list[tuple[Campaign, datetime | None]] = []
+    try:
+        with uow:
+            for campaign in uow.campaigns.claim_due(now, limit):
+                expected = campaign.version
+                planned = campaign.due_time
+                try:
+                    campaign.fire(now)
+                except FailedPrecondition as problem:  # the claim reads due rows only: not expected
+                    log.warning("scheduled start of %s refused: %s", campaign.id, problem)
+                    signals.campaign_start(_trigger(campaign), "failed", None)
+                    continue
+                uow.campaigns.save(campaign, expected)
+                started.append((campaign, planned))
+            if started:
+                uow.commit()
+    except Exception:
+        for campaign, _ in started:  # claimed and fired, but not committed: tried again next pass
+            signals.campaign_start(_trigger(campaign), "failed", None)
+        raise
+    for campaign, planned in started:
+        signals.campaign_start(_trigger(campaign), "ok",
+                               max(0.0, (now - planned).total_seconds()) if planned is not None else None)
         log.info("workspaces/%s/campaigns/%s run %d started by its schedule (occurrence %s)", campaign.workspace,
                  campaign.id, campaign.runs, campaign.last_run_time.isoformat())
-    return started
+    return [campaign for campaign, _ in started]
 
 
 def next_due_time(uow: UnitOfWork) -> datetime | None:
@@ -56,12 +72,12 @@ def next_due_time(uow: UnitOfWork) -> datetime | None:
 
 
 def run_pass(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
-             limit: int = BATCH) -> int:
+             limit: int = BATCH, signals: SchedulerSignals | None = None) -> int:
     """Starts every due campaign, a batch per transaction; a batch another writer raced is retried next pass."""
     total = 0
     while True:
         try:
-            started = start_due_campaigns(uow_factory(), clock, limit)
+            started = start_due_campaigns(uow_factory(), clock, limit, signals)
         except Aborted as problem:
             log.info("scheduler pass raced another writer: %s", problem)
             return total

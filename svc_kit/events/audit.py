@@ -16,6 +16,7 @@ from svc_kit.audit import AuditRecord
 from svc_kit.events.entry import OutboxEntry
 from svc_kit.events.outbox import Outbox
 from svc_kit.ids import new_id
+from svc_kit.trace_context import current_trace_headers
 
 AUDIT_TOPIC = "persistent://public/default/marketing.audit.v1"
 AUDIT_SCHEMA = event_schemas.load("audit.v1")
@@ -27,7 +28,8 @@ log = logging.getLogger("svc_kit.audit")
 def to_entry(record: AuditRecord, producer: str, event_id: str | None = None) -> OutboxEntry:
     event = {
         "event_id": event_id or new_id(), "event_type": EVENT_TYPE, "workspace": record.workspace,
-        "occurred_at": record.time, "producer": producer, "traceparent": None,
+        "occurred_at": record.time, "producer": producer,
+        "traceparent": current_trace_headers().get("traceparent"),  # the audited call's
         "payload": {"principal": record.principal, "via": record.via, "action": record.action,
                     "resource": record.resource, "source_address": record.source_address,
                     "status": record.status, "etag_before": record.etag_before, "etag_after": record.etag_after},

@@ -18,7 +18,10 @@ from svc_kit.bus.port import Bus, Message, SubscriptionOptions
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
-from svc_kit.trace_context import extract_context
+from svc_kit.events.metered import MeteredConsumer
+from svc_kit.events.spans import consume_span
+from svc_kit.metrics import ServiceMetrics
+from svc_kit.trace_context import extract_context  # noqa: F401 - for subclasses' log context
 
 log = logging.getLogger("svc_kit.inbox")
 _tracer = trace.get_tracer("svc_kit.events.consumer")
@@ -42,13 +45,14 @@ class InboxConsumer:
     at most once per event id, inside the transaction that records the id."""
 
     def __init__(self, bus: Bus, engine: Engine, inbox: Table, topic: str, subscription: str,
-                 schema: EventSchema, handler: Handler, options: SubscriptionOptions | None = None):
+                 schema: EventSchema, handler: Handler, options: SubscriptionOptions | None = None,
+                 metrics: ServiceMetrics | None = None):
         self.engine = engine
         self.inbox = inbox
         self.subscription = subscription
         self.handler = handler
         self.topic = topic
-        self.consumer = bus.consumer(topic, subscription, schema, options)
+        self.consumer = MeteredConsumer(bus.consumer(topic, subscription, schema, options), subscription, metrics)
         self.processed = 0
         self.duplicates = 0
         self._statements: dict[str, object] = {}
@@ -64,12 +68,8 @@ class InboxConsumer:
         return set(connection.execute(self._statements[dialect], rows).scalars())
 
     def _span(self, message: Message):
-        return _tracer.start_as_current_span(
-            f"{self.topic} process", context=extract_context(list(message.properties.items())),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "pulsar", "messaging.destination.name": self.topic,
-                        "messaging.message.id": message.message_id,
-                        "messaging.consumer.group.name": self.subscription})
+        """The CONSUMER span of the message, the child of its producer span (svc_kit.events.spans)."""
+        return consume_span(self.topic, self.subscription, message)
 
     def _process(self, connection: Connection, messages: list[Message]) -> list[bool]:
         """Records the events in the inbox and runs the handler for the new
@@ -99,7 +99,7 @@ class InboxConsumer:
             self.consumer.nack(message)
             return
         self._count(first)
-        self.consumer.ack(message)
+        self.consumer.ack(message, "processed" if first else "duplicate")
 
     def handle_batch(self, messages: list[Message]) -> None:
         """Several messages in one transaction (one commit instead of many); if
@@ -113,7 +113,7 @@ class InboxConsumer:
             return
         for message, first in zip(messages, firsts, strict=True):
             self._count(first)
-            self.consumer.ack(message)
+            self.consumer.ack(message, "processed" if first else "duplicate")
 
     def _count(self, first: bool) -> None:
         if first:

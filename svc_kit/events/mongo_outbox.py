@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -19,6 +20,7 @@ from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.events.entry import OutboxEntry
 from svc_kit.events.outbox import OutboxStore, Pending
+from svc_kit.events.spans import with_current_trace
 
 
 class MongoOutbox:
@@ -35,7 +37,7 @@ class MongoOutbox:
                 {"event_id": e.event_id, "topic": e.topic, "key": e.key,
                  # Base64 text rather than BSON binary: nx-27017 cannot store binary values.
                  "value": base64.b64encode(self.schemas[e.topic].encode(e.record)).decode("ascii"),
-                 "properties": dict(e.properties),
+                 "properties": with_current_trace(e.properties),  # the trace the entry was written in
                  "created_time": utcnow(), "published": False}
                 for e in entries
             ], ordered=True)
@@ -51,6 +53,18 @@ class MongoOutboxStore(OutboxStore):
         cursor = self.collection.find({"published": False}).sort("_id", ASCENDING).limit(limit)
         return [Pending(d["_id"], d["topic"], d["key"], base64.b64decode(d["value"]), d.get("properties", {}))
                 for d in cursor]
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        count = self.collection.count_documents({"published": False})
+        if not count:
+            return 0, None
+        first = self.collection.find_one({"published": False}, sort=[("_id", ASCENDING)])
+        if first is None:
+            return 0, None
+        created = first.get("created_time")
+        if isinstance(created, datetime):
+            return count, created if created.tzinfo else created.replace(tzinfo=UTC)
+        return count, first["_id"].generation_time  # the ObjectId's time (whole seconds)
 
     def mark_published(self, ids: list[Any]) -> None:
         # A flag, not a time: nx-27017 stores a datetime given to $set as text.

@@ -15,13 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Column, Connection, Engine, Index, Integer, LargeBinary, MetaData,
-                        String, Table, bindparam, insert, select, update)
+                        String, Table, bindparam, func, insert, select, update)
 
 from svc_kit.bus.port import Bus, OutgoingMessage
 from svc_kit.bus.schema import EventSchema
 from svc_kit.clock import utcnow
 from svc_kit.db import UTCDateTime
 from svc_kit.events.entry import OutboxEntry
+from svc_kit.events.spans import publish_span, with_current_trace
+from svc_kit.metrics import ServiceMetrics, service_metrics
 
 __all__ = ["Outbox", "OutboxEntry", "OutboxRelay", "Relay", "outbox_table", "start_relay"]
 
@@ -61,7 +63,7 @@ class Outbox:
         now = now or utcnow()
         connection.execute(insert(self.table), [
             {"event_id": e.event_id, "topic": e.topic, "key": e.key,
-             "value": self.schemas[e.topic].encode(e.record), "properties": dict(e.properties),
+             "value": self.schemas[e.topic].encode(e.record), "properties": with_current_trace(e.properties),
              "created_time": now}
             for e in entries
         ])
@@ -86,12 +88,18 @@ class OutboxStore(abc.ABC):
     @abc.abstractmethod
     def mark_published(self, ids: list[Any]) -> None: ...
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many entries wait to be published, and when the oldest was written (None when none):
+        mkt_outbox_pending_events and mkt_outbox_oldest_pending_age_seconds, one query per scrape."""
+        raise NotImplementedError
+
 
 class SqlOutboxStore(OutboxStore):
     def __init__(self, engine: Engine, table: Table):
         self.engine = engine
         self._unpublished = (select(table).where(table.c.published_time.is_(None))
                              .order_by(table.c.position).limit(bindparam("limit")))
+        self._backlog = select(func.count(), func.min(table.c.created_time)).where(table.c.published_time.is_(None))
         self._mark = (update(table).where(table.c.position.in_(bindparam("positions", expanding=True)))
                       .values(published_time=bindparam("t")))
 
@@ -104,13 +112,20 @@ class SqlOutboxStore(OutboxStore):
         with self.engine.begin() as connection:
             connection.execute(self._mark, {"positions": ids, "t": utcnow()})
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        with self.engine.connect() as connection:
+            count, oldest = connection.execute(self._backlog).one()
+        return int(count or 0), oldest
+
 
 class Relay:
     """Publishes unpublished outbox entries in order, a batch at a time."""
 
     def __init__(self, store: OutboxStore, schemas: Mapping[str, EventSchema], bus: Bus, batch_size: int = 500,
-                 idle_wait: float = 0.02):
+                 idle_wait: float = 0.02, metrics: ServiceMetrics | None = None):
         self.store = store
+        self.metrics = metrics or service_metrics()
+        self.metrics.outbox_backlog.add(store)
         self.schemas = schemas
         self.bus = bus
         self.batch_size = batch_size
@@ -133,10 +148,23 @@ class Relay:
         for entry in entries:
             by_topic.setdefault(entry.topic, []).append(entry)
         for topic, topic_entries in by_topic.items():
-            self._producer(topic).send_batch([OutgoingMessage(e.key, e.value, e.properties)
-                                              for e in topic_entries])
+            # One PRODUCER span per entry, the child of the call that wrote it; the message carries the
+            # span's context, so its consumers continue the same trace (svc_kit.events.spans).
+            spans, messages = [], []
+            for e in topic_entries:
+                span, properties = publish_span(topic, e.properties or {})
+                spans.append(span)
+                messages.append(OutgoingMessage(e.key, e.value, properties))
+            try:
+                self._producer(topic).send_batch(messages)
+            finally:
+                for span in spans:
+                    span.end()
         self.store.mark_published([e.id for e in entries])
         self.published += len(entries)
+        m = self.metrics
+        for topic, topic_entries in by_topic.items():
+            m.outbox_published.labels(m.service, topic).inc(len(topic_entries))
         return len(entries)
 
     def run(self, stop: threading.Event) -> None:
@@ -156,6 +184,7 @@ class Relay:
                 self.wake.clear()
 
     def close(self) -> None:
+        self.metrics.outbox_backlog.remove(self.store)
         for producer in self._producers.values():
             producer.close()
         self._producers.clear()

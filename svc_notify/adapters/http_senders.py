@@ -24,6 +24,7 @@ def skip_missing_sniffio() -> None:
 
 skip_missing_sniffio()
 
+from svc_kit.trace_context import current_trace_headers
 from svc_notify.adapters.senders import Lanes, Sender
 from svc_notify.domain.pacing import parse_retry_after
 from svc_notify.domain.providers import FcmConfig, TwilioConfig
@@ -73,7 +74,8 @@ class TwilioSender(Sender):
         return " ".join(p for p in parts if p)
 
     async def _post(self, form: dict, idempotency_key: str) -> httpx.Response:
-        return await self.client.post(self.url, data=form, auth=self.auth, headers={"Idempotency-Key": idempotency_key})
+        return await self.client.post(self.url, data=form, auth=self.auth,
+                                      headers={"Idempotency-Key": idempotency_key, **current_trace_headers()})
 
     async def check(self) -> Outcome:
         url = f"{self.base}/2010-04-01/Accounts/{self.config.account_sid}.json"
@@ -164,7 +166,8 @@ class FcmSender(Sender):
         return await self.client.post(self.url, json=payload, headers=headers)
 
     async def _post(self, payload: dict, idempotency_key: str) -> Outcome:
-        headers = {"Authorization": f"Bearer {self.token}"}
+        # The message's trace goes on to the provider (W3C traceparent; read before any lane switches task).
+        headers = {"Authorization": f"Bearer {self.token}", **current_trace_headers()}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:

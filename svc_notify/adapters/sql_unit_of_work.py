@@ -53,11 +53,22 @@ class SqlUnitOfWork(SqlTransaction, UnitOfWork):
         self.queued = False
 
 
+def _trace_of(current: dict[str, str], event: NotifyEvent) -> dict[str, str]:
+    """The call's trace context; outside any (the dispatcher recording a batch of outcomes), the trace the
+    event's message was accepted in, so its delivery events stay in the launch's trace."""
+    traceparent = getattr(event.message, "trace_context", "")  # a Message has one; a MessageRef does not
+    if current.get("traceparent") or not traceparent:
+        return current
+    return {"traceparent": traceparent}
+
+
 def write_events(connection, events: list[NotifyEvent]) -> None:
-    trace = current_trace_headers()
-    OUTBOX.write(connection, [
-        OutboxEntry(event_id=e.event_id, topic=event_codec.TOPIC, key=e.message.name,
-                    record=event_codec.envelope(e, trace.get("traceparent"), trace.get("tracestate")),
-                    properties={**trace, "event_type": e.type, "workspace": e.message.workspace})
-        for e in events
-    ])
+    current = current_trace_headers()
+    entries = []
+    for e in events:
+        trace = _trace_of(current, e)
+        entries.append(OutboxEntry(
+            event_id=e.event_id, topic=event_codec.TOPIC, key=e.message.name,
+            record=event_codec.envelope(e, trace.get("traceparent"), trace.get("tracestate")),
+            properties={**trace, "event_type": e.type, "workspace": e.message.workspace}))
+    OUTBOX.write(connection, entries)

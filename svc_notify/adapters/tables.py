@@ -45,6 +45,8 @@ messages = Table(
     Column("first_open_time", UTCDateTime),
     Column("first_click_time", UTCDateTime),
     Column("version", Integer, nullable=False),
+    # The traceparent of the call that accepted the message: its delivery continues that trace (0005).
+    Column("traceparent", String(64)),
     Index("uq_notify_messages_key", "workspace", "idempotency_key", unique=True),
     Index("ix_notify_messages_due", "due_time"),
     Index("ix_notify_messages_recipient_sent", "workspace", "recipient", "sent_time"),

@@ -162,6 +162,7 @@ class Message(EtagChecked):
     first_click_time: datetime | None = None
     version: int = 1
     lease: str = ""  # claim token of the dispatcher holding it while SENDING
+    trace_context: str = ""  # W3C traceparent of the call that accepted it (opaque here; its delivery continues it)
 
     @classmethod
     def accept(cls, workspace: str, message_id: str, channel: Channel, recipient: str, idempotency_key: str,

@@ -28,7 +28,7 @@ from svc_notify.domain.providers import SmtpConfig
 from svc_notify.entrypoints import mapping
 from svc_notify.entrypoints import resource_names as names
 from svc_notify.service_layer import callbacks, campaign_messages, engagement, messages, providers, settings
-from svc_notify.service_layer.ports import Secrets, Senders
+from svc_notify.service_layer.ports import DeliverySignals, Secrets, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -56,8 +56,10 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
                  executor: Executor | None, secrets: Secrets, trial_senders: Callable[[], Senders],
                  default_smtp: SmtpConfig | None = None, link_key: Keyring | None = None, public_base_url: str = "",
                  new_id_: Callable[[], str] = new_id, callback_tolerance: timedelta = CALLBACK_TOLERANCE,
-                 export_profile: Callable[[str, str], dict] | None = None):
+                 export_profile: Callable[[str, str], dict] | None = None,
+                 signals: DeliverySignals | None = None):
         self.uow = uow_factory
+        self.signals = signals  # bounces reported by provider callbacks (mkt_notify_deliveries_total)
         self.export_profile = export_profile  # (workspace, profile) -> what notify holds on the profile
         self.clock = clock
         self.executor = executor
@@ -224,7 +226,7 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
         headers = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         await self._run(callbacks.receive, workspace, provider_id, request.http_body.content_type,
                         request.http_body.data, headers, self.uow(), self.clock, self.secrets, self.default_smtp,
-                        self.callback_tolerance)
+                        self.callback_tolerance, self.signals)
         return empty_pb2.Empty()
 
     # -- sending rules -------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from svc_kit.signing import CALLBACK_HEADER, CALLBACK_TOLERANCE, Keyring, Signat
 from svc_notify.domain import events
 from svc_notify.domain.model import BounceType, DeliveryState, Message, State
 from svc_notify.domain.providers import DEFAULT_PROVIDER_ID, Provider, SmtpConfig, default_provider
-from svc_notify.service_layer.ports import Clock, Secrets
+from svc_notify.service_layer.ports import Clock, DeliverySignals, NoSignals, Secrets
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("svc_notify.callbacks")
@@ -138,10 +138,13 @@ def _find(uow: UnitOfWork, workspace: str, reference: str) -> Message | None:
     return uow.messages.find_by_provider_message_id(workspace, reference)
 
 
-def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWork, clock: Clock) -> int:
+def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWork, clock: Clock,
+          signals: DeliverySignals | None = None, provider_kind: str = "") -> int:
     """Applies the reports to their messages; returns how many changed something.
-    Unknown messages and repeated reports change nothing (providers retry callbacks)."""
+    Unknown messages and repeated reports change nothing (providers retry callbacks).
+    Each bounce is reported to `signals` (outcome bounced) once committed."""
     applied = 0
+    bounced: list[str] = []  # channels of the messages that bounced
     with uow:
         for report in reports:
             now = clock()
@@ -166,6 +169,7 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                     continue
                 kind = report.bounce_type or BounceType.HARD
                 message.mark_bounced(f"{kind.value.lower()} bounce: {report.detail}".rstrip(": "), now)
+                bounced.append(message.channel.value.lower())
                 uow.record(events.event(events.BOUNCED, message, now, bounce_type=kind.value,
                                         address=message.address, provider=provider_name, detail=report.detail))
                 if delivery is not None:
@@ -185,12 +189,14 @@ def apply(workspace: str, provider_id: str, reports: list[Report], uow: UnitOfWo
                 uow.deliveries.save(delivery)
             applied += 1
         uow.commit()
+    for channel in bounced:
+        (signals or NoSignals()).settled(channel, provider_kind or "unknown", "bounced", None)
     return applied
 
 
 def receive(workspace: str, provider_id: str, content_type: str, body: bytes, headers: Mapping[str, str],
             uow: UnitOfWork, clock: Clock, secrets: Secrets, default_smtp: SmtpConfig | None,
-            tolerance: timedelta = CALLBACK_TOLERANCE) -> int:
+            tolerance: timedelta = CALLBACK_TOLERANCE, signals: DeliverySignals | None = None) -> int:
     """A provider's status callback: its signature verified, parsed in the
     provider's format, its reports applied; returns how many changed something."""
     provider: Provider | None
@@ -206,4 +212,4 @@ def receive(workspace: str, provider_id: str, content_type: str, body: bytes, he
     verify(f"workspaces/{workspace}/providers/{provider_id}", Keyring.from_text(secret), headers, body, clock(),
            tolerance)
     reports, _ = parse(provider.kind, content_type, body)
-    return apply(workspace, provider_id, reports, uow, clock) if reports else 0
+    return apply(workspace, provider_id, reports, uow, clock, signals, provider.kind) if reports else 0

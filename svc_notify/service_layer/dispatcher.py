@@ -55,7 +55,7 @@ from svc_notify.service_layer.dispatch.rendering import Renderer
 from svc_notify.service_layer.dispatch.sending import ChannelSender
 from svc_notify.service_layer.dispatch.stops import CampaignStops
 from svc_notify.service_layer.dispatch.work import DispatchConfig, Settled, deferred
-from svc_notify.service_layer.ports import Audience, ContentRenderer, Senders
+from svc_notify.service_layer.ports import Audience, ContentRenderer, DeliverySignals, DeliveryTracing, Senders
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["DispatchConfig", "Dispatcher", "start_in_thread"]
@@ -66,7 +66,9 @@ class Dispatcher:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], audience: Audience, content: ContentRenderer,
                  registry: Senders, config: DispatchConfig = DispatchConfig(),
                  clock: Callable[[], datetime] = utcnow, rng: Callable[[], float] = random.random,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, signals: DeliverySignals | None = None,
+                 tracing: DeliveryTracing | None = None):
+        self.tracing = tracing  # None: deliveries continue no trace
         self.audience = audience
         self.content = content
         self.registry = registry
@@ -77,7 +79,7 @@ class Dispatcher:
         self.renderer = Renderer(content, config, clock)
         self.stops = CampaignStops(uow_factory)
         self.sender = ChannelSender(registry, RateLimits(monotonic), config, clock, rng, self.stops)
-        self.recorder = Recorder(uow_factory, clock)
+        self.recorder = Recorder(uow_factory, clock, signals)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -154,7 +156,8 @@ class Dispatcher:
         for workspace, batch in by_workspace.items():
             try:
                 ready = await self.pacer.admit(workspace, batch, claimed.rules[workspace], done)
-                ready = await self.renderer.render(ready, done)
+                # The render in the trace of the batch's first message (a launch's batch shares one).
+                ready = await self._traced(batch[0], "render messages", self.renderer.render(ready, done))
             except Exception:  # noqa: BLE001 - a bug here must not strand the batch under its lease
                 log.exception("preparing %d messages of workspace %s failed", len(batch), workspace)
                 settled = {id(o.message) for o in done}
@@ -163,9 +166,16 @@ class Dispatcher:
                          for m in batch if id(m) not in settled and m.state is State.SENDING]
                 continue
             providers = claimed.providers[workspace]
-            pending += [asyncio.create_task(self.sender.deliver(work, providers)) for work in ready]
+            pending += [asyncio.create_task(self._traced(work.message, "deliver message",
+                                                         self.sender.deliver(work, providers))) for work in ready]
         await self.recorder.record(token, done)
         await self._record_as_they_settle(token, pending)
+
+    def _traced(self, message: Message, name: str, work):
+        """`work` in the trace `message` was accepted in (as is when there is no tracing or no trace)."""
+        if self.tracing is None or not message.trace_context:
+            return work
+        return self.tracing.traced(message.trace_context, name, work)
 
     async def _record_as_they_settle(self, token: str, pending: list[asyncio.Task]) -> None:
         """Records the sends' outcomes as they come: an outcome waits at most `flush_seconds` (or until

@@ -9,10 +9,10 @@ call to another service raises Unavailable; the dispatcher defers the messages."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
 from svc_kit.channels import Channel
 
@@ -161,3 +161,27 @@ class Senders(Protocol):
 
 class Secrets(Protocol):
     def get(self, name: str) -> str | None: ...
+
+
+# -- signals -------------------------------------------------------------------------------------------
+
+
+class DeliverySignals(Protocol):
+    """Where the dispatcher reports each message it settled (implemented in adapters/metrics.py:
+    mkt_notify_deliveries_total and mkt_notify_handoff_seconds)."""
+
+    def settled(self, channel: str, provider: str, outcome: str, handoff_seconds: float | None) -> None:
+        """outcome: sent, deferred, failed, bounced, suppressed or cancelled; handoff_seconds: from the
+        message's acceptance (or requested send time) to its hand-over, for a message handed over."""
+
+
+class NoSignals:
+    def settled(self, channel: str, provider: str, outcome: str, handoff_seconds: float | None) -> None:
+        pass
+
+
+class DeliveryTracing(Protocol):
+    """Runs part of a message's delivery (its render, its hand-off to the provider) in the trace of the call
+    that accepted the message (`Message.trace_context`); the adapter is OpenTelemetry's."""
+
+    async def traced(self, trace_context: str, name: str, work: Awaitable[Any]) -> Any: ...

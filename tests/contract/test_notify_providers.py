@@ -137,3 +137,26 @@ async def test_http_provider_unreachable_is_transient():
         sender = TwilioSender(TwilioConfig("http://127.0.0.1:1", "AC1", "t", "+15550001111"), "tok", client)
         outcome = await sender.send("+33612345678", "x", "k")
     assert not outcome.accepted and not outcome.permanent and "ConnectError" in outcome.response
+
+
+async def test_http_providers_receive_the_senders_trace_context(provider_sink):
+    """A message's delivery runs in its trace (the dispatcher's DeliveryTracing): the provider's API gets
+    the W3C traceparent of that span, for Twilio-style and FCM-style APIs alike."""
+    from opentelemetry import trace
+
+    from svc_kit.tracing import configure_tracing
+
+    configure_tracing("notify", None)
+    tracer = trace.get_tracer("test")
+    async with httpx.AsyncClient(timeout=5) as client:
+        sms = TwilioSender(TwilioConfig(provider_sink.base_url, "AC123", "sms-token", "+15550001111"), "tok", client,
+                           now=lambda: NOW)
+        push = FcmSender(FcmConfig(provider_sink.base_url, "demo-app", "fcm"), '{"access_token": "ya29.token"}',
+                         client, now=lambda: NOW)
+        with tracer.start_as_current_span("deliver message") as span:
+            assert (await sms.send("+33612345678", "traced", "workspaces/acme/messages/t1")).accepted
+            assert (await push.send("device-1", "t", "traced", {}, "", "workspaces/acme/messages/t2")).accepted
+    trace_id = f"{span.get_span_context().trace_id:032x}"
+    for api, key in (("twilio", "workspaces/acme/messages/t1"), ("fcm", "workspaces/acme/messages/t2")):
+        recorded = next(r for r in provider_sink.requests(api) if r["idempotency_key"] == key)
+        assert recorded.get("traceparent", "").split("-")[1:2] == [trace_id], recorded

@@ -181,7 +181,8 @@ def test_a_failing_side_effect_is_rolled_back_and_retried(bus_factory, engine, t
     consumer.close()
 
 
-def test_the_consumers_span_is_a_child_of_the_producers(bus_factory, engine, topic_outbox):
+def test_the_consumers_span_is_a_child_of_the_relays_publish_span_under_the_writing_call(bus_factory, engine,
+                                                                                         topic_outbox):
     configure_tracing("campaign", None)
     exporter = InMemorySpanExporter()
     add_span_processor(SimpleSpanProcessor(exporter))
@@ -193,8 +194,13 @@ def test_the_consumers_span_is_a_child_of_the_producers(bus_factory, engine, top
     consumer = InboxConsumer(bus, engine, INBOX, topic, "traced", SCHEMA, record_effect)
     consume_until(consumer, 1)
     consumer.close()
-    spans = [s for s in exporter.get_finished_spans() if s.name == f"{consumer.topic} process"]
-    assert spans, [s.name for s in exporter.get_finished_spans()]
-    producer_context = request_span.get_span_context()
-    assert spans[0].context.trace_id == producer_context.trace_id
-    assert spans[0].parent.span_id == producer_context.span_id
+    finished = exporter.get_finished_spans()
+    spans = [s for s in finished if s.name == f"{consumer.topic} process"]
+    publishes = [s for s in finished if s.name == f"{topic} publish"]
+    assert spans and publishes, [s.name for s in finished]
+    request_context = request_span.get_span_context()
+    # request -> publish (PRODUCER, the relay) -> process (CONSUMER): one trace across the bus
+    assert publishes[0].kind is trace.SpanKind.PRODUCER and spans[0].kind is trace.SpanKind.CONSUMER
+    assert publishes[0].context.trace_id == spans[0].context.trace_id == request_context.trace_id
+    assert publishes[0].parent.span_id == request_context.span_id
+    assert spans[0].parent.span_id == publishes[0].context.span_id

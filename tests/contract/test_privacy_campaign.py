@@ -10,7 +10,7 @@ from svc_campaign.adapters import privacy
 from svc_campaign.adapters.segment_cache import apply_event, segments
 from svc_campaign.adapters.tables import campaign_inbox
 from tests.contract.privacy_helpers import confirmations, deliver, profile_erased
-from svc_campaign.adapters.sql_unit_of_work import SqlUnitOfWork
+from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.domain import commands
 from svc_campaign.domain.model import CampaignFields
 from svc_campaign.service_layer import handlers
@@ -47,7 +47,7 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
     assert [c["name"] for c in before["campaigns"]] == [f"workspaces/acme/campaigns/{target}"]
 
     erased = profile_erased("acme", "ann")
-    assert deliver(engine, tmp_path, campaign_inbox, privacy.OUTBOX, "campaign", privacy.erase_profile,
+    assert deliver(engine, tmp_path, campaign_inbox, OUTBOX, "campaign", privacy.erase_profile,
                    [erased, erased]) == 1
 
     assert export(engine, "acme", "ann") == {"segmentMemberships": [], "campaigns": []}
@@ -55,7 +55,7 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
     assert export(engine, "other", "ann")["segmentMemberships"] == ["workspaces/other/segments/vip"]
     with engine.connect() as connection:
         assert [s.size for s in segments(connection, "acme", ["vip", "big"])] == [1, 0]
-    [confirmation] = confirmations(engine, privacy.OUTBOX)
+    [confirmation] = confirmations(engine, OUTBOX)
     assert confirmation["payload"]["service"] == "campaign"
     assert confirmation["payload"]["counts"] == {"segmentMemberships": 2}
     assert confirmation["aggregate_id"] == erased["event_id"]

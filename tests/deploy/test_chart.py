@@ -140,6 +140,24 @@ def test_service_monitors_scrape_the_metrics_ports(rendered):
     assert not by_kind(rendered("default"), "ServiceMonitor")
 
 
+def test_a_pod_monitor_scrapes_the_istio_sidecars_with_the_mesh(rendered):
+    objects = rendered("production")
+    [monitor] = by_kind(objects, "PodMonitor").values()
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http-envoy-prom", "/stats/prometheus")
+    assert endpoint["relabelings"][0]["targetLabel"] == "job"
+    assert endpoint["relabelings"][0]["replacement"] == "sidecar-$1"
+    [expression] = monitor["spec"]["selector"]["matchExpressions"]
+    pods = by_kind(objects, "Deployment")
+    assert set(expression["values"]) == set(WORKLOADS)
+    for name in WORKLOADS:
+        labels = pods[name]["spec"]["template"]["metadata"]["labels"]
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert labels[expression["key"]] == name
+    for profile in ("default", "mesh-only"):  # no Prometheus Operator, or no sidecars
+        assert not by_kind(rendered(profile), "PodMonitor")
+
+
 def test_mesh_objects_only_with_the_toggle(rendered, policy):
     assert not [o for o in rendered("default") if o["kind"] in MESH_KINDS]
     for profile in ("production", "mesh-only"):
@@ -229,3 +247,21 @@ def test_the_chart_never_turns_the_launch_fault_injection_on(rendered, profile):
     for name, deployment in by_kind(objects, "Deployment").items():
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             assert all(e["name"] != "MKT_CAMPAIGN_FAULT_INJECTION" for e in container.get("env", [])), name
+
+
+def test_prometheus_rules_carry_the_generated_slo_rules(rendered):
+    """One PrometheusRule per service with exactly the groups of deploy/prometheus/<service>.rules.yaml
+    (both generated from slo/<service>.yaml); only with metrics.prometheusRule.enabled. The schema test
+    above validates them against the Prometheus Operator's CRD."""
+    import yaml
+
+    from slo.generate import rule_file
+
+    rules = by_kind(rendered("production"), "PrometheusRule")
+    assert set(rules) == {f"slo-{s.name}" for s in SERVICES}
+    for spec in SERVICES:
+        rule = rules[f"slo-{spec.name}"]
+        assert rule["metadata"]["namespace"] == NAMESPACE
+        assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        assert rule["spec"] == yaml.safe_load(rule_file(spec.name).read_text()), spec.name
+    assert not by_kind(rendered("default"), "PrometheusRule")

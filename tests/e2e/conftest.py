@@ -116,3 +116,22 @@ def running(request, tmp_path_factory) -> RunningPlatform:
         yield RunningPlatform(platform, Rest(edge_port, admin), grpc_ports, metrics_ports, edge_port, request.param)
     finally:
         platform.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(running, tmp_path_factory):
+    """A real Prometheus (Debian's package) scraping every target of the running platform each second
+    (devstack/servers/prometheus.py), with the rule files of deploy/prometheus/ that exist."""
+    from devstack.servers import prometheus as server
+    from tests.conftest import _unavailable
+
+    if server.binary() is None:
+        _unavailable("Prometheus", f"not installed ({server.INSTALL_HINT})")
+    [port] = free_ports(1)
+    instance = server.PrometheusServer(tmp_path_factory.mktemp("prometheus"), port,
+                                       server.scrape_targets(running.platform), server.TEST_INTERVAL)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()

@@ -281,7 +281,9 @@ def running(request, tmp_path_factory):
     from svc_kit.services import SERVICES
     from tests.e2e.conftest import Rest, RunningPlatform, free_ports
 
-    free = iter(free_ports(2 * len(SERVICES) + 6))
+    from devstack.servers import prometheus
+
+    free = iter(free_ports(2 * len(SERVICES) + 7))
     env = {PORT_BASE_VARIABLE: free_block(BLOCK * (len(SERVICES) + 1))}
     grpc_ports, metrics_ports = {}, {}
     for spec in SERVICES:
@@ -294,7 +296,9 @@ def running(request, tmp_path_factory):
                      "MKT_PROVIDER_SINK_PORT"):
         env[variable] = next(free)
     platform = Platform(tmp_path_factory.mktemp("state"), {**os.environ, **{k: str(v) for k, v in env.items()}},
-                        out=io.StringIO(), mesh=True)
+                        out=io.StringIO(), mesh=True,
+                        # Prometheus as `make run` starts it (a supervised child), when it is installed.
+                        prometheus_port=next(free) if prometheus.binary() else None)
     platform.start()
     try:
         platform.wait_ready(timeout=90)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, or_
 
 from svc_kit.channels import Channel
 from svc_kit.errors import Aborted
+from svc_kit.trace_context import current_trace_headers
 
 from svc_notify.adapters import codec
 from svc_notify.adapters.repositories.sql import SqlRepository, time_terms
@@ -45,7 +46,8 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
         if not new:
             return set()
         statement = self.insert(messages).on_conflict_do_nothing().returning(_m.id)
-        rows = [self._message_row(m) for m in new]
+        traceparent = current_trace_headers().get("traceparent")  # the accepting call's: delivery continues it
+        rows = [{**self._message_row(m), "traceparent": m.trace_context or traceparent} for m in new]
         return set(self.connection.execute(statement, rows).scalars())
 
     def get(self, workspace: str, message_id: str) -> Message | None:
@@ -255,4 +257,4 @@ def _message(r) -> Message:
         provider_message_id=r.provider_message_id, address=r.address, template_version=r.template_version,
         variant=r.variant, create_time=r.create_time, update_time=r.update_time, sent_time=r.sent_time,
         deliver_time=r.deliver_time, first_open_time=r.first_open_time, first_click_time=r.first_click_time,
-        version=r.version, lease=r.lease or "")
+        version=r.version, lease=r.lease or "", trace_context=getattr(r, "traceparent", None) or "")

@@ -11,19 +11,36 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from svc_notify.domain.model import WAITING, State
+from svc_kit.channels import Channel
+
+from svc_notify.domain.model import WAITING, Message, State
 from svc_notify.service_layer.campaign_messages import CANCELLED, cancel_waiting
 from svc_notify.service_layer.dispatch.work import Settled
+from svc_notify.service_layer.ports import DeliverySignals, NoSignals
 from svc_notify.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("svc_notify.dispatcher")
 RECORD_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, None)  # pauses between attempts to record outcomes
+# A settled message's outcome as the delivery signals name it (by the state the pass left it in).
+OUTCOMES = {State.SENT: "sent", State.DELIVERED: "sent", State.DEFERRED: "deferred", State.QUEUED: "deferred",
+            State.FAILED: "failed", State.BOUNCED: "bounced", State.SUPPRESSED: "suppressed",
+            State.CANCELLED: "cancelled"}
+
+
+def handoff_seconds(message: Message) -> float | None:
+    """From the message's acceptance, or its requested send time when later, to its hand-over."""
+    if message.state not in (State.SENT, State.DELIVERED) or message.sent_time is None:
+        return None
+    start = max((t for t in (message.create_time, message.send_time) if t is not None), default=None)
+    return None if start is None else max(0.0, (message.sent_time - start).total_seconds())
 
 
 class Recorder:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime]):
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
+                 signals: DeliverySignals | None = None):
         self.uow = uow_factory
         self.clock = clock
+        self.signals = signals or NoSignals()
 
     async def record(self, token: str, outcomes: list[Settled]) -> None:
         """Records the outcomes and empties the list."""
@@ -33,15 +50,29 @@ class Recorder:
         outcomes.clear()
         for delay in RECORD_RETRIES:
             try:
-                await asyncio.to_thread(self._write, token, batch)
-                return
+                kept = await asyncio.to_thread(self._write, token, batch)
             except Exception:  # noqa: BLE001 - retried, then left to the lease
                 if delay is None:
                     raise
                 log.exception("recording %d outcomes failed; retrying in %.1f s", len(batch), delay)
                 await asyncio.sleep(delay)
+                continue
+            self._signal(kept)
+            return
 
-    def _write(self, token: str, outcomes: list[Settled]) -> None:
+    def _signal(self, kept: list[Settled]) -> None:
+        for o in kept:
+            message = o.message
+            outcome = OUTCOMES.get(message.state)
+            if outcome is None:
+                continue
+            provider = o.provider or ("inbox" if message.channel is Channel.IN_APP else "none")
+            try:
+                self.signals.settled(message.channel.value.lower(), provider, outcome, handoff_seconds(message))
+            except Exception:  # noqa: BLE001 - a signal must never fail a dispatcher pass
+                log.exception("reporting a delivery outcome failed")
+
+    def _write(self, token: str, outcomes: list[Settled]) -> list[Settled]:
         with self.uow() as uow:
             held: set[tuple[str, str]] = set()
             by_workspace: dict[str, list[str]] = {}
@@ -66,3 +97,4 @@ class Recorder:
             if any(o.message.state is State.DEFERRED for o in kept):
                 uow.queued = True
             uow.commit()
+        return kept

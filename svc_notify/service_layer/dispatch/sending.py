@@ -118,10 +118,12 @@ class ChannelSender:
                 events.SENT, message, end, provider=provider.name, provider_message_id=first.provider_message_id,
                 address=address, attempt=message.attempt_count, template_version=message.template_version,
                 variant=message.variant, cost_micros=provider.unit_cost.micros if provider.unit_cost else 0,
-                cost_currency=provider.unit_cost.currency if provider.unit_cost else "")])
+                cost_currency=provider.unit_cost.currency if provider.unit_cost else "")], provider=provider.kind)
         message.address = to[0]
         worst = next((o for _, o in outcomes if not o.permanent), outcomes[0][1])
-        return self._after_failure(message, provider, worst, deliveries)
+        settled = self._after_failure(message, provider, worst, deliveries)
+        settled.provider = provider.kind
+        return settled
 
     async def _stopped(self, message: Message) -> str:
         if self.stops is not None and await self.stops.stopped(message):

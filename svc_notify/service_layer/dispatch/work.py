@@ -44,6 +44,7 @@ class Settled:
     deliveries: list[Delivery] = field(default_factory=list)
     events: list[events.NotifyEvent] = field(default_factory=list)
     inbox: list[InboxItem] = field(default_factory=list)
+    provider: str = ""  # the kind (smtp, twilio, fcm) of the provider this pass handed the message to (or tried)
 
 
 def deferred(message: Message, now: datetime, seconds: float, reason: str) -> Settled:

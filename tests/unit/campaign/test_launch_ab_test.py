@@ -117,6 +117,27 @@ def test_the_test_share_gets_the_variants_then_the_rest_gets_the_winner():
                                             Step.DECIDE_AB_TEST, Step.SCHEDULE_DELIVERIES, Step.INIT_TRACKING]
 
 
+class Signals:
+    def __init__(self):
+        self.starts = []
+
+    def campaign_start(self, trigger, outcome, lateness_seconds):
+        self.starts.append((trigger, outcome, lateness_seconds))
+
+
+def test_the_winner_step_reports_how_late_it_ran_against_its_decide_time():
+    clock = Clock()
+    launch, audience, notify = ab_launch("c9")
+    store, signals = FakeStore(launch), Signals()
+    runner = LaunchRunner(store, audience, notify, clock, VariantContent(), page_size=300,
+                          figures=FakeFigures(notify, {"control": 0.05, "b": 0.2}), signals=signals)
+    drive(runner, store, clock, lambda l: l.ab.phase is Phase.WAITING and l.ab.checks)
+    assert signals.starts == []
+    clock.now = store.launch.ab.decide_time + timedelta(seconds=42)
+    drive(runner, store, clock, lambda l: l.state is LaunchState.COMPLETED)
+    assert signals.starts == [("abtest_winner", "ok", 42.0)]
+
+
 def test_a_restarted_worker_waits_for_the_saved_decide_time_and_sends_nobody_twice():
     clock = Clock()
     launch, audience, notify = ab_launch("c2")
