@@ -3,22 +3,19 @@ service's spans, and it prints both rates and the ratio (speeds are printed, nev
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from bench import instrumentation
 from devstack.tools import jaeger as jaeger_tool
+from tests.conftest import _unavailable
 
 
 @pytest.mark.e2e
 def test_instrumentation_benchmark_prints_both_rates_and_the_ratio(capsys):
     if jaeger_tool.installed() is None:
-        reason = "Jaeger is not built (python -m devstack.tools.jaeger --install)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Jaeger is required in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
+        _unavailable("Jaeger", "not built (python -m devstack.tools.jaeger --install)")
     assert instrumentation.main(["--quick"]) == 0
     out = capsys.readouterr().out
     for mode in (r"on \(every call traced\)", "off", r"on, 10% of traces sampled"):

@@ -24,6 +24,7 @@ from devstack.servers.jaeger import JaegerUnavailable, ThrowawayJaeger
 from devstack.servers.platform import Platform
 from edge.limits import HIGH_LIMITS
 from svc_kit.services import SERVICES
+from tests.conftest import _unavailable
 from tests.e2e.conftest import Rest, free_ports
 
 pytestmark = pytest.mark.e2e
@@ -31,12 +32,6 @@ pytestmark = pytest.mark.e2e
 REQUIRED_SERVICES = {"marketing-edge", "marketing-campaign", "marketing-audience", "marketing-content",
                      "marketing-notify", "marketing-analytics"}
 DEADLINE = 120.0
-
-
-def _unavailable(server: str, reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{server} is required in CI: {reason}", pytrace=False)
-    pytest.skip(f"{server} unavailable: {reason}")
 
 
 @pytest.fixture(scope="module")
