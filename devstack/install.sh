@@ -72,6 +72,9 @@ if [ "$mode" = test ]; then
   # from the Go module proxy into ~/.cache/marketing-platform/jaeger-v1.75.0/ (devstack/tools/jaeger.py);
   # about 5 minutes the first time, instant when that build is there.
   .venv/bin/python -m devstack.tools.jaeger --install
+  # VictoriaLogs v1.52.2 (the log store of tests/e2e/test_logs.py, and of `make run` once built), the same
+  # way into ~/.cache/marketing-platform/victoria-logs-v1.52.2/ (devstack/servers/victorialogs.py).
+  .venv/bin/python -m devstack.servers.victorialogs --install
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     if [ "$(id -u)" = 0 ]; then
       say "installing PostgreSQL 15 from Debian"

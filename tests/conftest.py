@@ -140,6 +140,72 @@ def pulsar_server(request) -> Iterator[PulsarServer]:
 
 
 @dataclass(frozen=True)
+class VictoriaLogsServer:
+    url: str  # http://host:port
+
+    def query(self, logsql: str, limit: int = 1000) -> list[dict]:
+        from devstack.servers.victorialogs import query
+
+        return query(self.url, logsql, limit)
+
+
+@pytest.fixture(scope="session")
+def victorialogs_server(request) -> Iterator[VictoriaLogsServer]:
+    """A throwaway VictoriaLogs (devstack.servers.victorialogs, built once with Go); skipped when it
+    cannot be had, a failure under CI=true."""
+    from devstack.servers.victorialogs import ThrowawayVictoriaLogs, VictoriaLogsUnavailable
+
+    server = ThrowawayVictoriaLogs()
+    try:
+        server.start()
+    except VictoriaLogsUnavailable as error:
+        _unavailable("VictoriaLogs", str(error))
+    _say(request, f"VictoriaLogs started in {server.startup_seconds:.1f} s: {server.url}")
+    try:
+        yield VictoriaLogsServer(server.url)
+    finally:
+        server.stop()
+
+
+# -- the bus of the whole-platform suites (tests/e2e, tests/mesh) ------------------------------------
+
+BUSES_VARIABLE = "MKT_TEST_BUSES"  # comma-separated subset of BUSES; both unless set
+BUSES = ("embedded", "pulsar")
+
+
+def platform_buses() -> list[str]:
+    """The buses the session platforms run on: each e2e and mesh test runs once per bus."""
+    chosen = [b.strip() for b in os.environ.get(BUSES_VARIABLE, ",".join(BUSES)).split(",") if b.strip()]
+    unknown = sorted(set(chosen) - set(BUSES))
+    if unknown or not chosen:
+        raise pytest.UsageError(f"{BUSES_VARIABLE}={os.environ.get(BUSES_VARIABLE)!r}: "
+                                f"a comma-separated subset of {', '.join(BUSES)}")
+    return chosen
+
+
+def bus_env(request, bus: str, name: str) -> dict[str, str]:
+    """The platform's bus settings: the embedded SQLite log, or the session's Pulsar broker with a
+    namespace of this platform's own (`name`), so that two platforms sharing the broker never share a
+    subscription."""
+    if bus == "embedded":
+        return {"MKT_BUS": "embedded"}
+    server = request.getfixturevalue("pulsar_server")
+    return {"MKT_BUS": "pulsar", "MKT_PULSAR_URL": server.service_url, "MKT_PULSAR_ADMIN_URL": server.admin_url,
+            "MKT_PULSAR_NAMESPACE": f"public/{name}-{uuid.uuid4().hex[:8]}"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked embedded_only (they need the SQLite bus itself) do not run on Pulsar."""
+    kept, dropped = [], []
+    for item in items:
+        bus = getattr(item, "callspec", None) and item.callspec.params.get("running")
+        (dropped if bus == "pulsar" and item.get_closest_marker("embedded_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@dataclass(frozen=True)
 class ClickHouseServer:
     url: str  # clickhouse://host:port/default (native protocol)
 

@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 
 from devstack.processes import free_port
 from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground

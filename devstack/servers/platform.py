@@ -21,7 +21,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from devstack.servers import prometheus, provider_sink, smtp_sink
+from devstack import logship
+from devstack.servers import prometheus, provider_sink, smtp_sink, victorialogs
 from edge import dev_tokens, envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from mesh.local import LocalMesh
@@ -31,6 +32,7 @@ from svc_kit.signing import KEY_VARIABLE, new_key
 from svc_kit.services import SERVICES
 
 MAX_RESTARTS = 3
+LOG_STORE = "victorialogs"  # the child running VictoriaLogs, when `make run` starts it
 _PR_SET_PDEATHSIG = 1
 
 
@@ -119,7 +121,9 @@ def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
 
 class Platform:
     def __init__(self, state_dir: Path, env: Mapping[str, str] | None = None, out=sys.stdout, mesh: bool = False,
-                 prometheus_port: int | None = None):
+                 prometheus_port: int | None = None, victorialogs_binary: Path | None = None):
+        """`victorialogs_binary`: also run VictoriaLogs (on MKT_VICTORIALOGS_PORT, data in the state
+        folder) and ship the logs to it, unless MKT_LOGS_URL names another."""
         self.state_dir = state_dir
         self.env = {**(os.environ if env is None else env), "MKT_STATE_DIR": str(state_dir)}
         if not self.env.get(KEY_VARIABLE):
@@ -161,7 +165,17 @@ class Platform:
                                     "--store", str(state_dir / provider_sink.STORE_NAME)], logs / "provider-sink.log",
                   {"HTTP": self.provider_sink_port}),
         ]
-        self.children: list[Child] = [mongo, *sinks] + [
+        self.victorialogs_url: str | None = None
+        store = []
+        if victorialogs_binary is not None:
+            port = EnvReader(self.env).port(logship.VICTORIALOGS_PORT_VARIABLE, logship.DEFAULT_VICTORIALOGS_PORT)
+            store.append(Child(LOG_STORE, victorialogs.command(victorialogs_binary, state_dir / "victorialogs",
+                                                                    port), logs / "victorialogs.log", {"HTTP": port}))
+            self.victorialogs_url = f"http://127.0.0.1:{port}"
+            self.env.setdefault(logship.LOGS_URL_VARIABLE, self.victorialogs_url)
+        self.logs_url: str | None = EnvReader(self.env).url(logship.LOGS_URL_VARIABLE)
+        self.shipper: logship.LogShipper | None = None
+        self.children: list[Child] = [*store, mongo, *sinks] + [
             Child(spec.name, [python, "-m", spec.package], logs / f"{spec.name}.log",
                   {"gRPC": self.settings[spec.name].grpc_port, "metrics": self.settings[spec.name].metrics_port})
             for spec in SERVICES
@@ -229,12 +243,25 @@ class Platform:
             envoy_config.write(self._envoy_file, self.edge)
         if self.prometheus_port is not None:
             prometheus.write_config(self._prometheus_folder, prometheus.scrape_targets(self), prometheus.RUN_INTERVAL)
+        if self.logs_url:  # followed from their current ends: lines of this run only
+            self.ship_logs(self.logs_url)
         try:
             for child in self.children:
                 child.start(self.env)
         except OSError as error:  # a program that is missing or cannot run: stop the ones already started
             self.stop()
             raise PlatformError(f"cannot start {child.name} ({child.argv[0]}): {error.strerror or error}") from None
+
+    def ship_logs(self, url: str, from_start: bool = False) -> logship.LogShipper:
+        """Ships every child's log lines to the VictoriaLogs at `url` (devstack/logship.py), from now
+        on (`from_start`: whole files), until the platform stops. MKT_LOGS_URL does this at start."""
+        if self.shipper is None:
+            self.shipper = logship.LogShipper(url).start()
+        elif self.shipper.url != url.rstrip("/"):
+            raise PlatformError(f"the logs already go to {self.shipper.url}")
+        for child in self.children:
+            self.shipper.follow(child.name, child.log_path, from_start=from_start)
+        return self.shipper
 
     def service_status(self, name: str, timeout: float = 0.5) -> str:
         """The service's own health check, on its port (with the mesh: its loopback port, behind
@@ -283,6 +310,12 @@ class Platform:
             note = "" if spec.implements("*") else f"  ({spec.status})"
             lines.append(f"  {spec.name:<13} gRPC 127.0.0.1:{s.grpc_port}   "
                          f"metrics http://127.0.0.1:{s.metrics_port}/metrics{note}")
+        if self.victorialogs_url:
+            lines.append(f"  {'victorialogs':<13} logs {self.victorialogs_url}   LogsQL "
+                         f"{self.victorialogs_url}/select/logsql/query   UI {self.victorialogs_url}/select/vmui/")
+        if self.logs_url:
+            lines.append(f"  every log line is shipped to {self.logs_url} (find one trace's lines: "
+                         f"curl {self.logs_url}/select/logsql/query -d 'query=trace_id:<id>')")
         lines.append(f"  {'mongo':<13} MongoDB wire mongodb://127.0.0.1:{self.mongo_port}/ (nx-27017, embedded)")
         lines.append(f"  {'smtp-sink':<13} SMTP 127.0.0.1:{self.smtp_sink_port} (the default email provider; "
                      f"received mail in {self.state_dir / smtp_sink.STORE_NAME})")
@@ -334,10 +367,16 @@ class Platform:
     def stop(self, grace: float = 15.0) -> None:
         self._stopping = True
         # The edge first, so no new request reaches a service that is draining; the mesh's
-        # sidecars once the services are down, so that draining calls between them still go through.
+        # sidecars once the services are down, so that draining calls between them still go through;
+        # VictoriaLogs once the shipper has sent the last lines.
         order = [c for c in self.children if c.name == "edge"] + [c for c in self.children if c.name != "edge"]
         deadline = time.monotonic() + grace
-        for group in ([c for c in order if not c.stop_last], [c for c in order if c.stop_last]):
+        groups = ([c for c in order if not c.stop_last and c.name != LOG_STORE],
+                  [c for c in order if c.stop_last], [c for c in order if c.name == LOG_STORE])
+        for group in groups:
+            if group is groups[2] and self.shipper is not None:
+                self.shipper.stop()
+                self.shipper = None
             for child in group:
                 if child.process is not None and child.exited() is None:
                     child.process.send_signal(signal.SIGTERM)

@@ -9,6 +9,8 @@ import time
 
 from svc_kit.config import ConfigError, state_dir
 
+from devstack import logship
+from devstack.servers import victorialogs
 from devstack.servers import prometheus
 from devstack.servers import jaeger as jaeger_server
 from devstack.servers.platform import Platform, PlatformError
@@ -22,6 +24,23 @@ class _Stop(Exception):
 
 def _raise_stop(signum, frame):
     raise _Stop
+
+
+def log_store() -> tuple:
+    """MKT_VICTORIALOGS=on (default) runs VictoriaLogs when it is built, off never; (binary or None, a
+    line saying so). MKT_LOGS_URL set: the logs go there instead, nothing is started."""
+    raw = os.environ.get(logship.VICTORIALOGS_VARIABLE, "on").strip().lower()
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{logship.VICTORIALOGS_VARIABLE}={raw!r} must be on or off")
+    if os.environ.get(logship.LOGS_URL_VARIABLE):
+        return None, f"logs shipped to {os.environ[logship.LOGS_URL_VARIABLE]} ({logship.LOGS_URL_VARIABLE})"
+    if raw == "off":
+        return None, f"logs not shipped ({logship.VICTORIALOGS_VARIABLE}=off)"
+    binary = victorialogs.installed()
+    if binary is None:
+        return None, ("logs not shipped: VictoriaLogs is not built (`.venv/bin/python -m "
+                      "devstack.servers.victorialogs --install` builds it once with Go, ~20 s)")
+    return binary, "logs shipped to VictoriaLogs (MKT_VICTORIALOGS=off to skip)"
 
 
 def main() -> int:
@@ -40,7 +59,9 @@ def main() -> int:
             print(f"Prometheus not started: 127.0.0.1:{prometheus_port} is in use (another Prometheus? "
                   "MKT_PROMETHEUS_PORT sets the port)", flush=True)
             scrape = False
-        platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None)
+        binary, logs_line = log_store()
+        platform = Platform(folder, mesh=mesh, prometheus_port=prometheus_port if scrape else None,
+                            victorialogs_binary=binary)
     except ConfigError as error:
         if jaeger is not None:
             jaeger.stop()
@@ -72,6 +93,7 @@ def main() -> int:
                   f"  export TOKEN={token}\n"
                   f"  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{platform.edge.port}"
                   "/v1/workspaces/demo/campaigns", flush=True)
+        print(logs_line, flush=True)
         while True:
             platform.watch_once()
             time.sleep(0.5)

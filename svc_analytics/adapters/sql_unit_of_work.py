@@ -3,7 +3,6 @@ service's relational database (funnels and erasure records)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 
 from svc_kit.db import SqlTransaction
 

@@ -29,6 +29,7 @@ from svc_kit.events import erasure
 from svc_kit.events.inbox import InboxConsumer
 from svc_kit.events.outbox import Outbox
 from svc_kit.metrics import ServiceMetrics, seconds_since
+from svc_kit.trace_context import message_context
 
 from svc_analytics.adapters.tables import analytics_inbox, analytics_outbox
 from svc_analytics.domain.model import StoredEvent
@@ -62,8 +63,9 @@ class StoringConsumer(InboxConsumer):
 
     def __init__(self, bus: Bus, engine: Engine, topic: str, subscription: str, schema_name: str, rows: Rows,
                  write: Callable[[list[StoredEvent]], Any], max_batch: int = 1000,
-                 metrics: ServiceMetrics | None = None):
+                 metrics: ServiceMetrics | None = None, log_level: int = logging.DEBUG):
         self._rows_of = rows
+        self.log_level = log_level  # of the line each stored event gets (INFO for the few lifecycle events)
         self._write = write
         self.max_batch = max_batch
         super().__init__(bus, engine, analytics_inbox, topic, subscription, event_schemas.load(schema_name),
@@ -93,6 +95,12 @@ class StoringConsumer(InboxConsumer):
                         stored.append(message)
             if rows:
                 self._write(rows)
+            if log.isEnabledFor(self.log_level):
+                for message in stored:  # each line with the trace of the call that caused the event
+                    with message_context(message.properties):
+                        log.log(self.log_level, "%s: stored %s", self.subscription, message.value["event_type"],
+                                extra={"event_id": message.value["event_id"],
+                                       "workspace": message.value.get("workspace")})
         except Exception:  # noqa: BLE001 - redelivered later
             log.exception("%s: storing %d events failed; they will be redelivered", self.subscription,
                           len(messages))
@@ -139,7 +147,7 @@ def campaign_consumer(bus: Bus, engine: Engine, write, clock: Callable[[], datet
         return [event] if event is not None else []
 
     return StoringConsumer(bus, engine, CAMPAIGN_TOPIC, CAMPAIGN_SUBSCRIPTION, "campaign.v1", rows, write,
-                           max_batch)
+                           max_batch, log_level=logging.INFO)
 
 
 def confirm_erasure(engine: Engine, value: Mapping[str, Any], counts: Mapping[str, int]) -> None:

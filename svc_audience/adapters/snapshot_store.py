@@ -5,7 +5,6 @@ only an erasure removes someone from it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from itertools import islice
 from typing import Any
 

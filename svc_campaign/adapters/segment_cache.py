@@ -5,7 +5,6 @@ transaction, read to answer who a campaign reaches."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.filtering import Term, parse_filter

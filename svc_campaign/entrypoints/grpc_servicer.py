@@ -7,6 +7,7 @@ thread hand-off would, so they run inline."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -23,6 +24,7 @@ from svc_kit.executor import run_blocking
 from svc_kit.names import name_field, parent_field
 
 from svc_campaign.domain import commands
+from svc_campaign.domain.events import STATE_EVENTS
 from svc_campaign.domain.model import TRANSITIONS, Campaign
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
@@ -32,6 +34,7 @@ from svc_campaign.service_layer.ports import ContentPort, ReportingDegraded, Rep
 from svc_campaign.service_layer.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
+log = logging.getLogger("svc_campaign.api")
 
 
 def _name(value: str, field: str = "name") -> tuple[str, str]:
@@ -182,7 +185,11 @@ class CampaignServicer(pb_grpc.CampaignServiceServicer):
         cmd = commands.ChangeState(workspace, campaign_id, action, request.etag)
         if action in ("schedule", "start") and self.content is not None:
             await self._check_ab_test(action, workspace, campaign_id)
-        return await self._one(await self._run(handlers.change_state, cmd, self.uow(), self.clock))
+        changed = await self._run(handlers.change_state, cmd, self.uow(), self.clock)
+        # One line per lifecycle change, in the call's span (so with its trace_id): "campaign started".
+        log.info("campaign %s", STATE_EVENTS[action].removeprefix("campaign_"),
+                 extra={"workspace": workspace, "campaign": campaign_id, "state": changed.state.value})
+        return await self._one(changed)
 
     async def _check_ab_test(self, action: str, workspace: str, campaign_id: str) -> None:
         """An A/B test's template has the variants it needs (before the state change, which checks the rest)."""

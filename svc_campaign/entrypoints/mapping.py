@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from datetime import timedelta
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from google.type import money_pb2, timeofday_pb2
 
 from marketing.campaign.v1 import campaign_audience_pb2, campaign_launch_pb2, campaign_pb2, campaign_stats_pb2

@@ -5,6 +5,7 @@ never a call to the campaign service on the read path."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ SUBSCRIPTION = "svc_content-campaigns"
 LIVE_STATES = ("SCHEDULED", "RUNNING", "PAUSED")
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _c = campaigns.c
+log = logging.getLogger("svc_content.campaign_copy")
 
 
 def _payload(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -59,6 +61,10 @@ def apply_event(connection: Connection, event: Mapping[str, Any]) -> None:
                                                                  if k not in ("workspace", "campaign_id")}))
     else:
         connection.execute(campaigns.update().where(*keys).values(values))
+    if "state" in values and (row is None or row.state != values["state"]):
+        # In the consumer's span: the line carries the trace of the call that changed the campaign.
+        log.info("campaign copy now %s", values["state"], extra={"workspace": workspace, "campaign": campaign_id,
+                                                                  "event_type": kind})
 
 
 def consumer(bus: Bus, engine: Engine) -> InboxConsumer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
 
 from svc_kit.db import SqlTransaction
 

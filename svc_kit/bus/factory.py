@@ -3,7 +3,8 @@
     MKT_BUS=embedded (default)   a SQLite log at MKT_BUS_PATH (default <state dir>/bus.sqlite3),
                                  shared by every process of the machine
     MKT_BUS=pulsar               MKT_PULSAR_URL (pulsar://host:6650) and MKT_PULSAR_ADMIN_URL
-                                 (http://host:8080, for the schema registry's compatibility policy)
+                                 (http://host:8080, for the schema registry's compatibility policy);
+                                 topics in MKT_PULSAR_NAMESPACE (default public/default)
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ PULSAR_URL = Variable("MKT_PULSAR_URL", "text", "", "Pulsar broker, pulsar://hos
 PULSAR_ADMIN_URL = Variable("MKT_PULSAR_ADMIN_URL", "text", "",
                             "Pulsar admin API, http://host:8080, for the schema compatibility policy "
                             "(needed when MKT_BUS=pulsar)")
-VARIABLES = (BUS, BUS_PATH, PULSAR_URL, PULSAR_ADMIN_URL)
+PULSAR_NAMESPACE = Variable("MKT_PULSAR_NAMESPACE", "text", "public/default",
+                            "Pulsar namespace (tenant/name) of every topic; created when missing (the tenant must "
+                            "exist). One per platform sharing a broker (the tests give each platform its own)")
+VARIABLES = (BUS, BUS_PATH, PULSAR_URL, PULSAR_ADMIN_URL, PULSAR_NAMESPACE)
 
 
 def make_bus(env: Mapping[str, str]) -> Bus:
@@ -44,5 +48,8 @@ def make_bus(env: Mapping[str, str]) -> Bus:
             raise ConfigError(f"MKT_PULSAR_ADMIN_URL={admin!r} must be an http(s)://host:port URL when MKT_BUS=pulsar")
         from svc_kit.bus.pulsar import PulsarBus
 
-        return PulsarBus(url, admin, compatibility=COMPATIBILITY)
+        namespace = PULSAR_NAMESPACE.read(env)
+        if namespace.count("/") != 1 or not all(namespace.split("/")):
+            raise ConfigError(f"MKT_PULSAR_NAMESPACE={namespace!r} must be tenant/name")
+        return PulsarBus(url, admin, compatibility=COMPATIBILITY, namespace=namespace)
     raise ConfigError(f"MKT_BUS={kind!r} must be embedded or pulsar")

@@ -37,8 +37,16 @@ DEFAULT_NAMESPACE = "public/default"
 PIPELINE = 5000  # messages a producer may have in flight
 
 
-def _full_topic(topic: str) -> str:
-    return topic if "://" in topic else f"persistent://{DEFAULT_NAMESPACE}/{topic}"
+def _full_topic(topic: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+    """The topic in `namespace`: a short name goes there, and so does a full name in the default
+    namespace (the services name their topics persistent://public/default/...: the bus's namespace,
+    MKT_PULSAR_NAMESPACE, decides where they live). A full name in another namespace stays as it is."""
+    if "://" not in topic:
+        return f"persistent://{namespace}/{topic}"
+    scheme, path = topic.split("://", 1)
+    if namespace != DEFAULT_NAMESPACE and path.startswith(f"{DEFAULT_NAMESPACE}/"):
+        return f"{scheme}://{namespace}/{path[len(DEFAULT_NAMESPACE) + 1:]}"
+    return topic
 
 
 def _schema_path(topic: str) -> str:
@@ -66,6 +74,14 @@ class _Registry:
         except OSError as error:
             raise BusError(f"Pulsar admin {self.admin_url} is out of reach: {error}") from None
         return json.loads(payload) if payload else None
+
+    def ensure_namespace(self, namespace: str) -> None:
+        """Creates `namespace` (tenant/name, the tenant existing) unless it is there already."""
+        try:
+            self._request("PUT", f"/admin/v2/namespaces/{namespace}")
+        except BusError as error:
+            if "HTTP 409" not in str(error):  # 409: it exists
+                raise
 
     def set_compatibility(self, namespace: str, strategy: str) -> None:
         self._request("PUT", f"/admin/v2/namespaces/{namespace}/schemaCompatibilityStrategy", strategy)
@@ -183,7 +199,10 @@ class PulsarConsumer(Consumer):
 class PulsarBus(Bus):
     def __init__(self, service_url: str, admin_url: str, compatibility: str = "FULL",
                  namespace: str = DEFAULT_NAMESPACE):
+        self.namespace = namespace
         self.registry = _Registry(admin_url)
+        if namespace != DEFAULT_NAMESPACE:
+            self.registry.ensure_namespace(namespace)
         self.registry.set_compatibility(namespace, compatibility)
         self.client = pulsar.Client(service_url, operation_timeout_seconds=15,
                                     logger=logging.getLogger("pulsar.client"))
@@ -191,7 +210,7 @@ class PulsarBus(Bus):
     def producer(self, topic: str, schema: EventSchema) -> Producer:
         try:
             producer = self.client.create_producer(
-                _full_topic(topic),
+                _full_topic(topic, self.namespace),
                 schema=_AvroSchema(None, schema_definition=dict(schema.definition)),
                 batching_enabled=False,
                 max_pending_messages=PIPELINE,
@@ -206,7 +225,7 @@ class PulsarBus(Bus):
     def consumer(self, topic: str, subscription: str, schema: EventSchema,
                  options: SubscriptionOptions | None = None) -> Consumer:
         options = options or SubscriptionOptions()
-        full = _full_topic(topic)
+        full = _full_topic(topic, self.namespace)
         try:
             consumer = self.client.subscribe(
                 full,
@@ -218,7 +237,7 @@ class PulsarBus(Bus):
                                   else pulsar.InitialPosition.Earliest),
                 dead_letter_policy=pulsar.ConsumerDeadLetterPolicy(
                     max_redeliver_count=options.max_redeliveries,
-                    dead_letter_topic=_full_topic(options.dead_letter_for(topic, subscription)),
+                    dead_letter_topic=_full_topic(options.dead_letter_for(topic, subscription), self.namespace),
                 ),
             )
         except Exception as error:

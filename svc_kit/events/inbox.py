@@ -92,7 +92,10 @@ class InboxConsumer:
             with self.engine.begin() as connection:
                 [first] = self._process(connection, [message])
         except Exception:
-            log.exception("handling %s failed; it will be redelivered", message.value.get("event_id"))
+            from svc_kit.trace_context import message_context  # the failure's line in the message's trace
+
+            with message_context(message.properties):
+                log.exception("handling %s failed; it will be redelivered", message.value.get("event_id"))
             self.consumer.nack(message)
             return
         self._count(first)

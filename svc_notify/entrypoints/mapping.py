@@ -21,7 +21,6 @@ from svc_notify.domain.providers import (DomainRateLimit, FcmConfig, Provider, R
                                         UnitCost)
 from svc_notify.domain.settings import NotifySettings
 from svc_notify.domain.validation import profile_id
-from svc_notify.service_layer.messages import MAX_BATCH
 
 _CATEGORY_IN = {message_content_pb2.MESSAGE_CATEGORY_UNSPECIFIED: Category.MARKETING,
                 message_content_pb2.MESSAGE_CATEGORY_MARKETING: Category.MARKETING,

@@ -15,6 +15,7 @@ import pytest
 from devstack.servers.platform import Platform
 from edge.limits import HIGH_LIMITS
 from svc_kit.services import SERVICES
+from tests.conftest import bus_env, platform_buses
 
 
 def free_ports(count: int) -> list[int]:
@@ -73,13 +74,16 @@ class RunningPlatform:
     grpc_ports: dict[str, int]
     metrics_ports: dict[str, int]
     edge_port: int
+    bus: str = "embedded"  # or "pulsar": the session platform runs once on each (tests/conftest.py)
 
     def channel(self, service: str) -> grpc.Channel:
         return grpc.insecure_channel(f"127.0.0.1:{self.grpc_ports[service]}")
 
 
-@pytest.fixture(scope="session")
-def running(tmp_path_factory) -> RunningPlatform:
+@pytest.fixture(scope="session", params=platform_buses())
+def running(request, tmp_path_factory) -> RunningPlatform:
+    """The whole platform, once on each bus (MKT_TEST_BUSES chooses): every test taking it runs on
+    the embedded bus and on Pulsar, except those marked embedded_only."""
     ports = iter(free_ports(2 * len(SERVICES) + 6))
     env = {}
     grpc_ports, metrics_ports = {}, {}
@@ -100,6 +104,7 @@ def running(tmp_path_factory) -> RunningPlatform:
     # The edge's rate limit (per principal: every test shares the admin token) stays out of the way;
     # tests/e2e/test_rate_limits.py starts an edge with low limits of its own.
     env.update(HIGH_LIMITS)
+    env.update(bus_env(request, request.param, "e2e"))
     import os
 
     full_env = {**os.environ, **{k: str(v) for k, v in env.items()}}
@@ -108,7 +113,7 @@ def running(tmp_path_factory) -> RunningPlatform:
     try:
         platform.wait_ready(timeout=90)
         admin = platform.dev_token({"*": "admin"}, subject="tests")
-        yield RunningPlatform(platform, Rest(edge_port, admin), grpc_ports, metrics_ports, edge_port)
+        yield RunningPlatform(platform, Rest(edge_port, admin), grpc_ports, metrics_ports, edge_port, request.param)
     finally:
         platform.stop()
 

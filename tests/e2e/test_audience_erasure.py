@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from pymongo import MongoClient
 
-from svc_kit.bus.embedded import EmbeddedBus
+from svc_kit.bus.factory import make_bus
 
 from svc_audience.adapters import events
 from svc_audience.domain.model import Profile
@@ -29,7 +29,7 @@ def test_delete_publishes_profile_erased(running):
     ws = f"era-{uuid.uuid4().hex[:8]}"
     upsert(running.rest, ws, "u-1")
     assert running.rest.call("DELETE", f"/v1/workspaces/{ws}/profiles/u-1").status == 200
-    bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+    bus = make_bus(running.platform.env)
     try:
         consumer = bus.consumer(events.TOPIC, f"e2e-{uuid.uuid4().hex[:8]}", events.SCHEMA)
         deadline = time.monotonic() + 30

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from svc_kit.bus.embedded import EmbeddedBus
+from svc_kit.bus.factory import make_bus
 
 from svc_audience.adapters import events
 
@@ -29,7 +29,7 @@ class SegmentEvents:
     """The segment topic as another service sees it, narrowed to one workspace."""
 
     def __init__(self, running, ws):
-        self.bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+        self.bus = make_bus(running.platform.env)
         self.consumer = self.bus.consumer(events.SEGMENT_TOPIC, f"e2e-{uuid.uuid4().hex[:8]}", events.SEGMENT_SCHEMA)
         self.ws = ws
 
@@ -61,7 +61,7 @@ class SegmentEvents:
 
 
 def track(running, ws, external_id, name, when):
-    bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+    bus = make_bus(running.platform.env)
     try:
         producer = bus.producer(events.BEHAVIOUR_TOPIC, events.BEHAVIOUR_SCHEMA)
         event_id = uuid.uuid4().hex

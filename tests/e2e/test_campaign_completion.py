@@ -15,7 +15,7 @@ import pytest
 
 import event_schemas
 from devstack.servers import smtp_sink
-from svc_kit.bus.embedded import EmbeddedBus
+from svc_kit.bus.factory import make_bus
 from svc_kit.bus.port import SubscriptionOptions
 from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, call, emails_of, eventually, iso
 
@@ -49,7 +49,7 @@ def test_a_launched_campaign_completes_by_itself_once_every_message_is_delivered
     assert (int(stats["messagesKnown"]), int(stats["messagesFinal"])) == (len(PEOPLE), len(PEOPLE))
 
     campaign_id = name.rsplit("/", 1)[1]
-    bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+    bus = make_bus(running.platform.env)
     try:
         consumer = bus.consumer(TOPIC, f"e2e-{uuid.uuid4().hex[:8]}", event_schemas.load("campaign.v1"),
                                 SubscriptionOptions(initial_position="earliest"))

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 import event_schemas
-from svc_kit.bus.embedded import EmbeddedBus
+from svc_kit.bus.factory import make_bus
 from svc_kit.bus.port import SubscriptionOptions
 
 from svc_campaign.adapters.event_codec import TOPIC
@@ -27,7 +27,7 @@ def test_changes_are_published_in_order_with_the_callers_trace(running):
     assert running.rest.call("POST", f"/v1/{name}:cancel", {}).status == 200
     campaign_id = name.rsplit("/", 1)[1]
 
-    bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+    bus = make_bus(running.platform.env)
     try:
         consumer = bus.consumer(TOPIC, f"e2e-{uuid.uuid4().hex[:8]}", event_schemas.load("campaign.v1"),
                                 SubscriptionOptions(initial_position="earliest"))

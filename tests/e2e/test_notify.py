@@ -19,7 +19,7 @@ import pytest
 
 import event_schemas
 from devstack.servers import provider_sink, smtp_sink
-from svc_kit.bus.embedded import EmbeddedBus
+from svc_kit.bus.factory import make_bus
 from svc_kit.bus.port import SubscriptionOptions
 from svc_kit.channels import Channel
 from svc_kit.link_tracking import TrackingClaims, sign_tracking
@@ -197,7 +197,7 @@ def test_the_in_app_inbox(running):
 
 
 def notify_events(running, message_name: str, wanted: int, timeout: float = 20.0) -> list[dict]:
-    bus = EmbeddedBus(running.platform.state_dir / "bus.sqlite3")
+    bus = make_bus(running.platform.env)
     try:
         consumer = bus.consumer(TOPIC, f"e2e-{uuid.uuid4().hex[:8]}", event_schemas.load("notify.v1"),
                                 SubscriptionOptions(initial_position="earliest"))

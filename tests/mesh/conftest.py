@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from devstack.processes import free_port, tail
 from mesh import ca, envoy
 from mesh.policy import Policy, load
+from tests.conftest import bus_env, platform_buses
 
 INTRUDER = "intruder"  # an identity from the same CA that the policy does not know
 
@@ -266,10 +267,11 @@ def free_block(size: int, start: int = 20000, stop: int = 32000) -> int:
     raise RuntimeError("no free block of ports for the mesh")
 
 
-@pytest.fixture(scope="session")
-def running(tmp_path_factory):
+@pytest.fixture(scope="session", params=platform_buses())
+def running(request, tmp_path_factory):
     """The whole platform (tests/e2e/conftest.py's fixture) with every service behind its sidecar,
-    on free ports; the same shape, so that the e2e REST checks run against it unchanged."""
+    on free ports; the same shape, so that the e2e REST checks run against it unchanged. Once on each
+    bus, like the e2e one."""
     import io
     import os
 
@@ -289,6 +291,7 @@ def running(tmp_path_factory):
         metrics_ports[spec.name] = env[spec.env_prefix + "METRICS_PORT"] = next(free)
     edge_port = env["MKT_EDGE_PORT"] = next(free)
     env.update(HIGH_LIMITS)  # the edge's rate limits stay out of the way (edge/limits.py)
+    env.update(bus_env(request, request.param, "mesh"))
     for variable in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
                      "MKT_PROVIDER_SINK_PORT"):
         env[variable] = next(free)
@@ -300,6 +303,6 @@ def running(tmp_path_factory):
     try:
         platform.wait_ready(timeout=90)
         yield RunningPlatform(platform, Rest(edge_port, platform.dev_token({"*": "admin"}, subject="tests")),
-                              grpc_ports, metrics_ports, edge_port)
+                              grpc_ports, metrics_ports, edge_port, request.param)
     finally:
         platform.stop()
