@@ -35,10 +35,13 @@ from pathlib import Path
 import grpc
 
 from devstack.processes import cpu_seconds, free_ports
-from devstack.servers.platform import Platform
+from devstack.servers.platform import Platform, free_platform_ports
 from edge.limits import HIGH_LIMITS
-from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
-from svc_kit.services import SERVICES
+from marketing.campaign.v1 import (
+    campaign_pb2,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+)
 
 TARGET_ADDED_P50_MS = 0.3
 TARGET_READS_PER_CORE_SECOND = 2000
@@ -198,13 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
 
-    ports = iter(free_ports(2 * len(SERVICES) + 4))
-    env = dict(os.environ)
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))
-        env[spec.env_prefix + "METRICS_PORT"] = str(next(ports))
-    for key in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT"):
-        env[key] = str(next(ports))
+    env = {**os.environ, **{name: str(port) for name, port in free_platform_ports().items()}}
     env["MKT_LOG_LEVEL"] = "WARNING"
     env.update(HIGH_LIMITS)  # the rate limit filter runs, but never refuses the benchmark's calls
     grpc_port, edge_port = int(env["MKT_CAMPAIGN_GRPC_PORT"]), int(env["MKT_EDGE_PORT"])

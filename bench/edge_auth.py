@@ -33,13 +33,20 @@ import grpc
 
 from bench.edge import RestClient, Sample, merge, run
 from devstack.processes import free_ports
-from devstack.servers.platform import Platform, envoy_binary
+from devstack.servers.platform import Platform, envoy_binary, free_platform_ports
 from edge import envoy_config
 from edge.limits import HIGH_LIMITS
 from edge.settings import load_edge_settings
-from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
-from marketing.integrations.v1 import api_key_pb2, integrations_service_pb2, integrations_service_pb2_grpc
-from svc_kit.services import SERVICES
+from marketing.campaign.v1 import (
+    campaign_pb2,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+)
+from marketing.integrations.v1 import (
+    api_key_pb2,
+    integrations_service_pb2,
+    integrations_service_pb2_grpc,
+)
 
 TARGET_ADDED_P50_MS = 0.3
 PATHS = ("off", "key", "jwt")
@@ -79,18 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     calls, rounds = (200, 1) if args.quick else (args.calls, args.rounds)
 
-    ports = iter(free_ports(2 * len(SERVICES) + 8))
-    env = dict(os.environ)
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = str(next(ports))
-        env[spec.env_prefix + "METRICS_PORT"] = str(next(ports))
-    for key in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT",
-                "MKT_SMTP_SINK_PORT", "MKT_PROVIDER_SINK_PORT"):
-        env[key] = str(next(ports))
+    env = {**os.environ, **{name: str(port) for name, port in free_platform_ports().items()}}
     env["MKT_LOG_LEVEL"] = "WARNING"
     env.update(HIGH_LIMITS)  # the rate limit filter runs, but never refuses the benchmark's calls
     edge_port = int(env["MKT_EDGE_PORT"])
-    off_port, off_admin = next(ports), next(ports)
+    off_port, off_admin = free_ports(2)
 
     with tempfile.TemporaryDirectory() as state:
         platform = Platform(Path(state), env, out=io.StringIO())

@@ -41,9 +41,8 @@ from pathlib import Path
 
 import grpc
 
-from devstack.processes import free_ports
 from devstack.servers import smtp_sink
-from devstack.servers.platform import Platform
+from devstack.servers.platform import Platform, free_platform_ports
 from devstack.tools.demo import Edge
 from edge.limits import HIGH_LIMITS
 from marketing.audience.v1 import audience_service_pb2 as pb
@@ -51,7 +50,6 @@ from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2, channel_pb2
 from svc_audience.entrypoints.file_import import BATCH as IMPORT_MESSAGE_RECORDS
-from svc_kit.services import SERVICES
 from svc_notify.config import DEFAULT_SMTP_CONNECTIONS
 
 WORKSPACE = "bench-launch"
@@ -180,15 +178,8 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def start_platform(state: Path) -> tuple[Platform, int, int]:
-    ports = iter(free_ports(2 * len(SERVICES) + 6))
-    env = {}
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = next(ports)
-        env[spec.env_prefix + "METRICS_PORT"] = next(ports)
-    edge_port = env["MKT_EDGE_PORT"] = next(ports)
-    for name in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
-                 "MKT_PROVIDER_SINK_PORT"):
-        env[name] = next(ports)
+    env: dict = free_platform_ports()
+    edge_port = env["MKT_EDGE_PORT"]
     env.update(HIGH_LIMITS)  # the edge's rate limits never refuse the benchmark's calls
     platform = Platform(state, {**os.environ, **{k: str(v) for k, v in env.items()}}, out=io.StringIO())
     platform.start()

@@ -22,14 +22,15 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack import logship
+from devstack.processes import free_ports
 from devstack.servers import prometheus, provider_sink, smtp_sink, victorialogs
 from edge import dev_tokens, envoy_config
 from edge.settings import EdgeSettings, load_edge_settings
 from mesh.local import LocalMesh
 from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
 from svc_kit.config import EnvReader, load_settings
-from svc_kit.signing import KEY_VARIABLE, new_key
 from svc_kit.services import SERVICES
+from svc_kit.signing import KEY_VARIABLE, new_key
 
 MAX_RESTARTS = 3
 LOG_STORE = "victorialogs"  # the child running VictoriaLogs, when `make run` starts it
@@ -91,6 +92,21 @@ def slo_graph_url(port: int, service: str) -> str:
             f'or label_replace(slo:objective:ratio{selector}, "line", "objective", "", "")')
     return (f"http://127.0.0.1:{port}/graph?" +
             urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": "6h"}))
+
+
+# The ports of one platform besides its services' gRPC and metrics ports: the edge's, the embedded
+# MongoDB-wire server's and the local providers'.
+PLATFORM_PORT_VARIABLES = ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT",
+                           "MKT_SMTP_SINK_PORT", "MKT_PROVIDER_SINK_PORT")
+
+
+def free_platform_ports() -> dict[str, int]:
+    """Free ports of 127.0.0.1 for one whole platform, as the environment variables that set them
+    (`<SERVICE>_GRPC_PORT`, `<SERVICE>_METRICS_PORT` and PLATFORM_PORT_VARIABLES), so that tests and
+    benchmarks start platforms beside `make run` and beside each other."""
+    names = [spec.env_prefix + kind for spec in SERVICES for kind in ("GRPC_PORT", "METRICS_PORT")]
+    names += PLATFORM_PORT_VARIABLES
+    return dict(zip(names, free_ports(len(names)), strict=True))
 
 
 class PlatformError(RuntimeError):

@@ -21,10 +21,7 @@ queryable with LogsQL within about a second (`/select/logsql/query`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,13 +31,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from devstack.processes import cache_home, file_lock, go_binary, tail
+from devstack.processes import tail
 from devstack.servers.lifecycle import LaunchedServer, ServerUnavailable, run_in_foreground
+from devstack.tools.gobuild import GoTool
 
 VERSION = "v1.52.2"
 PACKAGE = "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs"
 HOME_VARIABLE = "MKT_VICTORIALOGS_HOME"
-MIN_GO = (1, 21)
 LDFLAGS = "-s -w"
 READY_TIMEOUT = 30.0
 FAILED_START_LOG = Path(tempfile.gettempdir()) / "mkt-victorialogs-failed-start.log"
@@ -50,50 +47,18 @@ class VictoriaLogsUnavailable(ServerUnavailable):
     """VictoriaLogs cannot be built or started here; the message says why and what to do."""
 
 
-def home() -> Path:
-    return cache_home(HOME_VARIABLE, f"victoria-logs-{VERSION}")
-
-
-def binary_path() -> Path:
-    """One folder per set of build flags, so a change of flags builds anew instead of reusing."""
-    return home() / hashlib.sha256(LDFLAGS.encode()).hexdigest()[:12] / "victoria-logs"
+TOOL = GoTool(f"VictoriaLogs {VERSION}", PACKAGE, VERSION, "victoria-logs", "victoria-logs", HOME_VARIABLE,
+              VictoriaLogsUnavailable, LDFLAGS)
 
 
 def installed() -> Path | None:
     """The binary when it is built, else None (nothing is built)."""
-    binary = binary_path()
-    return binary if os.access(binary, os.X_OK) else None
+    return TOOL.installed()
 
 
 def ensure_installed(quiet: bool = False) -> Path:
     """The victoria-logs binary, built with `go install` the first time; instant afterwards."""
-    binary = binary_path()
-    if os.access(binary, os.X_OK):
-        return binary
-    go = go_binary(f"VictoriaLogs {VERSION}", MIN_GO, VictoriaLogsUnavailable)
-    folder = binary.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    with file_lock(folder / ".lock"):
-        if os.access(binary, os.X_OK):  # another process built it while this one waited
-            return binary
-        if not quiet:
-            print(f"==> building VictoriaLogs {VERSION} with Go into {folder} (first time only)",
-                  file=sys.stderr, flush=True)
-        staging = folder / f"gobin.partial-{os.getpid()}"
-        staging.mkdir()
-        env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(staging), "GOFLAGS": "-buildvcs=false"}
-        try:
-            result = subprocess.run([go, "install", "-trimpath", f"-ldflags={LDFLAGS}", f"{PACKAGE}@{VERSION}"],
-                                    cwd=folder, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            built = staging / "victoria-logs"
-            if result.returncode != 0 or not built.exists():
-                output = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-                raise VictoriaLogsUnavailable(
-                    f"`go install {PACKAGE}@{VERSION}` failed (exit {result.returncode}):\n{output}")
-            built.rename(binary)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return binary
+    return TOOL.ensure_installed(quiet)
 
 
 def command(binary: Path, data: Path, port: int, host: str = "127.0.0.1") -> list[str]:

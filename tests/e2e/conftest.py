@@ -6,28 +6,16 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import socket
 from dataclasses import dataclass
 
 import grpc
 import pytest
 
-from devstack.servers.platform import Platform
+from devstack.processes import free_ports
+from devstack.servers.platform import Platform, free_platform_ports
 from edge.limits import HIGH_LIMITS
 from svc_kit.services import SERVICES
 from tests.conftest import bus_env, platform_buses
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @dataclass
@@ -84,18 +72,10 @@ class RunningPlatform:
 def running(request, tmp_path_factory) -> RunningPlatform:
     """The whole platform, once on each bus (MKT_TEST_BUSES chooses): every test taking it runs on
     the embedded bus and on Pulsar, except those marked embedded_only."""
-    ports = iter(free_ports(2 * len(SERVICES) + 6))
-    env = {}
-    grpc_ports, metrics_ports = {}, {}
-    for spec in SERVICES:
-        grpc_ports[spec.name] = env[spec.env_prefix + "GRPC_PORT"] = next(ports)
-        metrics_ports[spec.name] = env[spec.env_prefix + "METRICS_PORT"] = next(ports)
-    edge_port = env["MKT_EDGE_PORT"] = next(ports)
-    env["MKT_EDGE_ADMIN_PORT"] = next(ports)
-    env["MKT_EDGE_HEALTH_PORT"] = next(ports)
-    env["MKT_MONGO_PORT"] = next(ports)
-    env["MKT_SMTP_SINK_PORT"] = next(ports)  # the local email, SMS and push providers (devstack sinks)
-    env["MKT_PROVIDER_SINK_PORT"] = next(ports)
+    env: dict = free_platform_ports()  # with the local email, SMS and push providers' (devstack sinks)
+    grpc_ports = {spec.name: env[spec.env_prefix + "GRPC_PORT"] for spec in SERVICES}
+    metrics_ports = {spec.name: env[spec.env_prefix + "METRICS_PORT"] for spec in SERVICES}
+    edge_port = env["MKT_EDGE_PORT"]
     # Tests open and click seconds after the send: count those as a person's, not a scanner's.
     env["MKT_ANALYTICS_MACHINE_DELAY_SECONDS"] = "0"
     env["MKT_ANALYTICS_BATCH_DELAY_SECONDS"] = "0.1"

@@ -31,12 +31,12 @@ import pytest
 import yaml
 
 from dashboards import generate
+from devstack.processes import free_ports
 from devstack.servers import prometheus as prometheus_server
 from devstack.servers.platform import slo_graph_url
 from slo.spec import load_file
 from svc_kit.services import SERVICES
 from tests.conftest import _unavailable
-from tests.e2e.conftest import free_ports
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

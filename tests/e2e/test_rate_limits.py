@@ -9,10 +9,9 @@ import uuid
 
 import pytest
 
-from devstack.servers.platform import Platform
+from devstack.servers.platform import Platform, free_platform_ports
 from svc_kit.authz import PRINCIPAL_HEADER
-from svc_kit.services import SERVICES
-from tests.e2e.conftest import Rest, free_ports
+from tests.e2e.conftest import Rest
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +21,7 @@ DASHBOARD = "https://dash.example.com"
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
-    ports = iter(free_ports(2 * len(SERVICES) + 6))
-    env = {}
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = next(ports)
-        env[spec.env_prefix + "METRICS_PORT"] = next(ports)
-    for name in ("MKT_EDGE_PORT", "MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT",
-                 "MKT_SMTP_SINK_PORT", "MKT_PROVIDER_SINK_PORT"):
-        env[name] = next(ports)
+    env: dict = free_platform_ports()
     # One request a minute after a burst of BURST: a refill never lands inside a test.
     env.update({"MKT_EDGE_RATE_LIMIT_PER_MINUTE": 1, "MKT_EDGE_RATE_LIMIT_BURST": BURST,
                 "MKT_EDGE_PUBLIC_RATE_LIMIT_PER_MINUTE": 6000, "MKT_EDGE_CORS_ORIGINS": DASHBOARD})

@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devstack.servers.jaeger import JaegerUnavailable, ThrowawayJaeger
-from devstack.servers.platform import Platform
+from devstack.servers.platform import Platform, free_platform_ports
 from edge.limits import HIGH_LIMITS
-from svc_kit.services import SERVICES
 from tests.conftest import _unavailable
-from tests.e2e.conftest import Rest, free_ports
+from tests.e2e.conftest import Rest
 
 pytestmark = pytest.mark.e2e
 
@@ -49,15 +48,8 @@ def jaeger() -> Iterator[ThrowawayJaeger]:
 
 @pytest.fixture(scope="module")
 def traced_platform(tmp_path_factory, pulsar_server, jaeger):
-    ports = iter(free_ports(2 * len(SERVICES) + 6))
-    env = {}
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = next(ports)
-        env[spec.env_prefix + "METRICS_PORT"] = next(ports)
-    edge_port = env["MKT_EDGE_PORT"] = next(ports)
-    for name in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
-                 "MKT_PROVIDER_SINK_PORT"):
-        env[name] = next(ports)
+    env: dict = free_platform_ports()
+    edge_port = env["MKT_EDGE_PORT"]
     env.update(HIGH_LIMITS)
     env.update({
         "MKT_BUS": "pulsar", "MKT_PULSAR_URL": pulsar_server.service_url,

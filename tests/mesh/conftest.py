@@ -275,30 +275,23 @@ def running(request, tmp_path_factory):
     import io
     import os
 
-    from devstack.servers.platform import Platform
+    from devstack.servers import prometheus
+    from devstack.servers.platform import Platform, free_platform_ports
     from edge.limits import HIGH_LIMITS
     from mesh.local import BLOCK, PORT_BASE_VARIABLE
     from svc_kit.services import SERVICES
-    from tests.e2e.conftest import Rest, RunningPlatform, free_ports
+    from tests.e2e.conftest import Rest, RunningPlatform
 
-    from devstack.servers import prometheus
-
-    free = iter(free_ports(2 * len(SERVICES) + 7))
-    env = {PORT_BASE_VARIABLE: free_block(BLOCK * (len(SERVICES) + 1))}
-    grpc_ports, metrics_ports = {}, {}
-    for spec in SERVICES:
-        grpc_ports[spec.name] = env[spec.env_prefix + "GRPC_PORT"] = next(free)
-        metrics_ports[spec.name] = env[spec.env_prefix + "METRICS_PORT"] = next(free)
-    edge_port = env["MKT_EDGE_PORT"] = next(free)
+    env: dict = {**free_platform_ports(), PORT_BASE_VARIABLE: free_block(BLOCK * (len(SERVICES) + 1))}
+    grpc_ports = {spec.name: env[spec.env_prefix + "GRPC_PORT"] for spec in SERVICES}
+    metrics_ports = {spec.name: env[spec.env_prefix + "METRICS_PORT"] for spec in SERVICES}
+    edge_port = env["MKT_EDGE_PORT"]
     env.update(HIGH_LIMITS)  # the edge's rate limits stay out of the way (edge/limits.py)
     env.update(bus_env(request, request.param, "mesh"))
-    for variable in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
-                     "MKT_PROVIDER_SINK_PORT"):
-        env[variable] = next(free)
     platform = Platform(tmp_path_factory.mktemp("state"), {**os.environ, **{k: str(v) for k, v in env.items()}},
                         out=io.StringIO(), mesh=True,
                         # Prometheus as `make run` starts it (a supervised child), when it is installed.
-                        prometheus_port=next(free) if prometheus.binary() else None)
+                        prometheus_port=free_port() if prometheus.binary() else None)
     platform.start()
     try:
         platform.wait_ready(timeout=90)

@@ -12,26 +12,19 @@ import time
 
 import pytest
 
-from devstack.servers.platform import Platform
+from devstack.processes import free_port
+from devstack.servers.platform import Platform, free_platform_ports
 from edge.limits import HIGH_LIMITS
-from svc_kit.services import SERVICES
-from tests.e2e.conftest import Rest, free_ports
+from tests.e2e.conftest import Rest
 from tests.e2e.test_traces import Trace, jaeger  # noqa: F401 - the Jaeger fixture
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_edge_the_sidecar_and_the_service_are_one_trace(tmp_path, jaeger):  # noqa: F811
-    ports = iter(free_ports(2 * len(SERVICES) + 7))
-    env = {}
-    for spec in SERVICES:
-        env[spec.env_prefix + "GRPC_PORT"] = next(ports)
-        env[spec.env_prefix + "METRICS_PORT"] = next(ports)
-    edge_port = env["MKT_EDGE_PORT"] = next(ports)
-    for name in ("MKT_EDGE_ADMIN_PORT", "MKT_EDGE_HEALTH_PORT", "MKT_MONGO_PORT", "MKT_SMTP_SINK_PORT",
-                 "MKT_PROVIDER_SINK_PORT"):
-        env[name] = next(ports)
-    env["MKT_MESH_PORT_BASE"] = next(ports) % 20000 + 30000  # a block of the mesh's ports, away from the others
+    env: dict = free_platform_ports()
+    edge_port = env["MKT_EDGE_PORT"]
+    env["MKT_MESH_PORT_BASE"] = free_port() % 20000 + 30000  # a block of the mesh's ports, away from the others
     env.update(HIGH_LIMITS)
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.otlp_endpoint
     platform = Platform(tmp_path / "state", {**os.environ, **{k: str(v) for k, v in env.items()}},
