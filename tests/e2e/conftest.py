@@ -54,6 +54,12 @@ class Rest:
             parsed = data.decode(errors="replace")
         return Response(response.status, parsed, {k.lower(): v for k, v in response.getheaders()})
 
+    def ok(self, method: str, path: str, body=None, headers: dict[str, str] | None = None):
+        """The answer's body of a call that must succeed (200); else the test fails showing the answer."""
+        response = self.call(method, path, body, headers=headers)
+        assert response.status == 200, (method, path, response.status, response.body)
+        return response.body
+
 
 @dataclass
 class RunningPlatform:

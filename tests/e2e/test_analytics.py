@@ -28,12 +28,6 @@ pytestmark = pytest.mark.e2e
 NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (method, path, response.status, response.body)
-    return response.body
-
-
 def iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
@@ -126,21 +120,21 @@ def health(running, service: str) -> str:
 def test_with_analytics_down_stats_answer_degraded_in_time_and_campaign_writes_succeed(running, campaign):
     name = campaign["name"]
     report_when(running.rest, name, lambda body: int(body["totals"].get("delivered", 0)) > 0)
-    stats = call(running.rest, "GET", f"/v1/{name}/stats")
+    stats = running.rest.ok("GET", f"/v1/{name}/stats")
     assert not stats.get("reportingDegraded") and int(stats["report"]["totals"]["delivered"]) > 0
     child = next(c for c in running.platform.children if c.name == "analytics")
     child.process.kill()
     child.process.wait(10)
     try:
         started = time.monotonic()
-        stats = call(running.rest, "GET", f"/v1/{name}/stats")
+        stats = running.rest.ok("GET", f"/v1/{name}/stats")
         took = time.monotonic() - started
         assert stats["reportingDegraded"] is True and "analytics" in stats["degradedReason"]
         assert stats["campaign"]["name"] == name and "report" not in stats
         assert took < 1.3, took
-        created = call(running.rest, "POST", f"/v1/workspaces/{campaign['ws']}/campaigns",
+        created = running.rest.ok("POST", f"/v1/workspaces/{campaign['ws']}/campaigns",
                        {"displayName": "Written while analytics is down"})
-        renamed = call(running.rest, "PATCH", f"/v1/{created['name']}?updateMask=displayName",
+        renamed = running.rest.ok("PATCH", f"/v1/{created['name']}?updateMask=displayName",
                        {"displayName": "Still writable", "etag": created["etag"]})
         assert renamed["displayName"] == "Still writable"
     finally:
@@ -150,7 +144,7 @@ def test_with_analytics_down_stats_answer_degraded_in_time_and_campaign_writes_s
             assert time.monotonic() < deadline, child.tail()
             time.sleep(0.3)
     deadline = time.monotonic() + 5  # the campaign service's channel reconnects within its 1 s backoff
-    while call(running.rest, "GET", f"/v1/{name}/stats").get("reportingDegraded"):
+    while running.rest.ok("GET", f"/v1/{name}/stats").get("reportingDegraded"):
         assert time.monotonic() < deadline, "reporting still degraded with analytics back"
         time.sleep(0.5)
 
@@ -162,7 +156,7 @@ def test_a_duplicate_storm_is_counted_once(running):
                "eventTime": iso(now)} for i in range(40)]
 
     def ingest(_):
-        return call(running.rest, "POST", f"/v1/workspaces/{ws}/events:ingest", {"events": events})
+        return running.rest.ok("POST", f"/v1/workspaces/{ws}/events:ingest", {"events": events})
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(ingest, range(16)))
@@ -193,7 +187,7 @@ def test_a_duplicate_storm_is_counted_once(running):
     window = {"startTime": iso(now - timedelta(hours=1)), "endTime": iso(now + timedelta(hours=1))}
     deadline = time.monotonic() + 30
     while True:
-        rows = call(running.rest, "POST", f"/v1/workspaces/{ws}/events:aggregate", {
+        rows = running.rest.ok("POST", f"/v1/workspaces/{ws}/events:aggregate", {
             "interval": window, "granularity": "TIME_GRANULARITY_TOTAL",
             "groupBy": ["EVENT_DIMENSION_EVENT_TYPE"]}).get("rows", [])
         counts = {r["eventType"]: int(r["eventCount"]) for r in rows}
@@ -202,9 +196,9 @@ def test_a_duplicate_storm_is_counted_once(running):
         assert time.monotonic() < deadline, counts
         time.sleep(0.3)
     time.sleep(1.0)  # let any late redelivery land; it must not count
-    rows = call(running.rest, "POST", f"/v1/workspaces/{ws}/events:aggregate", {
+    rows = running.rest.ok("POST", f"/v1/workspaces/{ws}/events:aggregate", {
         "interval": window, "granularity": "TIME_GRANULARITY_TOTAL", "groupBy": ["EVENT_DIMENSION_EVENT_TYPE"]})["rows"]
     assert {r["eventType"]: int(r["eventCount"]) for r in rows} == {
         "storm_viewed": 40, "message_sent": 1, "message_clicked": 1}
-    report = call(running.rest, "GET", f"/v1/workspaces/{ws}/campaigns/storm/report")
+    report = running.rest.ok("GET", f"/v1/workspaces/{ws}/campaigns/storm/report")
     assert figures(report["totals"], "sent", "clicked", "totalClicks") == (1, 1, 1)

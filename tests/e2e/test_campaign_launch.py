@@ -17,20 +17,14 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (path, response.body)
-    return response.body
-
-
 def started_campaign(rest, ws, segment_names):
     start = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Welcome", "channels": ["CHANNEL_EMAIL"], "targetSegments": segment_names,
         "contents": [{"channel": "CHANNEL_EMAIL", "template": f"workspaces/{ws}/templates/welcome"}],
         "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{campaign['name']}:{action}", {})
+        rest.ok("POST", f"/v1/{campaign['name']}:{action}", {})
     return campaign["name"]
 
 
@@ -49,16 +43,16 @@ def assert_campaign_failed(rest, ws, name, timeout=60):
     lifecycle calls answer FAILED_PRECONDITION naming it, the state filter finds it, delete is allowed."""
     campaign = launch_when(rest, name, lambda body: True)  # the launch exists; now the campaign's own state
     deadline = time.monotonic() + timeout
-    while (campaign := call(rest, "GET", f"/v1/{name}"))["state"] != "STATE_FAILED":
+    while (campaign := rest.ok("GET", f"/v1/{name}"))["state"] != "STATE_FAILED":
         assert campaign["state"] == "STATE_RUNNING" and time.monotonic() < deadline, campaign
         time.sleep(0.3)
-    history = call(rest, "GET", f"/v1/{name}/events")["events"]
+    history = rest.ok("GET", f"/v1/{name}/events")["events"]
     assert [e["type"] for e in history][-2:] == ["campaign_started", "campaign_failed"]
     for action in ("pause", "resume", "complete", "cancel"):
         refused = rest.call("POST", f"/v1/{name}:{action}", {})
         assert refused.status == 400 and f"cannot {action} a campaign in state FAILED" in refused.body["message"], \
             refused.body
-    found = call(rest, "GET", f"/v1/workspaces/{ws}/campaigns?filter=state%20%3D%20STATE_FAILED")
+    found = rest.ok("GET", f"/v1/workspaces/{ws}/campaigns?filter=state%20%3D%20STATE_FAILED")
     assert [c["name"] for c in found["campaigns"]] == [name]
     assert rest.call("DELETE", f"/v1/{name}").status == 200
 
@@ -67,16 +61,16 @@ def test_a_started_campaign_snapshots_its_segments_and_hands_messages_over(runni
     ws = f"lch-{uuid.uuid4().hex[:8]}"
     granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
     for i in range(12):
-        call(running.rest, "POST", f"/v1/workspaces/{ws}/profiles/p{i:02d}:upsert", {"profile": {
+        running.rest.ok("POST", f"/v1/workspaces/{ws}/profiles/p{i:02d}:upsert", {"profile": {
             "email": f"p{i}@example.com", "consents": granted if i % 4 else [],
             "attributes": [{"key": "ltv", "doubleValue": 10 * i}]}})
-    call(running.rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
+    running.rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
          {"displayName": "Fans", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
     assert running.rest.call("GET", f"/v1/workspaces/{ws}/campaigns/nope/launch").status == 404
-    template = call(running.rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
+    template = running.rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
         "displayName": "Welcome", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Welcome", "html": "<p>Hi</p>", "text": "Hi"}}})
-    call(running.rest, "POST", f"/v1/{template['name']}:publish", {})
+    running.rest.ok("POST", f"/v1/{template['name']}:publish", {})
 
     # a target segment that is gone fails the launch at its snapshot: the snapshot already frozen is released
     failed = started_campaign(running.rest, ws, [f"workspaces/{ws}/segments/fans",
@@ -108,5 +102,5 @@ def test_a_started_campaign_snapshots_its_segments_and_hands_messages_over(runni
             "STEP_FREEZE_SNAPSHOT", "STEP_PREFLIGHT_RENDER", "STEP_SCHEDULE_DELIVERIES", "STEP_INIT_TRACKING"]
     else:
         assert launch["state"] == "STATE_RUNNING" and launch["nextAttemptTime"]
-    paused = call(running.rest, "POST", f"/v1/{name}:pause", {})
+    paused = running.rest.ok("POST", f"/v1/{name}:pause", {})
     assert paused["state"] == "STATE_PAUSED"

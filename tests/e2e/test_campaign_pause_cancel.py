@@ -20,12 +20,6 @@ from devstack.servers import smtp_sink
 pytestmark = pytest.mark.e2e
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (path, response.body)
-    return response.body
-
-
 def wait_until(what, probe, timeout=60.0, seen=lambda: ""):
     deadline = time.monotonic() + timeout
     while True:
@@ -48,26 +42,26 @@ def launched(running, prefix: str, people: int, per_second: float) -> tuple[str,
     rest, ws = running.rest, f"{prefix}-{uuid.uuid4().hex[:8]}"
     granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
     for i in range(people):
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/p{i:03d}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/p{i:03d}:upsert", {"profile": {
             "email": f"p{i}@example.com", "consents": granted, "attributes": [{"key": "ltv", "doubleValue": 50}]}})
-    segment = call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=all", {
+    segment = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=all", {
         "displayName": "All", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 10})})
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=news", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=news", {
         "displayName": "News", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "News", "html": "<p>News</p>", "text": "News"}}})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
-    call(rest, "POST", f"/v1/workspaces/{ws}/providers?providerId=slow", {
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/workspaces/{ws}/providers?providerId=slow", {
         "displayName": "Slow relay", "channel": "CHANNEL_EMAIL",
         "rateLimit": {"messagesPerSecond": per_second, "burst": 1},
         "smtp": {"host": "127.0.0.1", "port": running.platform.smtp_sink_port, "security": "SECURITY_NONE",
                  "fromAddress": "news@example.com"}})
     start = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "News", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment["name"]],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
         "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{campaign['name']}:{action}", {})
+        rest.ok("POST", f"/v1/{campaign['name']}:{action}", {})
     wait_until("the launch to hand every message over", lambda: (
         (body := rest.call("GET", f"/v1/{campaign['name']}/launch").body) and isinstance(body, dict)
         and body.get("state") == "STATE_COMPLETED" and body))
@@ -85,7 +79,7 @@ def settled_launch(rest, name: str, ready) -> dict:
 def test_cancel_stops_every_message_not_yet_handed_over(running):
     rest, people = running.rest, 30
     ws, name = launched(running, "cnl", people, per_second=2)
-    cancelled = call(rest, "POST", f"/v1/{name}:cancel", {})
+    cancelled = rest.ok("POST", f"/v1/{name}:cancel", {})
     assert cancelled["state"] == "STATE_CANCELLED"
     launch = settled_launch(rest, name, lambda body: int(body.get("cancelledMessageCount", 0))
                             + int(body.get("handedOverMessageCount", 0)) > 0)
@@ -93,7 +87,7 @@ def test_cancel_stops_every_message_not_yet_handed_over(running):
     assert handed_over + gone == people and gone > 0, launch
     time.sleep(3)  # anything that would still go out after the cancel has had time to
     assert received(running, ws) <= handed_over
-    listed = call(rest, "GET", f"/v1/workspaces/{ws}/messages?pageSize=100&filter=state%20%3D%20STATE_CANCELLED")
+    listed = rest.ok("GET", f"/v1/workspaces/{ws}/messages?pageSize=100&filter=state%20%3D%20STATE_CANCELLED")
     assert len(listed["messages"]) == gone
     again = rest.call("POST", f"/v1/{name}:cancel", {})  # the wrong state: 400 naming it
     assert again.status == 400 and "CANCELLED" in again.body["message"], again.body
@@ -103,7 +97,7 @@ def test_cancel_stops_every_message_not_yet_handed_over(running):
 def test_pause_holds_the_queued_messages_until_resume_sends_the_rest(running):
     rest, people = running.rest, 16
     ws, name = launched(running, "pse", people, per_second=2)
-    assert call(rest, "POST", f"/v1/{name}:pause", {})["state"] == "STATE_PAUSED"
+    assert rest.ok("POST", f"/v1/{name}:pause", {})["state"] == "STATE_PAUSED"
     settled_launch(rest, name, lambda body: body.get("messagesHeld"))
     time.sleep(2.5)  # a dispatcher pass that claimed messages before the hold has recorded them by now
     before = received(running, ws)
@@ -111,7 +105,7 @@ def test_pause_holds_the_queued_messages_until_resume_sends_the_rest(running):
     assert received(running, ws) == before < people  # held: nothing more goes out
     wrong = rest.call("POST", f"/v1/{name}:pause", {})
     assert wrong.status == 400 and "PAUSED" in wrong.body["message"], wrong.body
-    assert call(rest, "POST", f"/v1/{name}:resume", {})["state"] == "STATE_RUNNING"
+    assert rest.ok("POST", f"/v1/{name}:resume", {})["state"] == "STATE_RUNNING"
     settled_launch(rest, name, lambda body: not body.get("messagesHeld"))
     wait_until("the rest to be sent", lambda: received(running, ws) >= people, timeout=60)
     time.sleep(1)

@@ -35,12 +35,6 @@ FIRST, SECOND = 8, 4  # members of the two target segments
 WAITING = {"STATE_QUEUED", "STATE_DEFERRED", "STATE_SENDING"}
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (method, path, response.body)
-    return response.body
-
-
 def eventually(probe, what: str, timeout: float = 60, seen=lambda: ""):
     deadline = time.monotonic() + timeout
     while True:
@@ -84,7 +78,7 @@ def campaign_messages(rest, ws: str, name: str) -> list[dict]:
     query = urllib.parse.quote(f'campaign = "{name}"')
     found, token = [], ""
     while True:
-        page = call(rest, "GET", f"/v1/workspaces/{ws}/messages?pageSize=100&filter={query}&pageToken={token}")
+        page = rest.ok("GET", f"/v1/workspaces/{ws}/messages?pageSize=100&filter={query}&pageToken={token}")
         found += page.get("messages", [])
         if not (token := page.get("nextPageToken")):
             return found
@@ -96,33 +90,33 @@ def faulty_campaign(running, fault: str) -> tuple[str, str, dict[str, str]]:
     rest, ws = running.rest, f"flt-{uuid.uuid4().hex[:8]}"
     granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
     for i in range(FIRST + SECOND):
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/p{i:02d}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/p{i:02d}:upsert", {"profile": {
             "email": f"p{i:02d}@example.com", "consents": granted,
             "attributes": [{"key": "ltv", "doubleValue": 500 if i < FIRST else 5}]}})
     segments = {}
     for segment_id, op, count in (("first", "gte", FIRST), ("second", "lt", SECOND)):
-        segment = call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId={segment_id}", {
+        segment = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId={segment_id}", {
             "displayName": segment_id, "definition": json.dumps({"attribute": "ltv", "op": op, "value": 100})})
         eventually(lambda: rest.call("POST", f"/v1/{segment['name']}:countMembers", {}).body.get("count")
                    == str(count), f"{count} members in {segment_id}")
         segments[segment_id] = segment["name"]
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=news", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=news", {
         "displayName": "News", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "News", "html": "<p>News</p>", "text": "News"}}})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
-    call(rest, "POST", f"/v1/workspaces/{ws}/providers?providerId=slow", {
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/workspaces/{ws}/providers?providerId=slow", {
         "displayName": "Slow relay", "channel": "CHANNEL_EMAIL", "rateLimit": {"messagesPerSecond": 1, "burst": 1},
         "smtp": {"host": "127.0.0.1", "port": running.platform.smtp_sink_port, "security": "SECURITY_NONE",
                  "fromAddress": "news@example.com"}})
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": f"Fault at {fault}", "channels": ["CHANNEL_EMAIL"], "labels": {"mkt-fault-at": fault},
         "targetSegments": [segments["first"], segments["second"]],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
         "schedule": {"startTime": start, "timeZone": "UTC"}})
     name = campaign["name"]
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{name}:{action}", {})
+        rest.ok("POST", f"/v1/{name}:{action}", {})
     campaign_id = name.rsplit("/", 1)[-1]
     return ws, name, {s: f"{segments[s]}/snapshots/launch-{campaign_id}-email" for s in ("first", "second")}
 

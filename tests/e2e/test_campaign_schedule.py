@@ -19,12 +19,6 @@ pytestmark = pytest.mark.e2e
 PEOPLE = ("ann", "bob", "cem")
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (path, response.body)
-    return response.body
-
-
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -47,15 +41,15 @@ def emails_of(running, ws: str) -> list[email.message.EmailMessage]:
 
 def audience_and_template(rest, ws: str) -> tuple[str, str]:
     for person in PEOPLE:
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/{person}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/{person}:upsert", {"profile": {
             "email": f"{person}@example.com", "attributes": [{"key": "ltv", "doubleValue": 500}],
             "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}})
-    segment = call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
+    segment = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
         "displayName": "Buyers", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 100})})
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=hello", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=hello", {
         "displayName": "Hello", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Scheduled hello", "html": "<p>Hello</p>", "text": "Hello"}}})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
     return segment["name"], template["name"]
 
 
@@ -63,19 +57,19 @@ def test_a_campaign_scheduled_ten_seconds_ahead_starts_by_itself_and_its_emails_
     ws, rest = f"sch-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
     start = datetime.now(UTC) + timedelta(seconds=10)
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Scheduled", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)),
                      "timeZone": "Europe/Paris"}})
     name = campaign["name"]
-    assert call(rest, "POST", f"/v1/{name}:schedule", {})["state"] == "STATE_SCHEDULED"
+    assert rest.ok("POST", f"/v1/{name}:schedule", {})["state"] == "STATE_SCHEDULED"
     assert rest.call("GET", f"/v1/{name}/launch").status == 404  # nothing before the start time
 
-    running_now = eventually(lambda: (body := call(rest, "GET", f"/v1/{name}"))["state"] == "STATE_RUNNING"
+    running_now = eventually(lambda: (body := rest.ok("GET", f"/v1/{name}"))["state"] == "STATE_RUNNING"
                              and body, "the scheduled start", timeout=40)
     assert datetime.fromisoformat(running_now["stateTime"].replace("Z", "+00:00")) >= start
-    history = call(rest, "GET", f"/v1/{name}/events")
+    history = rest.ok("GET", f"/v1/{name}/events")
     assert [e["type"] for e in history["events"]] == ["campaign_created", "campaign_scheduled", "campaign_started"]
 
     def launch_done():
@@ -107,7 +101,7 @@ def test_bad_schedules_answer_400_naming_the_field(running):
         "startTime": iso(start), "timeZone": "Mars/Olympus_Mons"}})
     assert violations(unknown_zone) == ["campaign.schedule.time_zone"]
     # A draft may keep a past start; scheduling it is refused, naming the start time.
-    past = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {**base, "schedule": {
+    past = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {**base, "schedule": {
         "startTime": iso(datetime.now(UTC) - timedelta(minutes=1)), "timeZone": "Europe/Paris"}})
     refused = rest.call("POST", f"/v1/{past['name']}:schedule", {})
     assert refused.status == 400 and refused.body["code"] == 9, refused.body  # FAILED_PRECONDITION

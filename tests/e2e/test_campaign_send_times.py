@@ -21,12 +21,6 @@ pytestmark = pytest.mark.e2e
 HOUR = timedelta(hours=1)
 
 
-def call(rest, method, path, body=None):
-    response = rest.call(method, path, body)
-    assert response.status == 200, (path, response.body)
-    return response.body
-
-
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -52,13 +46,13 @@ def audience(rest, ws: str, people: dict[str, str]) -> tuple[str, str]:
                    "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}
         if zone:
             profile["timeZone"] = zone
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/{person}:upsert", {"profile": profile})
-    segment = call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/{person}:upsert", {"profile": profile})
+    segment = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
         "displayName": "Buyers", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 100})})
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=hello", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=hello", {
         "displayName": "Hello", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Timed hello", "html": "<p>Hello</p>", "text": "Hello"}}})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
     return segment["name"], template["name"]
 
 
@@ -71,9 +65,9 @@ def launched(rest, ws: str, people: dict[str, str], schedule: dict, budget: dict
             "contents": [{"channel": "CHANNEL_EMAIL", "template": template}], "schedule": schedule}
     if budget:
         body["budget"] = budget
-    name = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", body)["name"]
+    name = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", body)["name"]
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{name}:{action}", {})
+        rest.ok("POST", f"/v1/{name}:{action}", {})
 
     def completed():
         response = rest.call("GET", f"/v1/{name}/launch")
@@ -83,7 +77,7 @@ def launched(rest, ws: str, people: dict[str, str], schedule: dict, budget: dict
     assert int(launch["targets"][0].get("sent", 0)) == len(people), launch
 
     def all_messages():
-        found = call(rest, "GET", f"/v1/workspaces/{ws}/messages?pageSize=100").get("messages", [])
+        found = rest.ok("GET", f"/v1/workspaces/{ws}/messages?pageSize=100").get("messages", [])
         return len(found) == len(people) and found
 
     messages = eventually(all_messages, "the messages in the notify service")
@@ -103,7 +97,7 @@ def sent_now_and_later(running, ws: str, messages: dict[str, dict], start: datet
     later = set(messages) - now_due
     eventually(lambda: emails_to(running, ws) >= {f"{p}@example.com" for p in now_due}, "the messages due now")
     for person in later:
-        message = call(running.rest, "GET", f"/v1/{messages[person]['name']}")
+        message = running.rest.ok("GET", f"/v1/{messages[person]['name']}")
         assert message["state"] == "STATE_DEFERRED" and "requested send time" in message["stateReason"], message
     assert not emails_to(running, ws) & {f"{p}@example.com" for p in later}
 
@@ -120,7 +114,7 @@ def test_a_throttled_campaigns_messages_carry_their_planned_due_times(running):
     due = sorted(parse(m["sendTime"]) for m in messages.values())
     assert due == [began, began, began + HOUR, began + HOUR, began + 2 * HOUR]
     assert parse(launch["targets"][0]["lastSendTime"]) == began + 2 * HOUR
-    assert call(rest, "GET", f"/v1/{name}")["schedule"]["maxSendsPerHour"] == 2
+    assert rest.ok("GET", f"/v1/{name}")["schedule"]["maxSendsPerHour"] == 2
     sent_now_and_later(running, ws, messages, began)
 
 
@@ -138,7 +132,7 @@ def test_an_evenly_paced_campaigns_messages_spread_over_its_window(running):
     assert len(due) == 4 and due[0] == began
     for i, when in enumerate(due):
         assert abs(when - (began + i * step)) < timedelta(milliseconds=1), (i, when, began + i * step)
-    assert call(rest, "GET", f"/v1/{name}")["budget"]["pacing"] == "PACING_EVEN"
+    assert rest.ok("GET", f"/v1/{name}")["budget"]["pacing"] == "PACING_EVEN"
     sent_now_and_later(running, ws, messages, began)
 
 
@@ -166,7 +160,7 @@ def test_a_campaign_at_nine_local_time_gives_each_zone_its_own_due_time(running)
     for person, zone in (("ann", "Asia/Tokyo"), ("bob", "America/New_York"), ("cem", "Europe/Paris")):
         assert due[person].astimezone(ZoneInfo(zone)).hour == 9
     assert parse(launch["targets"][0]["lastSendTime"]) == max(due.values())
-    local_time = call(rest, "GET", f"/v1/{name}")["schedule"]["sendLocalTime"]
+    local_time = rest.ok("GET", f"/v1/{name}")["schedule"]["sendLocalTime"]
     assert (local_time["hours"], local_time.get("minutes", 0), local_time.get("seconds", 0)) == (9, 0, 0)
 
 
@@ -193,7 +187,7 @@ def test_bad_send_time_settings_answer_400_naming_the_field(running):
     assert fields_refused({"maxSendsPerHour": -5}) == ["campaign.schedule.max_sends_per_hour"]
     assert fields_refused({"sendLocalTime": {"hours": 25}}) == ["campaign.schedule.send_local_time"]
     # a draft's pacing cannot lose the end time it needs
-    draft = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    draft = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Paced", "schedule": {"startTime": iso(start), "endTime": day, "timeZone": "UTC"},
         "budget": {**budget, "pacing": "PACING_EVEN"}})
     refused = rest.call("PATCH", f"/v1/{draft['name']}?updateMask=schedule.end_time",

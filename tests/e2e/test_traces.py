@@ -69,12 +69,6 @@ def traced_platform(tmp_path_factory, pulsar_server, jaeger):
         platform.stop()
 
 
-def call(rest: Rest, method: str, path: str, body=None, headers=None):
-    response = rest.call(method, path, body, headers=headers)
-    assert response.status == 200, (path, response.body)
-    return response.body
-
-
 class Trace:
     """Jaeger's JSON of one trace: spans by id, each one's service, kind and parent."""
 
@@ -133,24 +127,24 @@ def test_a_campaign_launch_is_one_trace_from_the_edge_through_pulsar_to_every_se
     ws = f"trc-{uuid.uuid4().hex[:8]}"
     granted = [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]
     for i in range(3):
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/p{i}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/p{i}:upsert", {"profile": {
             "email": f"p{i}@example.com", "consents": granted, "attributes": [{"key": "ltv", "doubleValue": 50}]}})
-    call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
+    rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
          {"displayName": "Fans", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
         "displayName": "Welcome", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Welcome {{ profile.email }}", "html": "<p>Hi</p>", "text": "Hi"}}})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
     start = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Traced", "channels": ["CHANNEL_EMAIL"], "targetSegments": [f"workspaces/{ws}/segments/fans"],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
         "schedule": {"startTime": start, "timeZone": "Europe/Paris"}})
-    call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})
+    rest.ok("POST", f"/v1/{campaign['name']}:schedule", {})
 
     # The start, with a trace context of the test's own: the edge continues it.
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
-    call(rest, "POST", f"/v1/{campaign['name']}:start", {},
+    rest.ok("POST", f"/v1/{campaign['name']}:start", {},
          headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
 
     deadline = time.monotonic() + DEADLINE
