@@ -20,7 +20,7 @@ from html import unescape
 import pytest
 
 from devstack.tools import demo
-from tests.e2e.test_campaign_schedule import audience_and_template, call, emails_of, eventually
+from tests.e2e.test_campaign_schedule import audience_and_template, emails_of, eventually
 
 pytestmark = pytest.mark.e2e
 MEMBERS = 100  # a 20% test share: about ten per variant
@@ -29,26 +29,26 @@ SUBJECTS = {"control": "Control offer", "b": "Variant B offer"}
 
 def audience_and_two_variant_template(rest, ws: str) -> tuple[str, str]:
     for i in range(MEMBERS):
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/m{i:03d}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/m{i:03d}:upsert", {"profile": {
             "email": f"m{i:03d}@example.com", "attributes": [{"key": "ltv", "doubleValue": 500}],
             "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}})
-    segment = call(rest, "POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
+    segment = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=buyers", {
         "displayName": "Buyers", "definition": '{"attribute": "ltv", "op": "gte", "value": 100}'})
     eventually(lambda: rest.call("POST", f"/v1/{segment['name']}:countMembers", {}).body.get("count")
                == str(MEMBERS), "every member in the segment", 60)
     variants = [{"id": variant, "weight": 50, "content": {"email": {
         "subject": subject, "html": f'<p>{subject}: <a href="https://shop.example.com/{variant}">shop</a></p>'}}}
         for variant, subject in SUBJECTS.items()]
-    template = call(rest, "POST", f"/v1/workspaces/{ws}/templates?templateId=offer", {
+    template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=offer", {
         "displayName": "Offer", "channel": "CHANNEL_EMAIL", "content": variants[0]["content"],
         "variants": variants})
-    call(rest, "POST", f"/v1/{template['name']}:publish", {})
+    rest.ok("POST", f"/v1/{template['name']}:publish", {})
     return segment["name"], template["name"]
 
 
 def started_ab_campaign(rest, ws: str, segment: str, template: str, wait: str) -> str:
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "A/B", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": start, "timeZone": "UTC"},
@@ -56,7 +56,7 @@ def started_ab_campaign(rest, ws: str, segment: str, template: str, wait: str) -
     assert campaign["abTest"] == {"testSharePercent": 20, "wait": wait, "goalMetric": "GOAL_METRIC_CLICKS",
                                   "decideWhenSignificant": False}
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{campaign['name']}:{action}", {})
+        rest.ok("POST", f"/v1/{campaign['name']}:{action}", {})
     return campaign["name"]
 
 
@@ -102,7 +102,7 @@ def test_an_ab_test_sends_the_winner_to_the_remainder(running):
                         "the test share's emails", 60)
     # Pause while the test waits, so the decision cannot come before the click is counted; resuming
     # carries on with the wait (the decide time is kept).
-    call(rest, "POST", f"/v1/{name}:pause", {})
+    rest.ok("POST", f"/v1/{name}:pause", {})
     paused = eventually(lambda: (body := launch_of(rest, name))["state"] == "STATE_PAUSED" and body, "paused", 30)
     assert paused["abTestPhase"] == "AB_TEST_PHASE_WAITING", paused  # no decision yet
     assert paused["abTestDecideTime"] == waiting["abTestDecideTime"]
@@ -116,7 +116,7 @@ def test_an_ab_test_sends_the_winner_to_the_remainder(running):
         demo.follow_click(link)
     eventually(lambda: any(v.get("variant") == "b" and int(v["metrics"].get("clicked", 0)) == 1 for v in (
         rest.call("GET", f"/v1/{name}/report").body or {}).get("variants", [])), "the click counted", 60)
-    call(rest, "POST", f"/v1/{name}:resume", {})
+    rest.ok("POST", f"/v1/{name}:resume", {})
 
     done = eventually(lambda: (body := launch_of(rest, name))["state"] == "STATE_COMPLETED" and body,
                       "the launch to send the rest", 120)
@@ -127,8 +127,8 @@ def test_an_ab_test_sends_the_winner_to_the_remainder(running):
     assert {a: v for a, v in sent.items() if a in test_share} == test_share
     assert {v for a, v in sent.items() if a not in test_share} == {"b"}  # the remainder all got the winner
 
-    decision = call(rest, "GET", f"/v1/{name}")["abTestDecision"]
-    (listed,) = call(rest, "GET", f"/v1/workspaces/{ws}/campaigns")["campaigns"]
+    decision = rest.ok("GET", f"/v1/{name}")["abTestDecision"]
+    (listed,) = rest.ok("GET", f"/v1/workspaces/{ws}/campaigns")["campaigns"]
     assert listed["abTestDecision"] == decision
     assert decision["winner"] == "b" and decision["reason"] == "REASON_WAIT_ELAPSED"
     assert decision["control"] == "control"
@@ -157,7 +157,7 @@ def test_a_kill_during_the_wait_resumes_and_sends_the_remainder_once(running):
                       "the launch to send the rest", 120)
     assert done["abTestDecideTime"] == waiting["abTestDecideTime"]  # the wait was not started again
     sent = every_email_once(running, ws)
-    decision = call(rest, "GET", f"/v1/{name}")["abTestDecision"]
+    decision = rest.ok("GET", f"/v1/{name}")["abTestDecision"]
     assert instant(decision["decideTime"]) >= instant(waiting["abTestDecideTime"])
     # nobody clicked: the control wins for want of data, and everyone outside the test share gets it
     assert (decision["winner"], decision["reason"]) == ("control", "REASON_NO_DATA")
@@ -183,14 +183,14 @@ def test_scheduling_an_ab_test_of_a_template_without_variants_is_a_failed_precon
     ws, rest = f"abn-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)  # one content, no variants
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "A/B", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": start, "timeZone": "UTC"}, "abTest": {"testSharePercent": 20, "wait": "60s"}})
     response = rest.call("POST", f"/v1/{campaign['name']}:schedule", {})
     assert response.status == 400 and response.body["code"] == 9, response.body  # FAILED_PRECONDITION
     assert "at least two variants" in response.body["message"] and "has 0" in response.body["message"]
-    assert call(rest, "GET", f"/v1/{campaign['name']}")["state"] == "STATE_DRAFT"
+    assert rest.ok("GET", f"/v1/{campaign['name']}")["state"] == "STATE_DRAFT"
     # without the A/B test it schedules
-    call(rest, "PATCH", f"/v1/{campaign['name']}?updateMask=ab_test", {})
-    assert call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})["state"] == "STATE_SCHEDULED"
+    rest.ok("PATCH", f"/v1/{campaign['name']}?updateMask=ab_test", {})
+    assert rest.ok("POST", f"/v1/{campaign['name']}:schedule", {})["state"] == "STATE_SCHEDULED"

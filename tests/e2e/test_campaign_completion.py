@@ -17,7 +17,7 @@ import event_schemas
 from devstack.servers import smtp_sink
 from svc_kit.bus.factory import make_bus
 from svc_kit.bus.port import SubscriptionOptions
-from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, call, emails_of, eventually, iso
+from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, emails_of, eventually, iso
 
 pytestmark = pytest.mark.e2e
 TOPIC = "persistent://public/default/marketing.campaign.v1"
@@ -27,25 +27,25 @@ def test_a_launched_campaign_completes_by_itself_once_every_message_is_delivered
     ws, rest = f"done-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
     start = datetime.now(UTC) + timedelta(seconds=3)
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Completes", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "timeZone": "Europe/Paris"}})
     name = campaign["name"]
-    call(rest, "POST", f"/v1/{name}:schedule", {})
+    rest.ok("POST", f"/v1/{name}:schedule", {})
     mails = eventually(lambda: len(found := emails_of(running, ws)) >= len(PEOPLE) and found,
                        "the emails in the SMTP sink", timeout=90)
-    eventually(lambda: call(rest, "GET", f"/v1/{name}/launch")["state"] == "STATE_COMPLETED", "the launch", 60)
+    eventually(lambda: rest.ok("GET", f"/v1/{name}/launch")["state"] == "STATE_COMPLETED", "the launch", 60)
     time.sleep(2)  # the sends' events reach the campaign service; still RUNNING: nothing is delivered yet
-    assert call(rest, "GET", f"/v1/{name}")["state"] == "STATE_RUNNING"
+    assert rest.ok("GET", f"/v1/{name}")["state"] == "STATE_RUNNING"
 
     names = sorted({m["X-Notify-Message"] for m in mails})
     path, body, signed = smtp_sink.delivery_callback(running.platform.env[smtp_sink.CALLBACK_SECRET_VARIABLE], ws,
                                                      [{"message": n, "type": "delivered"} for n in names])
     callback = rest.call("POST", path, raw=body, headers=signed)
     assert callback.status == 200, callback.body
-    eventually(lambda: call(rest, "GET", f"/v1/{name}")["state"] == "STATE_COMPLETED", "the completion", 60)
-    stats = call(rest, "GET", f"/v1/{name}/stats")
+    eventually(lambda: rest.ok("GET", f"/v1/{name}")["state"] == "STATE_COMPLETED", "the completion", 60)
+    stats = rest.ok("GET", f"/v1/{name}/stats")
     assert (int(stats["messagesKnown"]), int(stats["messagesFinal"])) == (len(PEOPLE), len(PEOPLE))
 
     campaign_id = name.rsplit("/", 1)[1]
@@ -71,7 +71,7 @@ def test_a_launched_campaign_completes_by_itself_once_every_message_is_delivered
 def test_a_spent_allocation_pauses_the_campaign_and_a_raised_budget_resumes_it(running):
     ws, rest = f"bud-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
-    call(rest, "POST", f"/v1/workspaces/{ws}/providers?providerId=paid-smtp", {
+    rest.ok("POST", f"/v1/workspaces/{ws}/providers?providerId=paid-smtp", {
         "displayName": "Paid relay", "channel": "CHANNEL_EMAIL",
         "smtp": {"host": "127.0.0.1", "port": int(running.platform.env["MKT_SMTP_SINK_PORT"]),
                  "security": "SECURITY_NONE", "fromAddress": "news@example.com"},
@@ -79,15 +79,15 @@ def test_a_spent_allocation_pauses_the_campaign_and_a_raised_budget_resumes_it(r
     start = datetime.now(UTC) + timedelta(seconds=3)
     budget = {"total": {"currencyCode": "EUR", "units": "1"},
               "allocations": [{"channel": "CHANNEL_EMAIL", "amount": {"currencyCode": "EUR", "nanos": 20_000_000}}]}
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Budgeted", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}], "budget": budget,
         "schedule": {"startTime": iso(start), "timeZone": "Europe/Paris"}})
     name = campaign["name"]
-    call(rest, "POST", f"/v1/{name}:schedule", {})
+    rest.ok("POST", f"/v1/{name}:schedule", {})
 
     def budget_pause():
-        stats = call(rest, "GET", f"/v1/{name}/stats")
+        stats = rest.ok("GET", f"/v1/{name}/stats")
         return stats.get("pauseReason") == "BUDGET_EXHAUSTED" and stats
 
     paused = eventually(budget_pause, "the budget pause", timeout=90)
@@ -98,6 +98,6 @@ def test_a_spent_allocation_pauses_the_campaign_and_a_raised_budget_resumes_it(r
 
     raised = {**budget, "allocations": [{"channel": "CHANNEL_EMAIL", "amount": {"currencyCode": "EUR",
                                                                                 "nanos": 500_000_000}}]}
-    call(rest, "PATCH", f"/v1/{name}?updateMask=budget", {"budget": raised})
-    eventually(lambda: call(rest, "GET", f"/v1/{name}")["state"] == "STATE_RUNNING", "the resume", timeout=30)
-    assert call(rest, "GET", f"/v1/{name}/stats").get("pauseReason", "") == ""
+    rest.ok("PATCH", f"/v1/{name}?updateMask=budget", {"budget": raised})
+    eventually(lambda: rest.ok("GET", f"/v1/{name}")["state"] == "STATE_RUNNING", "the resume", timeout=30)
+    assert rest.ok("GET", f"/v1/{name}/stats").get("pauseReason", "") == ""

@@ -21,7 +21,7 @@ import uuid
 import pytest
 
 from devstack.servers import smtp_sink
-from tests.e2e.test_campaign_schedule import audience_and_template, call, emails_of, eventually
+from tests.e2e.test_campaign_schedule import audience_and_template, emails_of, eventually
 
 pytestmark = pytest.mark.e2e
 MEMBERS = 1100  # three pages of 500: the kill lands while pages are still to hand over
@@ -33,19 +33,19 @@ def members_and_campaign(rest, ws: str, members: int) -> str:
     """`members` reachable profiles in one segment and a started campaign emailing them; its name."""
     segment, template = audience_and_template(rest, ws)  # ann, bob and cem
     for i in range(members - 3):
-        call(rest, "POST", f"/v1/workspaces/{ws}/profiles/m{i:04d}:upsert", {"profile": {
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/m{i:04d}:upsert", {"profile": {
             "email": f"m{i:04d}@example.com", "attributes": [{"key": "ltv", "doubleValue": 500}],
             "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}})
     eventually(lambda: rest.call("POST", f"/v1/{segment}:countMembers", {}).body.get("count") == str(members),
                "every member in the segment", 60)
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Crash", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": start, "timeZone": "UTC"}})
     name = campaign["name"]
     for action in ("schedule", "start"):
-        call(rest, "POST", f"/v1/{name}:{action}", {})
+        rest.ok("POST", f"/v1/{name}:{action}", {})
     return name
 
 
@@ -119,7 +119,7 @@ def test_notify_killed_mid_launch_loses_no_member_and_sends_each_the_same_messag
     ws, rest, platform = f"ncrash-{uuid.uuid4().hex[:8]}", running.rest, running.platform
     # Through a provider of the workspace limited to 100 emails a second, so that the kill reliably lands
     # while notify is handing the messages to SMTP (about ten seconds for all of them).
-    call(rest, "POST", f"/v1/workspaces/{ws}/providers?providerId=relay", {
+    rest.ok("POST", f"/v1/workspaces/{ws}/providers?providerId=relay", {
         "displayName": "Relay", "channel": "CHANNEL_EMAIL",
         "smtp": {"host": "127.0.0.1", "port": int(platform.env["MKT_SMTP_SINK_PORT"]),
                  "security": "SECURITY_NONE", "fromAddress": "news@example.com"},

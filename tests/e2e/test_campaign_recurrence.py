@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, call, emails_of, eventually, iso
+from tests.e2e.test_campaign_schedule import PEOPLE, audience_and_template, emails_of, eventually, iso
 
 pytestmark = pytest.mark.e2e
 RULE = "FREQ=MINUTELY;INTERVAL=5;COUNT=2"
@@ -22,16 +22,16 @@ def test_a_recurring_campaign_runs_its_first_occurrence_by_itself_with_its_own_l
     ws, rest = f"rec-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
     start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Every five minutes, twice", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "timeZone": "Europe/Paris", "recurrence": RULE}})
     name = campaign["name"]
     assert campaign["schedule"]["recurrence"] == RULE
-    assert call(rest, "POST", f"/v1/{name}:schedule", {})["state"] == "STATE_SCHEDULED"
-    assert call(rest, "GET", f"/v1/{name}/launches").get("launches", []) == []  # no run yet: an empty page
+    assert rest.ok("POST", f"/v1/{name}:schedule", {})["state"] == "STATE_SCHEDULED"
+    assert rest.ok("GET", f"/v1/{name}/launches").get("launches", []) == []  # no run yet: an empty page
 
-    eventually(lambda: call(rest, "GET", f"/v1/{name}")["state"] == "STATE_RUNNING", "the first run", timeout=40)
+    eventually(lambda: rest.ok("GET", f"/v1/{name}")["state"] == "STATE_RUNNING", "the first run", timeout=40)
 
     def launch_done():
         response = rest.call("GET", f"/v1/{name}/launch")
@@ -40,9 +40,9 @@ def test_a_recurring_campaign_runs_its_first_occurrence_by_itself_with_its_own_l
     launch = eventually(launch_done, "the first run's launch", timeout=60)
     assert (launch["run"], launch["occurrenceTime"]) == (1, iso(start))
     assert [int(t.get("sent", 0)) for t in launch["targets"]] == [len(PEOPLE)]
-    listed = call(rest, "GET", f"/v1/{name}/launches?pageSize=10")
+    listed = rest.ok("GET", f"/v1/{name}/launches?pageSize=10")
     assert [(x["name"], x["run"]) for x in listed["launches"]] == [(f"{name}/launches/1", 1)]
-    history = call(rest, "GET", f"/v1/{name}/events")
+    history = rest.ok("GET", f"/v1/{name}/events")
     assert [e["type"] for e in history["events"]] == ["campaign_created", "campaign_scheduled", "campaign_started"]
     mails = eventually(lambda: len(found := emails_of(running, ws)) >= len(PEOPLE) and found,
                        "the first run's emails", timeout=60)
@@ -53,7 +53,7 @@ def test_a_recurring_campaign_runs_its_first_occurrence_by_itself_with_its_own_l
     assert refused.status == 400 and refused.body["code"] == 9, refused.body  # FAILED_PRECONDITION
     assert "STATE_RUNNING" in refused.body["message"] or "RUNNING" in refused.body["message"]
     # the campaign waits for its second occurrence in RUNNING; cancelling stops the runs
-    assert call(rest, "POST", f"/v1/{name}:cancel", {})["state"] == "STATE_CANCELLED"
+    assert rest.ok("POST", f"/v1/{name}:cancel", {})["state"] == "STATE_CANCELLED"
 
 
 @pytest.mark.parametrize(("rule", "says"), [

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack.servers import smtp_sink
 from devstack.servers.prometheus import scrape_targets
 from svc_kit.services import SERVICES
-from tests.e2e.test_campaign_schedule import audience_and_template, call, emails_of, eventually, iso
+from tests.e2e.test_campaign_schedule import audience_and_template, emails_of, eventually, iso
 
 pytestmark = pytest.mark.e2e
 DEADLINE = 60.0
@@ -67,11 +67,11 @@ def scheduled_send(running):
     ws, rest = f"met-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
     start = datetime.now(UTC) + timedelta(seconds=3)
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Measured", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)), "timeZone": "UTC"}})
-    call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})
+    rest.ok("POST", f"/v1/{campaign['name']}:schedule", {})
     mails = eventually(lambda: len(found := emails_of(running, ws)) == 3 and found, "the three emails",
                        timeout=DEADLINE)
     # One of them bounces (the provider's signed callback, as the SMTP sink's provider would send it).

@@ -130,7 +130,7 @@ def test_a_campaign_launch_is_one_trace_from_the_edge_through_pulsar_to_every_se
         rest.ok("POST", f"/v1/workspaces/{ws}/profiles/p{i}:upsert", {"profile": {
             "email": f"p{i}@example.com", "consents": granted, "attributes": [{"key": "ltv", "doubleValue": 50}]}})
     rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=fans",
-         {"displayName": "Fans", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
+            {"displayName": "Fans", "definition": json.dumps({"attribute": "ltv", "op": "gte", "value": 30})})
     template = rest.ok("POST", f"/v1/workspaces/{ws}/templates?templateId=welcome", {
         "displayName": "Welcome", "channel": "CHANNEL_EMAIL",
         "content": {"email": {"subject": "Welcome {{ profile.email }}", "html": "<p>Hi</p>", "text": "Hi"}}})
@@ -145,7 +145,7 @@ def test_a_campaign_launch_is_one_trace_from_the_edge_through_pulsar_to_every_se
     # The start, with a trace context of the test's own: the edge continues it.
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     rest.ok("POST", f"/v1/{campaign['name']}:start", {},
-         headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
+            headers={"traceparent": f"00-{trace_id}-{caller_span}-01"})
 
     deadline = time.monotonic() + DEADLINE
     missing: list[str] = ["the trace"]
