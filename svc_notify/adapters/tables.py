@@ -47,6 +47,8 @@ messages = Table(
     Column("version", Integer, nullable=False),
     # The traceparent of the call that accepted the message: its delivery continues that trace (0005).
     Column("traceparent", String(64)),
+    # When the latest hold on purpose ended (Message.held_until: hand-off lateness counts from it; 0006).
+    Column("held_until", UTCDateTime),
     Index("uq_notify_messages_key", "workspace", "idempotency_key", unique=True),
     Index("ix_notify_messages_due", "due_time"),
     Index("ix_notify_messages_recipient_sent", "workspace", "recipient", "sent_time"),

@@ -163,6 +163,9 @@ class Message(EtagChecked):
     version: int = 1
     lease: str = ""  # claim token of the dispatcher holding it while SENDING
     trace_context: str = ""  # W3C traceparent of the call that accepted it (opaque here; its delivery continues it)
+    # When the latest hold on purpose ended (the requested send time, quiet hours, a frequency cap, a
+    # paused campaign): the hand-off's lateness counts from there, not from the acceptance.
+    held_until: datetime | None = None
 
     @classmethod
     def accept(cls, workspace: str, message_id: str, channel: Channel, recipient: str, idempotency_key: str,
@@ -219,10 +222,14 @@ class Message(EtagChecked):
         self.lease = token
         self.due_time = lease_until
 
-    def defer(self, until: datetime, reason: str, now: datetime) -> None:
+    def defer(self, until: datetime, reason: str, now: datetime, planned: bool = False) -> None:
+        """Wait until `until`: `planned` when the platform holds it on purpose (send time, quiet hours,
+        caps), not because something failed (a provider's or a dependency's error)."""
         self._move(State.DEFERRED, now, reason)
         self.due_time = until
         self.lease = ""
+        if planned:
+            self.held_until = until
 
     def suppress(self, reason: str, now: datetime) -> None:
         self._move(State.SUPPRESSED, now, reason)

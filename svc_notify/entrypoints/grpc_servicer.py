@@ -133,7 +133,8 @@ class NotifyServicer(pb_grpc.NotifyServiceServicer):
 
     async def ReleaseCampaignMessages(self, request: pb.ReleaseCampaignMessagesRequest, context):
         workspace = names.parent(request.parent)
-        held = await self._run(campaign_messages.release_campaign_messages, workspace, request.campaign, self.uow())
+        held = await self._run(campaign_messages.release_campaign_messages, workspace, request.campaign, self.uow(),
+                               self.clock)
         return pb.CampaignMessagesHold(campaign=request.campaign, held=held)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context):

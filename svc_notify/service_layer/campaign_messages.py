@@ -76,11 +76,11 @@ def hold_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork, clock
     return True
 
 
-def release_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork) -> bool:
+def release_campaign_messages(workspace: str, campaign: str, uow: UnitOfWork, clock: Clock) -> bool:
     """Whether the messages stay held (a cancelled campaign's do)."""
     _check(workspace, campaign)
     with uow:
-        uow.messages.release_campaign(workspace, campaign)
+        uow.messages.release_campaign(workspace, campaign, clock())
         held = uow.messages.campaign_hold(workspace, campaign) != ""
         uow.queued = not held  # wake the dispatcher: the released messages are due
         uow.commit()

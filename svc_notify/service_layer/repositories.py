@@ -97,7 +97,8 @@ class MessageRepository(abc.ABC):
     @abc.abstractmethod
     def replan_deferred(self, workspace: str, now: datetime) -> int:
         """Makes the workspace's messages deferred by quiet hours or frequency caps
-        due now (so the dispatcher plans them under new rules); returns how many."""
+        due now (so the dispatcher plans them under new rules; held on purpose until
+        `now`); returns how many."""
 
     @abc.abstractmethod
     def cancel_campaign(self, workspace: str, campaign: str, now: datetime, reason: str,
@@ -115,8 +116,9 @@ class MessageRepository(abc.ABC):
         """From now on the claim skips the campaign's messages (idempotent); for good when `cancelled`."""
 
     @abc.abstractmethod
-    def release_campaign(self, workspace: str, campaign: str) -> None:
-        """Ends a hold, unless the campaign was cancelled."""
+    def release_campaign(self, workspace: str, campaign: str, now: datetime) -> None:
+        """Ends a hold, unless the campaign was cancelled; the messages it held were held on purpose
+        until `now` (Message.held_until)."""
 
     @abc.abstractmethod
     def held_campaigns(self, campaigns: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

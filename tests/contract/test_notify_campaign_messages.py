@@ -153,7 +153,7 @@ def test_hold_keeps_the_campaign_s_messages_until_released(harness):
     with harness.uow() as uow:
         assert uow.messages.next_due_time() is None  # the dispatcher does not wake up for held messages
     assert {harness.get(m).state for m in [*first, *more]} == {State.QUEUED}
-    assert campaign_messages.release_campaign_messages(harness.workspace, name, harness.uow()) is False
+    assert campaign_messages.release_campaign_messages(harness.workspace, name, harness.uow(), utcnow) is False
     assert run(harness.dispatcher()) == 5
     assert {harness.get(m).state for m in [*first, *more]} == {State.SENT}
 
@@ -172,7 +172,7 @@ def test_a_cancelled_campaign_cannot_be_released(harness):
     name = campaign(harness)
     campaign_messages.hold_campaign_messages(harness.workspace, name, harness.uow(), utcnow)
     cancel(harness)
-    assert campaign_messages.release_campaign_messages(harness.workspace, name, harness.uow()) is True
+    assert campaign_messages.release_campaign_messages(harness.workspace, name, harness.uow(), utcnow) is True
     assert harness.get(message).state is State.CANCELLED
 
 
@@ -180,7 +180,7 @@ def test_a_cancelled_campaign_cannot_be_released(harness):
 def test_a_campaign_name_of_another_workspace_or_malformed_is_refused(harness, bad):
     for call in (lambda: campaign_messages.cancel_campaign_messages(harness.workspace, bad, harness.uow(), utcnow),
                  lambda: campaign_messages.hold_campaign_messages(harness.workspace, bad, harness.uow(), utcnow),
-                 lambda: campaign_messages.release_campaign_messages(harness.workspace, bad, harness.uow())):
+                 lambda: campaign_messages.release_campaign_messages(harness.workspace, bad, harness.uow(), utcnow)):
         with pytest.raises(InvalidArgument) as error:
             call()
         assert error.value.violations[0].field == "campaign"

@@ -213,12 +213,30 @@ def test_first_engagement_is_recorded_once(db):
 def test_deferred_by_pacing_are_planned_again(db):
     db.messages.add([msg(1), msg(2), msg(3)])
     claimed = {m.id: m for m in db.messages.claim_due(NOW, 10, "t", LEASE)}
-    claimed["m0001"].defer(NOW + timedelta(hours=8), "quiet hours until 2026-06-11 08:00 Europe/Paris", NOW)
-    claimed["m0002"].defer(NOW + timedelta(hours=8), "frequency cap of 1 per 1 d on all channels reached", NOW)
+    claimed["m0001"].defer(NOW + timedelta(hours=8), "quiet hours until 2026-06-11 08:00 Europe/Paris", NOW,
+                           planned=True)
+    claimed["m0002"].defer(NOW + timedelta(hours=8), "frequency cap of 1 per 1 d on all channels reached", NOW,
+                           planned=True)
     claimed["m0003"].defer(NOW + timedelta(hours=8), "transient provider error", NOW)
     db.messages.finish(list(claimed.values()), "t")
-    assert db.messages.replan_deferred("acme", NOW) == 2
-    assert sorted(m.id for m in db.messages.claim_due(NOW, 10, "u", LEASE)) == ["m0001", "m0002"]
+    assert db.messages.get("acme", "m0001").held_until == NOW + timedelta(hours=8)
+    assert db.messages.get("acme", "m0003").held_until is None
+    later = NOW + timedelta(minutes=1)
+    assert db.messages.replan_deferred("acme", later) == 2
+    assert sorted(m.id for m in db.messages.claim_due(later, 10, "u", LEASE)) == ["m0001", "m0002"]
+    assert db.messages.get("acme", "m0001").held_until == later  # held on purpose until the new rules
+
+
+def test_releasing_a_paused_campaign_ends_its_messages_hold(db):
+    campaign = "workspaces/acme/campaigns/spring"
+    db.messages.add([msg(1, campaign=campaign), msg(2)])
+    db.messages.hold_campaign("acme", campaign, NOW)
+    later = NOW + timedelta(hours=2)
+    db.messages.release_campaign("acme", campaign, later)
+    assert db.messages.get("acme", "m0001").held_until == later
+    assert db.messages.get("acme", "m0002").held_until is None  # not the campaign's
+    db.messages.release_campaign("acme", campaign, later + timedelta(hours=1))  # no hold left: nothing moves
+    assert db.messages.get("acme", "m0001").held_until == later
 
 
 # -- deliveries ----------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ RECLAIMED = ("the lease of a previous dispatcher expired before it recorded the 
 _m = messages.c
 _GET = select(messages).where(_m.workspace == bindparam("workspace"), _m.id == bindparam("id"))
 _FINISH_COLUMNS = ("state", "state_reason", "due_time", "attempt_count", "provider", "provider_message_id",
-                   "address", "template_version", "variant", "update_time", "sent_time", "deliver_time", "version")
+                   "address", "template_version", "variant", "update_time", "sent_time", "deliver_time", "version",
+                   "held_until")
 _FINISH = (update(messages)
            .where(_m.workspace == bindparam("w_workspace"), _m.id == bindparam("w_id"),
                   _m.lease == bindparam("w_lease"), _m.state == State.SENDING.value)
@@ -147,9 +148,12 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
                 _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)).values(
                 cancelled=True, create_time=now))
 
-    def release_campaign(self, workspace: str, campaign: str) -> None:
-        self.connection.execute(delete(campaign_holds).where(
-            _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False)))
+    def release_campaign(self, workspace: str, campaign: str, now: datetime) -> None:
+        released = self.connection.execute(delete(campaign_holds).where(
+            _h.workspace == workspace, _h.campaign == campaign, _h.cancelled.is_(False))).rowcount
+        if released:  # the pause held the waiting messages on purpose until now
+            self.connection.execute(update(messages).where(
+                _m.workspace == workspace, _m.campaign == campaign, _m.state.in_(_WAITING)).values(held_until=now))
 
     def held_campaigns(self, campaigns: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         by_workspace: dict[str, list[str]] = {}
@@ -215,7 +219,7 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
         paced = or_(*(_m.state_reason.startswith(prefix) for prefix in PACING_REASONS))
         return self.connection.execute(
             update(messages).where(_m.workspace == workspace, _m.state == State.DEFERRED.value, _m.due_time > now,
-                                   paced).values(due_time=now)).rowcount
+                                   paced).values(due_time=now, held_until=now)).rowcount
 
     def find_by_provider_message_id(self, workspace: str, provider_message_id: str) -> Message | None:
         row = self.connection.execute(select(messages).where(
@@ -244,6 +248,7 @@ class SqlMessageRepository(SqlRepository, MessageRepository):
             "template_version": m.template_version, "variant": m.variant, "create_time": m.create_time,
             "update_time": m.update_time, "sent_time": m.sent_time, "deliver_time": m.deliver_time,
             "first_open_time": m.first_open_time, "first_click_time": m.first_click_time, "version": m.version,
+            "held_until": m.held_until,
         }
 
 
@@ -257,4 +262,5 @@ def _message(r) -> Message:
         provider_message_id=r.provider_message_id, address=r.address, template_version=r.template_version,
         variant=r.variant, create_time=r.create_time, update_time=r.update_time, sent_time=r.sent_time,
         deliver_time=r.deliver_time, first_open_time=r.first_open_time, first_click_time=r.first_click_time,
-        version=r.version, lease=r.lease or "", trace_context=getattr(r, "traceparent", None) or "")
+        version=r.version, lease=r.lease or "", trace_context=getattr(r, "traceparent", None) or "",
+        held_until=getattr(r, "held_until", None))

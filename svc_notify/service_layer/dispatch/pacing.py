@@ -50,7 +50,8 @@ class Pacer:
         waiting: list[Message] = []
         for message in batch:
             if message.send_time is not None and message.send_time > now:
-                message.defer(message.send_time, f"requested send time {message.send_time.isoformat()}", now)
+                message.defer(message.send_time, f"requested send time {message.send_time.isoformat()}", now,
+                              planned=True)
                 done.append(Settled(message))
             else:
                 waiting.append(message)
@@ -88,7 +89,7 @@ class Pacer:
                                      rules.frequency_caps, sends, message.channel)
                 if later is not None:
                     at, reason = later
-                    message.defer(at, reason, now)
+                    message.defer(at, reason, now, planned=True)
                     done.append(Settled(message))
                     continue
                 sends.append((now, message.channel))  # counts for the recipient's next message in this pass

@@ -28,10 +28,12 @@ OUTCOMES = {State.SENT: "sent", State.DELIVERED: "sent", State.DEFERRED: "deferr
 
 
 def handoff_seconds(message: Message) -> float | None:
-    """From the message's acceptance, or its requested send time when later, to its hand-over."""
+    """From the message's acceptance, or the end of its latest hold on purpose (its requested send
+    time, quiet hours, a frequency cap, a paused campaign) when later, to its hand-over."""
     if message.state not in (State.SENT, State.DELIVERED) or message.sent_time is None:
         return None
-    start = max((t for t in (message.create_time, message.send_time) if t is not None), default=None)
+    start = max((t for t in (message.create_time, message.send_time, message.held_until) if t is not None),
+                default=None)
     return None if start is None else max(0.0, (message.sent_time - start).total_seconds())
 
 

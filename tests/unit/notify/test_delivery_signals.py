@@ -29,6 +29,20 @@ def test_handoff_is_from_acceptance_or_the_requested_send_time():
     assert handoff_seconds(message(State.FAILED, sent_after=3)) is None
 
 
+def test_handoff_counts_from_the_end_of_a_hold_on_purpose_but_not_of_a_retry():
+    quiet = message(State.QUEUED)
+    quiet.state = State.SENDING
+    quiet.defer(T0 + timedelta(hours=8), "quiet hours until 08:00", T0, planned=True)
+    quiet.state, quiet.sent_time = State.SENT, T0 + timedelta(hours=8, seconds=3)
+    assert handoff_seconds(quiet) == 3  # eight hours of quiet hours are not lateness
+
+    retried = message(State.QUEUED)
+    retried.state = State.SENDING
+    retried.defer(T0 + timedelta(minutes=5), "transient provider error", T0)
+    retried.state, retried.sent_time = State.SENT, T0 + timedelta(minutes=5, seconds=1)
+    assert handoff_seconds(retried) == 301  # a provider's error is
+
+
 class Signals:
     def __init__(self):
         self.seen = []
