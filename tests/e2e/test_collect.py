@@ -96,6 +96,10 @@ def test_the_python_sdk_creates_profiles_and_events_through_the_edge(running):
     client.screen("user-1", "App", "Home")
     client.group("user-1", "acme-inc", {"name": "Acme", "employees": 40})
     client.flush()
+    zipped = Client(write_key, host=f"http://127.0.0.1:{running.edge_port}", sync_mode=True, gzip=True,
+                    on_error=lambda error, batch: errors.append(error), max_retries=1)
+    zipped.track("user-1", "Sent Gzipped")
+    zipped.flush()
     assert not errors, errors
 
     found = poll(lambda: profile(running, ws, "user-1"), "the identified profile")
@@ -106,10 +110,10 @@ def test_the_python_sdk_creates_profiles_and_events_through_the_edge(running):
     assert traits["address_city"] == "London"
     assert traits["group_id"] == "acme-inc" and traits["group_name"] == "Acme"
 
-    seen = poll(lambda: (found := events(running, ws, "user-1")) and len(found) >= 3 and found,
+    seen = poll(lambda: (found := events(running, ws, "user-1")) and len(found) >= 4 and found,
                 "the track, page and screen events")
     by_type = {event["type"]: event for event in seen}
-    assert set(by_type) == {"order_completed", "page_viewed", "screen_viewed"}, by_type.keys()
+    assert set(by_type) == {"order_completed", "page_viewed", "screen_viewed", "sent_gzipped"}, by_type.keys()
     track = properties(by_type["order_completed"])
     assert track["event"] == "Order Completed" and track["sku"] == "A1" and float(track["revenue"]) == 42.5
     assert json.loads(track["context"])["ip"] == "203.0.113.9"

@@ -56,6 +56,13 @@ def test_limits_and_malformed_calls_are_invalid_arguments():
     decode("track", json.dumps({"userId": "u", "event": "E", "p": "x" * (MAX_CALL_BYTES - 100)}).encode())
     with pytest.raises(InvalidArgument):
         decode("batch", b" " * (MAX_BATCH_BYTES + 1))
+    import gzip
+
+    assert decode("track", gzip.compress(b'{"userId": "u", "event": "E"}')).calls[0][1]["event"] == "E"
+    with pytest.raises(InvalidArgument):  # small on the wire, over the limit inflated
+        decode("track", gzip.compress(json.dumps({"p": " " * MAX_CALL_BYTES}).encode()))
+    with pytest.raises(InvalidArgument):
+        decode("track", b"\x1f\x8bnot gzip")
     with pytest.raises(InvalidArgument) as error:
         decode("batch", json.dumps({"batch": [{"type": "track", "p": "x" * MAX_CALL_BYTES}]}).encode())
     assert violation(error) == "batch[0]"
