@@ -226,3 +226,23 @@ def test_the_node_sdk_sends_through_the_edge(running):
     assert found["email"].lower() == "node@example.com"
     seen = poll(lambda: events(running, ws, "node-user"), "the node SDK's event")
     assert seen[0]["type"] == "item_purchased" and properties(seen[0])["price"] in (9.5, "9.5")
+
+
+def test_viewers_list_sources_and_only_admins_create_or_revoke_them(running):
+    ws = workspace()
+    source = create_source(running, ws)
+    keys = {}
+    for role in ("viewer", "editor"):
+        response = running.rest.call("POST", f"/v1/workspaces/{ws}/apiKeys", {"role": f"ROLE_{role.upper()}"})
+        assert response.status == 200, response.body
+        keys[role] = response.body["key"]
+    listed = running.rest.call("GET", f"/v1/workspaces/{ws}/sources", token=keys["viewer"])
+    assert listed.status == 200 and [s["name"] for s in listed.body["sources"]] == [source["name"]]
+    assert running.rest.call("GET", f"/v1/{source['name']}", token=keys["viewer"]).body["writeKey"] == ""
+    for role in ("viewer", "editor"):
+        refused = running.rest.call("POST", f"/v1/workspaces/{ws}/sources", {"displayName": "x"}, token=keys[role])
+        assert refused.status == 403 and "integrations.admin" in refused.body["message"], refused.body
+        assert running.rest.call("POST", f"/v1/{source['name']}:revoke", {}, token=keys[role]).status == 403
+    other = workspace()
+    assert running.rest.call("GET", f"/v1/workspaces/{other}/sources/{source['name'].rsplit('/', 1)[1]}"
+                             ).status == 404
