@@ -4,7 +4,9 @@ profiles in audience and ingest behaviour events in analytics, then remember the
 
 A call is remembered only after audience and analytics took it: a failure answers an
 error, the SDK retries, and the retry does the work again (audience's upsert merges,
-analytics deduplicates by the event id derived from the messageId)."""
+analytics deduplicates by the event id derived from the messageId). Data audience or
+analytics refuse (INVALID_ARGUMENT: a trait whose type changed, an event older than the
+retention) is logged and the rest of the call counts: the SDKs never retry a 400."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from svc_kit.errors import Unauthenticated
+from svc_kit.errors import InvalidArgument, Unauthenticated
 from svc_kit.executor import run_blocking
 
 from svc_integrations.domain.collect import (BehaviourEvent, ProfileChange, basic_user, behaviour_event, decode,
@@ -116,7 +118,13 @@ class Collector:
         async def chain(items: list[ProfileChange]) -> None:
             async with gate:
                 for item in items:
-                    await self.profiles.upsert(workspace, item)
+                    try:
+                        await self.profiles.upsert(workspace, item)
+                    except InvalidArgument as refused:
+                        # Data audience will not take (an attribute whose type changed, say): the
+                        # rest of the call still counts, as analytics' refused events do.
+                        log.warning("audience refused the profile change of %s in workspace %s: %s",
+                                    item.profile, workspace, refused.message)
 
         await asyncio.gather(*(chain(items) for items in chains.values()))
 

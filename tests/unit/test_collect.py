@@ -243,3 +243,22 @@ def test_a_call_that_failed_downstream_is_not_remembered_so_its_retry_works():
     service, _, _ = collector(working, store)
     service.sources = sources
     assert asyncio.run(service.collect("track", body, auth(key))).events == 1
+
+
+class Refusing(Sinks):
+    async def upsert(self, workspace, change):
+        if change.profile == "bad":
+            raise InvalidArgument(collect.FieldViolation("profile bad: attributes[0]", "type changed"))
+        await super().upsert(workspace, change)
+
+
+def test_a_profile_change_audience_refuses_is_logged_and_the_rest_of_the_call_counts(caplog):
+    sinks = Refusing()
+    service, sources, _ = collector(sinks)
+    _, key = sources.create("workspaces/acme", "")
+    body = json.dumps({"batch": [{"type": "identify", "userId": "bad", "traits": {"plan": 1}},
+                                 {"type": "identify", "userId": "good", "traits": {"plan": "pro"}},
+                                 {"type": "track", "userId": "bad", "event": "Paid"}]}).encode()
+    outcome = asyncio.run(service.collect("batch", body, auth(key)))
+    assert outcome.events == 1 and [c.profile for _, c in sinks.changes] == ["good"]
+    assert "refused the profile change of bad" in caplog.text
