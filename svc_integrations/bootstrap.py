@@ -5,6 +5,7 @@ appends the other services' audit events to the log."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 
 from marketing.integrations.v1 import integrations_service_pb2_grpc
@@ -13,18 +14,35 @@ from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
 from svc_kit.ids import new_id
+from svc_kit.clients import service_channel
 from svc_kit.server import Mounted
 
 from svc_integrations import config, migrate
 from svc_integrations.adapters.audit_store import SqlAuditStore
 from svc_integrations.adapters.key_store import SqlKeyStore
+from svc_integrations.adapters.platform_clients import GrpcEvents, GrpcProfiles
+from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
 from svc_integrations.entrypoints.grpc_servicer import IntegrationsServicer
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditLog
+from svc_integrations.service_layer.collect import Collector
+from svc_integrations.service_layer.sources import Sources
 
 WORKER_THREADS = 4
+
+
+def _mount_collect(settings: Settings, engine, executor) -> tuple[Sources, Collector]:
+    """Event collection (Segment-compatible): sources and their write keys, the collector
+    that upserts profiles in audience and ingests events in analytics."""
+    sources = Sources(SqlSourceStore(engine), utcnow, config.KEY_CACHE_SECONDS.read(settings.env))
+    collector = Collector(
+        sources, SqlSeenMessages(engine),
+        GrpcProfiles(lambda: service_channel(settings.env, "audience")),
+        GrpcEvents(lambda: service_channel(settings.env, "analytics")),
+        utcnow, new_id, timedelta(hours=config.COLLECT_DEDUP_HOURS.read(settings.env)), executor)
+    return sources, collector
 
 
 def mount(settings: Settings) -> Mounted:
@@ -35,7 +53,8 @@ def mount(settings: Settings) -> Mounted:
     # This service's own write and admin calls go straight into its audit log (committed before
     # the response leaves); the other services' arrive as audit events through the inbox.
     audit = AuditLog(SqlAuditStore(engine), new_id)
-    servicer = IntegrationsServicer(keys, executor, audit)
+    sources, collector = _mount_collect(settings, engine, executor)
+    servicer = IntegrationsServicer(keys, executor, audit, sources=sources, collector=collector)
     bus = make_bus(settings.env)
     consumer = audit_consumer(bus, engine)
     stop = threading.Event()

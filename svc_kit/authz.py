@@ -65,6 +65,12 @@ OVERRIDES: dict[str, str] = {
     "CreateApiKey": "admin", "GetApiKey": "admin", "ListApiKeys": "admin", "RevokeApiKey": "admin",
     # The audit log (integrations) is read by admins only; nothing writes it through the API.
     "ListAuditEntries": "admin",
+    # Sources of collected events (integrations): admins create and revoke write keys, viewers read.
+    "CreateSource": "admin", "RevokeSource": "admin",
+    # The Segment Tracking API: the edge checks no credential, the integrations service checks
+    # the source's write key (HTTP Basic user name or the body's writeKey) and answers 401 itself.
+    "SegmentTrack": PUBLIC, "SegmentIdentify": PUBLIC, "SegmentPage": PUBLIC, "SegmentScreen": PUBLIC,
+    "SegmentGroup": PUBLIC, "SegmentAlias": PUBLIC, "SegmentBatch": PUBLIC,
 }
 
 

@@ -75,3 +75,7 @@ class Unavailable(ServiceError):
 
 class Unimplemented(ServiceError):
     pass
+
+
+class Unauthenticated(ServiceError):
+    """The call carries no valid credential of the kind it needs (a Segment write key)."""

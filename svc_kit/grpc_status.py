@@ -23,6 +23,7 @@ _CODES: list[tuple[type[errors.ServiceError], grpc.StatusCode, str]] = [
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION, "INVALID_STATE"),
     (errors.Aborted, grpc.StatusCode.ABORTED, "ETAG_MISMATCH"),
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE, "DEPENDENCY_UNAVAILABLE"),
     (errors.Unimplemented, grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED"),

@@ -50,8 +50,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
-                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries"),
-                "API keys, the edge's key check (ext_authz) and the audit log implemented; connectors, connections, syncs and "
+                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries",
+                 "CreateSource", "GetSource", "ListSources", "RevokeSource", "SegmentTrack", "SegmentIdentify",
+                 "SegmentPage", "SegmentScreen", "SegmentGroup", "SegmentAlias", "SegmentBatch"),
+                "API keys, the edge's key check (ext_authz), the audit log and Segment-compatible event "
+                "collection (sources, /v1/track ... /v1/batch) implemented; connectors, connections, syncs and "
                 "webhooks answer UNIMPLEMENTED"),
 )
 

@@ -44,7 +44,19 @@ WORKSPACE_PATTERN = "^[a-z][a-z0-9-]{0,62}$"
 ERROR_SCHEMA = "Error"
 
 # Methods answering google.api.HttpBody: what they send instead of JSON. A new one must be listed here.
+# The Segment Tracking API calls (integrations) answer as Segment does.
+_SEGMENT_OK = {"200": {"description": "Accepted: `{\"success\": true}`.",
+                       "content": {"application/json": {"schema": {"type": "object", "properties": {
+                           "success": {"type": "boolean"}}}}}}}
+
 HTTP_BODY_RESPONSES: dict[str, dict] = {
+    "marketing.integrations.v1.IntegrationsService.SegmentTrack": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentIdentify": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentPage": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentScreen": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentGroup": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentAlias": _SEGMENT_OK,
+    "marketing.integrations.v1.IntegrationsService.SegmentBatch": _SEGMENT_OK,
     "marketing.analytics.v1.AnalyticsService.ExportCampaignReport": {
         "200": {"description": "The report as CSV.",
                 "content": {"text/csv": {"schema": {"type": "string"}}}}},

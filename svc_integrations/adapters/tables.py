@@ -43,3 +43,29 @@ audit_entries = Table(
 )
 
 integrations_inbox = inbox_table(metadata, "integrations_inbox")
+
+# --- Event collection (Segment-compatible) ---
+
+# Sources of collected events; the write key is kept as its SHA-256 (as API keys).
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(12), primary_key=True),  # the write key's lookup prefix, unique across workspaces
+    Column("workspace", String(63), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("revoke_time", UTCDateTime),
+    Column("last_used_time", UTCDateTime),
+    Index("sources_by_workspace", "workspace", "create_time", "id"),
+)
+
+# messageIds already collected, per source (deduplication), forgotten after the retention.
+collected_messages = Table(
+    "collected_messages",
+    metadata,
+    Column("source_id", String(12), primary_key=True),
+    Column("message_id", String(255), primary_key=True),
+    Column("receive_time", UTCDateTime, nullable=False),
+    Index("collected_messages_by_time", "receive_time"),
+)

@@ -11,6 +11,7 @@ import sys
 import grpc
 
 from marketing.integrations.v1 import api_key_pb2, integrations_service_pb2 as pb, integrations_service_pb2_grpc
+from marketing.integrations.v1 import source_pb2
 from svc_kit.authz import ROLES
 from svc_kit.config import ConfigError, EnvReader, state_dir
 
@@ -38,7 +39,7 @@ def _credential(args, env) -> str:
                            issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
-def _run(args, call) -> int:
+def _run(args, call, command: str = "keys") -> int:
     import os
 
     env = os.environ
@@ -48,10 +49,10 @@ def _run(args, call) -> int:
         with grpc.insecure_channel(edge) as channel:
             return call(integrations_service_pb2_grpc.IntegrationsServiceStub(channel), metadata) or 0
     except (ConfigError, _NoCredential) as error:
-        print(f"mkt keys: {error}", file=sys.stderr)
+        print(f"mkt {command}: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:
-        print(f"mkt keys: {error.code().name}: {error.details()}", file=sys.stderr)
+        print(f"mkt {command}: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
 
 
@@ -105,6 +106,76 @@ def revoke(args) -> int:
     return _run(args, call)
 
 
+# --- `mkt sources`: sources of collected events (Segment-compatible) ---
+
+def create_source(args) -> int:
+    def call(stub, metadata) -> None:
+        source = stub.CreateSource(pb.CreateSourceRequest(
+            parent=f"workspaces/{args.workspace}", source=source_pb2.Source(display_name=args.name)), timeout=10,
+            metadata=metadata)
+        print(f"created {source.name}; its write key is shown only now", file=sys.stderr)
+        print(source.write_key)
+
+    return _run(args, call, "sources")
+
+
+def list_sources(args) -> int:
+    def call(stub, metadata) -> None:
+        token = ""
+        print(f"{'NAME':<42} {'WRITE KEY PREFIX':<16} {'CREATED':<20} {'LAST USED':<20} {'REVOKED':<20} DISPLAY NAME")
+        while True:
+            page = stub.ListSources(pb.ListSourcesRequest(parent=f"workspaces/{args.workspace}", page_token=token),
+                                    timeout=10, metadata=metadata)
+            for source in page.sources:
+                print(f"{source.name:<42} {source.write_key_prefix:<16} {_time(source.create_time):<20} "
+                      f"{_time(source.last_used_time):<20} {_time(source.revoke_time):<20} {source.display_name}")
+            token = page.next_page_token
+            if not token:
+                return
+
+    return _run(args, call, "sources")
+
+
+def revoke_source(args) -> int:
+    if args.source.startswith("workspaces/"):
+        name = args.source
+        args.workspace = args.source.split("/")[1]
+    elif args.workspace:
+        name = f"workspaces/{args.workspace}/sources/{args.source}"
+    else:
+        print("mkt sources revoke: give the source's full name, or --workspace with its id", file=sys.stderr)
+        return 2
+
+    def call(stub, metadata) -> None:
+        source = stub.RevokeSource(pb.RevokeSourceRequest(name=name), timeout=10, metadata=metadata)
+        print(f"revoked {source.name} at {_time(source.revoke_time)}")
+
+    return _run(args, call, "sources")
+
+
+def _register_sources(subparsers, common) -> None:
+    group = subparsers.add_parser(
+        "sources", help="sources of collected events: Segment write keys (create, list, revoke)",
+        description="A source sends Segment Tracking API calls (POST /v1/track, /v1/identify, ... /v1/batch) "
+                    "through the edge into one workspace, authenticated by its write key (the HTTP Basic user "
+                    "name, as the Segment SDKs send it).")
+    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    making = commands.add_parser("create", parents=[common], help="create a source; prints only its write key",
+                                 description="Creates a source and prints its write key on stdout (the only time "
+                                             "it is shown; its name goes to stderr), so "
+                                             "`WRITE_KEY=$(mkt sources create --workspace demo)` works.")
+    making.add_argument("--workspace", required=True, help="workspace id, e.g. demo")
+    making.add_argument("--name", default="", help="a display name, e.g. 'website'")
+    making.set_defaults(run=create_source)
+    listing = commands.add_parser("list", parents=[common], help="list a workspace's sources (never the keys)")
+    listing.add_argument("--workspace", required=True, help="workspace id")
+    listing.set_defaults(run=list_sources)
+    revoking = commands.add_parser("revoke", parents=[common], help="revoke a source's write key: 401 from now on")
+    revoking.add_argument("source", help="the source's name workspaces/W/sources/ID, or its ID with --workspace")
+    revoking.add_argument("--workspace", default="", help="workspace id, with a bare source ID")
+    revoking.set_defaults(run=revoke_source)
+
+
 def _migrations():
     from svc_integrations import migrate
 
@@ -140,3 +211,4 @@ def register(subparsers) -> None:
     revoking.add_argument("key", help="the key's name workspaces/W/apiKeys/ID, or its ID with --workspace")
     revoking.add_argument("--workspace", default="", help="workspace id, with a bare key ID")
     revoking.set_defaults(run=revoke)
+    _register_sources(subparsers, common)

@@ -14,6 +14,8 @@ from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
 from svc_integrations.domain.api_keys import ApiKey
+from svc_integrations.entrypoints.collect_api import CollectApi
+from svc_integrations.entrypoints.sources_api import SourcesApi
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditEntry, AuditFilter, AuditLog
 
@@ -55,11 +57,14 @@ def _audit_filter(request: pb.ListAuditEntriesRequest) -> AuditFilter:
         end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None)
 
 
-class IntegrationsServicer(integrations_service_pb2_grpc.IntegrationsServiceServicer):
-    def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None):
+class IntegrationsServicer(SourcesApi, CollectApi, integrations_service_pb2_grpc.IntegrationsServiceServicer):
+    def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None, *,
+                 sources=None, collector=None):
         self.keys = keys
         self.executor = executor
         self.audit = audit
+        self.sources = sources
+        self.collector = collector
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
         role = _ROLE_NAMES.get(request.api_key.role, "")

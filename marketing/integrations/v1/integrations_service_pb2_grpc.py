@@ -3,11 +3,13 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from marketing.integrations.v1 import api_key_pb2 as marketing_dot_integrations_dot_v1_dot_api__key__pb2
 from marketing.integrations.v1 import connection_pb2 as marketing_dot_integrations_dot_v1_dot_connection__pb2
 from marketing.integrations.v1 import connector_pb2 as marketing_dot_integrations_dot_v1_dot_connector__pb2
 from marketing.integrations.v1 import integrations_service_pb2 as marketing_dot_integrations_dot_v1_dot_integrations__service__pb2
+from marketing.integrations.v1 import source_pb2 as marketing_dot_integrations_dot_v1_dot_source__pb2
 from marketing.integrations.v1 import sync_pb2 as marketing_dot_integrations_dot_v1_dot_sync__pb2
 from marketing.integrations.v1 import webhook_pb2 as marketing_dot_integrations_dot_v1_dot_webhook__pb2
 
@@ -217,6 +219,61 @@ class IntegrationsServiceStub:
                 '/marketing.integrations.v1.IntegrationsService/ListWebhookDeliveries',
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
                 response_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.CreateSource = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/CreateSource',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateSourceRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+                _registered_method=True)
+        self.GetSource = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/GetSource',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetSourceRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+                _registered_method=True)
+        self.ListSources = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/ListSources',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesResponse.FromString,
+                _registered_method=True)
+        self.RevokeSource = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/RevokeSource',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeSourceRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+                _registered_method=True)
+        self.SegmentTrack = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentTrack',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentTrackRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentIdentify = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentIdentify',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentIdentifyRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentPage = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentPage',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentPageRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentScreen = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentScreen',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentScreenRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentGroup = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentGroup',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentGroupRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentAlias = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentAlias',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentAliasRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.SegmentBatch = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/SegmentBatch',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
 
 
@@ -481,6 +538,91 @@ class IntegrationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSource(self, request, context):
+        """--- Event collection (Segment-compatible): sources and the Tracking API ---
+
+        Creates a source of events for the workspace (admin only). The response
+        is the only place its whole write key appears.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSource(self, request, context):
+        """Returns one source, without its write key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSources(self, request, context):
+        """Lists a workspace's sources, newest first, revoked ones included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSource(self, request, context):
+        """Revokes a source's write key: its calls answer 401 from then on (admin
+        only). Revoking a revoked source changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentTrack(self, request, context):
+        """Segment HTTP Tracking API `POST /v1/track`: one action of a user. The
+        write key is the HTTP Basic user name (or the body's `writeKey`); 200
+        `{"success": true}`; 401 for a wrong or revoked key; 400 for malformed
+        JSON, a missing field, or a body over 32 KB.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentIdentify(self, request, context):
+        """Segment `POST /v1/identify`: who the user is; upserts the profile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentPage(self, request, context):
+        """Segment `POST /v1/page`: a web page viewed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentScreen(self, request, context):
+        """Segment `POST /v1/screen`: an app screen viewed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentGroup(self, request, context):
+        """Segment `POST /v1/group`: the user belongs to a group (account).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentAlias(self, request, context):
+        """Segment `POST /v1/alias`: links a previous id to the user id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentBatch(self, request, context):
+        """Segment `POST /v1/batch`: many calls of any type at once (500 KB at most,
+        32 KB per call).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -658,6 +800,61 @@ def add_IntegrationsServiceServicer_to_server(servicer, server):
                     servicer.ListWebhookDeliveries,
                     request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesRequest.FromString,
                     response_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'CreateSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSource,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateSourceRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.SerializeToString,
+            ),
+            'GetSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSource,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetSourceRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.SerializeToString,
+            ),
+            'ListSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSources,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesResponse.SerializeToString,
+            ),
+            'RevokeSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSource,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeSourceRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_source__pb2.Source.SerializeToString,
+            ),
+            'SegmentTrack': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentTrack,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentTrackRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentIdentify': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentIdentify,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentIdentifyRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentPage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentPage,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentPageRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentScreen': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentScreen,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentScreenRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentGroup,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentGroupRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentAlias,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentAliasRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'SegmentBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SegmentBatch,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1608,6 +1805,303 @@ class IntegrationsService:
             '/marketing.integrations.v1.IntegrationsService/ListWebhookDeliveries',
             marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesRequest.SerializeToString,
             marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/CreateSource',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.CreateSourceRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/GetSource',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetSourceRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/ListSources',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ListSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/RevokeSource',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RevokeSourceRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_source__pb2.Source.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentTrack(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentTrack',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentTrackRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentIdentify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentIdentify',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentIdentifyRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentPage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentPage',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentPageRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentScreen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentScreen',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentScreenRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentGroup',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentGroupRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentAlias',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentAliasRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/SegmentBatch',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

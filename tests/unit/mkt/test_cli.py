@@ -18,7 +18,8 @@ from mkt import cli
 EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "import"),
             ("audience", "suppressions", "import"), ("audience", "suppressions", "export"),
             ("content", "migrate"), ("notify", "migrate"), ("notify", "sign-callback"),
-            ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev"),
+            ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"),
+            ("sources", "create"), ("sources", "list"), ("sources", "revoke"), ("token", "dev"),
             ("slo", "status")}
 
 
