@@ -413,3 +413,25 @@ class ListAuditEntriesResponse(_message.Message):
     audit_entries: _containers.RepeatedCompositeFieldContainer[_audit_entry_pb2.AuditEntry]
     next_page_token: str
     def __init__(self, audit_entries: _Optional[_Iterable[_Union[_audit_entry_pb2.AuditEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetWebhookDeliveryRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ReplayWebhookDeliveryRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RotateWebhookSecretRequest(_message.Message):
+    __slots__ = ("name", "signing_secret", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_SECRET_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    signing_secret: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., signing_secret: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
