@@ -50,9 +50,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
-                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries"),
-                "API keys, the edge's key check (ext_authz) and the audit log implemented; connectors, connections, syncs and "
-                "webhooks answer UNIMPLEMENTED"),
+                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries",
+                 # webhooks (issue 16, part B)
+                 "CreateWebhook", "GetWebhook", "ListWebhooks", "UpdateWebhook", "DeleteWebhook", "PauseWebhook",
+                 "ResumeWebhook", "TestWebhook", "ListWebhookDeliveries", "GetWebhookDelivery",
+                 "ReplayWebhookDelivery", "RotateWebhookSecret"),
+                "API keys, the edge's key check (ext_authz), the audit log and webhooks implemented; connectors, "
+                "connections and syncs answer UNIMPLEMENTED"),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}
