@@ -72,8 +72,8 @@ def insert_deliveries(connection: Connection, deliveries: list[Delivery]) -> int
     """Adds deliveries; one already there for the same (webhook, event) is left alone."""
     if not deliveries:
         return 0
-    statement = _INSERT[connection.dialect.name](d).on_conflict_do_nothing()
-    return connection.execute(statement, [_delivery_values(x) for x in deliveries]).rowcount
+    statement = _INSERT[connection.dialect.name](d).on_conflict_do_nothing().returning(d.c.id)
+    return len(connection.execute(statement, [_delivery_values(x) for x in deliveries]).all())
 
 
 class SqlWebhookStore:
@@ -85,9 +85,10 @@ class SqlWebhookStore:
 
     def add(self, hook: Webhook) -> bool:
         """False when the id is taken in the workspace."""
-        statement = _INSERT[self.engine.dialect.name](w).on_conflict_do_nothing()
+        # rowcount of an INSERT is not reliable (psycopg gives -1): RETURNING says whether it went in.
+        statement = _INSERT[self.engine.dialect.name](w).on_conflict_do_nothing().returning(w.c.id)
         with self.engine.begin() as connection:
-            return connection.execute(statement, [_webhook_values(hook, self.box)]).rowcount == 1
+            return connection.execute(statement, _webhook_values(hook, self.box)).first() is not None
 
     def get(self, workspace: str, webhook_id: str) -> Webhook | None:
         with self.engine.connect() as connection:
