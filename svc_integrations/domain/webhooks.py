@@ -251,8 +251,8 @@ def check_uri(uri: str, mode: str, field_name: str = "webhook.uri") -> list[Fiel
     no credentials; in production no IP literal outside public ranges and no localhost."""
     if not uri:
         return [FieldViolation(field_name, "required: the https URL that receives the events")]
-    if len(uri) > MAX_URI:
-        return [FieldViolation(field_name, f"at most {MAX_URI} characters")]
+    if len(uri) > MAX_URI or not uri.isprintable() or " " in uri:
+        return [FieldViolation(field_name, f"at most {MAX_URI} characters, no spaces or control characters")]
     try:
         parts = urlsplit(uri)
         host = (parts.hostname or "").lower()
@@ -395,8 +395,8 @@ def check_webhook(display_name: str, uri: str, event_types: Sequence[str], extra
                   labels: Mapping[str, str], mode: str, webhook_id: str = "") -> None:
     """InvalidArgument with every problem of a webhook's writable fields."""
     problems: list[FieldViolation] = []
-    if not 1 <= len(display_name) <= 200:
-        problems.append(FieldViolation("webhook.display_name", "required, 1 to 200 characters"))
+    if not 1 <= len(display_name) <= 200 or not display_name.isprintable():
+        problems.append(FieldViolation("webhook.display_name", "required, 1 to 200 printable characters"))
     problems += check_uri(uri, mode)
     problems += check_event_types(event_types)
     if len(extra_headers) > MAX_HEADERS:
@@ -405,10 +405,10 @@ def check_webhook(display_name: str, uri: str, event_types: Sequence[str], extra
         if not _HEADER_NAME.match(key) or key.lower() in RESERVED_HEADERS:
             problems.append(FieldViolation(f"webhook.headers[{key}]", "a header name of letters, digits and -, "
                                            "not one the platform sets (webhook-*, content-type, host...)"))
-        elif len(value) > 1024 or any(c in value for c in "\r\n\0"):
+        elif len(value) > 1024 or not value.isprintable():
             problems.append(FieldViolation(f"webhook.headers[{key}]", "at most 1,024 characters, one line"))
     for key, value in labels.items():
-        if not _LABEL_KEY.match(key) or len(value) > 63:
+        if not _LABEL_KEY.match(key) or len(value) > 63 or not value.isprintable():
             problems.append(FieldViolation(f"webhook.labels[{key}]", "key [a-z][a-z0-9_-]* up to 63 characters, "
                                            "value up to 63"))
     if webhook_id and not _ID.match(webhook_id):
