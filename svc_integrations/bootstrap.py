@@ -58,13 +58,17 @@ def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
     except ValueError as error:
         raise ConfigError(f"{config.WEBHOOK_RETRY_SCHEDULE.name}: {error}") from None
     timeout = config.WEBHOOK_TIMEOUT.read(env)
-    box = FernetSecretBox(keys_from(config.WEBHOOK_SECRET_KEYS.read(env), settings.state_dir))
+    try:
+        box = FernetSecretBox(keys_from(config.WEBHOOK_SECRET_KEYS.read(env), settings.state_dir))
+    except ValueError:
+        raise ConfigError(f"{config.WEBHOOK_SECRET_KEYS.name} must be Fernet keys (32 url-safe base64 bytes each), "
+                          "comma-separated") from None
     store = SqlWebhookStore(engine, box)
     resolver = SocketResolver()
     webhooks = Webhooks(store, resolver, utcnow, new_id, mode,
                         timedelta(seconds=config.WEBHOOK_SECRET_OVERLAP.read(env)))
-    worker = DeliveryWorker(store, HttpxSender(timeout), resolver, utcnow, owner=f"{socket.gethostname()}-{new_id()}",
-                            mode=mode, schedule=schedule, timeout=timeout,
+    worker = DeliveryWorker(store, HttpxSender(timeout, mode=mode), resolver, utcnow,
+                            owner=f"{socket.gethostname()}-{new_id()}", mode=mode, schedule=schedule, timeout=timeout,
                             per_endpoint=int(config.WEBHOOK_CONCURRENCY.read(env)),
                             poll_seconds=config.WEBHOOK_POLL.read(env))
     consumers = webhook_consumers(bus, engine, new_id, utcnow)
@@ -84,7 +88,7 @@ def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
         for consumer in consumers:
             consumer.close()
 
-    return _WebhooksMount(webhooks, HttpxSender(timeout), resolver, mode, start, close)
+    return _WebhooksMount(webhooks, HttpxSender(timeout, mode=mode), resolver, mode, start, close)
 
 
 def mount(settings: Settings) -> Mounted:

@@ -211,3 +211,17 @@ def test_the_worker_signs_retries_and_never_lets_a_hanging_endpoint_delay_anothe
     assert {d.state for d in log} == {"SUCCEEDED"} and sorted(d.attempt_count for d in log) == [1] * 5 + [2]
     assert any(d.response_code == 200 and d.attempt_count == 2 for d in log)
     assert hooks.get(slow.name).state == "ACTIVE"
+
+
+def test_in_production_the_client_itself_refuses_to_connect_to_a_private_address():
+    """The connect-time guard (DNS rebinding): even a URL that passed its checks is not called
+    when its host resolves to a loopback address at connect time."""
+    with WebhookReceiver() as receiver:
+        async def both():
+            guarded = await HttpxSender(5, mode="production").send(receiver.url("/in"), {}, b"{}")
+            open_ = await HttpxSender(5, mode="development").send(receiver.url("/in"), {}, b"{}")
+            return guarded, open_
+        guarded, open_ = asyncio.run(both())
+        assert guarded.response_code == 0 and "loopback" in guarded.error and not guarded.ok
+        assert open_.ok and open_.response_code == 200
+        assert len(receiver.received("/in")) == 1
