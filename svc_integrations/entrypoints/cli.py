@@ -38,7 +38,7 @@ def _credential(args, env) -> str:
                            issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
-def _run(args, call) -> int:
+def _run(args, call, command: str = "mkt keys") -> int:
     import os
 
     env = os.environ
@@ -48,10 +48,10 @@ def _run(args, call) -> int:
         with grpc.insecure_channel(edge) as channel:
             return call(integrations_service_pb2_grpc.IntegrationsServiceStub(channel), metadata) or 0
     except (ConfigError, _NoCredential) as error:
-        print(f"mkt keys: {error}", file=sys.stderr)
+        print(f"{command}: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:
-        print(f"mkt keys: {error.code().name}: {error.details()}", file=sys.stderr)
+        print(f"{command}: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
 
 
@@ -140,3 +140,6 @@ def register(subparsers) -> None:
     revoking.add_argument("key", help="the key's name workspaces/W/apiKeys/ID, or its ID with --workspace")
     revoking.add_argument("--workspace", default="", help="workspace id, with a bare key ID")
     revoking.set_defaults(run=revoke)
+    from svc_integrations.entrypoints import webhooks_cli  # `mkt webhooks` (issue 16, part B)
+
+    webhooks_cli.register(subparsers)

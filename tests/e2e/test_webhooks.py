@@ -132,3 +132,40 @@ def test_test_rotation_pause_and_bad_input(running, receiver):
     assert rest.call("GET", f"/v1/{hook['name']}/deliveries/nope").status == 404
     assert rest.call("DELETE", f"/v1/{hook['name']}").status == 200
     assert rest.call("GET", f"/v1/{hook['name']}").status == 404
+
+
+def test_mkt_webhooks_commands(running, receiver):
+    import os
+    import subprocess
+    import sys
+
+    ws = f"whk-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "MKT_EDGE_PORT": str(running.edge_port),
+           "MKT_STATE_DIR": str(running.platform.state_dir.resolve())}
+    env.pop("TOKEN", None)
+
+    def mkt(*args):
+        return subprocess.run([sys.executable, "-m", "mkt", "webhooks", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    made = mkt("create", "--workspace", ws, "--url", receiver.url("/hooks/cli"), "--events", "campaign.*",
+               "--id", "cli")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("whsec_") and "\n" not in secret
+    listed = mkt("list", "--workspace", ws)
+    assert listed.returncode == 0 and f"workspaces/{ws}/webhooks/cli" in listed.stdout and secret not in listed.stdout
+    tested = mkt("test", "--workspace", ws, "cli")
+    assert tested.returncode == 0 and "SUCCEEDED" in tested.stdout, tested.stderr
+    [ping] = receiver.received("/hooks/cli")
+    assert Verifier(secret).verify(ping.body, ping.headers)["type"] == "webhook.ping"
+    receiver.respond("/hooks/cli", 500)
+    assert mkt("test", f"workspaces/{ws}/webhooks/cli").returncode == 1
+    log = mkt("deliveries", f"workspaces/{ws}/webhooks/cli")
+    assert log.returncode == 0 and log.stdout.count("webhook.ping") == 2 and "code=500" in log.stdout
+    delivery = log.stdout.split()[0]
+    assert mkt("replay", delivery).returncode == 0
+    receiver.wait_for("/hooks/cli", 3)
+    refused = mkt("create", "--workspace", ws, "--url", "ftp://example.com", "--events", "*")
+    assert refused.returncode == 1 and "INVALID_ARGUMENT" in refused.stderr
+    assert mkt("replay", "nope").returncode == 2

@@ -19,7 +19,9 @@ EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "impor
             ("audience", "suppressions", "import"), ("audience", "suppressions", "export"),
             ("content", "migrate"), ("notify", "migrate"), ("notify", "sign-callback"),
             ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev"),
-            ("slo", "status")}
+            ("slo", "status"),
+            ("webhooks", "create"), ("webhooks", "list"), ("webhooks", "test"), ("webhooks", "deliveries"),
+            ("webhooks", "replay")}
 
 
 def commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], argparse.ArgumentParser]:
