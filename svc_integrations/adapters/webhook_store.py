@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_integrations.adapters.tables import webhook_deliveries as d
 from svc_integrations.adapters.tables import webhooks as w
-from svc_integrations.domain.webhooks import ACTIVE, FAILED, FAILING, PENDING, Delivery, Webhook
+from svc_integrations.domain.webhooks import ACTIVE, FAILED, FAILING, PAUSED, PENDING, Delivery, Webhook
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -215,6 +215,21 @@ class SqlWebhookStore:
                 d.c.workspace == workspace, d.c.webhook_id == webhook_id, d.c.state == PENDING,
                 or_(d.c.lease_expire_time.is_(None), d.c.lease_expire_time < now)).values(
                 state=FAILED, error=f"dead-lettered: {reason}"[:1024], next_attempt_time=None)).rowcount
+
+    def expire_paused(self, before: datetime) -> int:
+        """Dead-letters the pending deliveries of PAUSED webhooks queued before `before`."""
+        paused = select(w.c.id).where(w.c.workspace == d.c.workspace, w.c.state == PAUSED).scalar_subquery()
+        with self.engine.begin() as connection:
+            return connection.execute(update(d).where(
+                d.c.state == PENDING, d.c.create_time < before, d.c.webhook_id.in_(paused)).values(
+                state=FAILED, next_attempt_time=None,
+                error="dead-lettered: kept 3 days while the webhook was PAUSED")).rowcount
+
+    def prune(self, before: datetime) -> int:
+        """Deletes finished deliveries last attempted (or made) before `before`."""
+        with self.engine.begin() as connection:
+            return connection.execute(delete(d).where(
+                d.c.state != PENDING, func.coalesce(d.c.last_attempt_time, d.c.create_time) < before)).rowcount
 
     def state_counts(self, workspace: str, webhook_id: str) -> dict[str, int]:
         with self.engine.connect() as connection:

@@ -21,6 +21,10 @@ from svc_integrations.service_layer.webhooks import Resolver, Sender, WebhookSto
 
 log = logging.getLogger("svc_integrations.webhooks")
 
+PAUSED_KEEP = timedelta(days=3)      # a PAUSED webhook's events wait this long for :resume
+LOG_KEEP = timedelta(days=30)        # finished deliveries stay in the log this long
+UPKEEP_EVERY = 600.0                 # seconds between the two clean-ups
+
 
 async def send_checked(hook: Webhook, delivery: Delivery, sender: Sender, resolver: Resolver, mode: str,
                        now: datetime) -> Attempt:
@@ -60,6 +64,7 @@ class DeliveryWorker:
         self._in_flight: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
+        self._next_upkeep = 0.0
 
     async def tick(self) -> int:
         """Claims what is due for every endpoint below its limit and starts sending; returns how
@@ -120,9 +125,23 @@ class DeliveryWorker:
             log.warning("webhook %s disabled (%d pending deliveries dead-lettered): %s", hook.name, dead, reason)
         return after
 
+    def upkeep(self) -> tuple[int, int]:
+        """Dead-letters what PAUSED webhooks kept longer than 3 days; prunes the log past 30 days."""
+        now = self.clock()
+        pruned = self.store.prune(now - LOG_KEEP)  # first: what expires now stays in the log
+        expired = self.store.expire_paused(now - PAUSED_KEEP)
+        if expired or pruned:
+            log.info("webhook upkeep: %d deliveries of paused webhooks dead-lettered, %d old ones pruned", expired,
+                     pruned)
+        return expired, pruned
+
     async def run(self, stop: threading.Event) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
+                if loop.time() >= self._next_upkeep:
+                    self._next_upkeep = loop.time() + UPKEEP_EVERY
+                    await asyncio.to_thread(self.upkeep)
                 started = await self.tick()
             except Exception:  # noqa: BLE001 - the database may be back next time
                 log.exception("the webhook delivery worker's poll failed")

@@ -175,6 +175,27 @@ def test_a_delivery_that_exhausts_its_retries_disables_the_webhook_and_dead_lett
     assert store.due_webhooks(clock.now, 10) == [("acme", hook.id)]
 
 
+def test_paused_webhooks_keep_events_three_days_and_the_log_is_pruned_after_thirty(engine, store):
+    clock = Clock()
+    hooks = Webhooks(store, SocketResolver(), clock, new_id)
+    paused = _create(hooks, "acme", "https://a.example.com")
+    hooks.pause(paused.name)
+    active = _create(hooks, "acme", "https://b.example.com")
+    _enqueue(engine, _event("acme", "old"), clock.now)
+    worker = DeliveryWorker(store, None, SocketResolver(), clock, "w1")
+    clock.now += timedelta(days=2)
+    assert worker.upkeep() == (0, 0)
+    _enqueue(engine, _event("acme", "new"), clock.now)
+    clock.now += timedelta(days=1, hours=1)
+    assert worker.upkeep() == (1, 0)
+    states = {d.event_id: d.state for d in hooks.list_deliveries(paused.name, None, 10)}
+    assert states == {"old": "FAILED", "new": "PENDING"}
+    assert {d.state for d in hooks.list_deliveries(active.name, None, 10)} == {"PENDING"}  # active: untouched
+    clock.now += timedelta(days=31)
+    assert worker.upkeep() == (1, 1)  # "new" expires; "old" (finished 31 days ago) is pruned
+    assert [d.event_id for d in hooks.list_deliveries(paused.name, None, 10)] == ["new"]
+
+
 def _run_worker(worker: DeliveryWorker, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=lambda: asyncio.run(worker.run(stop)), daemon=True)
     thread.start()
