@@ -23,6 +23,7 @@ from svc_integrations import config, migrate
 from svc_integrations.adapters.audit_store import SqlAuditStore
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
+from svc_integrations.adapters.webhook_metrics import WebhookMetrics
 from svc_integrations.adapters.webhook_secrets import FernetSecretBox, keys_from
 from svc_integrations.adapters.webhook_store import SqlWebhookStore
 from svc_integrations.domain.webhooks import parse_schedule
@@ -70,7 +71,7 @@ def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
     worker = DeliveryWorker(store, HttpxSender(timeout, mode=mode), resolver, utcnow,
                             owner=f"{socket.gethostname()}-{new_id()}", mode=mode, schedule=schedule, timeout=timeout,
                             per_endpoint=int(config.WEBHOOK_CONCURRENCY.read(env)),
-                            poll_seconds=config.WEBHOOK_POLL.read(env))
+                            poll_seconds=config.WEBHOOK_POLL.read(env), signals=WebhookMetrics())
     consumers = webhook_consumers(bus, engine, new_id, utcnow)
     stop = threading.Event()
     threads: list[threading.Thread] = []

@@ -13,6 +13,7 @@ import threading
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from svc_integrations.domain import webhooks as domain
@@ -24,6 +25,19 @@ log = logging.getLogger("svc_integrations.webhooks")
 PAUSED_KEEP = timedelta(days=3)      # a PAUSED webhook's events wait this long for :resume
 LOG_KEEP = timedelta(days=30)        # finished deliveries stay in the log this long
 UPKEEP_EVERY = 600.0                 # seconds between the two clean-ups
+
+
+class DeliverySignals(Protocol):
+    def attempted(self, outcome: str, seconds: float) -> None: ...
+    def disabled(self) -> None: ...
+
+
+class NoSignals:
+    def attempted(self, outcome: str, seconds: float) -> None:
+        pass
+
+    def disabled(self) -> None:
+        pass
 
 
 async def send_checked(hook: Webhook, delivery: Delivery, sender: Sender, resolver: Resolver, mode: str,
@@ -48,7 +62,9 @@ class DeliveryWorker:
     def __init__(self, store: WebhookStore, sender: Sender, resolver: Resolver, clock: Callable[[], datetime],
                  owner: str, mode: str = domain.DEVELOPMENT,
                  schedule: Sequence[float] = domain.DEFAULT_SCHEDULE, timeout: float = 10.0,
-                 per_endpoint: int = 4, poll_seconds: float = 0.5, rand: Callable[[], float] = random.random):
+                 per_endpoint: int = 4, poll_seconds: float = 0.5, rand: Callable[[], float] = random.random,
+                 signals: DeliverySignals | None = None):
+        self.signals = signals or NoSignals()
         self.store = store
         self.sender = sender
         self.resolver = resolver
@@ -112,6 +128,9 @@ class DeliveryWorker:
             log.warning("lost the lease of %s; its outcome is not recorded", delivery.name)
             return after
         self.sent += 1
+        outcome = ("succeeded" if attempt.ok else "refused" if attempt.error.startswith("refused")
+                   else "failed" if after.state == domain.FAILED else "retrying")
+        self.signals.attempted(outcome, attempt.latency_ms / 1000)
         if attempt.ok:
             self.store.note_success(hook.workspace, hook.id, now)
         else:
@@ -122,6 +141,7 @@ class DeliveryWorker:
             reason = (f"disabled after delivery {delivery.id} failed {after.failures} times over about a day; "
                       f"last error: {after.error}")
             dead = self.store.disable(hook.workspace, hook.id, reason, now)
+            self.signals.disabled()
             log.warning("webhook %s disabled (%d pending deliveries dead-lettered): %s", hook.name, dead, reason)
         return after
 

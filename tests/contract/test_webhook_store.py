@@ -18,6 +18,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from devstack.platforms.webhook_receiver import WebhookReceiver
 from svc_integrations import migrate
 from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
+from svc_integrations.adapters.webhook_metrics import WebhookMetrics
 from svc_integrations.adapters.webhook_secrets import FernetSecretBox
 from svc_integrations.adapters.webhook_store import SqlWebhookStore, insert_deliveries, subscribed_webhooks
 from svc_integrations.domain import webhooks as wh
@@ -26,6 +27,7 @@ from svc_integrations.service_layer.webhook_delivery import DeliveryWorker
 from svc_integrations.service_layer.webhooks import WebhookChange, Webhooks
 from svc_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from svc_kit.ids import new_id
+from svc_kit.metrics import ServiceMetrics
 from tests.databases import migrated_engine
 
 
@@ -149,7 +151,9 @@ def test_a_delivery_that_exhausts_its_retries_disables_the_webhook_and_dead_lett
     hook = _create(hooks, "acme", "https://a.example.com")
     for i in range(3):
         _enqueue(engine, _event("acme", f"e{i}"), clock.now)
-    worker = DeliveryWorker(store, None, SocketResolver(), clock, "w1", schedule=(5,))
+    metrics = ServiceMetrics(service="integrations")
+    worker = DeliveryWorker(store, None, SocketResolver(), clock, "w1", schedule=(5,),
+                            signals=WebhookMetrics(metrics))
     [delivery] = store.claim("acme", hook.id, clock.now, "w1", clock.now + timedelta(minutes=1), 1)
     after = worker.record(hook, delivery, wh.Attempt(500, 3))
     assert after.state == "PENDING" and hooks.get(hook.name).consecutive_failures == 1
@@ -163,6 +167,10 @@ def test_a_delivery_that_exhausts_its_retries_disables_the_webhook_and_dead_lett
     assert final.state == "FAILED"
     disabled = hooks.get(hook.name)
     assert disabled.state == "FAILING" and "connection refused" in disabled.state_message
+    samples = {(s.name, s.labels.get("outcome")): s.value for m in metrics.registry.collect() for s in m.samples}
+    assert samples[("mkt_webhook_attempts_total", "retrying")] == 1
+    assert samples[("mkt_webhook_attempts_total", "failed")] == 1
+    assert samples[("mkt_webhooks_disabled_total", None)] == 1
     states = {d.event_id: (d.state, d.error) for d in hooks.list_deliveries(hook.name, None, 10)}
     assert all(state == "FAILED" for state, _ in states.values())
     assert sum("dead-lettered" in error for _, error in states.values()) == 2
