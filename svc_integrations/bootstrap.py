@@ -4,15 +4,18 @@ appends the other services' audit events to the log."""
 
 from __future__ import annotations
 
+import socket
 import threading
-from datetime import timedelta
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
 
 from marketing.integrations.v1 import integrations_service_pb2_grpc
 from svc_kit import migrations as relational
 from svc_kit.bus.factory import make_bus
 from svc_kit.clock import utcnow
-from svc_kit.config import Settings
+from svc_kit.config import ConfigError, Settings
 from svc_kit.ids import new_id
 from svc_kit.clients import service_channel
 from svc_kit.server import Mounted
@@ -22,13 +25,21 @@ from svc_integrations.adapters.audit_store import SqlAuditStore
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.adapters.platform_clients import GrpcEvents, GrpcProfiles
 from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
+from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
+from svc_integrations.adapters.webhook_metrics import WebhookMetrics
+from svc_integrations.adapters.webhook_secrets import FernetSecretBox, keys_from
+from svc_integrations.adapters.webhook_store import SqlWebhookStore
+from svc_integrations.domain.webhooks import parse_schedule
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
 from svc_integrations.entrypoints.grpc_servicer import IntegrationsServicer
+from svc_integrations.entrypoints.webhook_consumer import webhook_consumers
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditLog
 from svc_integrations.service_layer.collect import Collector
 from svc_integrations.service_layer.sources import Sources
+from svc_integrations.service_layer.webhook_delivery import DeliveryWorker
+from svc_integrations.service_layer.webhooks import Webhooks
 
 WORKER_THREADS = 4
 
@@ -45,6 +56,59 @@ def _mount_collect(settings: Settings, engine, executor) -> tuple[Sources, Colle
     return sources, collector
 
 
+@dataclass
+class _WebhooksMount:
+    webhooks: Webhooks
+    sender: HttpxSender
+    resolver: SocketResolver
+    mode: str
+    start: Callable[[], None]
+    stop: Callable[[], None]
+
+
+def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
+    """Outbound webhooks: the use cases, the consumers that turn bus events into deliveries, and
+    the delivery worker (its own thread and event loop)."""
+    env = settings.env
+    mode = config.WEBHOOK_URL_POLICY.read(env).lower()
+    try:
+        schedule = parse_schedule(config.WEBHOOK_RETRY_SCHEDULE.read(env))
+    except ValueError as error:
+        raise ConfigError(f"{config.WEBHOOK_RETRY_SCHEDULE.name}: {error}") from None
+    timeout = config.WEBHOOK_TIMEOUT.read(env)
+    try:
+        box = FernetSecretBox(keys_from(config.WEBHOOK_SECRET_KEYS.read(env), settings.state_dir))
+    except ValueError:
+        raise ConfigError(f"{config.WEBHOOK_SECRET_KEYS.name} must be Fernet keys (32 url-safe base64 bytes each), "
+                          "comma-separated") from None
+    store = SqlWebhookStore(engine, box)
+    resolver = SocketResolver()
+    webhooks = Webhooks(store, resolver, utcnow, new_id, mode,
+                        timedelta(seconds=config.WEBHOOK_SECRET_OVERLAP.read(env)))
+    worker = DeliveryWorker(store, HttpxSender(timeout, mode=mode), resolver, utcnow,
+                            owner=f"{socket.gethostname()}-{new_id()}", mode=mode, schedule=schedule, timeout=timeout,
+                            per_endpoint=int(config.WEBHOOK_CONCURRENCY.read(env)),
+                            poll_seconds=config.WEBHOOK_POLL.read(env), signals=WebhookMetrics())
+    consumers = webhook_consumers(bus, engine, new_id, utcnow)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def start() -> None:
+        for consumer in consumers:
+            threads.append(threading.Thread(target=consumer.run, args=(stop,), name="webhook-events", daemon=True))
+            threads[-1].start()
+        threads.append(worker.run_in_thread(stop))
+
+    def close() -> None:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=timeout + 5)
+        for consumer in consumers:
+            consumer.close()
+
+    return _WebhooksMount(webhooks, HttpxSender(timeout, mode=mode), resolver, mode, start, close)
+
+
 def mount(settings: Settings) -> Mounted:
     engine = relational.open_engine(settings, migrate.MIGRATIONS, relational.migrate_on_start(settings))
     embedded = engine.url.get_backend_name() == "sqlite"
@@ -54,12 +118,16 @@ def mount(settings: Settings) -> Mounted:
     # the response leaves); the other services' arrive as audit events through the inbox.
     audit = AuditLog(SqlAuditStore(engine), new_id)
     sources, collector = _mount_collect(settings, engine, executor)
-    servicer = IntegrationsServicer(keys, executor, audit, sources=sources, collector=collector)
     bus = make_bus(settings.env)
+    hooks = _mount_webhooks(settings, engine, bus)
+    servicer = IntegrationsServicer(keys, executor, audit, sources=sources, collector=collector,
+                                    webhooks=hooks.webhooks, webhook_sender=hooks.sender,
+                                    webhook_resolver=hooks.resolver, webhook_mode=hooks.mode)
     consumer = audit_consumer(bus, engine)
     stop = threading.Event()
     consuming = threading.Thread(target=consumer.run, args=(stop,), name="audit-log", daemon=True)
     consuming.start()
+    hooks.start()
 
     def register(server) -> None:
         integrations_service_pb2_grpc.add_IntegrationsServiceServicer_to_server(servicer, server)
@@ -67,6 +135,7 @@ def mount(settings: Settings) -> Mounted:
 
     def close() -> None:
         stop.set()
+        hooks.stop()
         consuming.join(timeout=10)
         consumer.close()
         bus.close()

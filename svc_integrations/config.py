@@ -20,4 +20,32 @@ COLLECT_DEDUP_HOURS = Variable(SERVICE.env_prefix + "COLLECT_DEDUP_HOURS", "inte
                                "within this time is answered 200 and changes nothing", low=1, high=24 * 90)
 COLLECT_VARIABLES = (COLLECT_DEDUP_HOURS, target_variable("audience"), target_variable("analytics"))
 
-VARIABLES = service_variables(SERVICE) + relational.variables(SERVICE) + (KEY_CACHE_SECONDS,) + COLLECT_VARIABLES
+# --- Outbound webhooks -------------------------------------------------------------------------
+WEBHOOK_URL_POLICY = Variable(SERVICE.env_prefix + "WEBHOOK_URL_POLICY", "choice", "development",
+                              "development: webhook URLs must be https, or http to localhost; production (the Helm "
+                              "chart's setting): https only, and never to a host that resolves to a private, "
+                              "loopback, link-local or metadata address (checked on create/update and before each "
+                              "delivery)", choices=("DEVELOPMENT", "PRODUCTION"))
+WEBHOOK_SECRET_KEYS = Variable(SERVICE.env_prefix + "WEBHOOK_SECRET_KEYS", "secret", "",
+                               "comma-separated Fernet keys that encrypt webhook signing secrets at rest; the first "
+                               "encrypts, all decrypt (rotation: put a new key first); unset: a key generated into "
+                               "the state folder (development only)")
+WEBHOOK_TIMEOUT = Variable(SERVICE.env_prefix + "WEBHOOK_TIMEOUT_SECONDS", "seconds", 10.0,
+                           "how long one webhook delivery attempt may take before it counts as failed")
+WEBHOOK_CONCURRENCY = Variable(SERVICE.env_prefix + "WEBHOOK_CONCURRENCY", "integer", 4,
+                               "attempts in flight per webhook endpoint and replica (so a slow endpoint never holds "
+                               "up another's deliveries)", low=1, high=100)
+WEBHOOK_POLL = Variable(SERVICE.env_prefix + "WEBHOOK_POLL_SECONDS", "seconds", 0.5,
+                        "how often the delivery worker looks for due deliveries when idle")
+WEBHOOK_RETRY_SCHEDULE = Variable(SERVICE.env_prefix + "WEBHOOK_RETRY_SCHEDULE", "text",
+                                  "5,300,1800,7200,18000,36000,36000",
+                                  "seconds before each retry of a failed delivery (each +-20% jitter); when they "
+                                  "are used up the delivery is dead-lettered and its webhook disabled")
+WEBHOOK_SECRET_OVERLAP = Variable(SERVICE.env_prefix + "WEBHOOK_SECRET_OVERLAP_SECONDS", "number", 86400.0,
+                                  "how long a rotated-out webhook secret still signs deliveries alongside the new "
+                                  "one", low=0, high=30 * 86400)
+WEBHOOK_VARIABLES = (WEBHOOK_URL_POLICY, WEBHOOK_SECRET_KEYS, WEBHOOK_TIMEOUT, WEBHOOK_CONCURRENCY, WEBHOOK_POLL,
+                     WEBHOOK_RETRY_SCHEDULE, WEBHOOK_SECRET_OVERLAP)
+
+VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE) + (KEY_CACHE_SECONDS,) + COLLECT_VARIABLES
+             + WEBHOOK_VARIABLES)

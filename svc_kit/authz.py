@@ -62,6 +62,7 @@ OVERRIDES: dict[str, str] = {
     "TestConnection": "admin", "EnableConnection": "admin", "DisableConnection": "admin",
     "CreateWebhook": "admin", "UpdateWebhook": "admin", "DeleteWebhook": "admin", "PauseWebhook": "admin",
     "ResumeWebhook": "admin", "TestWebhook": "admin",
+    "RotateWebhookSecret": "admin", "ReplayWebhookDelivery": "admin",
     "CreateApiKey": "admin", "GetApiKey": "admin", "ListApiKeys": "admin", "RevokeApiKey": "admin",
     # The audit log (integrations) is read by admins only; nothing writes it through the API.
     "ListAuditEntries": "admin",

@@ -169,6 +169,17 @@ class ServiceMetrics:
         self.analytics_batches = Counter("mkt_analytics_batches_total",
                                          "Batches of events the analytics consumers stored, or failed to.",
                                          ("service", "outcome"), registry=r)
+        # Outbound webhooks (integrations).
+        self.webhook_attempts = Counter("mkt_webhook_attempts_total",
+                                        "Webhook delivery attempts, by outcome: succeeded, retrying, failed "
+                                        "(retries used up: dead-lettered), refused (the URL's address is not "
+                                        "allowed).", ("service", "outcome"), registry=r)
+        self.webhook_attempt_seconds = Histogram("mkt_webhook_attempt_seconds",
+                                                 "Duration of each webhook delivery attempt.", ("service",),
+                                                 buckets=DELAY_BUCKETS, registry=r)
+        self.webhooks_disabled = Counter("mkt_webhooks_disabled_total",
+                                         "Webhooks the platform disabled (FAILING) after a delivery used up its "
+                                         "retries.", ("service",), registry=r)
         self.outbox_backlog = OutboxBacklog(self, backlog_interval)
         r.register(self.outbox_backlog)
 

@@ -52,10 +52,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
                 ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries",
                  "CreateSource", "GetSource", "ListSources", "RevokeSource", "SegmentTrack", "SegmentIdentify",
-                 "SegmentPage", "SegmentScreen", "SegmentGroup", "SegmentAlias", "SegmentBatch"),
-                "API keys, the edge's key check (ext_authz), the audit log and Segment-compatible event "
-                "collection (sources, /v1/track ... /v1/batch) implemented; connectors, connections, syncs and "
-                "webhooks answer UNIMPLEMENTED"),
+                 "SegmentPage", "SegmentScreen", "SegmentGroup", "SegmentAlias", "SegmentBatch",
+                 # webhooks (issue 16, part B)
+                 "CreateWebhook", "GetWebhook", "ListWebhooks", "UpdateWebhook", "DeleteWebhook", "PauseWebhook",
+                 "ResumeWebhook", "TestWebhook", "ListWebhookDeliveries", "GetWebhookDelivery",
+                 "ReplayWebhookDelivery", "RotateWebhookSecret"),
+                "API keys, the edge's key check (ext_authz), the audit log, Segment-compatible event collection "
+                "(sources, /v1/track ... /v1/batch) and webhooks implemented; connectors, "
+                "connections and syncs answer UNIMPLEMENTED"),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

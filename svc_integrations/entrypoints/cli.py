@@ -212,3 +212,6 @@ def register(subparsers) -> None:
     revoking.add_argument("--workspace", default="", help="workspace id, with a bare key ID")
     revoking.set_defaults(run=revoke)
     _register_sources(subparsers, common)
+    from svc_integrations.entrypoints import webhooks_cli  # `mkt webhooks` (issue 16, part B)
+
+    webhooks_cli.register(subparsers)

@@ -1,5 +1,5 @@
-"""The integrations service's gRPC API: API keys built; the connector, connection,
-sync and webhook RPCs still answer UNIMPLEMENTED (the generated base servicer)."""
+"""The integrations service's gRPC API: API keys, the audit log and webhooks (WebhooksApi) built;
+the connector, connection and sync RPCs still answer UNIMPLEMENTED (the generated base servicer)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from svc_kit.pagination import fingerprint, timed_keyset_page
 from svc_integrations.domain.api_keys import ApiKey
 from svc_integrations.entrypoints.collect_api import CollectApi
 from svc_integrations.entrypoints.sources_api import SourcesApi
+from svc_integrations.entrypoints.webhooks_api import WebhooksApi
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditEntry, AuditFilter, AuditLog
 
@@ -57,14 +58,19 @@ def _audit_filter(request: pb.ListAuditEntriesRequest) -> AuditFilter:
         end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None)
 
 
-class IntegrationsServicer(SourcesApi, CollectApi, integrations_service_pb2_grpc.IntegrationsServiceServicer):
+class IntegrationsServicer(SourcesApi, CollectApi, WebhooksApi, integrations_service_pb2_grpc.IntegrationsServiceServicer):
     def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None, *,
-                 sources=None, collector=None):
+                 sources=None, collector=None, webhooks=None, webhook_sender=None, webhook_resolver=None,
+                 webhook_mode: str = "development"):
         self.keys = keys
         self.executor = executor
         self.audit = audit
         self.sources = sources
         self.collector = collector
+        self.webhooks = webhooks
+        self.webhook_sender = webhook_sender
+        self.webhook_resolver = webhook_resolver
+        self.webhook_mode = webhook_mode
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
         role = _ROLE_NAMES.get(request.api_key.role, "")

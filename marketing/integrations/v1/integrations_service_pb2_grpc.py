@@ -275,6 +275,21 @@ class IntegrationsServiceStub:
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.GetWebhookDelivery = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/GetWebhookDelivery',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetWebhookDeliveryRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
+        self.ReplayWebhookDelivery = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/ReplayWebhookDelivery',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ReplayWebhookDeliveryRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/RotateWebhookSecret',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.FromString,
+                _registered_method=True)
 
 
 class IntegrationsServiceServicer:
@@ -623,6 +638,32 @@ class IntegrationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWebhookDelivery(self, request, context):
+        """--- Webhooks: delivery log and secret rotation (issue 16, part B) ---
+
+        Returns one delivery of a webhook with its last attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayWebhookDelivery(self, request, context):
+        """Sends a finished (SUCCEEDED or FAILED, e.g. dead-lettered) delivery again,
+        with the same `webhook-id` and body, on a fresh retry schedule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """Replaces the signing secret; the answer is the only one that carries the
+        new secret. The previous secret keeps signing alongside the new one (both
+        signatures in `webhook-signature`) for the configured overlap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -855,6 +896,21 @@ def add_IntegrationsServiceServicer_to_server(servicer, server):
                     servicer.SegmentBatch,
                     request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'GetWebhookDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhookDelivery,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetWebhookDeliveryRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.SerializeToString,
+            ),
+            'ReplayWebhookDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayWebhookDelivery,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ReplayWebhookDeliveryRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2102,6 +2158,87 @@ class IntegrationsService:
             '/marketing.integrations.v1.IntegrationsService/SegmentBatch',
             marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.SegmentBatchRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhookDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/GetWebhookDelivery',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.GetWebhookDeliveryRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayWebhookDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/ReplayWebhookDelivery',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.ReplayWebhookDeliveryRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/RotateWebhookSecret',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.FromString,
             options,
             channel_credentials,
             insecure,
