@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationError
 
 from devstack.platforms.webhook_receiver import WebhookReceiver
-from tests.e2e.test_campaign_schedule import audience_and_template, call, iso
+from tests.e2e.test_campaign_schedule import audience_and_template, iso
 
 pytestmark = pytest.mark.e2e
 
@@ -44,21 +44,21 @@ def receiver():
 def test_a_scheduled_campaign_is_delivered_signed_retried_after_a_500_and_replayed(running, receiver):
     ws, rest = f"whk-{uuid.uuid4().hex[:8]}", running.rest
     receiver.respond("/hooks/crm", 500)  # the first attempt fails, the retry succeeds
-    hook = call(rest, "POST", f"/v1/workspaces/{ws}/webhooks?webhookId=crm", {
+    hook = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks?webhookId=crm", {
         "displayName": "CRM", "uri": receiver.url("/hooks/crm"), "eventTypes": ["campaign.scheduled"],
         "headers": {"x-team": "growth"}})
     secret = hook["signingSecret"]
     assert secret.startswith("whsec_") and hook["state"] == "STATE_ACTIVE"
-    assert call(rest, "GET", f"/v1/{hook['name']}").get("signingSecret", "") == ""
-    assert secret not in str(call(rest, "GET", f"/v1/workspaces/{ws}/webhooks"))
+    assert rest.ok("GET", f"/v1/{hook['name']}").get("signingSecret", "") == ""
+    assert secret not in str(rest.ok("GET", f"/v1/workspaces/{ws}/webhooks"))
 
     segment, template = audience_and_template(rest, ws)
     start = datetime.now(UTC) + timedelta(hours=1)
-    campaign = call(rest, "POST", f"/v1/workspaces/{ws}/campaigns", {
+    campaign = rest.ok("POST", f"/v1/workspaces/{ws}/campaigns", {
         "displayName": "Webhooked", "channels": ["CHANNEL_EMAIL"], "targetSegments": [segment],
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template}],
         "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)), "timeZone": "UTC"}})
-    call(rest, "POST", f"/v1/{campaign['name']}:schedule", {})
+    rest.ok("POST", f"/v1/{campaign['name']}:schedule", {})
 
     first, retry = receiver.wait_for("/hooks/crm", 2, timeout=60)
     assert first.headers["webhook-id"] == retry.headers["webhook-id"]
@@ -70,52 +70,52 @@ def test_a_scheduled_campaign_is_delivered_signed_retried_after_a_500_and_replay
         Verifier(secret).verify(first.body.replace(b"scheduled", b"launched"), first.headers)
 
     def log():
-        found = call(rest, "GET", f"/v1/{hook['name']}/deliveries")["webhookDeliveries"]
+        found = rest.ok("GET", f"/v1/{hook['name']}/deliveries")["webhookDeliveries"]
         return found if found and found[0]["state"] == "STATE_SUCCEEDED" else None
 
     [delivery] = eventually(log, "the successful retry in the delivery log")
     assert delivery["eventType"] == "campaign.scheduled" and delivery["attemptCount"] == 2
     assert delivery["responseCode"] == 200 and delivery["lastAttemptTime"] and not delivery.get("error")
     assert delivery["name"].endswith("/" + first.headers["webhook-id"])
-    assert call(rest, "GET", f"/v1/{delivery['name']}")["attemptCount"] == 2
-    assert call(rest, "GET", f"/v1/{hook['name']}")["lastSuccessTime"]
+    assert rest.ok("GET", f"/v1/{delivery['name']}")["attemptCount"] == 2
+    assert rest.ok("GET", f"/v1/{hook['name']}")["lastSuccessTime"]
 
-    replayed = call(rest, "POST", f"/v1/{delivery['name']}:replay", {})
+    replayed = rest.ok("POST", f"/v1/{delivery['name']}:replay", {})
     assert replayed["state"] == "STATE_PENDING"
     third = receiver.wait_for("/hooks/crm", 3, timeout=60)[2]
     assert third.headers["webhook-id"] == first.headers["webhook-id"] and third.body == first.body
     Verifier(secret).verify(third.body, third.headers)
-    eventually(lambda: call(rest, "GET", f"/v1/{delivery['name']}")["attemptCount"] == 3, "the replay's record")
+    eventually(lambda: rest.ok("GET", f"/v1/{delivery['name']}")["attemptCount"] == 3, "the replay's record")
 
 
 def test_test_rotation_pause_and_bad_input(running, receiver):
     ws, rest = f"whk-{uuid.uuid4().hex[:8]}", running.rest
-    hook = call(rest, "POST", f"/v1/workspaces/{ws}/webhooks", {
+    hook = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks", {
         "displayName": "Ops", "uri": receiver.url("/hooks/ops"), "eventTypes": ["message.*", "profile.erased"]})
     old = hook["signingSecret"]
-    tested = call(rest, "POST", f"/v1/{hook['name']}:test", {})
+    tested = rest.ok("POST", f"/v1/{hook['name']}:test", {})
     assert tested["state"] == "STATE_SUCCEEDED" and tested["responseCode"] == 200 and tested["attemptCount"] == 1
     [ping] = receiver.received("/hooks/ops")
     assert Verifier(old).verify(ping.body, ping.headers)["type"] == "webhook.ping"
 
-    rotated = call(rest, "POST", f"/v1/{hook['name']}:rotateSecret", {})
+    rotated = rest.ok("POST", f"/v1/{hook['name']}:rotateSecret", {})
     new = rotated["signingSecret"]
     assert new.startswith("whsec_") and new != old
     receiver.respond("/hooks/ops", 503)
-    failed_test = call(rest, "POST", f"/v1/{hook['name']}:test", {})
+    failed_test = rest.ok("POST", f"/v1/{hook['name']}:test", {})
     assert failed_test["state"] == "STATE_FAILED" and failed_test["responseCode"] == 503
     during = receiver.received("/hooks/ops")[1]
     assert len(during.headers["webhook-signature"].split(" ")) == 2
     for secret in (old, new):  # both verify during the overlap
         Verifier(secret).verify(during.body, during.headers)
-    listed = call(rest, "GET", f"/v1/{hook['name']}/deliveries")["webhookDeliveries"]
+    listed = rest.ok("GET", f"/v1/{hook['name']}/deliveries")["webhookDeliveries"]
     assert [d["name"] for d in listed] == [failed_test["name"], tested["name"]]  # newest first
 
-    paused = call(rest, "POST", f"/v1/{hook['name']}:pause", {"etag": rotated["etag"]})
+    paused = rest.ok("POST", f"/v1/{hook['name']}:pause", {"etag": rotated["etag"]})
     assert paused["state"] == "STATE_PAUSED"
     assert rest.call("POST", f"/v1/{hook['name']}:resume", {"etag": rotated["etag"]}).status == 409  # stale etag
-    assert call(rest, "POST", f"/v1/{hook['name']}:resume", {})["state"] == "STATE_ACTIVE"
-    updated = call(rest, "PATCH", f"/v1/{hook['name']}?updateMask=eventTypes", {"eventTypes": ["*"]})
+    assert rest.ok("POST", f"/v1/{hook['name']}:resume", {})["state"] == "STATE_ACTIVE"
+    updated = rest.ok("PATCH", f"/v1/{hook['name']}?updateMask=eventTypes", {"eventTypes": ["*"]})
     assert updated["eventTypes"] == ["*"] and updated["uri"] == hook["uri"]
 
     base = {"displayName": "Bad", "eventTypes": ["campaign.scheduled"]}

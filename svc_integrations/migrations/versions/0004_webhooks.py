@@ -1,7 +1,7 @@
 """outbound webhooks: subscriptions (secrets encrypted) and their deliveries (the durable queue)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-05
 """
 
