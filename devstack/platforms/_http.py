@@ -58,6 +58,7 @@ class PlatformServer:
         self._thread: threading.Thread | None = None
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self.queries: list[str] = []  # the query string of every request, in order
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append((method, re.compile(pattern), handler))
@@ -88,6 +89,7 @@ class PlatformServer:
                                   {k.lower(): v for k, v in self.headers.items()}, body)
                 with server.lock:
                     server.requests.append((request.method, request.path))
+                    server.queries.append(parts.query)
                 self._send(server.dispatch(request))
 
             def _send(self, response: Response) -> None:

@@ -4,12 +4,13 @@ destination of bench/integrations_sync.py.
 
     GET    /{v}/act_{id}                     the ad account: {"id", "name", "account_status"}
     GET    /{v}/{audience_id}                the audience: {"id", "name", "approximate_count_lower_bound"}
-    POST   /{v}/{audience_id}/users          add rows      } form or query: access_token,
-    DELETE /{v}/{audience_id}/users          remove rows   } payload={"schema": [...], "data": [[...]]}
+    POST   /{v}/{audience_id}/users          add rows      } form or query: payload={"schema": [...],
+    DELETE /{v}/{audience_id}/users          remove rows   } "data": [[...]]}; the token as access_token
+                                                           } or Authorization: Bearer|OAuth
     POST   /{v}/{audience_id}/usersreplace   a replace session: session={"session_id", "batch_seq",
                                              "last_batch_flag", "estimated_num_total"} + payload; the
                                              last batch makes the audience exactly the session's rows
-    GET    /{v}/oauth/access_token           grant_type=fb_exchange_token: a live token for a new
+    GET|POST /{v}/oauth/access_token         grant_type=fb_exchange_token: a live token for a new
                                              60-day one (an expired token is not exchangeable)
 
 Answers {"audience_id", "session_id", "num_received", "num_invalid_entries",
@@ -58,6 +59,7 @@ class MetaServer(PlatformServer):
         self._throttle: list[int] = []
         v = r"/(v\d+\.\d+)"
         self.route("GET", v + r"/oauth/access_token", self._exchange)
+        self.route("POST", v + r"/oauth/access_token", self._exchange)
         self.route("GET", v + r"/act_(\d+)", self._account)
         self.route("GET", v + r"/(\d+)", self._audience)
         self.route("POST", v + r"/(\d+)/users", self._users)

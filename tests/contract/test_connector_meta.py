@@ -127,7 +127,9 @@ def test_a_token_near_expiry_is_exchanged_and_stored_before_use(server, connecto
     assert result.added == 2
     assert len(vault.replaced) == 1 and vault.credentials["access_token"] != old
     assert float(vault.credentials["access_token_expires_at"]) > clock.now() + 50 * 24 * 3600
-    assert server.count("GET", r"/v21.0/oauth/access_token") == 1
+    assert server.count("POST", r"/v21.0/oauth/access_token") == 1
+    secrets = (old, vault.credentials["access_token"], server.app_secret)
+    assert not [q for q in server.queries if any(secret in q for secret in secrets)]  # no secret in a URL
 
 
 def test_an_expired_token_that_meta_will_not_exchange_fails_the_connection_with_metas_reason(server, connector):
@@ -136,7 +138,7 @@ def test_an_expired_token_that_meta_will_not_exchange_fails_the_connection_with_
     vault = MemoryVault({"access_token": token, "app_id": server.app_id, "app_secret": server.app_secret})
     with pytest.raises(ConnectionCheckFailed, match="Session has expired"):
         connector.push_members(ctx(server, vault), AUDIENCE, members(1), [], replace=False, progress=Recorder())
-    assert server.count("GET", r"/v21.0/oauth/access_token") == 1  # it tried to renew once
+    assert server.count("POST", r"/v21.0/oauth/access_token") == 1  # it tried to renew once
     assert vault.replaced == []
 
 
@@ -145,7 +147,7 @@ def test_an_invalid_token_gets_one_exchange_attempt_then_metas_reason(server, co
                          "app_secret": server.app_secret})
     with pytest.raises(ConnectionCheckFailed, match="Cannot parse access token"):
         connector.check(ctx(server, vault))
-    assert server.count("GET", r"/v21.0/oauth/access_token") == 1
+    assert server.count("POST", r"/v21.0/oauth/access_token") == 1
 
 
 def test_rate_limit_codes_are_destination_unavailable(server, connector):

@@ -9,7 +9,7 @@ sent. At most 10,000 rows per request. Meta names refused rows in `invalid_entry
 (hash -> reason): those become RowFailures.
 
 Errors: code 190 (OAuthException: expired or invalid token) -> one long-lived token exchange
-(`/oauth/access_token?grant_type=fb_exchange_token`, when the connection has app_id and
+(`/oauth/access_token`, grant_type=fb_exchange_token, posted as a form so that no secret is in a URL; when the connection has app_id and
 app_secret) then the call again; a token Meta will not exchange -> ConnectionCheckFailed with
 Meta's message. A token whose stored expiry is near is exchanged before it is used. Rate-limit
 codes (4, 17, 613, 80003) and 5xx -> DestinationUnavailable. Other errors (100: no such audience,
@@ -180,12 +180,13 @@ class MetaCustomAudiences:
             token = context.credentials.current().get("access_token", "")
             if not token:
                 raise ConnectionCheckFailed("no access_token in the connection's credentials")
-            fields = {**params, "access_token": token}
+            headers = {"authorization": f"Bearer {token}"}  # never in a URL, so never in a request log
             try:
                 if method == "GET":
-                    response = self._client.get(self._url(context, path), params=fields)
+                    response = self._client.get(self._url(context, path), params=params, headers=headers)
                 else:
-                    response = self._client.request(method, self._url(context, path), data=fields)
+                    response = self._client.request(method, self._url(context, path), data=params,
+                                                    headers=headers)
             except httpx.HTTPError as error:
                 raise DestinationUnavailable(f"Meta unreachable: {error}") from error
             body = _json(response)
@@ -213,7 +214,7 @@ class MetaCustomAudiences:
             raise ConnectionCheckFailed("the access token expired and the connection has no app_id and "
                                         "app_secret to renew it")
         try:
-            response = self._client.get(self._url(context, "oauth/access_token"), params={
+            response = self._client.post(self._url(context, "oauth/access_token"), data={
                 "grant_type": "fb_exchange_token", "client_id": app_id, "client_secret": secret,
                 "fb_exchange_token": credentials.get("access_token", "")})
         except httpx.HTTPError as error:
