@@ -95,6 +95,8 @@ def test_replace_runs_one_session_and_leaves_exactly_the_adds(server, connector)
     assert server.email_hashes(AUDIENCE) == {h(f"user{i}@example.com") for i in range(3, 12_003)}
     [(_, session)] = [(k, v) for k, v in server.sessions.items() if k[0] == AUDIENCE]
     assert session["seqs"] == {1, 2} and session["closed"]
+    again = connector.push_members(ctx(server, vault), AUDIENCE, members(3), [], replace=True, progress=Recorder())
+    assert again.added == 3 and len(server.email_hashes(AUDIENCE)) == 3  # a new session each replace
 
 
 def test_cancelled_replace_stops_between_batches_and_leaves_the_audience_as_it_was(server, connector):

@@ -18,6 +18,7 @@ codes (4, 17, 613, 80003) and 5xx -> DestinationUnavailable. Other errors (100: 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -101,7 +102,7 @@ class MetaCustomAudiences:
         remove_rows = [] if replace else self._rows(removes, failures)
         done = added = removed = 0
         if replace:
-            session_id = int(self._clock.now() * 1000) % 2**53  # Meta: any number the caller chooses
+            session_id = secrets.randbits(53) or 1  # Meta: a number the caller picks, new per replace
             chunks = list(batches(add_rows, self._max_rows)) or [[]]
             for seq, chunk in enumerate(chunks, start=1):
                 session = {"session_id": session_id, "batch_seq": seq, "last_batch_flag": seq == len(chunks),
