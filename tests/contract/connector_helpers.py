@@ -50,3 +50,13 @@ class Recorder:
 
 def context(parameters: Mapping[str, str], vault: MemoryVault) -> ConnectionContext:
     return ConnectionContext(parameters=dict(parameters), credentials=vault)
+
+
+def closed_port_url() -> str:
+    """A local URL nothing listens on (the port was free a moment ago)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

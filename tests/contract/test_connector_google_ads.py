@@ -13,7 +13,7 @@ import pytest
 from devstack.platforms.google_ads import GoogleAdsServer
 from svc_integrations.adapters.connectors.google_ads import GoogleCustomerMatch
 from svc_integrations.domain.connectors import ConnectionCheckFailed, DestinationUnavailable, Member
-from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, context
+from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, closed_port_url, context
 
 CUSTOMER, LIST_ID = "1234567890", "555"
 
@@ -166,3 +166,11 @@ def test_check_good_and_bad(server, connector, vault):
 def test_an_unknown_user_list_is_refused_with_googles_reason(server, connector, vault):
     with pytest.raises(ConnectionCheckFailed, match="INVALID_USER_LIST_ID"):
         connector.push_members(ctx(server, vault), "404", members(1), [], replace=False, progress=Recorder())
+
+
+def test_an_unreachable_platform_is_retried_then_destination_unavailable(server, connector, vault, clock):
+    connector.check(ctx(server, vault))  # a live access token, so only the Ads API is unreachable
+    with pytest.raises(DestinationUnavailable, match="unreachable"):
+        connector.check(context({"customer_id": CUSTOMER, "api_base_url": closed_port_url(),
+                                 "token_url": server.token_url}, vault))
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]

@@ -11,7 +11,7 @@ import pytest
 from devstack.platforms.hubspot import HubSpotServer
 from svc_integrations.adapters.connectors.hubspot import HubSpotContacts
 from svc_integrations.domain.connectors import ConnectionCheckFailed, DestinationUnavailable, Member
-from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, context
+from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, closed_port_url, context
 
 LIST = "42"
 
@@ -158,3 +158,9 @@ def test_an_unknown_or_dynamic_list_is_refused_with_hubspots_reason(server, conn
     server.add_list("7", processing_type="DYNAMIC")
     with pytest.raises(ConnectionCheckFailed, match="MANUAL"):
         connector.push_members(ctx(server, vault), "7", members(1), [], replace=False, progress=Recorder())
+
+
+def test_an_unreachable_platform_is_retried_then_destination_unavailable(connector, clock):
+    with pytest.raises(DestinationUnavailable, match="unreachable"):
+        connector.check(context({"api_base_url": closed_port_url()}, MemoryVault({"access_token": "pat-x"})))
+    assert clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]

@@ -12,7 +12,7 @@ import pytest
 from devstack.platforms.meta import MetaServer
 from svc_integrations.adapters.connectors.meta import MetaCustomAudiences
 from svc_integrations.domain.connectors import ConnectionCheckFailed, DestinationUnavailable, Member
-from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, context
+from tests.contract.connector_helpers import MemoryVault, Recorder, StillClock, closed_port_url, context
 
 ACCOUNT, AUDIENCE = "1234567890", "23850000000000001"
 
@@ -177,3 +177,9 @@ def test_an_unknown_audience_is_refused_with_metas_reason(server, connector):
     vault = MemoryVault({"access_token": server.issue_token()})
     with pytest.raises(ConnectionCheckFailed, match="does not exist"):
         connector.push_members(ctx(server, vault), "404404", members(1), [], replace=False, progress=Recorder())
+
+
+def test_an_unreachable_platform_is_destination_unavailable(connector):
+    vault = MemoryVault({"access_token": "EAAx"})
+    with pytest.raises(DestinationUnavailable, match="Meta unreachable"):
+        connector.check(context({"ad_account_id": ACCOUNT, "api_base_url": closed_port_url()}, vault))
