@@ -87,10 +87,16 @@ class GoogleCustomerMatch:
                  clock: Clock | None = None, max_operations: int = MAX_OPERATIONS,
                  poll_interval: float = POLL_INTERVAL_S, max_polls: int = MAX_POLLS):
         self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
+        self._owns_client = not isinstance(client, httpx.Client)
         self._clock = clock or SystemClock()
         self._max_operations = max_operations
         self._poll_interval = poll_interval
         self._max_polls = max_polls
+
+    def close(self) -> None:
+        """Closes the HTTP client if the connector made it (one passed in belongs to the caller)."""
+        if self._owns_client:
+            self._client.close()
 
     # -- the contract --------------------------------------------------------------------------
 

@@ -69,8 +69,14 @@ class HubSpotContacts:
     def __init__(self, client: httpx.Client | Callable[[], httpx.Client] | None = None,
                  clock: Clock | None = None, max_retries: int = MAX_RETRIES):
         self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
+        self._owns_client = not isinstance(client, httpx.Client)
         self._clock = clock or SystemClock()
         self._max_retries = max_retries
+
+    def close(self) -> None:
+        """Closes the HTTP client if the connector made it (one passed in belongs to the caller)."""
+        if self._owns_client:
+            self._client.close()
 
     # -- the contract --------------------------------------------------------------------------
 
