@@ -4,27 +4,85 @@ appends the other services' audit events to the log."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import grpc
 
 from marketing.integrations.v1 import integrations_service_pb2_grpc
 from svc_kit import migrations as relational
 from svc_kit.bus.factory import make_bus
+from svc_kit.clients import service_target
 from svc_kit.clock import utcnow
 from svc_kit.config import Settings
 from svc_kit.ids import new_id
 from svc_kit.server import Mounted
 
 from svc_integrations import config, migrate
+from svc_integrations.adapters.audience_client import GrpcAudience
 from svc_integrations.adapters.audit_store import SqlAuditStore
+from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore
+from svc_integrations.adapters.connectors import default_registry
+from svc_integrations.adapters.credential_cipher import FernetCipher, parse_keys
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
 from svc_integrations.entrypoints.grpc_servicer import IntegrationsServicer
+from svc_integrations.entrypoints.sync_consumer import sync_change_consumer
+from svc_integrations.entrypoints.sync_worker import SyncWorker
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditLog
+from svc_integrations.service_layer.connections import Connections
+from svc_integrations.service_layer.syncs import RunnerSettings, SyncRunner, Syncs
 
 WORKER_THREADS = 4
+
+
+# --- connectors, connections and syncs (issue 16 part C) -----------------------------------------
+class _Connections:
+    """What _mount_connections wires: the servicer's arguments and the threads (the sync worker,
+    the segment_updated consumer) with their start and stop."""
+
+    def __init__(self, servicer_arguments: dict, runs: dict, wake, closers):
+        self.servicer_arguments, self._wake, self._closers = servicer_arguments, wake, closers
+        self._stop = threading.Event()
+        self.threads = [threading.Thread(target=run, args=(self._stop,), name=name, daemon=True)
+                        for name, run in runs.items()]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for close in self._closers:
+            close()
+
+
+def _mount_connections(settings: Settings, engine, bus) -> _Connections:
+    cipher = FernetCipher(parse_keys(config.CREDENTIAL_KEYS.read(settings.env)))
+    registry = default_registry()
+    connections = Connections(SqlConnectionStore(engine), registry, cipher, utcnow, new_id)
+    audience = GrpcAudience(lambda: grpc.insecure_channel(service_target(settings.env, "audience")))
+    worker: SyncWorker | None = None
+    syncs = Syncs(SqlSyncStore(engine), connections, utcnow, new_id, wake=lambda: worker and worker.wake.set())
+    runner = SyncRunner(syncs, audience, owner=f"{socket.gethostname()}-{os.getpid()}-{new_id()[-6:]}",
+                        settings=RunnerSettings(chunk_size=config.SYNC_CHUNK_SIZE.read(settings.env),
+                                                lease=timedelta(seconds=config.SYNC_LEASE_SECONDS.read(settings.env))))
+    worker = SyncWorker(runner, config.SYNC_POLL_SECONDS.read(settings.env))
+    changes = sync_change_consumer(bus, engine)
+    outbound = ThreadPoolExecutor(2, thread_name_prefix="integrations-outbound")
+    return _Connections({"connections": connections, "syncs": syncs, "outbound": outbound},
+                        {"sync-worker": worker.run, "sync-changes": changes.run},
+                        worker.wake.set, [changes.close, lambda: outbound.shutdown(wait=False)])
+
+
 
 
 def mount(settings: Settings) -> Mounted:
@@ -35,12 +93,14 @@ def mount(settings: Settings) -> Mounted:
     # This service's own write and admin calls go straight into its audit log (committed before
     # the response leaves); the other services' arrive as audit events through the inbox.
     audit = AuditLog(SqlAuditStore(engine), new_id)
-    servicer = IntegrationsServicer(keys, executor, audit)
     bus = make_bus(settings.env)
+    part_c = _mount_connections(settings, engine, bus)
+    servicer = IntegrationsServicer(keys, executor, audit, **part_c.servicer_arguments)
     consumer = audit_consumer(bus, engine)
     stop = threading.Event()
     consuming = threading.Thread(target=consumer.run, args=(stop,), name="audit-log", daemon=True)
     consuming.start()
+    part_c.start()
 
     def register(server) -> None:
         integrations_service_pb2_grpc.add_IntegrationsServiceServicer_to_server(servicer, server)
@@ -48,6 +108,7 @@ def mount(settings: Settings) -> Mounted:
 
     def close() -> None:
         stop.set()
+        part_c.stop()
         consuming.join(timeout=10)
         consumer.close()
         bus.close()

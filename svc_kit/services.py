@@ -50,9 +50,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
     ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
-                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries"),
-                "API keys, the edge's key check (ext_authz) and the audit log implemented; connectors, connections, syncs and "
-                "webhooks answer UNIMPLEMENTED"),
+                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries",
+                 # connectors, connections, syncs (issue 16 part C)
+                 "ListConnectors", "GetConnector", "CreateConnection", "GetConnection", "ListConnections",
+                 "UpdateConnection", "DeleteConnection", "TestConnection", "EnableConnection", "DisableConnection",
+                 "CreateSync", "GetSync", "ListSyncs", "UpdateSync", "DeleteSync", "RunSync", "PauseSync",
+                 "ResumeSync", "GetSyncRun", "ListSyncRuns", "CancelSyncRun"),
+                "API keys, the edge's key check (ext_authz), the audit log, connectors, connections and syncs "
+                "implemented; webhooks answer UNIMPLEMENTED"),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

@@ -1,5 +1,6 @@
-"""The integrations service's gRPC API: API keys built; the connector, connection,
-sync and webhook RPCs still answer UNIMPLEMENTED (the generated base servicer)."""
+"""The integrations service's gRPC API: API keys and the audit log here; connectors and
+connections (connections_api.py), syncs (syncs_api.py) in mixins; the RPCs not built yet answer
+UNIMPLEMENTED (the generated base servicer)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
 from svc_integrations.domain.api_keys import ApiKey
+from svc_integrations.entrypoints.connections_api import ConnectionsApi
+from svc_integrations.entrypoints.syncs_api import SyncsApi
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditEntry, AuditFilter, AuditLog
 
@@ -55,11 +58,13 @@ def _audit_filter(request: pb.ListAuditEntriesRequest) -> AuditFilter:
         end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None)
 
 
-class IntegrationsServicer(integrations_service_pb2_grpc.IntegrationsServiceServicer):
-    def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None):
+class IntegrationsServicer(ConnectionsApi, SyncsApi, integrations_service_pb2_grpc.IntegrationsServiceServicer):
+    def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None, *,
+                 connections=None, syncs=None, outbound: Executor | None = None):
         self.keys = keys
         self.executor = executor
         self.audit = audit
+        self.connections, self.syncs, self.outbound = connections, syncs, outbound  # issue 16 part C
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
         role = _ROLE_NAMES.get(request.api_key.role, "")
