@@ -39,10 +39,11 @@ class _Session:
 class GenericHttpServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, auth: str = "none", api_key: str = "",
                  api_key_header: str = "X-API-Key", username: str = "", password: str = "", token: str = "",
-                 unauthorized_message: str = "invalid credentials"):
+                 unauthorized_message: str = "invalid credentials", on_batch=None):
         self.auth, self.api_key, self.api_key_header = auth, api_key, api_key_header
         self.username, self.password, self.token = username, password, token
         self.unauthorized_message = unauthorized_message
+        self.on_batch = on_batch  # called with each data batch's body once it is answered (tests hook in)
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.audiences: dict[str, set[str]] = {}
@@ -73,6 +74,8 @@ class GenericHttpServer:
                     self._answer(400, {"error": "the body is not JSON"})
                     return
                 status, answer, headers = server._take(self.command, self.path, dict(self.headers.items()), body)
+                if server.on_batch is not None and status == 200 and not body.get("check"):
+                    server.on_batch(body)
                 self._answer(status, answer, headers)
 
             do_POST = do_PUT = do_PATCH = _handle
