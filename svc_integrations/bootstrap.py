@@ -17,7 +17,7 @@ from svc_kit import migrations as relational
 from svc_kit.bus.factory import make_bus
 from svc_kit.clients import service_target
 from svc_kit.clock import utcnow
-from svc_kit.config import Settings
+from svc_kit.config import ConfigError, Settings
 from svc_kit.ids import new_id
 from svc_kit.server import Mounted
 
@@ -26,7 +26,7 @@ from svc_integrations.adapters.audience_client import GrpcAudience
 from svc_integrations.adapters.audit_store import SqlAuditStore
 from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore
 from svc_integrations.adapters.connectors import default_registry
-from svc_integrations.adapters.credential_cipher import FernetCipher, parse_keys
+from svc_integrations.adapters.credential_cipher import CredentialKeyError, FernetCipher, parse_keys
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
@@ -66,7 +66,10 @@ class _Connections:
 
 
 def _mount_connections(settings: Settings, engine, bus) -> _Connections:
-    cipher = FernetCipher(parse_keys(config.CREDENTIAL_KEYS.read(settings.env)))
+    try:
+        cipher = FernetCipher(parse_keys(config.CREDENTIAL_KEYS.read(settings.env)))
+    except CredentialKeyError as error:
+        raise ConfigError(f"{config.CREDENTIAL_KEYS.name}: {error}") from None
     registry = default_registry()
     connections = Connections(SqlConnectionStore(engine), registry, cipher, utcnow, new_id)
     audience = GrpcAudience(lambda: grpc.insecure_channel(service_target(settings.env, "audience")))

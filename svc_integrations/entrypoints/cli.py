@@ -14,6 +14,8 @@ from marketing.integrations.v1 import api_key_pb2, integrations_service_pb2 as p
 from svc_kit.authz import ROLES
 from svc_kit.config import ConfigError, EnvReader, state_dir
 
+from svc_integrations.entrypoints import connections_cli
+
 _ROLE_VALUES = {"viewer": api_key_pb2.ApiKey.ROLE_VIEWER, "editor": api_key_pb2.ApiKey.ROLE_EDITOR,
                 "admin": api_key_pb2.ApiKey.ROLE_ADMIN}
 _ROLE_NAMES = {value: name for name, value in _ROLE_VALUES.items()}
@@ -140,3 +142,4 @@ def register(subparsers) -> None:
     revoking.add_argument("key", help="the key's name workspaces/W/apiKeys/ID, or its ID with --workspace")
     revoking.add_argument("--workspace", default="", help="workspace id, with a bare key ID")
     revoking.set_defaults(run=revoke)
+    connections_cli.register(subparsers)  # `mkt connections` (issue 16 part C)

@@ -268,3 +268,18 @@ def test_runs_are_cancelled_and_paused_syncs_refuse_runs(engine, endpoint):
     assert resumed.state == "ACTIVE" and resumed.next_run_time is None
     scheduled = syncs.update(sync.name, SyncInput(schedule="every 15m"), ["schedule"])
     assert scheduled.next_run_time is not None
+
+
+def test_mkt_connections_rotate_keys_re_encrypts_every_credential(engine, endpoint, tmp_path, capsys):
+    from svc_integrations.entrypoints.connections_cli import rotate_keys
+    from svc_kit.config import load_settings
+    from svc_kit.services import BY_NAME
+
+    old, new = new_credential_key(), new_credential_key()
+    connections, _ = services(engine, [old])
+    created = http_connection(connections, endpoint.url)
+    env = {"MKT_STATE_DIR": str(tmp_path), "MKT_INTEGRATIONS_CREDENTIAL_KEYS": f"{new},{old}",
+           "MKT_INTEGRATIONS_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    assert rotate_keys(load_settings(BY_NAME["integrations"], env)) == 0
+    assert "re-encrypted 1 " in capsys.readouterr().out
+    assert services(engine, [new])[0].test(created.name).state == "ACTIVE"
