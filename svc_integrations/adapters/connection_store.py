@@ -28,6 +28,13 @@ def _before(table, after: tuple[datetime, str] | None):
     return or_(table.c.create_time < time, and_(table.c.create_time == time, table.c.id < row_id))
 
 
+def _after(table, after: tuple[datetime, str] | None):
+    if after is None:
+        return True
+    time, row_id = after
+    return or_(table.c.create_time > time, and_(table.c.create_time == time, table.c.id > row_id))
+
+
 def _connection(row) -> Connection:
     return Connection(workspace=row.workspace, id=row.id, display_name=row.display_name, connector=row.connector,
                       parameters=dict(row.parameters or {}), state=row.state, create_time=row.create_time,
@@ -64,8 +71,8 @@ class SqlConnectionStore:
         return self._one(connections.c.workspace == workspace, connections.c.request_id == request_id)
 
     def list(self, workspace: str, after: tuple[datetime, str] | None, limit: int) -> list[Connection]:
-        query = (select(connections).where(connections.c.workspace == workspace, _before(connections, after))
-                 .order_by(connections.c.create_time.desc(), connections.c.id.desc()).limit(limit))
+        query = (select(connections).where(connections.c.workspace == workspace, _after(connections, after))
+                 .order_by(connections.c.create_time, connections.c.id).limit(limit))
         with self.engine.connect() as db:
             return [_connection(row) for row in db.execute(query)]
 
@@ -80,11 +87,22 @@ class SqlConnectionStore:
         return result.rowcount == 1
 
     def delete(self, workspace: str, connection_id: str, expected_version: int) -> bool:
+        """The connection with its syncs, their pending changes and runs (a run still going finds its
+        row gone at its next report and stops)."""
         with self.engine.begin() as db:
             result = db.execute(delete(connections).where(
                 connections.c.workspace == workspace, connections.c.id == connection_id,
                 connections.c.version == expected_version))
-        return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            sync_ids = select(syncs.c.id).where(syncs.c.workspace == workspace,
+                                                syncs.c.connection_id == connection_id).scalar_subquery()
+            db.execute(delete(sync_changes).where(sync_changes.c.workspace == workspace,
+                                                  sync_changes.c.sync_id.in_(sync_ids)))
+            db.execute(delete(sync_runs).where(sync_runs.c.workspace == workspace,
+                                               sync_runs.c.connection_id == connection_id))
+            db.execute(delete(syncs).where(syncs.c.workspace == workspace, syncs.c.connection_id == connection_id))
+        return True
 
     def ciphertext(self, workspace: str, connection_id: str) -> str | None:
         with self.engine.connect() as db:
@@ -103,10 +121,15 @@ class SqlConnectionStore:
                               .where(connections.c.credentials_ciphertext.is_not(None))).all()
         return [(row[0], row[1], row[2]) for row in rows]
 
-    def sync_count(self, workspace: str, connection_id: str) -> int:
-        with self.engine.connect() as db:
-            return db.execute(select(func.count()).select_from(syncs).where(
-                syncs.c.workspace == workspace, syncs.c.connection_id == connection_id)).scalar_one()
+    def cancel_runs(self, workspace: str, connection_id: str, now: datetime) -> int:
+        """Every QUEUED or RUNNING run of a connection's syncs -> CANCELLED (the connection was disabled)."""
+        with self.engine.begin() as db:
+            result = db.execute(update(sync_runs).where(
+                sync_runs.c.workspace == workspace, sync_runs.c.connection_id == connection_id,
+                sync_runs.c.state.in_((sync_domain.QUEUED, sync_domain.RUNNING)))
+                .values(state=sync_domain.CANCELLED, end_time=now, update_time=now, lease_owner="",
+                        lease_until=None, version=sync_runs.c.version + 1))
+        return result.rowcount
 
 
 def _sync(row) -> Sync:
@@ -169,9 +192,11 @@ class SqlSyncStore:
     def by_request(self, workspace: str, request_id: str) -> Sync | None:
         return self._one(syncs.c.workspace == workspace, syncs.c.request_id == request_id)
 
-    def list(self, workspace: str, connection_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Sync]:
-        query = (select(syncs).where(syncs.c.workspace == workspace, syncs.c.connection_id == connection_id,
-                                     _before(syncs, after))
+    def list(self, workspace: str, connection_id: str | None, after: tuple[datetime, str] | None,
+             limit: int) -> list[Sync]:
+        """A connection's syncs (every sync of the workspace for None), newest first."""
+        by_connection = True if connection_id is None else syncs.c.connection_id == connection_id
+        query = (select(syncs).where(syncs.c.workspace == workspace, by_connection, _before(syncs, after))
                  .order_by(syncs.c.create_time.desc(), syncs.c.id.desc()).limit(limit))
         with self.engine.connect() as db:
             return [_sync(row) for row in db.execute(query)]
@@ -232,9 +257,12 @@ class SqlSyncStore:
                            sync_runs.c.state.in_((sync_domain.QUEUED, sync_domain.RUNNING)), limit=1)
         return found[0] if found else None
 
-    def list_runs(self, workspace: str, sync_id: str, after: tuple[datetime, str] | None,
-                  limit: int) -> list[SyncRun]:
-        return self._runs(sync_runs.c.workspace == workspace, sync_runs.c.sync_id == sync_id,
+    def list_runs(self, workspace: str, connection_id: str | None, sync_id: str | None,
+                  after: tuple[datetime, str] | None, limit: int) -> list[SyncRun]:
+        """Runs newest first, of one sync, of a connection's syncs or of the workspace's (None: any)."""
+        return self._runs(sync_runs.c.workspace == workspace,
+                          True if connection_id is None else sync_runs.c.connection_id == connection_id,
+                          True if sync_id is None else sync_runs.c.sync_id == sync_id,
                           _before(sync_runs, after),
                           order=(sync_runs.c.create_time.desc(), sync_runs.c.id.desc()), limit=limit)
 

@@ -48,7 +48,7 @@ class ConnectionStore(Protocol):
     def ciphertext(self, workspace: str, connection_id: str) -> str | None: ...
     def set_ciphertext(self, workspace: str, connection_id: str, ciphertext: str, now: datetime) -> None: ...
     def all_ciphertexts(self) -> Iterable[tuple[str, str, str]]: ...
-    def sync_count(self, workspace: str, connection_id: str) -> int: ...
+    def cancel_runs(self, workspace: str, connection_id: str, now: datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -202,8 +202,6 @@ class Connections:
     def delete(self, name: str, etag: str = "") -> None:
         current = self.get(name)
         current.check_etag(etag)
-        if self.store.sync_count(current.workspace, current.id):
-            raise FailedPrecondition(f"{name} still has syncs; delete them first")
         if not self.store.delete(current.workspace, current.id, current.version):
             raise Aborted(f"{name} changed meanwhile; read it again")
 
@@ -246,14 +244,19 @@ class Connections:
         return self._save(self.get(name).checked(ok, message, self.clock()))
 
     def enable(self, name: str, etag: str = "") -> Connection:
+        """DISABLED -> PENDING, then checked as by TestConnection."""
         current = self.get(name)
         current.check_etag(etag)
-        return self._save(current.enabled(self.clock()), current)
+        self._save(current.enabled(self.clock()), current)
+        return self.test(name)
 
     def disable(self, name: str, etag: str = "") -> Connection:
+        """Any state -> DISABLED; its syncs' queued and running runs are cancelled."""
         current = self.get(name)
         current.check_etag(etag)
-        return self._save(current.disabled(self.clock()), current)
+        disabled = self._save(current.disabled(self.clock()), current)
+        self.store.cancel_runs(current.workspace, current.id, self.clock())
+        return disabled
 
     def mark_failed(self, connection: Connection, message: str) -> None:
         latest = self.store.get(connection.workspace, connection.id)

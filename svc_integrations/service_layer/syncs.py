@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from svc_kit.errors import (Aborted, AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound,
                             ServiceError, Unavailable)
-from svc_kit.names import RESOURCE_ID, WORKSPACE_ID
+from svc_kit.names import RESOURCE_ID, WORKSPACE_ID, parent_field
 
 from svc_integrations.domain import connections as connection_domain
 from svc_integrations.domain import syncs as domain
@@ -34,7 +34,7 @@ class SyncStore(Protocol):
     def add(self, sync: Sync, request_id: str) -> None: ...
     def get(self, workspace: str, sync_id: str) -> Sync | None: ...
     def by_request(self, workspace: str, request_id: str) -> Sync | None: ...
-    def list(self, workspace: str, connection_id: str, after: tuple[datetime, str] | None,
+    def list(self, workspace: str, connection_id: str | None, after: tuple[datetime, str] | None,
              limit: int) -> list[Sync]: ...
     def update(self, sync: Sync, expected_version: int) -> bool: ...
     def delete(self, workspace: str, sync_id: str, expected_version: int) -> bool: ...
@@ -44,8 +44,8 @@ class SyncStore(Protocol):
     def get_run(self, workspace: str, run_id: str) -> SyncRun | None: ...
     def run_by_request(self, workspace: str, sync_id: str, request_id: str) -> SyncRun | None: ...
     def active_run(self, workspace: str, sync_id: str) -> SyncRun | None: ...
-    def list_runs(self, workspace: str, sync_id: str, after: tuple[datetime, str] | None,
-                  limit: int) -> list[SyncRun]: ...
+    def list_runs(self, workspace: str, connection_id: str | None, sync_id: str | None,
+                  after: tuple[datetime, str] | None, limit: int) -> list[SyncRun]: ...
     def update_run(self, run: SyncRun, expected_version: int) -> bool: ...
     def claim(self, now: datetime, owner: str, lease_until: datetime) -> SyncRun | None: ...
     def progress(self, run: SyncRun, owner: str, lease_until: datetime) -> bool: ...
@@ -202,6 +202,10 @@ class Syncs:
         return found
 
     def list(self, parent: str, after: tuple[datetime, str] | None, limit: int) -> list[Sync]:
+        """A connection's syncs; `workspaces/{w}/connections/-`: every sync of the workspace."""
+        if parent.endswith("/connections/-"):
+            workspace = parent_field(parent.removesuffix("/connections/-"))
+            return self.store.list(workspace, None, after, limit)
         connection = self.connections.get_field(parent, "parent")
         return self.store.list(connection.workspace, connection.id, after, limit)
 
@@ -262,8 +266,10 @@ class Syncs:
                 return earlier
         sync.require_runnable()
         connection = self.connections.get(sync.connection_name)
-        if connection.state == connection_domain.DISABLED:
-            raise FailedPrecondition(f"{connection.name} is disabled; enable it to run its syncs")
+        if connection.state != connection_domain.ACTIVE:
+            raise FailedPrecondition(f"{connection.name} is {connection.state.lower()}, not active: "
+                                     + ("enable it" if connection.state == connection_domain.DISABLED else
+                                        "test it (TestConnection)") + " to run its syncs")
         active = self.store.active_run(sync.workspace, sync.id)
         if active is not None:
             raise FailedPrecondition(f"{active.name} is already {active.state.lower()}; wait for it or cancel it")
@@ -288,8 +294,18 @@ class Syncs:
         return found
 
     def list_runs(self, parent: str, after: tuple[datetime, str] | None, limit: int) -> list[SyncRun]:
+        """A sync's runs; `-` for the sync (and the connection) lists across them."""
+        parts = parent.split("/")
+        if len(parts) == 6 and "-" in (parts[3], parts[5]):
+            if parts[3] == "-" and parts[5] != "-":
+                raise InvalidArgument(FieldViolation("parent", "with `-` for the connection, use `-` for the "
+                                                               "sync too"))
+            workspace = parent_field("/".join(parts[:2]))
+            connection_id = None if parts[3] == "-" else self.connections.get_field("/".join(parts[:4]),
+                                                                                    "parent").id
+            return self.store.list_runs(workspace, connection_id, None, after, limit)
         sync = self.get(parent)
-        return self.store.list_runs(sync.workspace, sync.id, after, limit)
+        return self.store.list_runs(sync.workspace, sync.connection_id, sync.id, after, limit)
 
     def cancel_run(self, name: str, etag: str = "") -> SyncRun:
         run = self.get_run(name)
@@ -316,7 +332,7 @@ class Syncs:
             if not self.store.update(advanced, sync.version):
                 continue  # another replica took it
             connection = self.connections.store.get(sync.workspace, sync.connection_id)
-            if connection is None or connection.state == connection_domain.DISABLED:
+            if connection is None or connection.state != connection_domain.ACTIVE:
                 continue
             if self.store.active_run(sync.workspace, sync.id) is not None:
                 continue

@@ -85,6 +85,12 @@ def http_connection(connections, url, token=TOKEN, ws="acme", **parameters):
         parameters={"url": url, "auth": "bearer", **parameters}, credentials={"token": token}))
 
 
+def active_connection(connections, url, **parameters):
+    created = http_connection(connections, url, **parameters)
+    assert connections.test(created.name).state == "ACTIVE"
+    return created
+
+
 def raw_rows(engine):
     with engine.connect() as db:
         return [dict(row) for row in db.execute(select(connections_table)).mappings()]
@@ -165,7 +171,7 @@ def run(syncs, audience, sync, **kw):
 
 def test_a_full_run_then_incremental_runs_send_only_the_changes(engine, endpoint):
     connections, syncs = services(engine, [new_credential_key()])
-    connection = http_connection(connections, endpoint.url, batch_size="2")
+    connection = active_connection(connections, endpoint.url, batch_size="2")
     audience = SegmentMembers({"a": "a@x.test", "b": "b@x.test", "r": "r@refused.test"})
     sync = make_sync(syncs, connection)
     segment_updated(engine, ["a", "b", "r"], [])  # before the first run: covered by the full run
@@ -199,7 +205,7 @@ def test_a_full_run_then_incremental_runs_send_only_the_changes(engine, endpoint
 def test_an_unavailable_destination_retries_and_keeps_the_changes_it_did_not_take(engine, endpoint):
     clock = Clock()
     connections, syncs = services(engine, [new_credential_key()], clock)
-    connection = http_connection(connections, endpoint.url, batch_size="10")
+    connection = active_connection(connections, endpoint.url, batch_size="10")
     audience = SegmentMembers({"a": "a@x.test"})
     sync = make_sync(syncs, connection)
     assert run(syncs, audience, sync).state == "SUCCEEDED"
@@ -220,7 +226,7 @@ def test_an_unavailable_destination_retries_and_keeps_the_changes_it_did_not_tak
 def test_a_run_left_running_by_a_dead_worker_is_taken_over_after_its_lease(engine, endpoint):
     clock = Clock()
     connections, syncs = services(engine, [new_credential_key()], clock)
-    connection = http_connection(connections, endpoint.url)
+    connection = active_connection(connections, endpoint.url)
     audience = SegmentMembers({"a": "a@x.test"})
     sync = make_sync(syncs, connection)
     queued = syncs.run(sync.name)
@@ -239,7 +245,7 @@ def test_a_run_left_running_by_a_dead_worker_is_taken_over_after_its_lease(engin
 
 def test_runs_are_cancelled_and_paused_syncs_refuse_runs(engine, endpoint):
     connections, syncs = services(engine, [new_credential_key()])
-    connection = http_connection(connections, endpoint.url, batch_size="1")
+    connection = active_connection(connections, endpoint.url, batch_size="1")
     sync = make_sync(syncs, connection)
     queued = syncs.run(sync.name)
     with pytest.raises(FailedPrecondition):
@@ -268,6 +274,23 @@ def test_runs_are_cancelled_and_paused_syncs_refuse_runs(engine, endpoint):
     assert resumed.state == "ACTIVE" and resumed.next_run_time is None
     scheduled = syncs.update(sync.name, SyncInput(schedule="every 15m"), ["schedule"])
     assert scheduled.next_run_time is not None
+
+    # Disabling the connection cancels its queued runs and refuses new ones until it is enabled
+    # (which checks it again).
+    queued = syncs.run(sync.name)
+    assert connections.disable(connection.name).state == "DISABLED"
+    assert syncs.get_run(queued.name).state == "CANCELLED"
+    with pytest.raises(FailedPrecondition):
+        syncs.run(sync.name)
+    assert connections.enable(connection.name).state == "ACTIVE"
+    assert [r.id for r in syncs.list_runs("workspaces/acme/connections/-/syncs/-", None, 50)][0] == queued.id
+    assert [s.id for s in syncs.list("workspaces/acme/connections/-", None, 50)] == [sync.id]
+
+    # Deleting the connection deletes its syncs and their runs.
+    connections.delete(connection.name)
+    with pytest.raises(NotFound):
+        syncs.get(sync.name)
+    assert syncs.list_runs("workspaces/acme/connections/-/syncs/-", None, 50) == []
 
 
 def test_mkt_connections_rotate_keys_re_encrypts_every_credential(engine, endpoint, tmp_path, capsys):
