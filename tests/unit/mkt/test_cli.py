@@ -19,6 +19,7 @@ EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "impor
             ("audience", "suppressions", "import"), ("audience", "suppressions", "export"),
             ("content", "migrate"), ("notify", "migrate"), ("notify", "sign-callback"),
             ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"), ("token", "dev"),
+            ("connections", "rotate-keys"),
             ("slo", "status")}
 
 
