@@ -306,3 +306,13 @@ def test_mkt_connections_rotate_keys_re_encrypts_every_credential(engine, endpoi
     assert rotate_keys(load_settings(BY_NAME["integrations"], env)) == 0
     assert "re-encrypted 1 " in capsys.readouterr().out
     assert services(engine, [new])[0].test(created.name).state == "ACTIVE"
+
+
+def test_the_migrations_make_the_schema_the_tables_declare(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from svc_integrations.adapters.tables import metadata
+
+    with engine.connect() as db:
+        assert compare_metadata(MigrationContext.configure(db), metadata) == []
