@@ -176,7 +176,12 @@ def test_a_full_run_then_incremental_runs_send_only_the_changes(engine, endpoint
     sync = make_sync(syncs, connection)
     segment_updated(engine, ["a", "b", "r"], [])  # before the first run: covered by the full run
 
+    seen = []  # the run as GetSyncRun shows it while the endpoint takes each batch
+    endpoint.on_batch = lambda body: seen.append(syncs.list_runs(sync.name, None, 1)[0])
     first = run(syncs, audience, sync)
+    endpoint.on_batch = None
+    assert [(r.state, r.total) for r in seen] == [("RUNNING", 3)] * 2
+    assert [r.done for r in seen] == [0, 2]  # told after each batch the destination took
     assert (first.state, first.added, first.failed, first.done, first.total) == ("SUCCEEDED", 2, 1, 3, 3)
     assert [e.record_id for e in first.record_errors] == ["r"]
     assert endpoint.members("aud") == {"a", "b"}

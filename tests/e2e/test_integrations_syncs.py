@@ -167,6 +167,12 @@ def test_a_segment_syncs_to_the_generic_http_endpoint_with_adds_and_removes(runn
     assert rest.call("DELETE", f"/v1/{connection}").status == 200  # with its syncs
     assert rest.call("GET", f"/v1/{name}").status == 404
 
+    # No log line of any process carries the credentials.
+    logs = running.platform.state_dir / "logs"
+    for path in logs.rglob("*"):
+        if path.is_file():
+            assert TOKEN not in path.read_text(errors="replace"), path
+
 
 def test_bad_connection_input_is_refused_with_field_violations(running):
     rest = running.rest
