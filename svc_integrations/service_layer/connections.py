@@ -163,7 +163,7 @@ class Connections:
         return self.store.list(parent_field(parent), after, limit)
 
     def update(self, name: str, given: ConnectionInput, paths: list[str], validate_only: bool = False) -> Connection:
-        current = self.get(name)
+        current = self.get_field(name, "connection.name")
         current.check_etag(given.etag)
         if not paths:
             raise InvalidArgument(FieldViolation("update_mask", f"name the fields to change: {', '.join(UPDATABLE)}"))

@@ -194,8 +194,8 @@ class Syncs:
         self.wake()
         return sync
 
-    def get(self, name: str) -> Sync:
-        workspace, connection_id, sync_id = parse_sync_name(name)
+    def get(self, name: str, field_name: str = "name") -> Sync:
+        workspace, connection_id, sync_id = parse_sync_name(name, field_name)
         found = self.store.get(workspace, sync_id)
         if found is None or found.connection_id != connection_id:
             raise NotFound(name)
@@ -210,7 +210,7 @@ class Syncs:
         return self.store.list(connection.workspace, connection.id, after, limit)
 
     def update(self, name: str, given: SyncInput, paths: list[str], validate_only: bool = False) -> Sync:
-        current = self.get(name)
+        current = self.get(name, "sync.name")
         current.check_etag(given.etag)
         if not paths:
             raise InvalidArgument(FieldViolation("update_mask", f"name the fields to change: {', '.join(UPDATABLE)}"))
@@ -304,7 +304,7 @@ class Syncs:
             connection_id = None if parts[3] == "-" else self.connections.get_field("/".join(parts[:4]),
                                                                                     "parent").id
             return self.store.list_runs(workspace, connection_id, None, after, limit)
-        sync = self.get(parent)
+        sync = self.get(parent, "parent")
         return self.store.list_runs(sync.workspace, sync.connection_id, sync.id, after, limit)
 
     def cancel_run(self, name: str, etag: str = "") -> SyncRun:
