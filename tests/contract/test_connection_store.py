@@ -321,3 +321,26 @@ def test_the_migrations_make_the_schema_the_tables_declare(engine):
 
     with engine.connect() as db:
         assert compare_metadata(MigrationContext.configure(db), metadata) == []
+
+
+def test_a_scheduled_sync_gets_a_run_when_its_time_comes_and_not_while_paused(engine, endpoint):
+    clock = Clock()
+    connections, syncs = services(engine, [new_credential_key()], clock)
+    connection = active_connection(connections, endpoint.url)
+    sync = syncs.update(make_sync(syncs, connection).name, SyncInput(schedule="every 15m"), ["schedule"])
+    assert sync.next_run_time == clock.now + timedelta(minutes=15)
+    assert syncs.schedule_due() == 0
+    clock.now += timedelta(minutes=15)
+    assert syncs.schedule_due() == 1
+    assert syncs.schedule_due() == 0, "queued once"
+    (queued,) = syncs.list_runs(sync.name, None, 10)
+    assert (queued.state, queued.trigger) == ("QUEUED", "SCHEDULE")
+    assert syncs.get(sync.name).next_run_time == clock.now + timedelta(minutes=15)
+    assert SyncRunner(syncs, SegmentMembers({"a": "a@x.test"}), "w").run_one()
+    assert endpoint.members("aud") == {"a"}
+
+    syncs.pause(sync.name)
+    clock.now += timedelta(hours=1)
+    assert syncs.schedule_due() == 0
+    resumed = syncs.resume(sync.name)
+    assert resumed.next_run_time == clock.now + timedelta(minutes=15)
