@@ -163,8 +163,9 @@ class SyncRun:
 
 
 def changes_from_event(added: list[str], removed: list[str]) -> dict[str, str]:
-    """One segment_updated event's changes by profile id (a profile in both: removed last wins is
-    not knowable, so the event's own net effect: in `added` means it is a member now)."""
+    """One segment_updated event's changes by profile id. Across events the latest change of a
+    profile wins (the store overwrites it); within one event a profile listed in both lists is
+    taken as a member (the audience service lists a profile once per event)."""
     changes = {profile: REMOVE for profile in removed}
     changes.update({profile: ADD for profile in added})
     return changes
