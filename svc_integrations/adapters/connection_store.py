@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection as SqlConnection, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
+from svc_kit.errors import AlreadyExists
 from svc_kit.ids import new_id
 
 from svc_integrations.adapters.tables import connections, sync_changes, sync_runs, syncs
@@ -54,10 +56,13 @@ class SqlConnectionStore:
         self.engine = engine
 
     def add(self, connection: Connection, ciphertext: str | None, request_id: str) -> None:
-        with self.engine.begin() as db:
-            db.execute(connections.insert().values(
-                workspace=connection.workspace, id=connection.id, credentials_ciphertext=ciphertext,
-                request_id=request_id, create_time=connection.create_time, **_connection_values(connection)))
+        try:
+            with self.engine.begin() as db:
+                db.execute(connections.insert().values(
+                    workspace=connection.workspace, id=connection.id, credentials_ciphertext=ciphertext,
+                    request_id=request_id, create_time=connection.create_time, **_connection_values(connection)))
+        except IntegrityError:
+            raise AlreadyExists(f"{connection.name} already exists") from None
 
     def _one(self, *where) -> Connection | None:
         with self.engine.connect() as db:
@@ -177,9 +182,12 @@ class SqlSyncStore:
 
     # --- syncs -------------------------------------------------------------------------------
     def add(self, sync: Sync, request_id: str) -> None:
-        with self.engine.begin() as db:
-            db.execute(syncs.insert().values(workspace=sync.workspace, id=sync.id, request_id=request_id,
-                                             create_time=sync.create_time, **_sync_values(sync)))
+        try:
+            with self.engine.begin() as db:
+                db.execute(syncs.insert().values(workspace=sync.workspace, id=sync.id, request_id=request_id,
+                                                 create_time=sync.create_time, **_sync_values(sync)))
+        except IntegrityError:
+            raise AlreadyExists(f"a sync {sync.id!r} already exists in workspace {sync.workspace} (sync ids are unique in a workspace)") from None
 
     def _one(self, *where) -> Sync | None:
         with self.engine.connect() as db:

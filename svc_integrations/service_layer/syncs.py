@@ -189,7 +189,7 @@ class Syncs:
         if validate_only:
             return sync
         if self.store.get(workspace, sync.id) is not None:
-            raise AlreadyExists(f"workspaces/{workspace}/syncs/{sync.id} already exists")
+            raise AlreadyExists(f"a sync {sync.id!r} already exists in workspace {workspace} (sync ids are unique in a workspace)")
         self.store.add(sync, request_id)
         self.wake()
         return sync
