@@ -4,6 +4,7 @@ appends the other services' audit events to the log."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -11,9 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
+import grpc
+
 from marketing.integrations.v1 import integrations_service_pb2_grpc
 from svc_kit import migrations as relational
 from svc_kit.bus.factory import make_bus
+from svc_kit.clients import service_target
 from svc_kit.clock import utcnow
 from svc_kit.config import ConfigError, Settings
 from svc_kit.ids import new_id
@@ -21,7 +25,11 @@ from svc_kit.clients import service_channel
 from svc_kit.server import Mounted
 
 from svc_integrations import config, migrate
+from svc_integrations.adapters.audience_client import GrpcAudience
 from svc_integrations.adapters.audit_store import SqlAuditStore
+from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore
+from svc_integrations.adapters.connectors import default_registry
+from svc_integrations.adapters.credential_cipher import CredentialKeyError, FernetCipher, parse_keys
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.adapters.platform_clients import GrpcEvents, GrpcProfiles
 from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
@@ -33,11 +41,15 @@ from svc_integrations.domain.webhooks import parse_schedule
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
 from svc_integrations.entrypoints.grpc_servicer import IntegrationsServicer
+from svc_integrations.entrypoints.sync_consumer import sync_change_consumer
+from svc_integrations.entrypoints.sync_worker import SyncWorker
 from svc_integrations.entrypoints.webhook_consumer import webhook_consumers
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditLog
 from svc_integrations.service_layer.collect import Collector
+from svc_integrations.service_layer.connections import Connections
 from svc_integrations.service_layer.sources import Sources
+from svc_integrations.service_layer.syncs import RunnerSettings, SyncRunner, Syncs
 from svc_integrations.service_layer.webhook_delivery import DeliveryWorker
 from svc_integrations.service_layer.webhooks import Webhooks
 
@@ -109,6 +121,53 @@ def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
     return _WebhooksMount(webhooks, HttpxSender(timeout, mode=mode), resolver, mode, start, close)
 
 
+# --- connectors, connections and syncs (issue 16 part C) -----------------------------------------
+class _Connections:
+    """What _mount_connections wires: the servicer's arguments and the threads (the sync worker,
+    the segment_updated consumer) with their start and stop."""
+
+    def __init__(self, servicer_arguments: dict, runs: dict, wake, closers):
+        self.servicer_arguments, self._wake, self._closers = servicer_arguments, wake, closers
+        self._stop = threading.Event()
+        self.threads = [threading.Thread(target=run, args=(self._stop,), name=name, daemon=True)
+                        for name, run in runs.items()]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for close in self._closers:
+            close()
+
+
+def _mount_connections(settings: Settings, engine, bus) -> _Connections:
+    try:
+        cipher = FernetCipher(parse_keys(config.CREDENTIAL_KEYS.read(settings.env)))
+    except CredentialKeyError as error:
+        raise ConfigError(f"{config.CREDENTIAL_KEYS.name}: {error}") from None
+    registry = default_registry()
+    connections = Connections(SqlConnectionStore(engine), registry, cipher, utcnow, new_id)
+    audience = GrpcAudience(lambda: grpc.insecure_channel(service_target(settings.env, "audience")))
+    worker: SyncWorker | None = None
+    syncs = Syncs(SqlSyncStore(engine), connections, utcnow, new_id, wake=lambda: worker and worker.wake.set())
+    runner = SyncRunner(syncs, audience, owner=f"{socket.gethostname()}-{os.getpid()}-{new_id()[-6:]}",
+                        settings=RunnerSettings(chunk_size=config.SYNC_CHUNK_SIZE.read(settings.env),
+                                                lease=timedelta(seconds=config.SYNC_LEASE_SECONDS.read(settings.env))))
+    worker = SyncWorker(runner, config.SYNC_POLL_SECONDS.read(settings.env))
+    changes = sync_change_consumer(bus, engine)
+    outbound = ThreadPoolExecutor(2, thread_name_prefix="integrations-outbound")
+    return _Connections({"connections": connections, "syncs": syncs, "outbound": outbound},
+                        {"sync-worker": worker.run, "sync-changes": changes.run},
+                        worker.wake.set, [changes.close, lambda: outbound.shutdown(wait=False)])
+
+
+
+
 def mount(settings: Settings) -> Mounted:
     engine = relational.open_engine(settings, migrate.MIGRATIONS, relational.migrate_on_start(settings))
     embedded = engine.url.get_backend_name() == "sqlite"
@@ -120,14 +179,17 @@ def mount(settings: Settings) -> Mounted:
     sources, collector = _mount_collect(settings, engine, executor)
     bus = make_bus(settings.env)
     hooks = _mount_webhooks(settings, engine, bus)
+    part_c = _mount_connections(settings, engine, bus)
     servicer = IntegrationsServicer(keys, executor, audit, sources=sources, collector=collector,
                                     webhooks=hooks.webhooks, webhook_sender=hooks.sender,
-                                    webhook_resolver=hooks.resolver, webhook_mode=hooks.mode)
+                                    webhook_resolver=hooks.resolver, webhook_mode=hooks.mode,
+                                    **part_c.servicer_arguments)
     consumer = audit_consumer(bus, engine)
     stop = threading.Event()
     consuming = threading.Thread(target=consumer.run, args=(stop,), name="audit-log", daemon=True)
     consuming.start()
     hooks.start()
+    part_c.start()
 
     def register(server) -> None:
         integrations_service_pb2_grpc.add_IntegrationsServiceServicer_to_server(servicer, server)
@@ -136,6 +198,7 @@ def mount(settings: Settings) -> Mounted:
     def close() -> None:
         stop.set()
         hooks.stop()
+        part_c.stop()
         consuming.join(timeout=10)
         consumer.close()
         bus.close()

@@ -47,5 +47,23 @@ WEBHOOK_SECRET_OVERLAP = Variable(SERVICE.env_prefix + "WEBHOOK_SECRET_OVERLAP_S
 WEBHOOK_VARIABLES = (WEBHOOK_URL_POLICY, WEBHOOK_SECRET_KEYS, WEBHOOK_TIMEOUT, WEBHOOK_CONCURRENCY, WEBHOOK_POLL,
                      WEBHOOK_RETRY_SCHEDULE, WEBHOOK_SECRET_OVERLAP)
 
+# --- connections and syncs (issue 16 part C) ---
+CREDENTIAL_KEYS = Variable(SERVICE.env_prefix + "CREDENTIAL_KEYS", "text", "",
+                           "comma-separated Fernet keys (32 url-safe base64 bytes each) that encrypt connection "
+                           "credentials: the first encrypts, all decrypt; rotate by putting a new key first and "
+                           "running `mkt connections rotate-keys`; unset: connections cannot hold credentials "
+                           "(make run and the e2e platform make one in the state folder)")
+SYNC_POLL_SECONDS = Variable(SERVICE.env_prefix + "SYNC_POLL_SECONDS", "seconds", 5.0,
+                             "how often the sync worker looks for scheduled syncs and queued runs (RunSync wakes "
+                             "it at once in the same process)")
+SYNC_LEASE_SECONDS = Variable(SERVICE.env_prefix + "SYNC_LEASE_SECONDS", "seconds", 60.0,
+                              "how long a worker holds a running sync run without reporting progress; a run whose "
+                              "worker died is taken over after this")
+SYNC_CHUNK_SIZE = Variable(SERVICE.env_prefix + "SYNC_CHUNK_SIZE", "integer", 1000,
+                           "pending changes an incremental sync run pushes per step (each step's changes are "
+                           "cleared once the destination took them)", low=1, high=10000)
+
+CONNECTION_VARIABLES = (CREDENTIAL_KEYS, SYNC_POLL_SECONDS, SYNC_LEASE_SECONDS, SYNC_CHUNK_SIZE)
+
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE) + (KEY_CACHE_SECONDS,) + COLLECT_VARIABLES
-             + WEBHOOK_VARIABLES)
+             + WEBHOOK_VARIABLES + CONNECTION_VARIABLES)

@@ -56,10 +56,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  # webhooks (issue 16, part B)
                  "CreateWebhook", "GetWebhook", "ListWebhooks", "UpdateWebhook", "DeleteWebhook", "PauseWebhook",
                  "ResumeWebhook", "TestWebhook", "ListWebhookDeliveries", "GetWebhookDelivery",
-                 "ReplayWebhookDelivery", "RotateWebhookSecret"),
-                "API keys, the edge's key check (ext_authz), the audit log, Segment-compatible event collection "
-                "(sources, /v1/track ... /v1/batch) and webhooks implemented; connectors, "
-                "connections and syncs answer UNIMPLEMENTED"),
+                 "ReplayWebhookDelivery", "RotateWebhookSecret",
+                 # connectors, connections, syncs (issue 16 part C)
+                 "ListConnectors", "GetConnector", "CreateConnection", "GetConnection", "ListConnections",
+                 "UpdateConnection", "DeleteConnection", "TestConnection", "EnableConnection", "DisableConnection",
+                 "CreateSync", "GetSync", "ListSyncs", "UpdateSync", "DeleteSync", "RunSync", "PauseSync",
+                 "ResumeSync", "GetSyncRun", "ListSyncRuns", "CancelSyncRun"),
+                "implemented: API keys, the edge's key check (ext_authz), the audit log, Segment-compatible event "
+                "collection, webhooks, connectors, connections and syncs"),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

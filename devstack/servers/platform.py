@@ -30,6 +30,8 @@ from mesh.local import LocalMesh
 from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
 from svc_kit.config import EnvReader, load_settings
 from svc_kit.services import SERVICES
+from svc_integrations.adapters.credential_cipher import new_credential_key
+from svc_integrations.config import CREDENTIAL_KEYS
 from svc_kit.signing import KEY_VARIABLE, new_key
 
 MAX_RESTARTS = 3
@@ -115,9 +117,10 @@ class PlatformError(RuntimeError):
 
 LINK_KEY_FILE = "link-signing.key"
 CALLBACK_KEY_FILE = "callback-signing.key"
+CREDENTIAL_KEY_FILE = "integrations-credential.key"  # encrypts connection credentials (issue 16 part C)
 
 
-def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
+def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE, make=new_key) -> str:
     """The key every service signs and verifies links with when MKT_LINK_SIGNING_KEY
     is unset (and, in CALLBACK_KEY_FILE, the secret of `default-smtp`'s callbacks):
     made at random on the first start, kept in the state folder (owner only) so
@@ -128,7 +131,7 @@ def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE) -> str:
         if key:
             return key
     state_dir.mkdir(parents=True, exist_ok=True)
-    key = new_key()
+    key = make()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key + "\n")
@@ -148,6 +151,9 @@ class Platform:
         # `make demo` post for the SMTP sink, which has no webhook of its own).
         if not self.env.get(smtp_sink.CALLBACK_SECRET_VARIABLE):
             self.env[smtp_sink.CALLBACK_SECRET_VARIABLE] = link_signing_key(state_dir, CALLBACK_KEY_FILE)
+        # The key connection credentials are encrypted with (MKT_INTEGRATIONS_CREDENTIAL_KEYS), kept likewise.
+        if not self.env.get(CREDENTIAL_KEYS.name):
+            self.env[CREDENTIAL_KEYS.name] = link_signing_key(state_dir, CREDENTIAL_KEY_FILE, new_credential_key)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
         # The development signing key and the JWKS the edge verifies with, made on the first start,

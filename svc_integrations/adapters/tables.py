@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 from svc_kit.db import UTCDateTime
 from svc_kit.events.inbox import inbox_table
@@ -121,4 +121,99 @@ webhook_deliveries = Table(
     Index("webhook_deliveries_by_webhook", "workspace", "webhook_id", "create_time", "id"),
     Index("webhook_deliveries_due", "state", "next_attempt_time"),
     Index("webhook_deliveries_event", "workspace", "webhook_id", "event_id", unique=True),
+)
+
+# --- Connections and syncs (issue 16 part C) -------------------------------------------------
+# A connection's credentials are stored only encrypted (credentials_ciphertext: a MultiFernet
+# token of their JSON, svc_integrations/adapters/credential_cipher.py); nothing else holds them.
+connections = Table(
+    "connections",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("connector", String(63), nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("credentials_ciphertext", Text),
+    Column("state", String(16), nullable=False),
+    Column("state_message", Text, nullable=False),
+    Column("check_time", UTCDateTime),
+    Column("labels", JSON, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("connections_by_workspace", "workspace", "create_time", "id"),
+)
+
+syncs = Table(
+    "syncs",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("connection_id", String(63), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("segment_id", String(63), nullable=False),
+    Column("remote_object", String(1024), nullable=False),
+    Column("field_mappings", JSON, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("schedule", String(64), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("last_run_id", String(63), nullable=False),
+    Column("next_run_time", UTCDateTime),
+    Column("last_success_time", UTCDateTime),
+    Column("labels", JSON, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("syncs_by_connection", "workspace", "connection_id", "create_time", "id"),
+    Index("syncs_by_segment", "workspace", "segment_id"),
+    Index("syncs_due", "state", "next_run_time"),
+)
+
+# A sync's pending changes since its last run, from segment_updated: one row per profile, the
+# latest change winning; `token` (a fresh time-ordered id per change) lets a run clear exactly
+# the changes it delivered and nothing that arrived meanwhile.
+sync_changes = Table(
+    "sync_changes",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("sync_id", String(63), primary_key=True),
+    Column("profile_id", String(63), primary_key=True),
+    Column("op", String(8), nullable=False),
+    Column("token", String(32), nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("connection_id", String(63), nullable=False),
+    Column("sync_id", String(63), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("full_resync", Boolean, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("done", BigInteger, nullable=False),
+    Column("added", BigInteger, nullable=False),
+    Column("removed", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("record_errors", JSON, nullable=False),
+    Column("error_code", String(32), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("not_before", UTCDateTime),
+    Column("lease_owner", String(64), nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Column("start_time", UTCDateTime),
+    Column("end_time", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    Index("sync_runs_by_sync", "workspace", "sync_id", "create_time", "id"),
+    Index("sync_runs_by_state", "state", "not_before"),
 )

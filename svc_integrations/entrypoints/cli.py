@@ -15,6 +15,8 @@ from marketing.integrations.v1 import source_pb2
 from svc_kit.authz import ROLES
 from svc_kit.config import ConfigError, EnvReader, state_dir
 
+from svc_integrations.entrypoints import connections_cli
+
 _ROLE_VALUES = {"viewer": api_key_pb2.ApiKey.ROLE_VIEWER, "editor": api_key_pb2.ApiKey.ROLE_EDITOR,
                 "admin": api_key_pb2.ApiKey.ROLE_ADMIN}
 _ROLE_NAMES = {value: name for name, value in _ROLE_VALUES.items()}
@@ -215,3 +217,4 @@ def register(subparsers) -> None:
     from svc_integrations.entrypoints import webhooks_cli  # `mkt webhooks` (issue 16, part B)
 
     webhooks_cli.register(subparsers)
+    connections_cli.register(subparsers)  # `mkt connections` (issue 16 part C)

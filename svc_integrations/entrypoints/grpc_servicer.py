@@ -1,5 +1,6 @@
-"""The integrations service's gRPC API: API keys, the audit log and webhooks (WebhooksApi) built;
-the connector, connection and sync RPCs still answer UNIMPLEMENTED (the generated base servicer)."""
+"""The integrations service's gRPC API: API keys and the audit log here; event collection
+(sources_api.py, collect_api.py), webhooks (webhooks_api.py), connectors and connections
+(connections_api.py) and syncs (syncs_api.py) in mixins."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from svc_integrations.domain.api_keys import ApiKey
 from svc_integrations.entrypoints.collect_api import CollectApi
 from svc_integrations.entrypoints.sources_api import SourcesApi
 from svc_integrations.entrypoints.webhooks_api import WebhooksApi
+from svc_integrations.entrypoints.connections_api import ConnectionsApi
+from svc_integrations.entrypoints.syncs_api import SyncsApi
 from svc_integrations.service_layer.api_keys import ApiKeys
 from svc_integrations.service_layer.audit_log import AuditEntry, AuditFilter, AuditLog
 
@@ -58,10 +61,11 @@ def _audit_filter(request: pb.ListAuditEntriesRequest) -> AuditFilter:
         end_time=request.end_time.ToDatetime(UTC) if request.HasField("end_time") else None)
 
 
-class IntegrationsServicer(SourcesApi, CollectApi, WebhooksApi, integrations_service_pb2_grpc.IntegrationsServiceServicer):
+class IntegrationsServicer(SourcesApi, CollectApi, WebhooksApi, ConnectionsApi, SyncsApi,
+                           integrations_service_pb2_grpc.IntegrationsServiceServicer):
     def __init__(self, keys: ApiKeys, executor: Executor | None, audit: AuditLog | None = None, *,
                  sources=None, collector=None, webhooks=None, webhook_sender=None, webhook_resolver=None,
-                 webhook_mode: str = "development"):
+                 webhook_mode: str = "development", connections=None, syncs=None, outbound: Executor | None = None):
         self.keys = keys
         self.executor = executor
         self.audit = audit
@@ -71,6 +75,7 @@ class IntegrationsServicer(SourcesApi, CollectApi, WebhooksApi, integrations_ser
         self.webhook_sender = webhook_sender
         self.webhook_resolver = webhook_resolver
         self.webhook_mode = webhook_mode
+        self.connections, self.syncs, self.outbound = connections, syncs, outbound
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context) -> api_key_pb2.ApiKey:
         role = _ROLE_NAMES.get(request.api_key.role, "")

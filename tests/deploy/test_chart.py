@@ -98,6 +98,7 @@ def test_config_and_secret_references(rendered):
     assert secret_env("campaign")["MKT_CAMPAIGN_DATABASE_URL"] == "campaign-database-url"
     assert secret_env("audience")["MKT_AUDIENCE_MONGODB_URL"] == "audience-mongodb-url"
     assert secret_env("analytics")["MKT_ANALYTICS_CLICKHOUSE_URL"] == "analytics-clickhouse-url"
+    assert secret_env("integrations")["MKT_INTEGRATIONS_CREDENTIAL_KEYS"] == "integrations-credential-keys"
     for spec in SERVICES:
         assert secret_env(spec.name)["MKT_LINK_SIGNING_KEY"] == "link-signing-key"
     assert not by_kind(objects, "Secret"), "the chart never holds secrets"

@@ -85,7 +85,7 @@ class FieldMapping(_message.Message):
     def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ...) -> None: ...
 
 class SyncRun(_message.Message):
-    __slots__ = ("name", "state", "trigger", "full_resync", "progress", "error", "record_errors", "create_time", "end_time", "etag")
+    __slots__ = ("name", "state", "trigger", "full_resync", "progress", "error", "record_errors", "create_time", "end_time", "etag", "added_count", "removed_count", "start_time", "attempt_count")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[SyncRun.State]
@@ -118,6 +118,10 @@ class SyncRun(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    ADDED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: SyncRun.State
     trigger: SyncRun.Trigger
@@ -128,7 +132,11 @@ class SyncRun(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[SyncRun.State, str]] = ..., trigger: _Optional[_Union[SyncRun.Trigger, str]] = ..., full_resync: _Optional[bool] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., record_errors: _Optional[_Iterable[_Union[RecordError, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    added_count: int
+    removed_count: int
+    start_time: _timestamp_pb2.Timestamp
+    attempt_count: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[SyncRun.State, str]] = ..., trigger: _Optional[_Union[SyncRun.Trigger, str]] = ..., full_resync: _Optional[bool] = ..., progress: _Optional[_Union[_operation_pb2.Progress, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., record_errors: _Optional[_Iterable[_Union[RecordError, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., added_count: _Optional[int] = ..., removed_count: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt_count: _Optional[int] = ...) -> None: ...
 
 class RecordError(_message.Message):
     __slots__ = ("record_id", "field", "reason")

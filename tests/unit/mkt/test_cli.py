@@ -20,7 +20,7 @@ EXPECTED = {("campaign", "replay"), ("campaign", "migrate"), ("audience", "impor
             ("content", "migrate"), ("notify", "migrate"), ("notify", "sign-callback"),
             ("integrations", "migrate"), ("keys", "create"), ("keys", "list"), ("keys", "revoke"),
             ("sources", "create"), ("sources", "list"), ("sources", "revoke"), ("token", "dev"),
-            ("slo", "status"),
+            ("slo", "status"), ("connections", "rotate-keys"),
             ("webhooks", "create"), ("webhooks", "list"), ("webhooks", "test"), ("webhooks", "deliveries"),
             ("webhooks", "replay")}
 
