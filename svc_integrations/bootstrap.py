@@ -35,7 +35,7 @@ from svc_integrations.adapters.platform_clients import GrpcEvents, GrpcProfiles
 from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
 from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
 from svc_integrations.adapters.webhook_metrics import WebhookMetrics
-from svc_integrations.adapters.webhook_secrets import FernetSecretBox, keys_from
+from svc_integrations.adapters.webhook_secrets import FernetSecretBox
 from svc_integrations.adapters.webhook_store import SqlWebhookStore
 from svc_integrations.domain.webhooks import parse_schedule
 from svc_integrations.entrypoints import ext_authz
@@ -89,10 +89,9 @@ def _mount_webhooks(settings: Settings, engine, bus) -> _WebhooksMount:
         raise ConfigError(f"{config.WEBHOOK_RETRY_SCHEDULE.name}: {error}") from None
     timeout = config.WEBHOOK_TIMEOUT.read(env)
     try:
-        box = FernetSecretBox(keys_from(config.WEBHOOK_SECRET_KEYS.read(env), settings.state_dir))
-    except ValueError:
-        raise ConfigError(f"{config.WEBHOOK_SECRET_KEYS.name} must be Fernet keys (32 url-safe base64 bytes each), "
-                          "comma-separated") from None
+        box = FernetSecretBox(parse_keys(config.WEBHOOK_SECRET_KEYS.read(env)), config.WEBHOOK_SECRET_KEYS.name)
+    except CredentialKeyError as error:
+        raise ConfigError(f"{config.WEBHOOK_SECRET_KEYS.name}: {error}") from None
     store = SqlWebhookStore(engine, box)
     resolver = SocketResolver()
     webhooks = Webhooks(store, resolver, utcnow, new_id, mode,

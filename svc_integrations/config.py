@@ -28,8 +28,8 @@ WEBHOOK_URL_POLICY = Variable(SERVICE.env_prefix + "WEBHOOK_URL_POLICY", "choice
                               "delivery)", choices=("DEVELOPMENT", "PRODUCTION"))
 WEBHOOK_SECRET_KEYS = Variable(SERVICE.env_prefix + "WEBHOOK_SECRET_KEYS", "secret", "",
                                "comma-separated Fernet keys that encrypt webhook signing secrets at rest; the first "
-                               "encrypts, all decrypt (rotation: put a new key first); unset: a key generated into "
-                               "the state folder (development only)")
+                               "encrypts, all decrypt (rotation: put a new key first); unset: webhooks cannot "
+                               "keep signing secrets (make run and the e2e platform make one in the state folder)")
 WEBHOOK_TIMEOUT = Variable(SERVICE.env_prefix + "WEBHOOK_TIMEOUT_SECONDS", "seconds", 10.0,
                            "how long one webhook delivery attempt may take before it counts as failed")
 WEBHOOK_CONCURRENCY = Variable(SERVICE.env_prefix + "WEBHOOK_CONCURRENCY", "integer", 4,

@@ -31,7 +31,7 @@ from svc_audience.bootstrap import EMBEDDED_MONGO_PORT
 from svc_kit.config import EnvReader, load_settings
 from svc_kit.services import SERVICES
 from svc_integrations.adapters.credential_cipher import new_credential_key
-from svc_integrations.config import CREDENTIAL_KEYS
+from svc_integrations.config import CREDENTIAL_KEYS, WEBHOOK_SECRET_KEYS
 from svc_kit.signing import KEY_VARIABLE, new_key
 
 MAX_RESTARTS = 3
@@ -117,7 +117,8 @@ class PlatformError(RuntimeError):
 
 LINK_KEY_FILE = "link-signing.key"
 CALLBACK_KEY_FILE = "callback-signing.key"
-CREDENTIAL_KEY_FILE = "integrations-credential.key"  # encrypts connection credentials (issue 16 part C)
+CREDENTIAL_KEY_FILE = "integrations-credential.key"  # encrypts connection credentials
+WEBHOOK_KEY_FILE = "integrations-webhook-secrets.key"  # encrypts webhook signing secrets
 
 
 def link_signing_key(state_dir: Path, file_name: str = LINK_KEY_FILE, make=new_key) -> str:
@@ -154,6 +155,8 @@ class Platform:
         # The key connection credentials are encrypted with (MKT_INTEGRATIONS_CREDENTIAL_KEYS), kept likewise.
         if not self.env.get(CREDENTIAL_KEYS.name):
             self.env[CREDENTIAL_KEYS.name] = link_signing_key(state_dir, CREDENTIAL_KEY_FILE, new_credential_key)
+        if not self.env.get(WEBHOOK_SECRET_KEYS.name):  # and the one of webhook signing secrets
+            self.env[WEBHOOK_SECRET_KEYS.name] = link_signing_key(state_dir, WEBHOOK_KEY_FILE, new_credential_key)
         self.out = out
         self.edge: EdgeSettings = load_edge_settings(self.env)
         # The development signing key and the JWKS the edge verifies with, made on the first start,

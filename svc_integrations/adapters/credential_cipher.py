@@ -1,8 +1,11 @@
-"""Connection credentials encrypted at rest: Fernet (AES-128-CBC + HMAC-SHA256, `cryptography`)
-with keys from configuration (MKT_INTEGRATIONS_CREDENTIAL_KEYS, comma-separated urlsafe-base64
-Fernet keys): the first encrypts, every one decrypts (MultiFernet), so a key is rotated by
-putting a new one first, re-encrypting (`mkt connections rotate-keys`, or lazily when a
-credential is next read or written), then dropping the old one."""
+"""Secrets encrypted at rest: Fernet (AES-128-CBC + HMAC-SHA256, `cryptography`) with keys from
+configuration, comma-separated urlsafe-base64 Fernet keys: the first encrypts, every one decrypts
+(MultiFernet), so a key is rotated by putting a new one first, re-encrypting, then dropping the old
+one. Connection credentials (MKT_INTEGRATIONS_CREDENTIAL_KEYS; re-encrypted by `mkt connections
+rotate-keys`, or lazily when a credential is next read or written) and webhook signing secrets
+(MKT_INTEGRATIONS_WEBHOOK_SECRET_KEYS, adapters/webhook_secrets.py) each have keys of their own.
+Without keys the service runs, and storing such a secret is FAILED_PRECONDITION; `make run` and the
+test platforms make development keys in the state folder (devstack/servers/platform.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ def parse_keys(value: str) -> list[str]:
 
 
 class FernetCipher:
-    def __init__(self, keys: Sequence[str]):
+    def __init__(self, keys: Sequence[str], variable: str = "MKT_INTEGRATIONS_CREDENTIAL_KEYS",
+                 what: str = "connections cannot store credentials"):
+        self._variable, self._what = variable, what
         try:
             self._fernets = [Fernet(key.encode()) for key in keys]
         except (ValueError, TypeError) as error:
@@ -42,20 +47,24 @@ class FernetCipher:
 
     def _require(self) -> MultiFernet:
         if self._multi is None:
-            raise FailedPrecondition("no credential key is configured (MKT_INTEGRATIONS_CREDENTIAL_KEYS): "
-                                     "connections cannot store credentials")
+            raise FailedPrecondition(f"no key is configured ({self._variable}): {self._what}")
         return self._multi
 
+    def encrypt_text(self, plain: str) -> str:
+        return self._require().encrypt(plain.encode()).decode()
+
+    def decrypt_text(self, token: str) -> str:
+        try:
+            return self._require().decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise FailedPrecondition(f"a secret was encrypted with a key no longer configured in {self._variable}; "
+                                     "set it again") from None
+
     def encrypt(self, credentials: Mapping[str, str]) -> str:
-        raw = json.dumps(dict(credentials), sort_keys=True, separators=(",", ":")).encode()
-        return self._require().encrypt(raw).decode()
+        return self.encrypt_text(json.dumps(dict(credentials), sort_keys=True, separators=(",", ":")))
 
     def decrypt(self, token: str) -> dict[str, str]:
-        try:
-            return json.loads(self._require().decrypt(token.encode()))
-        except InvalidToken:
-            raise FailedPrecondition("the connection's credentials were encrypted with a key no longer configured "
-                                     "in MKT_INTEGRATIONS_CREDENTIAL_KEYS; set them again") from None
+        return json.loads(self.decrypt_text(token))
 
     def current(self, token: str) -> bool:
         """True when `token` is encrypted with the first (current) key."""
