@@ -5,25 +5,21 @@ prefix and the resource id; `secret` is 32 random bytes, base64url. Pure Python.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from svc_kit.authz import ROLES
 from svc_kit.errors import FieldViolation, InvalidArgument
 
+from svc_integrations.domain.secret_keys import (MAX_DISPLAY_NAME, HashedSecret, hash_secret, key_pattern,
+                                                 new_id_and_secret, parse)
+
 KEY_PREFIX = "mk_"
-ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-ID_LENGTH = 12
-_KEY = re.compile(r"^mk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
-MAX_DISPLAY_NAME = 200
+_KEY = key_pattern(KEY_PREFIX)
 
 
 @dataclass(frozen=True)
-class ApiKey:
+class ApiKey(HashedSecret):
     workspace: str
     id: str
     role: str
@@ -41,19 +37,6 @@ class ApiKey:
     def key_prefix(self) -> str:
         return KEY_PREFIX + self.id
 
-    @property
-    def revoked(self) -> bool:
-        return self.revoke_time is not None
-
-    def matches(self, secret: str) -> bool:
-        return hmac.compare_digest(self.secret_hash, hash_secret(secret))
-
-    def revoke(self, now: datetime) -> "ApiKey":
-        return self if self.revoked else replace(self, revoke_time=now)
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_key(workspace: str, role: str, display_name: str, now: datetime) -> tuple[ApiKey, str]:
@@ -65,12 +48,10 @@ def new_key(workspace: str, role: str, display_name: str, now: datetime) -> tupl
         violations.append(FieldViolation("api_key.display_name", f"at most {MAX_DISPLAY_NAME} characters"))
     if violations:
         raise InvalidArgument(violations)
-    key_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
-    secret = secrets.token_urlsafe(32)
+    key_id, secret = new_id_and_secret()
     return ApiKey(workspace, key_id, role, display_name, hash_secret(secret), now), f"{KEY_PREFIX}{key_id}_{secret}"
 
 
 def parse_key(text: str) -> tuple[str, str] | None:
     """`mk_<id>_<secret>` -> (id, secret); None for anything else."""
-    match = _KEY.match(text)
-    return (match.group(1), match.group(2)) if match else None
+    return parse(_KEY, text)

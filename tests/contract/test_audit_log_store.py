@@ -3,7 +3,6 @@ appended records listed per workspace, newest first, with filters and pages."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -15,22 +14,20 @@ from svc_integrations.service_layer.audit_log import AuditFilter, AuditLog
 from svc_kit.audit import AuditRecord
 from svc_kit.errors import InvalidArgument
 from svc_kit.pagination import timed_keyset_page
-from tests.databases import migrated_engine
+from svc_integrations.adapters.tables import metadata
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CAMPAIGNS = "marketing.campaign.v1.CampaignService"
 KEYS = "marketing.integrations.v1.IntegrationsService"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'integrations.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"audit_log_{os.getpid()}")
-    engine = migrated_engine(url, migrate.upgrade)
-    yield engine
-    engine.dispose()
+sqlite_engine, postgres_engine = engine_fixtures("integrations", migrate.upgrade)
+
+
+@pytest.fixture(params=SQL_ENGINES)
+def engine(request):
+    return empty_tables(request.getfixturevalue(request.param), metadata)
 
 
 def record(minute: int, principal="alice@example.com", action=f"{CAMPAIGNS}/UpdateCampaign",

@@ -3,7 +3,6 @@ PostgreSQL, migrated with Alembic), through the use cases the API and the collec
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,18 +11,16 @@ from svc_integrations import migrate
 from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
 from svc_integrations.service_layer.sources import Sources
 from svc_kit.errors import InvalidArgument, NotFound
-from tests.databases import migrated_engine
+from svc_integrations.adapters.tables import metadata
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'integrations.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"sources_{os.getpid()}")
-    engine = migrated_engine(url, migrate.upgrade)
-    yield engine
-    engine.dispose()
+sqlite_engine, postgres_engine = engine_fixtures("integrations", migrate.upgrade)
+
+
+@pytest.fixture(params=SQL_ENGINES)
+def engine(request):
+    return empty_tables(request.getfixturevalue(request.param), metadata)
 
 
 class Clock:

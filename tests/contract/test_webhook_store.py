@@ -7,7 +7,6 @@ endpoint never delays another's deliveries."""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -28,18 +27,16 @@ from svc_integrations.service_layer.webhooks import WebhookChange, Webhooks
 from svc_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from svc_kit.ids import new_id
 from svc_kit.metrics import ServiceMetrics
-from tests.databases import migrated_engine
+from svc_integrations.adapters.tables import metadata
+from tests.databases import SQL_ENGINES, empty_tables, engine_fixtures
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'integrations.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(f"webhooks_{os.getpid()}")
-    engine = migrated_engine(url, migrate.upgrade)
-    yield engine
-    engine.dispose()
+sqlite_engine, postgres_engine = engine_fixtures("integrations", migrate.upgrade)
+
+
+@pytest.fixture(params=SQL_ENGINES)
+def engine(request):
+    return empty_tables(request.getfixturevalue(request.param), metadata)
 
 
 class Clock:
