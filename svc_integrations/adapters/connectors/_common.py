@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 import httpx
@@ -37,6 +37,21 @@ class SystemClock:
 
 def default_client() -> httpx.Client:
     return httpx.Client(timeout=DEFAULT_TIMEOUT)
+
+
+class HttpPlatformConnector:
+    """What the platform connectors share: an httpx client (given, made by a factory, or the
+    default one; a client passed in belongs to the caller) and a clock (tests inject both)."""
+
+    def __init__(self, client: httpx.Client | Callable[[], httpx.Client] | None = None, clock: Clock | None = None):
+        self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
+        self._owns_client = not isinstance(client, httpx.Client)
+        self._clock = clock or SystemClock()
+
+    def close(self) -> None:
+        """Closes the HTTP client if the connector made it."""
+        if self._owns_client:
+            self._client.close()
 
 
 def sha256_hex(value: str) -> str:

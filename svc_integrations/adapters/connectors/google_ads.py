@@ -25,10 +25,9 @@ from typing import Any
 import httpx
 
 from svc_integrations.adapters.connectors._common import (
+    HttpPlatformConnector,
     Clock,
-    SystemClock,
     batches,
-    default_client,
     expires_soon,
     google_email,
     google_phone,
@@ -58,7 +57,7 @@ MAX_POLLS = 720  # an hour at 5 s
 Operation = tuple[str, str, list[dict[str, str]]]  # (profile_id, "create" | "remove", userIdentifiers)
 
 
-class GoogleCustomerMatch:
+class GoogleCustomerMatch(HttpPlatformConnector):
     spec = ConnectorSpec(
         key="google-customer-match",
         display_name="Google Ads Customer Match",
@@ -86,17 +85,10 @@ class GoogleCustomerMatch:
     def __init__(self, client: httpx.Client | Callable[[], httpx.Client] | None = None,
                  clock: Clock | None = None, max_operations: int = MAX_OPERATIONS,
                  poll_interval: float = POLL_INTERVAL_S, max_polls: int = MAX_POLLS):
-        self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
-        self._owns_client = not isinstance(client, httpx.Client)
-        self._clock = clock or SystemClock()
+        super().__init__(client, clock)
         self._max_operations = max_operations
         self._poll_interval = poll_interval
         self._max_polls = max_polls
-
-    def close(self) -> None:
-        """Closes the HTTP client if the connector made it (one passed in belongs to the caller)."""
-        if self._owns_client:
-            self._client.close()
 
     # -- the contract --------------------------------------------------------------------------
 

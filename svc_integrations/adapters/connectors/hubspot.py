@@ -23,10 +23,9 @@ from typing import Any
 import httpx
 
 from svc_integrations.adapters.connectors._common import (
+    HttpPlatformConnector,
     Clock,
-    SystemClock,
     batches,
-    default_client,
     expires_soon,
     retry_after_seconds,
 )
@@ -49,7 +48,7 @@ MAX_RETRIES = 5
 PROPERTIES = {"first_name": "firstname", "last_name": "lastname", "firstname": "firstname", "lastname": "lastname"}
 
 
-class HubSpotContacts:
+class HubSpotContacts(HttpPlatformConnector):
     spec = ConnectorSpec(
         key="hubspot-contacts",
         display_name="HubSpot contacts",
@@ -68,15 +67,8 @@ class HubSpotContacts:
 
     def __init__(self, client: httpx.Client | Callable[[], httpx.Client] | None = None,
                  clock: Clock | None = None, max_retries: int = MAX_RETRIES):
-        self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
-        self._owns_client = not isinstance(client, httpx.Client)
-        self._clock = clock or SystemClock()
+        super().__init__(client, clock)
         self._max_retries = max_retries
-
-    def close(self) -> None:
-        """Closes the HTTP client if the connector made it (one passed in belongs to the caller)."""
-        if self._owns_client:
-            self._client.close()
 
     # -- the contract --------------------------------------------------------------------------
 

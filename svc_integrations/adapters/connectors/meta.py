@@ -25,10 +25,9 @@ from typing import Any
 import httpx
 
 from svc_integrations.adapters.connectors._common import (
+    HttpPlatformConnector,
     Clock,
-    SystemClock,
     batches,
-    default_client,
     expires_soon,
     meta_email,
     meta_phone,
@@ -56,7 +55,7 @@ RATE_LIMITED = {4, 17, 32, 613, 80003}
 TOKEN_REFRESH_MARGIN_S = 7 * 24 * 3600.0  # long-lived tokens last ~60 days: renew in their last week
 
 
-class MetaCustomAudiences:
+class MetaCustomAudiences(HttpPlatformConnector):
     spec = ConnectorSpec(
         key="meta-custom-audiences",
         display_name="Meta Custom Audiences",
@@ -79,15 +78,8 @@ class MetaCustomAudiences:
 
     def __init__(self, client: httpx.Client | Callable[[], httpx.Client] | None = None,
                  clock: Clock | None = None, max_rows: int = MAX_ROWS):
-        self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
-        self._owns_client = not isinstance(client, httpx.Client)
-        self._clock = clock or SystemClock()
+        super().__init__(client, clock)
         self._max_rows = max_rows
-
-    def close(self) -> None:
-        """Closes the HTTP client if the connector made it (one passed in belongs to the caller)."""
-        if self._owns_client:
-            self._client.close()
 
     # -- the contract --------------------------------------------------------------------------
 
