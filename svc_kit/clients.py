@@ -7,7 +7,7 @@ Calls stay plain: mutual TLS, retries and circuit breaking are the mesh's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -39,3 +39,25 @@ def service_target(env: Mapping[str, str], service: str) -> str:
 def service_channel(env: Mapping[str, str], service: str, options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
     """An aio channel to `service` that carries the caller's trace context; `options` are gRPC channel arguments."""
     return traced_channel(service_target(env, service), options)
+
+
+class Peer:
+    """A client of another service; its channel opens on the first call. No retries or circuit
+    breaking here: the mesh owns those."""
+
+    def __init__(self, channel_factory: Callable[[], grpc.aio.Channel], stub_class: Callable[[grpc.aio.Channel], Any]):
+        self.channel_factory = channel_factory
+        self.stub_class = stub_class
+        self._stub: Any = None
+        self._channel: grpc.aio.Channel | None = None
+
+    @property
+    def stub(self) -> Any:
+        if self._stub is None:
+            self._channel = self.channel_factory()
+            self._stub = self.stub_class(self._channel)
+        return self._stub
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -21,6 +20,7 @@ from marketing.audience.v1 import audience_service_pb2 as audience_pb, audience_
 from marketing.audience.v1 import profile_pb2
 from marketing.common.v1 import attribute_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument, Unavailable
+from svc_kit.clients import Peer
 
 from svc_integrations.domain.collect import BehaviourEvent, ProfileChange, Value
 
@@ -63,26 +63,7 @@ def _refused(service: str, error: grpc.aio.AioRpcError, prefix: str) -> Exceptio
     return Unavailable(f"the {service} service did not take the call: {error.code().name}: {error.details()}")
 
 
-class _Peer:
-    def __init__(self, channel_factory: Callable[[], grpc.aio.Channel], stub_class: Callable[[Any], Any]):
-        self.channel_factory = channel_factory
-        self.stub_class = stub_class
-        self._stub: Any = None
-        self._channel: grpc.aio.Channel | None = None
-
-    @property
-    def stub(self) -> Any:
-        if self._stub is None:
-            self._channel = self.channel_factory()
-            self._stub = self.stub_class(self._channel)
-        return self._stub
-
-    async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
-
-
-class GrpcProfiles(_Peer):
+class GrpcProfiles(Peer):
     """ProfileSink: audience's UpsertProfile (merge)."""
 
     def __init__(self, channel_factory: Callable[[], grpc.aio.Channel]):
@@ -111,7 +92,7 @@ def event_to_proto(event: BehaviourEvent) -> event_pb2.Event:
                            properties=[attribute(k, v) for k, v in event.properties.items()])
 
 
-class GrpcEvents(_Peer):
+class GrpcEvents(Peer):
     """EventSink: analytics' IngestEvents (which publishes event_tracked)."""
 
     def __init__(self, channel_factory: Callable[[], grpc.aio.Channel]):

@@ -15,8 +15,9 @@ from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.common.v1 import message_content_pb2
 from svc_kit.channels import Channel
 from svc_kit.proto_enums import channel_to_proto
+from svc_kit.clients import Peer
 
-from svc_notify.adapters.grpc_peer import BATCH, CALL_TIMEOUT, Peer, unavailable
+from svc_notify.adapters.grpc_peer import BATCH, CALL_TIMEOUT, unavailable
 from svc_notify.domain.model import Category
 from svc_notify.service_layer.ports import Reach, Recipient
 

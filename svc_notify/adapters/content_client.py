@@ -13,7 +13,9 @@ from marketing.content.v1 import content_service_pb2 as content_pb
 from marketing.content.v1 import content_service_pb2_grpc as content_grpc
 
 from svc_notify.adapters.content_proto import content_from_proto
-from svc_notify.adapters.grpc_peer import BATCH, CALL_TIMEOUT, Peer, unavailable
+from svc_kit.clients import Peer
+
+from svc_notify.adapters.grpc_peer import BATCH, CALL_TIMEOUT, unavailable
 from svc_notify.service_layer.ports import Rendered, RenderRequest
 
 _PERMANENT = frozenset({grpc.StatusCode.INVALID_ARGUMENT.value[0], grpc.StatusCode.NOT_FOUND.value[0],
