@@ -40,7 +40,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,15 +54,15 @@ from urllib.parse import urlsplit, urlunsplit
 from clickhouse_driver import Client
 
 import event_schemas
-from svc_kit.bus.factory import make_bus
-from svc_kit.bus.port import OutgoingMessage
-
+from devstack.processes import free_port
 from svc_analytics.adapters.columnar_event_store import ColumnarEventStore
 from svc_analytics.adapters.event_schema import EVENT_COLUMNS
 from svc_analytics.adapters.sql_engines import ClickHouseServer, EmbeddedChdb, SqlEngine
 from svc_analytics.config import BATCH_SIZE
 from svc_analytics.entrypoints.consumers import NOTIFY_SUBSCRIPTION, NOTIFY_TOPIC
 from svc_analytics.service_layer.reports import campaign_report
+from svc_kit.bus.factory import make_bus
+from svc_kit.bus.port import OutgoingMessage
 
 TARGET_RATIO = 0.6
 TARGET_P95_MS = 100.0
@@ -77,12 +76,6 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1
 PAYLOADS = {"message_sent": "MessageSent", "message_delivered": "MessageDelivered",
             "message_opened": "MessageOpened", "message_clicked": "MessageClicked"}
 STEPS = tuple(PAYLOADS)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,10 +38,16 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from devstack.processes import free_port
 from devstack.servers.provider_sink import ProviderSinkProcess, read_requests
 from devstack.servers.smtp_sink import SmtpSinkProcess, read_messages
 from marketing.common.v1 import channel_pb2, message_content_pb2
-from marketing.notify.v1 import message_pb2, notify_service_pb2, notify_service_pb2_grpc, provider_pb2
+from marketing.notify.v1 import (
+    message_pb2,
+    notify_service_pb2,
+    notify_service_pb2_grpc,
+    provider_pb2,
+)
 from svc_notify.adapters import http_senders
 from svc_notify.config import DEFAULT_SMTP_CONNECTIONS
 
@@ -53,12 +58,6 @@ SMTP_SESSIONS = DEFAULT_SMTP_CONNECTIONS  # as many as the notify service opens 
 HTTP_IN_FLIGHT = http_senders.HTTP_IN_FLIGHT  # what the dispatcher has in flight on one HTTP provider
 BATCH = 1000
 BATCHES_IN_FLIGHT = 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def phone(i: int) -> str:
@@ -120,9 +119,9 @@ def serve_audience(port: int) -> None:
 async def raw_emails(address: str, count: int) -> float:
     import aiosmtplib
 
+    from svc_kit.clock import utcnow
     from svc_notify.adapters import mime
     from svc_notify.domain.model import EmailContent
-    from svc_kit.clock import utcnow
 
     host, port = address.split(":")
     now = utcnow()

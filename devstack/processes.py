@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -22,23 +23,43 @@ def cache_home(variable: str, folder: str) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "marketing-platform" / folder
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (callers retry if it is taken meanwhile)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_PORTS = random.Random(os.urandom(16))
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` distinct ports that were free a moment ago (all held open at once, so none repeats)."""
-    sockets = [socket.socket() for _ in range(count)]
+    """`count` distinct ports of 127.0.0.1 that were free a moment ago (all held open at once, so none
+    repeats). They are drawn below the kernel's ephemeral range: a port the kernel hands out by bind(0)
+    can be taken a moment later as the source port of some outgoing connection (the test process and
+    its servers open thousands), which then makes the server that was meant to listen on it fail."""
+    low = 20000
+    high = max(low + 4 * count, _ephemeral_range()[0] - 1)
+    held: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+        while len(held) < count:
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", _PORTS.randrange(low, high)))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+        return [sock.getsockname()[1] for sock in held]
     finally:
-        for sock in sockets:
+        for sock in held:
             sock.close()
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (callers retry if it is taken meanwhile)."""
+    return free_ports(1)[0]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -49,19 +49,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
                 "comparison and CSV export, funnels implemented"),
     ServiceSpec("notify", "marketing.notify.v1.NotifyService", 50055, 9105, ("*",),
                 "implemented: email (SMTP), SMS and push (HTTP providers), in-app inboxes, pacing, tracking"),
-    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106,
-                ("CreateApiKey", "GetApiKey", "ListApiKeys", "RevokeApiKey", "ListAuditEntries",
-                 "CreateSource", "GetSource", "ListSources", "RevokeSource", "SegmentTrack", "SegmentIdentify",
-                 "SegmentPage", "SegmentScreen", "SegmentGroup", "SegmentAlias", "SegmentBatch",
-                 # webhooks (issue 16, part B)
-                 "CreateWebhook", "GetWebhook", "ListWebhooks", "UpdateWebhook", "DeleteWebhook", "PauseWebhook",
-                 "ResumeWebhook", "TestWebhook", "ListWebhookDeliveries", "GetWebhookDelivery",
-                 "ReplayWebhookDelivery", "RotateWebhookSecret",
-                 # connectors, connections, syncs (issue 16 part C)
-                 "ListConnectors", "GetConnector", "CreateConnection", "GetConnection", "ListConnections",
-                 "UpdateConnection", "DeleteConnection", "TestConnection", "EnableConnection", "DisableConnection",
-                 "CreateSync", "GetSync", "ListSyncs", "UpdateSync", "DeleteSync", "RunSync", "PauseSync",
-                 "ResumeSync", "GetSyncRun", "ListSyncRuns", "CancelSyncRun"),
+    ServiceSpec("integrations", "marketing.integrations.v1.IntegrationsService", 50056, 9106, ("*",),
                 "implemented: API keys, the edge's key check (ext_authz), the audit log, Segment-compatible event "
                 "collection, webhooks, connectors, connections and syncs"),
 )

@@ -54,9 +54,6 @@ def context(parameters: Mapping[str, str], vault: MemoryVault) -> ConnectionCont
 
 def closed_port_url() -> str:
     """A local URL nothing listens on (the port was free a moment ago)."""
-    import socket
+    from devstack.processes import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

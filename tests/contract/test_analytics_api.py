@@ -7,7 +7,6 @@ often they are delivered; never an INTERNAL error."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -18,24 +17,19 @@ from google.type import money_pb2
 from grpc_status import rpc_status
 
 import event_schemas
+from devstack.processes import free_port
 from marketing.analytics.v1 import analytics_service_pb2 as pb
 from marketing.analytics.v1 import analytics_service_pb2_grpc, event_pb2
 from marketing.common.v1 import attribute_pb2, channel_pb2
+from svc_analytics.bootstrap import mount
 from svc_kit.bus.factory import make_bus
 from svc_kit.config import load_settings
 from svc_kit.server import ServiceServer
 from svc_kit.services import BY_NAME
-from svc_analytics.bootstrap import mount
 from tests.fakes_analytics import InMemoryEventStore
 
 WS = "workspaces/acme"
 NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stamp(value: datetime) -> timestamp_pb2.Timestamp:
@@ -263,6 +257,7 @@ async def test_an_unsubscribe_is_the_campaigns_on_the_last_message_and_an_erasur
 
 async def test_funnels_are_saved_and_run(running):
     from google.type import interval_pb2
+
     from marketing.analytics.v1 import funnel_pb2
     now = datetime.now(UTC)
     steps = [funnel_pb2.FunnelStep(event_type="page_viewed"), funnel_pb2.FunnelStep(event_type="purchase")]

@@ -6,7 +6,6 @@ good token, signed provider callbacks; never a stack trace."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import grpc
@@ -17,9 +16,15 @@ from google.rpc import error_details_pb2
 from google.type import timeofday_pb2
 from grpc_status import rpc_status
 
+from devstack.processes import free_port
 from marketing.common.v1 import channel_pb2, message_content_pb2
-from marketing.notify.v1 import (message_pb2, notify_service_pb2 as pb, notify_service_pb2_grpc, notify_settings_pb2,
-                                 provider_pb2)
+from marketing.notify.v1 import (
+    message_pb2,
+    notify_service_pb2_grpc,
+    notify_settings_pb2,
+    provider_pb2,
+)
+from marketing.notify.v1 import notify_service_pb2 as pb
 from svc_kit.channels import Channel
 from svc_kit.config import load_settings
 from svc_kit.link_tracking import TrackingClaims, sign_tracking
@@ -30,12 +35,6 @@ from svc_notify.bootstrap import mount
 
 KEY = "k" * 40
 WS = "workspaces/acme"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ def test_undecodable_map_value_is_400_not_500(running):
 
 
 def test_placeholder_service_answers_unimplemented(running):
-    response = running.rest.call("GET", "/v1/workspaces/acme/connectors")  # integrations: not built yet
+    response = running.rest.call("GET", "/v1/workspaces/acme/attributeDefinitions")  # audience: not built yet
     assert response.status == 501, response.body
     assert "not implemented" in response.body["message"]
 

@@ -5,7 +5,6 @@ rule answers INVALID_ARGUMENT with google.rpc.BadRequest field violations named 
 from __future__ import annotations
 
 import importlib
-import socket
 
 import grpc
 import pytest
@@ -13,19 +12,18 @@ from google.protobuf import descriptor_pool, message_factory
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
+from devstack.processes import free_port
+from marketing.campaign.v1 import (
+    campaign_pb2,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+)
 from svc_kit import interceptor as interceptor_module
 from svc_kit.config import load_settings
 from svc_kit.interceptor import ServerInterceptor
 from svc_kit.metrics import GrpcServerMetrics
 from svc_kit.server import Mounted, ServiceServer
 from svc_kit.services import BY_NAME, SERVICES
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def every_method():

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from concurrent import futures
@@ -17,9 +16,17 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import (
+    trace_service_pb2,
+    trace_service_pb2_grpc,
+)
 
-from marketing.campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
+from devstack.processes import free_port
+from marketing.campaign.v1 import (
+    campaign_pb2,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+)
 from svc_kit.config import load_settings
 from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.logs import JsonFormatter
@@ -30,12 +37,6 @@ from svc_kit.tracing import configure_tracing, shutdown_tracing
 SPEC = BY_NAME["campaign"]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SlowServicer(campaign_service_pb2_grpc.CampaignServiceServicer):

@@ -3,12 +3,12 @@ store not failing the scrape, a metered consumer's lag, and one /metrics serving
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
+from devstack.processes import free_port
 from svc_kit.bus.port import Consumer, Message
 from svc_kit.events.metered import MeteredConsumer
 from svc_kit.metrics import GrpcServerMetrics, ServiceMetrics, seconds_since
@@ -134,9 +134,7 @@ def test_one_metrics_port_serves_the_server_and_the_process_registries():
     signals.analytics_batches.labels("notify", "ok").inc()
     grpc_metrics = GrpcServerMetrics()
     grpc_metrics.handled.labels("unary", "s", "m", "OK").inc()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server, thread = grpc_metrics.serve("127.0.0.1", port, extra=process)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
