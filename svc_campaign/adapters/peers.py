@@ -260,3 +260,32 @@ class GrpcAbTestFigures:
         comparisons = tuple(Comparison(c.variant, c.control, c.p_value, c.significant)
                             for c in report.comparisons if c.channel == wanted and c.metric == rate_name)
         return Figures(variants, comparisons)
+
+
+class GrpcJourneyNotify:
+    """JourneyNotifyPort over notify's BatchSendMessages (consent, suppressions, quiet hours and caps are
+    notify's): one call per batch of journey sends, each with its idempotency key. The channel is made on
+    first use, on the calling event loop."""
+
+    def __init__(self, channel_factory):
+        self._channel_factory = channel_factory
+        self._stub: notify_grpc.NotifyServiceStub | None = None
+
+    async def send_journey_messages(self, workspace: str, sends: list) -> list[str]:
+        if self._stub is None:
+            self._stub = notify_grpc.NotifyServiceStub(self._channel_factory())
+        parent = f"workspaces/{workspace}"
+        results: list[str] = []
+        for start in range(0, len(sends), 1000):  # BatchSendMessages' limit
+            requests = [notify_pb.SendMessageRequest(parent=parent, message=message_pb2.Message(
+                channel=channel_to_proto(Channel(s.channel)), recipient=s.profile, idempotency_key=s.idempotency_key,
+                template=message_pb2.TemplateRef(template=s.template),
+                labels={"journey": s.journey.rsplit("/", 1)[-1]},
+                category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for s in sends[start:start + 1000]]
+            try:
+                answer = await self._stub.BatchSendMessages(notify_pb.BatchSendMessagesRequest(
+                    parent=parent, requests=requests), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "journey sends to the notify service") from None
+            results.extend(f"code {r.error.code}: {r.error.message}" if r.error.code else "" for r in answer.results)
+        return results
