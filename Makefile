@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-instrumentation mesh deploy clean
+.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-journeys bench-instrumentation mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -78,6 +78,11 @@ bench-analytics: install-test
 # make bench-launch BENCH_ARGS="--recipients 10000"
 bench-launch: install-test
 	$(PY) -m bench.launch $(BENCH_ARGS)
+
+# Journeys on embedded defaults: timers fired/s, events/s with evaluation against an inbox-only baseline
+# (ratio), p99 trigger event -> notify request; a smaller run: make bench-journeys BENCH_ARGS="--quick"
+bench-journeys: install-test
+	$(PY) -m bench.journeys $(BENCH_ARGS)
 
 # Campaign reads (GetCampaign, ListCampaigns over gRPC, 8 clients) with metrics and tracing to a real
 # Jaeger on, against MKT_INSTRUMENTATION=off, in one run: the ratio (target >= 0.9)

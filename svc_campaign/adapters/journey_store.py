@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from svc_kit.clock import utcnow
@@ -23,6 +23,21 @@ from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures, St
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _j, _v, _e, _t = journeys.c, journey_versions.c, journey_entries.c, journey_trail.c
+
+
+# The runtime's per-event reads, built once (building a statement costs more than running it on SQLite).
+_LIVE = (select(_v.journey_id, _v.version, _v.definition).join(journeys, and_(
+    _j.workspace == _v.workspace, _j.id == _v.journey_id, _j.published_version == _v.version))
+    .where(_v.workspace == bindparam("w"), _v.trigger_kind == bindparam("kind"), _v.trigger_key == bindparam("key"),
+           _j.state == ACTIVE))
+_ACTIVE = (select(journey_entries, _v.definition).join(journey_versions, and_(
+    _v.workspace == _e.workspace, _v.journey_id == _e.journey_id, _v.version == _e.version))
+    .where(_e.workspace == bindparam("w"), _e.profile == bindparam("p"), _e.state == INSIDE))
+_HAS_ENTRY = select(_e.id).where(_e.workspace == bindparam("w"), _e.journey_id == bindparam("j"),
+                                 _e.version == bindparam("v"), _e.profile == bindparam("p"),
+                                 _e.trigger_event == bindparam("t"))
+_PAST = select(_e.enter_time, _e.state).where(_e.workspace == bindparam("w"), _e.journey_id == bindparam("j"),
+                                              _e.profile == bindparam("p"))
 
 
 def trigger_key(definition: Definition) -> tuple[str, str]:
@@ -87,11 +102,7 @@ class SqlJourneyStore:
     # ---- runtime
     def live_versions(self, workspace: str, trigger_kind: str, trigger_key: str) -> list[tuple[str, int, Definition]]:
         """The newest version of each ACTIVE journey of the workspace with this trigger."""
-        rows = self.connection.execute(
-            select(_v.journey_id, _v.version, _v.definition).join(journeys, and_(
-                _j.workspace == _v.workspace, _j.id == _v.journey_id, _j.published_version == _v.version))
-            .where(_v.workspace == workspace, _v.trigger_kind == trigger_kind, _v.trigger_key == trigger_key,
-                   _j.state == ACTIVE))
+        rows = self.connection.execute(_LIVE, {"w": workspace, "kind": trigger_kind, "key": trigger_key})
         return [(r.journey_id, r.version, Definition.from_dict(r.definition)) for r in rows]
 
     @staticmethod
@@ -99,24 +110,17 @@ class SqlJourneyStore:
         return Entry(r.id, r.workspace, r.journey_id, r.version, r.profile, r.state, r.step, r.waiting, r.due_time,
                      tuple(r.seen), r.enter_time, r.revision)
 
-    def _with_definitions(self, query) -> list[tuple[Entry, Definition]]:
-        rows = self.connection.execute(query.add_columns(_v.definition).join(journey_versions, and_(
-            _v.workspace == _e.workspace, _v.journey_id == _e.journey_id, _v.version == _e.version))).all()
+    def active_entries(self, workspace: str, profile: str) -> list[tuple[Entry, Definition]]:
+        rows = self.connection.execute(_ACTIVE, {"w": workspace, "p": profile}).all()
         return [(self._entry(r), Definition.from_dict(r.definition)) for r in rows]
 
-    def active_entries(self, workspace: str, profile: str) -> list[tuple[Entry, Definition]]:
-        return self._with_definitions(select(journey_entries).where(
-            _e.workspace == workspace, _e.profile == profile, _e.state == INSIDE))
-
     def past_entries(self, workspace: str, journey_id: str, profile: str) -> list[PastEntry]:
-        rows = self.connection.execute(select(_e.enter_time, _e.state).where(
-            _e.workspace == workspace, _e.journey_id == journey_id, _e.profile == profile))
+        rows = self.connection.execute(_PAST, {"w": workspace, "j": journey_id, "p": profile})
         return [PastEntry(r.enter_time, r.state) for r in rows]
 
     def has_entry(self, workspace: str, journey_id: str, version: int, profile: str, trigger_event: str) -> bool:
-        return self.connection.execute(select(_e.id).where(
-            _e.workspace == workspace, _e.journey_id == journey_id, _e.version == version, _e.profile == profile,
-            _e.trigger_event == trigger_event)).first() is not None
+        return self.connection.execute(_HAS_ENTRY, {"w": workspace, "j": journey_id, "v": version, "p": profile,
+                                                    "t": trigger_event}).first() is not None
 
     def _entry_row(self, e: Entry) -> dict:
         return {"state": e.state, "step": e.step, "waiting": e.waiting, "due_time": e.due_time, "seen": list(e.seen),
