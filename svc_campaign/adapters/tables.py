@@ -234,7 +234,7 @@ journey_entries = Table(
     Column("revision", Integer, nullable=False),
     Index("uq_journey_entries_trigger", "workspace", "journey_id", "version", "profile", "trigger_event", unique=True),
     Index("ix_journey_entries_due", "due_time"),
-    Index("ix_journey_entries_profile", "workspace", "profile", "state"),
+    Index("ix_journey_entries_profile", "workspace", "profile", "journey_id"),
     Index("ix_journey_entries_journey", "workspace", "journey_id", "state", "step"),
 )
 

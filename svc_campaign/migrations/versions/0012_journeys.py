@@ -62,7 +62,7 @@ def upgrade() -> None:
     op.create_index("uq_journey_entries_trigger", "journey_entries",
                     ["workspace", "journey_id", "version", "profile", "trigger_event"], unique=True)
     op.create_index("ix_journey_entries_due", "journey_entries", ["due_time"])
-    op.create_index("ix_journey_entries_profile", "journey_entries", ["workspace", "profile", "state"])
+    op.create_index("ix_journey_entries_profile", "journey_entries", ["workspace", "profile", "journey_id"])
     op.create_index("ix_journey_entries_journey", "journey_entries", ["workspace", "journey_id", "state", "step"])
     op.create_table(
         "journey_trail",
