@@ -16,6 +16,7 @@ from svc_kit.channels import Channel
 from svc_campaign.domain.journey import Condition, Definition, Journey, Reentry, Step, Trigger
 from svc_campaign.service_layer import journeys
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures
+from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 
 _STATES = {"DRAFT": jpb.Journey.STATE_DRAFT, "ACTIVE": jpb.Journey.STATE_ACTIVE,
            "PAUSED": jpb.Journey.STATE_PAUSED, "ARCHIVED": jpb.Journey.STATE_ARCHIVED}
@@ -189,8 +190,29 @@ class JourneyApi:
         await self._run(journeys.delete_journey, self._tx(), workspace, journey_id, request.etag)
         return empty_pb2.Empty()
 
+    async def _check_templates(self, workspace: str, journey_id: str) -> None:
+        """Each send step's template exists and is published (asked of the content service; when it does not
+        answer, the publish goes ahead: a missing template then shows as send_failed on the entries' trail)."""
+        if getattr(self, "content", None) is None:
+            return
+        journey = await self._run(journeys.get_journey, self._tx(), workspace, journey_id)
+        problems = []
+        for i, s in enumerate(journey.draft.steps):
+            if s.kind != "send" or not s.template.startswith(f"workspaces/{workspace}/templates/"):
+                continue  # another workspace's: validate_for_publish names it
+            try:
+                await self.content.variants(s.template)
+            except PeerRefused as why:
+                problems.append(FieldViolation(f"journey.definition.steps[{i}].send.template",
+                                               f"step {s.id!r}: {why}"))
+            except PeerUnavailable:
+                pass
+        if problems:
+            raise InvalidArgument(problems)
+
     async def PublishJourney(self, request: pb.PublishJourneyRequest, context):
         workspace, journey_id = _journey_name(request.name)
+        await self._check_templates(workspace, journey_id)
         return journey_to_proto(await self._run(journeys.publish_journey, self._tx(), workspace, journey_id,
                                                 request.etag, self.clock()))
 

@@ -97,6 +97,12 @@ def test_the_abandoned_cart_journey(running):
     other = cart_journey(email.replace(ws, "someone-else"), sms, "5s", "5s")
     made = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=other", other)
     assert rest.call("POST", f"/v1/{made['name']}:publish", {}).status == 400
+    missing = cart_journey(f"workspaces/{ws}/templates/nope", sms, "5s", "5s")
+    made = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=missing", missing)
+    refused = rest.call("POST", f"/v1/{made['name']}:publish", {})
+    assert refused.status == 400, refused.body
+    assert [v["field"] for d in refused.body["details"] for v in d.get("fieldViolations", [])] == [
+        "journey.definition.steps[1].send.template"]
 
     journey = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=cart", cart_journey(email, sms, "6s", "15s"))
     assert journey["state"] == "STATE_DRAFT"
@@ -169,3 +175,6 @@ def test_the_abandoned_cart_journey(running):
     assert rest.call("GET", f"/v1/workspaces/someone-else/journeys/cart").status == 404
     listed = rest.ok("GET", f"/v1/workspaces/{ws}/journeys?pageSize=2")
     assert len(listed["journeys"]) == 2 and listed["nextPageToken"]
+    following = rest.ok("GET", f"/v1/workspaces/{ws}/journeys?pageSize=2&pageToken={listed['nextPageToken']}")
+    assert [j["name"].rsplit("/", 1)[-1] for j in listed["journeys"] + following["journeys"]] == [
+        "bad", "other", "missing", "cart"]
