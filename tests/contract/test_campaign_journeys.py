@@ -203,3 +203,22 @@ def test_notify_skips_go_on_the_trail(tx):
     [entry] = journeys.explain_profile(tx, "acme", "p")
     assert ("send_skipped", "email", "NO_CONSENT") in [(t.kind, t.step, t.detail) for _, t in entry.path]
     assert {s.step: s.skipped for s in journeys.journey_figures(tx, "acme", "cart").steps}["email"] == 1
+
+
+def test_segment_triggers_enter_on_entering_or_leaving(tx):
+    steps = (Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="done"),
+             Step("done", "exit"))
+    segment = "workspaces/acme/segments/vip"
+    published(tx, Definition(Trigger("segment_entered", segment=segment), steps, "hello"), "welcome")
+    published(tx, Definition(Trigger("segment_left", segment=segment), steps, "hello"), "goodbye")
+    with tx() as store:
+        joined = journeys.on_segment_change(store, "acme", segment, ["a", "b"], [], "seg-1", T0, new_id)
+        left = journeys.on_segment_change(store, "acme", segment, [], ["a"], "seg-2", T0, new_id)
+        again = journeys.on_segment_change(store, "acme", segment, ["a", "b"], [], "seg-3", T0, new_id)
+        other = journeys.on_segment_change(store, "acme", "workspaces/acme/segments/other", ["c"], [], "s4", T0,
+                                           new_id)
+    assert (joined.entered, left.entered, other.entered) == (2, 1, 0)
+    assert (again.entered, again.refused) == (0, 2)  # MODE_ONCE (the default)
+    notify = RecordingNotify()
+    assert run(tx, notify, Clock()) == 3
+    assert sorted(k.split("/")[1] for k in notify.keys) == ["goodbye", "welcome", "welcome"]

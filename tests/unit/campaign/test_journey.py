@@ -160,3 +160,20 @@ def test_journey_lifecycle():
     assert j.state == ARCHIVED
     with pytest.raises(FailedPrecondition):
         j.publish(NOW)
+
+
+def test_the_api_mapping_round_trips_every_step_kind():
+    from marketing.campaign.v1 import journey_pb2
+    from svc_campaign.entrypoints.journey_api import definition_from_proto, definition_to_proto
+
+    d = cart(reentry=Reentry("ONCE_PER_PERIOD", timedelta(days=1)),
+             trigger=Trigger("event", "product_added_to_cart", (Condition("price", "GREATER_THAN", "10"),)))
+    steps = d.steps + (Step("b", "branch", event_seen="clicked", on_true="done", on_false="done"),
+                       Step("u", "update_attribute", attribute="tier", value="gold", next="done"),
+                       Step("s", "add_to_segment", segment="workspaces/acme/segments/x", next="done"),
+                       Step("h", "call_webhook", webhook="workspaces/acme/webhooks/w", next="done"))
+    d = Definition(d.trigger, steps, d.entry_step, d.goal_event, d.reentry)
+    proto = definition_to_proto(d)
+    assert definition_from_proto(journey_pb2.JourneyDefinition.FromString(proto.SerializeToString())) == d
+    segment = Definition(Trigger("segment_left", segment="workspaces/acme/segments/vip"), d.steps, "wait1")
+    assert definition_from_proto(definition_to_proto(segment)).trigger == segment.trigger
