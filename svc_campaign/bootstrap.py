@@ -24,7 +24,8 @@ from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.metrics import SchedulerMetrics
 from svc_campaign.adapters.journey_store import SqlJourneys
-from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcJourneyNotify, GrpcTemplateVariants
+from svc_campaign.adapters.peers import (REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcJourneyAudience,
+                                         GrpcJourneyNotify, GrpcTemplateVariants)
 from svc_campaign.adapters import privacy
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.adapters.tables import campaign_inbox
@@ -58,7 +59,8 @@ def _mount_journeys(settings: Settings, bus, engine: Engine) -> tuple[list, Jour
     """Journeys (issue 17): the consumers of tracked events, segment changes and notify's message events,
     and the timer worker that sends through notify."""
     worker = JourneyWorker(engine, lambda: GrpcJourneyNotify(lambda: service_channel(settings.env, "notify")),
-                           config.JOURNEY_POLL.read(settings.env))
+                           config.JOURNEY_POLL.read(settings.env), audience_factory=lambda: GrpcJourneyAudience(
+                               lambda: service_channel(settings.env, "audience")))
     return journey_consumers(bus, engine, worker.wake), worker
 
 

@@ -15,7 +15,8 @@ from marketing.analytics.v1 import analytics_service_pb2_grpc as analytics_grpc
 from marketing.analytics.v1 import campaign_report_pb2
 from marketing.audience.v1 import audience_service_pb2 as audience_pb
 from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
-from marketing.audience.v1 import segment_pb2
+from marketing.audience.v1 import profile_pb2, segment_pb2
+from marketing.common.v1 import attribute_pb2
 from marketing.common.v1 import message_content_pb2
 from marketing.content.v1 import content_service_pb2 as content_pb
 from marketing.content.v1 import content_service_pb2_grpc as content_grpc
@@ -289,3 +290,22 @@ class GrpcJourneyNotify:
                 raise _sorted(error, "journey sends to the notify service") from None
             results.extend(f"code {r.error.code}: {r.error.message}" if r.error.code else "" for r in answer.results)
         return results
+
+
+class GrpcJourneyAudience:
+    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes). The channel is
+    made on first use, on the calling event loop."""
+
+    def __init__(self, channel_factory):
+        self._channel_factory = channel_factory
+        self._stub: audience_grpc.AudienceServiceStub | None = None
+
+    async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        name = f"workspaces/{workspace}/profiles/{profile}"
+        try:
+            await self._stub.UpsertProfile(audience_pb.UpsertProfileRequest(name=name, profile=profile_pb2.Profile(
+                attributes=[attribute_pb2.Attribute(key=attribute, string_value=value)])), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"setting {attribute} of {name}") from None

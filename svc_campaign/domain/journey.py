@@ -34,7 +34,7 @@ EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]{0,63}$")
 STEP_KINDS = ("wait", "branch", "send", "update_attribute", "add_to_segment", "remove_from_segment",
               "call_webhook", "exit")
 # Declared in the API, refused at publish until the runtime runs them (docs: known gaps).
-NOT_RUN_YET = ("update_attribute", "add_to_segment", "remove_from_segment", "call_webhook")
+NOT_RUN_YET = ("add_to_segment", "remove_from_segment", "call_webhook")
 TRIGGER_KINDS = ("event", "segment_entered", "segment_left", "date_attribute")
 OPERATORS = ("EQUALS", "NOT_EQUALS", "EXISTS", "GREATER_THAN", "LESS_THAN")
 CHANNELS = ("EMAIL", "SMS", "PUSH", "IN_APP")
@@ -247,6 +247,8 @@ def validate_for_publish(definition: Definition, workspace: str,
                                               f"event's timeout) must be from 1 s to 90 days")
             if s.event and not EVENT_NAME.match(s.event):
                 bad(f"{where}.wait.event", f"step {s.id!r}: an event name")
+        if s.kind == "update_attribute" and not re.match(r"^[a-z][a-z0-9_]{0,62}$", s.attribute):
+            bad(f"{where}.update_attribute.attribute", f"step {s.id!r}: an attribute key, [a-z][a-z0-9_]*")
         if s.kind == "branch" and not EVENT_NAME.match(s.event_seen):
             bad(f"{where}.branch.event_seen", f"step {s.id!r}: the event the branch looks for is required")
         if s.kind == "send":
@@ -400,6 +402,14 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Update:
+    """Sets a profile attribute (text) through the audience service; setting it again changes nothing."""
+    step: str
+    attribute: str
+    value: str
+
+
+@dataclass(frozen=True)
 class TrailItem:
     kind: str
     step: str = ""
@@ -438,6 +448,7 @@ def enter(entry_id: str, workspace: str, journey_id: str, version: int, definiti
 class Pass:
     entry: Entry
     sends: list[Send] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
     trail: list[TrailItem] = field(default_factory=list)
 
 
@@ -468,6 +479,10 @@ def advance(definition: Definition, entry: Entry, now: datetime) -> Pass:
         elif step.kind == "send":
             done.sends.append(Send(step.id, step.channel, step.template, send_key(e, step.id)))
             done.trail.append(TrailItem("send_requested", step.id, f"{step.channel} {step.template}"))
+            _leave(done, step, "next")
+        elif step.kind == "update_attribute":
+            done.updates.append(Update(step.id, step.attribute, step.value))
+            done.trail.append(TrailItem("update_requested", step.id, f"{step.attribute}={step.value}"))
             _leave(done, step, "next")
         elif step.kind == "exit":
             e.state, e.due_time = EXITED, None

@@ -83,9 +83,10 @@ class JourneyWorker:
     rows)."""
 
     def __init__(self, engine: Engine, notify_factory, poll: float = 0.25,
-                 signals: journeys.JourneySignals | None = None):
+                 signals: journeys.JourneySignals | None = None, audience_factory=None):
         self.tx = SqlJourneys(engine)
         self.notify_factory = notify_factory  # () -> JourneyNotifyPort, made on the worker's loop
+        self.audience_factory = audience_factory  # () -> JourneyAudiencePort (update_attribute steps), or None
         self.poll = poll
         self.signals = signals or JourneyMetrics()
         self.wake = threading.Event()
@@ -95,10 +96,12 @@ class JourneyWorker:
 
     async def _run(self, stop: threading.Event) -> None:
         notify: JourneyNotifyPort = self.notify_factory()
+        audience = self.audience_factory() if self.audience_factory is not None else None
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                claimed = await journeys.run_due(self.tx, notify, utcnow, signals=self.signals)
+                claimed = await journeys.run_due(self.tx, notify, utcnow, signals=self.signals,
+                                                 audience=audience)
             except Exception:  # noqa: BLE001 - claimed entries come due again after their lease
                 log.exception("journey timer pass failed; retrying")
                 claimed = 0

@@ -97,3 +97,8 @@ class JourneyNotifyPort(Protocol):
     async def send_journey_messages(self, workspace: str, sends: list[JourneySend]) -> list[str]:
         """One result per send: "" when notify took it (or had it already), else why it refused it.
         PeerUnavailable when notify cannot answer (the pass is tried again)."""
+
+
+class JourneyAudiencePort(Protocol):
+    async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
+        """Sets one text attribute of the profile (merging). PeerRefused / PeerUnavailable as for sends."""

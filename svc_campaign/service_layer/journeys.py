@@ -26,8 +26,8 @@ from svc_kit.pagination import fingerprint, timed_keyset_page
 
 from svc_campaign.domain.journey import (DRAFT, INSIDE, Definition, Entry, Journey, Pass, TrailItem, advance,
                                          enter, on_event, refusal, validate_display_name)
-from svc_campaign.service_layer.journey_ports import (ExplainedEntry, Figures, JourneyNotifyPort, JourneySend,
-                                                      Trail, Transaction)
+from svc_campaign.service_layer.journey_ports import (ExplainedEntry, Figures, JourneyAudiencePort,
+                                                      JourneyNotifyPort, JourneySend, Trail, Transaction)
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 
 log = logging.getLogger("svc_campaign.journeys")
@@ -230,8 +230,10 @@ def on_message_event(store, workspace: str, event_type: str, idempotency_key: st
 # ---------------------------------------------------------------- runtime: timers out
 
 async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[], datetime],
-                  limit: int = CLAIM_BATCH, signals: JourneySignals | None = None) -> int:
-    """One pass over due entries (at most `limit`): claim, advance, send, commit. Returns how many it claimed."""
+                  limit: int = CLAIM_BATCH, signals: JourneySignals | None = None,
+                  audience: JourneyAudiencePort | None = None) -> int:
+    """One pass over due entries (at most `limit`): claim, advance, send (and update attributes), commit.
+    Returns how many it claimed. Within a pass the sends go first, then the attribute updates."""
     signals = signals or JourneySignals()
     now = clock()
     with tx() as store:
@@ -266,6 +268,19 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 refusals[send.idempotency_key] = why
         signals.sends("refused", sum(1 for r in results if r))
         signals.sends("ok", sum(1 for r in results if not r))
+    for done, _ in passes:
+        e = done.entry
+        for u in done.updates:
+            if audience is None:
+                refusals[f"update/{e.id}/{u.step}"] = "no audience service is wired in this process"
+                continue
+            try:
+                await audience.set_attribute(e.workspace, e.profile, u.attribute, u.value)
+            except PeerUnavailable as problem:
+                log.warning("journey attribute update: %s; retried after the lease", problem)
+                return len(claimed)
+            except PeerRefused as problem:
+                refusals[f"update/{e.id}/{u.step}"] = str(problem)
     trail: list[Trail] = []
     ended: dict[str, int] = defaultdict(int)
     with tx() as store:
@@ -280,6 +295,9 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                     if key in refusals:
                         trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
                                            TrailItem("send_failed", t.step, refusals[key])))
+                if t.kind == "update_requested" and f"update/{e.id}/{t.step}" in refusals:
+                    trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
+                                       TrailItem("update_failed", t.step, refusals[f"update/{e.id}/{t.step}"])))
             if e.state != INSIDE:
                 ended[e.state.lower()] += 1
         store.add_trail(trail)

@@ -222,3 +222,23 @@ def test_segment_triggers_enter_on_entering_or_leaving(tx):
     notify = RecordingNotify()
     assert run(tx, notify, Clock()) == 3
     assert sorted(k.split("/")[1] for k in notify.keys) == ["goodbye", "welcome", "welcome"]
+
+
+class RecordingAudience:
+    def __init__(self):
+        self.updates: list[tuple[str, str, str]] = []
+
+    async def set_attribute(self, workspace, profile, attribute, value):
+        self.updates.append((profile, attribute, value))
+
+
+def test_update_attribute_steps_go_to_audience(tx):
+    steps = (Step("mark", "update_attribute", attribute="cart_status", value="abandoned", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "product_added_to_cart"), steps, "mark"), "mark")
+    track(tx, "p", "product_added_to_cart", "ev")
+    audience = RecordingAudience()
+    assert asyncio.run(journeys.run_due(tx, RecordingNotify(), Clock(), audience=audience)) == 1
+    assert audience.updates == [("p", "cart_status", "abandoned")]
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    assert [t.kind for _, t in entry.path] == ["entered", "update_requested", "step", "exited"]

@@ -40,7 +40,8 @@ def cart_journey(email: str, sms: str, first_wait: str, second_wait: str) -> dic
             {"id": "email", "send": {"channel": "CHANNEL_EMAIL", "template": email}, "next": "wait-again"},
             {"id": "wait-again", "wait": {"duration": second_wait, "event": "purchase", "onEvent": "done",
                                           "onTimeout": "sms"}},
-            {"id": "sms", "send": {"channel": "CHANNEL_SMS", "template": sms}, "next": "done"},
+            {"id": "sms", "send": {"channel": "CHANNEL_SMS", "template": sms}, "next": "mark"},
+            {"id": "mark", "updateAttribute": {"attribute": "cart_status", "value": "abandoned"}, "next": "done"},
             {"id": "done", "exit": {}}]}}
 
 
@@ -162,6 +163,13 @@ def test_the_abandoned_cart_journey(running):
         assert len(entries) == 1 and not entries[0].get("refused"), (p, entries)
     path = [(t["kind"], t.get("step", "")) for t in explained(rest, ws, "p19")[0]["path"]]
     assert path[0] == ("entered", "wait-purchase") and ("send_requested", "sms") in path and path[-1][0] == "exited"
+
+    def marked(p: str) -> bool:
+        attributes = rest.ok("GET", f"/v1/workspaces/{ws}/profiles/{p}").get("attributes", [])
+        return {"key": "cart_status", "stringValue": "abandoned"} in attributes
+
+    eventually(lambda: all(marked(p) for p in people[10:]), "the update_attribute step through audience", 30)
+    assert not any(marked(p) for p in people[:10])
 
     stats = eventually(lambda: (s := rest.ok("GET", f"/v1/{name}/stats")) and s.get("exited") == "10" and s,
                        "the figures", 30)

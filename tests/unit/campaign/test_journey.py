@@ -76,12 +76,12 @@ def test_cycles_and_unreachable_steps_are_refused():
 
 
 def test_unknown_successors_and_steps_not_run_yet_are_refused():
-    steps = (Step("a", "update_attribute", attribute="x", value="y", next="nowhere"),)
+    steps = (Step("a", "call_webhook", webhook="w", next="nowhere"),)
     with pytest.raises(InvalidArgument) as caught:
         validate_for_publish(cart(steps=steps, entry_step="a"), "acme")
     found = fields(caught.value)
     assert "names no step" in found["journey.definition.steps[0].next"]
-    assert "not run" in found["journey.definition.steps[0].update_attribute"]
+    assert "not run" in found["journey.definition.steps[0].call_webhook"]
 
 
 def test_conditions():
