@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-journeys bench-instrumentation mesh deploy clean
+.PHONY: run demo demo-journey test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-journeys bench-instrumentation mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -11,6 +11,10 @@ run: install
 # After `make run` (in another terminal): one campaign from profiles to the SMTP sink, and an unsubscribe.
 demo: install
 	$(PY) -m devstack.tools.demo
+
+# The abandoned-cart journey on a running platform (`make run`), waits scaled down to seconds
+demo-journey: install
+	$(PY) -m devstack.tools.demo_journey $(DEMO_ARGS)
 
 test: install-test proto-check slo-check lint
 	$(PY) -m pytest
