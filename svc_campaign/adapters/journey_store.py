@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.clock import utcnow
 from svc_kit.errors import AlreadyExists, Aborted
 
-from svc_campaign.adapters.tables import journey_entries, journey_trail, journey_versions, journeys
+from svc_campaign.adapters.tables import (journey_entries, journey_trail, journey_versions, journeys,
+                                          segment_cache_members)
 from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, EXITED, GOAL, INSIDE, Definition, Entry, Journey,
                                          PastEntry, TrailItem)
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures, StepFigures, Trail
@@ -172,6 +173,15 @@ class SqlJourneyStore:
                 if (w, r.journey_id, r.version) in keys:
                     found[(w, r.journey_id, r.version)] = Definition.from_dict(r.definition)
         return found
+
+    def memberships(self, workspace: str, profiles: list[str]) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        m = segment_cache_members.c
+        for start in range(0, len(profiles), 500):
+            for r in self.connection.execute(select(m.profile_id, m.segment_id).where(
+                    m.workspace == workspace, m.profile_id.in_(profiles[start:start + 500]))):
+                found[r.profile_id].add(r.segment_id)
+        return {p: frozenset(found.get(p, ())) for p in profiles}
 
     def next_due_time(self) -> datetime | None:
         return self.connection.execute(select(func.min(_e.due_time)).where(_e.state == INSIDE)).scalar_one()

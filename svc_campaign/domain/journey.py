@@ -91,9 +91,10 @@ class Step:
     event: str = ""  # wait for this event
     on_event: str = ""
     on_timeout: str = ""
-    event_seen: str = ""  # branch
+    event_seen: str = ""  # branch on an event seen since entering ...
     on_true: str = ""
     on_false: str = ""
+    in_segment: str = ""  # ... or on segment membership
     channel: str = ""  # send
     template: str = ""
     attribute: str = ""  # update_attribute
@@ -131,6 +132,9 @@ class Definition:
             if s.id == step_id:
                 return s
         raise KeyError(step_id)
+
+    def segment_branches(self) -> bool:
+        return any(s.kind == "branch" and s.in_segment for s in self.steps)
 
     def watched_events(self) -> frozenset[str]:
         """Events an entry must remember once inside (waits for an event, branches on one)."""
@@ -170,7 +174,7 @@ class Definition:
 def _step_dict(s: Step) -> dict[str, Any]:
     return {"next": s.next, "duration_seconds": s.duration.total_seconds(), "event": s.event,
             "on_event": s.on_event, "on_timeout": s.on_timeout, "event_seen": s.event_seen, "on_true": s.on_true,
-            "on_false": s.on_false, "channel": s.channel, "template": s.template, "attribute": s.attribute,
+            "on_false": s.on_false, "in_segment": s.in_segment, "channel": s.channel, "template": s.template, "attribute": s.attribute,
             "value": s.value, "segment": s.segment, "webhook": s.webhook}
 
 
@@ -249,8 +253,14 @@ def validate_for_publish(definition: Definition, workspace: str,
                 bad(f"{where}.wait.event", f"step {s.id!r}: an event name")
         if s.kind == "update_attribute" and not re.match(r"^[a-z][a-z0-9_]{0,62}$", s.attribute):
             bad(f"{where}.update_attribute.attribute", f"step {s.id!r}: an attribute key, [a-z][a-z0-9_]*")
-        if s.kind == "branch" and not EVENT_NAME.match(s.event_seen):
-            bad(f"{where}.branch.event_seen", f"step {s.id!r}: the event the branch looks for is required")
+        if s.kind == "branch":
+            if bool(s.event_seen) == bool(s.in_segment):
+                bad(f"{where}.branch", f"step {s.id!r}: exactly one of event_seen and in_segment")
+            elif s.event_seen and not EVENT_NAME.match(s.event_seen):
+                bad(f"{where}.branch.event_seen", f"step {s.id!r}: an event name")
+            elif s.in_segment and not _in_workspace(s.in_segment, workspace, "segments"):
+                bad(f"{where}.branch.in_segment",
+                    f"step {s.id!r}: a segment of this workspace: workspaces/{workspace}/segments/{{id}}")
         if s.kind == "send":
             if s.channel not in CHANNELS:
                 bad(f"{where}.send.channel", f"step {s.id!r}: one of {', '.join(CHANNELS)}")
@@ -452,9 +462,10 @@ class Pass:
     trail: list[TrailItem] = field(default_factory=list)
 
 
-def advance(definition: Definition, entry: Entry, now: datetime) -> Pass:
+def advance(definition: Definition, entry: Entry, now: datetime, segments: frozenset[str] = frozenset()) -> Pass:
     """Moves a due entry as far as it goes now: fires its timer if it waits, then runs steps until a wait
-    (its timer set) or the end. The entry is not changed; the pass holds the new one."""
+    (its timer set) or the end. `segments`: the ids of the segments the profile is in (for branches on
+    membership). The entry is not changed; the pass holds the new one."""
     e = replace(entry)
     done = Pass(e)
     if e.state != INSIDE:
@@ -474,7 +485,8 @@ def advance(definition: Definition, entry: Entry, now: datetime) -> Pass:
             e.waiting = False
             _leave(done, step, branch)
         elif step.kind == "branch":
-            branch = "on_true" if step.event_seen in e.seen else "on_false"
+            holds = step.in_segment.rsplit("/", 1)[-1] in segments if step.in_segment else step.event_seen in e.seen
+            branch = "on_true" if holds else "on_false"
             _leave(done, step, branch)
         elif step.kind == "send":
             done.sends.append(Send(step.id, step.channel, step.template, send_key(e, step.id)))

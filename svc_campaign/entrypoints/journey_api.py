@@ -48,7 +48,8 @@ def definition_from_proto(d: jpb.JourneyDefinition) -> Definition:
             values.update(duration=s.wait.duration.ToTimedelta(), event=s.wait.event, on_event=s.wait.on_event,
                           on_timeout=s.wait.on_timeout)
         elif kind == "branch":
-            values.update(event_seen=s.branch.event_seen, on_true=s.branch.on_true, on_false=s.branch.on_false)
+            values.update(event_seen=s.branch.event_seen, on_true=s.branch.on_true, on_false=s.branch.on_false,
+                          in_segment=s.branch.in_segment)
         elif kind == "send":
             channel = channel_from_proto(s.send.channel)
             values.update(channel=channel.value if channel else "", template=s.send.template)
@@ -84,6 +85,7 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
             step.wait.duration.FromTimedelta(s.duration)
         elif s.kind == "branch":
             step.branch.event_seen, step.branch.on_true, step.branch.on_false = s.event_seen, s.on_true, s.on_false
+            step.branch.in_segment = s.in_segment
         elif s.kind == "send":
             step.send.template = s.template
             if s.channel:

@@ -236,15 +236,24 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
     Returns how many it claimed. Within a pass the sends go first, then the attribute updates."""
     signals = signals or JourneySignals()
     now = clock()
+    segments: dict[tuple[str, str], frozenset[str]] = {}
     with tx() as store:
         claimed = store.claim_due(now, limit, now + LEASE)
+        asking: dict[str, set[str]] = defaultdict(set)  # profiles whose journey branches on segments
+        for entry, definition in claimed:
+            if definition.segment_branches():
+                asking[entry.workspace].add(entry.profile)
+        for workspace, profiles in asking.items():
+            for profile, ids in store.memberships(workspace, sorted(profiles)).items():
+                segments[(workspace, profile)] = ids
     if not claimed:
         return 0
     passes: list[tuple[Pass, int]] = []
     for entry, definition in claimed:
         if entry.due_time is not None:
             signals.timer_lag(max(0.0, (now - entry.due_time).total_seconds()))
-        passes.append((advance(definition, entry, now), entry.revision))
+        passes.append((advance(definition, entry, now, segments.get((entry.workspace, entry.profile), frozenset())),
+                       entry.revision))
     # every send of the pass, one notify call per workspace
     by_workspace: dict[str, list[tuple[Pass, JourneySend]]] = defaultdict(list)
     for done, _ in passes:

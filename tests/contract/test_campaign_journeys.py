@@ -242,3 +242,22 @@ def test_update_attribute_steps_go_to_audience(tx):
     assert audience.updates == [("p", "cart_status", "abandoned")]
     [entry] = journeys.explain_profile(tx, "acme", "p")
     assert [t.kind for _, t in entry.path] == ["entered", "update_requested", "step", "exited"]
+
+
+def test_branches_read_the_local_copy_of_segment_membership(engine, tx):
+    from svc_campaign.adapters import segment_cache
+
+    steps = (Step("b", "branch", in_segment="workspaces/acme/segments/vip", on_true="vip", on_false="done"),
+             Step("vip", "send", channel="EMAIL", template="workspaces/acme/templates/vip", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "b"), "welcome")
+    with engine.begin() as connection:
+        segment_cache.apply_event(connection, {"workspace": "acme", "aggregate_id": "vip",
+                                               "event_type": "segment_updated", "occurred_at": T0,
+                                               "payload": {"added": ["a"], "removed": [], "reason": "recomputed"}})
+    track(tx, "a", "signup", "s-a")
+    track(tx, "b", "signup", "s-b")
+    notify = RecordingNotify()
+    assert run(tx, notify, Clock()) == 2
+    assert [k.split("/")[3] for k in notify.keys] == [
+        e.entry.id for e in journeys.explain_profile(tx, "acme", "a")]

@@ -177,3 +177,20 @@ def test_the_api_mapping_round_trips_every_step_kind():
     assert definition_from_proto(journey_pb2.JourneyDefinition.FromString(proto.SerializeToString())) == d
     segment = Definition(Trigger("segment_left", segment="workspaces/acme/segments/vip"), d.steps, "wait1")
     assert definition_from_proto(definition_to_proto(segment)).trigger == segment.trigger
+
+
+def test_a_branch_on_segment_membership():
+    steps = (Step("b", "branch", in_segment="workspaces/acme/segments/vip", on_true="s", on_false="x"),
+             Step("s", "send", channel="EMAIL", template=T, next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="b", goal_event="")
+    validate_for_publish(d, "acme")
+    entry = enter("e", "acme", "j", 1, d, "p", NOW)
+    assert [s.step for s in advance(d, entry, NOW, frozenset({"vip"})).sends] == ["s"]
+    assert advance(d, entry, NOW, frozenset({"other"})).sends == []
+    both = cart(steps=(Step("b", "branch", event_seen="e", in_segment="workspaces/acme/segments/vip",
+                            on_true="x", on_false="x"), Step("x", "exit")), entry_step="b")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(both, "acme")
+    assert "exactly one" in fields(caught.value)["journey.definition.steps[0].branch"]
+    with pytest.raises(InvalidArgument):
+        validate_for_publish(cart(steps=steps, entry_step="b", goal_event=""), "other")
