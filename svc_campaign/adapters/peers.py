@@ -309,3 +309,17 @@ class GrpcJourneyAudience:
                 attributes=[attribute_pb2.Attribute(key=attribute, string_value=value)])), timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as error:
             raise _sorted(error, f"setting {attribute} of {name}") from None
+
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        zones: dict[str, str] = {}
+        for start in range(0, len(profiles), PROFILES_PER_BATCH):
+            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
+            try:
+                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "the profiles' time zones") from None
+            zones.update((p.name.rsplit("/", 1)[-1], p.time_zone) for p in found.profiles)
+        return zones

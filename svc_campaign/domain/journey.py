@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument
@@ -29,6 +30,7 @@ MAX_WAIT = timedelta(days=90)
 MIN_WAIT = timedelta(seconds=1)
 MAX_STEPS_PER_PASS = 200  # the graph is acyclic with at most 200 steps: a pass never exceeds this
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]{0,63}$")
 
 STEP_KINDS = ("wait", "branch", "send", "update_attribute", "add_to_segment", "remove_from_segment",
@@ -91,6 +93,7 @@ class Step:
     event: str = ""  # wait for this event
     on_event: str = ""
     on_timeout: str = ""
+    until_time: str = ""  # wait until this local time of day, HH:MM (instead of a duration)
     event_seen: str = ""  # branch on an event seen since entering ...
     on_true: str = ""
     on_false: str = ""
@@ -133,6 +136,9 @@ class Definition:
                 return s
         raise KeyError(step_id)
 
+    def time_of_day_waits(self) -> bool:
+        return any(s.kind == "wait" and s.until_time for s in self.steps)
+
     def segment_branches(self) -> bool:
         return any(s.kind == "branch" and s.in_segment for s in self.steps)
 
@@ -173,7 +179,7 @@ class Definition:
 
 def _step_dict(s: Step) -> dict[str, Any]:
     return {"next": s.next, "duration_seconds": s.duration.total_seconds(), "event": s.event,
-            "on_event": s.on_event, "on_timeout": s.on_timeout, "event_seen": s.event_seen, "on_true": s.on_true,
+            "on_event": s.on_event, "on_timeout": s.on_timeout, "until_time": s.until_time, "event_seen": s.event_seen, "on_true": s.on_true,
             "on_false": s.on_false, "in_segment": s.in_segment, "channel": s.channel, "template": s.template, "attribute": s.attribute,
             "value": s.value, "segment": s.segment, "webhook": s.webhook}
 
@@ -245,7 +251,12 @@ def validate_for_publish(definition: Definition, workspace: str,
             continue
         if s.kind in NOT_RUN_YET:
             bad(f"{where}.{s.kind}", f"step {s.id!r}: {s.kind} steps are not run by the journey runtime yet")
-        if s.kind == "wait":
+        if s.kind == "wait" and s.until_time:
+            if not TIME_OF_DAY.match(s.until_time):
+                bad(f"{where}.wait.until_time_of_day", f"step {s.id!r}: a time of day, HH:MM (00:00-23:59)")
+            if s.event or s.duration:
+                bad(f"{where}.wait", f"step {s.id!r}: until_time_of_day waits take neither a duration nor an event")
+        elif s.kind == "wait":
             if not MIN_WAIT <= s.duration <= MAX_WAIT:
                 bad(f"{where}.wait.duration", f"step {s.id!r}: an unbounded or empty wait; the duration (or an "
                                               f"event's timeout) must be from 1 s to 90 days")
@@ -462,10 +473,29 @@ class Pass:
     trail: list[TrailItem] = field(default_factory=list)
 
 
-def advance(definition: Definition, entry: Entry, now: datetime, segments: frozenset[str] = frozenset()) -> Pass:
+def next_time_of_day(now: datetime, hhmm: str, zone: str) -> datetime:
+    """The first instant after `now` when the clock in `zone` shows `hhmm` (an unknown zone counts as UTC; a
+    time skipped by a DST change falls at the same wall-clock offset after it)."""
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    local = now.astimezone(tz)
+    for days in range(0, 3):
+        day = (local + timedelta(days=days)).date()
+        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC)
+        if candidate > now:
+            return candidate
+    raise ValueError("no such time in three days")  # unreachable
+
+
+def advance(definition: Definition, entry: Entry, now: datetime, segments: frozenset[str] = frozenset(),
+            zone: str = "UTC") -> Pass:
     """Moves a due entry as far as it goes now: fires its timer if it waits, then runs steps until a wait
     (its timer set) or the end. `segments`: the ids of the segments the profile is in (for branches on
-    membership). The entry is not changed; the pass holds the new one."""
+    membership); `zone`: the profile's time zone (for waits until a time of day). The entry is not changed;
+    the pass holds the new one."""
     e = replace(entry)
     done = Pass(e)
     if e.state != INSIDE:
@@ -475,7 +505,8 @@ def advance(definition: Definition, entry: Entry, now: datetime, segments: froze
         step = definition.step(e.step)
         if step.kind == "wait":
             if not e.waiting:
-                e.waiting, e.due_time = True, now + step.duration
+                e.waiting = True
+                e.due_time = next_time_of_day(now, step.until_time, zone) if step.until_time else now + step.duration
                 done.trail.append(TrailItem("waiting", step.id, f"until {e.due_time.isoformat()}"
                                             + (f" or {step.event}" if step.event else "")))
                 return done

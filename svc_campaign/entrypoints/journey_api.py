@@ -46,7 +46,7 @@ def definition_from_proto(d: jpb.JourneyDefinition) -> Definition:
         values: dict = {"next": s.next}
         if kind == "wait":
             values.update(duration=s.wait.duration.ToTimedelta(), event=s.wait.event, on_event=s.wait.on_event,
-                          on_timeout=s.wait.on_timeout)
+                          on_timeout=s.wait.on_timeout, until_time=s.wait.until_time_of_day)
         elif kind == "branch":
             values.update(event_seen=s.branch.event_seen, on_true=s.branch.on_true, on_false=s.branch.on_false,
                           in_segment=s.branch.in_segment)
@@ -82,7 +82,9 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
         step = out.steps.add(id=s.id, next=s.next)
         if s.kind == "wait":
             step.wait.event, step.wait.on_event, step.wait.on_timeout = s.event, s.on_event, s.on_timeout
-            step.wait.duration.FromTimedelta(s.duration)
+            step.wait.until_time_of_day = s.until_time
+            if s.duration:
+                step.wait.duration.FromTimedelta(s.duration)
         elif s.kind == "branch":
             step.branch.event_seen, step.branch.on_true, step.branch.on_false = s.event_seen, s.on_true, s.on_false
             step.branch.in_segment = s.in_segment

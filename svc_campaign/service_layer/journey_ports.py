@@ -104,3 +104,6 @@ class JourneyNotifyPort(Protocol):
 class JourneyAudiencePort(Protocol):
     async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
         """Sets one text attribute of the profile (merging). PeerRefused / PeerUnavailable as for sends."""
+
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        """Profile id -> its IANA time zone ("" or absent: none). PeerUnavailable when audience cannot answer."""

@@ -248,11 +248,13 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 segments[(workspace, profile)] = ids
     if not claimed:
         return 0
+    zones = await _time_zones(audience, claimed)
     passes: list[tuple[Pass, int]] = []
     for entry, definition in claimed:
         if entry.due_time is not None:
             signals.timer_lag(max(0.0, (now - entry.due_time).total_seconds()))
-        passes.append((advance(definition, entry, now, segments.get((entry.workspace, entry.profile), frozenset())),
+        key = (entry.workspace, entry.profile)
+        passes.append((advance(definition, entry, now, segments.get(key, frozenset()), zones.get(key, "UTC")),
                        entry.revision))
     # every send of the pass, one notify call per workspace
     by_workspace: dict[str, list[tuple[Pass, JourneySend]]] = defaultdict(list)
@@ -314,6 +316,26 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
     for how, count in ended.items():
         signals.ended(how, count)
     return len(claimed)
+
+
+async def _time_zones(audience: JourneyAudiencePort | None, claimed) -> dict[tuple[str, str], str]:
+    """The zones of the profiles whose journey waits until a time of day (from audience; UTC when audience
+    does not answer: the wait then ends at that time in UTC, logged)."""
+    asking: dict[str, set[str]] = defaultdict(set)
+    for entry, definition in claimed:
+        if definition.time_of_day_waits():
+            asking[entry.workspace].add(entry.profile)
+    zones: dict[tuple[str, str], str] = {}
+    if audience is None:
+        return zones
+    for workspace, profiles in asking.items():
+        try:
+            found = await audience.time_zones(workspace, sorted(profiles))
+        except (PeerUnavailable, PeerRefused) as problem:
+            log.warning("profiles' time zones: %s; waits until a time of day use UTC", problem)
+            continue
+        zones.update(((workspace, p), z) for p, z in found.items() if z)
+    return zones
 
 
 def next_due_time(tx: Transaction) -> datetime | None:

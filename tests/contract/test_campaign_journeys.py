@@ -261,3 +261,22 @@ def test_branches_read_the_local_copy_of_segment_membership(engine, tx):
     assert run(tx, notify, Clock()) == 2
     assert [k.split("/")[3] for k in notify.keys] == [
         e.entry.id for e in journeys.explain_profile(tx, "acme", "a")]
+
+
+class ZonedAudience(RecordingAudience):
+    async def time_zones(self, workspace, profiles):
+        return {p: "Asia/Tokyo" for p in profiles}
+
+
+def test_waits_until_a_time_of_day_use_the_profiles_zone(tx):
+    steps = (Step("morning", "wait", until_time="08:00", next="hello"),
+             Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "morning"), "morning")
+    track(tx, "p", "signup", "s")
+    notify, clock = RecordingNotify(), Clock()  # 12:00 UTC = 21:00 in Tokyo: 08:00 there is 23:00 UTC
+    assert asyncio.run(journeys.run_due(tx, notify, clock, audience=ZonedAudience())) == 1
+    clock.now = datetime(2026, 12, 5, 22, 59, tzinfo=UTC)
+    assert run(tx, notify, clock) == 0
+    clock.now = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)
+    assert run(tx, notify, clock) == 1 and len(notify.keys) == 1

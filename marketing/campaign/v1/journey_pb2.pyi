@@ -162,16 +162,18 @@ class JourneyStep(_message.Message):
     def __init__(self, id: _Optional[str] = ..., wait: _Optional[_Union[WaitStep, _Mapping]] = ..., branch: _Optional[_Union[BranchStep, _Mapping]] = ..., send: _Optional[_Union[SendStep, _Mapping]] = ..., update_attribute: _Optional[_Union[UpdateAttributeStep, _Mapping]] = ..., add_to_segment: _Optional[_Union[SegmentMembershipStep, _Mapping]] = ..., remove_from_segment: _Optional[_Union[SegmentMembershipStep, _Mapping]] = ..., call_webhook: _Optional[_Union[CallWebhookStep, _Mapping]] = ..., exit: _Optional[_Union[ExitStep, _Mapping]] = ..., next: _Optional[str] = ...) -> None: ...
 
 class WaitStep(_message.Message):
-    __slots__ = ("duration", "event", "on_event", "on_timeout")
+    __slots__ = ("duration", "event", "on_event", "on_timeout", "until_time_of_day")
     DURATION_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     ON_EVENT_FIELD_NUMBER: _ClassVar[int]
     ON_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_TIME_OF_DAY_FIELD_NUMBER: _ClassVar[int]
     duration: _duration_pb2.Duration
     event: str
     on_event: str
     on_timeout: str
-    def __init__(self, duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., event: _Optional[str] = ..., on_event: _Optional[str] = ..., on_timeout: _Optional[str] = ...) -> None: ...
+    until_time_of_day: str
+    def __init__(self, duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., event: _Optional[str] = ..., on_event: _Optional[str] = ..., on_timeout: _Optional[str] = ..., until_time_of_day: _Optional[str] = ...) -> None: ...
 
 class BranchStep(_message.Message):
     __slots__ = ("event_seen", "on_true", "on_false", "in_segment")

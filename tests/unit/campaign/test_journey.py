@@ -194,3 +194,22 @@ def test_a_branch_on_segment_membership():
     assert "exactly one" in fields(caught.value)["journey.definition.steps[0].branch"]
     with pytest.raises(InvalidArgument):
         validate_for_publish(cart(steps=steps, entry_step="b", goal_event=""), "other")
+
+
+def test_a_wait_until_a_time_of_day_in_the_profiles_zone():
+    from svc_campaign.domain.journey import next_time_of_day
+
+    steps = (Step("w", "wait", until_time="09:30", next="s"), Step("s", "send", channel="EMAIL", template=T,
+                                                                   next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="w", goal_event="")
+    validate_for_publish(d, "acme")
+    # NOW is 12:00 UTC = 13:00 in Paris: 09:30 Paris tomorrow is 08:30 UTC
+    waiting = advance(d, enter("e", "acme", "j", 1, d, "p", NOW), NOW, zone="Europe/Paris").entry
+    assert waiting.due_time == datetime(2026, 12, 6, 8, 30, tzinfo=UTC)
+    assert next_time_of_day(NOW, "12:30", "not/a-zone") == datetime(2026, 12, 5, 12, 30, tzinfo=UTC)
+    assert next_time_of_day(NOW, "12:00", "UTC") == datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert next_time_of_day(NOW, "06:00", "America/New_York") == datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    bad = cart(steps=(Step("w", "wait", until_time="25:00", next="x"), Step("x", "exit")), entry_step="w")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(bad, "acme")
+    assert "journey.definition.steps[0].wait.until_time_of_day" in fields(caught.value)
