@@ -193,10 +193,11 @@ class SqlJourneyStore:
                  "profile": r.profile, "time": r.time, "kind": r.item.kind, "step": r.item.step,
                  "detail": r.item.detail[:500]} for r in rows])
 
-    def entry_of_send(self, workspace: str, entry_id: str) -> Entry | None:
-        row = self.connection.execute(select(journey_entries).where(
+    def entry_of_send(self, workspace: str, entry_id: str) -> tuple[Entry, Definition] | None:
+        row = self.connection.execute(select(journey_entries, _v.definition).join(journey_versions, and_(
+            _v.workspace == _e.workspace, _v.journey_id == _e.journey_id, _v.version == _e.version)).where(
             _e.workspace == workspace, _e.id == entry_id)).first()
-        return self._entry(row) if row else None
+        return (self._entry(row), Definition.from_dict(row.definition)) if row else None
 
     # ---- reads
     def figures(self, workspace: str, journey_id: str) -> Figures:

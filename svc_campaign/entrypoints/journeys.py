@@ -59,15 +59,17 @@ def journey_consumers(bus: Bus, engine: Engine, wake: threading.Event,
                                            list(p["added"]), list(p["removed"]), event["event_id"], utcnow(), _id))
 
     def message(connection, event, message) -> None:
-        if event["event_type"] not in journeys.SKIPPING_EVENTS:
+        if event["event_type"] not in journeys.MESSAGE_EVENTS:
             return
         p = event["payload"]
         info = p["message"]
         if not info.get("idempotency_key", "").startswith("journeys/"):
             return
         reason = p.get("reason") or ""
-        journeys.on_message_event(SqlJourneyStore(connection), event["workspace"], event["event_type"],
-                                  info["idempotency_key"], reason, utcnow())
+        outcome = journeys.on_message_event(SqlJourneyStore(connection), event["workspace"], event["event_type"],
+                                            info["idempotency_key"], reason, utcnow())
+        if outcome is not None:
+            counted(outcome)
 
     return [InboxConsumer(bus, engine, campaign_inbox, BEHAVIOUR_TOPIC, SUBSCRIPTIONS[0],
                           event_schemas.load("behaviour.v1"), tracked),

@@ -209,22 +209,35 @@ def on_segment_change(store, workspace: str, segment: str, added: list[str], rem
 
 
 SKIPPING_EVENTS = {"message_suppressed": "send_skipped", "message_failed": "send_failed"}
+# Engagement with a journey's own message: the entry sees it as an event of this name (a wait for
+# `message_opened`, a branch on `message_clicked`).
+ENGAGEMENT_EVENTS = ("message_delivered", "message_opened", "message_clicked")
+MESSAGE_EVENTS = (*SKIPPING_EVENTS, *ENGAGEMENT_EVENTS)
 
 
 def on_message_event(store, workspace: str, event_type: str, idempotency_key: str, reason: str,
-                     now: datetime) -> bool:
+                     now: datetime) -> Outcome | None:
     """notify's word on a journey's send (its idempotency key `journeys/{j}/entries/{e}/steps/{s}`): a skipped
-    or failed send goes on the entry's trail with notify's reason. True when it was a journey's."""
-    kind = SKIPPING_EVENTS.get(event_type)
+    or failed send goes on the entry's trail with notify's reason; a delivery, open or click is an event of
+    the entry (it may end a wait for it). None when it was not a journey's message."""
     parts = idempotency_key.split("/")
-    if kind is None or len(parts) != 6 or parts[0] != "journeys" or parts[2] != "entries" or parts[4] != "steps":
-        return False
-    entry = store.entry_of_send(workspace, parts[3])
-    if entry is None:
-        return False
-    store.add_trail([Trail(workspace, entry.journey_id, entry.version, entry.id, entry.profile, now,
-                           TrailItem(kind, parts[5], reason or event_type))])
-    return True
+    if event_type not in MESSAGE_EVENTS or len(parts) != 6 or parts[0] != "journeys" or parts[2] != "entries" \
+            or parts[4] != "steps":
+        return None
+    found = store.entry_of_send(workspace, parts[3])
+    if found is None:
+        return None
+    entry, definition = found
+    outcome = Outcome()
+    if event_type in SKIPPING_EVENTS:
+        outcome.trail.append(Trail(workspace, entry.journey_id, entry.version, entry.id, entry.profile, now,
+                                   TrailItem(SKIPPING_EVENTS[event_type], parts[5], reason or event_type)))
+    else:
+        done = on_event(definition, entry, event_type, now)
+        if done is not None:
+            _apply(store, done, entry.revision, now, outcome)
+    store.add_trail(outcome.trail)
+    return outcome
 
 
 # ---------------------------------------------------------------- runtime: timers out

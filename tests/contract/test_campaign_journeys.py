@@ -199,7 +199,7 @@ def test_notify_skips_go_on_the_trail(tx):
     run(tx, notify, clock)
     with tx() as store:
         assert journeys.on_message_event(store, "acme", "message_suppressed", notify.keys[0], "NO_CONSENT", T0)
-        assert not journeys.on_message_event(store, "acme", "message_suppressed", "campaign/x", "NO_CONSENT", T0)
+        assert journeys.on_message_event(store, "acme", "message_suppressed", "campaign/x", "NO_CONSENT", T0) is None
     [entry] = journeys.explain_profile(tx, "acme", "p")
     assert ("send_skipped", "email", "NO_CONSENT") in [(t.kind, t.step, t.detail) for _, t in entry.path]
     assert {s.step: s.skipped for s in journeys.journey_figures(tx, "acme", "cart").steps}["email"] == 1
@@ -280,3 +280,21 @@ def test_waits_until_a_time_of_day_use_the_profiles_zone(tx):
     assert run(tx, notify, clock) == 0
     clock.now = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)
     assert run(tx, notify, clock) == 1 and len(notify.keys) == 1
+
+
+def test_engagement_with_a_journeys_message_ends_a_wait_for_it(tx):
+    steps = (Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="opened"),
+             Step("opened", "wait", duration=timedelta(days=2), event="message_opened", on_event="done",
+                  on_timeout="nudge"),
+             Step("nudge", "send", channel="SMS", template="workspaces/acme/templates/nudge", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "hello"), "welcome")
+    track(tx, "p", "signup", "s")
+    notify, clock = RecordingNotify(), Clock()
+    run(tx, notify, clock)
+    with tx() as store:
+        moved = journeys.on_message_event(store, "acme", "message_opened", notify.keys[0], "", T0)
+    assert moved.moved == 1
+    run(tx, notify, clock)
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    assert entry.entry.state == "EXITED" and [k.rsplit("/", 1)[-1] for k in notify.keys] == ["hello"]
