@@ -37,6 +37,9 @@ _ACTIVE = (select(journey_entries, _v.definition).join(journey_versions, and_(
 _HAS_ENTRY = select(_e.id).where(_e.workspace == bindparam("w"), _e.journey_id == bindparam("j"),
                                  _e.version == bindparam("v"), _e.profile == bindparam("p"),
                                  _e.trigger_event == bindparam("t"))
+_SAVE = update(journey_entries).where(
+    _e.id == bindparam("b_id"), _e.workspace == bindparam("b_w"), _e.revision == bindparam("b_rev")).values(
+    {c: bindparam(c) for c in ("state", "step", "waiting", "due_time", "seen", "revision", "update_time")})
 _PAST = select(_e.enter_time, _e.state).where(_e.workspace == bindparam("w"), _e.journey_id == bindparam("j"),
                                               _e.profile == bindparam("p"))
 
@@ -138,9 +141,8 @@ class SqlJourneyStore:
     def save_entry(self, e: Entry, expected_revision: int) -> bool:
         """Writes the entry's new position (revision + 1) if nobody moved it since; False if someone did."""
         e.revision = expected_revision + 1
-        done = self.connection.execute(update(journey_entries).where(
-            _e.id == e.id, _e.workspace == e.workspace, _e.revision == expected_revision).values(
-            update_time=utcnow(), **self._entry_row(e)))
+        done = self.connection.execute(_SAVE, {"b_id": e.id, "b_w": e.workspace, "b_rev": expected_revision,
+                                               "update_time": utcnow(), **self._entry_row(e)})
         return done.rowcount == 1
 
     def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[tuple[Entry, Definition]]:
