@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.clock import utcnow
 from svc_kit.errors import AlreadyExists, Aborted
 
-from svc_campaign.adapters.tables import (journey_entries, journey_trail, journey_versions, journeys,
-                                          segment_cache_members)
+from svc_campaign.adapters.tables import (journey_entries, journey_profiles, journey_trail, journey_versions,
+                                          journeys, segment_cache_members)
 from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, EXITED, GOAL, INSIDE, Definition, Entry, Journey,
                                          PastEntry, TrailItem)
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures, StepFigures, Trail
@@ -40,6 +40,9 @@ _HAS_ENTRY = select(_e.id).where(_e.workspace == bindparam("w"), _e.journey_id =
 _SAVE = update(journey_entries).where(
     _e.id == bindparam("b_id"), _e.workspace == bindparam("b_w"), _e.revision == bindparam("b_rev")).values(
     {c: bindparam(c) for c in ("state", "step", "waiting", "due_time", "seen", "revision", "update_time")})
+_LOCK = select(journey_profiles.c.profile).where(
+    journey_profiles.c.workspace == bindparam("w"), journey_profiles.c.journey_id == bindparam("j"),
+    journey_profiles.c.profile == bindparam("p")).with_for_update()
 _PAST = select(_e.enter_time, _e.state).where(_e.workspace == bindparam("w"), _e.journey_id == bindparam("j"),
                                               _e.profile == bindparam("p"))
 
@@ -89,7 +92,7 @@ class SqlJourneyStore:
 
     def delete_journey(self, workspace: str, journey_id: str) -> None:
         for table, column in ((journey_trail, _t.journey_id), (journey_entries, _e.journey_id),
-                              (journey_versions, _v.journey_id)):
+                              (journey_versions, _v.journey_id), (journey_profiles, journey_profiles.c.journey_id)):
             self.connection.execute(delete(table).where(table.c.workspace == workspace, column == journey_id))
         self.connection.execute(delete(journeys).where(_j.workspace == workspace, _j.id == journey_id))
 
@@ -117,6 +120,15 @@ class SqlJourneyStore:
     def active_entries(self, workspace: str, profile: str) -> list[tuple[Entry, Definition]]:
         rows = self.connection.execute(_ACTIVE, {"w": workspace, "p": profile}).all()
         return [(self._entry(r), Definition.from_dict(r.definition)) for r in rows]
+
+    def lock_profile(self, workspace: str, journey_id: str, profile: str) -> None:
+        """Holds the (journey, profile) admission row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite
+        writes serialise the whole database anyway)."""
+        key = {"workspace": workspace, "journey_id": journey_id, "profile": profile}
+        self.connection.execute(_INSERT[self.connection.dialect.name](journey_profiles).values(key)
+                                .on_conflict_do_nothing())
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(_LOCK, {"w": workspace, "j": journey_id, "p": profile})
 
     def past_entries(self, workspace: str, journey_id: str, profile: str) -> list[PastEntry]:
         rows = self.connection.execute(_PAST, {"w": workspace, "j": journey_id, "p": profile})

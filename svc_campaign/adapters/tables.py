@@ -238,6 +238,16 @@ journey_entries = Table(
     Index("ix_journey_entries_journey", "workspace", "journey_id", "state", "step"),
 )
 
+# One row per journey and profile that ever tried to enter: locked (FOR UPDATE on PostgreSQL) while an entry is
+# decided, so that two replicas consuming the same profile's events never both admit it against the re-entry rule.
+journey_profiles = Table(
+    "journey_profiles",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("journey_id", String(63), primary_key=True),
+    Column("profile", String(128), primary_key=True),
+)
+
 # What happened to entries (and refused entries): the explanation and the per-step figures.
 journey_trail = Table(
     "journey_trail",

@@ -150,6 +150,7 @@ class Outcome:
 
 def _try_enter(store, workspace: str, journey_id: str, version: int, definition: Definition, profile: str,
                trigger_event: str, now: datetime, new_id: Callable[[], str], outcome: Outcome) -> None:
+    store.lock_profile(workspace, journey_id, profile)  # another replica deciding for this profile waits
     if store.has_entry(workspace, journey_id, version, profile, trigger_event):
         return  # this trigger event made its entry already (a redelivery): nothing to do, nothing refused
     why = refusal(definition.reentry, store.past_entries(workspace, journey_id, profile), now)

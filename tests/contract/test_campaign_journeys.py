@@ -298,3 +298,26 @@ def test_engagement_with_a_journeys_message_ends_a_wait_for_it(tx):
     run(tx, notify, clock)
     [entry] = journeys.explain_profile(tx, "acme", "p")
     assert entry.entry.state == "EXITED" and [k.rsplit("/", 1)[-1] for k in notify.keys] == ["hello"]
+
+
+def test_replicas_deciding_the_same_profile_at_once_admit_it_once(engine, tx):
+    """Eight writers (as eight replicas' consumers would) each with another trigger event of the same profile,
+    in MODE_ONCE: exactly one entry, seven refusals."""
+    import threading
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("replicas share PostgreSQL; one SQLite file has one campaign process")
+    published(tx, cart("ONCE"))
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        outcomes.append(track(tx, "p", "product_added_to_cart", f"ev-{n}"))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert (sum(o.entered for o in outcomes), sum(o.refused for o in outcomes)) == (1, 7)

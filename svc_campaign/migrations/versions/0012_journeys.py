@@ -1,5 +1,5 @@
 """journeys: journeys and their published versions, entries (one per journey version, profile and trigger
-event) with their position and durable timer, and the trail of what happened (explanations, figures)
+event), the per-profile admission lock with their position and durable timer, and the trail of what happened (explanations, figures)
 
 Revision ID: 0012
 Revises: 0011
@@ -65,6 +65,12 @@ def upgrade() -> None:
     op.create_index("ix_journey_entries_profile", "journey_entries", ["workspace", "profile", "journey_id"])
     op.create_index("ix_journey_entries_journey", "journey_entries", ["workspace", "journey_id", "state", "step"])
     op.create_table(
+        "journey_profiles",
+        sa.Column("workspace", sa.String(63), primary_key=True),
+        sa.Column("journey_id", sa.String(63), primary_key=True),
+        sa.Column("profile", sa.String(128), primary_key=True),
+    )
+    op.create_table(
         "journey_trail",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("workspace", sa.String(63), nullable=False),
@@ -84,6 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("journey_trail")
+    op.drop_table("journey_profiles")
     op.drop_table("journey_entries")
     op.drop_table("journey_versions")
     op.drop_table("journeys")
