@@ -187,6 +187,8 @@ def _step_dict(s: Step) -> dict[str, Any]:
 # ---------------------------------------------------------------- validation
 
 def _in_workspace(name: str, workspace: str, collection: str) -> bool:
+    if len(name) > 200:
+        return False
     parts = name.split("/")
     return len(parts) == 4 and parts[0] == "workspaces" and parts[1] == workspace and parts[2] == collection \
         and bool(parts[3])

@@ -28,6 +28,14 @@ def _enum_name(enum, value: int, prefix: str) -> str:
     return enum.Name(value).removeprefix(prefix) if value else ""
 
 
+def _enum_value(enum, prefix: str, name: str) -> int:
+    """EQUALS -> OPERATOR_EQUALS's number; unknown or empty -> 0 (a draft may hold anything)."""
+    try:
+        return enum.Value(f"{prefix}{name}")
+    except ValueError:
+        return 0
+
+
 def definition_from_proto(d: jpb.JourneyDefinition) -> Definition:
     t = d.trigger
     kind = t.WhichOneof("kind") or ""
@@ -72,7 +80,8 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
         out.trigger.event.event = t.event
         for c in t.conditions:
             out.trigger.event.conditions.add(property=c.property, value=c.value,
-                                             operator=jpb.PropertyCondition.Operator.Value(f"OPERATOR_{c.operator}"))
+                                             operator=_enum_value(jpb.PropertyCondition.Operator, "OPERATOR_",
+                                                                  c.operator))
     elif t.kind in ("segment_entered", "segment_left"):
         getattr(out.trigger, t.kind).segment = t.segment
     elif t.kind == "date_attribute":
@@ -90,7 +99,7 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
             step.branch.in_segment = s.in_segment
         elif s.kind == "send":
             step.send.template = s.template
-            if s.channel:
+            if s.channel in Channel.__members__:
                 step.send.channel = channel_to_proto(Channel(s.channel))
         elif s.kind == "update_attribute":
             step.update_attribute.attribute, step.update_attribute.value = s.attribute, s.value
@@ -100,7 +109,7 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
             step.call_webhook.webhook = s.webhook
         elif s.kind == "exit":
             step.exit.SetInParent()
-    out.reentry.mode = jpb.ReentryRule.Mode.Value(f"MODE_{d.reentry.mode}")
+    out.reentry.mode = _enum_value(jpb.ReentryRule.Mode, "MODE_", d.reentry.mode)
     if d.reentry.period:
         out.reentry.period.FromTimedelta(d.reentry.period)
     return out
