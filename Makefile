@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run demo test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-instrumentation bench-integrations mesh deploy clean bench-integrations-sync
+.PHONY: run demo demo-journey test install install-test proto proto-check slo slo-check lint unit contract e2e bench bench-auth bench-audience bench-analytics bench-launch bench-journeys bench-instrumentation bench-integrations bench-integrations-sync mesh deploy clean
 
 run: install
 	$(PY) -m devstack.servers.run
@@ -11,6 +11,10 @@ run: install
 # After `make run` (in another terminal): one campaign from profiles to the SMTP sink, and an unsubscribe.
 demo: install
 	$(PY) -m devstack.tools.demo
+
+# The abandoned-cart journey on a running platform (`make run`), waits scaled down to seconds
+demo-journey: install
+	$(PY) -m devstack.tools.demo_journey $(DEMO_ARGS)
 
 test: install-test proto-check slo-check lint
 	$(PY) -m pytest
@@ -78,6 +82,11 @@ bench-analytics: install-test
 # make bench-launch BENCH_ARGS="--recipients 10000"
 bench-launch: install-test
 	$(PY) -m bench.launch $(BENCH_ARGS)
+
+# Journeys on embedded defaults: timers fired/s, events/s with evaluation against an inbox-only baseline
+# (ratio), p99 trigger event -> notify request; a smaller run: make bench-journeys BENCH_ARGS="--quick"
+bench-journeys: install-test
+	$(PY) -m bench.journeys $(BENCH_ARGS)
 
 # Campaign reads (GetCampaign, ListCampaigns over gRPC, 8 clients) with metrics and tracing to a real
 # Jaeger on, against MKT_INSTRUMENTATION=off, in one run: the ratio (target >= 0.9)

@@ -128,6 +128,14 @@ def own_panels(kind: str, service: str) -> list[Panel]:
                 f"sum by (trigger, outcome) (increase(mkt_campaign_starts_total{{{sel}}}[{RATE}]))",
                 "{{trigger}} {{outcome}}"),), unit="short",
                 description="Campaign starts fired by the scheduler (ok or failed), per trigger."),
+            quantiles("Journey timer lateness (p50, p95, p99)", "mkt_journey_timer_lateness_seconds_bucket", sel, "",
+                      description="Due time of a journey entry (a wait's end, an event) to the pass that ran it."),
+            Panel("Journey entries, exits and sends", (
+                Query(f"sum by (outcome) (rate(mkt_journey_entries_total{{{sel}}}[{RATE}]))", "entries {{outcome}}"),
+                Query(f"sum by (how) (rate(mkt_journey_exits_total{{{sel}}}[{RATE}]))", "exits {{how}}"),
+                Query(f"sum by (outcome) (rate(mkt_journey_sends_total{{{sel}}}[{RATE}]))", "sends {{outcome}}")),
+                unit="ops", description="Journey entries (entered, refused), exits (goal, exited) and send steps "
+                                        "handed to notify (ok, refused, unavailable) per second."),
         ]
     if kind == "analytics":
         return [

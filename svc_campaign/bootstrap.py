@@ -23,12 +23,15 @@ from svc_kit.server import Mounted
 from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.metrics import SchedulerMetrics
-from svc_campaign.adapters.peers import REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcTemplateVariants
+from svc_campaign.adapters.journey_store import SqlJourneys
+from svc_campaign.adapters.peers import (REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcJourneyAudience,
+                                         GrpcJourneyNotify, GrpcTemplateVariants)
 from svc_campaign.adapters import privacy
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.adapters.tables import campaign_inbox
 from svc_campaign.entrypoints.delivery_consumer import delivery_consumer
 from svc_campaign.entrypoints.grpc_servicer import CampaignServicer
+from svc_campaign.entrypoints.journeys import JourneyWorker, journey_consumers
 from svc_campaign.entrypoints.launch_worker import LaunchWorker, lifecycle_consumer
 from svc_campaign.entrypoints.scheduler import Scheduler
 from svc_campaign.entrypoints.segment_cache_consumer import segment_cache_consumer
@@ -49,7 +52,16 @@ def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=ut
             return privacy.export_profile(connection, workspace, profile)
 
     return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content,
-                            export_profile)
+                            export_profile, journeys_tx=SqlJourneys(engine))
+
+
+def _mount_journeys(settings: Settings, bus, engine: Engine) -> tuple[list, JourneyWorker]:
+    """Journeys (issue 17): the consumers of tracked events, segment changes and notify's message events,
+    and the timer worker that sends through notify."""
+    worker = JourneyWorker(engine, lambda: GrpcJourneyNotify(lambda: service_channel(settings.env, "notify")),
+                           config.JOURNEY_POLL.read(settings.env), audience_factory=lambda: GrpcJourneyAudience(
+                               lambda: service_channel(settings.env, "audience")))
+    return journey_consumers(bus, engine, worker.wake), worker
 
 
 def open_engine(settings: Settings, migrate_schema: bool) -> Engine:
@@ -92,6 +104,7 @@ def mount(settings: Settings) -> Mounted:
                     config.FAULT_INJECTION.name, LABEL)
         faults = SagaFaults(SqlCampaignLabels(engine), page_size)
     launches = LaunchWorker(engine, settings.env, page_size, faults)
+    journey_inboxes, journey_worker = _mount_journeys(settings, bus, engine)
     stop_background = threading.Event()
     background = [threading.Thread(target=cache_consumer.run, args=(stop_background,), name="segment-cache",
                                    daemon=True),
@@ -102,7 +115,11 @@ def mount(settings: Settings) -> Mounted:
                                    daemon=True),
                   threading.Thread(target=upkeep.run, args=(stop_background,), name="upkeep", daemon=True),
                   threading.Thread(target=erasures.run, args=(stop_background,), name=ERASURE_SUBSCRIPTION,
-                                   daemon=True)]
+                                   daemon=True),
+                  threading.Thread(target=journey_worker.run, args=(stop_background,), name="journey-timers",
+                                   daemon=True),
+                  *(threading.Thread(target=c.run, args=(stop_background,), name=c.subscription, daemon=True)
+                    for c in journey_inboxes)]
     for thread in background:
         thread.start()
 
@@ -113,6 +130,7 @@ def mount(settings: Settings) -> Mounted:
         launches.wake.set()
         scheduler.wake.set()
         upkeep.wake.set()
+        journey_worker.wake.set()
         relay_thread.join(timeout=10)
         for thread in background:
             thread.join(timeout=10)
@@ -120,6 +138,8 @@ def mount(settings: Settings) -> Mounted:
         lifecycle.consumer.close()
         deliveries.consumer.close()
         erasures.close()
+        for consumer in journey_inboxes:
+            consumer.close()
         relay.close()
         bus.close()
         if executor is not None:

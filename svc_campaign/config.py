@@ -28,9 +28,13 @@ LAUNCH_PAGE_SIZE = Variable(SERVICE.env_prefix + "LAUNCH_PAGE_SIZE", "integer", 
 FAULT_INJECTION = Variable(SERVICE.env_prefix + "FAULT_INJECTION", "flag", False,
                            "FOR TESTS ONLY, never in production: a campaign labelled mkt-fault-at=STEP[.N] fails "
                            "that step of its launch on purpose (docs/services/campaign.md, launch saga)")
+JOURNEY_POLL = Variable(SERVICE.env_prefix + "JOURNEY_POLL_SECONDS", "seconds", 0.25,
+                       "how often the journey timer worker looks for due timers (waits that ended); it also wakes "
+                       "at once when an event makes an entry due now. Due timers fire within this much of their "
+                       "time while the service keeps up")
 
 VARIABLES = (service_variables(SERVICE) + relational.variables(SERVICE)
              + (target_variable("audience"), target_variable("notify"), target_variable("analytics"),
                 target_variable("content"))
              + bus.VARIABLES + (REPORT_DEADLINE, SCHEDULER_POLL, UPKEEP_POLL)
-             + (LAUNCH_PAGE_SIZE, FAULT_INJECTION))
+             + (LAUNCH_PAGE_SIZE, FAULT_INJECTION, JOURNEY_POLL))

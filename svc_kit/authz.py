@@ -54,6 +54,7 @@ OVERRIDES: dict[str, str] = {
     "DownloadAsset": PUBLIC,
     # Computations that change nothing.
     "RenderTemplate": "read", "BatchRenderTemplate": "read", "RunFunnel": "read",
+    "ExplainJourneyProfile": "read",  # campaign: why a profile did or did not get a journey's messages
     # Administration: providers and settings (notify), connections and webhooks
     # (integrations, they hold credentials and reach outside), API keys.
     "CreateProvider": "admin", "UpdateProvider": "admin", "DeleteProvider": "admin", "TestProvider": "admin",

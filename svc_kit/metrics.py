@@ -180,6 +180,19 @@ class ServiceMetrics:
         self.webhooks_disabled = Counter("mkt_webhooks_disabled_total",
                                          "Webhooks the platform disabled (FAILING) after a delivery used up its "
                                          "retries.", ("service",), registry=r)
+        # Journeys (svc_campaign: service_layer/journeys.py through the JourneySignals port).
+        self.journey_entries = Counter("mkt_journey_entries_total",
+                                       "Entries into journeys: entered, or refused by the re-entry rule.",
+                                       ("service", "outcome"), registry=r)
+        self.journey_exits = Counter("mkt_journey_exits_total",
+                                     "Entries that ended: goal (the goal event) or exited (an exit step).",
+                                     ("service", "how"), registry=r)
+        self.journey_sends = Counter("mkt_journey_sends_total",
+                                     "Journey send steps handed to notify: ok, refused, or unavailable (retried).",
+                                     ("service", "outcome"), registry=r)
+        self.journey_timer_lateness = Histogram(
+            "mkt_journey_timer_lateness_seconds", "From a journey timer's due time to the pass that fired it.",
+            ("service",), buckets=DELAY_BUCKETS, registry=r)
         self.outbox_backlog = OutboxBacklog(self, backlog_interval)
         r.register(self.outbox_backlog)
 

@@ -15,7 +15,8 @@ from marketing.analytics.v1 import analytics_service_pb2_grpc as analytics_grpc
 from marketing.analytics.v1 import campaign_report_pb2
 from marketing.audience.v1 import audience_service_pb2 as audience_pb
 from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
-from marketing.audience.v1 import segment_pb2
+from marketing.audience.v1 import profile_pb2, segment_pb2
+from marketing.common.v1 import attribute_pb2
 from marketing.common.v1 import message_content_pb2
 from marketing.content.v1 import content_service_pb2 as content_pb
 from marketing.content.v1 import content_service_pb2_grpc as content_grpc
@@ -260,3 +261,65 @@ class GrpcAbTestFigures:
         comparisons = tuple(Comparison(c.variant, c.control, c.p_value, c.significant)
                             for c in report.comparisons if c.channel == wanted and c.metric == rate_name)
         return Figures(variants, comparisons)
+
+
+class GrpcJourneyNotify:
+    """JourneyNotifyPort over notify's BatchSendMessages (consent, suppressions, quiet hours and caps are
+    notify's): one call per batch of journey sends, each with its idempotency key. The channel is made on
+    first use, on the calling event loop."""
+
+    def __init__(self, channel_factory):
+        self._channel_factory = channel_factory
+        self._stub: notify_grpc.NotifyServiceStub | None = None
+
+    async def send_journey_messages(self, workspace: str, sends: list) -> list[str]:
+        if self._stub is None:
+            self._stub = notify_grpc.NotifyServiceStub(self._channel_factory())
+        parent = f"workspaces/{workspace}"
+        results: list[str] = []
+        for start in range(0, len(sends), 1000):  # BatchSendMessages' limit
+            requests = [notify_pb.SendMessageRequest(parent=parent, message=message_pb2.Message(
+                channel=channel_to_proto(Channel(s.channel)), recipient=s.profile, idempotency_key=s.idempotency_key,
+                template=message_pb2.TemplateRef(template=s.template),
+                labels={"journey": s.journey.rsplit("/", 1)[-1]},
+                category=message_content_pb2.MESSAGE_CATEGORY_MARKETING)) for s in sends[start:start + 1000]]
+            try:
+                answer = await self._stub.BatchSendMessages(notify_pb.BatchSendMessagesRequest(
+                    parent=parent, requests=requests), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "journey sends to the notify service") from None
+            results.extend(f"code {r.error.code}: {r.error.message}" if r.error.code else "" for r in answer.results)
+        return results
+
+
+class GrpcJourneyAudience:
+    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes). The channel is
+    made on first use, on the calling event loop."""
+
+    def __init__(self, channel_factory):
+        self._channel_factory = channel_factory
+        self._stub: audience_grpc.AudienceServiceStub | None = None
+
+    async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        name = f"workspaces/{workspace}/profiles/{profile}"
+        try:
+            await self._stub.UpsertProfile(audience_pb.UpsertProfileRequest(name=name, profile=profile_pb2.Profile(
+                attributes=[attribute_pb2.Attribute(key=attribute, string_value=value)])), timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"setting {attribute} of {name}") from None
+
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        zones: dict[str, str] = {}
+        for start in range(0, len(profiles), PROFILES_PER_BATCH):
+            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
+            try:
+                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "the profiles' time zones") from None
+            zones.update((p.name.rsplit("/", 1)[-1], p.time_zone) for p in found.profiles)
+        return zones

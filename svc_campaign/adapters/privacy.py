@@ -3,8 +3,11 @@ audience segments (segment_cache_members, from `segment_updated`), and through i
 target it. Campaigns, their events and launches name segments and snapshots, never a profile (a
 launch's frozen members live in audience's snapshots, which audience's own erasure clears).
 
-Erasure deletes the profile's rows from the segment copy (and recounts those segments' sizes);
-the campaigns' counts stay. Everything is scoped to one workspace."""
+Journeys hold the profile by id: its entries (position, events seen), its admission rows and its trail.
+
+Erasure deletes the profile's rows from the segment copy (and recounts those segments' sizes) and its
+journey entries, admission rows and trail (a journey's figures lose them); the campaigns' counts stay.
+Everything is scoped to one workspace."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from svc_kit.events.erasure import json_record
 
-from svc_campaign.adapters.tables import campaigns, segment_cache_members, segment_cache_state
+from svc_campaign.adapters.tables import (campaigns, journey_entries, journey_profiles, journey_trail,
+                                          segment_cache_members, segment_cache_state)
 
 _members, _state, _c = segment_cache_members.c, segment_cache_state.c, campaigns.c
 
@@ -34,7 +38,11 @@ def erase_profile(connection: Connection, workspace: str, profile: str) -> dict[
             _members.workspace == workspace, _members.segment_id == segment_id)).scalar_one()
         connection.execute(update(segment_cache_state).where(
             _state.workspace == workspace, _state.segment_id == segment_id).values(size=size))
-    return {"segmentMemberships": removed}
+    journeys = connection.execute(delete(journey_entries).where(
+        journey_entries.c.workspace == workspace, journey_entries.c.profile == profile)).rowcount
+    for table in (journey_trail, journey_profiles):
+        connection.execute(delete(table).where(table.c.workspace == workspace, table.c.profile == profile))
+    return {"segmentMemberships": removed, "journeyEntries": journeys}
 
 
 def _targets(campaign_row, segment_ids: set[str]) -> bool:
@@ -52,5 +60,10 @@ def export_profile(connection: Connection, workspace: str, profile: str) -> dict
             if _targets(row, wanted):
                 targeting.append(json_record({"name": f"workspaces/{workspace}/campaigns/{row.id}",
                                               "display_name": row.display_name, "state": row.state}))
+    e = journey_entries.c
+    entries = [json_record({"journey": f"workspaces/{workspace}/journeys/{r.journey_id}", "version": r.version,
+                            "state": r.state, "step": r.step, "enter_time": r.enter_time.isoformat()})
+               for r in connection.execute(select(e.journey_id, e.version, e.state, e.step, e.enter_time).where(
+                   e.workspace == workspace, e.profile == profile).order_by(e.enter_time, e.id))]
     return {"segmentMemberships": [f"workspaces/{workspace}/segments/{s}" for s in segment_ids],
-            "campaigns": targeting}
+            "campaigns": targeting, "journeyEntries": entries}

@@ -179,3 +179,90 @@ campaign_pause_reasons = Table(
     Column("reason", String(32), nullable=False),
     Column("pause_time", UTCDateTime, nullable=False),
 )
+
+
+# ---- Journeys (issue 17; migration 0012): adapters/journey_store.py ----
+# A journey and its draft; `published_version` is the version new entries follow.
+journeys = Table(
+    "journeys",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("id", String(63), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("draft", JSON, nullable=False),
+    Column("published_version", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("create_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Index("ix_journeys_workspace_created", "workspace", "create_time", "id"),
+)
+
+# Each published version, frozen; the trigger's kind and key (event name or segment) to find it by.
+journey_versions = Table(
+    "journey_versions",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("journey_id", String(63), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("trigger_kind", String(20), nullable=False),
+    Column("trigger_key", String(255), nullable=False),
+    Column("publish_time", UTCDateTime, nullable=False),
+    Index("ix_journey_versions_trigger", "workspace", "trigger_kind", "trigger_key"),
+)
+
+# One row per entry of a profile into a journey version, made by one trigger event (the unique key makes a
+# redelivered trigger harmless); its position (step, waiting) and durable timer (due_time: the timer worker
+# claims due rows, FOR UPDATE SKIP LOCKED on PostgreSQL).
+journey_entries = Table(
+    "journey_entries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workspace", String(63), nullable=False),
+    Column("journey_id", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("profile", String(128), nullable=False),
+    Column("trigger_event", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("step", String(63), nullable=False),
+    Column("waiting", Boolean, nullable=False),
+    Column("due_time", UTCDateTime),
+    Column("seen", JSON, nullable=False),
+    Column("enter_time", UTCDateTime, nullable=False),
+    Column("update_time", UTCDateTime, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("uq_journey_entries_trigger", "workspace", "journey_id", "version", "profile", "trigger_event", unique=True),
+    Index("ix_journey_entries_due", "due_time"),
+    Index("ix_journey_entries_profile", "workspace", "profile", "journey_id"),
+    Index("ix_journey_entries_journey", "workspace", "journey_id", "state", "step"),
+)
+
+# One row per journey and profile that ever tried to enter: locked (FOR UPDATE on PostgreSQL) while an entry is
+# decided, so that two replicas consuming the same profile's events never both admit it against the re-entry rule.
+journey_profiles = Table(
+    "journey_profiles",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("journey_id", String(63), primary_key=True),
+    Column("profile", String(128), primary_key=True),
+)
+
+# What happened to entries (and refused entries): the explanation and the per-step figures.
+journey_trail = Table(
+    "journey_trail",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("workspace", String(63), nullable=False),
+    Column("journey_id", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("entry_id", String(32)),
+    Column("profile", String(128), nullable=False),
+    Column("time", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("step", String(63), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Index("ix_journey_trail_profile", "workspace", "profile", "id"),
+    Index("ix_journey_trail_step", "workspace", "journey_id", "kind", "step"),
+    Index("ix_journey_trail_entry", "entry_id"),
+)

@@ -26,6 +26,7 @@ from svc_kit.names import name_field, parent_field
 from svc_campaign.domain import commands
 from svc_campaign.domain.events import STATE_EVENTS
 from svc_campaign.domain.model import TRANSITIONS, Campaign
+from svc_campaign.entrypoints.journey_api import JourneyApi
 from svc_campaign.entrypoints.mapping import (campaign_audience_to_proto, campaign_event_to_proto,
                                               campaign_launch_to_proto, campaign_to_proto, delivery_to_stats,
                                               fields_from_proto, update_paths)
@@ -57,11 +58,13 @@ def _instant(stamp, field: str) -> datetime:
         raise InvalidArgument(FieldViolation(field, "is not a valid timestamp")) from None
 
 
-class CampaignServicer(pb_grpc.CampaignServiceServicer):
+class CampaignServicer(JourneyApi, pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
                  executor: Executor | None, analytics: ReportingPort | None = None,
-                 content: ContentPort | None = None, export_profile: Callable[[str, str], dict] | None = None):
+                 content: ContentPort | None = None, export_profile: Callable[[str, str], dict] | None = None,
+                 journeys_tx=None):
         self.uow = uow_factory
+        self.journeys_tx = journeys_tx  # journeys' Transaction (service_layer/journey_ports.py); None: UNIMPLEMENTED
         self.export_profile = export_profile  # (workspace, profile) -> what campaign holds on the profile
         self.clock = clock
         self.new_id = new_id

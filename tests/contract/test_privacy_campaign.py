@@ -7,6 +7,9 @@ then nothing."""
 from __future__ import annotations
 
 from svc_campaign.adapters import privacy
+from svc_campaign.adapters.journey_store import SqlJourneys
+from svc_campaign.service_layer import journeys
+from tests.contract.test_campaign_journeys import T0, cart
 from svc_campaign.adapters.segment_cache import apply_event, segments
 from svc_campaign.adapters.tables import campaign_inbox
 from tests.contract.privacy_helpers import confirmations, deliver, profile_erased
@@ -42,7 +45,16 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
         apply_event(connection, decoded(event("big", added=["ann"])))
         apply_event(connection, decoded(event("vip", added=["ann"], workspace="other")))
     target, _ = campaigns(engine, "vip", "nobody-here")
+    tx = SqlJourneys(engine)
+    journeys.create_journey(tx, "acme", "cart", "Cart", cart(), T0, lambda: "x")
+    journeys.publish_journey(tx, "acme", "cart", "", T0)
+    with tx() as store:
+        for workspace, who in (("acme", "ann"), ("acme", "bob"), ("other", "ann")):
+            journeys.on_tracked(store, workspace, who, "product_added_to_cart", {}, f"ev-{workspace}-{who}", T0,
+                                lambda w=workspace, p=who: f"{w}-{p}")
     before = export(engine, "acme", "ann")
+    assert [(e["journey"], e["state"], e["step"]) for e in before["journeyEntries"]] == [
+        ("workspaces/acme/journeys/cart", "ACTIVE", "wait1")]
     assert before["segmentMemberships"] == ["workspaces/acme/segments/big", "workspaces/acme/segments/vip"]
     assert [c["name"] for c in before["campaigns"]] == [f"workspaces/acme/campaigns/{target}"]
 
@@ -50,12 +62,14 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
     assert deliver(engine, tmp_path, campaign_inbox, OUTBOX, "campaign", privacy.erase_profile,
                    [erased, erased]) == 1
 
-    assert export(engine, "acme", "ann") == {"segmentMemberships": [], "campaigns": []}
+    assert export(engine, "acme", "ann") == {"segmentMemberships": [], "campaigns": [], "journeyEntries": []}
+    assert journeys.explain_profile(tx, "acme", "ann") == []
+    assert len(export(engine, "acme", "bob")["journeyEntries"]) == 1
     assert export(engine, "acme", "bob")["segmentMemberships"] == ["workspaces/acme/segments/vip"]
     assert export(engine, "other", "ann")["segmentMemberships"] == ["workspaces/other/segments/vip"]
     with engine.connect() as connection:
         assert [s.size for s in segments(connection, "acme", ["vip", "big"])] == [1, 0]
     [confirmation] = confirmations(engine, OUTBOX)
     assert confirmation["payload"]["service"] == "campaign"
-    assert confirmation["payload"]["counts"] == {"segmentMemberships": 2}
+    assert confirmation["payload"]["counts"] == {"segmentMemberships": 2, "journeyEntries": 1}
     assert confirmation["aggregate_id"] == erased["event_id"]

@@ -121,7 +121,8 @@ def traffic(running, live_prometheus):
     after Prometheus has scraped the first."""
     first = one_round(running.rest)
     born = ('mkt_campaign_starts_total{outcome="ok"}', "mkt_notify_handoff_seconds_count",
-            'grpc_server_handled_total{grpc_method="GetSegment"}', 'grpc_server_handled_total{grpc_method="Check"}')
+            'grpc_server_handled_total{grpc_method="GetSegment"}', 'grpc_server_handled_total{grpc_method="Check"}',
+            "mkt_journey_timer_lateness_seconds_count", 'mkt_journey_sends_total{outcome="ok"}')
     eventually(lambda: all(query(live_prometheus, expr) for expr in born), "the first round's series in Prometheus",
                timeout=60)
     one_round(running.rest)
@@ -151,6 +152,13 @@ def one_round(rest) -> str:
         "contents": [{"channel": "CHANNEL_EMAIL", "template": template["name"]}],
         "schedule": {"startTime": iso(start), "endTime": iso(start + timedelta(hours=1)), "timeZone": "UTC"}}))
     ok(rest.call("POST", f"/v1/{campaign['name']}:schedule", {}))
+    # A journey those page views trigger: entries (and refusals while inside), a send step, exits, timers.
+    journey = ok(rest.call("POST", f"/v1/workspaces/{ws}/journeys?journeyId=hello", {
+        "displayName": "Hello", "definition": {
+            "trigger": {"event": {"event": "page_viewed"}}, "entryStep": "hello", "reentry": {"mode": "MODE_ALWAYS"},
+            "steps": [{"id": "hello", "send": {"channel": "CHANNEL_EMAIL", "template": template["name"]},
+                       "next": "done"}, {"id": "done", "exit": {}}]}}))
+    ok(rest.call("POST", f"/v1/{journey['name']}:publish", {}))
     # Analytics: events ingested through the API (the bus brings notify's and campaign's too).
     now = iso(datetime.now(UTC) - timedelta(seconds=5))
     ok(rest.call("POST", f"/v1/workspaces/{ws}/events:ingest", {"events": [

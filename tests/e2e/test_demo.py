@@ -37,3 +37,18 @@ def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running
     assert "variant  sent  delivered  opened  clicked  unsubscribed  converted" in table
     total = next(line.split() for line in table.splitlines() if line.strip().startswith("total"))
     assert total[1:] == ["12", "12", "5", "1", "1", "1"]
+
+
+def test_the_journey_demo_runs_the_abandoned_cart(running):
+    from devstack.tools import demo_journey
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert demo_journey.main(["--edge", f"http://127.0.0.1:{running.edge_port}", "--workspace", "journey-e2e",
+                                  "--wait", "3", "--timeout", "60", "--token", running.rest.token]) == 0
+    text = out.getvalue()
+    assert ":publish -> STATE_ACTIVE, version 1" in text
+    for line in ("ada    email 0  sms 0", "grace  email 1  sms 0", "alan   email 1  sms 1"):
+        assert line in text, text
+    assert "entered 3, goal reached 2, exited 1" in text, text
+    assert "ada    GOAL" in text and "alan   EXITED" in text

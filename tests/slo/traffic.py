@@ -113,6 +113,12 @@ def campaign_scheduling(good, bad):
     return series
 
 
+def journey_timers(good, bad):
+    """Good passes run 0.1 s after their due time, bad ones 30 s after."""
+    observations = [(0.1, list(good))] + ([(30.0, list(bad))] if bad is not None else [])
+    return histogram("mkt_journey_timer_lateness_seconds", {"service": "campaign"}, DELAY_BUCKETS, observations)
+
+
 def analytics_batches(good, bad):
     series = counter("mkt_analytics_batches_total", {"service": "analytics", "outcome": "ok"}, good)
     if bad is not None:
@@ -132,6 +138,7 @@ SEGMENT_READS = ("GetSegment", "ListSegments", "CountSegmentMembers", "CheckSegm
 
 MODELS: dict[str, Model] = {
     "campaign-scheduling": campaign_scheduling,
+    "journey-timers": journey_timers,
     "campaign-api-availability": grpc_availability(
         "marketing.campaign.v1.CampaignService", ("GetCampaign", "StartCampaign")),
     "audience-segment-reads": grpc_availability(

@@ -34,10 +34,11 @@ from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_
 from marketing.campaign.v1 import campaign_audience_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__audience__pb2
 from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__launch__pb2
 from marketing.campaign.v1 import campaign_stats_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2
+from marketing.campaign.v1 import journey_pb2 as marketing_dot_campaign_dot_v1_dot_journey__pb2
 from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\x1a+marketing/campaign/v1/campaign_launch.proto\x1a*marketing/campaign/v1/campaign_stats.proto\x1a!marketing/common/v1/privacy.proto\"\xf5\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x38\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\tB#\xbaH r\x1b\x32\x19^[a-z0-9][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x01\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8c\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x92\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18GetCampaignLaunchRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignLaunch\"\x83\x01\n\x1bListCampaignLaunchesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"p\n\x1cListCampaignLaunchesResponse\x12\x37\n\x08launches\x18\x01 \x03(\x0b\x32%.marketing.campaign.v1.CampaignLaunch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x17GetCampaignStatsRequest\x12\x37\n\x04name\x18\x01 \x01(\tB)\xe2\x41\x01\x02\xfa\x41\"\n marketing.platform/CampaignStats\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xc9\x18\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa6\x01\n\x11GetCampaignLaunch\x12/.marketing.campaign.v1.GetCampaignLaunchRequest\x1a%.marketing.campaign.v1.CampaignLaunch\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/launch}\x12\xc0\x01\n\x14ListCampaignLaunches\x12\x32.marketing.campaign.v1.ListCampaignLaunchesRequest\x1a\x33.marketing.campaign.v1.ListCampaignLaunchesResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/campaigns/*}/launches\x12\xa2\x01\n\x10GetCampaignStats\x12..marketing.campaign.v1.GetCampaignStatsRequest\x1a$.marketing.campaign.v1.CampaignStats\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/campaigns/*/stats}\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*\x12h\n\x11\x45xportProfileData\x12/.marketing.campaign.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x42\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,marketing/campaign/v1/campaign_service.proto\x12\x15marketing.campaign.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$marketing/campaign/v1/campaign.proto\x1a-marketing/campaign/v1/campaign_audience.proto\x1a+marketing/campaign/v1/campaign_launch.proto\x1a*marketing/campaign/v1/campaign_stats.proto\x1a#marketing/campaign/v1/journey.proto\x1a!marketing/common/v1/privacy.proto\"\xf5\x01\n\x15\x43reateCampaignRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x37\n\x08\x63\x61mpaign\x18\x02 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x38\n\x0b\x63\x61mpaign_id\x18\x03 \x01(\tB#\xbaH r\x1b\x32\x19^[a-z0-9][a-z0-9-]{0,62}$\xd8\x01\x01\x12\x1c\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"s\n\x12GetCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x01\n\x19ListCampaignEventsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListCampaignEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.marketing.campaign.v1.CampaignEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8c\x01\n\x14ListCampaignsRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\x12\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"x\n\x15ListCampaignsResponse\x12\x32\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1f.marketing.campaign.v1.Campaign\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x87\x01\n\x15UpdateCampaignRequest\x12\x37\n\x08\x63\x61mpaign\x18\x01 \x01(\x0b\x32\x1f.marketing.campaign.v1.CampaignB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x02\"Y\n\x15\x44\x65leteCampaignRequest\x12\x32\n\x04name\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17ScheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"=\n\x19UnscheduleCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14StartCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14PauseCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15ResumeCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\";\n\x17\x43ompleteCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x43\x61ncelCampaignRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"X\n\x1aGetCampaignAudienceRequest\x12:\n\x04name\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\"\x92\x01\n\"ListCampaignAudienceMembersRequest\x12<\n\x06parent\x18\x01 \x01(\tB,\xe2\x41\x01\x02\xfa\x41%\n#marketing.platform/CampaignAudience\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"P\n#ListCampaignAudienceMembersResponse\x12\x10\n\x08profiles\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"T\n\x18GetCampaignLaunchRequest\x12\x38\n\x04name\x18\x01 \x01(\tB*\xe2\x41\x01\x02\xfa\x41#\n!marketing.platform/CampaignLaunch\"\x83\x01\n\x1bListCampaignLaunchesRequest\x12\x34\n\x06parent\x18\x01 \x01(\tB$\xe2\x41\x01\x02\xfa\x41\x1d\n\x1bmarketing.platform/Campaign\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"p\n\x1cListCampaignLaunchesResponse\x12\x37\n\x08launches\x18\x01 \x03(\x0b\x32%.marketing.campaign.v1.CampaignLaunch\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x17GetCampaignStatsRequest\x12\x37\n\x04name\x18\x01 \x01(\tB)\xe2\x41\x01\x02\xfa\x41\"\n marketing.platform/CampaignStats\".\n\x18\x45xportProfileDataRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xbb\x01\n\x14\x43reateJourneyRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Journey\x12\x35\n\x07journey\x18\x02 \x01(\x0b\x32\x1e.marketing.campaign.v1.JourneyB\x04\xe2\x41\x01\x02\x12\x37\n\njourney_id\x18\x03 \x01(\tB#\xbaH r\x1b\x32\x19^[a-z0-9][a-z0-9-]{0,62}$\xd8\x01\x01\"F\n\x11GetJourneyRequest\x12\x31\n\x04name\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1amarketing.platform/Journey\"z\n\x13ListJourneysRequest\x12\x33\n\x06parent\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\x12\x1amarketing.platform/Journey\x12\x1a\n\tpage_size\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x14ListJourneysResponse\x12\x30\n\x08journeys\x18\x01 \x03(\x0b\x32\x1e.marketing.campaign.v1.Journey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x14UpdateJourneyRequest\x12\x35\n\x07journey\x18\x01 \x01(\x0b\x32\x1e.marketing.campaign.v1.JourneyB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x14\x44\x65leteJourneyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15PublishJourneyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"7\n\x13PauseJourneyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x14ResumeJourneyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"9\n\x15\x41rchiveJourneyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\",\n\x16GetJourneyStatsRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"5\n\x1c\x45xplainJourneyProfileRequest\x12\x15\n\x07profile\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xa2&\n\x0f\x43\x61mpaignService\x12\xb4\x01\n\x0e\x43reateCampaign\x12,.marketing.campaign.v1.CreateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"S\xda\x41\x1bparent,campaign,campaign_id\x82\xd3\xe4\x93\x02/\"#/v1/{parent=workspaces/*}/campaigns:\x08\x63\x61mpaign\x12\x8d\x01\n\x0bGetCampaign\x12).marketing.campaign.v1.GetCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%\x12#/v1/{name=workspaces/*/campaigns/*}\x12\xb8\x01\n\x12ListCampaignEvents\x12\x30.marketing.campaign.v1.ListCampaignEventsRequest\x1a\x31.marketing.campaign.v1.ListCampaignEventsResponse\"=\xda\x41\x06parent\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=workspaces/*/campaigns/*}/events\x12\xae\x01\n\x13GetCampaignAudience\x12\x31.marketing.campaign.v1.GetCampaignAudienceRequest\x1a\'.marketing.campaign.v1.CampaignAudience\";\xda\x41\x04name\x82\xd3\xe4\x93\x02.\x12,/v1/{name=workspaces/*/campaigns/*/audience}\x12\xdd\x01\n\x1bListCampaignAudienceMembers\x12\x39.marketing.campaign.v1.ListCampaignAudienceMembersRequest\x1a:.marketing.campaign.v1.ListCampaignAudienceMembersResponse\"G\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x38\x12\x36/v1/{parent=workspaces/*/campaigns/*/audience}/members\x12\xa6\x01\n\x11GetCampaignLaunch\x12/.marketing.campaign.v1.GetCampaignLaunchRequest\x1a%.marketing.campaign.v1.CampaignLaunch\"9\xda\x41\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=workspaces/*/campaigns/*/launch}\x12\xc0\x01\n\x14ListCampaignLaunches\x12\x32.marketing.campaign.v1.ListCampaignLaunchesRequest\x1a\x33.marketing.campaign.v1.ListCampaignLaunchesResponse\"?\xda\x41\x06parent\x82\xd3\xe4\x93\x02\x30\x12./v1/{parent=workspaces/*/campaigns/*}/launches\x12\xa2\x01\n\x10GetCampaignStats\x12..marketing.campaign.v1.GetCampaignStatsRequest\x1a$.marketing.campaign.v1.CampaignStats\"8\xda\x41\x04name\x82\xd3\xe4\x93\x02+\x12)/v1/{name=workspaces/*/campaigns/*/stats}\x12\xa0\x01\n\rListCampaigns\x12+.marketing.campaign.v1.ListCampaignsRequest\x1a,.marketing.campaign.v1.ListCampaignsResponse\"4\xda\x41\x06parent\x82\xd3\xe4\x93\x02%\x12#/v1/{parent=workspaces/*}/campaigns\x12\xb6\x01\n\x0eUpdateCampaign\x12,.marketing.campaign.v1.UpdateCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"U\xda\x41\x14\x63\x61mpaign,update_mask\x82\xd3\xe4\x93\x02\x38\x32,/v1/{campaign.name=workspaces/*/campaigns/*}:\x08\x63\x61mpaign\x12\x8a\x01\n\x0e\x44\x65leteCampaign\x12,.marketing.campaign.v1.DeleteCampaignRequest\x1a\x16.google.protobuf.Empty\"2\xda\x41\x04name\x82\xd3\xe4\x93\x02%*#/v1/{name=workspaces/*/campaigns/*}\x12\x9c\x01\n\x10ScheduleCampaign\x12..marketing.campaign.v1.ScheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:schedule:\x01*\x12\xa2\x01\n\x12UnscheduleCampaign\x12\x30.marketing.campaign.v1.UnscheduleCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"9\x82\xd3\xe4\x93\x02\x33\"./v1/{name=workspaces/*/campaigns/*}:unschedule:\x01*\x12\x93\x01\n\rStartCampaign\x12+.marketing.campaign.v1.StartCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:start:\x01*\x12\x93\x01\n\rPauseCampaign\x12+.marketing.campaign.v1.PauseCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/campaigns/*}:pause:\x01*\x12\x96\x01\n\x0eResumeCampaign\x12,.marketing.campaign.v1.ResumeCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:resume:\x01*\x12\x9c\x01\n\x10\x43ompleteCampaign\x12..marketing.campaign.v1.CompleteCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{name=workspaces/*/campaigns/*}:complete:\x01*\x12\x96\x01\n\x0e\x43\x61ncelCampaign\x12,.marketing.campaign.v1.CancelCampaignRequest\x1a\x1f.marketing.campaign.v1.Campaign\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\x01*\x12h\n\x11\x45xportProfileData\x12/.marketing.campaign.v1.ExportProfileDataRequest\x1a .marketing.common.v1.ProfileData\"\x00\x12\xad\x01\n\rCreateJourney\x12+.marketing.campaign.v1.CreateJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"O\xda\x41\x19parent,journey,journey_id\x82\xd3\xe4\x93\x02-\"\"/v1/{parent=workspaces/*}/journeys:\x07journey\x12\x89\x01\n\nGetJourney\x12(.marketing.campaign.v1.GetJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=workspaces/*/journeys/*}\x12\x9c\x01\n\x0cListJourneys\x12*.marketing.campaign.v1.ListJourneysRequest\x1a+.marketing.campaign.v1.ListJourneysResponse\"3\xda\x41\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=workspaces/*}/journeys\x12\xaf\x01\n\rUpdateJourney\x12+.marketing.campaign.v1.UpdateJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"Q\xda\x41\x13journey,update_mask\x82\xd3\xe4\x93\x02\x35\x32*/v1/{journey.name=workspaces/*/journeys/*}:\x07journey\x12\x87\x01\n\rDeleteJourney\x12+.marketing.campaign.v1.DeleteJourneyRequest\x1a\x16.google.protobuf.Empty\"1\xda\x41\x04name\x82\xd3\xe4\x93\x02$*\"/v1/{name=workspaces/*/journeys/*}\x12\x95\x01\n\x0ePublishJourney\x12,.marketing.campaign.v1.PublishJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/journeys/*}:publish:\x01*\x12\x8f\x01\n\x0cPauseJourney\x12*.marketing.campaign.v1.PauseJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=workspaces/*/journeys/*}:pause:\x01*\x12\x92\x01\n\rResumeJourney\x12+.marketing.campaign.v1.ResumeJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=workspaces/*/journeys/*}:resume:\x01*\x12\x95\x01\n\x0e\x41rchiveJourney\x12,.marketing.campaign.v1.ArchiveJourneyRequest\x1a\x1e.marketing.campaign.v1.Journey\"5\x82\xd3\xe4\x93\x02/\"*/v1/{name=workspaces/*/journeys/*}:archive:\x01*\x12\x9e\x01\n\x0fGetJourneyStats\x12-.marketing.campaign.v1.GetJourneyStatsRequest\x1a#.marketing.campaign.v1.JourneyStats\"7\xda\x41\x04name\x82\xd3\xe4\x93\x02*\x12(/v1/{name=workspaces/*/journeys/*/stats}\x12\xc7\x01\n\x15\x45xplainJourneyProfile\x12\x33.marketing.campaign.v1.ExplainJourneyProfileRequest\x1a\x30.marketing.campaign.v1.JourneyProfileExplanation\"G\xda\x41\x07profile\x82\xd3\xe4\x93\x02\x37\x12\x35/v1/{profile=workspaces/*/profiles/*}:explainJourneysB\x1d\n\x19\x63om.marketing.campaign.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -99,6 +100,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCAMPAIGNSTATSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\"\n marketing.platform/CampaignStats'
   _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_EXPORTPROFILEDATAREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Journey'
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['journey']._loaded_options = None
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['journey']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['journey_id']._loaded_options = None
+  _globals['_CREATEJOURNEYREQUEST'].fields_by_name['journey_id']._serialized_options = b'\272H r\0332\031^[a-z0-9][a-z0-9-]{0,62}$\330\001\001'
+  _globals['_GETJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\034\n\032marketing.platform/Journey'
+  _globals['_LISTJOURNEYSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_LISTJOURNEYSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\034\022\032marketing.platform/Journey'
+  _globals['_LISTJOURNEYSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTJOURNEYSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_UPDATEJOURNEYREQUEST'].fields_by_name['journey']._loaded_options = None
+  _globals['_UPDATEJOURNEYREQUEST'].fields_by_name['journey']._serialized_options = b'\342A\001\002'
+  _globals['_DELETEJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_DELETEJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_PUBLISHJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_PUBLISHJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_PAUSEJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_PAUSEJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_RESUMEJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_RESUMEJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_ARCHIVEJOURNEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_ARCHIVEJOURNEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_GETJOURNEYSTATSREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_GETJOURNEYSTATSREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_EXPLAINJOURNEYPROFILEREQUEST'].fields_by_name['profile']._loaded_options = None
+  _globals['_EXPLAINJOURNEYPROFILEREQUEST'].fields_by_name['profile']._serialized_options = b'\342A\001\002'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateCampaign']._serialized_options = b'\332A\033parent,campaign,campaign_id\202\323\344\223\002/\"#/v1/{parent=workspaces/*}/campaigns:\010campaign'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['GetCampaign']._loaded_options = None
@@ -135,52 +164,98 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CompleteCampaign']._serialized_options = b'\202\323\344\223\0021\",/v1/{name=workspaces/*/campaigns/*}:complete:\001*'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['CancelCampaign']._serialized_options = b'\202\323\344\223\002/\"*/v1/{name=workspaces/*/campaigns/*}:cancel:\001*'
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=521
-  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=766
-  _globals['_GETCAMPAIGNREQUEST']._serialized_start=768
-  _globals['_GETCAMPAIGNREQUEST']._serialized_end=883
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=886
-  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=1015
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=1017
-  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=1124
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=1127
-  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1267
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1269
-  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1389
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1392
-  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1527
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1529
-  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1618
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1620
-  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1679
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1681
-  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1742
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1744
-  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1800
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1802
-  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1858
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1860
-  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1917
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1919
-  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=1978
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=1980
-  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=2037
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=2039
-  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=2127
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=2130
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2276
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2278
-  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2358
-  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_start=2360
-  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_end=2444
-  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_start=2447
-  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_end=2578
-  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_start=2580
-  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_end=2692
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=2694
-  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=2776
-  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=2778
-  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=2824
-  _globals['_CAMPAIGNSERVICE']._serialized_start=2827
-  _globals['_CAMPAIGNSERVICE']._serialized_end=5972
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['CreateJourney']._serialized_options = b'\332A\031parent,journey,journey_id\202\323\344\223\002-\"\"/v1/{parent=workspaces/*}/journeys:\007journey'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetJourney']._serialized_options = b'\332A\004name\202\323\344\223\002$\022\"/v1/{name=workspaces/*/journeys/*}'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ListJourneys']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ListJourneys']._serialized_options = b'\332A\006parent\202\323\344\223\002$\022\"/v1/{parent=workspaces/*}/journeys'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['UpdateJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['UpdateJourney']._serialized_options = b'\332A\023journey,update_mask\202\323\344\223\00252*/v1/{journey.name=workspaces/*/journeys/*}:\007journey'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['DeleteJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['DeleteJourney']._serialized_options = b'\332A\004name\202\323\344\223\002$*\"/v1/{name=workspaces/*/journeys/*}'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['PublishJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['PublishJourney']._serialized_options = b'\202\323\344\223\002/\"*/v1/{name=workspaces/*/journeys/*}:publish:\001*'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['PauseJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['PauseJourney']._serialized_options = b'\202\323\344\223\002-\"(/v1/{name=workspaces/*/journeys/*}:pause:\001*'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ResumeJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ResumeJourney']._serialized_options = b'\202\323\344\223\002.\")/v1/{name=workspaces/*/journeys/*}:resume:\001*'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ArchiveJourney']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ArchiveJourney']._serialized_options = b'\202\323\344\223\002/\"*/v1/{name=workspaces/*/journeys/*}:archive:\001*'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetJourneyStats']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['GetJourneyStats']._serialized_options = b'\332A\004name\202\323\344\223\002*\022(/v1/{name=workspaces/*/journeys/*/stats}'
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ExplainJourneyProfile']._loaded_options = None
+  _globals['_CAMPAIGNSERVICE'].methods_by_name['ExplainJourneyProfile']._serialized_options = b'\332A\007profile\202\323\344\223\0027\0225/v1/{profile=workspaces/*/profiles/*}:explainJourneys'
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_start=558
+  _globals['_CREATECAMPAIGNREQUEST']._serialized_end=803
+  _globals['_GETCAMPAIGNREQUEST']._serialized_start=805
+  _globals['_GETCAMPAIGNREQUEST']._serialized_end=920
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_start=923
+  _globals['_LISTCAMPAIGNEVENTSREQUEST']._serialized_end=1052
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_start=1054
+  _globals['_LISTCAMPAIGNEVENTSRESPONSE']._serialized_end=1161
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_start=1164
+  _globals['_LISTCAMPAIGNSREQUEST']._serialized_end=1304
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_start=1306
+  _globals['_LISTCAMPAIGNSRESPONSE']._serialized_end=1426
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_start=1429
+  _globals['_UPDATECAMPAIGNREQUEST']._serialized_end=1564
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_start=1566
+  _globals['_DELETECAMPAIGNREQUEST']._serialized_end=1655
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_start=1657
+  _globals['_SCHEDULECAMPAIGNREQUEST']._serialized_end=1716
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_start=1718
+  _globals['_UNSCHEDULECAMPAIGNREQUEST']._serialized_end=1779
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_start=1781
+  _globals['_STARTCAMPAIGNREQUEST']._serialized_end=1837
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_start=1839
+  _globals['_PAUSECAMPAIGNREQUEST']._serialized_end=1895
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_start=1897
+  _globals['_RESUMECAMPAIGNREQUEST']._serialized_end=1954
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_start=1956
+  _globals['_COMPLETECAMPAIGNREQUEST']._serialized_end=2015
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_start=2017
+  _globals['_CANCELCAMPAIGNREQUEST']._serialized_end=2074
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_start=2076
+  _globals['_GETCAMPAIGNAUDIENCEREQUEST']._serialized_end=2164
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_start=2167
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSREQUEST']._serialized_end=2313
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_start=2315
+  _globals['_LISTCAMPAIGNAUDIENCEMEMBERSRESPONSE']._serialized_end=2395
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_start=2397
+  _globals['_GETCAMPAIGNLAUNCHREQUEST']._serialized_end=2481
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_start=2484
+  _globals['_LISTCAMPAIGNLAUNCHESREQUEST']._serialized_end=2615
+  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_start=2617
+  _globals['_LISTCAMPAIGNLAUNCHESRESPONSE']._serialized_end=2729
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_start=2731
+  _globals['_GETCAMPAIGNSTATSREQUEST']._serialized_end=2813
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_start=2815
+  _globals['_EXPORTPROFILEDATAREQUEST']._serialized_end=2861
+  _globals['_CREATEJOURNEYREQUEST']._serialized_start=2864
+  _globals['_CREATEJOURNEYREQUEST']._serialized_end=3051
+  _globals['_GETJOURNEYREQUEST']._serialized_start=3053
+  _globals['_GETJOURNEYREQUEST']._serialized_end=3123
+  _globals['_LISTJOURNEYSREQUEST']._serialized_start=3125
+  _globals['_LISTJOURNEYSREQUEST']._serialized_end=3247
+  _globals['_LISTJOURNEYSRESPONSE']._serialized_start=3249
+  _globals['_LISTJOURNEYSRESPONSE']._serialized_end=3346
+  _globals['_UPDATEJOURNEYREQUEST']._serialized_start=3348
+  _globals['_UPDATEJOURNEYREQUEST']._serialized_end=3474
+  _globals['_DELETEJOURNEYREQUEST']._serialized_start=3476
+  _globals['_DELETEJOURNEYREQUEST']._serialized_end=3532
+  _globals['_PUBLISHJOURNEYREQUEST']._serialized_start=3534
+  _globals['_PUBLISHJOURNEYREQUEST']._serialized_end=3591
+  _globals['_PAUSEJOURNEYREQUEST']._serialized_start=3593
+  _globals['_PAUSEJOURNEYREQUEST']._serialized_end=3648
+  _globals['_RESUMEJOURNEYREQUEST']._serialized_start=3650
+  _globals['_RESUMEJOURNEYREQUEST']._serialized_end=3706
+  _globals['_ARCHIVEJOURNEYREQUEST']._serialized_start=3708
+  _globals['_ARCHIVEJOURNEYREQUEST']._serialized_end=3765
+  _globals['_GETJOURNEYSTATSREQUEST']._serialized_start=3767
+  _globals['_GETJOURNEYSTATSREQUEST']._serialized_end=3811
+  _globals['_EXPLAINJOURNEYPROFILEREQUEST']._serialized_start=3813
+  _globals['_EXPLAINJOURNEYPROFILEREQUEST']._serialized_end=3866
+  _globals['_CAMPAIGNSERVICE']._serialized_start=3869
+  _globals['_CAMPAIGNSERVICE']._serialized_end=8767
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from marketing.campaign.v1 import campaign_launch_pb2 as marketing_dot_campaign_
 from marketing.campaign.v1 import campaign_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__pb2
 from marketing.campaign.v1 import campaign_service_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__service__pb2
 from marketing.campaign.v1 import campaign_stats_pb2 as marketing_dot_campaign_dot_v1_dot_campaign__stats__pb2
+from marketing.campaign.v1 import journey_pb2 as marketing_dot_campaign_dot_v1_dot_journey__pb2
 from marketing.common.v1 import privacy_pb2 as marketing_dot_common_dot_v1_dot_privacy__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -135,6 +136,61 @@ class CampaignServiceStub:
                 '/marketing.campaign.v1.CampaignService/ExportProfileData',
                 request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.SerializeToString,
                 response_deserializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
+                _registered_method=True)
+        self.CreateJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/CreateJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CreateJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.GetJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/GetJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.ListJourneys = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ListJourneys',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysResponse.FromString,
+                _registered_method=True)
+        self.UpdateJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/UpdateJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.UpdateJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.DeleteJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/DeleteJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.DeleteJourneyRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.PublishJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/PublishJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PublishJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.PauseJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/PauseJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PauseJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.ResumeJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ResumeJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ResumeJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.ArchiveJourney = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ArchiveJourney',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ArchiveJourneyRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+                _registered_method=True)
+        self.GetJourneyStats = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/GetJourneyStats',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyStatsRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyStats.FromString,
+                _registered_method=True)
+        self.ExplainJourneyProfile = channel.unary_unary(
+                '/marketing.campaign.v1.CampaignService/ExplainJourneyProfile',
+                request_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExplainJourneyProfileRequest.SerializeToString,
+                response_deserializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyProfileExplanation.FromString,
                 _registered_method=True)
 
 
@@ -283,6 +339,86 @@ class CampaignServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateJourney(self, request, context):
+        """---- Journeys (issue 17) ----
+
+        Creates a journey as a draft.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJourney(self, request, context):
+        """Returns one journey with its draft definition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJourneys(self, request, context):
+        """Lists a workspace's journeys, oldest first, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateJourney(self, request, context):
+        """Changes the draft (display_name, definition), checking `journey.etag`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteJourney(self, request, context):
+        """Deletes a journey nobody is inside (a draft, or one whose entries all ended).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishJourney(self, request, context):
+        """Validates the draft and freezes it as the next version: new entries follow it. -> ACTIVE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseJourney(self, request, context):
+        """ACTIVE -> PAUSED: no new entries, timers held.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeJourney(self, request, context):
+        """PAUSED -> ACTIVE: held timers fire (late ones at once).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ArchiveJourney(self, request, context):
+        """ACTIVE or PAUSED -> ARCHIVED: no new entries; profiles inside go on to the end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJourneyStats(self, request, context):
+        """Figures per step: entered, waiting, left by each branch, goal reached, exited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainJourneyProfile(self, request, context):
+        """For one profile: the journeys it entered or was refused (and why), where
+        it is now, the path it took and every send notify skipped, with the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -380,6 +516,61 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.ExportProfileData,
                     request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.FromString,
                     response_serializer=marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.SerializeToString,
+            ),
+            'CreateJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CreateJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'GetJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'ListJourneys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJourneys,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysResponse.SerializeToString,
+            ),
+            'UpdateJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.UpdateJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'DeleteJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.DeleteJourneyRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'PublishJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PublishJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'PauseJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PauseJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'ResumeJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ResumeJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'ArchiveJourney': grpc.unary_unary_rpc_method_handler(
+                    servicer.ArchiveJourney,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ArchiveJourneyRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.SerializeToString,
+            ),
+            'GetJourneyStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJourneyStats,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyStatsRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyStats.SerializeToString,
+            ),
+            'ExplainJourneyProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainJourneyProfile,
+                    request_deserializer=marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExplainJourneyProfileRequest.FromString,
+                    response_serializer=marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyProfileExplanation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -896,6 +1087,303 @@ class CampaignService:
             '/marketing.campaign.v1.CampaignService/ExportProfileData',
             marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExportProfileDataRequest.SerializeToString,
             marketing_dot_common_dot_v1_dot_privacy__pb2.ProfileData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/CreateJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.CreateJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/GetJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJourneys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ListJourneys',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ListJourneysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/UpdateJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.UpdateJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/DeleteJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.DeleteJourneyRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/PublishJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PublishJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/PauseJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.PauseJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ResumeJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ResumeJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ArchiveJourney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ArchiveJourney',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ArchiveJourneyRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.Journey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJourneyStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/GetJourneyStats',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.GetJourneyStatsRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainJourneyProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.campaign.v1.CampaignService/ExplainJourneyProfile',
+            marketing_dot_campaign_dot_v1_dot_campaign__service__pb2.ExplainJourneyProfileRequest.SerializeToString,
+            marketing_dot_campaign_dot_v1_dot_journey__pb2.JourneyProfileExplanation.FromString,
             options,
             channel_credentials,
             insecure,

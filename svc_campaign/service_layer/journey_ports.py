@@ -1,0 +1,111 @@
+"""The ports the journey use cases talk to: the store (one transaction) and
+the notify service's send."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from svc_campaign.domain.journey import Definition, Entry, Journey, PastEntry, TrailItem
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A trail row: what happened to an entry (or a refused entry: entry_id empty)."""
+    workspace: str
+    journey_id: str
+    version: int
+    entry_id: str
+    profile: str
+    time: datetime
+    item: TrailItem
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    step: str
+    entered: int = 0
+    waiting: int = 0
+    left_by_branch: tuple[tuple[str, int], ...] = ()
+    sent: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    entered: int
+    refused: int
+    active: int
+    goal: int
+    exited: int
+    steps: tuple[StepFigures, ...]
+
+
+@dataclass(frozen=True)
+class ExplainedEntry:
+    journey_id: str
+    version: int
+    entry: Entry | None  # None: refused
+    refusal: str
+    time: datetime
+    path: tuple[tuple[datetime, TrailItem], ...]
+
+
+class JourneyStore(Protocol):
+    # journeys
+    def add_journey(self, journey: Journey) -> None: ...
+    def get_journey(self, workspace: str, journey_id: str) -> Journey | None: ...
+    def list_journeys(self, workspace: str, after: tuple[datetime, str] | None, limit: int) -> list[Journey]: ...
+    def save_journey(self, journey: Journey, expected_revision: int) -> None: ...
+    def delete_journey(self, workspace: str, journey_id: str) -> None: ...
+    def add_version(self, journey: Journey, version: int, definition: Definition, now: datetime) -> None: ...
+    def has_active_entries(self, workspace: str, journey_id: str) -> bool: ...
+    # runtime
+    def live_versions(self, workspace: str, trigger_kind: str, trigger_key: str) -> list[tuple[str, int, Definition]]:
+        ...
+    def active_entries(self, workspace: str, profile: str) -> list[tuple[Entry, Definition]]: ...
+    def lock_profile(self, workspace: str, journey_id: str, profile: str) -> None:
+        """Serialises entry decisions for one journey and profile across replicas (until commit)."""
+    def past_entries(self, workspace: str, journey_id: str, profile: str) -> list[PastEntry]: ...
+    def has_entry(self, workspace: str, journey_id: str, version: int, profile: str, trigger_event: str) -> bool:
+        ...
+    def add_entry(self, entry: Entry, trigger_event: str) -> bool: ...
+    def save_entry(self, entry: Entry, expected_revision: int) -> bool: ...
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[tuple[Entry, Definition]]: ...
+    def next_due_time(self) -> datetime | None: ...
+    def memberships(self, workspace: str, profiles: list[str]) -> dict[str, frozenset[str]]:
+        """Segment ids each profile is in, from the local copy of segment membership."""
+    def add_trail(self, rows: list[Trail]) -> None: ...
+    def entry_of_send(self, workspace: str, entry_id: str) -> tuple[Entry, Definition] | None: ...
+    # reads
+    def figures(self, workspace: str, journey_id: str) -> Figures: ...
+    def explain(self, workspace: str, profile: str) -> list[ExplainedEntry]: ...
+
+
+Transaction = Callable[[], AbstractContextManager[JourneyStore]]
+
+
+@dataclass(frozen=True)
+class JourneySend:
+    profile: str  # workspaces/{w}/profiles/{p}
+    channel: str
+    template: str
+    idempotency_key: str
+    journey: str  # workspaces/{w}/journeys/{j}, as a label
+
+
+class JourneyNotifyPort(Protocol):
+    async def send_journey_messages(self, workspace: str, sends: list[JourneySend]) -> list[str]:
+        """One result per send: "" when notify took it (or had it already), else why it refused it.
+        PeerUnavailable when notify cannot answer (the pass is tried again)."""
+
+
+class JourneyAudiencePort(Protocol):
+    async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
+        """Sets one text attribute of the profile (merging). PeerRefused / PeerUnavailable as for sends."""
+
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        """Profile id -> its IANA time zone ("" or absent: none). PeerUnavailable when audience cannot answer."""

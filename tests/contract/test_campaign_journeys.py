@@ -1,0 +1,323 @@
+"""The journeys' store and runtime use cases on SQLite and PostgreSQL: entries (one per journey version,
+profile and trigger event), durable timers claimed and leased, goal exits, pause holding timers, figures and
+explanations. notify is a recording port here (tests/e2e/test_journeys.py runs the real one)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from svc_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+
+from svc_campaign.adapters.journey_store import SqlJourneys
+from svc_campaign.domain.journey import Definition, Reentry, Step, Trigger
+from svc_campaign.service_layer import journeys
+from svc_campaign.service_layer.ports import PeerUnavailable
+
+T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+WAIT = timedelta(minutes=10)
+
+
+def cart(reentry="ALWAYS") -> Definition:
+    return Definition(
+        Trigger("event", "product_added_to_cart"),
+        (Step("wait1", "wait", duration=WAIT, event="purchase", on_event="done", on_timeout="email"),
+         Step("email", "send", next="wait2", channel="EMAIL", template="workspaces/acme/templates/cart"),
+         Step("wait2", "wait", duration=WAIT, event="purchase", on_event="done", on_timeout="sms"),
+         Step("sms", "send", next="done", channel="SMS", template="workspaces/acme/templates/sms"),
+         Step("done", "exit")),
+        "wait1", "purchase", Reentry(reentry))
+
+
+class RecordingNotify:
+    def __init__(self):
+        self.keys: list[str] = []
+        self.down = False
+
+    async def send_journey_messages(self, workspace, sends):
+        if self.down:
+            raise PeerUnavailable("notify is down")
+        self.keys.extend(s.idempotency_key for s in sends)
+        return [""] * len(sends)
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def tx(engine):
+    return SqlJourneys(engine)
+
+
+ids = (f"id{n:06d}" for n in itertools.count())
+
+
+def new_id():
+    return next(ids)
+
+
+def published(tx, definition=None, journey_id="cart", workspace="acme"):
+    journeys.create_journey(tx, workspace, journey_id, "Cart", definition or cart(), T0, new_id)
+    return journeys.publish_journey(tx, workspace, journey_id, "", T0)
+
+
+def track(tx, profile, name, event_id, now=T0, workspace="acme", **properties):
+    with tx() as store:
+        return journeys.on_tracked(store, workspace, f"workspaces/{workspace}/profiles/{profile}", name, properties,
+                                   event_id, now, new_id)
+
+
+def run(tx, notify, clock):
+    return asyncio.run(journeys.run_due(tx, notify, clock))
+
+
+def test_create_get_list_update_publish_and_bad_drafts(tx):
+    journeys.create_journey(tx, "acme", "cart", "Cart", cart(), T0, new_id)
+    with pytest.raises(AlreadyExists):
+        journeys.create_journey(tx, "acme", "cart", "Cart", cart(), T0, new_id)
+    journeys.create_journey(tx, "acme", "b", "B", Definition(), T0, new_id)
+    journeys.create_journey(tx, "other", "c", "C", Definition(), T0, new_id)
+    first, token = journeys.list_journeys(tx, "acme", 1, "")
+    second, last = journeys.list_journeys(tx, "acme", 1, token)
+    assert [j.id for j in first + second] == ["b", "cart"] and last == ""
+    with pytest.raises(InvalidArgument):
+        journeys.publish_journey(tx, "acme", "b", "", T0)  # an empty draft
+    journey = journeys.publish_journey(tx, "acme", "cart", "", T0)
+    assert (journey.state, journey.published_version) == ("ACTIVE", 1)
+    changed = journeys.update_journey(tx, "acme", "cart", journey.etag, "Renamed", None, T0)
+    assert journeys.get_journey(tx, "acme", "cart").display_name == "Renamed" and changed.etag != journey.etag
+    with pytest.raises(Exception) as stale:
+        journeys.update_journey(tx, "acme", "cart", journey.etag, "Again", None, T0)
+    assert type(stale.value).__name__ == "Aborted"
+    assert journeys.publish_journey(tx, "acme", "cart", "", T0).published_version == 2
+
+
+def test_the_abandoned_cart_runs_on_durable_timers(tx):
+    published(tx)
+    notify, clock = RecordingNotify(), Clock()
+    for n in range(5):
+        assert track(tx, f"p{n}", "product_added_to_cart", f"ev{n}").entered == 1
+    assert run(tx, notify, clock) == 5 and notify.keys == []  # all now wait for a purchase
+    assert track(tx, "p0", "purchase", "buy0", T0 + timedelta(minutes=1)).goal == 1
+    clock.now = T0 + WAIT
+    assert run(tx, notify, clock) == 4
+    assert sorted(k.rsplit("/", 1)[-1] for k in notify.keys) == ["email"] * 4
+    assert run(tx, notify, clock) == 0  # waiting again, not due
+    assert track(tx, "p1", "purchase", "buy1", clock.now).goal == 1
+    clock.now = T0 + 2 * WAIT
+    assert run(tx, notify, clock) == 3
+    assert sorted(k.rsplit("/", 1)[-1] for k in notify.keys) == ["email"] * 4 + ["sms"] * 3
+    assert not any("/p0/" in k for k in notify.keys)
+    figures = journeys.journey_figures(tx, "acme", "cart")
+    assert (figures.entered, figures.goal, figures.exited, figures.active) == (5, 2, 3, 0)
+    steps = {s.step: s for s in figures.steps}
+    assert dict(steps["wait1"].left_by_branch) == {"on_timeout": 4}
+    assert steps["email"].sent == 4 and steps["sms"].sent == 3
+    explained = journeys.explain_profile(tx, "acme", "p1")
+    [entry] = explained
+    assert entry.entry.state == "GOAL"
+    assert [t.kind for _, t in entry.path] == ["entered", "waiting", "step", "send_requested", "step", "waiting",
+                                               "goal"]
+
+
+def test_a_redelivered_trigger_makes_one_entry_and_reentry_rules_refuse_with_reasons(tx):
+    published(tx, cart("ONCE"))
+    assert track(tx, "p", "product_added_to_cart", "ev").entered == 1
+    assert track(tx, "p", "product_added_to_cart", "ev").entered == 0  # same event: the unique key
+    refused = track(tx, "p", "product_added_to_cart", "ev2")
+    assert (refused.entered, refused.refused) == (0, 1)
+    [entry, refusal] = journeys.explain_profile(tx, "acme", "p")
+    assert refusal.entry is None and "already inside" in refusal.refusal
+    assert journeys.journey_figures(tx, "acme", "cart").refused == 1
+
+
+def test_other_workspaces_see_nothing(tx):
+    published(tx)
+    track(tx, "p", "product_added_to_cart", "ev")
+    assert track(tx, "p", "product_added_to_cart", "ev-b", workspace="other").entered == 0
+    assert journeys.explain_profile(tx, "other", "p") == []
+
+
+def test_pause_holds_timers_archive_drains_and_delete_waits_for_the_end(tx):
+    published(tx)
+    notify, clock = RecordingNotify(), Clock()
+    track(tx, "p", "product_added_to_cart", "ev")
+    run(tx, notify, clock)
+    journeys.change_journey(tx, "acme", "cart", "pause", "", T0)
+    assert track(tx, "q", "product_added_to_cart", "ev-q").entered == 0  # no entries while paused
+    clock.now = T0 + WAIT
+    assert run(tx, notify, clock) == 0  # held
+    journeys.change_journey(tx, "acme", "cart", "archive", "", T0)
+    assert track(tx, "q", "product_added_to_cart", "ev-q2").entered == 0
+    with pytest.raises(FailedPrecondition):
+        journeys.delete_journey(tx, "acme", "cart", "")
+    assert run(tx, notify, clock) == 1 and len(notify.keys) == 1  # draining
+    clock.now = T0 + 2 * WAIT
+    run(tx, notify, clock)
+    journeys.delete_journey(tx, "acme", "cart", "")
+
+
+def test_a_pass_that_cannot_reach_notify_is_repeated_after_its_lease_with_the_same_keys(tx):
+    published(tx)
+    notify, clock = RecordingNotify(), Clock()
+    track(tx, "p", "product_added_to_cart", "ev")
+    run(tx, notify, clock)
+    clock.now = T0 + WAIT
+    notify.down = True
+    assert run(tx, notify, clock) == 1
+    notify.down = False
+    assert run(tx, notify, clock) == 0  # leased
+    clock.now += journeys.LEASE
+    assert run(tx, notify, clock) == 1
+    assert [k.rsplit("/", 1)[-1] for k in notify.keys] == ["email"]
+
+
+def test_new_versions_leave_profiles_inside_on_theirs(tx):
+    published(tx)
+    track(tx, "p", "product_added_to_cart", "ev")
+    journeys.publish_journey(tx, "acme", "cart", "", T0)
+    track(tx, "q", "product_added_to_cart", "ev-q")
+    versions = {e.entry.profile: e.version for e in journeys.explain_profile(tx, "acme", "p")
+                + journeys.explain_profile(tx, "acme", "q")}
+    assert versions == {"p": 1, "q": 2}
+
+
+def test_notify_skips_go_on_the_trail(tx):
+    published(tx)
+    notify, clock = RecordingNotify(), Clock()
+    track(tx, "p", "product_added_to_cart", "ev")
+    run(tx, notify, clock)
+    clock.now = T0 + WAIT
+    run(tx, notify, clock)
+    with tx() as store:
+        assert journeys.on_message_event(store, "acme", "message_suppressed", notify.keys[0], "NO_CONSENT", T0)
+        assert journeys.on_message_event(store, "acme", "message_suppressed", "campaign/x", "NO_CONSENT", T0) is None
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    assert ("send_skipped", "email", "NO_CONSENT") in [(t.kind, t.step, t.detail) for _, t in entry.path]
+    assert {s.step: s.skipped for s in journeys.journey_figures(tx, "acme", "cart").steps}["email"] == 1
+
+
+def test_segment_triggers_enter_on_entering_or_leaving(tx):
+    steps = (Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="done"),
+             Step("done", "exit"))
+    segment = "workspaces/acme/segments/vip"
+    published(tx, Definition(Trigger("segment_entered", segment=segment), steps, "hello"), "welcome")
+    published(tx, Definition(Trigger("segment_left", segment=segment), steps, "hello"), "goodbye")
+    with tx() as store:
+        joined = journeys.on_segment_change(store, "acme", segment, ["a", "b"], [], "seg-1", T0, new_id)
+        left = journeys.on_segment_change(store, "acme", segment, [], ["a"], "seg-2", T0, new_id)
+        again = journeys.on_segment_change(store, "acme", segment, ["a", "b"], [], "seg-3", T0, new_id)
+        other = journeys.on_segment_change(store, "acme", "workspaces/acme/segments/other", ["c"], [], "s4", T0,
+                                           new_id)
+    assert (joined.entered, left.entered, other.entered) == (2, 1, 0)
+    assert (again.entered, again.refused) == (0, 2)  # MODE_ONCE (the default)
+    notify = RecordingNotify()
+    assert run(tx, notify, Clock()) == 3
+    assert sorted(k.split("/")[1] for k in notify.keys) == ["goodbye", "welcome", "welcome"]
+
+
+class RecordingAudience:
+    def __init__(self):
+        self.updates: list[tuple[str, str, str]] = []
+
+    async def set_attribute(self, workspace, profile, attribute, value):
+        self.updates.append((profile, attribute, value))
+
+
+def test_update_attribute_steps_go_to_audience(tx):
+    steps = (Step("mark", "update_attribute", attribute="cart_status", value="abandoned", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "product_added_to_cart"), steps, "mark"), "mark")
+    track(tx, "p", "product_added_to_cart", "ev")
+    audience = RecordingAudience()
+    assert asyncio.run(journeys.run_due(tx, RecordingNotify(), Clock(), audience=audience)) == 1
+    assert audience.updates == [("p", "cart_status", "abandoned")]
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    assert [t.kind for _, t in entry.path] == ["entered", "update_requested", "step", "exited"]
+
+
+def test_branches_read_the_local_copy_of_segment_membership(engine, tx):
+    from svc_campaign.adapters import segment_cache
+
+    steps = (Step("b", "branch", in_segment="workspaces/acme/segments/vip", on_true="vip", on_false="done"),
+             Step("vip", "send", channel="EMAIL", template="workspaces/acme/templates/vip", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "b"), "welcome")
+    with engine.begin() as connection:
+        segment_cache.apply_event(connection, {"workspace": "acme", "aggregate_id": "vip",
+                                               "event_type": "segment_updated", "occurred_at": T0,
+                                               "payload": {"added": ["a"], "removed": [], "reason": "recomputed"}})
+    track(tx, "a", "signup", "s-a")
+    track(tx, "b", "signup", "s-b")
+    notify = RecordingNotify()
+    assert run(tx, notify, Clock()) == 2
+    assert [k.split("/")[3] for k in notify.keys] == [
+        e.entry.id for e in journeys.explain_profile(tx, "acme", "a")]
+
+
+class ZonedAudience(RecordingAudience):
+    async def time_zones(self, workspace, profiles):
+        return {p: "Asia/Tokyo" for p in profiles}
+
+
+def test_waits_until_a_time_of_day_use_the_profiles_zone(tx):
+    steps = (Step("morning", "wait", until_time="08:00", next="hello"),
+             Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "morning"), "morning")
+    track(tx, "p", "signup", "s")
+    notify, clock = RecordingNotify(), Clock()  # 12:00 UTC = 21:00 in Tokyo: 08:00 there is 23:00 UTC
+    assert asyncio.run(journeys.run_due(tx, notify, clock, audience=ZonedAudience())) == 1
+    clock.now = datetime(2026, 12, 5, 22, 59, tzinfo=UTC)
+    assert run(tx, notify, clock) == 0
+    clock.now = datetime(2026, 12, 5, 23, 0, tzinfo=UTC)
+    assert run(tx, notify, clock) == 1 and len(notify.keys) == 1
+
+
+def test_engagement_with_a_journeys_message_ends_a_wait_for_it(tx):
+    steps = (Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="opened"),
+             Step("opened", "wait", duration=timedelta(days=2), event="message_opened", on_event="done",
+                  on_timeout="nudge"),
+             Step("nudge", "send", channel="SMS", template="workspaces/acme/templates/nudge", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "hello"), "welcome")
+    track(tx, "p", "signup", "s")
+    notify, clock = RecordingNotify(), Clock()
+    run(tx, notify, clock)
+    with tx() as store:
+        moved = journeys.on_message_event(store, "acme", "message_opened", notify.keys[0], "", T0)
+    assert moved.moved == 1
+    run(tx, notify, clock)
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    assert entry.entry.state == "EXITED" and [k.rsplit("/", 1)[-1] for k in notify.keys] == ["hello"]
+
+
+def test_replicas_deciding_the_same_profile_at_once_admit_it_once(engine, tx):
+    """Eight writers (as eight replicas' consumers would) each with another trigger event of the same profile,
+    in MODE_ONCE: exactly one entry, seven refusals."""
+    import threading
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("replicas share PostgreSQL; one SQLite file has one campaign process")
+    published(tx, cart("ONCE"))
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        outcomes.append(track(tx, "p", "product_added_to_cart", f"ev-{n}"))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert (sum(o.entered for o in outcomes), sum(o.refused for o in outcomes)) == (1, 7)

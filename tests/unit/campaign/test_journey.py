@@ -1,0 +1,215 @@
+"""The journey domain: validation on publish, re-entry, and the per-profile state machine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, DRAFT, EXITED, GOAL, INSIDE, PAUSED, Condition,
+                                         Definition, Journey, PastEntry, Reentry, Step, Trigger, advance, enter,
+                                         on_event, refusal, send_key, validate_for_publish)
+from svc_kit.errors import FailedPrecondition, InvalidArgument
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+T = "workspaces/acme/templates/cart"
+
+
+def cart(wait=timedelta(minutes=30), **changes) -> Definition:
+    """The abandoned cart: wait for purchase; if none, an email; wait; if still none, an SMS."""
+    steps = (Step("wait1", "wait", duration=wait, event="purchase", on_event="done", on_timeout="email"),
+             Step("email", "send", next="wait2", channel="EMAIL", template=T),
+             Step("wait2", "wait", duration=wait, event="purchase", on_event="done", on_timeout="sms"),
+             Step("sms", "send", next="done", channel="SMS", template="workspaces/acme/templates/sms"),
+             Step("done", "exit"))
+    values = dict(trigger=Trigger("event", "product_added_to_cart"), steps=steps, entry_step="wait1",
+                  goal_event="purchase", reentry=Reentry("ALWAYS"))
+    values.update(changes)
+    return Definition(**values)
+
+
+def fields(error: InvalidArgument) -> dict[str, str]:
+    return {v.field: v.description for v in error.violations}
+
+
+def test_the_abandoned_cart_is_valid_and_survives_its_stored_form():
+    validate_for_publish(cart(), "acme")
+    assert Definition.from_dict(cart().to_dict()) == cart()
+
+
+def test_a_dead_end_names_the_step():
+    steps = (Step("start", "send", channel="EMAIL", template=T), Step("done", "exit"))
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(steps=steps, entry_step="start"), "acme")
+    assert "dead end" in fields(caught.value)["journey.definition.steps[0].next"]
+
+
+def test_an_unbounded_wait_names_the_step():
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(wait=timedelta(0)), "acme")
+    assert "step 'wait1'" in fields(caught.value)["journey.definition.steps[0].wait.duration"]
+    with pytest.raises(InvalidArgument):
+        validate_for_publish(cart(wait=timedelta(days=91)), "acme")
+
+
+def test_another_workspaces_template_is_refused():
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(), "other")
+    assert "steps[1].send.template" in " ".join(fields(caught.value))
+
+
+def test_a_numeric_condition_on_text_is_refused():
+    trigger = Trigger("event", "product_added_to_cart", (Condition("price", "GREATER_THAN", "cheap"),))
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(trigger=trigger), "acme")
+    assert "journey.definition.trigger.event.conditions[0].value" in fields(caught.value)
+
+
+def test_cycles_and_unreachable_steps_are_refused():
+    steps = (Step("a", "wait", duration=timedelta(hours=1), next="b"),
+             Step("b", "send", channel="EMAIL", template=T, next="a"), Step("c", "exit"))
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(steps=steps, entry_step="a"), "acme")
+    found = fields(caught.value)
+    assert "leads back" in found["journey.definition.steps[1]"]
+    assert "cannot be reached" in found["journey.definition.steps[2]"]
+
+
+def test_unknown_successors_and_steps_not_run_yet_are_refused():
+    steps = (Step("a", "call_webhook", webhook="w", next="nowhere"),)
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(cart(steps=steps, entry_step="a"), "acme")
+    found = fields(caught.value)
+    assert "names no step" in found["journey.definition.steps[0].next"]
+    assert "not run" in found["journey.definition.steps[0].call_webhook"]
+
+
+def test_conditions():
+    assert Condition("sku", "EQUALS", "a").holds({"sku": "a"})
+    assert not Condition("sku", "EQUALS", "a").holds({})
+    assert Condition("sku", "NOT_EQUALS", "a").holds({"sku": "b"})
+    assert Condition("price", "GREATER_THAN", "10").holds({"price": "10.5"})
+    assert not Condition("price", "LESS_THAN", "10").holds({"price": "x"})
+    assert Trigger("event", "e", (Condition("k", "EXISTS"),)).matches_event("e", {"k": ""})
+    assert not Trigger("event", "e").matches_event("f", {})
+
+
+def test_reentry_rules():
+    old = [PastEntry(NOW - timedelta(days=2), EXITED)]
+    assert refusal(Reentry("ONCE"), [], NOW) is None
+    assert refusal(Reentry("ONCE"), old, NOW).startswith("reentry: once")
+    assert refusal(Reentry("ALWAYS"), old, NOW) is None
+    assert "already inside" in refusal(Reentry("ALWAYS"), [PastEntry(NOW, INSIDE)], NOW)
+    assert refusal(Reentry("ONCE_PER_PERIOD", timedelta(days=1)), old, NOW) is None
+    assert "once per" in refusal(Reentry("ONCE_PER_PERIOD", timedelta(days=3)), old, NOW)
+
+
+def test_a_cart_without_purchase_gets_the_email_then_the_sms():
+    d = cart()
+    entry = enter("e1", "acme", "j", 1, d, "p1", NOW)
+    first = advance(d, entry, NOW)
+    assert first.sends == [] and first.entry.waiting and first.entry.due_time == NOW + timedelta(minutes=30)
+    early = advance(d, first.entry, NOW + timedelta(minutes=1))
+    assert early.sends == [] and early.entry == first.entry  # not due: nothing moves
+    later = NOW + timedelta(minutes=30)
+    second = advance(d, first.entry, later)
+    assert [(s.step, s.channel) for s in second.sends] == [("email", "EMAIL")]
+    assert second.sends[0].idempotency_key == send_key(entry, "email") == "journeys/j/entries/e1/steps/email"
+    assert second.entry.step == "wait2" and second.entry.due_time == later + timedelta(minutes=30)
+    third = advance(d, second.entry, later + timedelta(minutes=30))
+    assert [s.channel for s in third.sends] == ["SMS"]
+    assert third.entry.state == EXITED and third.entry.due_time is None
+    assert [t.kind for t in third.trail] == ["step", "send_requested", "step", "exited"]
+
+
+def test_a_purchase_is_the_goal_wherever_the_profile_is():
+    d = cart()
+    waiting = advance(d, enter("e1", "acme", "j", 1, d, "p1", NOW), NOW).entry
+    done = on_event(d, waiting, "purchase", NOW)
+    assert done.entry.state == GOAL and done.entry.due_time is None
+    assert advance(d, done.entry, NOW + timedelta(days=1)).sends == []
+    assert on_event(d, done.entry, "purchase", NOW) is None  # over: nothing changes
+
+
+def test_an_awaited_event_takes_the_on_event_branch_and_branches_read_what_was_seen():
+    steps = (Step("w", "wait", duration=timedelta(hours=1), event="opened", on_event="b", on_timeout="b"),
+             Step("b", "branch", event_seen="clicked", on_true="x", on_false="s"),
+             Step("s", "send", channel="EMAIL", template=T, next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="w", goal_event="")
+    validate_for_publish(d, "acme")
+    waiting = advance(d, enter("e", "acme", "j", 1, d, "p", NOW), NOW).entry
+    assert on_event(d, waiting, "unrelated", NOW) is None
+    clicked = on_event(d, waiting, "clicked", NOW).entry
+    assert clicked.seen == ("clicked",) and clicked.waiting
+    moved = on_event(d, clicked, "opened", NOW)
+    assert moved.entry.step == "b" and moved.entry.due_time == NOW
+    finished = advance(d, moved.entry, NOW)
+    assert finished.sends == [] and finished.entry.state == EXITED  # clicked: on_true skips the send
+
+
+def test_journey_lifecycle():
+    j = Journey("acme", "j", "Cart", DRAFT, cart(), 0, 1, NOW, NOW)
+    with pytest.raises(FailedPrecondition):
+        j.change("pause", NOW)
+    assert j.publish(NOW) == 1 and j.state == ACTIVE
+    j.change("pause", NOW)
+    assert j.state == PAUSED and not j.accepts_entries()
+    assert j.publish(NOW) == 2 and j.state == PAUSED  # a new version does not resume
+    j.change("resume", NOW)
+    j.change("archive", NOW)
+    assert j.state == ARCHIVED
+    with pytest.raises(FailedPrecondition):
+        j.publish(NOW)
+
+
+def test_the_api_mapping_round_trips_every_step_kind():
+    from marketing.campaign.v1 import journey_pb2
+    from svc_campaign.entrypoints.journey_api import definition_from_proto, definition_to_proto
+
+    d = cart(reentry=Reentry("ONCE_PER_PERIOD", timedelta(days=1)),
+             trigger=Trigger("event", "product_added_to_cart", (Condition("price", "GREATER_THAN", "10"),)))
+    steps = d.steps + (Step("b", "branch", event_seen="clicked", on_true="done", on_false="done"),
+                       Step("u", "update_attribute", attribute="tier", value="gold", next="done"),
+                       Step("s", "add_to_segment", segment="workspaces/acme/segments/x", next="done"),
+                       Step("h", "call_webhook", webhook="workspaces/acme/webhooks/w", next="done"))
+    d = Definition(d.trigger, steps, d.entry_step, d.goal_event, d.reentry)
+    proto = definition_to_proto(d)
+    assert definition_from_proto(journey_pb2.JourneyDefinition.FromString(proto.SerializeToString())) == d
+    segment = Definition(Trigger("segment_left", segment="workspaces/acme/segments/vip"), d.steps, "wait1")
+    assert definition_from_proto(definition_to_proto(segment)).trigger == segment.trigger
+
+
+def test_a_branch_on_segment_membership():
+    steps = (Step("b", "branch", in_segment="workspaces/acme/segments/vip", on_true="s", on_false="x"),
+             Step("s", "send", channel="EMAIL", template=T, next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="b", goal_event="")
+    validate_for_publish(d, "acme")
+    entry = enter("e", "acme", "j", 1, d, "p", NOW)
+    assert [s.step for s in advance(d, entry, NOW, frozenset({"vip"})).sends] == ["s"]
+    assert advance(d, entry, NOW, frozenset({"other"})).sends == []
+    both = cart(steps=(Step("b", "branch", event_seen="e", in_segment="workspaces/acme/segments/vip",
+                            on_true="x", on_false="x"), Step("x", "exit")), entry_step="b")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(both, "acme")
+    assert "exactly one" in fields(caught.value)["journey.definition.steps[0].branch"]
+    with pytest.raises(InvalidArgument):
+        validate_for_publish(cart(steps=steps, entry_step="b", goal_event=""), "other")
+
+
+def test_a_wait_until_a_time_of_day_in_the_profiles_zone():
+    from svc_campaign.domain.journey import next_time_of_day
+
+    steps = (Step("w", "wait", until_time="09:30", next="s"), Step("s", "send", channel="EMAIL", template=T,
+                                                                   next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="w", goal_event="")
+    validate_for_publish(d, "acme")
+    # NOW is 12:00 UTC = 13:00 in Paris: 09:30 Paris tomorrow is 08:30 UTC
+    waiting = advance(d, enter("e", "acme", "j", 1, d, "p", NOW), NOW, zone="Europe/Paris").entry
+    assert waiting.due_time == datetime(2026, 12, 6, 8, 30, tzinfo=UTC)
+    assert next_time_of_day(NOW, "12:30", "not/a-zone") == datetime(2026, 12, 5, 12, 30, tzinfo=UTC)
+    assert next_time_of_day(NOW, "12:00", "UTC") == datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert next_time_of_day(NOW, "06:00", "America/New_York") == datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    bad = cart(steps=(Step("w", "wait", until_time="25:00", next="x"), Step("x", "exit")), entry_step="w")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(bad, "acme")
+    assert "journey.definition.steps[0].wait.until_time_of_day" in fields(caught.value)
