@@ -236,6 +236,12 @@ def test_a_changed_or_erased_profile_is_removed_with_the_identifiers_the_destina
     assert endpoint.members("aud") == {"a", "m"}
     assert held(engine, sync) == {"a": Held("a", "a@x.test"), "m": Held("m", "new@x.test")}
 
+    # Another destination: the next run is a full one there.
+    moved = syncs.update(sync.name, SyncInput(remote_object="aud2"), ["remote_object"])
+    assert moved.last_success_time is None
+    assert run(syncs, audience, moved).state == "SUCCEEDED"
+    assert endpoint.batches()[-1]["replace"] and endpoint.members("aud2") == {"a", "m"}
+
 
 def test_a_cancelled_incremental_run_leaves_a_synced_set_the_next_run_completes(engine, endpoint):
     connections, syncs = services(engine, [new_credential_key()])
