@@ -329,14 +329,14 @@ class SqlSyncStore:
     def mark_sending(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None:
         """Before a push: the members it names, with the identifiers it sends, held unconfirmed."""
         rows = self._rows(workspace, sync_id, members, False)
+        if not rows:
+            return
         with self.engine.begin() as db:
-            insert = _INSERT[db.dialect.name]
-            for start in range(0, len(rows), _ROWS):
-                statement = insert(sync_members).values(rows[start:start + _ROWS])
-                db.execute(statement.on_conflict_do_update(
-                    index_elements=["workspace", "sync_id", "profile_id"],
-                    set_={"email": statement.excluded.email, "phone": statement.excluded.phone,
-                          "confirmed": False}))
+            statement = _INSERT[db.dialect.name](sync_members)
+            db.execute(statement.on_conflict_do_update(
+                index_elements=["workspace", "sync_id", "profile_id"],
+                set_={"email": statement.excluded.email, "phone": statement.excluded.phone, "confirmed": False}),
+                rows)
 
     def begin_full(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None:
         """Before a full push: every held row unconfirmed, and the live members not held yet added
@@ -345,10 +345,9 @@ class SqlSyncStore:
         with self.engine.begin() as db:
             db.execute(update(sync_members).where(sync_members.c.workspace == workspace,
                                                   sync_members.c.sync_id == sync_id).values(confirmed=False))
-            insert = _INSERT[db.dialect.name]
-            for start in range(0, len(rows), _ROWS):
-                db.execute(insert(sync_members).values(rows[start:start + _ROWS]).on_conflict_do_nothing(
-                    index_elements=["workspace", "sync_id", "profile_id"]))
+            if rows:
+                db.execute(_INSERT[db.dialect.name](sync_members).on_conflict_do_nothing(
+                    index_elements=["workspace", "sync_id", "profile_id"]), rows)
 
     def record_taken(self, workspace: str, sync_id: str, confirmed: Sequence[str], dropped: Sequence[str]) -> None:
         """After a push the destination took: `confirmed` rows are held for sure, `dropped` rows
@@ -367,8 +366,8 @@ class SqlSyncStore:
         with self.engine.begin() as db:
             db.execute(delete(sync_members).where(sync_members.c.workspace == workspace,
                                                   sync_members.c.sync_id == sync_id))
-            for start in range(0, len(rows), _ROWS):
-                db.execute(sync_members.insert().values(rows[start:start + _ROWS]))
+            if rows:
+                db.execute(sync_members.insert(), rows)
 
     # --- change marks ---------------------------------------------------------------------------
     def change_mark(self, workspace: str, sync_id: str) -> str | None:
