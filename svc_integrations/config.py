@@ -60,8 +60,8 @@ SYNC_LEASE_SECONDS = Variable(SERVICE.env_prefix + "SYNC_LEASE_SECONDS", "second
                               "how long a worker holds a running sync run without reporting progress; a run whose "
                               "worker died is taken over after this")
 SYNC_CHUNK_SIZE = Variable(SERVICE.env_prefix + "SYNC_CHUNK_SIZE", "integer", 1000,
-                           "pending changes an incremental sync run pushes per step (each step's changes are "
-                           "cleared once the destination took them)", low=1, high=10000)
+                           "diff rows (adds, removes, identifier changes) an incremental sync run pushes per "
+                           "step (the synced set follows each step the destination took)", low=1, high=10000)
 
 CONNECTION_VARIABLES = (CREDENTIAL_KEYS, SYNC_POLL_SECONDS, SYNC_LEASE_SECONDS, SYNC_CHUNK_SIZE)
 

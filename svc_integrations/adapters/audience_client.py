@@ -1,10 +1,11 @@
 """The audience service as syncs read it (service_layer/syncs.py Audience), over gRPC:
-ListSegmentMembers (full view: email, phone, attributes) page by page, BatchGetProfiles for the
-profiles of a change set. Blocking calls: the sync worker runs in its own thread."""
+ListSegmentMembers (full view: email, phone, attributes) page by page: the segment's live
+membership, which every run (full or incremental) reads. Blocking calls: the sync worker runs in
+its own thread."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import grpc
 
@@ -14,7 +15,6 @@ from svc_kit.errors import NotFound, Unavailable
 from svc_integrations.domain.connectors import Member
 
 PAGE = 5000
-PROFILES_PER_CALL = 1000  # BatchGetProfiles' limit
 TIMEOUT = 60.0
 
 
@@ -68,17 +68,3 @@ class GrpcAudience:
             token = page.next_page_token
             if not token:
                 return
-
-    def profiles(self, workspace: str, profile_ids: Sequence[str]) -> dict[str, Member]:
-        found: dict[str, Member] = {}
-        for start in range(0, len(profile_ids), PROFILES_PER_CALL):
-            names = [f"workspaces/{workspace}/profiles/{p}" for p in profile_ids[start:start + PROFILES_PER_CALL]]
-            try:
-                answer = self._audience().BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
-                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=TIMEOUT)
-            except grpc.RpcError as error:
-                raise _error(error, f"workspaces/{workspace}") from None
-            for profile in answer.profiles:
-                member = member_of(profile)
-                found[member.profile_id] = member
-        return found

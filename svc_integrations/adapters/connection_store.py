@@ -1,23 +1,24 @@
-"""Connections, syncs, their runs and pending change sets in SQLite or PostgreSQL (SQLAlchemy
-Core). Every query is scoped by workspace; updates are conditional on the version read."""
+"""Connections, syncs, their runs, synced sets and change marks in SQLite or PostgreSQL
+(SQLAlchemy Core). Every query is scoped by workspace; updates are conditional on the version read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection as SqlConnection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection as SqlConnection, Engine, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from svc_kit.errors import AlreadyExists
 from svc_kit.ids import new_id
 
-from svc_integrations.adapters.tables import connections, sync_changes, sync_runs, syncs
+from svc_integrations.adapters.tables import connections, sync_change_marks, sync_members, sync_runs, syncs
 from svc_integrations.domain import syncs as sync_domain
 from svc_integrations.domain.connections import Connection
-from svc_integrations.domain.syncs import RecordError, Sync, SyncRun
+from svc_integrations.domain.connectors import Member
+from svc_integrations.domain.syncs import Held, RecordError, Sync, SyncRun
 from svc_integrations.service_layer.connections import KEEP
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -92,7 +93,7 @@ class SqlConnectionStore:
         return result.rowcount == 1
 
     def delete(self, workspace: str, connection_id: str, expected_version: int) -> bool:
-        """The connection with its syncs, their pending changes and runs (a run still going finds its
+        """The connection with its syncs, their synced sets, change marks and runs (a run still going finds its
         row gone at its next report and stops)."""
         with self.engine.begin() as db:
             result = db.execute(delete(connections).where(
@@ -102,8 +103,8 @@ class SqlConnectionStore:
                 return False
             sync_ids = select(syncs.c.id).where(syncs.c.workspace == workspace,
                                                 syncs.c.connection_id == connection_id).scalar_subquery()
-            db.execute(delete(sync_changes).where(sync_changes.c.workspace == workspace,
-                                                  sync_changes.c.sync_id.in_(sync_ids)))
+            for table in (sync_members, sync_change_marks):
+                db.execute(delete(table).where(table.c.workspace == workspace, table.c.sync_id.in_(sync_ids)))
             db.execute(delete(sync_runs).where(sync_runs.c.workspace == workspace,
                                                sync_runs.c.connection_id == connection_id))
             db.execute(delete(syncs).where(syncs.c.workspace == workspace, syncs.c.connection_id == connection_id))
@@ -222,8 +223,8 @@ class SqlSyncStore:
                                                     syncs.c.version == expected_version))
             if result.rowcount != 1:
                 return False
-            db.execute(delete(sync_changes).where(sync_changes.c.workspace == workspace,
-                                                  sync_changes.c.sync_id == sync_id))
+            for table in (sync_members, sync_change_marks):
+                db.execute(delete(table).where(table.c.workspace == workspace, table.c.sync_id == sync_id))
             db.execute(delete(sync_runs).where(sync_runs.c.workspace == workspace, sync_runs.c.sync_id == sync_id))
         return True
 
@@ -311,48 +312,100 @@ class SqlSyncStore:
                 .values(**values, version=sync_runs.c.version + 1))
         return result.rowcount == 1
 
-    # --- the pending change set ---------------------------------------------------------------
-    def pending(self, workspace: str, sync_id: str, after: str, limit: int) -> list[tuple[str, str, str]]:
-        query = (select(sync_changes.c.profile_id, sync_changes.c.op, sync_changes.c.token)
-                 .where(sync_changes.c.workspace == workspace, sync_changes.c.sync_id == sync_id,
-                        sync_changes.c.profile_id > after)
-                 .order_by(sync_changes.c.profile_id).limit(limit))
+    # --- the synced set ------------------------------------------------------------------------
+    def held(self, workspace: str, sync_id: str) -> dict[str, Held]:
+        """The sync's whole synced set by profile id (one query; 100,000 rows are a few tens of MB)."""
+        query = select(sync_members.c.profile_id, sync_members.c.email, sync_members.c.phone,
+                       sync_members.c.confirmed).where(sync_members.c.workspace == workspace,
+                                                       sync_members.c.sync_id == sync_id)
         with self.engine.connect() as db:
-            return [(row[0], row[1], row[2]) for row in db.execute(query)]
+            return {row[0]: Held(row[0], row[1], row[2], bool(row[3])) for row in db.execute(query)}
 
-    def pending_count(self, workspace: str, sync_id: str) -> int:
+    @staticmethod
+    def _rows(workspace: str, sync_id: str, members: Sequence[Member], confirmed: bool) -> list[dict[str, Any]]:
+        return [{"workspace": workspace, "sync_id": sync_id, "profile_id": m.profile_id, "email": m.email,
+                 "phone": m.phone, "confirmed": confirmed} for m in members]
+
+    def mark_sending(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None:
+        """Before a push: the members it names, with the identifiers it sends, held unconfirmed."""
+        rows = self._rows(workspace, sync_id, members, False)
+        if not rows:
+            return
+        with self.engine.begin() as db:
+            statement = _INSERT[db.dialect.name](sync_members)
+            db.execute(statement.on_conflict_do_update(
+                index_elements=["workspace", "sync_id", "profile_id"],
+                set_={"email": statement.excluded.email, "phone": statement.excluded.phone, "confirmed": False}),
+                rows)
+
+    def begin_full(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None:
+        """Before a full push: every held row unconfirmed, and the live members not held yet added
+        unconfirmed (a replace cut short may have added or dropped any of them)."""
+        rows = self._rows(workspace, sync_id, members, False)
+        with self.engine.begin() as db:
+            db.execute(update(sync_members).where(sync_members.c.workspace == workspace,
+                                                  sync_members.c.sync_id == sync_id).values(confirmed=False))
+            if rows:
+                db.execute(_INSERT[db.dialect.name](sync_members).on_conflict_do_nothing(
+                    index_elements=["workspace", "sync_id", "profile_id"]), rows)
+
+    def record_taken(self, workspace: str, sync_id: str, confirmed: Sequence[str], dropped: Sequence[str]) -> None:
+        """After a push the destination took: `confirmed` rows are held for sure, `dropped` rows
+        are not held (removed, or an add it refused)."""
+        with self.engine.begin() as db:
+            for ids, statement in ((confirmed, update(sync_members).values(confirmed=True)),
+                                   (dropped, delete(sync_members))):
+                for start in range(0, len(ids), _ROWS):
+                    db.execute(statement.where(sync_members.c.workspace == workspace,
+                                               sync_members.c.sync_id == sync_id,
+                                               sync_members.c.profile_id.in_(ids[start:start + _ROWS])))
+
+    def replace_held(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None:
+        """After a full push the destination took: the synced set becomes exactly `members`."""
+        rows = self._rows(workspace, sync_id, members, True)
+        with self.engine.begin() as db:
+            db.execute(delete(sync_members).where(sync_members.c.workspace == workspace,
+                                                  sync_members.c.sync_id == sync_id))
+            if rows:
+                db.execute(sync_members.insert(), rows)
+
+    # --- change marks ---------------------------------------------------------------------------
+    def change_mark(self, workspace: str, sync_id: str) -> str | None:
         with self.engine.connect() as db:
-            return db.execute(select(func.count()).select_from(sync_changes).where(
-                sync_changes.c.workspace == workspace, sync_changes.c.sync_id == sync_id)).scalar_one()
+            return db.execute(select(sync_change_marks.c.mark).where(
+                sync_change_marks.c.workspace == workspace, sync_change_marks.c.sync_id == sync_id)).scalar()
 
-    def clear_changes(self, workspace: str, sync_id: str, taken: Sequence[tuple[str, str]]) -> None:
-        """Drops the changes delivered, unless a newer change of the same profile replaced them."""
+    def set_change_mark(self, workspace: str, sync_id: str, mark: str) -> None:
         with self.engine.begin() as db:
-            for start in range(0, len(taken), 500):
-                part = taken[start:start + 500]
-                db.execute(delete(sync_changes).where(
-                    sync_changes.c.workspace == workspace, sync_changes.c.sync_id == sync_id,
-                    or_(*(and_(sync_changes.c.profile_id == p, sync_changes.c.token == t) for p, t in part))))
+            _set_marks(db, workspace, [sync_id], mark)
 
-    def clear_changes_before(self, workspace: str, sync_id: str, mark: str) -> None:
+    def clear_change_mark(self, workspace: str, sync_id: str, mark: str) -> bool:
+        """Drops the mark if it is still `mark` (no segment_updated came since it was set)."""
         with self.engine.begin() as db:
-            db.execute(delete(sync_changes).where(sync_changes.c.workspace == workspace,
-                                                  sync_changes.c.sync_id == sync_id, sync_changes.c.token < mark))
+            result = db.execute(delete(sync_change_marks).where(
+                sync_change_marks.c.workspace == workspace, sync_change_marks.c.sync_id == sync_id,
+                sync_change_marks.c.mark == mark))
+        return result.rowcount == 1
 
 
-def record_segment_changes(db: SqlConnection, workspace: str, segment_id: str, changes: Mapping[str, str]) -> int:
-    """Adds one segment_updated event's changes to the pending set of every sync of that segment
-    (inside the consumer's inbox transaction); the latest change of a profile wins."""
+_ROWS = 500  # rows per statement
+
+
+def _set_marks(db: SqlConnection, workspace: str, sync_ids: Sequence[str], mark: str) -> None:
+    insert = _INSERT[db.dialect.name]
+    rows = [{"workspace": workspace, "sync_id": sync_id, "mark": mark} for sync_id in sync_ids]
+    for start in range(0, len(rows), _ROWS):
+        statement = insert(sync_change_marks).values(rows[start:start + _ROWS])
+        db.execute(statement.on_conflict_do_update(index_elements=["workspace", "sync_id"],
+                                                   set_={"mark": statement.excluded.mark}))
+
+
+def mark_segment_changed(db: SqlConnection, workspace: str, segment_id: str) -> int:
+    """A segment_updated event (inside the consumer's inbox transaction): the segment's syncs get
+    a fresh change mark, so that their next scheduled run is not skipped (paused ones too: their
+    first run after resume is then not skipped either). Answers how many."""
     sync_ids = db.execute(select(syncs.c.id).where(syncs.c.workspace == workspace,
                                                    syncs.c.segment_id == segment_id)).scalars().all()
-    if not sync_ids or not changes:
-        return 0
-    insert = _INSERT[db.dialect.name]
-    rows = [{"workspace": workspace, "sync_id": sync_id, "profile_id": profile, "op": op, "token": new_id()}
-            for sync_id in sync_ids for profile, op in changes.items()]
-    for start in range(0, len(rows), 500):
-        statement = insert(sync_changes).values(rows[start:start + 500])
-        db.execute(statement.on_conflict_do_update(
-            index_elements=["workspace", "sync_id", "profile_id"],
-            set_={"op": statement.excluded.op, "token": statement.excluded.token}))
-    return len(rows)
+    if sync_ids:
+        _set_marks(db, workspace, sync_ids, new_id())
+    return len(sync_ids)

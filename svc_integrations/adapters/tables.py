@@ -173,19 +173,6 @@ syncs = Table(
     Index("syncs_due", "state", "next_run_time"),
 )
 
-# A sync's pending changes since its last run, from segment_updated: one row per profile, the
-# latest change winning; `token` (a fresh time-ordered id per change) lets a run clear exactly
-# the changes it delivered and nothing that arrived meanwhile.
-sync_changes = Table(
-    "sync_changes",
-    metadata,
-    Column("workspace", String(63), primary_key=True),
-    Column("sync_id", String(63), primary_key=True),
-    Column("profile_id", String(63), primary_key=True),
-    Column("op", String(8), nullable=False),
-    Column("token", String(32), nullable=False),
-)
-
 sync_runs = Table(
     "sync_runs",
     metadata,
@@ -216,4 +203,31 @@ sync_runs = Table(
     Column("version", Integer, nullable=False),
     Index("sync_runs_by_sync", "workspace", "sync_id", "create_time", "id"),
     Index("sync_runs_by_state", "state", "not_before"),
+)
+
+# --- Synced sets and change marks (issue 16 fix: incremental syncs diff the live membership) ------
+# A sync's synced set: the members its destination holds, with the identifiers as they were sent
+# (a removal names them even after the profile changed or was erased). `confirmed` is false while a
+# push naming the row is under way or ended without saying what the destination took; the next run
+# sends such a row again. (Migration 0006 dropped 0005's per-profile `sync_changes`.)
+sync_members = Table(
+    "sync_members",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("sync_id", String(63), primary_key=True),
+    Column("profile_id", String(63), primary_key=True),
+    Column("email", Text),
+    Column("phone", Text),
+    Column("confirmed", Boolean, nullable=False),
+)
+
+# A sync's change mark: set by segment_updated (and by each run as it starts), cleared by a run
+# that found nothing to send if no newer mark came meanwhile; a scheduled incremental run without a
+# mark is skipped.
+sync_change_marks = Table(
+    "sync_change_marks",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("sync_id", String(63), primary_key=True),
+    Column("mark", String(32), nullable=False),
 )

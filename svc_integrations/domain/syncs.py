@@ -1,21 +1,24 @@
-"""Syncs (a segment exported to a destination over a connection) and their runs, and the
-per-sync change set the segment's `segment_updated` events fill between runs. Pure."""
+"""Syncs (a segment exported to a destination over a connection) and their runs, and the diff
+an incremental run sends: the segment's live membership against the members the destination
+holds as the sync sent them (`Held`). Pure."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation
+
+from svc_integrations.domain.connectors import Member
 
 ACTIVE, PAUSED = "ACTIVE", "PAUSED"
 INCREMENTAL, FULL = "INCREMENTAL", "FULL"
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 FINAL = (SUCCEEDED, FAILED, CANCELLED)
 MANUAL, SCHEDULE = "MANUAL", "SCHEDULE"
-ADD, REMOVE = "add", "remove"
+ADD, REMOVE, CHANGE = "add", "remove", "change"  # the rows of a diff
 MAX_RECORD_ERRORS = 100
 
 _EVERY = re.compile(r"every\s+(\d+)\s*(m|min|minutes?|h|hours?|d|days?)", re.IGNORECASE)
@@ -162,13 +165,72 @@ class SyncRun:
         return self.state in FINAL
 
 
-def changes_from_event(added: list[str], removed: list[str]) -> dict[str, str]:
-    """One segment_updated event's changes by profile id. Across events the latest change of a
-    profile wins (the store overwrites it); within one event a profile listed in both lists is
-    taken as a member (the audience service lists a profile once per event)."""
-    changes = {profile: REMOVE for profile in removed}
-    changes.update({profile: ADD for profile in added})
-    return changes
+@dataclass(frozen=True)
+class Held:
+    """One member of a sync's synced set: a profile the destination holds (or may hold) with the
+    identifiers as they were sent, so that its removal can be sent after the profile changed or was
+    erased. `confirmed` is False while a push that names it is under way (or ended without saying
+    what the destination took): the next diff sends it again, as an add if the profile is a live
+    member, as a remove otherwise."""
+
+    profile_id: str
+    email: str | None = None
+    phone: str | None = None
+    confirmed: bool = True
+
+    def member(self) -> Member:
+        return Member(profile_id=self.profile_id, email=self.email, phone=self.phone)
+
+
+@dataclass(frozen=True)
+class Change:
+    """An identifier change: `old` (as held) is removed, then `new` (live) added."""
+
+    old: Member
+    new: Member
+
+
+@dataclass(frozen=True)
+class Diff:
+    removes: tuple[Member, ...] = ()
+    changes: tuple[Change, ...] = ()
+    adds: tuple[Member, ...] = ()
+
+    @property
+    def rows(self) -> list[tuple[str, Member | Change]]:
+        """The diff's rows in the order a run sends them: removes, identifier changes, adds."""
+        return [*((REMOVE, m) for m in self.removes), *((CHANGE, c) for c in self.changes),
+                *((ADD, m) for m in self.adds)]
+
+    def __len__(self) -> int:
+        return len(self.removes) + len(self.changes) + len(self.adds)
+
+
+def _identifiers(email: str | None, phone: str | None) -> tuple[str, str]:
+    return (email or "", phone or "")
+
+
+def diff(held: Mapping[str, Held], live: Iterable[Member]) -> Diff:
+    """What the destination must be told so that it holds exactly the live members: adds (live,
+    not held, or held unconfirmed), removes (held, not live: with the held identifiers) and
+    identifier changes (held with another email or phone than the live profile's). A profile
+    listed twice in `live` counts once (the first)."""
+    seen: set[str] = set()
+    adds: list[Member] = []
+    changes: list[Change] = []
+    for member in live:
+        if member.profile_id in seen:
+            continue
+        seen.add(member.profile_id)
+        kept = held.get(member.profile_id)
+        if kept is None:
+            adds.append(member)
+        elif _identifiers(kept.email, kept.phone) != _identifiers(member.email, member.phone):
+            changes.append(Change(kept.member(), member))
+        elif not kept.confirmed:
+            adds.append(member)
+    removes = [kept.member() for profile, kept in sorted(held.items()) if profile not in seen]
+    return Diff(tuple(removes), tuple(changes), tuple(adds))
 
 
 def capped_errors(existing: tuple[RecordError, ...], more: list[RecordError]) -> tuple[RecordError, ...]:

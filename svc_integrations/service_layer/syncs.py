@@ -1,10 +1,12 @@
 """Use cases of syncs and their runs: create/get/list/update/delete, RunSync (queues a run),
-pause/resume, runs (get, list, cancel), the schedule (due syncs get a queued run), and the
-execution of one run by a worker (SyncRunner): a full export (first run, MODE_FULL or
-full_resync: the whole membership with replace=True) or the pending change set in chunks,
-each chunk's changes cleared only once the destination took it; progress and cancellation
-through the run's row, which the worker holds under a lease so that a run left RUNNING by a
-crashed process is taken over when the lease lapses."""
+pause/resume, runs (get, list, cancel), the schedule (due syncs get a queued run; an
+incremental one with no change mark is skipped), and the execution of one run by a worker
+(SyncRunner): a full export (first run, MODE_FULL or full_resync: the whole membership with
+replace=True, the synced set then exactly what the destination took) or an incremental one
+(the live membership diffed against the synced set, pushed in chunks, the synced set updated
+for exactly the rows each chunk's destination took); progress and cancellation through the
+run's row, which the worker holds under a lease so that a run left RUNNING by a crashed process
+is taken over when the lease lapses."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from svc_kit.names import RESOURCE_ID, WORKSPACE_ID, parent_field
 from svc_integrations.domain import connections as connection_domain
 from svc_integrations.domain import syncs as domain
 from svc_integrations.domain.connectors import ConnectionCheckFailed, DestinationUnavailable, Member, PushResult
-from svc_integrations.domain.syncs import RecordError, Sync, SyncRun
+from svc_integrations.domain.syncs import Held, RecordError, Sync, SyncRun
 from svc_integrations.service_layer.connections import Connections
 
 log = logging.getLogger("svc_integrations.syncs")
@@ -49,21 +51,24 @@ class SyncStore(Protocol):
     def update_run(self, run: SyncRun, expected_version: int) -> bool: ...
     def claim(self, now: datetime, owner: str, lease_until: datetime) -> SyncRun | None: ...
     def progress(self, run: SyncRun, owner: str, lease_until: datetime) -> bool: ...
-    # the pending change set
-    def pending(self, workspace: str, sync_id: str, after: str, limit: int) -> list[tuple[str, str, str]]: ...
-    def pending_count(self, workspace: str, sync_id: str) -> int: ...
-    def clear_changes(self, workspace: str, sync_id: str, taken: Sequence[tuple[str, str]]) -> None: ...
-    def clear_changes_before(self, workspace: str, sync_id: str, mark: str) -> None: ...
+    # the synced set: the members the destination holds, with the identifiers as sent
+    def held(self, workspace: str, sync_id: str) -> dict[str, Held]: ...
+    def mark_sending(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None: ...
+    def begin_full(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None: ...
+    def record_taken(self, workspace: str, sync_id: str, confirmed: Sequence[str],
+                     dropped: Sequence[str]) -> None: ...
+    def replace_held(self, workspace: str, sync_id: str, members: Sequence[Member]) -> None: ...
+    # change marks (segment_updated): a scheduled incremental run without one is skipped
+    def change_mark(self, workspace: str, sync_id: str) -> str | None: ...
+    def set_change_mark(self, workspace: str, sync_id: str, mark: str) -> None: ...
+    def clear_change_mark(self, workspace: str, sync_id: str, mark: str) -> bool: ...
 
 
 class Audience(Protocol):
     """The audience service, as a sync reads it."""
 
     def members(self, workspace: str, segment_id: str) -> Iterator[list[Member]]:
-        """The segment's current members with their email and phone, page by page."""
-
-    def profiles(self, workspace: str, profile_ids: Sequence[str]) -> dict[str, Member]:
-        """Those profiles that still exist, by id."""
+        """The segment's current (live) members with their email and phone, page by page."""
 
 
 @dataclass(frozen=True)
@@ -223,8 +228,9 @@ class Syncs:
         now = self.clock()
         if "schedule" in values and current.state == domain.ACTIVE:
             values["next_run_time"] = domain.next_run(values["schedule"], now)
-        if "segment_id" in values and values["segment_id"] != current.segment_id:
-            values["last_success_time"] = None  # a new segment: the next run is a full one
+        if (("segment_id" in values and values["segment_id"] != current.segment_id)
+                or ("remote_object" in values and values["remote_object"] != current.remote_object)):
+            values["last_success_time"] = None  # a new segment or destination: the next run is a full one
         updated = replace(current, **values, update_time=now, version=current.version + 1)
         if validate_only:
             return updated
@@ -336,6 +342,9 @@ class Syncs:
                 continue
             if self.store.active_run(sync.workspace, sync.id) is not None:
                 continue
+            if (sync.mode == domain.INCREMENTAL and sync.last_success_time is not None
+                    and self.store.change_mark(sync.workspace, sync.id) is None):
+                continue  # nothing changed since a run found nothing to send: skipped
             self._queue(advanced, domain.SCHEDULE, False)
             queued += 1
         return queued
@@ -347,7 +356,7 @@ class _Stopped(Exception):
 
 @dataclass
 class RunnerSettings:
-    chunk_size: int = 1000  # pending changes per push (and per BatchGetProfiles)
+    chunk_size: int = 1000  # diff rows per step of an incremental run
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     retry_base: timedelta = timedelta(seconds=5)
@@ -393,6 +402,10 @@ class SyncRunner:
             return self._finish(run, domain.FAILED, error_code="FailedPrecondition",
                                 error_message="the connection is disabled or gone")
         started = self.clock()
+        # The run may change the destination: a mark until a run finds nothing to send (see _incremental).
+        mark = self.syncs.ids()
+        self.store.set_change_mark(sync.workspace, sync.id, mark)
+        quiet = False
         try:
             connector, context = self.connections.context(connection)
             full = run.full_resync or sync.mode == domain.FULL or sync.last_success_time is None
@@ -400,7 +413,7 @@ class SyncRunner:
             if full:
                 run = self._full(run, sync, connector, context)
             else:
-                run = self._incremental(run, sync, connector, context)
+                run, quiet = self._incremental(run, sync, connector, context)
         except _Stopped:
             log.info("sync run stopped", extra={"run": run.name})
             return run
@@ -419,6 +432,8 @@ class SyncRunner:
             return self._finish(run, domain.FAILED, error_code="Internal", error_message="internal error; see the "
                                                                                           "service's log")
         finished = self._finish(run, domain.SUCCEEDED)
+        if quiet:
+            self.store.clear_change_mark(sync.workspace, sync.id, mark)  # unless segment_updated came meanwhile
         latest = self.store.get(sync.workspace, sync.id)
         if latest is not None:
             self.store.update(replace(latest, last_success_time=started, version=latest.version + 1), latest.version)
@@ -436,14 +451,25 @@ class SyncRunner:
         return self._finish(run, domain.QUEUED, attempts=attempts, not_before=self.clock() + backoff,
                             error_message=f"retrying: {reason}")
 
-    def _progress(self, run_box: list[SyncRun], offset: int):
+    def _push(self, run: SyncRun, connector, context, sync: Sync, adds: Sequence[Member],
+              removes: Sequence[Member], replace_all: bool, offset: int) -> tuple[SyncRun, PushResult, bool]:
+        """One push_members call, reporting progress (done = offset + rows the connector says it
+        sent). Answers the run, the result, and whether the push went to its end: False when the
+        run was cancelled (or its lease lost) during it, the connector then stopping between two
+        batches without saying which rows the destination took."""
+        box = [run]
+        stopped = [False]
+
         def progress(rows_done: int) -> bool:
             try:
-                run_box[0] = self._report(replace(run_box[0], done=offset + rows_done))
+                box[0] = self._report(replace(box[0], done=offset + rows_done))
             except _Stopped:
-                return True
-            return False
-        return progress
+                stopped[0] = True
+            return stopped[0]
+
+        result = connector.push_members(context, sync.remote_object, adds, removes, replace=replace_all,
+                                        progress=progress)
+        return box[0], result, not stopped[0]
 
     def _account(self, run: SyncRun, result: PushResult) -> SyncRun:
         errors = [RecordError(f.profile_id, f.reason) for f in result.failures]
@@ -452,36 +478,65 @@ class SyncRunner:
                        record_errors=domain.capped_errors(run.record_errors, errors))
 
     def _full(self, run: SyncRun, sync: Sync, connector, context) -> SyncRun:
-        mark = self.syncs.ids()  # changes recorded after this point stay pending for the next run
-        members: list[Member] = []
-        for page in self.audience.members(sync.workspace, sync.segment_id):
-            members.extend(page)
+        members = list(_unique(m for page in self.audience.members(sync.workspace, sync.segment_id) for m in page))
         run = self._report(replace(run, total=len(members), done=0, added=0, removed=0, failed=0, record_errors=()))
-        box = [run]
-        result = connector.push_members(context, sync.remote_object, members, [], replace=True,
-                                        progress=self._progress(box, 0))
-        run = self._report(box[0])  # raises _Stopped when cancelled meanwhile
-        run = self._account(replace(run, done=len(members)), result)
-        self.store.clear_changes_before(sync.workspace, sync.id, mark)
-        return self._report(run)
+        # Until the destination took the whole replace, nothing it held is sure.
+        self.store.begin_full(sync.workspace, sync.id, members)
+        run, result, complete = self._push(run, connector, context, sync, members, [], True, 0)
+        if complete:
+            refused = {f.profile_id for f in result.failures}
+            self.store.replace_held(sync.workspace, sync.id, [m for m in members if m.profile_id not in refused])
+        run = self._report(run)  # raises _Stopped when cancelled meanwhile
+        return self._report(self._account(replace(run, done=len(members)), result))
 
-    def _incremental(self, run: SyncRun, sync: Sync, connector, context) -> SyncRun:
-        pending = self.store.pending_count(sync.workspace, sync.id)
-        run = self._report(replace(run, total=run.done + pending))
-        after = ""
-        while True:
-            rows = self.store.pending(sync.workspace, sync.id, after, self.settings.chunk_size)
-            if not rows:
-                return run
-            found = self.audience.profiles(sync.workspace, [profile for profile, _, _ in rows])
-            adds = [found[p] for p, op, _ in rows if op == domain.ADD and p in found]
-            # A profile gone since it joined (erased) leaves the destination too.
-            removes = [found.get(p) or Member(profile_id=p) for p, op, _ in rows
-                       if op == domain.REMOVE or p not in found]
-            box = [run]
-            result = connector.push_members(context, sync.remote_object, adds, removes, replace=False,
-                                            progress=self._progress(box, run.done))
-            run = self._report(box[0])
-            self.store.clear_changes(sync.workspace, sync.id, [(p, token) for p, _, token in rows])
-            run = self._report(self._account(replace(run, done=run.done + len(rows)), result))
-            after = rows[-1][0]
+    def _incremental(self, run: SyncRun, sync: Sync, connector, context) -> tuple[SyncRun, bool]:
+        """Diffs the live membership against the synced set and pushes the diff in chunks;
+        answers the run and whether it was quiet (nothing to send, nothing refused)."""
+        held = self.store.held(sync.workspace, sync.id)
+        changes = domain.diff(held, (m for page in self.audience.members(sync.workspace, sync.segment_id)
+                                     for m in page))
+        del held
+        rows = changes.rows
+        failed_before = run.failed
+        run = self._report(replace(run, total=run.done + len(rows)))
+        for start in range(0, len(rows), self.settings.chunk_size):
+            run = self._chunk(run, sync, connector, context, rows[start:start + self.settings.chunk_size])
+        return run, not rows and run.failed == failed_before
+
+    def _chunk(self, run: SyncRun, sync: Sync, connector, context,
+               part: Sequence[tuple[str, Member | domain.Change]]) -> SyncRun:
+        """One step: the removes (with the old identifiers of changed members), then the adds (with
+        their new ones); before each push its rows are held unconfirmed, after it the synced set
+        follows exactly what the destination took. A cut-short push leaves them unconfirmed:
+        the next run sends them again."""
+        ws, sync_id, offset = sync.workspace, sync.id, run.done
+        gone = [row for op, row in part if op == domain.REMOVE]
+        changed = [row for op, row in part if op == domain.CHANGE]
+        adds = [row for op, row in part if op == domain.ADD]
+        out = [*gone, *(c.old for c in changed)]
+        if out:
+            self.store.mark_sending(ws, sync_id, out)
+            run, result, complete = self._push(run, connector, context, sync, [], out, False, offset)
+            refused = {f.profile_id for f in result.failures}
+            if complete:
+                self.store.record_taken(ws, sync_id, [], [m.profile_id for m in out if m.profile_id not in refused])
+            run = self._report(self._account(run, result))  # raises _Stopped when cancelled meanwhile
+            # A changed member whose old identifiers were refused keeps them (sent again next run).
+            adds += [c.new for c in changed if c.old.profile_id not in refused]
+        if adds:
+            self.store.mark_sending(ws, sync_id, adds)
+            run, result, complete = self._push(run, connector, context, sync, adds, [], False, offset + len(gone))
+            refused = {f.profile_id for f in result.failures}
+            if complete:
+                self.store.record_taken(ws, sync_id, [m.profile_id for m in adds if m.profile_id not in refused],
+                                        [m.profile_id for m in adds if m.profile_id in refused])
+            run = self._account(run, result)
+        return self._report(replace(run, done=offset + len(part)))
+
+
+def _unique(members: Iterable[Member]) -> Iterator[Member]:
+    seen: set[str] = set()
+    for member in members:
+        if member.profile_id not in seen:
+            seen.add(member.profile_id)
+            yield member

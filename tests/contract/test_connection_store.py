@@ -1,8 +1,10 @@
 """Connections and syncs in the integrations database (SQLite and PostgreSQL, migrated with
 Alembic), through their use cases: credentials only encrypted at rest and rotated to a new key,
-the pending change set filled from segment_updated, full and incremental runs against the local
-generic HTTP endpoint (a real HTTP server), cancellation, retries, and a run left RUNNING by a
-dead worker taken over once its lease lapses."""
+full and incremental runs against the local generic HTTP endpoint (a real HTTP server), the
+incremental ones diffing the live membership against the synced set (changes no event announced,
+refused rows retried, identifiers changed or erased, a cancelled run's synced set), change marks
+from segment_updated deciding whether a scheduled run is skipped, cancellation, retries, and a run
+left RUNNING by a dead worker taken over once its lease lapses."""
 
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ from sqlalchemy import select
 
 from devstack.platforms.generic_http import GenericHttpServer
 from svc_integrations import migrate
-from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore, record_segment_changes
+from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore, mark_segment_changed
 from svc_integrations.adapters.connectors import default_registry
 from svc_integrations.adapters.credential_cipher import FernetCipher, new_credential_key
 from svc_integrations.adapters.tables import connections as connections_table
 from svc_integrations.domain.connectors import Member
-from svc_integrations.domain.syncs import changes_from_event
+from svc_integrations.domain.syncs import Held
 from svc_integrations.service_layer.connections import ConnectionInput, Connections
 from svc_integrations.service_layer.syncs import RunnerSettings, SyncInput, SyncRunner, Syncs
 from svc_kit.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -56,21 +58,16 @@ class Clock:
 
 
 class SegmentMembers:
-    """The audience service's side of a sync (the Audience port): a segment's members by id."""
+    """The audience service's side of a sync (the Audience port): a segment's live members by id,
+    in pages of two."""
 
     def __init__(self, members: dict[str, str]):
         self.by_id = dict(members)  # profile id -> email
-        self.gone: dict[str, str] = {}  # profiles that left the segment, still in the audience
-
-    def members_of(self, workspace, segment_id):
-        return [Member(profile_id=p, email=self.by_id[p]) for p in sorted(self.by_id)]
 
     def members(self, workspace, segment_id):
-        yield self.members_of(workspace, segment_id)
-
-    def profiles(self, workspace, profile_ids):
-        known = {**self.by_id, **self.gone}
-        return {p: Member(profile_id=p, email=known[p]) for p in profile_ids if p in known}
+        ordered = [Member(profile_id=p, email=self.by_id[p]) for p in sorted(self.by_id)]
+        for start in range(0, len(ordered), 2):
+            yield ordered[start:start + 2]
 
 
 def services(engine, keys, clock=None):
@@ -157,24 +154,31 @@ def make_sync(syncs, connection, segment="big", mode="INCREMENTAL"):
         segment=f"workspaces/{connection.workspace}/segments/{segment}", remote_object="aud", mode=mode))
 
 
-def segment_updated(engine, added, removed, segment="big", ws="acme"):
+def segment_updated(engine, segment="big", ws="acme"):
     with engine.begin() as db:
-        record_segment_changes(db, ws, segment, changes_from_event(added, removed))
+        return mark_segment_changed(db, ws, segment)
 
 
-def run(syncs, audience, sync, **kw):
+def run(syncs, audience, sync, chunk_size=2, **kw):
     queued = syncs.run(sync.name, **kw)
-    runner = SyncRunner(syncs, audience, "worker-1", RunnerSettings(chunk_size=2, retry_base=timedelta(0)))
+    runner = SyncRunner(syncs, audience, "worker-1", RunnerSettings(chunk_size=chunk_size, retry_base=timedelta(0)))
     assert runner.run_one()
     return syncs.get_run(queued.name)
 
 
-def test_a_full_run_then_incremental_runs_send_only_the_changes(engine, endpoint):
+def held(engine, sync, ws="acme"):
+    return SqlSyncStore(engine).held(ws, sync.id)
+
+
+def sent(endpoint, batches, kind):
+    return [row for batch in batches for row in batch[kind]]
+
+
+def test_a_full_run_then_incremental_runs_send_the_diff_of_the_live_membership(engine, endpoint):
     connections, syncs = services(engine, [new_credential_key()])
     connection = active_connection(connections, endpoint.url, batch_size="2")
     audience = SegmentMembers({"a": "a@x.test", "b": "b@x.test", "r": "r@refused.test"})
     sync = make_sync(syncs, connection)
-    segment_updated(engine, ["a", "b", "r"], [])  # before the first run: covered by the full run
 
     seen = []  # the run as GetSyncRun shows it while the endpoint takes each batch
     endpoint.on_batch = lambda body: seen.append(syncs.list_runs(sync.name, None, 1)[0])
@@ -185,29 +189,89 @@ def test_a_full_run_then_incremental_runs_send_only_the_changes(engine, endpoint
     assert (first.state, first.added, first.failed, first.done, first.total) == ("SUCCEEDED", 2, 1, 3, 3)
     assert [e.record_id for e in first.record_errors] == ["r"]
     assert endpoint.members("aud") == {"a", "b"}
-    assert SqlSyncStore(engine).pending_count("acme", sync.id) == 0
+    # The synced set is exactly what the destination took: r, refused, stays out of it.
+    assert held(engine, sync) == {"a": Held("a", "a@x.test"), "b": Held("b", "b@x.test")}
 
-    # b leaves then c joins, d joins then leaves: the latest change of each profile is sent.
-    audience.by_id = {"a": "a@x.test", "c": "c@x.test"}
-    audience.gone = {"b": "b@x.test", "d": "d@x.test"}
-    segment_updated(engine, ["c"], ["b"])
-    segment_updated(engine, ["d"], [])
-    segment_updated(engine, [], ["d"])
-    segment_updated(engine, ["zz"], [], segment="other")  # another segment: not this sync's
+    # b leaves and c joins before any segment_updated says so (the audience's upkeep lags behind
+    # its live query): the run sends them all the same.
+    audience.by_id = {"a": "a@x.test", "c": "c@x.test", "r": "r@refused.test"}
+    before = len(endpoint.batches())
     second = run(syncs, audience, sync)
-    assert (second.state, second.added, second.removed, second.total) == ("SUCCEEDED", 1, 2, 3)
+    assert (second.state, second.added, second.removed, second.failed, second.total, second.done) == \
+        ("SUCCEEDED", 1, 1, 1, 3, 3)
     assert endpoint.members("aud") == {"a", "c"}
-    batches = endpoint.batches()[-2:]
-    assert not any(b["replace"] for b in batches)
-    assert SqlSyncStore(engine).pending_count("acme", sync.id) == 0
+    later = endpoint.batches()[before:]
+    assert not any(b["replace"] for b in later)
+    assert [row["id"] for row in sent(endpoint, later, "remove")] == ["b"]
+    # r, refused last run, is sent again (and refused again: still out of the synced set).
+    assert sorted(row["id"] for row in sent(endpoint, later, "add")) == ["c", "r"]
+    assert [e.record_id for e in second.record_errors] == ["r"]
+    assert set(held(engine, sync)) == {"a", "c"}
     assert [r.id for r in syncs.list_runs(sync.name, None, 10)] == [second.id, first.id]
 
-    # The same event delivered again changes nothing it has not already said.
+    # Nothing changed: nothing to send but the refused row.
+    del audience.by_id["r"]
     third = run(syncs, audience, sync)
     assert (third.state, third.total, third.added, third.removed) == ("SUCCEEDED", 0, 0, 0)
 
 
-def test_an_unavailable_destination_retries_and_keeps_the_changes_it_did_not_take(engine, endpoint):
+def test_a_changed_or_erased_profile_is_removed_with_the_identifiers_the_destination_took(engine, endpoint):
+    connections, syncs = services(engine, [new_credential_key()])
+    connection = active_connection(connections, endpoint.url, batch_size="10")
+    audience = SegmentMembers({"a": "a@x.test", "e": "e@x.test", "m": "old@x.test"})
+    sync = make_sync(syncs, connection)
+    assert run(syncs, audience, sync).state == "SUCCEEDED"
+
+    # e is erased (gone from the audience: no email to read any more); m's email changes.
+    audience.by_id = {"a": "a@x.test", "m": "new@x.test"}
+    before = len(endpoint.batches())
+    second = run(syncs, audience, sync, chunk_size=10)
+    assert (second.state, second.removed, second.added, second.total) == ("SUCCEEDED", 2, 1, 2)
+    later = endpoint.batches()[before:]
+    assert [(row["id"], row["email"]) for row in sent(endpoint, later, "remove")] == \
+        [("e", "e@x.test"), ("m", "old@x.test")]
+    assert [(row["id"], row["email"]) for row in sent(endpoint, later, "add")] == [("m", "new@x.test")]
+    # The removes went in a push before the adds (a destination keyed by id ends holding m).
+    assert later[0]["remove"] and not later[0]["add"]
+    assert endpoint.members("aud") == {"a", "m"}
+    assert held(engine, sync) == {"a": Held("a", "a@x.test"), "m": Held("m", "new@x.test")}
+
+    # Another destination: the next run is a full one there.
+    moved = syncs.update(sync.name, SyncInput(remote_object="aud2"), ["remote_object"])
+    assert moved.last_success_time is None
+    assert run(syncs, audience, moved).state == "SUCCEEDED"
+    assert endpoint.batches()[-1]["replace"] and endpoint.members("aud2") == {"a", "m"}
+
+
+def test_a_cancelled_incremental_run_leaves_a_synced_set_the_next_run_completes(engine, endpoint):
+    connections, syncs = services(engine, [new_credential_key()])
+    connection = active_connection(connections, endpoint.url, batch_size="1")
+    audience = SegmentMembers({"a": "a@x.test", "b": "b@x.test"})
+    sync = make_sync(syncs, connection)
+    assert run(syncs, audience, sync).state == "SUCCEEDED"
+
+    audience.by_id = {f"p{i}": f"p{i}@x.test" for i in range(6)}  # a and b leave, six join
+    queued = syncs.run(sync.name)
+    endpoint.on_batch = lambda body: syncs.cancel_run(queued.name) if body["add"] else None
+    assert SyncRunner(syncs, audience, "w", RunnerSettings(chunk_size=4)).run_one()
+    endpoint.on_batch = None
+    assert syncs.get_run(queued.name).state == "CANCELLED"
+    # Cut short in its first adds push: the removes it finished are recorded, the adds it started
+    # are held unconfirmed (the destination may or may not have them), the rest untouched.
+    mid = held(engine, sync)
+    assert "a" not in mid and "b" not in mid
+    assert {p for p, h in mid.items() if not h.confirmed} == {"p0", "p1"} and all(not h.confirmed for h in mid.values())
+    assert endpoint.members("aud") == {"p0"}
+
+    # Meanwhile p0 leaves again: the next run removes it (it may be held), adds the others.
+    del audience.by_id["p0"]
+    second = run(syncs, audience, sync, chunk_size=4)
+    assert second.state == "SUCCEEDED"
+    assert endpoint.members("aud") == {f"p{i}" for i in range(1, 6)}
+    assert held(engine, sync) == {f"p{i}": Held(f"p{i}", f"p{i}@x.test") for i in range(1, 6)}
+
+
+def test_an_unavailable_destination_retries_and_the_retry_diffs_again(engine, endpoint):
     clock = Clock()
     connections, syncs = services(engine, [new_credential_key()], clock)
     connection = active_connection(connections, endpoint.url, batch_size="10")
@@ -215,17 +279,52 @@ def test_an_unavailable_destination_retries_and_keeps_the_changes_it_did_not_tak
     sync = make_sync(syncs, connection)
     assert run(syncs, audience, sync).state == "SUCCEEDED"
     audience.by_id["b"] = "b@x.test"
-    segment_updated(engine, ["b"], [])
     endpoint.fail_next(503, count=3)
     failed_once = run(syncs, audience, sync)
     assert (failed_once.state, failed_once.attempts) == ("QUEUED", 1)
     assert "HTTP 503" in failed_once.error_message
-    assert SqlSyncStore(engine).pending_count("acme", sync.id) == 1
+    assert held(engine, sync)["b"] == Held("b", "b@x.test", confirmed=False)
     runner = SyncRunner(syncs, audience, "worker-2", RunnerSettings(retry_base=timedelta(0)))
     assert runner.run_one()
     done = syncs.get_run(failed_once.name)
     assert (done.state, done.added) == ("SUCCEEDED", 1)
     assert endpoint.members("aud") == {"a", "b"}
+    assert held(engine, sync)["b"] == Held("b", "b@x.test")
+
+
+def test_segment_updated_marks_the_syncs_and_a_scheduled_run_without_a_mark_is_skipped(engine, endpoint):
+    clock = Clock()
+    connections, syncs = services(engine, [new_credential_key()], clock)
+    connection = active_connection(connections, endpoint.url)
+    sync = syncs.update(make_sync(syncs, connection).name, SyncInput(schedule="every 15m"), ["schedule"])
+    other = make_sync(syncs, connection, segment="other")
+    store = SqlSyncStore(engine)
+    assert segment_updated(engine) == 1 and store.change_mark("acme", sync.id)
+    assert segment_updated(engine, ws="elsewhere") == 0, "scoped by workspace"
+    assert store.change_mark("acme", other.id) is None
+    audience = SegmentMembers({"a": "a@x.test"})
+    runner = SyncRunner(syncs, audience, "w", RunnerSettings())
+
+    def scheduled_round():
+        clock.now += timedelta(minutes=15)
+        queued = syncs.schedule_due()
+        while runner.run_one():
+            pass
+        return queued
+
+    assert scheduled_round() == 1  # the first run (full)
+    assert endpoint.members("aud") == {"a"}
+    assert scheduled_round() == 1, "after a run that sent something, the next one looks again"
+    assert store.change_mark("acme", sync.id) is None, "a run that found nothing to send clears the mark"
+    assert scheduled_round() == 0, "nothing changed: skipped"
+
+    audience.by_id["b"] = "b@x.test"
+    segment_updated(engine)
+    assert scheduled_round() == 1
+    assert endpoint.members("aud") == {"a", "b"}
+    # A manual run always runs (and finds the set in step).
+    assert run(syncs, audience, sync).total == 0
+    assert scheduled_round() == 0
 
 
 def test_a_run_left_running_by_a_dead_worker_is_taken_over_after_its_lease(engine, endpoint):

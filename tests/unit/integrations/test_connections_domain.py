@@ -1,5 +1,5 @@
 """Pure parts of connections and syncs: the connector registry, credential encryption and key
-rotation, parameter validation, the schedule syntax and one event's change set."""
+rotation, parameter validation, the schedule syntax and the diff an incremental run sends."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from svc_integrations.adapters.connectors import CONNECTORS, ConnectorRegistry, 
 from svc_integrations.adapters.connectors.generic_http import GenericHttpConnector
 from svc_integrations.adapters.credential_cipher import CredentialKeyError, FernetCipher, parse_keys
 from svc_integrations.domain.connections import validate_credentials, validate_parameters
-from svc_integrations.domain.syncs import ADD, REMOVE, changes_from_event, next_run, parse_schedule
+from svc_integrations.domain.connectors import Member
+from svc_integrations.domain.syncs import ADD, CHANGE, REMOVE, Change, Held, diff, next_run, parse_schedule
 from svc_kit.errors import FailedPrecondition
 
 
@@ -79,6 +80,19 @@ def test_the_next_run_follows_the_interval():
     assert next_run("", now) is None
 
 
-def test_one_event_says_where_each_profile_ends():
-    assert changes_from_event(["a", "b"], ["c"]) == {"a": ADD, "b": ADD, "c": REMOVE}
-    assert changes_from_event(["a"], ["a"]) == {"a": ADD}
+def test_the_diff_sends_what_the_destination_lacks_and_removes_what_left_with_the_identifiers_held():
+    held = {"a": Held("a", "a@x.test"), "b": Held("b", "b@x.test"), "e": Held("e", "old@x.test", "+33100"),
+            "u": Held("u", "u@x.test", confirmed=False), "v": Held("v", "v@x.test", confirmed=False),
+            "z": Held("z", "z@x.test")}
+    live = [Member("a", "a@x.test"), Member("c", "c@x.test"), Member("e", "new@x.test", "+33100"),
+            Member("u", "u@x.test"), Member("c", "twice@x.test")]
+    changes = diff(held, live)
+    # b and z left (whether or not any event said so) and v was sent unconfirmed: removed with the
+    # identifiers held; c joined and u's last push did not say whether it was taken: added.
+    assert changes.removes == (Member("b", "b@x.test"), Member("v", "v@x.test"), Member("z", "z@x.test"))
+    assert changes.adds == (Member("c", "c@x.test"), Member("u", "u@x.test"))
+    assert changes.changes == (Change(Member("e", "old@x.test", "+33100"), Member("e", "new@x.test", "+33100")),)
+    assert [op for op, _ in changes.rows] == [REMOVE] * 3 + [CHANGE] + [ADD] * 2 and len(changes) == 6
+    assert len(diff({"a": Held("a", "a@x.test")}, [Member("a", "a@x.test")])) == 0
+    # None and "" are the same absent identifier.
+    assert len(diff({"a": Held("a", "a@x.test", "")}, [Member("a", "a@x.test", None)])) == 0
