@@ -300,13 +300,13 @@ def test_engagement_with_a_journeys_message_ends_a_wait_for_it(tx):
     assert entry.entry.state == "EXITED" and [k.rsplit("/", 1)[-1] for k in notify.keys] == ["hello"]
 
 
+# Replicas share PostgreSQL (one SQLite file has one campaign process): this runs there only.
+@pytest.mark.parametrize("engine", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_replicas_deciding_the_same_profile_at_once_admit_it_once(engine, tx):
     """Eight writers (as eight replicas' consumers would) each with another trigger event of the same profile,
     in MODE_ONCE: exactly one entry, seven refusals."""
     import threading
 
-    if engine.dialect.name != "postgresql":
-        pytest.skip("replicas share PostgreSQL; one SQLite file has one campaign process")
     published(tx, cart("ONCE"))
     barrier = threading.Barrier(8)
     outcomes = []
