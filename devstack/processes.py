@@ -57,6 +57,30 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def free_block(size: int, avoid: object = ()) -> int:
+    """The first port of `size` consecutive ports that are free now, below the ephemeral range (see
+    free_ports) and clear of the ports in `avoid` (others a caller drew but has not bound yet)."""
+    low, high = 20000, _ephemeral_range()[0] - size
+    avoid = set(avoid)
+    for _ in range(100):
+        base = _PORTS.randrange(low, high, 10)
+        if avoid & set(range(base, base + size)):
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise RuntimeError(f"no {size} consecutive free ports between {low} and {high + size}")
+
+
 def free_port() -> int:
     """A port that was free a moment ago (callers retry if it is taken meanwhile)."""
     return free_ports(1)[0]

@@ -15,7 +15,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from devstack.processes import free_port, tail
+from devstack.processes import free_block, free_port, free_ports, tail
 from mesh import ca, envoy
 from mesh.policy import Policy, load
 from tests.conftest import bus_env, platform_buses
@@ -190,7 +190,7 @@ def call(channel: grpc.Channel, method: str, timeout: float = 5.0, metadata=None
 
 
 def ports(count: int) -> list[int]:
-    return [free_port() for _ in range(count)]
+    return free_ports(count)
 
 
 CAMPAIGN, ANALYTICS = "campaign", "analytics"
@@ -244,29 +244,6 @@ def caller_and_callee(policy: Policy, certs: ca.Certificates, folder: Path, app:
 # -- the whole platform with the mesh ------------------------------------------------------------------
 
 
-def free_block(size: int, start: int = 20000, stop: int = 32000) -> int:
-    """The first port of `size` consecutive ports that are free now."""
-    import random
-    import socket
-
-    for _ in range(50):
-        base = random.randrange(start, stop - size, 10)
-        sockets = []
-        try:
-            for port in range(base, base + size):
-                sock = socket.socket()
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free block of ports for the mesh")
-
-
 @pytest.fixture(scope="session", params=platform_buses())
 def running(request, tmp_path_factory):
     """The whole platform (tests/e2e/conftest.py's fixture) with every service behind its sidecar,
@@ -282,7 +259,9 @@ def running(request, tmp_path_factory):
     from svc_kit.services import SERVICES
     from tests.e2e.conftest import Rest, RunningPlatform
 
-    env: dict = {**free_platform_ports(), PORT_BASE_VARIABLE: free_block(BLOCK * (len(SERVICES) + 1))}
+    env: dict = free_platform_ports()
+    prometheus_port = free_port() if prometheus.binary() else None
+    env[PORT_BASE_VARIABLE] = free_block(BLOCK * (len(SERVICES) + 1), avoid=[*env.values(), prometheus_port])
     grpc_ports = {spec.name: env[spec.env_prefix + "GRPC_PORT"] for spec in SERVICES}
     metrics_ports = {spec.name: env[spec.env_prefix + "METRICS_PORT"] for spec in SERVICES}
     edge_port = env["MKT_EDGE_PORT"]
@@ -291,7 +270,7 @@ def running(request, tmp_path_factory):
     platform = Platform(tmp_path_factory.mktemp("state"), {**os.environ, **{k: str(v) for k, v in env.items()}},
                         out=io.StringIO(), mesh=True,
                         # Prometheus as `make run` starts it (a supervised child), when it is installed.
-                        prometheus_port=free_port() if prometheus.binary() else None)
+                        prometheus_port=prometheus_port)
     platform.start()
     try:
         platform.wait_ready(timeout=90)

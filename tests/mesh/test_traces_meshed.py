@@ -12,9 +12,11 @@ import time
 
 import pytest
 
-from devstack.processes import free_port
+from devstack.processes import free_block
 from devstack.servers.platform import Platform, free_platform_ports
 from edge.limits import HIGH_LIMITS
+from mesh.local import BLOCK, PORT_BASE_VARIABLE
+from svc_kit.services import SERVICES
 from tests.e2e.conftest import Rest
 from tests.e2e.test_traces import Trace, jaeger  # noqa: F401 - the Jaeger fixture
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.e2e
 def test_the_edge_the_sidecar_and_the_service_are_one_trace(tmp_path, jaeger):  # noqa: F811
     env: dict = free_platform_ports()
     edge_port = env["MKT_EDGE_PORT"]
-    env["MKT_MESH_PORT_BASE"] = free_port() % 20000 + 30000  # a block of the mesh's ports, away from the others
+    env[PORT_BASE_VARIABLE] = free_block(BLOCK * (len(SERVICES) + 1), avoid=env.values())
     env.update(HIGH_LIMITS)
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = jaeger.otlp_endpoint
     platform = Platform(tmp_path / "state", {**os.environ, **{k: str(v) for k, v in env.items()}},
