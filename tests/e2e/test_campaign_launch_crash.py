@@ -21,6 +21,10 @@ import uuid
 import pytest
 
 from devstack.servers import smtp_sink
+from marketing.audience.v1 import audience_service_pb2 as pb
+from marketing.audience.v1 import audience_service_pb2_grpc as pb_grpc
+from marketing.audience.v1 import profile_pb2
+from marketing.common.v1 import attribute_pb2, channel_pb2
 from tests.e2e.test_campaign_schedule import audience_and_template, emails_of, eventually
 
 pytestmark = pytest.mark.e2e
@@ -31,13 +35,19 @@ NOTIFY_MEMBERS = 1000
 NOTIFY_LEASE_SECONDS, NOTIFY_BATCH = "8", "100"
 
 
-def members_and_campaign(rest, ws: str, members: int) -> str:
+def members_and_campaign(running, ws: str, members: int) -> str:
     """`members` reachable profiles in one segment and a started campaign emailing them; its name."""
+    rest = running.rest
     segment, template = audience_and_template(rest, ws)  # ann, bob and cem
-    for i in range(members - 3):
-        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/m{i:04d}:upsert", {"profile": {
-            "email": f"m{i:04d}@example.com", "attributes": [{"key": "ltv", "doubleValue": 500}],
-            "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}]}})
+    granted = profile_pb2.Consent(channel=channel_pb2.CHANNEL_EMAIL, status=profile_pb2.Consent.STATUS_GRANTED)
+    records = [pb.ProfileRecord(profile_id=f"m{i:04d}", profile=profile_pb2.Profile(
+        email=f"m{i:04d}@example.com", attributes=[attribute_pb2.Attribute(key="ltv", double_value=500)],
+        consents=[granted])) for i in range(members - 3)]
+    stub = pb_grpc.AudienceServiceStub(running.channel("audience"))  # one import instead of a REST call each
+    chunks = [pb.ImportProfilesRequest(parent=f"workspaces/{ws}", records=records[at:at + 500])
+              for at in range(0, len(records), 500)]
+    imported = stub.ImportProfiles(iter(chunks), timeout=60)
+    assert imported.inserted == members - 3, imported
     eventually(lambda: rest.call("POST", f"/v1/{segment}:countMembers", {}).body.get("count") == str(members),
                "every member in the segment", 60)
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
@@ -78,7 +88,7 @@ def sink_records(running, ws: str) -> list[dict]:
 
 def test_a_campaign_killed_mid_launch_resumes_and_sends_each_member_once(running):
     ws, rest, platform = f"crash-{uuid.uuid4().hex[:8]}", running.rest, running.platform
-    name = members_and_campaign(rest, ws, MEMBERS)
+    name = members_and_campaign(running, ws, MEMBERS)
 
     # kill -9 the campaign service once the launch has saved a step and before it completed
     seen = eventually(lambda: (r := rest.call("GET", f"/v1/{name}/launch")).status == 200
@@ -126,7 +136,7 @@ def test_notify_killed_mid_launch_loses_no_member_and_sends_each_the_same_messag
         "smtp": {"host": "127.0.0.1", "port": int(platform.env["MKT_SMTP_SINK_PORT"]),
                  "security": "SECURITY_NONE", "fromAddress": "news@example.com"},
         "rateLimit": {"messagesPerSecond": 100, "burst": 20}})
-    name = members_and_campaign(rest, ws, NOTIFY_MEMBERS)
+    name = members_and_campaign(running, ws, NOTIFY_MEMBERS)
 
     # kill -9 the notify service once the sink has some of the emails and not all
     before = eventually(lambda: (n := len(sink_records(running, ws))) >= 50 and n, "the first emails", 120)
