@@ -13,7 +13,8 @@ from svc_kit.names import name_field, parent_field
 from svc_kit.proto_enums import channel_from_proto, channel_to_proto
 from svc_kit.channels import Channel
 
-from svc_campaign.domain.journey import Condition, Definition, Journey, Reentry, Step, Trigger
+from svc_campaign.domain.journey import (Condition, Definition, Journey, Reentry, Step, Trigger,
+                                         validate_for_publish)
 from svc_campaign.service_layer import journeys
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
@@ -217,13 +218,19 @@ class JourneyApi:
         """Each send step's template exists and is published (asked of the content service), each call_webhook
         step's webhook exists and takes deliveries (asked of the integrations service). When a peer does not
         answer, the publish goes ahead: a missing template then shows as send_failed, a missing webhook as
-        webhook_skipped on the entries' trail."""
+        webhook_skipped on the entries' trail. The answer names every problem at once: the graph's (as the publish
+        itself checks them) and the peers'."""
         content = getattr(self, "content", None)
         hooks = getattr(self, "journey_webhooks", None)
         if content is None and hooks is None:
             return
         journey = await self._run(journeys.get_journey, self._tx(), workspace, journey_id)
-        problems = []
+        problems: list[FieldViolation] = []
+        try:
+            validate_for_publish(journey.draft, workspace)
+        except InvalidArgument as shape:
+            problems.extend(shape.violations)
+        named = {p.field for p in problems}
         for i, s in enumerate(journey.draft.steps):
             if s.kind == "send" and content is not None and s.template.startswith(f"workspaces/{workspace}/templates/"):
                 path, check, name = "send.template", content.variants, s.template
@@ -232,6 +239,8 @@ class JourneyApi:
                 path, check, name = "call_webhook.webhook", hooks.check_webhook, s.webhook
             else:
                 continue  # another workspace's: validate_for_publish names it
+            if f"journey.definition.steps[{i}].{path}" in named:
+                continue
             try:
                 await check(name)
             except PeerRefused as why:

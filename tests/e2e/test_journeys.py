@@ -189,3 +189,75 @@ def test_the_abandoned_cart_journey(running):
     following = rest.ok("GET", f"/v1/workspaces/{ws}/journeys?pageSize=2&pageToken={listed['nextPageToken']}")
     assert [j["name"].rsplit("/", 1)[-1] for j in listed["journeys"] + following["journeys"]] == [
         "bad", "other", "missing", "cart"]
+
+
+@pytest.mark.embedded_only("branches on attributes and webhook calls go through audience and integrations over gRPC, "
+                           "not the bus (the trigger's path through the bus runs on both in the cart test; CI time)")
+def test_a_branch_on_a_profile_attribute_and_a_webhook_step(running):
+    """signup -> branch on `tier` (as audience has it when the step runs) -> gold: call the CRM webhook (a
+    signed `journey.step` event through integrations' delivery pipeline, once) and a webhook deleted after the
+    publish (skipped, the reason on the path) -> exit. Bad steps answer 400 naming them."""
+    from standardwebhooks.webhooks import Webhook as Verifier
+
+    from devstack.platforms.webhook_receiver import WebhookReceiver
+
+    ws, rest = f"jrw-{uuid.uuid4().hex[:8]}", running.rest
+    for p, tier in (("gold", "gold"), ("plain", "silver")):
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/{p}:upsert", {"profile": {
+            "email": f"{p}@example.com", "attributes": [{"key": "tier", "stringValue": tier}]}})
+    with WebhookReceiver() as receiver:
+        crm = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks?webhookId=crm", {
+            "displayName": "CRM", "uri": receiver.url("/crm"), "eventTypes": ["campaign.scheduled"]})
+        old = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks?webhookId=old", {
+            "displayName": "Old", "uri": receiver.url("/old"), "eventTypes": ["campaign.scheduled"]})
+
+        def journey(condition: dict, hooks: list[str]) -> dict:
+            steps = [{"id": "tier", "branch": {"attribute": condition, "onTrue": "hook-0", "onFalse": "done"}}]
+            steps += [{"id": f"hook-{i}", "callWebhook": {"webhook": h}, "next": f"hook-{i + 1}"}
+                      for i, h in enumerate(hooks)]
+            steps[-1]["next"] = "done"
+            return {"displayName": "Gold", "definition": {
+                "trigger": {"event": {"event": "signup"}}, "entryStep": "tier", "steps": steps + [
+                    {"id": "done", "exit": {}}]}}
+
+        gold = {"property": "tier", "operator": "OPERATOR_EQUALS", "value": "gold"}
+        bad = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=bad", journey(
+            {"property": "tier", "operator": "OPERATOR_GREATER_THAN", "value": "lots"},
+            [f"workspaces/{ws}/webhooks/nope", "workspaces/someone-else/webhooks/crm"]))
+        refused = rest.call("POST", f"/v1/{bad['name']}:publish", {})
+        assert refused.status == 400, refused.body
+        fields = {v["field"]: v["description"] for d in refused.body["details"] for v in d.get("fieldViolations", [])}
+        assert "step 'tier'" in fields["journey.definition.steps[0].branch.attribute.value"]
+        assert "step 'hook-1'" in fields["journey.definition.steps[2].call_webhook.webhook"]
+        missing = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=missing", journey(
+            gold, [f"workspaces/{ws}/webhooks/nope"]))
+        refused = rest.call("POST", f"/v1/{missing['name']}:publish", {})
+        assert refused.status == 400, refused.body
+        assert [v["field"] for d in refused.body["details"] for v in d.get("fieldViolations", [])] == [
+            "journey.definition.steps[1].call_webhook.webhook"]
+
+        made = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=gold", journey(gold, [crm["name"],
+                                                                                                old["name"]]))
+        rest.ok("POST", f"/v1/{made['name']}:publish", {})
+        rest.ok("DELETE", f"/v1/{old['name']}")  # gone after the publish: the step is skipped, the path says why
+        ingest(rest, ws, [event(ws, p, "signup", f"signup-{p}") for p in ("gold", "plain")])
+
+        [request] = receiver.wait_for("/crm", 1, timeout=60)
+        delivered = Verifier(crm["signingSecret"]).verify(request.body, request.headers)
+        [entry] = eventually(lambda: [e for e in explained(rest, ws, "gold") if e.get("state") == "EXITED"],
+                             "the gold profile's way through", 30)
+        assert delivered["type"] == "journey.step" and delivered["data"].pop("entry")
+        assert delivered["data"] == {"workspace": f"workspaces/{ws}", "journey": made["name"], "version": 1,
+                                     "step": "hook-0", "profile": f"workspaces/{ws}/profiles/gold"}
+        path = [(t["kind"], t.get("step", ""), t.get("detail", "")) for t in entry["path"]]
+        assert ("step", "tier", "on_true") in path and ("webhook_queued", "hook-0", crm["name"]) in path
+        [skip] = [t for t in path if t[0] == "webhook_skipped"]
+        assert skip[1] == "hook-1" and "NOT_FOUND" in skip[2], path
+        [plain] = explained(rest, ws, "plain")
+        assert ("step", "tier", "on_false") in [(t["kind"], t.get("step", ""), t.get("detail", ""))
+                                                for t in plain["path"]]
+        log = eventually(lambda: [d for d in rest.ok("GET", f"/v1/{crm['name']}/deliveries").get(
+            "webhookDeliveries", []) if d["state"] == "STATE_SUCCEEDED"], "the delivery in the CRM's log", 30)
+        assert [d["eventType"] for d in log] == ["journey.step"]
+        assert len(receiver.received("/crm")) == 1 and receiver.received("/old") == []
+
