@@ -47,13 +47,15 @@ ERASURE_SUBSCRIPTION = "svc_campaign-erasure"
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
-                   on_commit=None, analytics=None, content=None, journey_webhooks=None) -> CampaignServicer:
+                   on_commit=None, analytics=None, content=None, journey_webhooks=None,
+                   journey_segments=None) -> CampaignServicer:
     def export_profile(workspace: str, profile: str) -> dict:
         with engine.connect() as connection:
             return privacy.export_profile(connection, workspace, profile)
 
     return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content,
-                            export_profile, journeys_tx=SqlJourneys(engine), journey_webhooks=journey_webhooks)
+                            export_profile, journeys_tx=SqlJourneys(engine), journey_webhooks=journey_webhooks,
+                            journey_segments=journey_segments)
 
 
 def _mount_journeys(settings: Settings, bus, engine: Engine) -> tuple[list, JourneyWorker]:
@@ -94,8 +96,10 @@ def mount(settings: Settings) -> Mounted:
     content = GrpcTemplateVariants(lambda: service_channel(settings.env, "content"))  # an A/B test's variants
     # a journey's call_webhook steps: their webhooks checked at publish (short deadline, as the variants)
     webhooks = GrpcJourneyIntegrations(lambda: service_channel(settings.env, "integrations"), VARIANTS_TIMEOUT)
+    # ... and the static segments of add_to_segment / remove_from_segment steps
+    segments = GrpcJourneyAudience(lambda: service_channel(settings.env, "audience"), VARIANTS_TIMEOUT)
     servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics, content=content,
-                              journey_webhooks=webhooks)
+                              journey_webhooks=webhooks, journey_segments=segments)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)

@@ -297,12 +297,43 @@ class GrpcJourneyNotify:
 
 
 class GrpcJourneyAudience:
-    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes). The channel is
-    made on first use, on the calling event loop."""
+    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes), BatchGetProfiles
+    (time zones, attributes) and Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
+    The channel is made on first use, on the calling event loop."""
 
-    def __init__(self, channel_factory):
+    def __init__(self, channel_factory, timeout: float = CALL_TIMEOUT):
         self._channel_factory = channel_factory
         self._stub: audience_grpc.AudienceServiceStub | None = None
+        self.timeout = timeout
+
+    async def change_members(self, segment: str, profiles: list[str], add: bool) -> list[str]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        workspace = segment.split("/")[1]
+        names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles]
+        try:
+            if add:
+                answer = await self._stub.AddSegmentMembers(audience_pb.AddSegmentMembersRequest(
+                    segment=segment, profiles=names), timeout=self.timeout)
+            else:
+                answer = await self._stub.RemoveSegmentMembers(audience_pb.RemoveSegmentMembersRequest(
+                    segment=segment, profiles=names), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"{'adding to' if add else 'removing from'} {segment}") from None
+        return [n.rsplit("/", 1)[-1] for n in answer.not_found]
+
+    async def check_static_segment(self, segment: str) -> None:
+        """At publish: PeerRefused when the segment is gone or not static."""
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        try:
+            found = await self._stub.GetSegment(audience_pb.GetSegmentRequest(name=segment), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, segment) from None
+        if found.kind != segment_pb2.Segment.KIND_STATIC:
+            raise PeerRefused(f"{segment} is not a static segment (its members follow its "
+                              f"{'lookalike' if found.kind == segment_pb2.Segment.KIND_LOOKALIKE else 'rule'}); "
+                              f"add_to_segment and remove_from_segment change static segments only")
 
     async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
         if self._stub is None:

@@ -35,8 +35,8 @@ EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]{0,63}$")
 
 STEP_KINDS = ("wait", "branch", "send", "update_attribute", "add_to_segment", "remove_from_segment",
               "call_webhook", "exit")
-# Declared in the API, refused at publish until the runtime runs them (docs: known gaps).
-NOT_RUN_YET = ("add_to_segment", "remove_from_segment")
+# Declared in the API, refused at publish until the runtime runs them (docs: known gaps): none now.
+NOT_RUN_YET: tuple[str, ...] = ()
 TRIGGER_KINDS = ("event", "segment_entered", "segment_left", "date_attribute")
 OPERATORS = ("EQUALS", "NOT_EQUALS", "EXISTS", "GREATER_THAN", "LESS_THAN")
 CHANNELS = ("EMAIL", "SMS", "PUSH", "IN_APP")
@@ -289,6 +289,10 @@ def validate_for_publish(definition: Definition, workspace: str,
                     f"step {s.id!r}: a segment of this workspace: workspaces/{workspace}/segments/{{id}}")
             elif s.if_attribute is not None:
                 condition(f"{where}.branch.attribute", s.if_attribute, s.id)
+        if s.kind in ("add_to_segment", "remove_from_segment") and not _in_workspace(s.segment, workspace,
+                                                                                    "segments"):
+            bad(f"{where}.{s.kind}.segment",
+                f"step {s.id!r}: a static segment of this workspace: workspaces/{workspace}/segments/{{id}}")
         if s.kind == "call_webhook" and not _in_workspace(s.webhook, workspace, "webhooks"):
             bad(f"{where}.call_webhook.webhook",
                 f"step {s.id!r}: a webhook of this workspace: workspaces/{workspace}/webhooks/{{id}}")
@@ -451,6 +455,15 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """Adds the profile to (or removes it from) a static segment through the audience service; doing it again
+    changes nothing."""
+    step: str
+    segment: str  # workspaces/{w}/segments/{id}
+    add: bool
+
+
+@dataclass(frozen=True)
 class WebhookCall:
     """Asks the integrations service to deliver one `journey.step` event to a webhook; the key makes a second
     ask (a repeated pass) change nothing."""
@@ -501,6 +514,7 @@ class Pass:
     sends: list[Send] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     webhooks: list[WebhookCall] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
     trail: list[TrailItem] = field(default_factory=list)
 
 
@@ -563,6 +577,11 @@ def advance(definition: Definition, entry: Entry, now: datetime, segments: froze
         elif step.kind == "update_attribute":
             done.updates.append(Update(step.id, step.attribute, step.value))
             done.trail.append(TrailItem("update_requested", step.id, f"{step.attribute}={step.value}"))
+            _leave(done, step, "next")
+        elif step.kind in ("add_to_segment", "remove_from_segment"):
+            adding = step.kind == "add_to_segment"
+            done.memberships.append(Membership(step.id, step.segment, adding))
+            done.trail.append(TrailItem("segment_add" if adding else "segment_remove", step.id, step.segment))
             _leave(done, step, "next")
         elif step.kind == "call_webhook":
             done.webhooks.append(WebhookCall(step.id, step.webhook, send_key(e, step.id)))

@@ -167,6 +167,7 @@ class JourneyApi:
 
     journeys_tx = None
     journey_webhooks = None  # check_webhook(name) of GrpcJourneyIntegrations: None, webhooks are not checked
+    journey_segments = None  # check_static_segment(name) of GrpcJourneyAudience: None, segments are not checked
 
     def _tx(self):
         if self.journeys_tx is None:
@@ -216,13 +217,15 @@ class JourneyApi:
 
     async def _check_references(self, workspace: str, journey_id: str) -> None:
         """Each send step's template exists and is published (asked of the content service), each call_webhook
-        step's webhook exists and takes deliveries (asked of the integrations service). When a peer does not
+        step's webhook exists and takes deliveries (asked of the integrations service), each add_to_segment /
+        remove_from_segment step's segment exists and is static (asked of the audience service). When a peer does not
         answer, the publish goes ahead: a missing template then shows as send_failed, a missing webhook as
         webhook_skipped on the entries' trail. The answer names every problem at once: the graph's (as the publish
         itself checks them) and the peers'."""
         content = getattr(self, "content", None)
         hooks = getattr(self, "journey_webhooks", None)
-        if content is None and hooks is None:
+        segments = getattr(self, "journey_segments", None)
+        if content is None and hooks is None and segments is None:
             return
         journey = await self._run(journeys.get_journey, self._tx(), workspace, journey_id)
         problems: list[FieldViolation] = []
@@ -237,6 +240,9 @@ class JourneyApi:
             elif s.kind == "call_webhook" and hooks is not None and \
                     s.webhook.startswith(f"workspaces/{workspace}/webhooks/"):
                 path, check, name = "call_webhook.webhook", hooks.check_webhook, s.webhook
+            elif s.kind in ("add_to_segment", "remove_from_segment") and segments is not None and \
+                    s.segment.startswith(f"workspaces/{workspace}/segments/"):
+                path, check, name = f"{s.kind}.segment", segments.check_static_segment, s.segment
             else:
                 continue  # another workspace's: validate_for_publish names it
             if f"journey.definition.steps[{i}].{path}" in named:

@@ -111,6 +111,11 @@ class JourneyAudiencePort(Protocol):
     async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
         """Profile id -> its IANA time zone ("" or absent: none). PeerUnavailable when audience cannot answer."""
 
+    async def change_members(self, segment: str, profiles: list[str], add: bool) -> list[str]:
+        """Adds the profiles (ids) to the static segment `workspaces/{w}/segments/{id}`, or removes them;
+        idempotent. Returns the profiles audience does not know. PeerRefused when the segment is gone or not
+        static; PeerUnavailable when audience cannot answer."""
+
     async def attributes(self, workspace: str, profiles: list[str]) -> dict[str, dict[str, str]]:
         """Profile id -> its attributes as text (numbers as written, booleans `true`/`false`, times RFC 3339,
         lists joined by commas); a profile audience does not know is absent. PeerUnavailable when audience

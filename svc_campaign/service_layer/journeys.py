@@ -248,10 +248,11 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                   limit: int = CLAIM_BATCH, signals: JourneySignals | None = None,
                   audience: JourneyAudiencePort | None = None,
                   integrations: JourneyIntegrationsPort | None = None) -> int:
-    """One pass over due entries (at most `limit`): claim, advance, send (and update attributes, call webhooks),
-    commit. Returns how many it claimed. Within a pass the sends go first, then the attribute updates, then the
-    webhook calls. A branch on a profile attribute reads the profiles' attributes from audience first; when
-    audience cannot answer, the claimed entries come due again after their lease (no branch is guessed)."""
+    """One pass over due entries (at most `limit`): claim, advance, send (and change static segments, update
+    attributes, call webhooks), commit. Returns how many it claimed. Within a pass the sends go first, then the
+    static segment changes, the attribute updates, then the webhook calls. A branch on a profile attribute reads
+    the profiles' attributes from audience first; when audience cannot answer, the claimed entries come due
+    again after their lease (no branch is guessed)."""
     signals = signals or JourneySignals()
     now = clock()
     segments: dict[tuple[str, str], frozenset[str]] = {}
@@ -302,6 +303,30 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 refusals[send.idempotency_key] = why
         signals.sends("refused", sum(1 for r in results if r))
         signals.sends("ok", sum(1 for r in results if not r))
+    # static segment steps: one audience call per segment and direction
+    changes: dict[tuple[str, bool], list[tuple[Pass, str]]] = defaultdict(list)
+    for done, _ in passes:
+        for m in done.memberships:
+            changes[(m.segment, m.add)].append((done, m.step))
+    for (segment, add), items in changes.items():
+        profiles = sorted({done.entry.profile for done, _ in items})
+        keys = [f"segment/{done.entry.id}/{step}" for done, step in items]
+        if audience is None:
+            refusals.update((k, "no audience service is wired in this process") for k in keys)
+            continue
+        try:
+            unknown = set()
+            for start in range(0, len(profiles), 1000):  # AddSegmentMembers' limit
+                unknown |= set(await audience.change_members(segment, profiles[start:start + 1000], add))
+        except PeerUnavailable as problem:
+            log.warning("journey segment step: %s; retried after the lease", problem)
+            return len(claimed)
+        except PeerRefused as problem:
+            refusals.update((k, str(problem)) for k in keys)
+            continue
+        for (done, step), k in zip(items, keys):
+            if done.entry.profile in unknown:
+                refusals[k] = f"the audience service has no profile {done.entry.profile}"
     for done, _ in passes:
         e = done.entry
         for u in done.updates:
@@ -345,6 +370,9 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 if t.kind == "update_requested" and f"update/{e.id}/{t.step}" in refusals:
                     trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
                                        TrailItem("update_failed", t.step, refusals[f"update/{e.id}/{t.step}"])))
+                if t.kind in ("segment_add", "segment_remove") and f"segment/{e.id}/{t.step}" in refusals:
+                    trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
+                                       TrailItem("segment_failed", t.step, refusals[f"segment/{e.id}/{t.step}"])))
                 if t.kind == "webhook_queued" and f"webhook/{e.id}/{t.step}" in refusals:
                     trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
                                        TrailItem("webhook_skipped", t.step, refusals[f"webhook/{e.id}/{t.step}"])))

@@ -413,3 +413,45 @@ def test_webhook_steps_ask_integrations_once_per_entry_and_a_gone_webhook_is_ski
     skipped = [t.detail for _, t in entry.path if t.kind == "webhook_skipped"]
     assert skipped == [f"delivering to {old}: NOT_FOUND {old}"]
     assert path[-1] == ("exited", "done")
+
+
+class SegmentAudience(RecordingAudience):
+    def __init__(self):
+        super().__init__()
+        self.members: dict[str, set[str]] = {}
+        self.known = {"p", "q"}
+        self.not_static: set[str] = set()
+
+    async def change_members(self, segment, profiles, add):
+        from svc_campaign.service_layer.ports import PeerRefused
+
+        if segment in self.not_static:
+            raise PeerRefused(f"adding to {segment}: FAILED_PRECONDITION {segment} is a rules segment")
+        found = self.members.setdefault(segment, set())
+        for p in profiles:
+            if p in self.known:
+                (found.add if add else found.discard)(p)
+        return [p for p in profiles if p not in self.known]
+
+
+def test_static_segment_steps_change_membership_through_audience(tx):
+    vip, new, rules = ("workspaces/acme/segments/vip", "workspaces/acme/segments/new",
+                       "workspaces/acme/segments/rules")
+    steps = (Step("join-vip", "add_to_segment", segment=vip, next="leave-new"),
+             Step("leave-new", "remove_from_segment", segment=new, next="join-rules"),
+             Step("join-rules", "add_to_segment", segment=rules, next="done"), Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "join-vip", reentry=Reentry("ALWAYS")), "vips")
+    for p in ("p", "q", "ghost"):
+        track(tx, p, "signup", f"s-{p}")
+    audience = SegmentAudience()
+    audience.members[new] = {"p", "q"}
+    audience.not_static.add(rules)
+    assert asyncio.run(journeys.run_due(tx, RecordingNotify(), Clock(), audience=audience)) == 3
+    assert audience.members[vip] == {"p", "q"} and audience.members[new] == set()
+    paths = {p: [(t.kind, t.step, t.detail) for _, t in journeys.explain_profile(tx, "acme", p)[0].path]
+             for p in ("p", "ghost")}
+    assert ("segment_add", "join-vip", vip) in paths["p"] and ("segment_remove", "leave-new", new) in paths["p"]
+    [failed] = [t for t in paths["p"] if t[0] == "segment_failed"]
+    assert failed[1] == "join-rules" and "rules segment" in failed[2]
+    assert ("segment_failed", "join-vip", "the audience service has no profile ghost") in paths["ghost"]
+    assert paths["p"][-1][0] == "exited" and paths["ghost"][-1][0] == "exited"  # a failed step goes on

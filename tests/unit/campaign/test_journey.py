@@ -75,13 +75,13 @@ def test_cycles_and_unreachable_steps_are_refused():
     assert "cannot be reached" in found["journey.definition.steps[2]"]
 
 
-def test_unknown_successors_and_steps_not_run_yet_are_refused():
+def test_unknown_successors_are_refused_and_every_step_kind_runs():
     steps = (Step("a", "add_to_segment", segment="workspaces/acme/segments/s", next="nowhere"),)
     with pytest.raises(InvalidArgument) as caught:
         validate_for_publish(cart(steps=steps, entry_step="a"), "acme")
     found = fields(caught.value)
     assert "names no step" in found["journey.definition.steps[0].next"]
-    assert "not run" in found["journey.definition.steps[0].add_to_segment"]
+    assert not [f for f in found if f.endswith(".add_to_segment")]  # run now: not refused for its kind
 
 
 def test_conditions():
@@ -268,3 +268,19 @@ def test_a_webhook_step_asks_once_per_entry_and_step_and_goes_on():
             validate_for_publish(cart(steps=(Step("h", "call_webhook", webhook=webhook, next="x"),
                                              Step("x", "exit")), entry_step="h"), "acme")
         assert "step 'h'" in fields(caught.value)["journey.definition.steps[0].call_webhook.webhook"]
+
+
+def test_static_segment_steps_add_and_remove_and_name_their_segment():
+    steps = (Step("in", "add_to_segment", segment="workspaces/acme/segments/vip", next="out"),
+             Step("out", "remove_from_segment", segment="workspaces/acme/segments/new", next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="in", goal_event="")
+    validate_for_publish(d, "acme")
+    done = advance(d, enter("e", "acme", "j", 1, d, "p", NOW), NOW)
+    assert [(m.step, m.segment, m.add) for m in done.memberships] == [
+        ("in", "workspaces/acme/segments/vip", True), ("out", "workspaces/acme/segments/new", False)]
+    assert [t.kind for t in done.trail] == ["segment_add", "step", "segment_remove", "step", "exited"]
+    bad = cart(steps=(Step("in", "add_to_segment", segment="workspaces/other/segments/vip", next="x"),
+                      Step("x", "exit")), entry_step="in")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(bad, "acme")
+    assert "step 'in'" in fields(caught.value)["journey.definition.steps[0].add_to_segment.segment"]
