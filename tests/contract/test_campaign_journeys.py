@@ -413,6 +413,8 @@ def test_webhook_steps_ask_integrations_once_per_entry_and_a_gone_webhook_is_ski
     skipped = [t.detail for _, t in entry.path if t.kind == "webhook_skipped"]
     assert skipped == [f"delivering to {old}: NOT_FOUND {old}"]
     assert path[-1] == ("exited", "done")
+    figures = {s.step: (s.sent, s.skipped) for s in journeys.journey_figures(tx, "acme", "hooks").steps}
+    assert (figures["tell-crm"], figures["tell-old"]) == ((1, 0), (1, 1))
 
 
 class SegmentAudience(RecordingAudience):
@@ -455,3 +457,5 @@ def test_static_segment_steps_change_membership_through_audience(tx):
     assert failed[1] == "join-rules" and "rules segment" in failed[2]
     assert ("segment_failed", "join-vip", "the audience service has no profile ghost") in paths["ghost"]
     assert paths["p"][-1][0] == "exited" and paths["ghost"][-1][0] == "exited"  # a failed step goes on
+    figures = {s.step: (s.sent, s.skipped) for s in journeys.journey_figures(tx, "acme", "vips").steps}
+    assert (figures["join-vip"], figures["join-rules"]) == ((3, 1), (3, 3))
