@@ -33,10 +33,12 @@ from svc_integrations.adapters.credential_cipher import CredentialKeyError, Fern
 from svc_integrations.adapters.key_store import SqlKeyStore
 from svc_integrations.adapters.platform_clients import GrpcEvents, GrpcProfiles
 from svc_integrations.adapters.source_store import SqlSeenMessages, SqlSourceStore
-from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
+from svc_integrations.adapters.guarded_http import SocketResolver
+from svc_integrations.adapters.webhook_http import HttpxSender
 from svc_integrations.adapters.webhook_metrics import WebhookMetrics
 from svc_integrations.adapters.webhook_secrets import FernetSecretBox
 from svc_integrations.adapters.webhook_store import SqlWebhookStore
+from svc_integrations.domain import webhooks as webhook_domain
 from svc_integrations.domain.webhooks import parse_schedule
 from svc_integrations.entrypoints import ext_authz
 from svc_integrations.entrypoints.audit_consumer import audit_consumer
@@ -51,7 +53,7 @@ from svc_integrations.service_layer.connections import Connections
 from svc_integrations.service_layer.sources import Sources
 from svc_integrations.service_layer.syncs import RunnerSettings, SyncRunner, Syncs
 from svc_integrations.service_layer.webhook_delivery import DeliveryWorker
-from svc_integrations.service_layer.webhooks import Webhooks
+from svc_integrations.service_layer.webhooks import Webhooks, destination_problems
 
 WORKER_THREADS = 4
 
@@ -149,8 +151,15 @@ def _mount_connections(settings: Settings, engine, bus) -> _Connections:
         cipher = FernetCipher(parse_keys(config.CREDENTIAL_KEYS.read(settings.env)))
     except CredentialKeyError as error:
         raise ConfigError(f"{config.CREDENTIAL_KEYS.name}: {error}") from None
-    registry = default_registry()
-    connections = Connections(SqlConnectionStore(engine), registry, cipher, utcnow, new_id)
+    # Production mode (the webhooks' URL policy): connectors call public addresses only, checked on
+    # create and update and again at every connect (adapters/guarded_http.py).
+    mode = config.WEBHOOK_URL_POLICY.read(settings.env).lower()
+    production = mode == webhook_domain.PRODUCTION
+    resolver = SocketResolver()
+    registry = default_registry(guarded=production)
+    connections = Connections(SqlConnectionStore(engine), registry, cipher, utcnow, new_id,
+                              url_check=(lambda uri, where: destination_problems(uri, mode, resolver, where))
+                              if production else None)
     audience = GrpcAudience(lambda: grpc.insecure_channel(service_target(settings.env, "audience")))
     worker: SyncWorker | None = None
     syncs = Syncs(SqlSyncStore(engine), connections, utcnow, new_id, wake=lambda: worker and worker.wake.set())

@@ -23,9 +23,9 @@ COLLECT_VARIABLES = (COLLECT_DEDUP_HOURS, target_variable("audience"), target_va
 # --- Outbound webhooks -------------------------------------------------------------------------
 WEBHOOK_URL_POLICY = Variable(SERVICE.env_prefix + "WEBHOOK_URL_POLICY", "choice", "development",
                               "development: webhook URLs must be https, or http to localhost; production (the Helm "
-                              "chart's setting): https only, and never to a host that resolves to a private, "
-                              "loopback, link-local or metadata address (checked on create/update and before each "
-                              "delivery)", choices=("DEVELOPMENT", "PRODUCTION"))
+                              "chart's setting): webhooks and connectors call https URLs only, and never a host "
+                              "that resolves to a private, loopback, link-local or metadata address (checked on "
+                              "create/update and again at every connect)", choices=("DEVELOPMENT", "PRODUCTION"))
 WEBHOOK_SECRET_KEYS = Variable(SERVICE.env_prefix + "WEBHOOK_SECRET_KEYS", "secret", "",
                                "comma-separated Fernet keys that encrypt webhook signing secrets at rest; the first "
                                "encrypts, all decrypt (rotation: put a new key first); unset: webhooks cannot "

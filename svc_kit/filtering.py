@@ -10,7 +10,10 @@ they mean is up to the service; this module only parses."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from svc_kit.errors import FieldViolation, InvalidArgument
 
@@ -87,3 +90,88 @@ def parse_filter(text: str, comparisons: bool = False) -> list[Term]:
             terms.append(Term(field, op, value))
         i += 3
     return terms
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a list filter may name: how to read it from an item (a text, or several for a
+    repeated field, which matches when any of its values does), and its kind:
+    `text` (= and !=), `enum` (= and !=, the value with or without `prefix`, checked against
+    `values`), or `time` (also <, <=, > and >=, against an RFC 3339 value)."""
+
+    get: Callable[[Any], Any]
+    kind: str = "text"
+    prefix: str = ""  # enum: `STATE_` in `state = STATE_ACTIVE`
+    values: tuple[str, ...] = ()  # enum: the item's own values (`ACTIVE`, ...), upper-case
+
+
+def matcher(text: str, fields: Mapping[str, Field],
+            labels: Callable[[Any], Mapping[str, str]] | None = None) -> Callable[[Any], bool]:
+    """A predicate on items for the filter `text` (terms joined by AND) over `fields` and, when
+    `labels` is given, `labels.<key>` (=, != and `:*`). An unknown field, a wrong operator or an
+    unknown enum value is INVALID_ARGUMENT naming `filter`."""
+    tests: list[Callable[[Any], bool]] = []
+    comparisons = any(f.kind == "time" for f in fields.values())
+    for term in parse_filter(text, comparisons=comparisons):
+        if labels is not None and term.field.startswith("labels.") and len(term.field) > len("labels."):
+            tests.append(_label_test(term, labels))
+            continue
+        spec = fields.get(term.field)
+        if spec is None:
+            known = ", ".join([*fields, *(["labels.<key>"] if labels is not None else [])])
+            raise _error(f"cannot filter on {term.field!r}; use {known}")
+        tests.append(_field_test(term, spec))
+    return lambda item: all(test(item) for test in tests)
+
+
+def _label_test(term: Term, labels: Callable[[Any], Mapping[str, str]]) -> Callable[[Any], bool]:
+    key = term.field[len("labels."):]
+    if term.op == "has":
+        return lambda item: key in labels(item)
+    if term.op not in ("=", "!="):
+        raise _error(f"compare {term.field} with =, != or :*")
+    equal = term.op == "="
+    return lambda item: (labels(item).get(key) == term.value) == equal
+
+
+def _values(raw: Any) -> list:
+    return list(raw) if isinstance(raw, (list, tuple, set, frozenset)) else [raw]
+
+
+def _field_test(term: Term, spec: Field) -> Callable[[Any], bool]:
+    if term.op == "has":
+        return lambda item: any(v not in (None, "") for v in _values(spec.get(item)))
+    if spec.kind == "time":
+        return _time_test(term, spec)
+    if term.op not in ("=", "!="):
+        raise _error(f"compare {term.field} with = or !=")
+    value = term.value
+    if spec.kind == "enum":
+        value = value.upper().removeprefix(spec.prefix)
+        if spec.values and value not in spec.values:
+            raise _error(f"unknown {term.field} {term.value!r}; one of "
+                         + ", ".join(spec.prefix + v for v in spec.values))
+    equal = term.op == "="
+    return lambda item: (value in [str(v) for v in _values(spec.get(item))]) == equal
+
+
+_COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _time_test(term: Term, spec: Field) -> Callable[[Any], bool]:
+    try:
+        at = datetime.fromisoformat(term.value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _error(f"{term.field}: {term.value!r} is not an RFC 3339 time such as 2026-03-01T00:00:00Z") from None
+    if at.tzinfo is None:
+        raise _error(f"{term.field}: {term.value!r} needs a zone, such as Z")
+    compare = _COMPARE[term.op]
+
+    def test(item: Any) -> bool:
+        found = spec.get(item)
+        if found is None:
+            return False
+        return compare(found if found.tzinfo else found.replace(tzinfo=UTC), at)  # stores may give naive UTC
+
+    return test

@@ -85,3 +85,22 @@ def keyset_page(fetch: Callable[[str, int], list[T]], key: Callable[[T], str], r
     rows = fetch(str(position[0]) if position else "", size + 1)
     page = rows[:size]
     return page, encode_token([key(page[-1])], query_key) if len(rows) > size else ""
+
+
+def filtered(fetch: Callable[[Any, int], list[T]], keep: Callable[[T], bool],
+             key: Callable[[T], Any]) -> Callable[[Any, int], list[T]]:
+    """`fetch(after, limit)` of the items `keep` accepts: reads on past the ones it drops until
+    `limit` are kept or the list ends (a page token then points at the last item kept, so the
+    next page reads the dropped ones again, and drops them again)."""
+
+    def fetch_kept(after: Any, limit: int) -> list[T]:
+        kept: list[T] = []
+        while len(kept) < limit:
+            rows = fetch(after, limit)
+            kept.extend(row for row in rows if keep(row))
+            if len(rows) < limit:
+                break
+            after = key(rows[-1])
+        return kept[:limit]
+
+    return fetch_kept

@@ -10,6 +10,7 @@ from marketing.integrations.v1 import connection_pb2, connector_pb2, integration
 from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, keyset_page, timed_keyset_page
 
+from svc_integrations.entrypoints import list_filters
 from svc_integrations.domain.connections import Connection
 from svc_integrations.domain.connectors import ConnectorSpec
 from svc_integrations.service_layer.connections import ConnectionInput, Connections
@@ -85,8 +86,9 @@ class ConnectionsApi:
         def fetch(after: str, limit: int) -> list[ConnectorSpec]:
             return [s for s in specs if s.key > after][:limit]
 
+        fetch = list_filters.filtered_fetch(request.filter, list_filters.CONNECTORS, fetch, lambda spec: spec.key)
         page, token = keyset_page(fetch, lambda spec: spec.key, request.page_size, request.page_token,
-                                  "connectors", request.parent)
+                                  "connectors", request.parent, request.filter)
         return pb.ListConnectorsResponse(connectors=[connector_to_proto(workspace, s) for s in page],
                                          next_page_token=token)
 
@@ -105,9 +107,11 @@ class ConnectionsApi:
 
     async def ListConnections(self, request: pb.ListConnectionsRequest, context) -> pb.ListConnectionsResponse:
         def page():
-            return timed_keyset_page(lambda after, limit: self.connections.list(request.parent, after, limit),
-                                     lambda c: (c.create_time, c.id), request.page_size, request.page_token,
-                                     fingerprint("connections", request.parent))
+            fetch = list_filters.filtered_fetch(
+                request.filter, list_filters.CONNECTIONS,
+                lambda after, limit: self.connections.list(request.parent, after, limit), list_filters.position)
+            return timed_keyset_page(fetch, list_filters.position, request.page_size, request.page_token,
+                                     fingerprint("connections", request.parent, request.filter))
 
         found, token = await run_blocking(self.executor, page)
         return pb.ListConnectionsResponse(connections=[connection_to_proto(c) for c in found], next_page_token=token)

@@ -11,6 +11,7 @@ from marketing.integrations.v1 import connector_pb2, integrations_service_pb2 as
 from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
+from svc_integrations.entrypoints import list_filters
 from svc_integrations.domain.syncs import Sync, SyncRun
 from svc_integrations.entrypoints.connections_api import timestamp
 from svc_integrations.service_layer.syncs import EXPORT, SEGMENT_MEMBERS, SyncInput, Syncs
@@ -79,9 +80,11 @@ class SyncsApi:
 
     async def ListSyncs(self, request: pb.ListSyncsRequest, context) -> pb.ListSyncsResponse:
         def page():
-            return timed_keyset_page(lambda after, limit: self.syncs.list(request.parent, after, limit),
-                                     lambda s: (s.create_time, s.id), request.page_size, request.page_token,
-                                     fingerprint("syncs", request.parent))
+            fetch = list_filters.filtered_fetch(request.filter, list_filters.SYNCS,
+                                                lambda after, limit: self.syncs.list(request.parent, after, limit),
+                                                list_filters.position)
+            return timed_keyset_page(fetch, list_filters.position, request.page_size, request.page_token,
+                                     fingerprint("syncs", request.parent, request.filter))
 
         found, token = await run_blocking(self.executor, page)
         return pb.ListSyncsResponse(syncs=[sync_to_proto(s) for s in found], next_page_token=token)
@@ -110,9 +113,11 @@ class SyncsApi:
 
     async def ListSyncRuns(self, request: pb.ListSyncRunsRequest, context) -> pb.ListSyncRunsResponse:
         def page():
-            return timed_keyset_page(lambda after, limit: self.syncs.list_runs(request.parent, after, limit),
-                                     lambda r: (r.create_time, r.id), request.page_size, request.page_token,
-                                     fingerprint("syncRuns", request.parent))
+            fetch = list_filters.filtered_fetch(
+                request.filter, list_filters.SYNC_RUNS,
+                lambda after, limit: self.syncs.list_runs(request.parent, after, limit), list_filters.position)
+            return timed_keyset_page(fetch, list_filters.position, request.page_size, request.page_token,
+                                     fingerprint("syncRuns", request.parent, request.filter))
 
         found, token = await run_blocking(self.executor, page)
         return pb.ListSyncRunsResponse(sync_runs=[run_to_proto(r) for r in found], next_page_token=token)

@@ -11,6 +11,7 @@ from svc_kit.errors import FieldViolation, InvalidArgument
 from svc_kit.executor import run_blocking
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
+from svc_integrations.entrypoints import list_filters
 from svc_integrations.domain.webhooks import Delivery, Webhook
 from svc_integrations.service_layer.webhook_delivery import send_checked
 from svc_integrations.service_layer.webhooks import Resolver, Sender, WebhookChange, Webhooks
@@ -54,12 +55,6 @@ def _change(message: webhook_pb2.Webhook) -> WebhookChange:
                          labels=dict(message.labels))
 
 
-def _no_filter(value: str) -> None:
-    if value:
-        raise InvalidArgument(FieldViolation("filter", "filtering webhooks and deliveries is not supported yet; "
-                                                       "leave it empty"))
-
-
 class WebhooksApi:
     """Needs `self.webhooks` (Webhooks), `self.webhook_sender`, `self.webhook_resolver`,
     `self.webhook_mode` and `self.executor`, set by IntegrationsServicer."""
@@ -78,12 +73,12 @@ class WebhooksApi:
         return webhook_to_proto(await run_blocking(self.executor, self.webhooks.get, request.name))
 
     async def ListWebhooks(self, request: pb.ListWebhooksRequest, context) -> pb.ListWebhooksResponse:
-        _no_filter(request.filter)
-
         def page():
-            return timed_keyset_page(lambda after, limit: self.webhooks.list(request.parent, after, limit),
-                                     lambda hook: (hook.create_time, hook.id), request.page_size,
-                                     request.page_token, fingerprint("webhooks", request.parent))
+            fetch = list_filters.filtered_fetch(
+                request.filter, list_filters.WEBHOOKS,
+                lambda after, limit: self.webhooks.list(request.parent, after, limit), list_filters.position)
+            return timed_keyset_page(fetch, list_filters.position, request.page_size, request.page_token,
+                                     fingerprint("webhooks", request.parent, request.filter))
 
         hooks, token = await run_blocking(self.executor, page)
         return pb.ListWebhooksResponse(webhooks=[webhook_to_proto(h) for h in hooks], next_page_token=token)
@@ -120,13 +115,12 @@ class WebhooksApi:
 
     async def ListWebhookDeliveries(self, request: pb.ListWebhookDeliveriesRequest,
                                     context) -> pb.ListWebhookDeliveriesResponse:
-        _no_filter(request.filter)
-
         def page():
-            return timed_keyset_page(
-                lambda after, limit: self.webhooks.list_deliveries(request.parent, after, limit),
-                lambda delivery: (delivery.create_time, delivery.id), request.page_size, request.page_token,
-                fingerprint("webhookDeliveries", request.parent))
+            fetch = list_filters.filtered_fetch(
+                request.filter, list_filters.DELIVERIES,
+                lambda after, limit: self.webhooks.list_deliveries(request.parent, after, limit), list_filters.position)
+            return timed_keyset_page(fetch, list_filters.position, request.page_size, request.page_token,
+                                     fingerprint("webhookDeliveries", request.parent, request.filter))
 
         deliveries, token = await run_blocking(self.executor, page)
         return pb.ListWebhookDeliveriesResponse(webhook_deliveries=[delivery_to_proto(d) for d in deliveries],

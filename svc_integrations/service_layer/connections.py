@@ -83,10 +83,23 @@ class StoredVault:
         self._credentials = dict(credentials)
 
 
+# (URL, field name) -> what is wrong with calling it; webhooks.destination_problems in production mode.
+UrlCheck = Callable[[str, str], list[FieldViolation]]
+
+
 class Connections:
     def __init__(self, store: ConnectionStore, registry: Registry, cipher: Cipher, clock: Callable[[], datetime],
-                 ids: Callable[[], str]):
+                 ids: Callable[[], str], url_check: UrlCheck | None = None):
         self.store, self.registry, self.cipher, self.clock, self.ids = store, registry, cipher, clock, ids
+        self.url_check = url_check
+
+    def _parameter_problems(self, spec: ConnectorSpec, parameters: Mapping[str, str]) -> list[FieldViolation]:
+        """The parameters against the connector's spec, then each URL against the destination rules."""
+        violations = domain.validate_parameters(spec, parameters, "connection")
+        if violations or self.url_check is None:
+            return violations
+        return [problem for p in spec.parameters if p.type == "url" and parameters.get(p.key)
+                for problem in self.url_check(parameters[p.key], f"connection.parameters[{p.key}]")]
 
     # --- the catalogue -----------------------------------------------------------------------
     def connectors(self, parent: str) -> list[ConnectorSpec]:
@@ -131,7 +144,7 @@ class Connections:
         if connector is None:
             violations.append(FieldViolation("connection.connector", "is required"))
         else:
-            violations += domain.validate_parameters(connector.spec, given.parameters or {}, "connection")
+            violations += self._parameter_problems(connector.spec, given.parameters or {})
             violations += domain.validate_credentials(connector.spec, given.credentials or {}, "connection")
         violations += domain.validate_labels(given.labels or {}, "connection")
         domain.raise_if(violations)
@@ -179,7 +192,7 @@ class Connections:
             violations += domain.validate_display_name(given.display_name, "connection.display_name")
             changes["display_name"] = given.display_name
         if "parameters" in paths:
-            violations += domain.validate_parameters(spec, given.parameters or {}, "connection")
+            violations += self._parameter_problems(spec, given.parameters or {})
             changes["parameters"] = dict(given.parameters or {})
         if "labels" in paths:
             violations += domain.validate_labels(given.labels or {}, "connection")

@@ -67,9 +67,9 @@ class WebhookChange:
 UPDATABLE = ("display_name", "uri", "event_types", "headers", "labels")
 
 
-def check_destination(uri: str, mode: str, resolver: Resolver, field_name: str = "webhook.uri") -> None:
+def destination_problems(uri: str, mode: str, resolver: Resolver, field_name: str) -> list[FieldViolation]:
     """The URL's own rules and, in production mode, where its host resolves to (checked again
-    before every delivery, so a name that later resolves to a private address is not called)."""
+    before every call, so a name that later resolves to a private address is not called)."""
     problems = domain.check_uri(uri, mode, field_name)
     if not problems and mode == domain.PRODUCTION:
         host = urlsplit(uri).hostname or ""
@@ -79,6 +79,11 @@ def check_destination(uri: str, mode: str, resolver: Resolver, field_name: str =
             problems = [FieldViolation(field_name, f"{host} does not resolve: {error}")]
         else:
             problems = domain.check_resolved(host, addresses, mode, field_name)
+    return problems
+
+
+def check_destination(uri: str, mode: str, resolver: Resolver, field_name: str = "webhook.uri") -> None:
+    problems = destination_problems(uri, mode, resolver, field_name)
     if problems:
         raise InvalidArgument(problems)
 

@@ -19,12 +19,14 @@ from devstack.platforms.generic_http import GenericHttpServer
 from svc_integrations import migrate
 from svc_integrations.adapters.connection_store import SqlConnectionStore, SqlSyncStore, mark_segment_changed
 from svc_integrations.adapters.connectors import default_registry
+from svc_integrations.adapters.connectors.generic_http import GenericHttpConnector
 from svc_integrations.adapters.credential_cipher import FernetCipher, new_credential_key
 from svc_integrations.adapters.tables import connections as connections_table
-from svc_integrations.domain.connectors import Member
+from svc_integrations.domain.connectors import ConnectionCheckFailed, Member
 from svc_integrations.domain.syncs import Held
 from svc_integrations.service_layer.connections import ConnectionInput, Connections
 from svc_integrations.service_layer.syncs import RunnerSettings, SyncInput, SyncRunner, Syncs
+from svc_integrations.service_layer.webhooks import destination_problems
 from svc_kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from svc_kit.ids import new_id
 from tests.databases import migrated_engine
@@ -146,6 +148,46 @@ def test_connections_are_validated_and_scoped_by_workspace(engine, endpoint):
         connections.get(created.name.replace("acme", "other"))
     assert [c.id for c in connections.list("workspaces/other", None, 10)] == []
     assert [c.id for c in connections.list("workspaces/acme", None, 10)] == [created.id]
+
+
+class Resolver:
+    """Names as a DNS answer would give them (the production URL rule resolves each connector URL)."""
+
+    def __init__(self, answers: dict[str, list[str]]):
+        self.answers = answers
+
+    def resolve(self, host):
+        return self.answers[host]
+
+
+def test_in_production_mode_connector_urls_reach_public_addresses_only(engine, endpoint):
+    resolver = Resolver({"crm.example": ["93.184.216.34"], "inside.example": ["93.184.216.34", "10.0.0.5"]})
+    connections = Connections(SqlConnectionStore(engine), default_registry(guarded=True),
+                              FernetCipher([new_credential_key()]), Clock(), new_id,
+                              url_check=lambda uri, where: destination_problems(uri, "production", resolver, where))
+    for url, why in ((endpoint.url, "must be https"), ("https://inside.example/hook", "resolves to 10.0.0.5"),
+                     ("https://169.254.169.254/latest", "metadata")):
+        with pytest.raises(InvalidArgument) as refused:
+            http_connection(connections, url)
+        (violation,) = refused.value.violations
+        assert violation.field == "connection.parameters[url]" and why in violation.description, violation
+    assert http_connection(connections, "https://crm.example/hook").parameters["url"] == "https://crm.example/hook"
+    with pytest.raises(InvalidArgument):  # the platform connectors' base URLs too
+        connections.create("workspaces/acme", ConnectionInput(
+            display_name="Meta", connector="workspaces/acme/connectors/meta-custom-audiences",
+            parameters={"ad_account_id": "1", "api_base_url": "https://inside.example"},
+            credentials={"access_token": TOKEN}))
+
+    # A URL that passed (development mode here; in production, a name re-pointed at an inside
+    # address after the check) is refused again when the guarded connector connects: nothing is sent.
+    local, _ = services(engine, [new_credential_key()])
+    created = http_connection(local, endpoint.url)
+    _, context = local.context(created)
+    with pytest.raises(ConnectionCheckFailed, match="127.0.0.1, a loopback address"):
+        GenericHttpConnector.guarded().check(context)
+    assert endpoint.received == []
+    GenericHttpConnector().check(context)  # the same call unguarded reaches it
+    assert len(endpoint.received) == 1
 
 
 def make_sync(syncs, connection, segment="big", mode="INCREMENTAL"):

@@ -16,7 +16,8 @@ from standardwebhooks.webhooks import Webhook as Verifier
 
 from devstack.platforms.webhook_receiver import WebhookReceiver
 from svc_integrations import migrate
-from svc_integrations.adapters.webhook_http import HttpxSender, SocketResolver
+from svc_integrations.adapters.guarded_http import SocketResolver
+from svc_integrations.adapters.webhook_http import HttpxSender
 from svc_integrations.adapters.webhook_metrics import WebhookMetrics
 from svc_integrations.adapters.webhook_secrets import FernetSecretBox
 from svc_integrations.adapters.webhook_store import SqlWebhookStore, insert_deliveries, subscribed_webhooks

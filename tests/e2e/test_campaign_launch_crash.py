@@ -26,7 +26,9 @@ from tests.e2e.test_campaign_schedule import audience_and_template, emails_of, e
 pytestmark = pytest.mark.e2e
 MEMBERS = 1100  # three pages of 500: the kill lands while pages are still to hand over
 NOTIFY_MEMBERS = 1000
-NOTIFY_LEASE_SECONDS = "30"  # instead of 120: how long a claim of the killed notify holds its messages
+# Instead of 120 s and 500: how long a claim of the killed notify holds its messages, and how many one
+# pass claims (100 at the relay's 100 a second fit well inside half a lease, as the dispatcher needs).
+NOTIFY_LEASE_SECONDS, NOTIFY_BATCH = "8", "100"
 
 
 def members_and_campaign(rest, ws: str, members: int) -> str:
@@ -94,7 +96,7 @@ def test_a_campaign_killed_mid_launch_resumes_and_sends_each_member_once(running
 
 @pytest.fixture
 def short_notify_lease(running):
-    """Notify restarted (gracefully) with a 30 s lease, so that the messages a killed notify had claimed
+    """Notify restarted (gracefully) with a short lease and small claims, so that the messages a killed notify had claimed
     come back within the test; the platform's own settings again afterwards."""
     platform = running.platform
     notify = next(c for c in platform.children if c.name == "notify")
@@ -108,7 +110,7 @@ def short_notify_lease(running):
         eventually(lambda: platform.service_status("notify") == "SERVING", "notify back", 60)
 
     own = dict(notify.env)
-    restart({**own, "MKT_NOTIFY_LEASE_SECONDS": NOTIFY_LEASE_SECONDS})
+    restart({**own, "MKT_NOTIFY_LEASE_SECONDS": NOTIFY_LEASE_SECONDS, "MKT_NOTIFY_DISPATCH_BATCH": NOTIFY_BATCH})
     try:
         yield
     finally:

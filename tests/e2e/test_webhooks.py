@@ -110,6 +110,15 @@ def test_test_rotation_pause_and_bad_input(running, receiver):
         Verifier(secret).verify(during.body, during.headers)
     listed = rest.ok("GET", f"/v1/{hook['name']}/deliveries")["webhookDeliveries"]
     assert [d["name"] for d in listed] == [failed_test["name"], tested["name"]]  # newest first
+    failed_only = rest.ok("GET", f"/v1/{hook['name']}/deliveries?filter=state%20%3D%20STATE_FAILED"
+                                 "%20AND%20event_type%20%3D%20webhook.ping&pageSize=1")
+    assert [d["name"] for d in failed_only["webhookDeliveries"]] == [failed_test["name"]]
+    assert not failed_only.get("nextPageToken")
+    assert violations(rest.call("GET", f"/v1/{hook['name']}/deliveries?filter=state%20%3D%20STATE_LOST")) \
+        == {"filter"}
+    subscribed = "/v1/workspaces/{}/webhooks?filter=event_types%20%3D%20profile.erased%20AND%20state%20!%3D%20{}"
+    assert [h["name"] for h in rest.ok("GET", subscribed.format(ws, "STATE_PAUSED"))["webhooks"]] == [hook["name"]]
+    assert rest.ok("GET", subscribed.format(ws, "STATE_ACTIVE")).get("webhooks", []) == []
 
     paused = rest.ok("POST", f"/v1/{hook['name']}:pause", {"etag": rotated["etag"]})
     assert paused["state"] == "STATE_PAUSED"

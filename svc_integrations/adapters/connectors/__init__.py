@@ -2,7 +2,8 @@
 
 To add a connector, write a class implementing svc_integrations.domain.connectors.Connector in a
 module of this package and add ONE line to CONNECTORS below (docs/integrations.md, "Adding a
-connector")."""
+connector"). Each class is constructed with no arguments, or by its `guarded()` class method in
+production mode (its HTTP reaching public addresses only: adapters/guarded_http.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from svc_integrations.adapters.connectors.hubspot import HubSpotContacts
 from svc_integrations.adapters.connectors.meta import MetaCustomAudiences
 from svc_integrations.domain.connectors import Connector
 
-# One line per connector class (constructed with no arguments).
+# One line per connector class.
 CONNECTORS: tuple[type, ...] = (
     GenericHttpConnector,
     MetaCustomAudiences,
@@ -39,5 +40,5 @@ class ConnectorRegistry:
         return list(self._by_key.values())
 
 
-def default_registry() -> ConnectorRegistry:
-    return ConnectorRegistry(cls() for cls in CONNECTORS)
+def default_registry(guarded: bool = False) -> ConnectorRegistry:
+    return ConnectorRegistry(cls.guarded() if guarded else cls() for cls in CONNECTORS)

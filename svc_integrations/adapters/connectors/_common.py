@@ -12,6 +12,8 @@ from typing import Protocol, TypeVar
 
 import httpx
 
+from svc_integrations.adapters.guarded_http import guarded_transport
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
@@ -47,6 +49,11 @@ class HttpPlatformConnector:
         self._client = client if isinstance(client, httpx.Client) else (client or default_client)()
         self._owns_client = not isinstance(client, httpx.Client)
         self._clock = clock or SystemClock()
+
+    @classmethod
+    def guarded(cls):
+        """The connector whose calls reach public addresses only (production mode)."""
+        return cls(client=lambda: httpx.Client(timeout=DEFAULT_TIMEOUT, transport=guarded_transport()))
 
     def close(self) -> None:
         """Closes the HTTP client if the connector made it."""

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 
+from svc_integrations.adapters.guarded_http import guarded_transport
 from svc_integrations.domain.connectors import (ConnectionCheckFailed, ConnectionContext, ConnectorSpec,
                                                 DestinationUnavailable, Member, ParameterSpec, Progress,
                                                 PushResult, RowFailure)
@@ -104,6 +105,11 @@ class GenericHttpConnector:
     def __init__(self, transport: httpx.BaseTransport | None = None, sleep=time.sleep):
         self.transport = transport
         self.sleep = sleep
+
+    @classmethod
+    def guarded(cls) -> GenericHttpConnector:
+        """The connector whose calls reach public addresses only (production mode)."""
+        return cls(transport=guarded_transport())
 
     def _headers(self, context: ConnectionContext) -> dict[str, str]:
         parameters, credentials = context.parameters, context.credentials.current()
