@@ -24,8 +24,9 @@ from svc_campaign import config, migrate
 from svc_campaign.adapters.campaign_labels import SqlCampaignLabels
 from svc_campaign.adapters.metrics import SchedulerMetrics
 from svc_campaign.adapters.journey_store import SqlJourneys
-from svc_campaign.adapters.peers import (REPORT_CHANNEL_OPTIONS, GrpcAnalytics, GrpcJourneyAudience,
-                                         GrpcJourneyNotify, GrpcTemplateVariants)
+from svc_campaign.adapters.peers import (REPORT_CHANNEL_OPTIONS, VARIANTS_TIMEOUT, GrpcAnalytics,
+                                         GrpcJourneyAudience, GrpcJourneyIntegrations, GrpcJourneyNotify,
+                                         GrpcTemplateVariants)
 from svc_campaign.adapters import privacy
 from svc_campaign.adapters.sql_unit_of_work import OUTBOX, SqlUnitOfWork
 from svc_campaign.adapters.tables import campaign_inbox
@@ -46,13 +47,15 @@ ERASURE_SUBSCRIPTION = "svc_campaign-erasure"
 
 
 def build_servicer(engine: Engine, executor: ThreadPoolExecutor | None, clock=utcnow, ids=new_id,
-                   on_commit=None, analytics=None, content=None) -> CampaignServicer:
+                   on_commit=None, analytics=None, content=None, journey_webhooks=None,
+                   journey_segments=None) -> CampaignServicer:
     def export_profile(workspace: str, profile: str) -> dict:
         with engine.connect() as connection:
             return privacy.export_profile(connection, workspace, profile)
 
     return CampaignServicer(lambda: SqlUnitOfWork(engine, on_commit), clock, ids, executor, analytics, content,
-                            export_profile, journeys_tx=SqlJourneys(engine))
+                            export_profile, journeys_tx=SqlJourneys(engine), journey_webhooks=journey_webhooks,
+                            journey_segments=journey_segments)
 
 
 def _mount_journeys(settings: Settings, bus, engine: Engine) -> tuple[list, JourneyWorker]:
@@ -60,7 +63,9 @@ def _mount_journeys(settings: Settings, bus, engine: Engine) -> tuple[list, Jour
     and the timer worker that sends through notify."""
     worker = JourneyWorker(engine, lambda: GrpcJourneyNotify(lambda: service_channel(settings.env, "notify")),
                            config.JOURNEY_POLL.read(settings.env), audience_factory=lambda: GrpcJourneyAudience(
-                               lambda: service_channel(settings.env, "audience")))
+                               lambda: service_channel(settings.env, "audience")),
+                           integrations_factory=lambda: GrpcJourneyIntegrations(
+                               lambda: service_channel(settings.env, "integrations")))
     return journey_consumers(bus, engine, worker.wake), worker
 
 
@@ -89,7 +94,12 @@ def mount(settings: Settings) -> Mounted:
         scheduler.wake.set()  # a campaign (re)scheduled here may be due before the next poll
 
     content = GrpcTemplateVariants(lambda: service_channel(settings.env, "content"))  # an A/B test's variants
-    servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics, content=content)
+    # a journey's call_webhook steps: their webhooks checked at publish (short deadline, as the variants)
+    webhooks = GrpcJourneyIntegrations(lambda: service_channel(settings.env, "integrations"), VARIANTS_TIMEOUT)
+    # ... and the static segments of add_to_segment / remove_from_segment steps
+    segments = GrpcJourneyAudience(lambda: service_channel(settings.env, "audience"), VARIANTS_TIMEOUT)
+    servicer = build_servicer(engine, executor, on_commit=committed, analytics=analytics, content=content,
+                              journey_webhooks=webhooks, journey_segments=segments)
     relay_thread, stop_relay = start_relay(relay)
     cache_consumer = segment_cache_consumer(bus, engine)
     lifecycle = lifecycle_consumer(bus, engine)

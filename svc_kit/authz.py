@@ -64,6 +64,7 @@ OVERRIDES: dict[str, str] = {
     "CreateWebhook": "admin", "UpdateWebhook": "admin", "DeleteWebhook": "admin", "PauseWebhook": "admin",
     "ResumeWebhook": "admin", "TestWebhook": "admin",
     "RotateWebhookSecret": "admin", "ReplayWebhookDelivery": "admin",
+    "DeliverWebhookEvent": "admin",  # internal (the mesh lets only the campaign service call it)
     "CreateApiKey": "admin", "GetApiKey": "admin", "ListApiKeys": "admin", "RevokeApiKey": "admin",
     # The audit log (integrations) is read by admins only; nothing writes it through the API.
     "ListAuditEntries": "admin",

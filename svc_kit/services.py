@@ -34,13 +34,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
                  "DeleteProfile", "ImportProfiles", "CheckReachability",
                  "CreateSegment", "GetSegment", "ListSegments", "UpdateSegment", "DeleteSegment", "RefreshSegment",
                  "CountSegmentMembers", "CheckSegmentMembership", "ListSegmentMembers", "StreamSegmentMembers",
+                 "AddSegmentMembers", "RemoveSegmentMembers",
                  "CreateSegmentSnapshot", "GetSegmentSnapshot", "ListSegmentSnapshots", "DeleteSegmentSnapshot",
                  "CreateLookalike", "GetLookalike", "ListLookalikes", "UpdateLookalike", "DeleteLookalike",
                  "RefitLookalike",
                  "CreateSuppression", "GetSuppression", "ListSuppressions", "UpdateSuppression", "DeleteSuppression",
                  "ImportSuppressions", "ExportSuppressions", "Unsubscribe", "GetUnsubscribePage",
                  "EraseProfile", "GetErasureRequest", "ListErasureRequests", "ExportProfileData"),
-                "profiles, segments (rules, events, lookalikes) with upkeep, snapshots, suppression and reachability "
+                "profiles, segments (rules, events, lookalikes, static) with upkeep, snapshots, suppression and reachability "
                 "implemented; attribute definitions answer UNIMPLEMENTED"),
     ServiceSpec("content", "marketing.content.v1.ContentService", 50053, 9103, ("*",),
                 "templates (Liquid sandbox, MJML, versions, variants), assets and rendering implemented"),

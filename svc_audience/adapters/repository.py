@@ -71,6 +71,7 @@ def to_document(profile: Profile) -> dict[str, Any]:
         "behaviour": {name: behaviour_document(entry) for name, entry in profile.behaviour.items()},
         "seen_events": list(profile.seen_events),
         "scores": profile.scores,
+        "static_segments": list(profile.static_segments),
         # Every write marks the profile for segment upkeep, in the same atomic
         # write; the upkeep worker clears the mark once memberships follow.
         STALE: True,
@@ -97,6 +98,7 @@ def from_document(doc: dict[str, Any]) -> Profile:
         behaviour={name: behaviour_entry(entry) for name, entry in (doc.get("behaviour") or {}).items()},
         seen_events=tuple(doc.get("seen_events") or ()),
         scores=doc.get("scores") or {},
+        static_segments=tuple(doc.get("static_segments") or ()),
     )
 
 

@@ -103,6 +103,8 @@ class Profile:
     seen_events: tuple[str, ...] = ()  # ids of the last tracked events applied, for idempotency
     # Lookalike id -> this profile's score in [0, 1], written when a lookalike is fitted.
     scores: dict[str, float] = field(default_factory=dict)
+    # Static segments (ids) the profile was added to explicitly (AddSegmentMembers), kept by the service.
+    static_segments: tuple[str, ...] = ()
 
     @property
     def etag(self) -> str:

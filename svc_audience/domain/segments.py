@@ -223,11 +223,22 @@ class Segment:
     create_time: datetime | None = None
     update_time: datetime | None = None
     version: int = 1
-    kind: str = "rules"  # or "lookalike": members decided by a lookalike's scores (domain/lookalike.py)
+    kind: str = "rules"  # or "lookalike": members decided by a lookalike's scores (domain/lookalike.py), or
+    # "static": no rule, members added and removed explicitly (static_filter)
     lookalike: str = ""  # lookalike id, for kind "lookalike"
     seed_segment: str = ""  # the lookalike's seed
     threshold: float | None = None  # lowest member score; None until the lookalike is first fitted
     excluded_rule: str = ""  # the seed's definition when its members are left out
+
+
+STATIC = "static"
+STATIC_FIELD = "static_segments"  # profile document field: the static segments it was added to
+MAX_STATIC_CHANGE = 1000  # profiles per AddSegmentMembers / RemoveSegmentMembers
+
+
+def static_filter(workspace: str, segment_id: str) -> dict:
+    """The MongoDB filter selecting a static segment's members (an element of the profile's list)."""
+    return {"$and": [{"workspace": workspace}, {STATIC_FIELD: segment_id}]}
 
 
 def parse_definition(text: str) -> Any:

@@ -49,12 +49,16 @@ def _member(workspace: str, member, full: bool) -> segment_pb2.SegmentMember:
     return segment_pb2.SegmentMember(profile=f"workspaces/{workspace}/profiles/{member}")
 
 
+_KINDS = {"rules": segment_pb2.Segment.KIND_RULES, "lookalike": segment_pb2.Segment.KIND_LOOKALIKE,
+          "static": segment_pb2.Segment.KIND_STATIC}
+
+
 def segment_to_proto(segment: Segment, size: int | None = None) -> segment_pb2.Segment:
     lookalike = segment.kind == "lookalike"
     message = segment_pb2.Segment(
         name=f"workspaces/{segment.workspace}/segments/{segment.segment_id}", display_name=segment.display_name,
         description=segment.description, definition=segment.definition,
-        kind=segment_pb2.Segment.KIND_LOOKALIKE if lookalike else segment_pb2.Segment.KIND_RULES,
+        kind=_KINDS.get(segment.kind, segment_pb2.Segment.KIND_RULES),
         lookalike=f"workspaces/{segment.workspace}/lookalikes/{segment.lookalike}" if lookalike else "",
         state=segment_pb2.Segment.STATE_COMPUTING if lookalike and segment.threshold is None
         else segment_pb2.Segment.STATE_ACTIVE, labels=segment.labels, etag=handlers.segment_etag(segment))
@@ -66,13 +70,29 @@ def segment_to_proto(segment: Segment, size: int | None = None) -> segment_pb2.S
     return message
 
 
+def _profile_ids(workspace: str, names) -> list[str]:
+    """`workspaces/{w}/profiles/{p}` of the request's workspace -> p (a violation names `profiles[i]`)."""
+    ids = []
+    for i, name in enumerate(names):
+        profile_workspace, external_id = profile_name(name, f"profiles[{i}]")
+        if profile_workspace != workspace:
+            raise InvalidArgument(FieldViolation(f"profiles[{i}]", f"must belong to workspace {workspace!r}"))
+        ids.append(external_id)
+    return ids
+
+
+def _profile_names(workspace: str):
+    return lambda ids: [f"workspaces/{workspace}/profiles/{i}" for i in ids]
+
+
 class SegmentRpcs(Rpcs):
     async def CreateSegment(self, request: pb.CreateSegmentRequest, context):
         workspace = parent_field(request.parent)
         s = request.segment
         segment = await self._run(handlers.create_segment, workspace, request.segment_id, s.display_name,
                                   s.description, s.definition, dict(s.labels), self.segments, self.clock,
-                                  self.new_id, request.validate_only, self.deps.upkeep)
+                                  self.new_id, request.validate_only, self.deps.upkeep,
+                                  "static" if s.kind == segment_pb2.Segment.KIND_STATIC else "rules")
         return segment_to_proto(segment, await self._run(handlers.count_members, workspace, segment.segment_id,
                                                           None, self.segments, self.clock)
                                 if not request.validate_only else 0)
@@ -103,7 +123,8 @@ class SegmentRpcs(Rpcs):
 
     async def DeleteSegment(self, request: pb.DeleteSegmentRequest, context):
         workspace, segment_id = _segment_name(request.name)
-        await self._run(handlers.delete_segment, workspace, segment_id, self.segments, self.deps.upkeep)
+        await self._run(handlers.delete_segment, workspace, segment_id, self.segments, self.deps.upkeep, self.repo,
+                        self.clock)
         return empty_pb2.Empty()
 
     async def RefreshSegment(self, request: pb.RefreshSegmentRequest, context):
@@ -122,14 +143,26 @@ class SegmentRpcs(Rpcs):
         response.count_time.FromDatetime(self.clock())
         return response
 
+    async def AddSegmentMembers(self, request: pb.AddSegmentMembersRequest, context):
+        workspace, segment_id = _segment_name(request.segment, "segment")
+        done = await self._run(handlers.change_static_members, workspace, segment_id,
+                               _profile_ids(workspace, request.profiles), True, self.segments, self.repo, self.clock)
+        named = _profile_names(workspace)
+        return pb.AddSegmentMembersResponse(added=named(done.changed), unchanged=named(done.unchanged),
+                                            not_found=named(done.not_found))
+
+    async def RemoveSegmentMembers(self, request: pb.RemoveSegmentMembersRequest, context):
+        workspace, segment_id = _segment_name(request.segment, "segment")
+        done = await self._run(handlers.change_static_members, workspace, segment_id,
+                               _profile_ids(workspace, request.profiles), False, self.segments, self.repo,
+                               self.clock)
+        named = _profile_names(workspace)
+        return pb.RemoveSegmentMembersResponse(removed=named(done.changed), unchanged=named(done.unchanged),
+                                               not_found=named(done.not_found))
+
     async def CheckSegmentMembership(self, request: pb.CheckSegmentMembershipRequest, context):
         workspace, segment_id = _segment_name(request.segment, "segment")
-        ids = []
-        for i, name in enumerate(request.profiles):
-            profile_workspace, external_id = profile_name(name, f"profiles[{i}]")
-            if profile_workspace != workspace:
-                raise InvalidArgument(FieldViolation(f"profiles[{i}]", f"must belong to workspace {workspace!r}"))
-            ids.append(external_id)
+        ids = _profile_ids(workspace, request.profiles)
         found = await self._run(handlers.check_membership, workspace, segment_id, ids, self.segments, self.clock)
         return pb.CheckSegmentMembershipResponse(memberships=[
             pb.Membership(profile=f"workspaces/{workspace}/profiles/{i}", member=member) for i, member in found.items()])

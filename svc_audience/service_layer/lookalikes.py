@@ -71,7 +71,7 @@ def _seed(workspace: str, seed_name: str, segments: Segments, clock: Clock) -> S
     if seed is None:
         raise refuse(f"{seed_name} does not exist")
     if seed.kind != "rules":
-        raise refuse(f"{seed_name} is a lookalike's segment; the seed must be a rules segment")
+        raise refuse(f"{seed_name} is a {seed.kind} segment; the seed must be a rules segment")
     size = segments.count(segment_filter(seed, clock()))
     if size < MIN_SEED:
         raise refuse(f"{seed_name} has {size} members; a lookalike needs a seed of at least {MIN_SEED}")

@@ -1,5 +1,6 @@
 """Segment use cases: definitions, membership (counted, checked, listed or
-streamed by one database query) and frozen snapshots for launches."""
+streamed by one database query), static segments' explicit members, and
+frozen snapshots for launches."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from svc_kit.errors import Aborted, FailedPrecondition, FieldViolation, InvalidA
 
 from svc_audience.domain.lookalike import KIND as LOOKALIKE_KIND
 from svc_audience.domain.lookalike import audience_filter
-from svc_audience.domain.segments import Segment, compile_rule, parse_definition
+from svc_audience.domain.segments import (MAX_STATIC_CHANGE, STATIC, Segment, compile_rule, parse_definition,
+                                          static_filter)
 from svc_audience.service_layer.profiles import Clock
-from svc_audience.service_layer.ports import Segments, Snapshot, Snapshots, Suppressions
+from svc_audience.service_layer.ports import ProfileRepository, Segments, Snapshot, Snapshots, Suppressions
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ def _load_segment(store: Segments, workspace: str, segment_id: str) -> Segment:
 
 def create_segment(workspace: str, segment_id: str, display_name: str, description: str, definition: str,
                    labels: dict[str, str], store: Segments, clock: Clock, new_id: Callable[[], str],
-                   validate_only: bool = False, upkeep=None) -> Segment:
+                   validate_only: bool = False, upkeep=None, kind: str = "rules") -> Segment:
+    """A rules segment (its definition validated), or with kind "static" a segment with no rule whose members
+    are added and removed explicitly (add_members / remove_members)."""
     problems = []
     # segment_id's format: a rule of audience_service.proto (svc_kit.validation).
     if not display_name.strip():  # at most 200 characters: a rule of segment.proto
@@ -45,9 +49,14 @@ def create_segment(workspace: str, segment_id: str, display_name: str, descripti
     if problems:
         raise InvalidArgument(problems)
     now = clock()
-    compile_rule(parse_definition(definition), workspace, now)  # refuses a bad rule, naming it
+    if kind == STATIC:
+        if definition:
+            raise InvalidArgument(FieldViolation("segment.definition", "a static segment has no rule: leave it "
+                                                 "empty (its members are added with AddSegmentMembers)"))
+    else:
+        compile_rule(parse_definition(definition), workspace, now)  # refuses a bad rule, naming it
     segment = Segment(workspace, segment_id or new_id(), display_name, definition, description, dict(labels),
-                      now, now)
+                      now, now, kind=kind)
     if not validate_only:
         store.add(segment)
         if upkeep is not None:
@@ -64,10 +73,18 @@ def list_segments(workspace: str, page_size: int, page_token: str, store: Segmen
                                   page_size, page_token, workspace, "segments")
 
 
-def delete_segment(workspace: str, segment_id: str, store: Segments, upkeep=None) -> None:
+def delete_segment(workspace: str, segment_id: str, store: Segments, upkeep=None,
+                   profiles: ProfileRepository | None = None, clock: Clock | None = None) -> None:
     """`segment_deleted` is announced first (a durable intent), then the
-    segment and its memberships go."""
-    check_writable(_load_segment(store, workspace, segment_id), store, deleting=True)
+    segment and its memberships go (a static segment's: from its members' profiles too, so that a segment
+    made again with the same id starts empty)."""
+    segment = _load_segment(store, workspace, segment_id)
+    check_writable(segment, store, deleting=True)
+    if segment.kind == STATIC and profiles is not None and clock is not None:
+        members = list(store.stream(static_filter(workspace, segment_id), "", False, 5000))
+        for start in range(0, len(members), MAX_STATIC_CHANGE):
+            _change_static(workspace, segment_id, members[start:start + MAX_STATIC_CHANGE], False, profiles,
+                           clock)
     if upkeep is not None:
         upkeep.segment_deleted(workspace, segment_id)
     if not store.remove(workspace, segment_id):
@@ -117,6 +134,9 @@ def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozen
     if "display_name" in fields and not fields["display_name"].strip():
         raise InvalidArgument(FieldViolation("segment.display_name", "required, at most 200 characters"))
     now = clock()
+    if "definition" in fields and segment.kind == STATIC:
+        raise InvalidArgument(FieldViolation("segment.definition", "a static segment has no rule; its members "
+                                             "change with AddSegmentMembers and RemoveSegmentMembers"))
     if "definition" in fields:
         compile_rule(parse_definition(fields["definition"]), workspace, now)
     updated = replace(segment, **fields, update_time=now, version=segment.version + 1)
@@ -130,6 +150,8 @@ def update_segment(workspace: str, segment_id: str, changes: dict, paths: frozen
 
 def segment_filter(segment: Segment, now) -> dict:
     """The one database filter selecting the segment's members at `now`."""
+    if segment.kind == STATIC:
+        return static_filter(segment.workspace, segment.segment_id)
     if segment.kind == LOOKALIKE_KIND:
         return audience_filter(segment.workspace, segment.lookalike, segment.threshold, segment.excluded_rule, now)
     return compile_rule(parse_definition(segment.definition), segment.workspace, now)
@@ -209,3 +231,61 @@ def list_snapshot_members(workspace: str, segment_id: str, snapshot_id: str, pag
         lambda after, limit: snapshots.member_ids(workspace, segment_id, snapshot_id, after, limit),
         lambda m: m, page_size, page_token, workspace, segment_id, snapshot_id, "snapshot-members")
     return MemberPage(page, token)
+
+
+# ---- static segments: explicit members --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaticChange:
+    changed: list[str]  # profiles whose membership changed (added, or removed)
+    unchanged: list[str]  # already members (add) or not members (remove): nothing to do
+    not_found: list[str]  # no such profile in the workspace
+
+
+def _change_static(workspace: str, segment_id: str, external_ids: list[str], adding: bool,
+                   profiles: ProfileRepository, clock: Clock, attempts: int = 5) -> StaticChange:
+    """Writes the segment id into (or out of) each profile's static_segments, version-guarded; the write marks
+    the profile stale, so segment upkeep publishes segment_updated for whoever moved (as for rule segments)."""
+    wanted = list(dict.fromkeys(external_ids))
+    changed: list[str] = []
+    unchanged: list[str] = []
+    not_found: list[str] = []
+    pending = wanted
+    for _ in range(attempts):
+        found = profiles.get_many(workspace, pending)
+        writes = []
+        for external_id in pending:
+            profile = found.get(external_id)
+            if profile is None:
+                not_found.append(external_id)
+                continue
+            member = segment_id in profile.static_segments
+            if member == adding:
+                unchanged.append(external_id)
+                continue
+            ids = (*profile.static_segments, segment_id) if adding else \
+                tuple(s for s in profile.static_segments if s != segment_id)
+            writes.append((replace(profile, static_segments=ids, version=profile.version + 1,
+                                   update_time=clock()), profile.version))
+        conflicts = profiles.save_many(writes) if writes else set()
+        changed.extend(p.external_id for p, _ in writes if p.external_id not in conflicts)
+        pending = [p.external_id for p, _ in writes if p.external_id in conflicts]
+        if not pending:
+            break
+    if pending:
+        raise Aborted(f"{len(pending)} profiles kept changing while their static segments were written; retry")
+    return StaticChange(changed, unchanged, not_found)
+
+
+def change_static_members(workspace: str, segment_id: str, external_ids: list[str], adding: bool,
+                          segments: Segments, profiles: ProfileRepository, clock: Clock) -> StaticChange:
+    """AddSegmentMembers / RemoveSegmentMembers: idempotent (a member added again, or a non-member removed,
+    changes nothing); profiles that do not exist are reported, not created."""
+    if not 0 < len(external_ids) <= MAX_STATIC_CHANGE:
+        raise InvalidArgument(FieldViolation("profiles", f"give 1 to {MAX_STATIC_CHANGE:,} profiles"))
+    segment = _load_segment(segments, workspace, segment_id)
+    if segment.kind != STATIC:
+        raise FailedPrecondition(f"{_segment_name(workspace, segment_id)} is a {segment.kind} segment: its members "
+                                 f"follow its {'rule' if segment.kind == 'rules' else 'lookalike'}; only a static "
+                                 f"segment's members are added and removed", metadata={"kind": segment.kind})
+    return _change_static(workspace, segment_id, external_ids, adding, profiles, clock)

@@ -111,7 +111,8 @@ class SegmentUpkeep:
     def request_time_dependent(self) -> int:
         """Asks for a recomputation of every segment whose window moves with the clock."""
         due = [s for s in self.segments.everywhere()
-               if is_time_dependent(s.definition) or (s.excluded_rule and is_time_dependent(s.excluded_rule))]
+               if (s.kind != "static" and is_time_dependent(s.definition))  # a static segment has no rule
+               or (s.excluded_rule and is_time_dependent(s.excluded_rule))]
         for segment in due:
             self.request(segment.workspace, segment.segment_id)
         return len(due)

@@ -52,6 +52,11 @@ def trigger_key(definition: Definition) -> tuple[str, str]:
     return t.kind, t.event if t.kind == "event" else t.segment if t.kind.startswith("segment") else t.attribute
 
 
+# The trail kinds a step's figures count: `sent` (a send handed to notify, a segment change or a webhook event
+# asked for) and `skipped` (what notify skipped or refused, a refused segment change, a skipped webhook).
+REQUESTED = ("send_requested", "segment_add", "segment_remove", "webhook_queued")
+SKIPPED = ("send_skipped", "send_failed", "segment_failed", "webhook_skipped")
+
 class SqlJourneyStore:
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -221,7 +226,7 @@ class SqlJourneyStore:
             *scope, _e.state == INSIDE).group_by(_e.step)).all())
         trail = self.connection.execute(select(_t.kind, _t.step, _t.detail, func.count()).where(
             _t.workspace == workspace, _t.journey_id == journey_id,
-            _t.kind.in_(("step", "send_requested", "send_skipped", "send_failed", "refused", "exited")))
+            _t.kind.in_(("step", *REQUESTED, *SKIPPED, "refused", "exited")))
             .group_by(_t.kind, _t.step, _t.detail)).all()
         per_step: dict[str, dict] = defaultdict(lambda: {"branches": defaultdict(int), "sent": 0, "skipped": 0,
                                                           "arrived": 0})
@@ -231,9 +236,9 @@ class SqlJourneyStore:
                 refused += count
             elif kind == "step":
                 per_step[step]["branches"][detail] += count
-            elif kind == "send_requested":
+            elif kind in REQUESTED:
                 per_step[step]["sent"] += count
-            elif kind in ("send_skipped", "send_failed"):
+            elif kind in SKIPPED:
                 per_step[step]["skipped"] += count
             elif kind == "exited":
                 per_step[step]["arrived"] += count

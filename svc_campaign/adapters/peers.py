@@ -18,8 +18,12 @@ from marketing.audience.v1 import audience_service_pb2_grpc as audience_grpc
 from marketing.audience.v1 import profile_pb2, segment_pb2
 from marketing.common.v1 import attribute_pb2
 from marketing.common.v1 import message_content_pb2
+from google.protobuf import json_format, struct_pb2
+
 from marketing.content.v1 import content_service_pb2 as content_pb
 from marketing.content.v1 import content_service_pb2_grpc as content_grpc
+from marketing.integrations.v1 import integrations_service_pb2 as integrations_pb
+from marketing.integrations.v1 import integrations_service_pb2_grpc as integrations_grpc
 from marketing.notify.v1 import message_pb2
 from marketing.notify.v1 import notify_service_pb2 as notify_pb
 from marketing.notify.v1 import notify_service_pb2_grpc as notify_grpc
@@ -293,12 +297,43 @@ class GrpcJourneyNotify:
 
 
 class GrpcJourneyAudience:
-    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes). The channel is
-    made on first use, on the calling event loop."""
+    """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes), BatchGetProfiles
+    (time zones, attributes) and Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
+    The channel is made on first use, on the calling event loop."""
 
-    def __init__(self, channel_factory):
+    def __init__(self, channel_factory, timeout: float = CALL_TIMEOUT):
         self._channel_factory = channel_factory
         self._stub: audience_grpc.AudienceServiceStub | None = None
+        self.timeout = timeout
+
+    async def change_members(self, segment: str, profiles: list[str], add: bool) -> list[str]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        workspace = segment.split("/")[1]
+        names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles]
+        try:
+            if add:
+                answer = await self._stub.AddSegmentMembers(audience_pb.AddSegmentMembersRequest(
+                    segment=segment, profiles=names), timeout=self.timeout)
+            else:
+                answer = await self._stub.RemoveSegmentMembers(audience_pb.RemoveSegmentMembersRequest(
+                    segment=segment, profiles=names), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"{'adding to' if add else 'removing from'} {segment}") from None
+        return [n.rsplit("/", 1)[-1] for n in answer.not_found]
+
+    async def check_static_segment(self, segment: str) -> None:
+        """At publish: PeerRefused when the segment is gone or not static."""
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        try:
+            found = await self._stub.GetSegment(audience_pb.GetSegmentRequest(name=segment), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, segment) from None
+        if found.kind != segment_pb2.Segment.KIND_STATIC:
+            raise PeerRefused(f"{segment} is not a static segment (its members follow its "
+                              f"{'lookalike' if found.kind == segment_pb2.Segment.KIND_LOOKALIKE else 'rule'}); "
+                              f"add_to_segment and remove_from_segment change static segments only")
 
     async def set_attribute(self, workspace: str, profile: str, attribute: str, value: str) -> None:
         if self._stub is None:
@@ -323,3 +358,73 @@ class GrpcJourneyAudience:
                 raise _sorted(error, "the profiles' time zones") from None
             zones.update((p.name.rsplit("/", 1)[-1], p.time_zone) for p in found.profiles)
         return zones
+
+    async def attributes(self, workspace: str, profiles: list[str]) -> dict[str, dict[str, str]]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        found_all: dict[str, dict[str, str]] = {}
+        for start in range(0, len(profiles), PROFILES_PER_BATCH):
+            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
+            try:
+                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "the profiles' attributes") from None
+            found_all.update((p.name.rsplit("/", 1)[-1], {a.key: attribute_text(a) for a in p.attributes})
+                             for p in found.profiles)
+        return found_all
+
+
+def attribute_text(a: attribute_pb2.Attribute) -> str:
+    """An attribute's value as the text a journey's condition compares."""
+    kind = a.WhichOneof("value")
+    if kind == "string_value":
+        return a.string_value
+    if kind == "int_value":
+        return str(a.int_value)
+    if kind == "double_value":
+        return repr(a.double_value)
+    if kind == "bool_value":
+        return "true" if a.bool_value else "false"
+    if kind == "timestamp_value":
+        return a.timestamp_value.ToJsonString()
+    if kind == "string_list_value":
+        return ",".join(a.string_list_value.values)
+    return ""
+
+
+class GrpcJourneyIntegrations:
+    """JourneyIntegrationsPort over integrations' DeliverWebhookEvent (its pipeline signs, retries and logs the
+    delivery). The channel is made on first use, on the calling event loop."""
+
+    EVENT_TYPE = "journey.step"
+
+    def __init__(self, channel_factory, timeout: float = CALL_TIMEOUT):
+        self._channel_factory = channel_factory
+        self._stub: integrations_grpc.IntegrationsServiceStub | None = None
+        self.timeout = timeout
+
+    def _request(self, webhook: str, data: dict, idempotency_key: str, validate_only: bool = False):
+        body = struct_pb2.Struct()
+        json_format.ParseDict(data, body)
+        return integrations_pb.DeliverWebhookEventRequest(webhook=webhook, event_type=self.EVENT_TYPE, data=body,
+                                                          idempotency_key=idempotency_key,
+                                                          validate_only=validate_only)
+
+    async def deliver_webhook_event(self, webhook: str, data: dict, idempotency_key: str) -> None:
+        if self._stub is None:
+            self._stub = integrations_grpc.IntegrationsServiceStub(self._channel_factory())
+        try:
+            await self._stub.DeliverWebhookEvent(self._request(webhook, data, idempotency_key), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"delivering to {webhook}") from None
+
+    async def check_webhook(self, webhook: str) -> None:
+        """At publish: PeerRefused when the webhook is gone or disabled (nothing is queued)."""
+        if self._stub is None:
+            self._stub = integrations_grpc.IntegrationsServiceStub(self._channel_factory())
+        try:
+            await self._stub.DeliverWebhookEvent(self._request(webhook, {}, "publish-check", True),
+                                                 timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, f"{webhook}") from None

@@ -35,8 +35,8 @@ EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]{0,63}$")
 
 STEP_KINDS = ("wait", "branch", "send", "update_attribute", "add_to_segment", "remove_from_segment",
               "call_webhook", "exit")
-# Declared in the API, refused at publish until the runtime runs them (docs: known gaps).
-NOT_RUN_YET = ("add_to_segment", "remove_from_segment", "call_webhook")
+# Declared in the API, refused at publish until the runtime runs them (docs: known gaps): none now.
+NOT_RUN_YET: tuple[str, ...] = ()
 TRIGGER_KINDS = ("event", "segment_entered", "segment_left", "date_attribute")
 OPERATORS = ("EQUALS", "NOT_EQUALS", "EXISTS", "GREATER_THAN", "LESS_THAN")
 CHANNELS = ("EMAIL", "SMS", "PUSH", "IN_APP")
@@ -98,6 +98,7 @@ class Step:
     on_true: str = ""
     on_false: str = ""
     in_segment: str = ""  # ... or on segment membership
+    if_attribute: Condition | None = None  # ... or on a profile attribute (as audience has it when the step runs)
     channel: str = ""  # send
     template: str = ""
     attribute: str = ""  # update_attribute
@@ -142,6 +143,9 @@ class Definition:
     def segment_branches(self) -> bool:
         return any(s.kind == "branch" and s.in_segment for s in self.steps)
 
+    def attribute_branches(self) -> bool:
+        return any(s.kind == "branch" and s.if_attribute is not None for s in self.steps)
+
     def watched_events(self) -> frozenset[str]:
         """Events an entry must remember once inside (waits for an event, branches on one)."""
         return frozenset({s.event for s in self.steps if s.kind == "wait" and s.event}
@@ -170,8 +174,11 @@ class Definition:
                           t.get("segment", ""), t.get("attribute", ""), int(t.get("minute_of_day", 0)))
         steps = []
         for s in data.get("steps", ()):
-            values = {k: v for k, v in s.items() if k != "duration_seconds"}
-            steps.append(Step(**values, duration=timedelta(seconds=float(s.get("duration_seconds", 0)))))
+            values = {k: v for k, v in s.items() if k not in ("duration_seconds", "if_attribute")}
+            c = s.get("if_attribute")
+            condition = Condition(c["property"], c.get("operator", "EQUALS"), c.get("value", "")) if c else None
+            steps.append(Step(**values, duration=timedelta(seconds=float(s.get("duration_seconds", 0))),
+                              if_attribute=condition))
         r = data.get("reentry") or {}
         return cls(trigger, tuple(steps), data.get("entry_step", ""), data.get("goal_event", ""),
                    Reentry(r.get("mode", "ONCE"), timedelta(seconds=float(r.get("period_seconds", 0)))))
@@ -181,7 +188,10 @@ def _step_dict(s: Step) -> dict[str, Any]:
     return {"next": s.next, "duration_seconds": s.duration.total_seconds(), "event": s.event,
             "on_event": s.on_event, "on_timeout": s.on_timeout, "until_time": s.until_time, "event_seen": s.event_seen, "on_true": s.on_true,
             "on_false": s.on_false, "in_segment": s.in_segment, "channel": s.channel, "template": s.template, "attribute": s.attribute,
-            "value": s.value, "segment": s.segment, "webhook": s.webhook}
+            "value": s.value, "segment": s.segment, "webhook": s.webhook,
+            "if_attribute": "" if s.if_attribute is None else {
+                "property": s.if_attribute.property, "operator": s.if_attribute.operator,
+                "value": s.if_attribute.value}}
 
 
 # ---------------------------------------------------------------- validation
@@ -202,6 +212,18 @@ def validate_for_publish(definition: Definition, workspace: str,
     def bad(path: str, why: str) -> None:
         problems.append(FieldViolation(f"{prefix}.{path}", why))
 
+    def condition(path: str, c: Condition, step: str = "") -> None:
+        named = f"step {step!r}: " if step else ""
+        if not c.property:
+            bad(f"{path}.property", f"{named}required")
+        if c.operator not in OPERATORS:
+            bad(f"{path}.operator", f"{named}one of {', '.join(OPERATORS)}")
+        elif c.operator in ("GREATER_THAN", "LESS_THAN"):
+            try:
+                float(c.value)
+            except ValueError:
+                bad(f"{path}.value", f"{named}{c.operator} compares numbers: {c.value!r} is not a number")
+
     t = definition.trigger
     if t.kind not in TRIGGER_KINDS:
         bad("trigger", "required: an event, segment_entered, segment_left or date_attribute trigger")
@@ -209,16 +231,7 @@ def validate_for_publish(definition: Definition, workspace: str,
         if not EVENT_NAME.match(t.event):
             bad("trigger.event.event", "an event name, 1-64 characters [A-Za-z][A-Za-z0-9_:-]*")
         for i, c in enumerate(t.conditions):
-            if not c.property:
-                bad(f"trigger.event.conditions[{i}].property", "required")
-            if c.operator not in OPERATORS:
-                bad(f"trigger.event.conditions[{i}].operator", f"one of {', '.join(OPERATORS)}")
-            elif c.operator in ("GREATER_THAN", "LESS_THAN"):
-                try:
-                    float(c.value)
-                except ValueError:
-                    bad(f"trigger.event.conditions[{i}].value",
-                        f"{c.operator} compares numbers: {c.value!r} is not a number")
+            condition(f"trigger.event.conditions[{i}]", c)
     elif t.kind in ("segment_entered", "segment_left"):
         if not _in_workspace(t.segment, workspace, "segments"):
             bad(f"trigger.{t.kind}.segment", f"a segment of this workspace: workspaces/{workspace}/segments/{{id}}")
@@ -267,13 +280,22 @@ def validate_for_publish(definition: Definition, workspace: str,
         if s.kind == "update_attribute" and not re.match(r"^[a-z][a-z0-9_]{0,62}$", s.attribute):
             bad(f"{where}.update_attribute.attribute", f"step {s.id!r}: an attribute key, [a-z][a-z0-9_]*")
         if s.kind == "branch":
-            if bool(s.event_seen) == bool(s.in_segment):
-                bad(f"{where}.branch", f"step {s.id!r}: exactly one of event_seen and in_segment")
+            if [bool(s.event_seen), bool(s.in_segment), s.if_attribute is not None].count(True) != 1:
+                bad(f"{where}.branch", f"step {s.id!r}: exactly one of event_seen, in_segment and attribute")
             elif s.event_seen and not EVENT_NAME.match(s.event_seen):
                 bad(f"{where}.branch.event_seen", f"step {s.id!r}: an event name")
             elif s.in_segment and not _in_workspace(s.in_segment, workspace, "segments"):
                 bad(f"{where}.branch.in_segment",
                     f"step {s.id!r}: a segment of this workspace: workspaces/{workspace}/segments/{{id}}")
+            elif s.if_attribute is not None:
+                condition(f"{where}.branch.attribute", s.if_attribute, s.id)
+        if s.kind in ("add_to_segment", "remove_from_segment") and not _in_workspace(s.segment, workspace,
+                                                                                    "segments"):
+            bad(f"{where}.{s.kind}.segment",
+                f"step {s.id!r}: a static segment of this workspace: workspaces/{workspace}/segments/{{id}}")
+        if s.kind == "call_webhook" and not _in_workspace(s.webhook, workspace, "webhooks"):
+            bad(f"{where}.call_webhook.webhook",
+                f"step {s.id!r}: a webhook of this workspace: workspaces/{workspace}/webhooks/{{id}}")
         if s.kind == "send":
             if s.channel not in CHANNELS:
                 bad(f"{where}.send.channel", f"step {s.id!r}: one of {', '.join(CHANNELS)}")
@@ -433,6 +455,24 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """Adds the profile to (or removes it from) a static segment through the audience service; doing it again
+    changes nothing."""
+    step: str
+    segment: str  # workspaces/{w}/segments/{id}
+    add: bool
+
+
+@dataclass(frozen=True)
+class WebhookCall:
+    """Asks the integrations service to deliver one `journey.step` event to a webhook; the key makes a second
+    ask (a repeated pass) change nothing."""
+    step: str
+    webhook: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class TrailItem:
     kind: str
     step: str = ""
@@ -457,7 +497,8 @@ class Entry:
 
 
 def send_key(entry: Entry, step_id: str) -> str:
-    """notify's idempotency key for a send step of an entry: the same on every run of the step."""
+    """The idempotency key of a step's effect (notify's for a send, integrations' for a webhook call): the same
+    on every run of the step."""
     return f"journeys/{entry.journey_id}/entries/{entry.id}/steps/{step_id}"
 
 
@@ -472,6 +513,8 @@ class Pass:
     entry: Entry
     sends: list[Send] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    webhooks: list[WebhookCall] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
     trail: list[TrailItem] = field(default_factory=list)
 
 
@@ -493,11 +536,12 @@ def next_time_of_day(now: datetime, hhmm: str, zone: str) -> datetime:
 
 
 def advance(definition: Definition, entry: Entry, now: datetime, segments: frozenset[str] = frozenset(),
-            zone: str = "UTC") -> Pass:
+            zone: str = "UTC", attributes: dict[str, str] | None = None) -> Pass:
     """Moves a due entry as far as it goes now: fires its timer if it waits, then runs steps until a wait
     (its timer set) or the end. `segments`: the ids of the segments the profile is in (for branches on
-    membership); `zone`: the profile's time zone (for waits until a time of day). The entry is not changed;
-    the pass holds the new one."""
+    membership); `zone`: the profile's time zone (for waits until a time of day); `attributes`: the profile's
+    attributes as text (for branches on an attribute; none: a profile without attributes). The entry is not
+    changed; the pass holds the new one."""
     e = replace(entry)
     done = Pass(e)
     if e.state != INSIDE:
@@ -518,7 +562,12 @@ def advance(definition: Definition, entry: Entry, now: datetime, segments: froze
             e.waiting = False
             _leave(done, step, branch)
         elif step.kind == "branch":
-            holds = step.in_segment.rsplit("/", 1)[-1] in segments if step.in_segment else step.event_seen in e.seen
+            if step.if_attribute is not None:
+                holds = step.if_attribute.holds(attributes or {})
+            elif step.in_segment:
+                holds = step.in_segment.rsplit("/", 1)[-1] in segments
+            else:
+                holds = step.event_seen in e.seen
             branch = "on_true" if holds else "on_false"
             _leave(done, step, branch)
         elif step.kind == "send":
@@ -528,6 +577,15 @@ def advance(definition: Definition, entry: Entry, now: datetime, segments: froze
         elif step.kind == "update_attribute":
             done.updates.append(Update(step.id, step.attribute, step.value))
             done.trail.append(TrailItem("update_requested", step.id, f"{step.attribute}={step.value}"))
+            _leave(done, step, "next")
+        elif step.kind in ("add_to_segment", "remove_from_segment"):
+            adding = step.kind == "add_to_segment"
+            done.memberships.append(Membership(step.id, step.segment, adding))
+            done.trail.append(TrailItem("segment_add" if adding else "segment_remove", step.id, step.segment))
+            _leave(done, step, "next")
+        elif step.kind == "call_webhook":
+            done.webhooks.append(WebhookCall(step.id, step.webhook, send_key(e, step.id)))
+            done.trail.append(TrailItem("webhook_queued", step.id, step.webhook))
             _leave(done, step, "next")
         elif step.kind == "exit":
             e.state, e.due_time = EXITED, None

@@ -62,8 +62,10 @@ class CampaignServicer(JourneyApi, pb_grpc.CampaignServiceServicer):
     def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: handlers.Clock, new_id: handlers.IdFactory,
                  executor: Executor | None, analytics: ReportingPort | None = None,
                  content: ContentPort | None = None, export_profile: Callable[[str, str], dict] | None = None,
-                 journeys_tx=None):
+                 journeys_tx=None, journey_webhooks=None, journey_segments=None):
         self.uow = uow_factory
+        self.journey_webhooks = journey_webhooks  # call_webhook steps' webhooks checked at publish; None: not
+        self.journey_segments = journey_segments  # static segment steps' segments checked at publish; None: not
         self.journeys_tx = journeys_tx  # journeys' Transaction (service_layer/journey_ports.py); None: UNIMPLEMENTED
         self.export_profile = export_profile  # (workspace, profile) -> what campaign holds on the profile
         self.clock = clock

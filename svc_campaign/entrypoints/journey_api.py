@@ -13,7 +13,8 @@ from svc_kit.names import name_field, parent_field
 from svc_kit.proto_enums import channel_from_proto, channel_to_proto
 from svc_kit.channels import Channel
 
-from svc_campaign.domain.journey import Condition, Definition, Journey, Reentry, Step, Trigger
+from svc_campaign.domain.journey import (Condition, Definition, Journey, Reentry, Step, Trigger,
+                                         validate_for_publish)
 from svc_campaign.service_layer import journeys
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
@@ -36,14 +37,21 @@ def _enum_value(enum, prefix: str, name: str) -> int:
         return 0
 
 
+def _condition_from_proto(c: jpb.PropertyCondition) -> Condition:
+    return Condition(c.property, _enum_name(jpb.PropertyCondition.Operator, c.operator, "OPERATOR_"), c.value)
+
+
+def _condition_to_proto(c: Condition, out: jpb.PropertyCondition) -> None:
+    out.property, out.value = c.property, c.value
+    out.operator = _enum_value(jpb.PropertyCondition.Operator, "OPERATOR_", c.operator)
+
+
 def definition_from_proto(d: jpb.JourneyDefinition) -> Definition:
     t = d.trigger
     kind = t.WhichOneof("kind") or ""
     trigger = Trigger(kind)
     if kind == "event":
-        trigger = Trigger(kind, t.event.event, tuple(
-            Condition(c.property, _enum_name(jpb.PropertyCondition.Operator, c.operator, "OPERATOR_"), c.value)
-            for c in t.event.conditions))
+        trigger = Trigger(kind, t.event.event, tuple(_condition_from_proto(c) for c in t.event.conditions))
     elif kind in ("segment_entered", "segment_left"):
         trigger = Trigger(kind, segment=getattr(t, kind).segment)
     elif kind == "date_attribute":
@@ -58,6 +66,8 @@ def definition_from_proto(d: jpb.JourneyDefinition) -> Definition:
         elif kind == "branch":
             values.update(event_seen=s.branch.event_seen, on_true=s.branch.on_true, on_false=s.branch.on_false,
                           in_segment=s.branch.in_segment)
+            if s.branch.HasField("attribute"):
+                values.update(if_attribute=_condition_from_proto(s.branch.attribute))
         elif kind == "send":
             channel = channel_from_proto(s.send.channel)
             values.update(channel=channel.value if channel else "", template=s.send.template)
@@ -79,9 +89,7 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
     if t.kind == "event":
         out.trigger.event.event = t.event
         for c in t.conditions:
-            out.trigger.event.conditions.add(property=c.property, value=c.value,
-                                             operator=_enum_value(jpb.PropertyCondition.Operator, "OPERATOR_",
-                                                                  c.operator))
+            _condition_to_proto(c, out.trigger.event.conditions.add())
     elif t.kind in ("segment_entered", "segment_left"):
         getattr(out.trigger, t.kind).segment = t.segment
     elif t.kind == "date_attribute":
@@ -97,6 +105,8 @@ def definition_to_proto(d: Definition) -> jpb.JourneyDefinition:
         elif s.kind == "branch":
             step.branch.event_seen, step.branch.on_true, step.branch.on_false = s.event_seen, s.on_true, s.on_false
             step.branch.in_segment = s.in_segment
+            if s.if_attribute is not None:
+                _condition_to_proto(s.if_attribute, step.branch.attribute)
         elif s.kind == "send":
             step.send.template = s.template
             if s.channel in Channel.__members__:
@@ -156,6 +166,8 @@ class JourneyApi:
     `self.new_id` and `self._run` from CampaignServicer."""
 
     journeys_tx = None
+    journey_webhooks = None  # check_webhook(name) of GrpcJourneyIntegrations: None, webhooks are not checked
+    journey_segments = None  # check_static_segment(name) of GrpcJourneyAudience: None, segments are not checked
 
     def _tx(self):
         if self.journeys_tx is None:
@@ -203,21 +215,42 @@ class JourneyApi:
         await self._run(journeys.delete_journey, self._tx(), workspace, journey_id, request.etag)
         return empty_pb2.Empty()
 
-    async def _check_templates(self, workspace: str, journey_id: str) -> None:
-        """Each send step's template exists and is published (asked of the content service; when it does not
-        answer, the publish goes ahead: a missing template then shows as send_failed on the entries' trail)."""
-        if getattr(self, "content", None) is None:
+    async def _check_references(self, workspace: str, journey_id: str) -> None:
+        """Each send step's template exists and is published (asked of the content service), each call_webhook
+        step's webhook exists and takes deliveries (asked of the integrations service), each add_to_segment /
+        remove_from_segment step's segment exists and is static (asked of the audience service). When a peer does not
+        answer, the publish goes ahead: a missing template then shows as send_failed, a missing webhook as
+        webhook_skipped on the entries' trail. The answer names every problem at once: the graph's (as the publish
+        itself checks them) and the peers'."""
+        content = getattr(self, "content", None)
+        hooks = getattr(self, "journey_webhooks", None)
+        segments = getattr(self, "journey_segments", None)
+        if content is None and hooks is None and segments is None:
             return
         journey = await self._run(journeys.get_journey, self._tx(), workspace, journey_id)
-        problems = []
+        problems: list[FieldViolation] = []
+        try:
+            validate_for_publish(journey.draft, workspace)
+        except InvalidArgument as shape:
+            problems.extend(shape.violations)
+        named = {p.field for p in problems}
         for i, s in enumerate(journey.draft.steps):
-            if s.kind != "send" or not s.template.startswith(f"workspaces/{workspace}/templates/"):
+            if s.kind == "send" and content is not None and s.template.startswith(f"workspaces/{workspace}/templates/"):
+                path, check, name = "send.template", content.variants, s.template
+            elif s.kind == "call_webhook" and hooks is not None and \
+                    s.webhook.startswith(f"workspaces/{workspace}/webhooks/"):
+                path, check, name = "call_webhook.webhook", hooks.check_webhook, s.webhook
+            elif s.kind in ("add_to_segment", "remove_from_segment") and segments is not None and \
+                    s.segment.startswith(f"workspaces/{workspace}/segments/"):
+                path, check, name = f"{s.kind}.segment", segments.check_static_segment, s.segment
+            else:
                 continue  # another workspace's: validate_for_publish names it
+            if f"journey.definition.steps[{i}].{path}" in named:
+                continue
             try:
-                await self.content.variants(s.template)
+                await check(name)
             except PeerRefused as why:
-                problems.append(FieldViolation(f"journey.definition.steps[{i}].send.template",
-                                               f"step {s.id!r}: {why}"))
+                problems.append(FieldViolation(f"journey.definition.steps[{i}].{path}", f"step {s.id!r}: {why}"))
             except PeerUnavailable:
                 pass
         if problems:
@@ -225,7 +258,7 @@ class JourneyApi:
 
     async def PublishJourney(self, request: pb.PublishJourneyRequest, context):
         workspace, journey_id = _journey_name(request.name)
-        await self._check_templates(workspace, journey_id)
+        await self._check_references(workspace, journey_id)
         return journey_to_proto(await self._run(journeys.publish_journey, self._tx(), workspace, journey_id,
                                                 request.etag, self.clock()))
 

@@ -1,6 +1,7 @@
 """The journeys' runtime threads: three consumers (tracked events, segment changes, notify's message events),
 each event applied once (the inbox) in the transaction of its changes, and the timer worker that runs due
-entries (service_layer/journeys.py) and hands their sends to notify."""
+entries (service_layer/journeys.py) and hands their sends to notify, attribute updates to audience and webhook
+calls to integrations."""
 
 from __future__ import annotations
 
@@ -85,10 +86,11 @@ class JourneyWorker:
     rows)."""
 
     def __init__(self, engine: Engine, notify_factory, poll: float = 0.25,
-                 signals: journeys.JourneySignals | None = None, audience_factory=None):
+                 signals: journeys.JourneySignals | None = None, audience_factory=None, integrations_factory=None):
         self.tx = SqlJourneys(engine)
         self.notify_factory = notify_factory  # () -> JourneyNotifyPort, made on the worker's loop
         self.audience_factory = audience_factory  # () -> JourneyAudiencePort (update_attribute steps), or None
+        self.integrations_factory = integrations_factory  # () -> JourneyIntegrationsPort (call_webhook), or None
         self.poll = poll
         self.signals = signals or JourneyMetrics()
         self.wake = threading.Event()
@@ -99,11 +101,12 @@ class JourneyWorker:
     async def _run(self, stop: threading.Event) -> None:
         notify: JourneyNotifyPort = self.notify_factory()
         audience = self.audience_factory() if self.audience_factory is not None else None
+        integrations = self.integrations_factory() if self.integrations_factory is not None else None
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 claimed = await journeys.run_due(self.tx, notify, utcnow, signals=self.signals,
-                                                 audience=audience)
+                                                 audience=audience, integrations=integrations)
             except Exception:  # noqa: BLE001 - claimed entries come due again after their lease
                 log.exception("journey timer pass failed; retrying")
                 claimed = 0

@@ -1,5 +1,6 @@
-"""The ports the journey use cases talk to: the store (one transaction) and
-the notify service's send."""
+"""The ports the journey use cases talk to: the store (one transaction), the
+notify service's send, the audience service's profiles and the integrations
+service's webhook deliveries."""
 
 from __future__ import annotations
 
@@ -109,3 +110,21 @@ class JourneyAudiencePort(Protocol):
 
     async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
         """Profile id -> its IANA time zone ("" or absent: none). PeerUnavailable when audience cannot answer."""
+
+    async def change_members(self, segment: str, profiles: list[str], add: bool) -> list[str]:
+        """Adds the profiles (ids) to the static segment `workspaces/{w}/segments/{id}`, or removes them;
+        idempotent. Returns the profiles audience does not know. PeerRefused when the segment is gone or not
+        static; PeerUnavailable when audience cannot answer."""
+
+    async def attributes(self, workspace: str, profiles: list[str]) -> dict[str, dict[str, str]]:
+        """Profile id -> its attributes as text (numbers as written, booleans `true`/`false`, times RFC 3339,
+        lists joined by commas); a profile audience does not know is absent. PeerUnavailable when audience
+        cannot answer."""
+
+
+class JourneyIntegrationsPort(Protocol):
+    async def deliver_webhook_event(self, webhook: str, data: dict, idempotency_key: str) -> None:
+        """Asks the integrations service to deliver one `journey.step` event with `data` to `webhook`
+        (`workspaces/{w}/webhooks/{id}`) through its delivery pipeline; the same key again changes nothing.
+        PeerRefused when the webhook is gone or disabled (the reason for people); PeerUnavailable when
+        integrations cannot answer (the pass is tried again)."""

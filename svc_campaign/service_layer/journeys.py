@@ -27,7 +27,8 @@ from svc_kit.pagination import fingerprint, timed_keyset_page
 from svc_campaign.domain.journey import (DRAFT, INSIDE, Definition, Journey, Pass, TrailItem, advance,
                                          enter, on_event, refusal, validate_display_name)
 from svc_campaign.service_layer.journey_ports import (ExplainedEntry, Figures, JourneyAudiencePort,
-                                                      JourneyNotifyPort, JourneySend, Trail, Transaction)
+                                                      JourneyIntegrationsPort, JourneyNotifyPort, JourneySend, Trail,
+                                                      Transaction)
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 
 log = logging.getLogger("svc_campaign.journeys")
@@ -245,9 +246,13 @@ def on_message_event(store, workspace: str, event_type: str, idempotency_key: st
 
 async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[], datetime],
                   limit: int = CLAIM_BATCH, signals: JourneySignals | None = None,
-                  audience: JourneyAudiencePort | None = None) -> int:
-    """One pass over due entries (at most `limit`): claim, advance, send (and update attributes), commit.
-    Returns how many it claimed. Within a pass the sends go first, then the attribute updates."""
+                  audience: JourneyAudiencePort | None = None,
+                  integrations: JourneyIntegrationsPort | None = None) -> int:
+    """One pass over due entries (at most `limit`): claim, advance, send (and change static segments, update
+    attributes, call webhooks), commit. Returns how many it claimed. Within a pass the sends go first, then the
+    static segment changes, the attribute updates, then the webhook calls. A branch on a profile attribute reads
+    the profiles' attributes from audience first; when audience cannot answer, the claimed entries come due
+    again after their lease (no branch is guessed)."""
     signals = signals or JourneySignals()
     now = clock()
     segments: dict[tuple[str, str], frozenset[str]] = {}
@@ -263,13 +268,18 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
     if not claimed:
         return 0
     zones = await _time_zones(audience, claimed)
+    try:
+        attributes = await _attributes(audience, claimed)
+    except PeerUnavailable as problem:
+        log.warning("profiles' attributes for branches: %s; retried after the lease", problem)
+        return len(claimed)
     passes: list[tuple[Pass, int]] = []
     for entry, definition in claimed:
         if entry.due_time is not None:
             signals.timer_lag(max(0.0, (now - entry.due_time).total_seconds()))
         key = (entry.workspace, entry.profile)
-        passes.append((advance(definition, entry, now, segments.get(key, frozenset()), zones.get(key, "UTC")),
-                       entry.revision))
+        passes.append((advance(definition, entry, now, segments.get(key, frozenset()), zones.get(key, "UTC"),
+                               attributes.get(key, {})), entry.revision))
     # every send of the pass, one notify call per workspace
     by_workspace: dict[str, list[tuple[Pass, JourneySend]]] = defaultdict(list)
     for done, _ in passes:
@@ -293,6 +303,30 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 refusals[send.idempotency_key] = why
         signals.sends("refused", sum(1 for r in results if r))
         signals.sends("ok", sum(1 for r in results if not r))
+    # static segment steps: one audience call per segment and direction
+    changes: dict[tuple[str, bool], list[tuple[Pass, str]]] = defaultdict(list)
+    for done, _ in passes:
+        for m in done.memberships:
+            changes[(m.segment, m.add)].append((done, m.step))
+    for (segment, add), items in changes.items():
+        profiles = sorted({done.entry.profile for done, _ in items})
+        keys = [f"segment/{done.entry.id}/{step}" for done, step in items]
+        if audience is None:
+            refusals.update((k, "no audience service is wired in this process") for k in keys)
+            continue
+        try:
+            unknown = set()
+            for start in range(0, len(profiles), 1000):  # AddSegmentMembers' limit
+                unknown |= set(await audience.change_members(segment, profiles[start:start + 1000], add))
+        except PeerUnavailable as problem:
+            log.warning("journey segment step: %s; retried after the lease", problem)
+            return len(claimed)
+        except PeerRefused as problem:
+            refusals.update((k, str(problem)) for k in keys)
+            continue
+        for (done, step), k in zip(items, keys):
+            if done.entry.profile in unknown:
+                refusals[k] = f"the audience service has no profile {done.entry.profile}"
     for done, _ in passes:
         e = done.entry
         for u in done.updates:
@@ -306,6 +340,19 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 return len(claimed)
             except PeerRefused as problem:
                 refusals[f"update/{e.id}/{u.step}"] = str(problem)
+        for w in done.webhooks:
+            data = {"journey": f"workspaces/{e.workspace}/journeys/{e.journey_id}", "version": e.version,
+                    "entry": e.id, "step": w.step, "profile": f"workspaces/{e.workspace}/profiles/{e.profile}"}
+            if integrations is None:
+                refusals[f"webhook/{e.id}/{w.step}"] = "no integrations service is wired in this process"
+                continue
+            try:
+                await integrations.deliver_webhook_event(w.webhook, data, w.idempotency_key)
+            except PeerUnavailable as problem:
+                log.warning("journey webhook call: %s; retried after the lease", problem)
+                return len(claimed)
+            except PeerRefused as problem:
+                refusals[f"webhook/{e.id}/{w.step}"] = str(problem)
     trail: list[Trail] = []
     ended: dict[str, int] = defaultdict(int)
     with tx() as store:
@@ -323,6 +370,12 @@ async def run_due(tx: Transaction, notify: JourneyNotifyPort, clock: Callable[[]
                 if t.kind == "update_requested" and f"update/{e.id}/{t.step}" in refusals:
                     trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
                                        TrailItem("update_failed", t.step, refusals[f"update/{e.id}/{t.step}"])))
+                if t.kind in ("segment_add", "segment_remove") and f"segment/{e.id}/{t.step}" in refusals:
+                    trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
+                                       TrailItem("segment_failed", t.step, refusals[f"segment/{e.id}/{t.step}"])))
+                if t.kind == "webhook_queued" and f"webhook/{e.id}/{t.step}" in refusals:
+                    trail.append(Trail(e.workspace, e.journey_id, e.version, e.id, e.profile, now,
+                                       TrailItem("webhook_skipped", t.step, refusals[f"webhook/{e.id}/{t.step}"])))
             if e.state != INSIDE:
                 ended[e.state.lower()] += 1
         store.add_trail(trail)
@@ -350,6 +403,28 @@ async def _time_zones(audience: JourneyAudiencePort | None, claimed) -> dict[tup
             continue
         zones.update(((workspace, p), z) for p, z in found.items() if z)
     return zones
+
+
+async def _attributes(audience: JourneyAudiencePort | None, claimed) -> dict[tuple[str, str], dict[str, str]]:
+    """The attributes of the profiles whose journey branches on one, as audience has them now. PeerUnavailable
+    when audience cannot answer (or is not wired: the pass waits for it rather than guess a branch)."""
+    asking: dict[str, set[str]] = defaultdict(set)
+    for entry, definition in claimed:
+        if definition.attribute_branches():
+            asking[entry.workspace].add(entry.profile)
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    if not asking:
+        return found
+    if audience is None:
+        raise PeerUnavailable("no audience service is wired in this process")
+    for workspace, profiles in asking.items():
+        try:
+            answer = await audience.attributes(workspace, sorted(profiles))
+        except PeerRefused as problem:  # e.g. the workspace is gone: no profile has attributes
+            log.warning("profiles' attributes: %s; branches see none", problem)
+            continue
+        found.update(((workspace, p), values) for p, values in answer.items())
+    return found
 
 
 def next_due_time(tx: Transaction) -> datetime | None:

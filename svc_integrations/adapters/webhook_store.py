@@ -131,6 +131,15 @@ class SqlWebhookStore:
         with self.engine.begin() as connection:
             connection.execute(d.insert().values(**_delivery_values(delivery)))
 
+    def enqueue(self, delivery: Delivery) -> Delivery:
+        """Adds the delivery unless one for the same (webhook, event) is there; returns the one stored."""
+        with self.engine.begin() as connection:
+            insert_deliveries(connection, [delivery])
+            row = connection.execute(select(d).where(d.c.workspace == delivery.workspace,
+                                                     d.c.webhook_id == delivery.webhook_id,
+                                                     d.c.event_id == delivery.event_id)).one()
+        return _delivery(row)
+
     def get_delivery(self, workspace: str, webhook_id: str, delivery_id: str) -> Delivery | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(d).where(d.c.workspace == workspace, d.c.webhook_id == webhook_id,

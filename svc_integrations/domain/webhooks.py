@@ -170,6 +170,12 @@ def from_bus(envelope: Mapping[str, Any]) -> PlatformEvent | None:
     return PlatformEvent(str(envelope["event_id"]), workspace, public, _occurred(envelope.get("occurred_at")), data)
 
 
+def keyed_event_id(idempotency_key: str) -> str:
+    """The event id of an event queued by a caller's idempotency key (DeliverWebhookEvent): the same for the
+    same key, at most 64 characters (the delivery log's event_id), never one of the bus's event ids."""
+    return "key-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:56]
+
+
 def payload(event_type: str, time: datetime, data: Mapping[str, Any]) -> bytes:
     """The body Standard Webhooks describes: `{"type", "timestamp", "data"}`, compact JSON."""
     return json.dumps({"type": event_type, "timestamp": rfc3339(time), "data": data},

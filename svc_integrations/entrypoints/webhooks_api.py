@@ -4,7 +4,7 @@ CreateWebhook and RotateWebhookSecret."""
 
 from __future__ import annotations
 
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, json_format, timestamp_pb2
 
 from marketing.integrations.v1 import integrations_service_pb2 as pb, webhook_pb2
 from svc_kit.errors import FieldViolation, InvalidArgument
@@ -133,3 +133,21 @@ class WebhooksApi:
     async def ReplayWebhookDelivery(self, request: pb.ReplayWebhookDeliveryRequest,
                                     context) -> webhook_pb2.WebhookDelivery:
         return delivery_to_proto(await run_blocking(self.executor, self.webhooks.replay, request.name))
+
+    async def DeliverWebhookEvent(self, request: pb.DeliverWebhookEventRequest,
+                                  context) -> webhook_pb2.WebhookDelivery:
+        data = _integral(json_format.MessageToDict(request.data)) if request.HasField("data") else {}
+        delivery = await run_blocking(self.executor, self.webhooks.deliver_event, request.webhook, request.event_type,
+                                      data, request.idempotency_key, request.validate_only)
+        return delivery_to_proto(delivery)
+
+
+def _integral(value):
+    """A Struct's numbers are doubles: whole ones go out as integers (`"version": 2`, not `2.0`)."""
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
+    return value

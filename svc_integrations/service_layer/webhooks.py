@@ -1,13 +1,14 @@
 """Use cases of outbound webhooks: subscriptions (create with a generated or given secret shown
 once, get, list, update, delete, pause, resume, rotate the secret), the delivery log (get, list,
-replay) and :test. The delivery worker (webhook_delivery.py) sends the queued deliveries."""
+replay), :test, and one event queued for a named webhook (DeliverWebhookEvent, a journey's call_webhook
+step). The delivery worker (webhook_delivery.py) sends the queued deliveries."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from svc_kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
@@ -25,6 +26,8 @@ class WebhookStore(Protocol):
     def save(self, hook: Webhook, expected_version: int) -> bool: ...
     def delete(self, workspace: str, webhook_id: str) -> None: ...
     def add_delivery(self, delivery: Delivery) -> None: ...
+    def enqueue(self, delivery: Delivery) -> Delivery:
+        """Adds the delivery unless one for the same (webhook, event) is there; returns the one stored."""
     def get_delivery(self, workspace: str, webhook_id: str, delivery_id: str) -> Delivery | None: ...
     def list_deliveries(self, workspace: str, webhook_id: str, after: tuple[datetime, str] | None,
                         limit: int) -> list[Delivery]: ...
@@ -246,3 +249,28 @@ class Webhooks:
             done = replace(done, state=domain.FAILED, error=attempt.error or f"HTTP {attempt.response_code}")
         self.store.add_delivery(done)
         return done
+
+    # --- one event for one named webhook (a journey's call_webhook step) ---
+
+    def deliver_event(self, name: str, event_type: str, data: Mapping[str, Any], idempotency_key: str,
+                      validate_only: bool = False) -> Delivery:
+        """Queues `event_type` with `data` for the webhook named (its event_types do not filter: the caller
+        chose it) into the delivery pipeline. The same key again answers the first delivery. A FAILING
+        webhook refuses (FailedPrecondition: a caller records the skip); a PAUSED one keeps the delivery
+        until resumed."""
+        workspace, webhook_id = name_field(name, "webhooks", "webhook")
+        hook = self.store.get(workspace, webhook_id)
+        if hook is None:
+            raise NotFound(name)
+        if hook.state == domain.FAILING:
+            raise FailedPrecondition(f"{name} is disabled (FAILING): {hook.state_message or 'deliveries failed'}; "
+                                     f"resume it first", metadata={"state": hook.state})
+        now = self.clock()
+        delivery = Delivery(workspace=hook.workspace, webhook_id=hook.id, id=self.new_id(),
+                            event_id=domain.keyed_event_id(idempotency_key), event_type=event_type,
+                            body=domain.payload(event_type, now, {"workspace": f"workspaces/{hook.workspace}",
+                                                                  **dict(data)}),
+                            create_time=now, next_attempt_time=now)
+        if validate_only:
+            return delivery
+        return self.store.enqueue(delivery)

@@ -321,3 +321,141 @@ def test_replicas_deciding_the_same_profile_at_once_admit_it_once(engine, tx):
     for t in threads:
         t.join(30)
     assert (sum(o.entered for o in outcomes), sum(o.refused for o in outcomes)) == (1, 7)
+
+
+class AttributedAudience(RecordingAudience):
+    def __init__(self, attributes):
+        super().__init__()
+        self.attributes_of = attributes
+        self.asked: list[list[str]] = []
+        self.down = False
+
+    async def attributes(self, workspace, profiles):
+        if self.down:
+            raise PeerUnavailable("audience is down")
+        self.asked.append(profiles)
+        return {p: self.attributes_of[p] for p in profiles if p in self.attributes_of}
+
+
+def test_branches_on_a_profile_attribute_read_audience_when_the_step_runs(tx):
+    from svc_campaign.domain.journey import Condition
+
+    steps = (Step("wait", "wait", duration=WAIT, next="is-vip"),
+             Step("is-vip", "branch", if_attribute=Condition("tier", "EQUALS", "gold"), on_true="vip",
+                  on_false="done"),
+             Step("vip", "send", channel="EMAIL", template="workspaces/acme/templates/vip", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "wait"), "vip")
+    for p in ("a", "b", "c"):
+        track(tx, p, "signup", f"s-{p}")
+    audience = AttributedAudience({"a": {"tier": "silver"}, "b": {"tier": "silver"}})
+    notify, clock = RecordingNotify(), Clock()
+    assert asyncio.run(journeys.run_due(tx, notify, clock, audience=audience)) == 3
+    assert notify.keys == []  # everybody waits
+    audience.attributes_of["a"] = {"tier": "gold"}  # changed during the wait: the branch sees the new value
+    clock.now = T0 + WAIT
+    audience.down = True
+    assert asyncio.run(journeys.run_due(tx, notify, clock, audience=audience)) == 3
+    assert notify.keys == []  # no branch guessed: the pass comes again after the lease
+    audience.down = False
+    clock.now += journeys.LEASE
+    assert asyncio.run(journeys.run_due(tx, notify, clock, audience=audience)) == 3
+    assert audience.asked[-1] == ["a", "b", "c"]
+    [key] = notify.keys
+    assert key.split("/")[3] == journeys.explain_profile(tx, "acme", "a")[0].entry.id
+    paths = {p: [(t.kind, t.step, t.detail) for _, t in journeys.explain_profile(tx, "acme", p)[0].path]
+             for p in ("a", "b", "c")}
+    assert ("step", "is-vip", "on_true") in paths["a"]
+    assert ("step", "is-vip", "on_false") in paths["b"] and ("step", "is-vip", "on_false") in paths["c"]
+
+
+class RecordingIntegrations:
+    def __init__(self):
+        self.calls: list[tuple[str, dict, str]] = []
+        self.gone: set[str] = set()
+        self.down = False
+
+    async def deliver_webhook_event(self, webhook, data, idempotency_key):
+        from svc_campaign.service_layer.ports import PeerRefused
+
+        if self.down:
+            raise PeerUnavailable("integrations is down")
+        if webhook in self.gone:
+            raise PeerRefused(f"delivering to {webhook}: NOT_FOUND {webhook}")
+        self.calls.append((webhook, data, idempotency_key))
+
+
+def test_webhook_steps_ask_integrations_once_per_entry_and_a_gone_webhook_is_skipped_with_its_reason(tx):
+    crm, old = "workspaces/acme/webhooks/crm", "workspaces/acme/webhooks/old"
+    steps = (Step("tell-crm", "call_webhook", webhook=crm, next="tell-old"),
+             Step("tell-old", "call_webhook", webhook=old, next="hello"),
+             Step("hello", "send", channel="EMAIL", template="workspaces/acme/templates/hi", next="done"),
+             Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "tell-crm"), "hooks")
+    track(tx, "p", "signup", "s")
+    integrations, notify, clock = RecordingIntegrations(), RecordingNotify(), Clock()
+    integrations.gone.add(old)
+    integrations.down = True
+    assert asyncio.run(journeys.run_due(tx, notify, clock, integrations=integrations)) == 1
+    integrations.down = False
+    clock.now += journeys.LEASE  # the pass comes again with the same keys
+    assert asyncio.run(journeys.run_due(tx, notify, clock, integrations=integrations)) == 1
+    [entry] = journeys.explain_profile(tx, "acme", "p")
+    key = f"journeys/hooks/entries/{entry.entry.id}/steps/tell-crm"
+    assert integrations.calls == [(crm, {"journey": "workspaces/acme/journeys/hooks", "version": 1,
+                                         "entry": entry.entry.id, "step": "tell-crm",
+                                         "profile": "workspaces/acme/profiles/p"}, key)]
+    assert notify.keys == [f"journeys/hooks/entries/{entry.entry.id}/steps/hello"] * 2  # notify dedupes
+    assert entry.entry.state == "EXITED"
+    path = [(t.kind, t.step) for _, t in entry.path]
+    assert path[:5] == [("entered", "tell-crm"), ("webhook_queued", "tell-crm"), ("step", "tell-crm"),
+                        ("webhook_queued", "tell-old"), ("webhook_skipped", "tell-old")]
+    skipped = [t.detail for _, t in entry.path if t.kind == "webhook_skipped"]
+    assert skipped == [f"delivering to {old}: NOT_FOUND {old}"]
+    assert path[-1] == ("exited", "done")
+    figures = {s.step: (s.sent, s.skipped) for s in journeys.journey_figures(tx, "acme", "hooks").steps}
+    assert (figures["tell-crm"], figures["tell-old"]) == ((1, 0), (1, 1))
+
+
+class SegmentAudience(RecordingAudience):
+    def __init__(self):
+        super().__init__()
+        self.members: dict[str, set[str]] = {}
+        self.known = {"p", "q"}
+        self.not_static: set[str] = set()
+
+    async def change_members(self, segment, profiles, add):
+        from svc_campaign.service_layer.ports import PeerRefused
+
+        if segment in self.not_static:
+            raise PeerRefused(f"adding to {segment}: FAILED_PRECONDITION {segment} is a rules segment")
+        found = self.members.setdefault(segment, set())
+        for p in profiles:
+            if p in self.known:
+                (found.add if add else found.discard)(p)
+        return [p for p in profiles if p not in self.known]
+
+
+def test_static_segment_steps_change_membership_through_audience(tx):
+    vip, new, rules = ("workspaces/acme/segments/vip", "workspaces/acme/segments/new",
+                       "workspaces/acme/segments/rules")
+    steps = (Step("join-vip", "add_to_segment", segment=vip, next="leave-new"),
+             Step("leave-new", "remove_from_segment", segment=new, next="join-rules"),
+             Step("join-rules", "add_to_segment", segment=rules, next="done"), Step("done", "exit"))
+    published(tx, Definition(Trigger("event", "signup"), steps, "join-vip", reentry=Reentry("ALWAYS")), "vips")
+    for p in ("p", "q", "ghost"):
+        track(tx, p, "signup", f"s-{p}")
+    audience = SegmentAudience()
+    audience.members[new] = {"p", "q"}
+    audience.not_static.add(rules)
+    assert asyncio.run(journeys.run_due(tx, RecordingNotify(), Clock(), audience=audience)) == 3
+    assert audience.members[vip] == {"p", "q"} and audience.members[new] == set()
+    paths = {p: [(t.kind, t.step, t.detail) for _, t in journeys.explain_profile(tx, "acme", p)[0].path]
+             for p in ("p", "ghost")}
+    assert ("segment_add", "join-vip", vip) in paths["p"] and ("segment_remove", "leave-new", new) in paths["p"]
+    [failed] = [t for t in paths["p"] if t[0] == "segment_failed"]
+    assert failed[1] == "join-rules" and "rules segment" in failed[2]
+    assert ("segment_failed", "join-vip", "the audience service has no profile ghost") in paths["ghost"]
+    assert paths["p"][-1][0] == "exited" and paths["ghost"][-1][0] == "exited"  # a failed step goes on
+    figures = {s.step: (s.sent, s.skipped) for s in journeys.journey_figures(tx, "acme", "vips").steps}
+    assert (figures["join-vip"], figures["join-rules"]) == ((3, 1), (3, 3))

@@ -157,3 +157,60 @@ def test_a_changed_definition_is_stored_with_its_version_and_recomputed(upkeep):
     with pytest.raises(FailedPrecondition):
         handlers.update_segment("acme", "kept", {"display_name": "y"}, frozenset({"display_name"}), "",
                                 upkeep.segments, lambda: NOW, upkeep)
+
+
+def test_static_segments_take_explicit_members_idempotently_and_announce_them(upkeep):
+    """AddSegmentMembers / RemoveSegmentMembers: the segment id is written into the profiles; upkeep announces
+    who moved in segment_updated (reason profiles_changed) like for rules; again changes nothing; a rules
+    segment refuses; deleting the segment takes it out of its members' profiles."""
+    from svc_kit.errors import FailedPrecondition, InvalidArgument
+
+    from svc_audience.service_layer import segments as handlers
+
+    upkeep, feed = upkeep
+    for i in range(5):
+        write(upkeep, f"p{i}", float(i))
+    write(upkeep, "p0", 1.0, workspace="other")
+    clock = lambda: NOW  # noqa: E731
+    with pytest.raises(InvalidArgument) as refused:
+        handlers.create_segment("acme", "vip", "VIP", "", '{"attribute": "ltv", "op": "gt", "value": 1}', {},
+                                upkeep.segments, clock, lambda: "x", kind="static")
+    assert refused.value.violations[0].field == "segment.definition"
+    handlers.create_segment("acme", "vip", "VIP", "", "", {}, upkeep.segments, clock, lambda: "x", kind="static",
+                            upkeep=upkeep)
+    segment(upkeep, "rules", 3)
+    drain(upkeep)
+    assert feed.members("vip") == set()
+
+    def change(ids, adding=True, segment_id="vip"):
+        return handlers.change_static_members("acme", segment_id, ids, adding, upkeep.segments, upkeep.profiles,
+                                              clock)
+
+    done = change(["p1", "p3", "ghost", "p1"])
+    assert (done.changed, done.unchanged, done.not_found) == (["p1", "p3"], [], ["ghost"])
+    drain(upkeep)
+    assert feed.members("vip") == {"p1", "p3"}
+    assert {e.record["payload"][1]["reason"] for e in feed.entries if e.record["aggregate_id"] == "vip"} == {
+        "profiles_changed"}
+    announced = len(feed.entries)
+    again = change(["p1"])
+    assert (again.changed, again.unchanged) == ([], ["p1"])
+    drain(upkeep)
+    assert len(feed.entries) == announced  # nothing moved: nothing announced
+    assert handlers.count_members("acme", "vip", None, upkeep.segments, clock) == 2
+    assert handlers.check_membership("acme", "vip", ["p1", "p2"], upkeep.segments, clock) == {"p1": True,
+                                                                                               "p2": False}
+    write(upkeep, "p1", 42.0)  # a profile write keeps its static memberships
+    assert change(["p1", "p2"], adding=False).changed == ["p1"]
+    drain(upkeep)
+    assert feed.members("vip") == {"p3"} and feed.members("rules") == {"p1", "p3", "p4"}
+    assert upkeep.profiles.get("other", "p0").static_segments == ()
+    with pytest.raises(FailedPrecondition):
+        change(["p1"], segment_id="rules")
+    with pytest.raises(InvalidArgument):
+        change([])
+
+    handlers.delete_segment("acme", "vip", upkeep.segments, upkeep, upkeep.profiles, clock)
+    assert upkeep.profiles.get("acme", "p3").static_segments == ()
+    handlers.create_segment("acme", "vip", "VIP", "", "", {}, upkeep.segments, clock, lambda: "x", kind="static")
+    assert handlers.count_members("acme", "vip", None, upkeep.segments, clock) == 0  # made again: empty

@@ -252,3 +252,52 @@ def test_in_production_the_client_itself_refuses_to_connect_to_a_private_address
         assert guarded.response_code == 0 and "loopback" in guarded.error and not guarded.ok
         assert open_.ok and open_.response_code == 200
         assert len(receiver.received("/in")) == 1
+
+
+def test_an_event_for_a_named_webhook_is_queued_once_per_key_signed_and_refused_when_disabled_or_gone(engine,
+                                                                                                    store):
+    """DeliverWebhookEvent (a journey's call_webhook step): the webhook's event_types do not filter; the same
+    key queues nothing new; the worker delivers it signed like any event; PAUSED keeps it, FAILING refuses."""
+    hooks = Webhooks(store, SocketResolver(), RealClock(), new_id)
+    data = {"journey": "workspaces/acme/journeys/cart", "version": 2, "entry": "e1", "step": "tell-crm",
+            "profile": "workspaces/acme/profiles/p"}
+    key = "journeys/cart/entries/e1/steps/tell-crm"
+    with WebhookReceiver() as receiver:
+        hook = _create(hooks, "acme", receiver.url("/crm"), types=("message.*",))
+        checked = hooks.deliver_event(hook.name, "journey.step", {}, "publish-check", validate_only=True)
+        assert checked.webhook_id == hook.id and hooks.list_deliveries(hook.name, None, 10) == []
+        first = hooks.deliver_event(hook.name, "journey.step", data, key)
+        again = hooks.deliver_event(hook.name, "journey.step", data, key)
+        assert again.id == first.id and len(first.event_id) <= 64
+        assert [d.id for d in hooks.list_deliveries(hook.name, None, 10)] == [first.id]
+        worker = DeliveryWorker(store, HttpxSender(timeout=10), SocketResolver(), RealClock(), "w1",
+                                poll_seconds=0.05)
+        stop = threading.Event()
+        thread = _run_worker(worker, stop)
+        try:
+            [request] = receiver.wait_for("/crm", 1)
+        finally:
+            stop.set()
+            thread.join(30)
+        event = Verifier(hook.secret).verify(request.body, request.headers)
+        assert event["type"] == "journey.step" and event["data"] == {**data, "workspace": "workspaces/acme"}
+        assert request.headers["webhook-id"] == first.id
+        assert hooks.get_delivery(first.name).state == "SUCCEEDED"
+        assert hooks.deliver_event(hook.name, "journey.step", data, key).state == "SUCCEEDED"  # still once
+
+    paused = hooks.pause(hook.name)
+    kept = hooks.deliver_event(hook.name, "journey.step", data, "another-key")
+    assert kept.state == "PENDING" and paused.state == "PAUSED"
+    hooks.resume(hook.name)
+    store.disable("acme", hook.id, "deliveries failed for a day", datetime.now(UTC))  # as the worker does
+    assert hooks.get(hook.name).state == "FAILING"
+    with pytest.raises(FailedPrecondition) as refused:
+        hooks.deliver_event(hook.name, "journey.step", data, "a-third-key")
+    assert "disabled" in str(refused.value)
+    with pytest.raises(FailedPrecondition):
+        hooks.deliver_event(hook.name, "journey.step", {}, "publish-check", validate_only=True)
+    hooks.delete(hook.name)
+    with pytest.raises(NotFound):
+        hooks.deliver_event(hook.name, "journey.step", data, key)
+    with pytest.raises(NotFound):
+        hooks.deliver_event("workspaces/globex/webhooks/" + hook.id, "journey.step", data, key)

@@ -189,3 +189,103 @@ def test_the_abandoned_cart_journey(running):
     following = rest.ok("GET", f"/v1/workspaces/{ws}/journeys?pageSize=2&pageToken={listed['nextPageToken']}")
     assert [j["name"].rsplit("/", 1)[-1] for j in listed["journeys"] + following["journeys"]] == [
         "bad", "other", "missing", "cart"]
+
+
+@pytest.mark.embedded_only("branches on attributes, static segment changes and webhook calls go through audience "
+                           "and integrations over gRPC, not the bus (the bus paths run on both in the cart test; "
+                           "CI time)")
+def test_a_branch_on_a_profile_attribute_a_static_segment_step_and_webhook_steps(running):
+    """signup -> branch on `tier` (as audience has it when the step runs) -> gold: join the static segment
+    `vip` (audience announces it in segment_updated: a journey on entering `vip` starts), call the CRM webhook
+    (a signed `journey.step` event through integrations' delivery pipeline, once) and a webhook deleted after
+    the publish (skipped, the reason on the path) -> exit. Bad steps answer 400 naming them."""
+    from standardwebhooks.webhooks import Webhook as Verifier
+
+    from devstack.platforms.webhook_receiver import WebhookReceiver
+
+    ws, rest = f"jrw-{uuid.uuid4().hex[:8]}", running.rest
+    for p, tier in (("gold", "gold"), ("plain", "silver")):
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/{p}:upsert", {"profile": {
+            "email": f"{p}@example.com", "attributes": [{"key": "tier", "stringValue": tier}]}})
+    vip = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=vip", {"displayName": "VIP",
+                                                                         "kind": "KIND_STATIC"})
+    assert vip["kind"] == "KIND_STATIC"
+    ruled = rest.ok("POST", f"/v1/workspaces/{ws}/segments?segmentId=tiered", {
+        "displayName": "Tiered", "definition": '{"attribute": "tier", "op": "exists"}'})
+    assert rest.call("POST", f"/v1/{ruled['name']}:addMembers", {"profiles": [
+        f"workspaces/{ws}/profiles/gold"]}).status == 400  # FAILED_PRECONDITION: a rules segment
+    with WebhookReceiver() as receiver:
+        crm = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks?webhookId=crm", {
+            "displayName": "CRM", "uri": receiver.url("/crm"), "eventTypes": ["campaign.scheduled"]})
+        old = rest.ok("POST", f"/v1/workspaces/{ws}/webhooks?webhookId=old", {
+            "displayName": "Old", "uri": receiver.url("/old"), "eventTypes": ["campaign.scheduled"]})
+
+        def journey(condition: dict, segment: str, hooks: list[str]) -> dict:
+            steps = [{"id": "tier", "branch": {"attribute": condition, "onTrue": "join", "onFalse": "done"}},
+                     {"id": "join", "addToSegment": {"segment": segment}, "next": "hook-0"}]
+            steps += [{"id": f"hook-{i}", "callWebhook": {"webhook": h}, "next": f"hook-{i + 1}"}
+                      for i, h in enumerate(hooks)]
+            steps[-1]["next"] = "done"
+            return {"displayName": "Gold", "definition": {
+                "trigger": {"event": {"event": "signup"}}, "entryStep": "tier", "steps": steps + [
+                    {"id": "done", "exit": {}}]}}
+
+        gold = {"property": "tier", "operator": "OPERATOR_EQUALS", "value": "gold"}
+        bad = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=bad", journey(
+            {"property": "tier", "operator": "OPERATOR_GREATER_THAN", "value": "lots"}, ruled["name"],
+            [f"workspaces/{ws}/webhooks/nope", "workspaces/someone-else/webhooks/crm"]))
+        refused = rest.call("POST", f"/v1/{bad['name']}:publish", {})
+        assert refused.status == 400, refused.body
+        fields = {v["field"]: v["description"] for d in refused.body["details"] for v in d.get("fieldViolations", [])}
+        assert "step 'tier'" in fields["journey.definition.steps[0].branch.attribute.value"]
+        assert "not a static segment" in fields["journey.definition.steps[1].add_to_segment.segment"]
+        assert "step 'hook-0'" in fields["journey.definition.steps[2].call_webhook.webhook"]
+        assert "step 'hook-1'" in fields["journey.definition.steps[3].call_webhook.webhook"]
+        missing = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=missing", journey(
+            gold, vip["name"], [f"workspaces/{ws}/webhooks/nope"]))
+        refused = rest.call("POST", f"/v1/{missing['name']}:publish", {})
+        assert refused.status == 400, refused.body
+        assert [v["field"] for d in refused.body["details"] for v in d.get("fieldViolations", [])] == [
+            "journey.definition.steps[2].call_webhook.webhook"]
+
+        welcome = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=welcome-vip", {
+            "displayName": "Welcome, VIP", "definition": {"trigger": {"segmentEntered": {"segment": vip["name"]}},
+                                                          "entryStep": "done", "steps": [{"id": "done", "exit": {}}]}})
+        rest.ok("POST", f"/v1/{welcome['name']}:publish", {})
+        made = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=gold", journey(gold, vip["name"], [
+            crm["name"], old["name"]]))
+        rest.ok("POST", f"/v1/{made['name']}:publish", {})
+        rest.ok("DELETE", f"/v1/{old['name']}")  # gone after the publish: the step is skipped, the path says why
+        ingest(rest, ws, [event(ws, p, "signup", f"signup-{p}") for p in ("gold", "plain")])
+
+        [request] = receiver.wait_for("/crm", 1, timeout=60)
+        delivered = Verifier(crm["signingSecret"]).verify(request.body, request.headers)
+        [entry] = eventually(lambda: [e for e in explained(rest, ws, "gold")
+                                      if e["journey"] == made["name"] and e.get("state") == "EXITED"],
+                             "the gold profile's way through", 30)
+        assert delivered["type"] == "journey.step" and delivered["data"].pop("entry")
+        assert delivered["data"] == {"workspace": f"workspaces/{ws}", "journey": made["name"], "version": 1,
+                                     "step": "hook-0", "profile": f"workspaces/{ws}/profiles/gold"}
+        path = [(t["kind"], t.get("step", ""), t.get("detail", "")) for t in entry["path"]]
+        assert ("step", "tier", "on_true") in path and ("webhook_queued", "hook-0", crm["name"]) in path
+        assert ("segment_add", "join", vip["name"]) in path and "segment_failed" not in [t[0] for t in path]
+        [skip] = [t for t in path if t[0] == "webhook_skipped"]
+        assert skip[1] == "hook-1" and "NOT_FOUND" in skip[2], path
+        [plain] = explained(rest, ws, "plain")
+        assert ("step", "tier", "on_false") in [(t["kind"], t.get("step", ""), t.get("detail", ""))
+                                                for t in plain["path"]]
+        log = eventually(lambda: [d for d in rest.ok("GET", f"/v1/{crm['name']}/deliveries").get(
+            "webhookDeliveries", []) if d["state"] == "STATE_SUCCEEDED"], "the delivery in the CRM's log", 30)
+        assert [d["eventType"] for d in log] == ["journey.step"]
+        assert len(receiver.received("/crm")) == 1 and receiver.received("/old") == []
+
+    members = rest.ok("POST", f"/v1/{vip['name']}:checkMembership", {"profiles": [
+        f"workspaces/{ws}/profiles/gold", f"workspaces/{ws}/profiles/plain"]})["memberships"]
+    assert [m.get("member", False) for m in members] == [True, False]
+    # audience announced the new member (segment_updated): the journey on entering `vip` took it in
+    eventually(lambda: [e for e in explained(rest, ws, "gold") if e["journey"] == welcome["name"]],
+               "the segment_entered journey of the static segment", 30)
+    again = rest.ok("POST", f"/v1/{vip['name']}:addMembers", {"profiles": [f"workspaces/{ws}/profiles/gold",
+                                                                          f"workspaces/{ws}/profiles/nobody"]})
+    assert again.get("added", []) == [] and again["unchanged"] == [f"workspaces/{ws}/profiles/gold"]
+    assert again["notFound"] == [f"workspaces/{ws}/profiles/nobody"]

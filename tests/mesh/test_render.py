@@ -137,7 +137,8 @@ def test_each_service_is_told_its_loopback_port_and_its_sidecars_outbound_ports(
     assert env["MKT_CAMPAIGN_GRPC_PORT"] == "15019" and env["MKT_BIND_HOST"] == "127.0.0.1"
     assert {k: v for k, v in env.items() if k.endswith("_TARGET")} == {
         "MKT_AUDIENCE_TARGET": "127.0.0.1:15012", "MKT_CONTENT_TARGET": "127.0.0.1:15013",
-        "MKT_ANALYTICS_TARGET": "127.0.0.1:15014", "MKT_NOTIFY_TARGET": "127.0.0.1:15015"}
+        "MKT_ANALYTICS_TARGET": "127.0.0.1:15014", "MKT_NOTIFY_TARGET": "127.0.0.1:15015",
+        "MKT_INTEGRATIONS_TARGET": "127.0.0.1:15016"}  # journeys' call_webhook steps
     assert [k for k in local.sidecars["content"].service_env() if k.endswith("_TARGET")] == ["MKT_AUDIENCE_TARGET"]
     every_port = [p for s in local.sidecars.values() for p in (*s.ports().values(), s.app_port)]
     assert len(every_port) == len(set(every_port)), "no port is used twice"

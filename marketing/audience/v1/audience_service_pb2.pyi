@@ -403,6 +403,42 @@ class CheckSegmentMembershipRequest(_message.Message):
     profiles: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, segment: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class AddSegmentMembersRequest(_message.Message):
+    __slots__ = ("segment", "profiles")
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    segment: str
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, segment: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AddSegmentMembersResponse(_message.Message):
+    __slots__ = ("added", "unchanged", "not_found")
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    added: _containers.RepeatedScalarFieldContainer[str]
+    unchanged: _containers.RepeatedScalarFieldContainer[str]
+    not_found: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, added: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveSegmentMembersRequest(_message.Message):
+    __slots__ = ("segment", "profiles")
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    segment: str
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, segment: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveSegmentMembersResponse(_message.Message):
+    __slots__ = ("removed", "unchanged", "not_found")
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    NOT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    unchanged: _containers.RepeatedScalarFieldContainer[str]
+    not_found: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, removed: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ..., not_found: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class CheckSegmentMembershipResponse(_message.Message):
     __slots__ = ("memberships",)
     MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]

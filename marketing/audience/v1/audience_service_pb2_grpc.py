@@ -173,6 +173,16 @@ class AudienceServiceStub:
                 request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipRequest.SerializeToString,
                 response_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipResponse.FromString,
                 _registered_method=True)
+        self.AddSegmentMembers = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/AddSegmentMembers',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersResponse.FromString,
+                _registered_method=True)
+        self.RemoveSegmentMembers = channel.unary_unary(
+                '/marketing.audience.v1.AudienceService/RemoveSegmentMembers',
+                request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersRequest.SerializeToString,
+                response_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersResponse.FromString,
+                _registered_method=True)
         self.ListSegmentMembers = channel.unary_unary(
                 '/marketing.audience.v1.AudienceService/ListSegmentMembers',
                 request_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.ListSegmentMembersRequest.SerializeToString,
@@ -484,6 +494,25 @@ class AudienceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddSegmentMembers(self, request, context):
+        """Adds up to 1,000 existing profiles to a static segment (KIND_STATIC;
+        another kind answers FAILED_PRECONDITION). Idempotent: a member added
+        again changes nothing. Those who became members are announced in
+        segment_updated, as for rule segments; profiles that do not exist are
+        listed in `not_found`, not created.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveSegmentMembers(self, request, context):
+        """Removes up to 1,000 profiles from a static segment; idempotent, announced
+        in segment_updated like AddSegmentMembers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListSegmentMembers(self, request, context):
         """Lists the members of a segment (current) or of a snapshot (frozen), a
         page at a time, in a stable order.
@@ -775,6 +804,16 @@ def add_AudienceServiceServicer_to_server(servicer, server):
                     servicer.CheckSegmentMembership,
                     request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipRequest.FromString,
                     response_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipResponse.SerializeToString,
+            ),
+            'AddSegmentMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSegmentMembers,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersResponse.SerializeToString,
+            ),
+            'RemoveSegmentMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSegmentMembers,
+                    request_deserializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersRequest.FromString,
+                    response_serializer=marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersResponse.SerializeToString,
             ),
             'ListSegmentMembers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSegmentMembers,
@@ -1587,6 +1626,60 @@ class AudienceService:
             '/marketing.audience.v1.AudienceService/CheckSegmentMembership',
             marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipRequest.SerializeToString,
             marketing_dot_audience_dot_v1_dot_audience__service__pb2.CheckSegmentMembershipResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSegmentMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/AddSegmentMembers',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.AddSegmentMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSegmentMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.audience.v1.AudienceService/RemoveSegmentMembers',
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersRequest.SerializeToString,
+            marketing_dot_audience_dot_v1_dot_audience__service__pb2.RemoveSegmentMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,

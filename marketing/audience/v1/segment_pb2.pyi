@@ -32,9 +32,11 @@ class Segment(_message.Message):
         KIND_UNSPECIFIED: _ClassVar[Segment.Kind]
         KIND_RULES: _ClassVar[Segment.Kind]
         KIND_LOOKALIKE: _ClassVar[Segment.Kind]
+        KIND_STATIC: _ClassVar[Segment.Kind]
     KIND_UNSPECIFIED: Segment.Kind
     KIND_RULES: Segment.Kind
     KIND_LOOKALIKE: Segment.Kind
+    KIND_STATIC: Segment.Kind
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Segment.State]

@@ -176,16 +176,18 @@ class WaitStep(_message.Message):
     def __init__(self, duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., event: _Optional[str] = ..., on_event: _Optional[str] = ..., on_timeout: _Optional[str] = ..., until_time_of_day: _Optional[str] = ...) -> None: ...
 
 class BranchStep(_message.Message):
-    __slots__ = ("event_seen", "on_true", "on_false", "in_segment")
+    __slots__ = ("event_seen", "on_true", "on_false", "in_segment", "attribute")
     EVENT_SEEN_FIELD_NUMBER: _ClassVar[int]
     ON_TRUE_FIELD_NUMBER: _ClassVar[int]
     ON_FALSE_FIELD_NUMBER: _ClassVar[int]
     IN_SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
     event_seen: str
     on_true: str
     on_false: str
     in_segment: str
-    def __init__(self, event_seen: _Optional[str] = ..., on_true: _Optional[str] = ..., on_false: _Optional[str] = ..., in_segment: _Optional[str] = ...) -> None: ...
+    attribute: PropertyCondition
+    def __init__(self, event_seen: _Optional[str] = ..., on_true: _Optional[str] = ..., on_false: _Optional[str] = ..., in_segment: _Optional[str] = ..., attribute: _Optional[_Union[PropertyCondition, _Mapping]] = ...) -> None: ...
 
 class SendStep(_message.Message):
     __slots__ = ("channel", "template")

@@ -8,6 +8,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from marketing.integrations.v1 import api_key_pb2 as _api_key_pb2
 from marketing.integrations.v1 import audit_entry_pb2 as _audit_entry_pb2
@@ -517,3 +518,17 @@ class RotateWebhookSecretRequest(_message.Message):
     signing_secret: str
     etag: str
     def __init__(self, name: _Optional[str] = ..., signing_secret: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeliverWebhookEventRequest(_message.Message):
+    __slots__ = ("webhook", "event_type", "data", "idempotency_key", "validate_only")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    webhook: str
+    event_type: str
+    data: _struct_pb2.Struct
+    idempotency_key: str
+    validate_only: bool
+    def __init__(self, webhook: _Optional[str] = ..., event_type: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...

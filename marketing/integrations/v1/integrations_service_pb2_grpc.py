@@ -290,6 +290,11 @@ class IntegrationsServiceStub:
                 request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.SerializeToString,
                 response_deserializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.FromString,
                 _registered_method=True)
+        self.DeliverWebhookEvent = channel.unary_unary(
+                '/marketing.integrations.v1.IntegrationsService/DeliverWebhookEvent',
+                request_serializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.DeliverWebhookEventRequest.SerializeToString,
+                response_deserializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
+                _registered_method=True)
 
 
 class IntegrationsServiceServicer:
@@ -664,6 +669,19 @@ class IntegrationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeliverWebhookEvent(self, request, context):
+        """Queues one event for one webhook, named by the caller rather than matched
+        by the webhook's `event_types` (a journey's call_webhook step), into the
+        delivery pipeline: signed, retried, dead-lettered and in the delivery log
+        like every delivery. Idempotent: the same `idempotency_key` for the same
+        webhook answers the delivery queued the first time. A PAUSED webhook keeps
+        it until resumed; a FAILING one answers FAILED_PRECONDITION, a deleted one
+        NOT_FOUND. Internal: only the campaign service may call it (mesh/policy.yaml).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -911,6 +929,11 @@ def add_IntegrationsServiceServicer_to_server(servicer, server):
                     servicer.RotateWebhookSecret,
                     request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.FromString,
                     response_serializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.SerializeToString,
+            ),
+            'DeliverWebhookEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverWebhookEvent,
+                    request_deserializer=marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.DeliverWebhookEventRequest.FromString,
+                    response_serializer=marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2239,6 +2262,33 @@ class IntegrationsService:
             '/marketing.integrations.v1.IntegrationsService/RotateWebhookSecret',
             marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.RotateWebhookSecretRequest.SerializeToString,
             marketing_dot_integrations_dot_v1_dot_webhook__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverWebhookEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketing.integrations.v1.IntegrationsService/DeliverWebhookEvent',
+            marketing_dot_integrations_dot_v1_dot_integrations__service__pb2.DeliverWebhookEventRequest.SerializeToString,
+            marketing_dot_integrations_dot_v1_dot_webhook__pb2.WebhookDelivery.FromString,
             options,
             channel_credentials,
             insecure,

@@ -75,13 +75,13 @@ def test_cycles_and_unreachable_steps_are_refused():
     assert "cannot be reached" in found["journey.definition.steps[2]"]
 
 
-def test_unknown_successors_and_steps_not_run_yet_are_refused():
-    steps = (Step("a", "call_webhook", webhook="w", next="nowhere"),)
+def test_unknown_successors_are_refused_and_every_step_kind_runs():
+    steps = (Step("a", "add_to_segment", segment="workspaces/acme/segments/s", next="nowhere"),)
     with pytest.raises(InvalidArgument) as caught:
         validate_for_publish(cart(steps=steps, entry_step="a"), "acme")
     found = fields(caught.value)
     assert "names no step" in found["journey.definition.steps[0].next"]
-    assert "not run" in found["journey.definition.steps[0].call_webhook"]
+    assert not [f for f in found if f.endswith(".add_to_segment")]  # run now: not refused for its kind
 
 
 def test_conditions():
@@ -169,12 +169,16 @@ def test_the_api_mapping_round_trips_every_step_kind():
     d = cart(reentry=Reentry("ONCE_PER_PERIOD", timedelta(days=1)),
              trigger=Trigger("event", "product_added_to_cart", (Condition("price", "GREATER_THAN", "10"),)))
     steps = d.steps + (Step("b", "branch", event_seen="clicked", on_true="done", on_false="done"),
+                       Step("a", "branch", if_attribute=Condition("tier", "EQUALS", "gold"), on_true="done",
+                            on_false="done"),
                        Step("u", "update_attribute", attribute="tier", value="gold", next="done"),
                        Step("s", "add_to_segment", segment="workspaces/acme/segments/x", next="done"),
                        Step("h", "call_webhook", webhook="workspaces/acme/webhooks/w", next="done"))
     d = Definition(d.trigger, steps, d.entry_step, d.goal_event, d.reentry)
     proto = definition_to_proto(d)
     assert definition_from_proto(journey_pb2.JourneyDefinition.FromString(proto.SerializeToString())) == d
+    assert proto.steps[6].branch.attribute.operator == journey_pb2.PropertyCondition.OPERATOR_EQUALS
+    assert Definition.from_dict(d.to_dict()) == d
     segment = Definition(Trigger("segment_left", segment="workspaces/acme/segments/vip"), d.steps, "wait1")
     assert definition_from_proto(definition_to_proto(segment)).trigger == segment.trigger
 
@@ -213,3 +217,70 @@ def test_a_wait_until_a_time_of_day_in_the_profiles_zone():
     with pytest.raises(InvalidArgument) as caught:
         validate_for_publish(bad, "acme")
     assert "journey.definition.steps[0].wait.until_time_of_day" in fields(caught.value)
+
+
+def test_a_branch_on_a_profile_attribute():
+    steps = (Step("b", "branch", if_attribute=Condition("lifetime_value", "GREATER_THAN", "100"), on_true="s",
+                  on_false="x"),
+             Step("s", "send", channel="EMAIL", template=T, next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="b", goal_event="")
+    validate_for_publish(d, "acme")
+    assert d.attribute_branches() and not cart().attribute_branches()
+    entry = enter("e", "acme", "j", 1, d, "p", NOW)
+    assert [s.step for s in advance(d, entry, NOW, attributes={"lifetime_value": "250"}).sends] == ["s"]
+    assert advance(d, entry, NOW, attributes={"lifetime_value": "99.5"}).sends == []
+    passed = advance(d, entry, NOW)  # a profile without the attribute: the condition does not hold
+    assert passed.sends == [] and ("step", "b", "on_false") in [(t.kind, t.step, t.detail) for t in passed.trail]
+    absent = cart(steps=(Step("b", "branch", if_attribute=Condition("tier", "NOT_EQUALS", "gold"), on_true="x",
+                              on_false="x"), Step("x", "exit")), entry_step="b")
+    assert advance(absent, enter("e", "acme", "j", 1, absent, "p", NOW), NOW).trail[0].detail == "on_true"
+
+
+def test_a_bad_attribute_branch_names_the_step():
+    def refused(*steps) -> dict[str, str]:
+        with pytest.raises(InvalidArgument) as caught:
+            validate_for_publish(cart(steps=steps + (Step("x", "exit"),), entry_step="b", goal_event=""), "acme")
+        return fields(caught.value)
+
+    found = refused(Step("b", "branch", if_attribute=Condition("ltv", "GREATER_THAN", "lots"), on_true="x",
+                         on_false="x"))
+    assert "step 'b'" in found["journey.definition.steps[0].branch.attribute.value"]
+    found = refused(Step("b", "branch", if_attribute=Condition("", "SOMETIMES"), on_true="x", on_false="x"))
+    assert {"journey.definition.steps[0].branch.attribute.property",
+            "journey.definition.steps[0].branch.attribute.operator"} <= set(found)
+    found = refused(Step("b", "branch", event_seen="opened", if_attribute=Condition("tier"), on_true="x",
+                         on_false="x"))
+    assert "exactly one of event_seen, in_segment and attribute" in found["journey.definition.steps[0].branch"]
+
+
+def test_a_webhook_step_asks_once_per_entry_and_step_and_goes_on():
+    steps = (Step("h", "call_webhook", webhook="workspaces/acme/webhooks/crm", next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="h", goal_event="")
+    validate_for_publish(d, "acme")
+    entry = enter("e1", "acme", "j", 1, d, "p", NOW)
+    done = advance(d, entry, NOW)
+    assert [(w.step, w.webhook, w.idempotency_key) for w in done.webhooks] == [
+        ("h", "workspaces/acme/webhooks/crm", "journeys/j/entries/e1/steps/h")]
+    assert done.webhooks == advance(d, entry, NOW).webhooks  # a repeated pass asks with the same key
+    assert [t.kind for t in done.trail] == ["webhook_queued", "step", "exited"]
+    for webhook in ("workspaces/other/webhooks/crm", "crm", ""):
+        with pytest.raises(InvalidArgument) as caught:
+            validate_for_publish(cart(steps=(Step("h", "call_webhook", webhook=webhook, next="x"),
+                                             Step("x", "exit")), entry_step="h"), "acme")
+        assert "step 'h'" in fields(caught.value)["journey.definition.steps[0].call_webhook.webhook"]
+
+
+def test_static_segment_steps_add_and_remove_and_name_their_segment():
+    steps = (Step("in", "add_to_segment", segment="workspaces/acme/segments/vip", next="out"),
+             Step("out", "remove_from_segment", segment="workspaces/acme/segments/new", next="x"), Step("x", "exit"))
+    d = cart(steps=steps, entry_step="in", goal_event="")
+    validate_for_publish(d, "acme")
+    done = advance(d, enter("e", "acme", "j", 1, d, "p", NOW), NOW)
+    assert [(m.step, m.segment, m.add) for m in done.memberships] == [
+        ("in", "workspaces/acme/segments/vip", True), ("out", "workspaces/acme/segments/new", False)]
+    assert [t.kind for t in done.trail] == ["segment_add", "step", "segment_remove", "step", "exited"]
+    bad = cart(steps=(Step("in", "add_to_segment", segment="workspaces/other/segments/vip", next="x"),
+                      Step("x", "exit")), entry_step="in")
+    with pytest.raises(InvalidArgument) as caught:
+        validate_for_publish(bad, "acme")
+    assert "step 'in'" in fields(caught.value)["journey.definition.steps[0].add_to_segment.segment"]
