@@ -18,6 +18,8 @@ pytestmark = pytest.mark.e2e
 RULE = "FREQ=MINUTELY;INTERVAL=5;COUNT=2"
 
 
+@pytest.mark.embedded_only("recurrence is the scheduler's own (campaign database); the launch and its sends over "
+                            "the bus are on both buses in test_campaign_schedule (CI time)")
 def test_a_recurring_campaign_runs_its_first_occurrence_by_itself_with_its_own_launch(running):
     ws, rest = f"rec-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_template(rest, ws)
