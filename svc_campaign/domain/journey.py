@@ -681,10 +681,8 @@ def next_date_occurrence(value: str, minute_of_day: int, zone: str, after: datet
     raise ValueError("no occurrence within two years")  # unreachable
 
 
-def due_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime,
-                        late: timedelta = DATE_LATE) -> str | None:
-    """The local date (YYYY-MM-DD) of the value's occurrence at or before `now` and less than `late` ago (the
-    profile enters for it now), or None."""
+def last_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime) -> datetime | None:
+    """The value's latest occurrence at or before `now` (None: the value is no date)."""
     md = month_day(value)
     if md is None:
         return None
@@ -693,8 +691,23 @@ def due_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime
     for y in (year + 1, year, year - 1):
         candidate = _occurrence(y, md[0], md[1], minute_of_day, tz)
         if candidate <= now:
-            return candidate.astimezone(tz).date().isoformat() if now - candidate < late else None
-    return None
+            return candidate
+    raise ValueError("no occurrence within two years")  # unreachable
+
+
+def due_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime,
+                        late: timedelta = DATE_LATE) -> str | None:
+    """The local date (YYYY-MM-DD) of the value's occurrence at or before `now` and less than `late` ago (the
+    profile enters for it now), or None."""
+    last = last_date_occurrence(value, minute_of_day, zone, now)
+    if last is None or now - last >= late:
+        return None
+    return local_date(last, zone)
+
+
+def local_date(instant: datetime, zone: str) -> str:
+    """The date (YYYY-MM-DD) in `zone` (UTC when none or unknown) at `instant`."""
+    return instant.astimezone(_zone(zone)).date().isoformat()
 
 
 def date_trigger_event(attribute: str, local_date: str) -> str:

@@ -1,6 +1,6 @@
 """The journeys' runtime threads: three consumers (tracked events, segment changes, notify's message events),
-each event applied once (the inbox) in the transaction of its changes, and the timer worker that runs due
-entries (service_layer/journeys.py) and hands their sends to notify, attribute updates to audience and webhook
+each event applied once (the inbox) in the transaction of its changes, and the timer worker that sets and fires
+date triggers' timers (from audience's profiles), runs due entries (service_layer/journeys.py) and hands their sends to notify, attribute updates to audience and webhook
 calls to integrations."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ log = logging.getLogger("svc_campaign.journeys")
 BEHAVIOUR_TOPIC = "persistent://public/default/marketing.behaviour.v1"
 SEGMENT_TOPIC = "persistent://public/default/marketing.audience.segments.v1"
 NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
+SEED_EVERY = 5.0  # seconds between looks for date-triggered journeys whose timers need setting
 SUBSCRIPTIONS = ("svc_campaign-journeys-behaviour", "svc_campaign-journeys-segments", "svc_campaign-journeys-notify")
 
 
@@ -103,7 +104,21 @@ class JourneyWorker:
         audience = self.audience_factory() if self.audience_factory is not None else None
         integrations = self.integrations_factory() if self.integrations_factory is not None else None
         loop = asyncio.get_running_loop()
+        seeded_at = 0.0
         while not stop.is_set():
+            if audience is not None:
+                if loop.time() - seeded_at >= SEED_EVERY:  # date-triggered journeys needing their timers set
+                    seeded_at = loop.time()
+                    try:
+                        await journeys.seed_date_timers(self.tx, audience, utcnow, _id)
+                    except Exception:  # noqa: BLE001 - tried again on a later pass
+                        log.exception("setting journeys' date timers failed; retrying")
+                try:
+                    fired = await journeys.run_date_timers(self.tx, audience, utcnow, _id)
+                    self.signals.entered(fired.entered)
+                    self.signals.refused(fired.refused)
+                except Exception:  # noqa: BLE001 - claimed timers come due again after their lease
+                    log.exception("journey date timer pass failed; retrying")
             try:
                 claimed = await journeys.run_due(self.tx, notify, utcnow, signals=self.signals,
                                                  audience=audience, integrations=integrations)
