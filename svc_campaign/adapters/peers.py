@@ -299,7 +299,8 @@ class GrpcJourneyNotify:
 
 class GrpcJourneyAudience:
     """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes), BatchGetProfiles
-    (time zones, attributes, dates), ListProfiles (date triggers' timers, a page at a time) and Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
+    (time zones, attributes, dates), ListProfiles (date triggers' timers, a page at a time) and
+    Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
     The channel is made on first use, on the calling event loop."""
 
     def __init__(self, channel_factory, timeout: float = CALL_TIMEOUT):

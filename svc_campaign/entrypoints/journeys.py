@@ -1,7 +1,7 @@
 """The journeys' runtime threads: three consumers (tracked events, segment changes, notify's message events),
 each event applied once (the inbox) in the transaction of its changes, and the timer worker that sets and fires
-date triggers' timers (from audience's profiles), runs due entries (service_layer/journeys.py) and hands their sends to notify, attribute updates to audience and webhook
-calls to integrations."""
+date triggers' timers (from audience's profiles), runs due entries (service_layer/journeys.py) and hands their
+sends to notify, attribute updates to audience and webhook calls to integrations."""
 
 from __future__ import annotations
 

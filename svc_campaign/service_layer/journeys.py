@@ -25,8 +25,9 @@ from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, 
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
 from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, DATE_LATE, DRAFT, INSIDE, PAUSED, Definition, Journey,
-                                         Pass, TrailItem, advance, date_trigger_event, enter, last_date_occurrence, local_date,
-                                         next_date_occurrence, on_event, refusal, validate_display_name)
+                                         Pass, TrailItem, advance, date_trigger_event, enter, last_date_occurrence,
+                                         local_date, next_date_occurrence, on_event, refusal,
+                                         validate_display_name)
 from svc_campaign.service_layer.journey_ports import (DateTimer, ExplainedEntry, Figures, JourneyAudiencePort,
                                                       JourneyIntegrationsPort, JourneyNotifyPort, JourneySend, Trail,
                                                       Transaction)
