@@ -104,15 +104,26 @@ class JourneyWorker:
         audience = self.audience_factory() if self.audience_factory is not None else None
         integrations = self.integrations_factory() if self.integrations_factory is not None else None
         loop = asyncio.get_running_loop()
-        seeded_at = 0.0
+        seeding = asyncio.create_task(self._seed(stop, audience)) if audience is not None else None
+        try:
+            await self._timers(stop, loop, notify, audience, integrations)
+        finally:
+            if seeding is not None:
+                seeding.cancel()
+
+    async def _seed(self, stop: threading.Event, audience) -> None:
+        """Sets date-triggered journeys' timers (a long read of a big workspace's profiles) beside the timers:
+        each audience page awaited lets the timer passes run."""
+        while not stop.is_set():
+            try:
+                await journeys.seed_date_timers(self.tx, audience, utcnow, _id)
+            except Exception:  # noqa: BLE001 - tried again on a later pass
+                log.exception("setting journeys' date timers failed; retrying")
+            await asyncio.sleep(SEED_EVERY)
+
+    async def _timers(self, stop: threading.Event, loop, notify, audience, integrations) -> None:
         while not stop.is_set():
             if audience is not None:
-                if loop.time() - seeded_at >= SEED_EVERY:  # date-triggered journeys needing their timers set
-                    seeded_at = loop.time()
-                    try:
-                        await journeys.seed_date_timers(self.tx, audience, utcnow, _id)
-                    except Exception:  # noqa: BLE001 - tried again on a later pass
-                        log.exception("setting journeys' date timers failed; retrying")
                 try:
                     fired = await journeys.run_date_timers(self.tx, audience, utcnow, _id)
                     self.signals.entered(fired.entered)

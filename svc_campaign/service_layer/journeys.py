@@ -121,11 +121,10 @@ def change_journey(tx: Transaction, workspace: str, journey_id: str, action: str
         expected = journey.revision
         journey.change(action, now)
         store.save_journey(journey, expected)
-        if journey.draft.trigger.kind == "date_attribute" or action == "archive":
-            if action == "archive":
-                store.drop_date_timers(workspace, journey_id)  # archived: no new entries, its timers go
-            elif action == "resume":
-                store.forget_date_seed(workspace, journey_id)  # resumed: its timers are set again at once
+        if action == "archive":
+            store.drop_date_timers(workspace, journey_id)  # a date trigger's timers go: no new entries
+        elif action == "resume":
+            store.forget_date_seed(workspace, journey_id)  # a date trigger's timers are set again at once
     log.info("journey %s: %s -> %s", journey.name, action, journey.state)
     return journey
 
@@ -443,8 +442,9 @@ async def seed_date_timers(tx: Transaction, audience: JourneyAudiencePort, clock
     journey, or the last refresh older than DATE_REFRESH) from audience's profiles with the date attribute:
     each profile's timer is due at its date's next occurrence, counting one that passed less than DATE_LATE ago
     and has not fired (so a journey published an hour after the trigger's minute still enters today's). The
-    journey's other timers (no date any more, erased profiles) go. Returns how many journeys it refreshed;
-    PeerUnavailable / PeerRefused: the rest waits for the next pass."""
+    journey's other timers (no date any more, erased profiles) go. Returns how many journeys it refreshed.
+    PeerUnavailable: the rest waits for the next pass; audience refusing a workspace (gone): its journeys keep
+    no timers until the next refresh."""
     now = clock()
     with tx() as store:
         due = store.date_journeys_to_seed(now - DATE_REFRESH)
@@ -452,7 +452,11 @@ async def seed_date_timers(tx: Transaction, audience: JourneyAudiencePort, clock
         trigger = definition.trigger
         seed_round, token = new_round(), ""
         while True:
-            page, token = await audience.date_values(workspace, trigger.attribute, token)
+            try:
+                page, token = await audience.date_values(workspace, trigger.attribute, token)
+            except PeerRefused as problem:
+                log.warning("date timers of workspaces/%s/journeys/%s: %s", workspace, journey_id, problem)
+                page, token = [], ""
             with tx() as store:
                 handled = store.date_timers(workspace, journey_id, [p for p, _, _ in page])
                 timers = []

@@ -15,7 +15,7 @@ from svc_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from svc_campaign.adapters.journey_store import SqlJourneys
 from svc_campaign.domain.journey import Definition, Reentry, Step, Trigger
 from svc_campaign.service_layer import journeys
-from svc_campaign.service_layer.ports import PeerUnavailable
+from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 WAIT = timedelta(minutes=10)
@@ -463,9 +463,10 @@ def test_static_segment_steps_change_membership_through_audience(tx):
 
 # ---- date attribute triggers
 
-def birthday(minute_of_day=12 * 60 + 1, reentry="ALWAYS") -> Definition:
+def birthday(minute_of_day=12 * 60 + 1, reentry="ALWAYS", workspace="acme") -> Definition:
     return Definition(Trigger("date_attribute", attribute="birthday", minute_of_day=minute_of_day),
-                      (Step("card", "send", next="done", channel="EMAIL", template="workspaces/acme/templates/card"),
+                      (Step("card", "send", next="done", channel="EMAIL",
+                            template=f"workspaces/{workspace}/templates/card"),
                        Step("done", "exit")), "card", "", Reentry(reentry))
 
 
@@ -479,6 +480,8 @@ class DatedAudience:
     async def date_values(self, workspace, attribute, page_token):
         if self.down:
             raise PeerUnavailable("audience is down")
+        if workspace == "gone":
+            raise PeerRefused("no workspace gone")
         ids = sorted(self.profiles)
         start = int(page_token or 0)
         page = [(p, *self.profiles[p]) for p in ids[start:start + 2]]
@@ -602,3 +605,17 @@ def test_a_date_trigger_with_a_bad_attribute_is_refused_at_publish(tx):
     with pytest.raises(InvalidArgument) as raised:
         journeys.publish_journey(tx, "acme", "bday", "", T0)
     assert [v.field for v in raised.value.violations] == ["journey.definition.trigger.date_attribute.attribute"]
+
+
+def test_a_workspace_audience_refuses_does_not_hold_up_the_other_date_journeys(tx):
+    published(tx, birthday(workspace="gone"), "bday", workspace="gone")
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", "")})
+    audience.down = True
+    with pytest.raises(PeerUnavailable):
+        seed(tx, audience, T0)
+    audience.down = False
+    assert seed(tx, audience, T0) == 2
+    assert seed(tx, audience, T0) == 0  # both noted: the refused one is tried again at the next refresh
+    assert fire(tx, audience, T0 + timedelta(minutes=1)).entered == 1
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-05"]
