@@ -16,14 +16,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from svc_kit.clock import utcnow
 from svc_kit.errors import AlreadyExists, Aborted
 
-from svc_campaign.adapters.tables import (journey_entries, journey_profiles, journey_trail, journey_versions,
-                                          journeys, segment_cache_members)
+from svc_campaign.adapters.tables import (journey_date_seeds, journey_date_timers, journey_entries,
+                                          journey_profiles, journey_trail, journey_versions, journeys,
+                                          segment_cache_members)
 from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, EXITED, GOAL, INSIDE, Definition, Entry, Journey,
                                          PastEntry, TrailItem)
+from svc_campaign.service_layer.journey_ports import DateTimer
 from svc_campaign.service_layer.journey_ports import ExplainedEntry, Figures, StepFigures, Trail
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _j, _v, _e, _t = journeys.c, journey_versions.c, journey_entries.c, journey_trail.c
+_d, _s = journey_date_timers.c, journey_date_seeds.c
 
 
 # The runtime's per-event reads, built once (building a statement costs more than running it on SQLite).
@@ -97,7 +100,8 @@ class SqlJourneyStore:
 
     def delete_journey(self, workspace: str, journey_id: str) -> None:
         for table, column in ((journey_trail, _t.journey_id), (journey_entries, _e.journey_id),
-                              (journey_versions, _v.journey_id), (journey_profiles, journey_profiles.c.journey_id)):
+                              (journey_versions, _v.journey_id), (journey_profiles, journey_profiles.c.journey_id),
+                              (journey_date_timers, _d.journey_id), (journey_date_seeds, _s.journey_id)):
             self.connection.execute(delete(table).where(table.c.workspace == workspace, column == journey_id))
         self.connection.execute(delete(journeys).where(_j.workspace == workspace, _j.id == journey_id))
 
@@ -204,6 +208,93 @@ class SqlJourneyStore:
 
     def next_due_time(self) -> datetime | None:
         return self.connection.execute(select(func.min(_e.due_time)).where(_e.state == INSIDE)).scalar_one()
+
+    # ---- date attribute triggers: one timer per journey and profile
+    def date_journeys_to_seed(self, refreshed_before: datetime) -> list[tuple[str, str, int, Definition]]:
+        """ACTIVE date-triggered journeys whose timers were never set for their live version, or last refreshed
+        before `refreshed_before`."""
+        rows = self.connection.execute(
+            select(_j.workspace, _j.id, _v.version, _v.definition)
+            .join(journey_versions, and_(_v.workspace == _j.workspace, _v.journey_id == _j.id,
+                                         _v.version == _j.published_version))
+            .outerjoin(journey_date_seeds, and_(_s.workspace == _j.workspace, _s.journey_id == _j.id))
+            .where(_j.state == ACTIVE, _v.trigger_kind == "date_attribute",
+                   or_(_s.version.is_(None), _s.version != _j.published_version, _s.seed_time < refreshed_before))
+            .order_by(_j.workspace, _j.id))
+        return [(r.workspace, r.id, r.version, Definition.from_dict(r.definition)) for r in rows]
+
+    def date_timers(self, workspace: str, journey_id: str, profiles: list[str]) -> dict[str, datetime | None]:
+        """Profile -> the occurrence it last fired (None: none yet), for the profiles that have a timer."""
+        found: dict[str, datetime | None] = {}
+        for start in range(0, len(profiles), 500):
+            found.update(self.connection.execute(select(_d.profile, _d.handled_until).where(
+                _d.workspace == workspace, _d.journey_id == journey_id,
+                _d.profile.in_(profiles[start:start + 500]))).all())
+        return found
+
+    def put_date_timers(self, workspace: str, journey_id: str, timers: list[DateTimer], seed_round: str) -> None:
+        if not timers:
+            return
+        insert = _INSERT[self.connection.dialect.name](journey_date_timers)
+        statement = insert.on_conflict_do_update(
+            index_elements=["workspace", "journey_id", "profile"],
+            set_={"due_time": insert.excluded.due_time, "handled_until": insert.excluded.handled_until,
+                  "seed_round": insert.excluded.seed_round})
+        self.connection.execute(statement, [
+            {"workspace": workspace, "journey_id": journey_id, "profile": t.profile, "due_time": t.due_time,
+             "handled_until": t.handled_until, "seed_round": seed_round} for t in timers])
+
+    def end_date_seed(self, workspace: str, journey_id: str, version: int, seed_round: str, now: datetime) -> None:
+        """Drops the timers this refresh did not see (no date any more, or erased) and notes the refresh."""
+        self.connection.execute(delete(journey_date_timers).where(
+            _d.workspace == workspace, _d.journey_id == journey_id, _d.seed_round != seed_round))
+        insert = _INSERT[self.connection.dialect.name](journey_date_seeds)
+        self.connection.execute(insert.values(workspace=workspace, journey_id=journey_id, version=version,
+                                              seed_time=now).on_conflict_do_update(
+            index_elements=["workspace", "journey_id"], set_={"version": version, "seed_time": now}))
+
+    def forget_date_seed(self, workspace: str, journey_id: str) -> None:
+        """The next refresh runs at once (a resumed journey)."""
+        self.connection.execute(delete(journey_date_seeds).where(_s.workspace == workspace,
+                                                                 _s.journey_id == journey_id))
+
+    def drop_date_timers(self, workspace: str, journey_id: str, profile: str | None = None) -> None:
+        """One profile's timer, or all the journey's (archived) with its refresh note."""
+        if profile is not None:
+            self.connection.execute(delete(journey_date_timers).where(
+                _d.workspace == workspace, _d.journey_id == journey_id, _d.profile == profile))
+            return
+        self.connection.execute(delete(journey_date_timers).where(_d.workspace == workspace,
+                                                                  _d.journey_id == journey_id))
+        self.forget_date_seed(workspace, journey_id)
+
+    def claim_date_timers(self, now: datetime, limit: int, lease_until: datetime) -> list[tuple[str, str, DateTimer]]:
+        """Due date timers of ACTIVE journeys (a paused one holds them), moved to `lease_until` (a crash before
+        the firing commits makes them due again then). PostgreSQL: rows another replica claims are skipped."""
+        query = (select(journey_date_timers).join(journeys, and_(_j.workspace == _d.workspace,
+                                                                 _j.id == _d.journey_id))
+                 .where(_d.due_time <= now, _j.state == ACTIVE).order_by(_d.due_time).limit(limit))
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(of=journey_date_timers, skip_locked=True)
+        claimed = [(r.workspace, r.journey_id, DateTimer(r.profile, r.due_time, r.handled_until))
+                   for r in self.connection.execute(query)]
+        for workspace, journey_id, t in claimed:
+            self.connection.execute(update(journey_date_timers).where(
+                _d.workspace == workspace, _d.journey_id == journey_id, _d.profile == t.profile).values(
+                due_time=lease_until))
+        return claimed
+
+    def set_date_timer(self, workspace: str, journey_id: str, timer: DateTimer) -> None:
+        self.connection.execute(update(journey_date_timers).where(
+            _d.workspace == workspace, _d.journey_id == journey_id, _d.profile == timer.profile).values(
+            due_time=timer.due_time, handled_until=timer.handled_until))
+
+    def journey_version(self, workspace: str, journey_id: str) -> tuple[str, int, Definition] | None:
+        """The journey's state and its published version (None: no such journey or never published)."""
+        row = self.connection.execute(select(_j.state, _v.version, _v.definition).join(journey_versions, and_(
+            _v.workspace == _j.workspace, _v.journey_id == _j.id, _v.version == _j.published_version)).where(
+            _j.workspace == workspace, _j.id == journey_id)).first()
+        return (row.state, row.version, Definition.from_dict(row.definition)) if row else None
 
     def add_trail(self, rows: list[Trail]) -> None:
         if rows:

@@ -37,6 +37,7 @@ from svc_campaign.service_layer.ports import Outgoing, PeerRefused, PeerUnavaila
 
 CALL_TIMEOUT = 30.0
 PROFILES_PER_BATCH = 1000  # BatchGetProfiles' limit
+DATE_PAGE = 1000  # ListProfiles' largest page (date triggers' timers)
 # A read that includes the analytics service's figures waits this long for them, then answers
 # without them (reporting degraded) rather than fail or hang (MKT_CAMPAIGN_REPORT_DEADLINE_SECONDS).
 REPORT_TIMEOUT = 1.0
@@ -298,7 +299,8 @@ class GrpcJourneyNotify:
 
 class GrpcJourneyAudience:
     """JourneyAudiencePort over audience's UpsertProfile (a merge: only the attribute changes), BatchGetProfiles
-    (time zones, attributes) and Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
+    (time zones, attributes, dates), ListProfiles (date triggers' timers, a page at a time) and
+    Add/RemoveSegmentMembers; `check_static_segment` (GetSegment) for the publish.
     The channel is made on first use, on the calling event loop."""
 
     def __init__(self, channel_factory, timeout: float = CALL_TIMEOUT):
@@ -372,6 +374,40 @@ class GrpcJourneyAudience:
                 raise _sorted(error, "the profiles' attributes") from None
             found_all.update((p.name.rsplit("/", 1)[-1], {a.key: attribute_text(a) for a in p.attributes})
                              for p in found.profiles)
+        return found_all
+
+
+    async def date_values(self, workspace: str, attribute: str, page_token: str
+                          ) -> tuple[list[tuple[str, str, str]], str]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        try:
+            page = await self._stub.ListProfiles(audience_pb.ListProfilesRequest(
+                parent=f"workspaces/{workspace}", page_size=DATE_PAGE, page_token=page_token), timeout=self.timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _sorted(error, "the profiles' dates") from None
+        found = []
+        for p in page.profiles:
+            for a in p.attributes:
+                if a.key == attribute:
+                    found.append((p.name.rsplit("/", 1)[-1], attribute_text(a), p.time_zone))
+        return found, page.next_page_token
+
+    async def dates(self, workspace: str, profiles: list[str], attribute: str) -> dict[str, tuple[str, str]]:
+        if self._stub is None:
+            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
+        found_all: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(profiles), PROFILES_PER_BATCH):
+            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
+            try:
+                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
+            except grpc.aio.AioRpcError as error:
+                raise _sorted(error, "the profiles' dates") from None
+            for p in found.profiles:
+                for a in p.attributes:
+                    if a.key == attribute:
+                        found_all[p.name.rsplit("/", 1)[-1]] = (attribute_text(a), p.time_zone)
         return found_all
 
 

@@ -3,10 +3,12 @@ audience segments (segment_cache_members, from `segment_updated`), and through i
 target it. Campaigns, their events and launches name segments and snapshots, never a profile (a
 launch's frozen members live in audience's snapshots, which audience's own erasure clears).
 
-Journeys hold the profile by id: its entries (position, events seen), its admission rows and its trail.
+Journeys hold the profile by id: its entries (position, events seen), its admission rows, its trail and its
+date triggers' timers (when its date, e.g. a birthday, next comes round).
 
 Erasure deletes the profile's rows from the segment copy (and recounts those segments' sizes) and its
-journey entries, admission rows and trail (a journey's figures lose them); the campaigns' counts stay.
+journey entries, admission rows, trail (a journey's figures lose them) and date timers; the campaigns' counts
+stay.
 Everything is scoped to one workspace."""
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from svc_kit.events.erasure import json_record
 
-from svc_campaign.adapters.tables import (campaigns, journey_entries, journey_profiles, journey_trail,
-                                          segment_cache_members, segment_cache_state)
+from svc_campaign.adapters.tables import (campaigns, journey_date_timers, journey_entries, journey_profiles,
+                                          journey_trail, segment_cache_members, segment_cache_state)
 
 _members, _state, _c = segment_cache_members.c, segment_cache_state.c, campaigns.c
 
@@ -40,7 +42,7 @@ def erase_profile(connection: Connection, workspace: str, profile: str) -> dict[
             _state.workspace == workspace, _state.segment_id == segment_id).values(size=size))
     journeys = connection.execute(delete(journey_entries).where(
         journey_entries.c.workspace == workspace, journey_entries.c.profile == profile)).rowcount
-    for table in (journey_trail, journey_profiles):
+    for table in (journey_trail, journey_profiles, journey_date_timers):
         connection.execute(delete(table).where(table.c.workspace == workspace, table.c.profile == profile))
     return {"segmentMemberships": removed, "journeyEntries": journeys}
 
@@ -65,5 +67,10 @@ def export_profile(connection: Connection, workspace: str, profile: str) -> dict
                             "state": r.state, "step": r.step, "enter_time": r.enter_time.isoformat()})
                for r in connection.execute(select(e.journey_id, e.version, e.state, e.step, e.enter_time).where(
                    e.workspace == workspace, e.profile == profile).order_by(e.enter_time, e.id))]
+    d = journey_date_timers.c
+    timers = [json_record({"journey": f"workspaces/{workspace}/journeys/{r.journey_id}",
+                           "due_time": r.due_time.isoformat()})
+              for r in connection.execute(select(d.journey_id, d.due_time).where(
+                  d.workspace == workspace, d.profile == profile).order_by(d.journey_id))]
     return {"segmentMemberships": [f"workspaces/{workspace}/segments/{s}" for s in segment_ids],
-            "campaigns": targeting, "journeyEntries": entries}
+            "campaigns": targeting, "journeyEntries": entries, "journeyDateTimers": timers}

@@ -266,3 +266,29 @@ journey_trail = Table(
     Index("ix_journey_trail_step", "workspace", "journey_id", "kind", "step"),
     Index("ix_journey_trail_entry", "entry_id"),
 )
+
+# ---- Journeys' date attribute triggers (migration 0013) ----
+# One timer per journey and profile: when the profile's date (its birthday...) next comes round at the trigger's
+# minute in its zone. `handled_until`: the occurrence last fired (a refresh never brings it back); `seed_round`:
+# the refresh that last saw the profile with a date (a later refresh drops the others).
+journey_date_timers = Table(
+    "journey_date_timers",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("journey_id", String(63), primary_key=True),
+    Column("profile", String(128), primary_key=True),
+    Column("due_time", UTCDateTime, nullable=False),
+    Column("handled_until", UTCDateTime),
+    Column("seed_round", String(32), nullable=False),
+    Index("ix_journey_date_timers_due", "due_time"),
+)
+
+# When each date-triggered journey's timers were last refreshed from audience, and for which version.
+journey_date_seeds = Table(
+    "journey_date_seeds",
+    metadata,
+    Column("workspace", String(63), primary_key=True),
+    Column("journey_id", String(63), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("seed_time", UTCDateTime, nullable=False),
+)

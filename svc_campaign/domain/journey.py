@@ -32,6 +32,10 @@ MAX_STEPS_PER_PASS = 200  # the graph is acyclic with at most 200 steps: a pass 
 STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_:-]{0,63}$")
+# At most 48 characters: the entry's trigger event `date:{attribute}:{YYYY-MM-DD}` fits the store's 64.
+DATE_ATTRIBUTE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+DATE_VALUE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+DATE_LATE = timedelta(days=1)  # a date trigger's occurrence still enters this long after its time
 
 STEP_KINDS = ("wait", "branch", "send", "update_attribute", "add_to_segment", "remove_from_segment",
               "call_webhook", "exit")
@@ -236,7 +240,11 @@ def validate_for_publish(definition: Definition, workspace: str,
         if not _in_workspace(t.segment, workspace, "segments"):
             bad(f"trigger.{t.kind}.segment", f"a segment of this workspace: workspaces/{workspace}/segments/{{id}}")
     else:
-        bad("trigger.date_attribute", "date attribute triggers are not evaluated yet")
+        if not DATE_ATTRIBUTE.match(t.attribute):
+            bad("trigger.date_attribute.attribute", "an attribute key, 1-48 characters [a-z][a-z0-9_]* (a date "
+                                                    "or a timestamp: its month and day count)")
+        if not 0 <= t.minute_of_day <= 1439:
+            bad("trigger.date_attribute.minute_of_day", "a minute of the day, 0-1439")
     if definition.goal_event and not EVENT_NAME.match(definition.goal_event):
         bad("goal_event", "an event name, 1-64 characters [A-Za-z][A-Za-z0-9_:-]*")
     r = definition.reentry
@@ -623,3 +631,85 @@ def on_event(definition: Definition, entry: Entry, event: str, now: datetime) ->
         _leave(done, step, "on_event")
         e.due_time = now
     return done
+
+
+# ---------------------------------------------------------------- date attribute triggers
+
+def _zone(zone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def month_day(value: str) -> tuple[int, int] | None:
+    """The month and day of a date attribute's value (`YYYY-MM-DD`, or an RFC 3339 timestamp: its date as
+    written); None when it is no date."""
+    found = DATE_VALUE.match(value or "")
+    if found is None:
+        return None
+    month, day = int(found.group(2)), int(found.group(3))
+    try:
+        datetime(2000, month, day)  # a leap year: Feb 29 is a date
+    except ValueError:
+        return None
+    return month, day
+
+
+def _occurrence(year: int, month: int, day: int, minute_of_day: int, tz: ZoneInfo) -> datetime:
+    if month == 2 and day == 29:
+        try:
+            datetime(year, 2, 29)
+        except ValueError:
+            day = 28  # Feb 29 falls on Feb 28 in other years
+    local = datetime(year, month, day, minute_of_day // 60, minute_of_day % 60, tzinfo=tz)
+    return local.astimezone(UTC)  # a time skipped by a DST change: the same wall-clock offset as before it
+
+
+def next_date_occurrence(value: str, minute_of_day: int, zone: str, after: datetime) -> datetime | None:
+    """The first instant after `after` when the profile's local date has the value's month and day and its
+    clock shows `minute_of_day` (zone: the profile's, UTC when none or unknown). None: the value is no date."""
+    md = month_day(value)
+    if md is None:
+        return None
+    tz = _zone(zone)
+    year = after.astimezone(tz).year
+    for y in range(year - 1, year + 2):
+        candidate = _occurrence(y, md[0], md[1], minute_of_day, tz)
+        if candidate > after:
+            return candidate
+    raise ValueError("no occurrence within two years")  # unreachable
+
+
+def last_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime) -> datetime | None:
+    """The value's latest occurrence at or before `now` (None: the value is no date)."""
+    md = month_day(value)
+    if md is None:
+        return None
+    tz = _zone(zone)
+    year = now.astimezone(tz).year
+    for y in (year + 1, year, year - 1):
+        candidate = _occurrence(y, md[0], md[1], minute_of_day, tz)
+        if candidate <= now:
+            return candidate
+    raise ValueError("no occurrence within two years")  # unreachable
+
+
+def due_date_occurrence(value: str, minute_of_day: int, zone: str, now: datetime,
+                        late: timedelta = DATE_LATE) -> str | None:
+    """The local date (YYYY-MM-DD) of the value's occurrence at or before `now` and less than `late` ago (the
+    profile enters for it now), or None."""
+    last = last_date_occurrence(value, minute_of_day, zone, now)
+    if last is None or now - last >= late:
+        return None
+    return local_date(last, zone)
+
+
+def local_date(instant: datetime, zone: str) -> str:
+    """The date (YYYY-MM-DD) in `zone` (UTC when none or unknown) at `instant`."""
+    return instant.astimezone(_zone(zone)).date().isoformat()
+
+
+def date_trigger_event(attribute: str, local_date: str) -> str:
+    """The trigger event of a date entry: one entry per journey version, profile and year."""
+    return f"date:{attribute}:{local_date}"

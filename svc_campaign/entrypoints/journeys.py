@@ -1,7 +1,7 @@
 """The journeys' runtime threads: three consumers (tracked events, segment changes, notify's message events),
-each event applied once (the inbox) in the transaction of its changes, and the timer worker that runs due
-entries (service_layer/journeys.py) and hands their sends to notify, attribute updates to audience and webhook
-calls to integrations."""
+each event applied once (the inbox) in the transaction of its changes, and the timer worker that sets and fires
+date triggers' timers (from audience's profiles), runs due entries (service_layer/journeys.py) and hands their
+sends to notify, attribute updates to audience and webhook calls to integrations."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ log = logging.getLogger("svc_campaign.journeys")
 BEHAVIOUR_TOPIC = "persistent://public/default/marketing.behaviour.v1"
 SEGMENT_TOPIC = "persistent://public/default/marketing.audience.segments.v1"
 NOTIFY_TOPIC = "persistent://public/default/marketing.notify.v1"
+SEED_EVERY = 5.0  # seconds between looks for date-triggered journeys whose timers need setting
 SUBSCRIPTIONS = ("svc_campaign-journeys-behaviour", "svc_campaign-journeys-segments", "svc_campaign-journeys-notify")
 
 
@@ -103,7 +104,32 @@ class JourneyWorker:
         audience = self.audience_factory() if self.audience_factory is not None else None
         integrations = self.integrations_factory() if self.integrations_factory is not None else None
         loop = asyncio.get_running_loop()
+        seeding = asyncio.create_task(self._seed(stop, audience)) if audience is not None else None
+        try:
+            await self._timers(stop, loop, notify, audience, integrations)
+        finally:
+            if seeding is not None:
+                seeding.cancel()
+
+    async def _seed(self, stop: threading.Event, audience) -> None:
+        """Sets date-triggered journeys' timers (a long read of a big workspace's profiles) beside the timers:
+        each audience page awaited lets the timer passes run."""
         while not stop.is_set():
+            try:
+                await journeys.seed_date_timers(self.tx, audience, utcnow, _id)
+            except Exception:  # noqa: BLE001 - tried again on a later pass
+                log.exception("setting journeys' date timers failed; retrying")
+            await asyncio.sleep(SEED_EVERY)
+
+    async def _timers(self, stop: threading.Event, loop, notify, audience, integrations) -> None:
+        while not stop.is_set():
+            if audience is not None:
+                try:
+                    fired = await journeys.run_date_timers(self.tx, audience, utcnow, _id)
+                    self.signals.entered(fired.entered)
+                    self.signals.refused(fired.refused)
+                except Exception:  # noqa: BLE001 - claimed timers come due again after their lease
+                    log.exception("journey date timer pass failed; retrying")
             try:
                 claimed = await journeys.run_due(self.tx, notify, utcnow, signals=self.signals,
                                                  audience=audience, integrations=integrations)

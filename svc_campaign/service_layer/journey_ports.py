@@ -26,6 +26,15 @@ class Trail:
 
 
 @dataclass(frozen=True)
+class DateTimer:
+    """A date-triggered journey's timer for one profile: due when its date next comes round; `handled_until`:
+    the occurrence it last fired (None: none yet)."""
+    profile: str
+    due_time: datetime
+    handled_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class StepFigures:
     step: str
     entered: int = 0
@@ -80,6 +89,19 @@ class JourneyStore(Protocol):
     def memberships(self, workspace: str, profiles: list[str]) -> dict[str, frozenset[str]]:
         """Segment ids each profile is in, from the local copy of segment membership."""
     def add_trail(self, rows: list[Trail]) -> None: ...
+    # date attribute triggers
+    def date_journeys_to_seed(self, refreshed_before: datetime) -> list[tuple[str, str, int, Definition]]: ...
+    def date_timers(self, workspace: str, journey_id: str, profiles: list[str]) -> dict[str, datetime | None]: ...
+    def put_date_timers(self, workspace: str, journey_id: str, timers: list[DateTimer], seed_round: str) -> None:
+        ...
+    def end_date_seed(self, workspace: str, journey_id: str, version: int, seed_round: str, now: datetime) -> None:
+        ...
+    def forget_date_seed(self, workspace: str, journey_id: str) -> None: ...
+    def drop_date_timers(self, workspace: str, journey_id: str, profile: str | None = None) -> None: ...
+    def claim_date_timers(self, now: datetime, limit: int, lease_until: datetime) -> list[tuple[str, str, DateTimer]]:
+        ...
+    def set_date_timer(self, workspace: str, journey_id: str, timer: DateTimer) -> None: ...
+    def journey_version(self, workspace: str, journey_id: str) -> tuple[str, int, Definition] | None: ...
     def entry_of_send(self, workspace: str, entry_id: str) -> tuple[Entry, Definition] | None: ...
     # reads
     def figures(self, workspace: str, journey_id: str) -> Figures: ...
@@ -120,6 +142,16 @@ class JourneyAudiencePort(Protocol):
         """Profile id -> its attributes as text (numbers as written, booleans `true`/`false`, times RFC 3339,
         lists joined by commas); a profile audience does not know is absent. PeerUnavailable when audience
         cannot answer."""
+
+
+    async def date_values(self, workspace: str, attribute: str, page_token: str
+                          ) -> tuple[list[tuple[str, str, str]], str]:
+        """One page of the workspace's profiles that have `attribute`: (profile id, its value as text, its time
+        zone or ""), and the next page's token ("" on the last). PeerUnavailable / PeerRefused as above."""
+
+    async def dates(self, workspace: str, profiles: list[str], attribute: str) -> dict[str, tuple[str, str]]:
+        """Profile id -> (the attribute's value as text, its time zone or ""), for the profiles that have it.
+        PeerUnavailable when audience cannot answer."""
 
 
 class JourneyIntegrationsPort(Protocol):

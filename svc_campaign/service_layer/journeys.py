@@ -24,9 +24,11 @@ from datetime import datetime, timedelta
 from svc_kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from svc_kit.pagination import fingerprint, timed_keyset_page
 
-from svc_campaign.domain.journey import (DRAFT, INSIDE, Definition, Journey, Pass, TrailItem, advance,
-                                         enter, on_event, refusal, validate_display_name)
-from svc_campaign.service_layer.journey_ports import (ExplainedEntry, Figures, JourneyAudiencePort,
+from svc_campaign.domain.journey import (ACTIVE, ARCHIVED, DATE_LATE, DRAFT, INSIDE, PAUSED, Definition, Journey,
+                                         Pass, TrailItem, advance, date_trigger_event, enter, last_date_occurrence,
+                                         local_date, next_date_occurrence, on_event, refusal,
+                                         validate_display_name)
+from svc_campaign.service_layer.journey_ports import (DateTimer, ExplainedEntry, Figures, JourneyAudiencePort,
                                                       JourneyIntegrationsPort, JourneyNotifyPort, JourneySend, Trail,
                                                       Transaction)
 from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
@@ -34,6 +36,7 @@ from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 log = logging.getLogger("svc_campaign.journeys")
 LEASE = timedelta(seconds=30)
 CLAIM_BATCH = 500
+DATE_REFRESH = timedelta(hours=6)  # a date-triggered journey's timers are set again from audience this often
 
 
 class JourneySignals:
@@ -118,6 +121,10 @@ def change_journey(tx: Transaction, workspace: str, journey_id: str, action: str
         expected = journey.revision
         journey.change(action, now)
         store.save_journey(journey, expected)
+        if action == "archive":
+            store.drop_date_timers(workspace, journey_id)  # a date trigger's timers go: no new entries
+        elif action == "resume":
+            store.forget_date_seed(workspace, journey_id)  # a date trigger's timers are set again at once
     log.info("journey %s: %s -> %s", journey.name, action, journey.state)
     return journey
 
@@ -425,6 +432,104 @@ async def _attributes(audience: JourneyAudiencePort | None, claimed) -> dict[tup
             continue
         found.update(((workspace, p), values) for p, values in answer.items())
     return found
+
+
+# ---------------------------------------------------------------- runtime: date attribute triggers
+
+async def seed_date_timers(tx: Transaction, audience: JourneyAudiencePort, clock: Callable[[], datetime],
+                           new_round: Callable[[], str]) -> int:
+    """Sets the timers of the ACTIVE date-triggered journeys that need it (a version never seeded, a resumed
+    journey, or the last refresh older than DATE_REFRESH) from audience's profiles with the date attribute:
+    each profile's timer is due at its date's next occurrence, counting one that passed less than DATE_LATE ago
+    and has not fired (so a journey published an hour after the trigger's minute still enters today's). The
+    journey's other timers (no date any more, erased profiles) go. Returns how many journeys it refreshed.
+    PeerUnavailable: the rest waits for the next pass; audience refusing a workspace (gone): its journeys keep
+    no timers until the next refresh."""
+    now = clock()
+    with tx() as store:
+        due = store.date_journeys_to_seed(now - DATE_REFRESH)
+    for workspace, journey_id, version, definition in due:
+        trigger = definition.trigger
+        seed_round, token = new_round(), ""
+        while True:
+            try:
+                page, token = await audience.date_values(workspace, trigger.attribute, token)
+            except PeerRefused as problem:
+                log.warning("date timers of workspaces/%s/journeys/%s: %s", workspace, journey_id, problem)
+                page, token = [], ""
+            with tx() as store:
+                handled = store.date_timers(workspace, journey_id, [p for p, _, _ in page])
+                timers = []
+                for profile, value, zone in page:
+                    last = handled.get(profile)
+                    after = max(now - DATE_LATE, last) if last is not None else now - DATE_LATE
+                    due_time = next_date_occurrence(value, trigger.minute_of_day, zone, after)
+                    if due_time is not None:
+                        timers.append(DateTimer(profile, due_time, last))
+                store.put_date_timers(workspace, journey_id, timers, seed_round)
+            if not token:
+                break
+        with tx() as store:
+            store.end_date_seed(workspace, journey_id, version, seed_round, now)
+        log.info("journey workspaces/%s/journeys/%s: date timers set (version %d)", workspace, journey_id, version)
+    return len(due)
+
+
+async def run_date_timers(tx: Transaction, audience: JourneyAudiencePort, clock: Callable[[], datetime],
+                          new_id: Callable[[], str], limit: int = CLAIM_BATCH) -> Outcome:
+    """Fires due date timers (at most `limit`): claims them (leased), re-reads each profile's date and zone
+    from audience (it may have changed), enters the profile when its date's occurrence came less than
+    DATE_LATE ago and has not fired yet (trigger event `date:{attribute}:{local date}`: one entry per journey
+    version, profile and year; the re-entry rule applies), and moves the timer to the next occurrence. A
+    profile without the date any more loses its timer; when audience cannot answer the timers come due again
+    after their lease."""
+    now = clock()
+    with tx() as store:
+        claimed = store.claim_date_timers(now, limit, now + LEASE)
+        versions = {(w, j): store.journey_version(w, j) for w, j in {(w, j) for w, j, _ in claimed}}
+    outcome = Outcome()
+    if not claimed:
+        return outcome
+    asking: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for w, j, timer in claimed:
+        found = versions[(w, j)]
+        if found is not None and found[0] == ACTIVE:
+            asking[(w, found[2].trigger.attribute)].add(timer.profile)
+    dates: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for (workspace, attribute), profiles in asking.items():
+        try:
+            answer = await audience.dates(workspace, sorted(profiles), attribute)
+        except PeerUnavailable as problem:
+            log.warning("profiles' dates for date triggers: %s; retried after the lease", problem)
+            return outcome
+        except PeerRefused as problem:  # e.g. the workspace is gone: no profile has the date
+            log.warning("profiles' dates for date triggers: %s", problem)
+            answer = {}
+        dates.update(((workspace, attribute, p), v) for p, v in answer.items())
+    with tx() as store:
+        for w, j, timer in claimed:
+            found = versions[(w, j)]
+            if found is None or found[0] == ARCHIVED:
+                store.drop_date_timers(w, j, timer.profile)
+                continue
+            state, version, definition = found
+            if state == PAUSED:
+                continue  # held at its lease: the claim skips paused journeys until resumed
+            trigger = definition.trigger
+            value, zone = dates.get((w, trigger.attribute, timer.profile), ("", ""))
+            following = next_date_occurrence(value, trigger.minute_of_day, zone, now)
+            if following is None:  # no date (any more), or no such profile
+                store.drop_date_timers(w, j, timer.profile)
+                continue
+            handled = timer.handled_until
+            last = last_date_occurrence(value, trigger.minute_of_day, zone, now)
+            if last is not None and now - last < DATE_LATE and (handled is None or last > handled):
+                _try_enter(store, w, j, version, definition, timer.profile,
+                           date_trigger_event(trigger.attribute, local_date(last, zone)), now, new_id, outcome)
+                handled = last
+            store.set_date_timer(w, j, DateTimer(timer.profile, following, handled))
+        store.add_trail(outcome.trail)
+    return outcome
 
 
 def next_due_time(tx: Transaction) -> datetime | None:

@@ -15,7 +15,7 @@ from svc_kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from svc_campaign.adapters.journey_store import SqlJourneys
 from svc_campaign.domain.journey import Definition, Reentry, Step, Trigger
 from svc_campaign.service_layer import journeys
-from svc_campaign.service_layer.ports import PeerUnavailable
+from svc_campaign.service_layer.ports import PeerRefused, PeerUnavailable
 
 T0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 WAIT = timedelta(minutes=10)
@@ -459,3 +459,163 @@ def test_static_segment_steps_change_membership_through_audience(tx):
     assert paths["p"][-1][0] == "exited" and paths["ghost"][-1][0] == "exited"  # a failed step goes on
     figures = {s.step: (s.sent, s.skipped) for s in journeys.journey_figures(tx, "acme", "vips").steps}
     assert (figures["join-vip"], figures["join-rules"]) == ((3, 1), (3, 3))
+
+
+# ---- date attribute triggers
+
+def birthday(minute_of_day=12 * 60 + 1, reentry="ALWAYS", workspace="acme") -> Definition:
+    return Definition(Trigger("date_attribute", attribute="birthday", minute_of_day=minute_of_day),
+                      (Step("card", "send", next="done", channel="EMAIL",
+                            template=f"workspaces/{workspace}/templates/card"),
+                       Step("done", "exit")), "card", "", Reentry(reentry))
+
+
+class DatedAudience:
+    """Profiles with a birthday (or not) and a zone, read a page of two at a time."""
+
+    def __init__(self, profiles: dict[str, tuple[str, str]]):
+        self.profiles = dict(profiles)
+        self.down = False
+
+    async def date_values(self, workspace, attribute, page_token):
+        if self.down:
+            raise PeerUnavailable("audience is down")
+        if workspace == "gone":
+            raise PeerRefused("no workspace gone")
+        ids = sorted(self.profiles)
+        start = int(page_token or 0)
+        page = [(p, *self.profiles[p]) for p in ids[start:start + 2]]
+        return page, str(start + 2) if start + 2 < len(ids) else ""
+
+    async def dates(self, workspace, profiles, attribute):
+        if self.down:
+            raise PeerUnavailable("audience is down")
+        return {p: self.profiles[p] for p in profiles if p in self.profiles}
+
+
+def seed(tx, audience, now):
+    return asyncio.run(journeys.seed_date_timers(tx, audience, lambda: now, new_id))
+
+
+def fire(tx, audience, now):
+    return asyncio.run(journeys.run_date_timers(tx, audience, lambda: now, new_id))
+
+
+def date_entries(tx, profile):
+    return [e.path[0][1].detail for e in journeys.explain_profile(tx, "acme", profile) if e.entry is not None]
+
+
+def test_date_triggers_enter_each_profile_once_on_its_date_in_its_zone(tx):
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", ""),  # 12:01 UTC today: a minute ahead
+                              "bob": ("1985-12-05T00:00:00Z", "Asia/Tokyo"),  # 12:01 in Tokyo: 9 h ago
+                              "cat": ("1970-06-01", "Europe/Paris"),  # next June
+                              "dan": ("soon", "")})  # no date: no timer
+    assert seed(tx, audience, T0) == 1
+    assert seed(tx, audience, T0) == 0  # refreshed: nothing to do until DATE_REFRESH passes
+    assert fire(tx, audience, T0).entered == 1  # bob's came less than a day ago: enters now
+    assert date_entries(tx, "bob") == ["date:birthday:2026-12-05"] and date_entries(tx, "ann") == []
+    assert fire(tx, audience, T0 + timedelta(seconds=30)).entered == 0
+    assert fire(tx, audience, T0 + timedelta(minutes=1)).entered == 1
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-05"]
+    notify, clock = RecordingNotify(), Clock()
+    clock.now = T0 + timedelta(minutes=1)
+    run(tx, notify, clock)
+    assert len(notify.keys) == 2
+    # a refresh later that day does not bring today's back; next year's comes round
+    later = T0 + journeys.DATE_REFRESH + timedelta(minutes=1)
+    assert seed(tx, audience, later) == 1
+    assert fire(tx, audience, later).entered == 0
+    assert fire(tx, audience, datetime(2027, 6, 1, 10, 0, tzinfo=UTC)).entered == 0  # cat: 12:01 in Paris (CEST)
+    assert fire(tx, audience, datetime(2027, 6, 1, 10, 1, tzinfo=UTC)).entered == 1
+    assert date_entries(tx, "cat") == ["date:birthday:2027-06-01"]
+    assert fire(tx, audience, datetime(2027, 12, 5, 12, 1, tzinfo=UTC)).entered == 2  # ann and bob
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-05", "date:birthday:2027-12-05"]
+    assert date_entries(tx, "dan") == []
+    assert journeys.journey_figures(tx, "acme", "bday").entered == 5
+
+
+def test_a_due_date_timer_enters_once_and_a_second_worker_does_not_enter_again(engine, tx):
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", "")})
+    seed(tx, audience, T0)
+    due = T0 + timedelta(minutes=1)
+    if engine.dialect.name == "postgresql":  # two replicas at once: the second skips the claimed row
+        with tx() as first:
+            assert len(first.claim_date_timers(due, 10, due + journeys.LEASE)) == 1
+            with tx() as second:
+                assert second.claim_date_timers(due, 10, due + journeys.LEASE) == []
+    else:  # one process: the first claim leased it
+        with tx() as first:
+            assert len(first.claim_date_timers(due, 10, due + journeys.LEASE)) == 1
+        with tx() as second:
+            assert second.claim_date_timers(due, 10, due + journeys.LEASE) == []
+    # audience down: the timer comes due again after its lease, nobody entered
+    audience.down = True
+    assert fire(tx, audience, due + journeys.LEASE).entered == 0
+    audience.down = False
+    assert fire(tx, audience, due + journeys.LEASE + timedelta(seconds=1)).entered == 0  # leased again
+    assert fire(tx, audience, due + 2 * journeys.LEASE).entered == 1
+    # fired again the same day (a crash after the entry, a timer set back): still one entry
+    with tx() as store:
+        store.put_date_timers("acme", "bday", [journeys.DateTimer("ann", due, None)], "again")
+    assert fire(tx, audience, due + timedelta(minutes=5)).entered == 0
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-05"]
+    assert journeys.journey_figures(tx, "acme", "bday").entered == 1
+
+
+def test_a_changed_date_moves_the_timer_and_a_removed_one_drops_it(tx):
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", ""), "bob": ("1990-12-05", "")})
+    seed(tx, audience, T0)
+    audience.profiles["ann"] = ("1990-12-07", "")  # changed before today's timer fired
+    del audience.profiles["bob"]  # erased, or the date removed
+    assert fire(tx, audience, T0 + timedelta(minutes=1)).entered == 0
+    assert fire(tx, audience, datetime(2026, 12, 6, 12, 1, tzinfo=UTC)).entered == 0
+    assert fire(tx, audience, datetime(2026, 12, 7, 12, 1, tzinfo=UTC)).entered == 1
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-07"]
+    audience.profiles["bob"] = ("1990-12-08", "")  # back: the next refresh sets its timer again
+    assert fire(tx, audience, datetime(2026, 12, 8, 12, 1, tzinfo=UTC)).entered == 0
+    assert seed(tx, audience, datetime(2026, 12, 8, 12, 2, tzinfo=UTC)) == 1
+    assert fire(tx, audience, datetime(2026, 12, 8, 12, 2, tzinfo=UTC)).entered == 1  # a minute late: enters
+    assert date_entries(tx, "bob") == ["date:birthday:2026-12-08"]
+
+
+def test_pause_holds_date_timers_resume_fires_them_and_archive_drops_them(tx):
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", ""), "bob": ("1990-12-06", "")})
+    seed(tx, audience, T0)
+    journeys.change_journey(tx, "acme", "bday", "pause", "", T0)
+    assert fire(tx, audience, T0 + timedelta(minutes=1)).entered == 0  # held
+    assert seed(tx, audience, T0 + timedelta(minutes=1)) == 0  # paused: not refreshed either
+    journeys.change_journey(tx, "acme", "bday", "resume", "", T0)
+    assert fire(tx, audience, T0 + timedelta(hours=2)).entered == 1  # two hours late, still today: enters
+    assert seed(tx, audience, T0 + timedelta(hours=2)) == 1  # resumed: refreshed at once
+    journeys.change_journey(tx, "acme", "bday", "archive", "", T0)
+    with tx() as store:
+        assert store.date_timers("acme", "bday", ["ann", "bob"]) == {}
+    assert fire(tx, audience, datetime(2026, 12, 6, 12, 1, tzinfo=UTC)).entered == 0
+    assert seed(tx, audience, datetime(2026, 12, 6, 12, 1, tzinfo=UTC)) == 0
+
+
+def test_a_date_trigger_with_a_bad_attribute_is_refused_at_publish(tx):
+    journeys.create_journey(tx, "acme", "bday", "B", Definition(
+        Trigger("date_attribute", attribute="Birthday!", minute_of_day=0), (Step("done", "exit"),), "done"),
+        T0, new_id)
+    with pytest.raises(InvalidArgument) as raised:
+        journeys.publish_journey(tx, "acme", "bday", "", T0)
+    assert [v.field for v in raised.value.violations] == ["journey.definition.trigger.date_attribute.attribute"]
+
+
+def test_a_workspace_audience_refuses_does_not_hold_up_the_other_date_journeys(tx):
+    published(tx, birthday(workspace="gone"), "bday", workspace="gone")
+    published(tx, birthday(), "bday")
+    audience = DatedAudience({"ann": ("1990-12-05", "")})
+    audience.down = True
+    with pytest.raises(PeerUnavailable):
+        seed(tx, audience, T0)
+    audience.down = False
+    assert seed(tx, audience, T0) == 2
+    assert seed(tx, audience, T0) == 0  # both noted: the refused one is tried again at the next refresh
+    assert fire(tx, audience, T0 + timedelta(minutes=1)).entered == 1
+    assert date_entries(tx, "ann") == ["date:birthday:2026-12-05"]

@@ -52,7 +52,11 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
         for workspace, who in (("acme", "ann"), ("acme", "bob"), ("other", "ann")):
             journeys.on_tracked(store, workspace, who, "product_added_to_cart", {}, f"ev-{workspace}-{who}", T0,
                                 lambda w=workspace, p=who: f"{w}-{p}")
+    with tx() as store:
+        for who in ("ann", "bob"):
+            store.put_date_timers("acme", "cart", [journeys.DateTimer(who, T0, None)], "r1")
     before = export(engine, "acme", "ann")
+    assert before["journeyDateTimers"] == [{"journey": "workspaces/acme/journeys/cart", "dueTime": T0.isoformat()}]
     assert [(e["journey"], e["state"], e["step"]) for e in before["journeyEntries"]] == [
         ("workspaces/acme/journeys/cart", "ACTIVE", "wait1")]
     assert before["segmentMemberships"] == ["workspaces/acme/segments/big", "workspaces/acme/segments/vip"]
@@ -62,7 +66,9 @@ def test_erasure_leaves_the_segment_copy_and_confirms(engine, tmp_path):
     assert deliver(engine, tmp_path, campaign_inbox, OUTBOX, "campaign", privacy.erase_profile,
                    [erased, erased]) == 1
 
-    assert export(engine, "acme", "ann") == {"segmentMemberships": [], "campaigns": [], "journeyEntries": []}
+    assert export(engine, "acme", "ann") == {"segmentMemberships": [], "campaigns": [], "journeyEntries": [],
+                                             "journeyDateTimers": []}
+    assert len(export(engine, "acme", "bob")["journeyDateTimers"]) == 1
     assert journeys.explain_profile(tx, "acme", "ann") == []
     assert len(export(engine, "acme", "bob")["journeyEntries"]) == 1
     assert export(engine, "acme", "bob")["segmentMemberships"] == ["workspaces/acme/segments/vip"]

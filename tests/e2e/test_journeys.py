@@ -289,3 +289,32 @@ def test_a_branch_on_a_profile_attribute_a_static_segment_step_and_webhook_steps
                                                                           f"workspaces/{ws}/profiles/nobody"]})
     assert again.get("added", []) == [] and again["unchanged"] == [f"workspaces/{ws}/profiles/gold"]
     assert again["notFound"] == [f"workspaces/{ws}/profiles/nobody"]
+
+
+@pytest.mark.embedded_only("the date trigger reads audience over gRPC, not the bus (CI time)")
+def test_a_date_attribute_trigger_enters_a_profile_on_its_birthday(running):
+    """A birthday journey at a minute of the day two minutes ago (UTC): the profile whose birthday is today
+    enters at once (its occurrence came less than a day ago), once, and gets its email; a birthday in two
+    months and a profile without one do not enter."""
+    from datetime import timedelta
+
+    ws, rest = f"jrd-{uuid.uuid4().hex[:8]}", running.rest
+    moment = datetime.now(UTC) - timedelta(minutes=2)
+    later = moment + timedelta(days=61)
+    for p, day in (("today", moment), ("later", later), ("none", None)):
+        rest.ok("POST", f"/v1/workspaces/{ws}/profiles/{p}:upsert", {"profile": {
+            "email": f"{p}@example.com", "consents": [{"channel": "CHANNEL_EMAIL", "status": "STATUS_GRANTED"}],
+            "attributes": [{"key": "birthday", "stringValue": f"1990-{day:%m-%d}"}] if day else []}})
+    email, _ = templates(rest, ws)
+    journey = rest.ok("POST", f"/v1/workspaces/{ws}/journeys?journeyId=birthday", {
+        "displayName": "Birthday", "definition": {
+            "trigger": {"dateAttribute": {"attribute": "birthday", "minuteOfDay": moment.hour * 60 + moment.minute}},
+            "entryStep": "card", "reentry": {"mode": "MODE_ALWAYS"},
+            "steps": [{"id": "card", "send": {"channel": "CHANNEL_EMAIL", "template": email}, "next": "done"},
+                      {"id": "done", "exit": {}}]}})
+    rest.ok("POST", f"/v1/{journey['name']}:publish", {})
+    entries = eventually(lambda: explained(rest, ws, "today"), "the birthday's entry", 60)
+    assert entries[0]["path"][0]["detail"] == f"date:birthday:{moment:%Y-%m-%d}", entries
+    eventually(lambda: messages(rest, ws)[("today", "CHANNEL_EMAIL")] == 1, "the birthday email", 30)
+    assert explained(rest, ws, "later") == [] and explained(rest, ws, "none") == []
+    assert len(explained(rest, ws, "today")) == 1

@@ -284,3 +284,65 @@ def test_static_segment_steps_add_and_remove_and_name_their_segment():
     with pytest.raises(InvalidArgument) as caught:
         validate_for_publish(bad, "acme")
     assert "step 'in'" in fields(caught.value)["journey.definition.steps[0].add_to_segment.segment"]
+
+
+# ---- date attribute triggers
+
+def test_date_attribute_triggers_validate_the_attribute_and_the_minute():
+    from svc_campaign.domain.journey import Definition as D
+    good = cart(trigger=Trigger("date_attribute", attribute="birthday", minute_of_day=540))
+    validate_for_publish(good, "acme")
+    for trigger, field in ((Trigger("date_attribute", attribute="Birth day", minute_of_day=0), "attribute"),
+                           (Trigger("date_attribute", attribute="b" * 49, minute_of_day=0), "attribute"),
+                           (Trigger("date_attribute", attribute="birthday", minute_of_day=1440), "minute_of_day"),
+                           (Trigger("date_attribute", attribute="birthday", minute_of_day=-1), "minute_of_day")):
+        with pytest.raises(InvalidArgument) as raised:
+            validate_for_publish(cart(trigger=trigger), "acme")
+        assert [v.field for v in raised.value.violations] == [f"journey.definition.trigger.date_attribute.{field}"]
+    assert D.from_dict(good.to_dict()).trigger == good.trigger
+
+
+def test_the_next_date_occurrence_in_the_profiles_zone():
+    from svc_campaign.domain.journey import month_day, next_date_occurrence
+    # this year's, not yet passed: 09:00 in Paris (UTC+1 in winter) on Dec 24
+    assert next_date_occurrence("1990-12-24", 540, "Europe/Paris", NOW) == datetime(2026, 12, 24, 8, 0, tzinfo=UTC)
+    # passed this year: next year's
+    assert next_date_occurrence("1990-03-05", 0, "UTC", NOW) == datetime(2027, 3, 5, 0, 0, tzinfo=UTC)
+    # today, its minute passed by a minute (12:00 UTC now): next year; a minute ahead: today
+    assert next_date_occurrence("1980-12-05", 719, "", NOW) == datetime(2027, 12, 5, 11, 59, tzinfo=UTC)
+    assert next_date_occurrence("1980-12-05", 721, "", NOW) == datetime(2026, 12, 5, 12, 1, tzinfo=UTC)
+    # the profile's zone decides the date: in Tokyo (UTC+9) Dec 5 at 23:00 is 14:00 UTC
+    assert next_date_occurrence("2001-12-05", 23 * 60, "Asia/Tokyo", NOW) == datetime(2026, 12, 5, 14, 0, tzinfo=UTC)
+    # ... and in Auckland it is already Dec 6 (01:00): Dec 5 at 00:30 there was yesterday UTC: next year
+    assert next_date_occurrence("2001-12-05", 30, "Pacific/Auckland", NOW) == \
+        datetime(2027, 12, 4, 11, 30, tzinfo=UTC)
+    # summer time: 09:00 in New York on Jul 4 is 13:00 UTC (EDT), in winter 14:00 UTC (EST)
+    assert next_date_occurrence("1976-07-04", 540, "America/New_York", NOW) == datetime(2027, 7, 4, 13, 0, tzinfo=UTC)
+    assert next_date_occurrence("1976-01-04", 540, "America/New_York", NOW) == datetime(2027, 1, 4, 14, 0, tzinfo=UTC)
+    # a minute skipped by the spring change (02:30 on Mar 14, 2027 in New York) falls after it
+    assert next_date_occurrence("1999-03-14", 150, "America/New_York", NOW) == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
+    # Feb 29: on Feb 28 in other years, on Feb 29 in leap years
+    assert next_date_occurrence("2000-02-29", 600, "UTC", NOW) == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    assert next_date_occurrence("2000-02-29", 600, "UTC", datetime(2027, 3, 1, tzinfo=UTC)) == \
+        datetime(2028, 2, 29, 10, 0, tzinfo=UTC)
+    # a timestamp counts by its date as written; an unknown zone is UTC; no date: None
+    assert next_date_occurrence("1990-12-24T00:00:00Z", 0, "not/a-zone", NOW) == datetime(2026, 12, 24, tzinfo=UTC)
+    assert next_date_occurrence("soon", 0, "UTC", NOW) is None
+    assert next_date_occurrence("1990-02-30", 0, "UTC", NOW) is None
+    assert month_day("") is None and month_day("1990-13-01") is None and month_day("2001-02-29") == (2, 29)
+
+
+def test_a_due_date_occurrence_names_the_local_date_and_expires_after_a_day():
+    from svc_campaign.domain.journey import date_trigger_event, due_date_occurrence
+    assert due_date_occurrence("1980-12-05", 719, "UTC", NOW) == "2026-12-05"  # a minute ago
+    assert due_date_occurrence("1980-12-05", 720, "UTC", NOW) == "2026-12-05"  # just now
+    assert due_date_occurrence("1980-12-05", 721, "UTC", NOW) is None  # a minute ahead
+    assert due_date_occurrence("1980-12-04", 721, "UTC", NOW) == "2026-12-04"  # 23h59 ago
+    assert due_date_occurrence("1980-12-04", 720, "UTC", NOW) is None  # a day ago: too late
+    # in Auckland it is Dec 6 01:00: the profile's Dec 6 at 00:30 was half an hour ago
+    assert due_date_occurrence("1980-12-06", 30, "Pacific/Auckland", NOW) == "2026-12-06"
+    # Feb 29 on Feb 28 of a common year, named by that date
+    assert due_date_occurrence("2000-02-29", 0, "UTC", datetime(2027, 2, 28, 1, tzinfo=UTC)) == "2027-02-28"
+    assert due_date_occurrence("nope", 0, "UTC", NOW) is None
+    assert date_trigger_event("b" * 48, "2026-12-05") == f"date:{'b' * 48}:2026-12-05"
+    assert len(date_trigger_event("b" * 48, "2026-12-05")) == 64
