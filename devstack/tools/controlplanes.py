@@ -192,6 +192,7 @@ def ensure_installed(*names: str, quiet: bool = False, report=None) -> dict[str,
                 path = tool.ensure_installed(quiet)
                 if report is not None:
                     report(name, time.monotonic() - began, path)
+                _prune()
             paths[name] = path
     finally:
         _prune()
