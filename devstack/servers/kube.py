@@ -80,7 +80,7 @@ class KubeAPI:
         self.url = url
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.verify = str(ca_file)
+        self.ca_file = str(ca_file)  # given to each request: a Session's `verify` loses to REQUESTS_CA_BUNDLE
         self._resources: dict[tuple[str, str], tuple[str, bool]] = {}  # (apiVersion, kind) -> (plural, namespaced)
 
     def request(self, method: str, path: str, *, body: Any = None, content_type: str = "application/json",
@@ -89,7 +89,7 @@ class KubeAPI:
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         response = self.session.request(method, self.url + path, data=data, params=params, timeout=timeout,
-                                        headers={"Content-Type": content_type} if data is not None else None)
+                                        verify=self.ca_file, headers={"Content-Type": content_type} if data is not None else None)
         try:
             decoded = response.json()
         except ValueError:
@@ -145,25 +145,35 @@ class KubeAPI:
 
     def apply(self, obj: dict, field_manager: str = "mkt-tests", force: bool = True,
               namespace: str | None = None, dry_run: bool = False) -> dict:
-        """PATCH application/apply-patch+yaml: creates or updates `obj`; the API server's answer (the object).
+        """PATCH application/apply-patch+yaml (sent as JSON, which is YAML): creates or updates `obj`; the API server's answer (the object).
         KubeAPIError (422 for an invalid object, with the server's message) when refused."""
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
             params["dryRun"] = "All"
-        return self.request("PATCH", self.path(obj, namespace), body=yaml.safe_dump(obj, sort_keys=False),
+        return self.request("PATCH", self.path(obj, namespace), body=json.dumps(obj),
                             content_type="application/apply-patch+yaml", params=params)
 
-    def apply_all(self, objects: list[dict], field_manager: str = "mkt-tests",
-                  namespace: str | None = None) -> dict[str, dict | KubeAPIError]:
-        """Applies each object in turn; "Kind/name" -> the answer, or the error that refused it."""
-        outcome: dict[str, dict | KubeAPIError] = {}
-        for obj in objects:
-            key = f"{obj['kind']}/{obj['metadata']['name']}"
+    def apply_all(self, objects: list[dict], field_manager: str = "mkt-tests", namespace: str | None = None,
+                  workers: int = 4) -> dict[str, dict | KubeAPIError]:
+        """Applies every object, `workers` requests at a time (their kinds must be served already: CRDs
+        Established, namespaces made); "Kind/name" -> the answer, or the error that refused it."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        for obj in objects:  # discovery once per group/version, before the requests run in parallel
             try:
-                outcome[key] = self.apply(obj, field_manager, namespace=namespace)
+                self.resource(obj["apiVersion"], obj["kind"])
+            except KubeAPIError:
+                pass  # a kind not served: its apply below says so
+
+        def one(obj: dict) -> dict | KubeAPIError:
+            try:
+                return self.apply(obj, field_manager, namespace=namespace)
             except KubeAPIError as error:
-                outcome[key] = error
-        return outcome
+                return error
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            answers = list(pool.map(one, objects))
+        return {f"{obj['kind']}/{obj['metadata']['name']}": answer for obj, answer in zip(objects, answers)}
 
     def items(self, api_version: str, kind: str, namespace: str | None = None, **params: Any) -> list[dict]:
         return self.get(self.collection_path(api_version, kind, namespace), **params).get("items", [])
