@@ -88,8 +88,9 @@ class KubeAPI:
         data = None
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        headers = {"Content-Type": content_type} if data is not None else None
         response = self.session.request(method, self.url + path, data=data, params=params, timeout=timeout,
-                                        verify=self.ca_file, headers={"Content-Type": content_type} if data is not None else None)
+                                        verify=self.ca_file, headers=headers)
         try:
             decoded = response.json()
         except ValueError:
@@ -124,7 +125,8 @@ class KubeAPI:
         if key not in self._resources:
             self._discover(api_version)
         if key not in self._resources:
-            raise KubeAPIError("GET", f"discovery of {api_version}", 404, {"message": f"no kind {kind} in {api_version}"})
+            raise KubeAPIError("GET", f"discovery of {api_version}", 404,
+                               {"message": f"no kind {kind} in {api_version}"})
         return self._resources[key]
 
     def collection_path(self, api_version: str, kind: str, namespace: str | None = None) -> str:
@@ -145,7 +147,8 @@ class KubeAPI:
 
     def apply(self, obj: dict, field_manager: str = "mkt-tests", force: bool = True,
               namespace: str | None = None, dry_run: bool = False) -> dict:
-        """PATCH application/apply-patch+yaml (sent as JSON, which is YAML): creates or updates `obj`; the API server's answer (the object).
+        """PATCH application/apply-patch+yaml (sent as JSON, which is YAML): creates or updates `obj`; the API
+        server's answer (the object).
         KubeAPIError (422 for an invalid object, with the server's message) when refused."""
         params = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
@@ -298,6 +301,10 @@ defaultConfig:
 """
 
 
+# A process to start: its command, its environment's additions, and the check that it is ready.
+_Launch = tuple[list[str], dict[str, str], Callable[[], bool]]
+
+
 class ThrowawayKube(ThrowawayServer):
     """etcd and kube-apiserver (and kube-controller-manager, istiod when asked) in a temporary folder."""
 
@@ -389,7 +396,7 @@ class ThrowawayKube(ThrowawayServer):
             tokens.write_text(f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
             tokens.chmod(0o600)
 
-            etcd_port, etcd_peer_port = self._launch_with_ports("etcd", 2, lambda ports: self._etcd(binaries["etcd"], *ports))
+            etcd_port, _ = self._launch_with_ports("etcd", 2, lambda ports: self._etcd(binaries["etcd"], *ports))
             api_port, = self._launch_with_ports(
                 "kube-apiserver", 1, lambda ports: self._apiserver(binaries["kube-apiserver"], certs, tokens,
                                                                    etcd_port, *ports))
@@ -430,8 +437,7 @@ class ThrowawayKube(ThrowawayServer):
         for log in self.folder.glob("*.log"):
             shutil.copyfile(log, FAILED_START_LOGS / log.name)
 
-    def _launch_with_ports(self, name: str, count: int,
-                           launch: Callable[[list[int]], tuple[list[str], dict[str, str], Callable[[], bool]]]) -> list[int]:
+    def _launch_with_ports(self, name: str, count: int, launch: Callable[[list[int]], _Launch]) -> list[int]:
         """Starts `name` on `count` free ports and waits until it is ready; other ports when one was taken."""
         for attempt in range(3):
             ports = free_ports(count)
@@ -553,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def announce(kube: ThrowawayKube) -> None:
         print(kube.kubeconfig, flush=True)
-        extra = f"; istiod {kube.istiod_http_url}/debug/registryz, xDS {kube.istiod_grpc_address}" if args.istiod else ""
+        extra = (f"; istiod {kube.istiod_http_url}/debug/registryz, xDS {kube.istiod_grpc_address}"
+                 if args.istiod else "")
         timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in kube.timings.items())
         print(f"API server {kube.url} (ready: {timings}){extra}; KUBECONFIG={kube.kubeconfig}; Ctrl-C stops it",
               file=sys.stderr, flush=True)

@@ -4,11 +4,12 @@ cache outside the repo (like Helm: devstack/tools/gobuild.py).
     python -m devstack.tools.controlplanes --install   # builds what is missing (devstack/install.sh test runs this)
     python -m devstack.tools.controlplanes             # prints each tool's path (or "not built")
 
-| tool | from | built as |
-| --- | --- | --- |
-| etcd | go.etcd.io/etcd/server/v3 v3.7.3 | a wrapper module whose main calls `etcdmain.Main(os.Args)` |
-| kube-apiserver, kube-controller-manager | k8s.io/kubernetes v1.37.2 | one wrapper module requiring it and replacing each `k8s.io/*` staging module of its go.mod with v0.37.2 (the published staging modules); the mains are those of `cmd/kube-apiserver` and `cmd/kube-controller-manager` |
-| pilot-discovery (istiod), istioctl | istio.io/istio at the pseudo-version the proxy serves | `go install` (the module has no replace directives) |
+- etcd, from go.etcd.io/etcd/server/v3 v3.7.3: a wrapper module whose main calls `etcdmain.Main(os.Args)`;
+- kube-apiserver and kube-controller-manager, from k8s.io/kubernetes v1.37.2: one wrapper module requiring it
+  and replacing each `k8s.io/*` staging module its go.mod replaces with the published v0.37.2; the mains are
+  those of its `cmd/kube-apiserver` and `cmd/kube-controller-manager`, version stamped by ldflags;
+- pilot-discovery (istiod) and istioctl, from istio.io/istio at the pseudo-version the proxy serves:
+  `go install` (the module has no replace directives).
 
 Each lands in ~/.cache/marketing-platform/<folder>-VERSION/<digest>/<binary> ($MKT_KUBE_HOME, $MKT_ETCD_HOME,
 $MKT_ISTIO_HOME instead when set), the digest covering the wrapper module's files and the build flags.
@@ -105,7 +106,8 @@ replace (
     ("cmd/kube-apiserver/main.go",
      _KUBE_MAIN.format(name="kube-apiserver", version=KUBE_VERSION, constructor="NewAPIServerCommand")),
     ("cmd/kube-controller-manager/main.go",
-     _KUBE_MAIN.format(name="kube-controller-manager", version=KUBE_VERSION, constructor="NewControllerManagerCommand")),
+     _KUBE_MAIN.format(name="kube-controller-manager", version=KUBE_VERSION,
+                       constructor="NewControllerManagerCommand")),
 )
 _VERSION_PACKAGE = "k8s.io/component-base/version"
 KUBE_LDFLAGS = " ".join([
