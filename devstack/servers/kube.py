@@ -409,15 +409,44 @@ class ThrowawayKube(ThrowawayServer):
                 self._launch_with_ports("kube-controller-manager", 1, lambda ports: self._controller_manager(
                     binaries["kube-controller-manager"], certs, *ports))
             if self.with_istiod:
-                self.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_NAMESPACE}})
-                self.istiod_grpc_port, _, self.istiod_http_port, _, _ = self._launch_with_ports(
-                    "istiod", 5, lambda ports: self._istiod(binaries["pilot-discovery"], *ports))
+                self._start_istiod(binaries["pilot-discovery"])
         except BaseException as error:
             self._keep_logs()
             self._stop()
             if isinstance(error, KubeAPIError):
                 raise KubeUnavailable(f"setting up the control plane failed: {error}") from None
             raise
+
+    def start_istiod(self) -> None:
+        """Starts istiod on a running control plane (ThrowawayKube(istiod=True) does it at start); it reads
+        the objects applied before and after. KubeUnavailable when it cannot be built or started."""
+        if self.api is None:
+            raise RuntimeError("the control plane is not running")
+        if "istiod" in self.processes:
+            return
+        binary = controlplanes.installed("pilot-discovery")
+        if binary is None:
+            if not self.build:
+                raise KubeUnavailable("pilot-discovery is not built; build it once with "
+                                      "`.venv/bin/python -m devstack.tools.controlplanes --install`")
+            try:
+                binary = controlplanes.ensure_installed("pilot-discovery")["pilot-discovery"]
+            except controlplanes.ControlPlaneUnavailable as error:
+                raise KubeUnavailable(str(error)) from None
+        try:
+            self._start_istiod(binary)
+        except KubeUnavailable:
+            self._keep_logs()
+            raise
+
+    def stop_istiod(self) -> None:
+        stop_process(self.processes.pop("istiod", None), grace=10.0)
+        self.istiod_http_port = self.istiod_grpc_port = None
+
+    def _start_istiod(self, binary: Path) -> None:
+        self.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_NAMESPACE}})
+        self.istiod_grpc_port, _, self.istiod_http_port, _, _ = self._launch_with_ports(
+            "istiod", 5, lambda ports: self._istiod(binary, *ports))
 
     def _stop(self) -> None:
         # The clients first (istiod, the controller manager), etcd last.
