@@ -1,8 +1,9 @@
 """Fixtures of the deployment tests: the policy, Helm (built once by devstack/tools/helm.py), the
 chart rendered with each values file, and one Kubernetes control plane for the session (`kube`:
 etcd, kube-apiserver and kube-controller-manager built once by devstack/tools/controlplanes.py, with
-the Istio and Prometheus Operator CRDs installed). Without Helm or the control plane their tests are
-skipped, or fail under CI=true (tests/conftest.py's _unavailable)."""
+the Istio and Prometheus Operator CRDs installed; test_cluster_istiod.py starts istiod on it). Without
+Helm or the control plane their tests are skipped, or fail under CI=true (tests/conftest.py's
+_unavailable)."""
 
 from __future__ import annotations
 

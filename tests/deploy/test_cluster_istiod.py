@@ -14,9 +14,15 @@ shows them as JSON:
   retry budget and outlier detection; the routes with the policy's timeouts and retries per method;
 * inbound: mutual TLS required on the gRPC port (STRICT: no plaintext filter chain), plaintext allowed on
   the metrics port (PERMISSIVE, for Prometheus), and the RBAC filter allowing exactly the principals of
-  the callers the policy declares."""
+  the callers the policy declares.
+
+`istioctl analyze` (built from the same module) runs on each profile's rendered objects (no finding) and
+against the cluster (only what a control plane without Istio's installation lacks, explained below)."""
 
 from __future__ import annotations
+
+import re
+import subprocess
 
 import pytest
 import requests
@@ -34,6 +40,7 @@ NAMESPACE = "mkt-istiod"
 FIELD_MANAGER = "mkt-tests"
 ISTIO_PROXY_VERSION = "1.30.3"  # what the sidecars of this Istio would report
 TIMEOUT = 60.0
+INGRESS_HOST = "marketing-istiod.example.com"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,11 @@ def istiod(kube, helm):
     api = kube.api
     api.apply({"apiVersion": "v1", "kind": "Namespace",
                "metadata": {"name": NAMESPACE, "labels": {"istio-injection": "enabled"}}}, FIELD_MANAGER)
-    result = run_helm(helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *PROFILES["mesh-only"])
+    # A host of its own for the ingress Gateway: other tests apply the chart into other namespaces of this
+    # cluster with the default host "*", and two Gateways on the same gateway workload, port and host
+    # conflict (istioctl analyze: IST0145), as two releases in one mesh would.
+    result = run_helm(helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *PROFILES["mesh-only"],
+                      "--set", f"mesh.ingress.hosts={{{INGRESS_HOST}}}")
     assert result.returncode == 0, result.stderr
     objects = load_all(result.stdout)
     outcome = api.apply_all(objects, FIELD_MANAGER)
@@ -256,3 +267,76 @@ def test_istiod_configures_each_workload_as_the_policy_says(kube, istiod, policy
           f"differences from the policy: {differences or 'none'}")
     assert differences == []
 
+
+
+# -- istioctl analyze ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def istioctl():
+    from devstack.tools import controlplanes
+
+    binary = controlplanes.installed("istioctl")
+    if binary is None:
+        try:
+            binary = controlplanes.ensure_installed("istioctl")["istioctl"]
+        except controlplanes.ControlPlaneUnavailable as error:
+            _unavailable("istioctl", str(error))
+    return binary
+
+
+def analyze(istioctl, *args: str) -> tuple[int, list[tuple[str, str, str]], str]:
+    """`istioctl analyze ARGS`: its exit code, the (level, code, resource) of each message, and its output."""
+    result = subprocess.run([str(istioctl), "analyze", *args], capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL)
+    found = re.findall(r"^(Error|Warning|Info) \[(IST\d+)\] \(([^)]*)\)", result.stdout, re.MULTILINE)
+    return result.returncode, found, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_istioctl_analyze_finds_nothing_in_the_rendered_chart(istioctl, helm, tmp_path, profile):
+    """Offline (no cluster): every analyzer on the objects of each values file."""
+    result = run_helm(helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *PROFILES[profile])
+    assert result.returncode == 0, result.stderr
+    rendered = tmp_path / f"{profile}.yaml"
+    rendered.write_text(result.stdout)
+    code, found, output = analyze(istioctl, "--use-kube=false", f"--namespace={NAMESPACE}", str(rendered))
+    assert (code, found) == (0, []), output
+    assert "No validation issues found" in output
+
+
+def test_istioctl_analyze_on_the_cluster_finds_only_what_this_cluster_lacks(kube, istiod, istioctl):
+    """Against the API server, with the applied objects and the pods the controllers made. Istio's
+    installation would bring its ingress gateway (the Gateway's selector istio=ingressgateway) and the
+    gateway's Service (port 80): a stand-in Deployment and Service take their place here. What remains is
+    IST0103 on every pod, "missing the Istio proxy": no injection webhook runs on this control plane (pods
+    are never started either)."""
+    api = kube.api
+    api.apply({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"istio": "ingressgateway"}},
+                        "template": {
+                            "metadata": {"labels": {"istio": "ingressgateway", "app": "istio-ingressgateway"}},
+                            "spec": {"containers": [{"name": "istio-proxy", "image": "istio/proxyv2"}]}}}},
+              FIELD_MANAGER)
+    api.apply({"apiVersion": "v1", "kind": "Service",  # as Istio's default profile installs it
+               "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+               "spec": {"selector": {"istio": "ingressgateway"},
+                        "ports": [{"name": "http2", "port": 80, "targetPort": 8080},
+                                  {"name": "https", "port": 443, "targetPort": 8443}]}}, FIELD_MANAGER)
+    api.wait_for("the stand-in ingress gateway's pod", lambda: [
+        pod for pod in api.items("v1", "Pod", "istio-system")
+        if pod["metadata"]["labels"].get("istio") == "ingressgateway"], TIMEOUT)
+
+    def injected(pod: dict) -> bool:  # the dev store's pod opts out (sidecar.istio.io/inject: "false")
+        metadata = pod["metadata"]
+        marks = {**metadata.get("annotations", {}), **metadata.get("labels", {})}
+        return marks.get("sidecar.istio.io/inject") != "false"
+
+    pods = {f"Pod {NAMESPACE}/{pod['metadata']['name']}" for pod in api.items("v1", "Pod", NAMESPACE) if injected(pod)}
+    assert len(pods) == 7  # the six services' and the edge's
+    code, found, output = analyze(istioctl, f"--kubeconfig={kube.kubeconfig}", "--istioNamespace=istio-system",
+                                  f"--namespace={NAMESPACE}")
+    unexplained = [entry for entry in found if entry[:2] != ("Warning", "IST0103")]
+    assert unexplained == [], output
+    assert {resource for _, _, resource in found} == pods, output
