@@ -68,6 +68,11 @@ if [ "$mode" = test ]; then
   # Helm v4.3.2 (helm lint/template of the chart in helm/), built the same way with `go install` into
   # ~/.cache/marketing-platform/helm-v4.3.2/ (devstack/tools/helm.py); instant when that build is there.
   .venv/bin/python -m devstack.tools.helm --install
+  # The cluster tests' control planes (tests/deploy/test_cluster_apply.py): etcd v3.7.3, kube-apiserver and
+  # kube-controller-manager v1.37.2, istiod (pilot-discovery) and istioctl, built the same way from the Go module
+  # proxy into ~/.cache/marketing-platform/{etcd,kubernetes,istio}-VERSION/ (devstack/tools/controlplanes.py);
+  # about 13 minutes of compiling and ~8 GB of disk the first time, instant when those builds are there.
+  .venv/bin/python -m devstack.tools.controlplanes --install
   # Jaeger v1.75.0 (the v2 all-in-one: the trace tests' OTLP receiver and `make run`'s), built the same way
   # from the Go module proxy into ~/.cache/marketing-platform/jaeger-v1.75.0/ (devstack/tools/jaeger.py);
   # about 5 minutes the first time, instant when that build is there.
