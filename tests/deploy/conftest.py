@@ -104,3 +104,16 @@ def kube(request):
         yield server
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The local sidecars against istiod (test_cluster_istiod.py): every fact that differs, and why."""
+    from tests.deploy import mesh_compare
+
+    if mesh_compare.COMPARED:
+        terminalreporter.section("local sidecars (mesh/envoy.py) against istiod")
+        facts = ", ".join(f"{w} {n}" for w, n in mesh_compare.COMPARED_FACTS.items())
+        terminalreporter.write_line(f"facts compared: {facts}; the ones that differ:")
+        for line in mesh_compare.table(mesh_compare.COMPARED, reasons=False).splitlines():
+            terminalreporter.write_line(line)
+

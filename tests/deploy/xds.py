@@ -5,7 +5,8 @@ proxyID=<pod>.<namespace>`, as JSON).
 
 No Envoy protos are needed: the few messages of the discovery protocol are declared here with their field
 numbers (envoy.service.discovery.v3.DiscoveryRequest/DiscoveryResponse, envoy.config.core.v3.Node), and so
-are the few fields of a route configuration the tests read (names, domains, timeouts, retry policies;
+are the few fields of a route configuration the tests read (names, domains, path or prefix matches,
+timeouts, retry policies;
 field numbers from go-control-plane's route.pb.go and route_components.pb.go), since istiod's config dump
 leaves routes out. Clusters and listeners are read through the config dump."""
 
@@ -59,8 +60,10 @@ def _classes():
     file.message_type.add(name="RouteAction", field=[
         _field("timeout", 8, message, ".google.protobuf.Duration"),
         _field("retry_policy", 9, message, f".{_PACKAGE}.RetryPolicy")])
+    file.message_type.add(name="RouteMatch", field=[_field("prefix", 1, string), _field("path", 2, string)])
     file.message_type.add(name="Route", field=[
-        _field("name", 14, string), _field("route", 2, message, f".{_PACKAGE}.RouteAction")])
+        _field("name", 14, string), _field("match", 1, message, f".{_PACKAGE}.RouteMatch"),
+        _field("route", 2, message, f".{_PACKAGE}.RouteAction")])
     file.message_type.add(name="VirtualHost", field=[
         _field("name", 1, string), _field("domains", 2, string, repeated=True),
         _field("routes", 3, message, f".{_PACKAGE}.Route", repeated=True),
