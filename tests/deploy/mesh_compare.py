@@ -81,9 +81,9 @@ def _cluster_facts(cluster: dict) -> dict[str, str]:
 
 
 def _peer_identities(cluster: dict, names: dict[str, str]) -> str:
-    sans = sorted({matcher.get("exact", str(matcher)) for matcher in
-                   [m.get("matcher", m) for m in _walk(cluster, "matchTypedSubjectAltNames") for m in m] +
-                   [m for m in _walk(cluster, "matchSubjectAltNames") for m in m]})
+    matchers = [entry["matcher"] for group in _walk(cluster, "matchTypedSubjectAltNames") for entry in group]
+    matchers += [entry for group in _walk(cluster, "matchSubjectAltNames") for entry in group]
+    sans = sorted({matcher.get("exact", str(matcher)) for matcher in matchers})
     return ",".join(names.get(san, san) for san in sans) or "any of the mesh CA"
 
 
@@ -145,7 +145,7 @@ def _rbac_facts(filters: list[dict], names: dict[str, str], metrics_port: int | 
                 sorted(h["name"] for h in _walk(policy.get("permissions", []), "header"))
             if action == "DENY":
                 exempt = sorted(names.get(p["exact"], p["exact"]) for p in _walk(principals, "principalName"))
-                out[f"callers.*identity-header"] = f"DENY {','.join(headers)} unless from {','.join(exempt)}"
+                out["callers.*identity-header"] = f"DENY {','.join(headers)} unless from {','.join(exempt)}"
                 continue
             ids = sorted(names.get(p["exact"], p["exact"]) for p in _walk(principals, "principalName"))
             if not ids:
@@ -175,7 +175,8 @@ def local_facts(policy: Policy, workload: str, state: Path) -> dict[str, str]:
         callee_clusters = {s.name: clusters.get(s.name) for s in policy.services}
         manager = config["staticResources"]["listeners"][0]["filterChains"][0]["filters"][0]["typedConfig"]
         routes = manager["routeConfig"]["virtualHosts"][0]["routes"]
-        routes_of = {s.name: [r for r in routes if r.get("route", {}).get("cluster") == s.name] for s in policy.services}
+        routes_of = {s.name: [r for r in routes if r.get("route", {}).get("cluster") == s.name]
+                     for s in policy.services}
         facts = {"inbound.mtls": "plaintext (the public entry point)", "inbound.metrics": "plaintext (Envoy admin)"}
     else:
         config = _camel(mesh.sidecar_config(workload))
@@ -236,7 +237,8 @@ def istiod_facts(policy: Policy, workload: str, dump: dict, namespace: str, port
     facts |= {"reach": ",".join(sorted(reachable)), "reach.other-ports": ",".join(sorted(other_ports))}
 
     inbound = dump["listeners"].get("virtualInbound", {})
-    chains = [c for c in inbound.get("filterChains", []) if c.get("filterChainMatch", {}).get("destinationPort") == port]
+    chains = [c for c in inbound.get("filterChains", [])
+              if c.get("filterChainMatch", {}).get("destinationPort") == port]
     strict = bool(chains) and all(
         c["filterChainMatch"].get("transportProtocol") == "tls"
         and c.get("transportSocket", {}).get("typedConfig", {}).get("requireClientCertificate") for c in chains)

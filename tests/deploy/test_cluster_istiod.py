@@ -16,6 +16,10 @@ shows them as JSON:
   the metrics port (PERMISSIVE, for Prometheus), and the RBAC filter allowing exactly the principals of
   the callers the policy declares.
 
+The same answers are compared with the local sidecars' Envoy configs (mesh/envoy.py, tests/deploy/
+mesh_compare.py): reachability, mTLS and the allowed callers must agree; every other difference is listed
+in EXPLAINED with its reason (helm/README.md), and all are printed as a table in the run's summary.
+
 `istioctl analyze` (built from the same module) runs on each profile's rendered objects (no finding) and
 against the cluster (only what a control plane without Istio's installation lacks, explained below)."""
 

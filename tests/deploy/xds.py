@@ -6,9 +6,8 @@ proxyID=<pod>.<namespace>`, as JSON).
 No Envoy protos are needed: the few messages of the discovery protocol are declared here with their field
 numbers (envoy.service.discovery.v3.DiscoveryRequest/DiscoveryResponse, envoy.config.core.v3.Node), and so
 are the few fields of a route configuration the tests read (names, domains, path or prefix matches,
-timeouts, retry policies;
-field numbers from go-control-plane's route.pb.go and route_components.pb.go), since istiod's config dump
-leaves routes out. Clusters and listeners are read through the config dump."""
+timeouts, retry policies; field numbers from go-control-plane's route.pb.go and route_components.pb.go),
+since istiod's config dump leaves routes out. Clusters and listeners are read through the config dump."""
 
 from __future__ import annotations
 
