@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import random
@@ -34,24 +35,46 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+_ISSUED: collections.deque[int] = collections.deque()  # ports this process handed out, oldest first
+_ISSUED_SET: set[int] = set()
+_ISSUED_KEEP = 5000  # half of the single ports' range: older ones may be handed out again
+# Single ports come from [20000, 30000), blocks of consecutive ports (free_block) from 30000 up to the
+# ephemeral range, so that the single ports a process holds promised never fragment the blocks' range.
+_PORTS_LOW, _BLOCKS_LOW = 20000, 30000
+
+
+def _issue(ports: list[int]) -> list[int]:
+    for port in ports:
+        _ISSUED.append(port)
+        _ISSUED_SET.add(port)
+    while len(_ISSUED) > _ISSUED_KEEP:
+        _ISSUED_SET.discard(_ISSUED.popleft())
+    return ports
+
+
 def free_ports(count: int) -> list[int]:
     """`count` distinct ports of 127.0.0.1 that were free a moment ago (all held open at once, so none
     repeats). They are drawn below the kernel's ephemeral range: a port the kernel hands out by bind(0)
     can be taken a moment later as the source port of some outgoing connection (the test process and
-    its servers open thousands), which then makes the server that was meant to listen on it fail."""
-    low = 20000
-    high = max(low + 4 * count, _ephemeral_range()[0] - 1)
+    its servers open thousands), which then makes the server that was meant to listen on it fail.
+    Nor is a port handed out again that this process handed out recently: callers draw in several calls
+    and start their servers later, so a port drawn earlier may be free still but already promised."""
+    low, high = _PORTS_LOW, _BLOCKS_LOW
     held: list[socket.socket] = []
     try:
         while len(held) < count:
+            port = _PORTS.randrange(low, high)
+            if port in _ISSUED_SET:
+                continue
             sock = socket.socket()
             try:
-                sock.bind(("127.0.0.1", _PORTS.randrange(low, high)))
+                sock.bind(("127.0.0.1", port))
             except OSError:
                 sock.close()
                 continue
             held.append(sock)
-        return [sock.getsockname()[1] for sock in held]
+            _ISSUED_SET.add(port)  # no repeat within this draw either
+        return _issue([sock.getsockname()[1] for sock in held])
     finally:
         for sock in held:
             sock.close()
@@ -59,12 +82,13 @@ def free_ports(count: int) -> list[int]:
 
 def free_block(size: int, avoid: object = ()) -> int:
     """The first port of `size` consecutive ports that are free now, below the ephemeral range (see
-    free_ports) and clear of the ports in `avoid` (others a caller drew but has not bound yet)."""
-    low, high = 20000, _ephemeral_range()[0] - size
+    free_ports), not handed out recently and clear of the ports in `avoid` (others a caller has but
+    has not bound yet)."""
+    low, high = _BLOCKS_LOW, _ephemeral_range()[0] - size
     avoid = set(avoid)
-    for _ in range(100):
+    for _ in range(200):
         base = _PORTS.randrange(low, high, 10)
-        if avoid & set(range(base, base + size)):
+        if (avoid | _ISSUED_SET) & set(range(base, base + size)):
             continue
         held: list[socket.socket] = []
         try:
@@ -72,6 +96,7 @@ def free_block(size: int, avoid: object = ()) -> int:
                 sock = socket.socket()
                 held.append(sock)
                 sock.bind(("127.0.0.1", port))
+            _issue(list(range(base, base + size)))
             return base
         except OSError:
             continue

@@ -83,9 +83,10 @@ def install_crds(api) -> None:
     api.wait_established([crd["metadata"]["name"] for crd in crds])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kube(request):
-    """One throwaway control plane for the session, with the controller manager (ReplicaSets, pods that
+    """One throwaway control plane for the deployment tests (stopped after them: idle, it still costs
+    CPU that the later suites need), with the controller manager (ReplicaSets, pods that
     stay Pending: there is no kubelet) and the CRDs installed."""
     from devstack.servers.kube import KubeUnavailable, ThrowawayKube
 
