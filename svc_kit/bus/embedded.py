@@ -15,8 +15,9 @@ Layout:
 
 Consumers lease up to `batch_size` messages per write transaction (`BEGIN IMMEDIATE`, so two
 processes never lease one message twice) and serve them from memory; an empty poll is a read with
-no lock, repeated with a backoff from 1 ms to 20 ms. Key_Shared: a consumer takes the keys whose
-hash slot falls to it among the subscription's live consumers (`slot % count == its rank`), and
+no lock, repeated with a backoff from 1 ms to 20 ms, and every 100 ms once a consumer has found
+nothing for 2 s. Key_Shared: a consumer takes the keys whose hash slot falls to it among the
+subscription's live consumers (`slot % count == its rank`), and
 never a key of which another live consumer still holds a message, so each key goes to one consumer
 at a time, in publish order (a nacked message comes back after its delay, possibly after later ones
 of its key, as on Pulsar). Acking deletes the pending row; acks are grouped (written when 256 wait,
