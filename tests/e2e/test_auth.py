@@ -232,6 +232,7 @@ def test_every_rpc_against_every_role(running, role):
     assert (refused > 0) == (role != "admin")
 
 
+@pytest.mark.embedded_only("the CLI's commands call the API, the same on both buses (CI time)")
 def test_mkt_keys_and_token_commands(running):
     import os
     import subprocess

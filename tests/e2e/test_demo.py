@@ -12,7 +12,9 @@ import pytest
 from devstack.servers import smtp_sink
 from devstack.tools import demo
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.embedded_only(
+    "the demos run against `make run`, whose bus is the embedded one; every step they take is on both buses "
+    "in the campaign, audience and journeys suites (CI time)")]
 
 
 def test_the_demo_delivers_personal_emails_and_an_unsubscribe_suppresses(running):

@@ -143,6 +143,8 @@ def test_test_rotation_pause_and_bad_input(running, receiver):
     assert rest.call("GET", f"/v1/{hook['name']}").status == 404
 
 
+@pytest.mark.embedded_only("the CLI's commands call the API; the deliveries they show run on both buses in "
+                            "the scheduled-campaign test above (CI time)")
 def test_mkt_webhooks_commands(running, receiver):
     import os
     import subprocess
