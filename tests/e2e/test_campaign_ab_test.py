@@ -93,7 +93,9 @@ def every_email_once(running, ws: str) -> dict[str, str]:
     return {str(m["To"]): variant_of(m) for m in mails}
 
 
-@pytest.mark.embedded_only("the A/B decision reads analytics' report; the bus only carries the sends, which the kill-during-the-wait test runs on both buses (CI time)")
+@pytest.mark.embedded_only("the A/B decision reads analytics' report; the bus only carries the sends, whose "
+                            "launch path and crash recovery run on both buses in test_campaign_launch and "
+                            "test_campaign_launch_crash (CI time)")
 def test_an_ab_test_sends_the_winner_to_the_remainder(running):
     ws, rest = f"ab-{uuid.uuid4().hex[:8]}", running.rest
     segment, template = audience_and_two_variant_template(rest, ws)
@@ -146,6 +148,8 @@ def test_an_ab_test_sends_the_winner_to_the_remainder(running):
     assert steps.index("STEP_DECIDE_AB_TEST") < len(steps) - 1
 
 
+@pytest.mark.embedded_only("resuming the wait is the launch saga's (campaign database); a kill mid-launch "
+                            "resumes on both buses in test_campaign_launch_crash (CI time)")
 def test_a_kill_during_the_wait_resumes_and_sends_the_remainder_once(running):
     ws, rest, platform = f"abk-{uuid.uuid4().hex[:8]}", running.rest, running.platform
     segment, template = audience_and_two_variant_template(rest, ws)

@@ -93,7 +93,9 @@ def test_access_export_and_erasure_reach_every_service(running):
     counts = {c["service"]: c.get("counts", {}) for c in request["confirmations"]}
     assert counts["notify"]["messages"] == "1"
     assert int(counts["analytics"]["events"]) >= len(types)  # delivery events may have come since the export
-    assert counts["campaign"]["segmentMemberships"] == "1"
+    # Campaign's copy of the membership goes with the erasure, or just before it: audience announces in
+    # segment_updated that the erased profile left the segment, and on Pulsar that may arrive first.
+    assert counts["campaign"].get("segmentMemberships", "0") in ("0", "1")
     assert counts["audience"]["profiles"] == "1"
     assert request["completeTime"] >= request["createTime"]
     listed = ok(rest.call("GET", f"/v1/workspaces/{ws}/erasureRequests?pageSize=10"))
