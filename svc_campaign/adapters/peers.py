@@ -347,35 +347,28 @@ class GrpcJourneyAudience:
         except grpc.aio.AioRpcError as error:
             raise _sorted(error, f"setting {attribute} of {name}") from None
 
-    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+    async def _batch_profiles(self, workspace: str, profiles: list[str], what: str) -> list[profile_pb2.Profile]:
+        """The profiles that exist, read PROFILES_PER_BATCH at a time; `what` names the read in errors."""
         if self._stub is None:
             self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
-        zones: dict[str, str] = {}
+        found: list[profile_pb2.Profile] = []
         for start in range(0, len(profiles), PROFILES_PER_BATCH):
             names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
             try:
-                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
+                page = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
                     parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
             except grpc.aio.AioRpcError as error:
-                raise _sorted(error, "the profiles' time zones") from None
-            zones.update((p.name.rsplit("/", 1)[-1], p.time_zone) for p in found.profiles)
-        return zones
+                raise _sorted(error, what) from None
+            found.extend(page.profiles)
+        return found
+
+    async def time_zones(self, workspace: str, profiles: list[str]) -> dict[str, str]:
+        return {p.name.rsplit("/", 1)[-1]: p.time_zone
+                for p in await self._batch_profiles(workspace, profiles, "the profiles' time zones")}
 
     async def attributes(self, workspace: str, profiles: list[str]) -> dict[str, dict[str, str]]:
-        if self._stub is None:
-            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
-        found_all: dict[str, dict[str, str]] = {}
-        for start in range(0, len(profiles), PROFILES_PER_BATCH):
-            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
-            try:
-                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
-                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
-            except grpc.aio.AioRpcError as error:
-                raise _sorted(error, "the profiles' attributes") from None
-            found_all.update((p.name.rsplit("/", 1)[-1], {a.key: attribute_text(a) for a in p.attributes})
-                             for p in found.profiles)
-        return found_all
-
+        return {p.name.rsplit("/", 1)[-1]: {a.key: attribute_text(a) for a in p.attributes}
+                for p in await self._batch_profiles(workspace, profiles, "the profiles' attributes")}
 
     async def date_values(self, workspace: str, attribute: str, page_token: str
                           ) -> tuple[list[tuple[str, str, str]], str]:
@@ -394,22 +387,9 @@ class GrpcJourneyAudience:
         return found, page.next_page_token
 
     async def dates(self, workspace: str, profiles: list[str], attribute: str) -> dict[str, tuple[str, str]]:
-        if self._stub is None:
-            self._stub = audience_grpc.AudienceServiceStub(self._channel_factory())
-        found_all: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(profiles), PROFILES_PER_BATCH):
-            names = [f"workspaces/{workspace}/profiles/{p}" for p in profiles[start:start + PROFILES_PER_BATCH]]
-            try:
-                found = await self._stub.BatchGetProfiles(audience_pb.BatchGetProfilesRequest(
-                    parent=f"workspaces/{workspace}", names=names, allow_missing=True), timeout=CALL_TIMEOUT)
-            except grpc.aio.AioRpcError as error:
-                raise _sorted(error, "the profiles' dates") from None
-            for p in found.profiles:
-                for a in p.attributes:
-                    if a.key == attribute:
-                        found_all[p.name.rsplit("/", 1)[-1]] = (attribute_text(a), p.time_zone)
-        return found_all
-
+        return {p.name.rsplit("/", 1)[-1]: (attribute_text(a), p.time_zone)
+                for p in await self._batch_profiles(workspace, profiles, "the profiles' dates")
+                for a in p.attributes if a.key == attribute}
 
 def attribute_text(a: attribute_pb2.Attribute) -> str:
     """An attribute's value as the text a journey's condition compares."""
